@@ -1,0 +1,47 @@
+# archtics: see README.md. Every target works on a fresh clone.
+SHELL := /bin/bash
+GO ?= go
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+BIN := bin/archtics
+DEMO_DIR ?= ./demo
+
+# The S3 endpoint for tests and benchmarks: localstack/start launches
+# LocalStack (Docker) or moto_server and writes the URL it chose here.
+ENDPOINT_FILE := localstack/.run/endpoint
+TEST_ENV = AWS_ENDPOINT_URL=$$(cat $(ENDPOINT_FILE)) \
+	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-test} \
+	AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-test} \
+	AWS_REGION=$${AWS_REGION:-us-east-1} \
+	ARCHTICS_TEST_BUCKET=archtics-test
+
+.PHONY: all build run test bench lint clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/archtics
+
+## run: the end-to-end demo on the embedded default (a local folder, the simulator as source)
+run: build
+	./$(BIN) demo --dir $(DEMO_DIR)
+
+## test: start the S3 endpoint, run every test against it, stop it
+test:
+	./localstack/start
+	@set -o pipefail; trap './localstack/stop' EXIT; \
+	$(TEST_ENV) $(GO) test -timeout 12m ./...
+
+## bench: every benchmark, at the sizes the issues name (S3 ones included)
+bench:
+	./localstack/start
+	@set -o pipefail; trap './localstack/stop' EXIT; \
+	$(TEST_ENV) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./... | tee bench.out
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go') $$(git ls-files --others --exclude-standard '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin demo bench.out

@@ -1,0 +1,242 @@
+package schemas
+
+// Field names follow Archtics' own exports (see ../shared/reference in the
+// repository history and the seed documents). Every source table carries
+// `team`: a client may run several Archtics databases (an NHL team and the
+// arena's concerts), and one warehouse holds them all, partitioned by team.
+
+func str(name string, width int, doc string) Column {
+	return Column{Name: name, Type: String, Width: width, Nullable: true, Doc: doc}
+}
+
+func req(c Column) Column { c.Nullable = false; return c }
+
+func col(name string, t Type, doc string) Column {
+	return Column{Name: name, Type: t, Nullable: true, Doc: doc}
+}
+
+var teamColumn = req(str("team", 50, "Archtics database (DSN) the row comes from"))
+
+// Event is archtics.event: one row per event (game, concert, parking...).
+var Event = &Table{
+	Schema: "archtics", Name: "event",
+	Doc: "Events of an Archtics database; the realtime criteria select from it.",
+	Columns: []Column{
+		teamColumn,
+		req(col("event_id", Int32, "Archtics event id")),
+		str("event_name", 50, "short event code, e.g. 25NHL0412"),
+		col("event_date", Date, "local date of the event"),
+		str("event_time", 20, "local start time, HH:MM:SS"),
+		str("event_day", 10, "day of week"),
+		str("plan_abv", 50, ""),
+		str("plan_type", 10, ""),
+		str("enabled", 1, "Y or N"),
+		col("total_events", Int32, "1 for a single event, >1 for a plan"),
+		str("season_name", 100, ""),
+		col("season_id", Int32, ""),
+		str("event_name_long", 250, ""),
+		str("tm_event_name", 50, ""),
+		col("game_number", Int32, ""),
+		str("event_type", 50, ""),
+		str("arena_name", 100, ""),
+		str("major_category", 50, "SPORTS, CONCERTS, ..."),
+		str("minor_category", 50, "NHL PRO HOCKEY, ..."),
+		col("add_date", Timestamp, ""),
+		req(col("upd_date", Timestamp, "last update; drives changes-since pulls")),
+	},
+	Key:         []string{"team", "event_id"},
+	PartitionBy: []string{"team"},
+	TimeColumns: []string{"upd_date"},
+	UpdatedAt:   "upd_date",
+}
+
+// Cust is archtics.cust: one row per account and customer name.
+var Cust = &Table{
+	Schema: "archtics", Name: "cust",
+	Doc: "Accounts and their customer names; primary_code = 'Primary' marks the account's primary name.",
+	Columns: []Column{
+		teamColumn,
+		req(col("acct_id", Int32, "Archtics account id")),
+		req(col("cust_name_id", Int32, "customer name id")),
+		str("primary_code", 20, "Primary, Secondary or Other"),
+		str("rec_status", 10, "A active, I inactive"),
+		str("acct_type_desc", 50, "account type; some types must not sync to the CRM"),
+		str("company_name", 100, ""),
+		str("name_first", 100, ""),
+		str("name_mi", 10, ""),
+		str("name_last", 250, ""),
+		str("street_addr_1", 250, ""),
+		str("street_addr_2", 250, ""),
+		str("city", 100, ""),
+		str("state", 20, ""),
+		str("zip", 20, ""),
+		str("phone_day", 30, ""),
+		str("phone_eve", 30, ""),
+		str("phone_cell", 30, ""),
+		str("email_addr", 100, ""),
+		col("birth_date", Date, ""),
+		col("since_date", Date, ""),
+		col("household_id", Int32, ""),
+		col("add_date", Timestamp, ""),
+		req(col("upd_date", Timestamp, "")),
+	},
+	Key:         []string{"team", "acct_id", "cust_name_id"},
+	PartitionBy: []string{"team"},
+	TimeColumns: []string{"upd_date"},
+	UpdatedAt:   "upd_date",
+}
+
+// Ticket is archtics.ticket: a sold block of seats seat_num..last_seat.
+var Ticket = &Table{
+	Schema: "archtics", Name: "ticket",
+	Doc: "Sold seat blocks; acct_id is the original buyer.",
+	Columns: []Column{
+		teamColumn,
+		req(col("ticket_seq_id", Int64, "unique id of the seat block")),
+		req(col("event_id", Int32, "")),
+		str("event_name", 50, ""),
+		col("section_id", Int32, ""),
+		str("section_name", 50, ""),
+		col("row_id", Int32, ""),
+		str("row_name", 50, ""),
+		col("seat_num", Int32, "first seat of the block"),
+		col("last_seat", Int32, "last seat of the block"),
+		col("num_seats", Int32, ""),
+		col("acct_id", Int32, "buyer"),
+		str("ticket_status", 10, "A active, R returned"),
+		str("price_code", 10, ""),
+		col("purchase_price", Decimal, "price per seat"),
+		col("order_num", Int64, ""),
+		col("add_datetime", Timestamp, ""),
+		req(col("upd_datetime", Timestamp, "")),
+	},
+	Key:         []string{"team", "ticket_seq_id"},
+	PartitionBy: []string{"team"},
+	TimeColumns: []string{"upd_datetime"},
+	UpdatedAt:   "upd_datetime",
+}
+
+// Tex is archtics.tex: Ticket Exchange resales and forwards, which change
+// who holds a ticket.
+var Tex = &Table{
+	Schema: "archtics", Name: "tex",
+	Doc: "Resales and forwards; acct_id is the new holder, owner_acct_id the previous one.",
+	Columns: []Column{
+		teamColumn,
+		req(col("tex_id", Int64, "unique id of the exchange activity")),
+		req(col("event_id", Int32, "")),
+		str("section_name", 50, ""),
+		str("row_name", 50, ""),
+		col("seat_num", Int32, ""),
+		col("last_seat", Int32, ""),
+		col("num_seats", Int32, ""),
+		col("owner_acct_id", Int32, "holder before the activity"),
+		col("acct_id", Int32, "holder after the activity"),
+		str("activity", 10, "R resale, F forward"),
+		str("activity_name", 50, ""),
+		col("te_purchase_price", Decimal, ""),
+		str("forward_to_email_addr", 100, ""),
+		col("add_datetime", Timestamp, ""),
+		req(col("upd_datetime", Timestamp, "")),
+	},
+	Key:         []string{"team", "tex_id"},
+	PartitionBy: []string{"team"},
+	TimeColumns: []string{"upd_datetime"},
+	UpdatedAt:   "upd_datetime",
+}
+
+// Scan is one raw row of the realtime attendance feed, as the scan feed
+// serves it (all varchar, as the seed's archtics_rtx.attendance declares).
+// It is the source shape; RTXAttendance is where it lands.
+var Scan = &Table{
+	Schema: "archtics", Name: "attendance_feed",
+	Doc: "Raw gate scans as the Archtics realtime feed delivers them.",
+	Columns: []Column{
+		teamColumn,
+		req(col("event_id", Int32, "")),
+		str("event_name", 50, ""),
+		col("event_date", Date, ""),
+		str("section_name", 50, ""),
+		str("row_name", 50, ""),
+		str("seat_num", 50, ""),
+		col("acct_id", Int32, "holder at scan time as Archtics sees it"),
+		str("scan_type", 50, "S standard gate scanner; X exit, R re-entry, M manual"),
+		str("result_code", 50, "0 successful entry; others rejected scans"),
+		str("action_time", 50, "time of day HH:MM:SS; the date comes from the event"),
+		str("gate", 50, ""),
+		str("channel_ind", 50, "M mobile, P print-at-home, C card"),
+		str("access_type", 50, ""),
+		str("mobile", 1, "Y or N"),
+		req(col("seq_num", Int64, "feed sequence number; attendance_seq_id downstream")),
+		col("upd_datetime", Timestamp, ""),
+	},
+	Key:         []string{"team", "event_id", "seq_num"},
+	PartitionBy: []string{"team", "event_date"},
+	TimeColumns: []string{"upd_datetime"},
+	UpdatedAt:   "upd_datetime",
+}
+
+// RTXAttendance is archtics_rtx.attendance: the seed's eleven varchar
+// columns in their ordinal order, then the columns the warehouse adds to
+// join and partition (event_id, acct_id, team, event_date).
+var RTXAttendance = &Table{
+	Schema: "archtics_rtx", Name: "attendance",
+	Doc: "Realtime gate scans, kept seven days.",
+	Columns: []Column{
+		str("result_code", 50, ""),
+		str("gate", 50, ""),
+		str("scan_type", 50, ""),
+		str("row_name", 50, ""),
+		str("archtics_event_name", 50, ""),
+		str("action_time", 50, ""),
+		str("seat_num", 50, ""),
+		str("section_name", 50, ""),
+		str("channel_ind", 50, ""),
+		str("attendance_seq_id", 50, ""),
+		str("event_name", 50, ""),
+		req(col("event_id", Int32, "")),
+		col("acct_id", Int32, ""),
+		col("ticket_scan_time", Timestamp, "event date + action_time"),
+		teamColumn,
+		req(col("event_date", Date, "")),
+	},
+	Key:         []string{"team", "event_id", "attendance_seq_id"},
+	PartitionBy: []string{"team", "event_date"},
+	TimeColumns: []string{"ticket_scan_time"},
+}
+
+// SourceTables are the tables of an Archtics database the dump and the
+// change API carry, in dump order.
+var SourceTables = []*Table{Event, Cust, Ticket, Tex}
+
+// All lists every table definition.
+var All = []*Table{Event, Cust, Ticket, Tex, Scan, RTXAttendance, Rejects}
+
+// Lookup finds a table by "schema.table" or bare table name.
+func Lookup(name string) (*Table, bool) {
+	for _, t := range All {
+		if t.FullName() == name || t.Name == name {
+			return t, true
+		}
+	}
+	return nil, false
+}
+
+// Rejects is archtics_meta.rejects: every input row a stage could not load,
+// with the reason, so rows in = rows loaded + rows rejected always holds and
+// the bad rows can be fixed and replayed.
+var Rejects = &Table{
+	Schema: "archtics_meta", Name: "rejects",
+	Doc: "Rows a stage rejected, with file, line, field and reason.",
+	Columns: []Column{
+		req(str("target_table", 100, "schema.table the row was meant for")),
+		req(str("source", 500, "file or API call the row came from")),
+		req(col("line", Int64, "1-based line in the source file (0 for API rows)")),
+		str("field", 100, "column that failed, empty for a malformed line"),
+		req(str("reason", 500, "")),
+		str("raw", 65535, "the row as received"),
+		req(str("batch_id", 200, "logical batch that read the row")),
+		teamColumn,
+	},
+	PartitionBy: []string{"team"},
+}

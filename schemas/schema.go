@@ -1,0 +1,218 @@
+// Package schemas is the single source of truth for every table the product
+// reads or writes: the Archtics source tables as the dump and change API carry
+// them, and the warehouse tables and views analysts query.
+//
+// One Table definition yields the Arrow schema the writers use, the Parquet
+// layout (Hive partition columns, time columns recorded in commits), the
+// object-store location of the table, the DuckDB DDL of its view, and a
+// fingerprint recorded in every commit so a reader can tell which definition
+// wrote a file.
+package schemas
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// Type is a column's logical type. Each maps to one Arrow type, one Parquet
+// physical/logical type (through pqarrow) and one DuckDB type.
+type Type int
+
+const (
+	String    Type = iota + 1 // varchar(n); Arrow utf8
+	Int32                     // int4
+	Int64                     // int8
+	Float64                   // double precision
+	Decimal                   // numeric(18,2): money; Arrow decimal128(18,2)
+	Date                      // date; Arrow date32
+	Timestamp                 // timestamp without time zone, microseconds
+	Bool                      // boolean
+)
+
+// String returns the SQL spelling of the type, as DuckDB and Redshift take it.
+func (t Type) String() string {
+	switch t {
+	case String:
+		return "VARCHAR"
+	case Int32:
+		return "INTEGER"
+	case Int64:
+		return "BIGINT"
+	case Float64:
+		return "DOUBLE"
+	case Decimal:
+		return "DECIMAL(18,2)"
+	case Date:
+		return "DATE"
+	case Timestamp:
+		return "TIMESTAMP"
+	case Bool:
+		return "BOOLEAN"
+	}
+	return fmt.Sprintf("Type(%d)", int(t))
+}
+
+// Arrow returns the Arrow data type of the column type.
+func (t Type) Arrow() arrow.DataType {
+	switch t {
+	case String:
+		return arrow.BinaryTypes.String
+	case Int32:
+		return arrow.PrimitiveTypes.Int32
+	case Int64:
+		return arrow.PrimitiveTypes.Int64
+	case Float64:
+		return arrow.PrimitiveTypes.Float64
+	case Decimal:
+		return &arrow.Decimal128Type{Precision: 18, Scale: 2}
+	case Date:
+		return arrow.FixedWidthTypes.Date32
+	case Timestamp:
+		return &arrow.TimestampType{Unit: arrow.Microsecond}
+	case Bool:
+		return arrow.FixedWidthTypes.Boolean
+	}
+	panic(fmt.Sprintf("schemas: unknown type %d", int(t)))
+}
+
+// Column is one column of a table.
+type Column struct {
+	Name     string
+	Type     Type
+	Width    int  // declared varchar width in the source documents, 0 if none
+	Nullable bool // false: a row without a value is rejected on load
+	Doc      string
+}
+
+// Table is one table's definition.
+type Table struct {
+	Schema  string // warehouse schema: "archtics", "archtics_rtx", ...
+	Name    string // table name as in the source documents
+	Doc     string
+	Columns []Column
+	// Key lists the columns that identify a row (the primary key in
+	// Archtics); the merge stage keeps the newest version per key.
+	Key []string
+	// PartitionBy lists Hive partition columns, outermost first. They are
+	// columns of the table, stored in the path (col=value/), not in the file.
+	PartitionBy []string
+	// TimeColumns are the columns whose min/max each commit records per
+	// file, so readers can prune files by time without opening them.
+	TimeColumns []string
+	// UpdatedAt names the column carrying the source's update time, which
+	// drives "changes since" pulls and the merge order.
+	UpdatedAt string
+}
+
+// FullName is "schema.table".
+func (t *Table) FullName() string { return t.Schema + "." + t.Name }
+
+// Prefix is the object-store folder of the table: "<schema>/<table>/". It is
+// the only place a table's location is defined.
+func (t *Table) Prefix() string { return t.Schema + "/" + t.Name + "/" }
+
+// Column returns the named column.
+func (t *Table) Column(name string) (Column, bool) {
+	for _, c := range t.Columns {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Column{}, false
+}
+
+// ColumnIndex returns the position of the named column, or -1.
+func (t *Table) ColumnIndex(name string) int {
+	for i, c := range t.Columns {
+		if c.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// IsPartition reports whether name is a partition column.
+func (t *Table) IsPartition(name string) bool {
+	for _, p := range t.PartitionBy {
+		if p == name {
+			return true
+		}
+	}
+	return false
+}
+
+// ArrowSchema is the schema of the table's rows as a whole, partition
+// columns included, in declared order.
+func (t *Table) ArrowSchema() *arrow.Schema {
+	fields := make([]arrow.Field, len(t.Columns))
+	for i, c := range t.Columns {
+		fields[i] = arrow.Field{Name: c.Name, Type: c.Type.Arrow(), Nullable: c.Nullable}
+	}
+	return arrow.NewSchema(fields, nil)
+}
+
+// FileSchema is the schema of the Parquet files: every column except the
+// partition columns, which live in the path as Hive partitions do.
+func (t *Table) FileSchema() *arrow.Schema {
+	var fields []arrow.Field
+	for _, c := range t.Columns {
+		if t.IsPartition(c.Name) {
+			continue
+		}
+		fields = append(fields, arrow.Field{Name: c.Name, Type: c.Type.Arrow(), Nullable: c.Nullable})
+	}
+	return arrow.NewSchema(fields, nil)
+}
+
+// Fingerprint is a SHA-256 over the canonical definition (names, types,
+// widths, nullability, key, partitioning). Commits record it; a change in a
+// table's shape changes its fingerprint.
+func (t *Table) Fingerprint() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s.%s\n", t.Schema, t.Name)
+	for _, c := range t.Columns {
+		fmt.Fprintf(h, "%s %s %d %t\n", c.Name, c.Type, c.Width, c.Nullable)
+	}
+	fmt.Fprintf(h, "key %s\npartition %s\ntime %s\nupd %s\n",
+		strings.Join(t.Key, ","), strings.Join(t.PartitionBy, ","),
+		strings.Join(t.TimeColumns, ","), t.UpdatedAt)
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// Validate checks the definition is self-consistent.
+func (t *Table) Validate() error {
+	if t.Schema == "" || t.Name == "" {
+		return fmt.Errorf("schemas: table without schema or name")
+	}
+	seen := map[string]bool{}
+	for _, c := range t.Columns {
+		if c.Name == "" || c.Type == 0 {
+			return fmt.Errorf("schemas: %s: column without name or type", t.FullName())
+		}
+		if seen[c.Name] {
+			return fmt.Errorf("schemas: %s: column %s declared twice", t.FullName(), c.Name)
+		}
+		seen[c.Name] = true
+	}
+	for _, group := range [][]string{t.Key, t.PartitionBy, t.TimeColumns} {
+		for _, n := range group {
+			if !seen[n] {
+				return fmt.Errorf("schemas: %s: %q is not a column", t.FullName(), n)
+			}
+		}
+	}
+	if t.UpdatedAt != "" && !seen[t.UpdatedAt] {
+		return fmt.Errorf("schemas: %s: updated-at column %q is not a column", t.FullName(), t.UpdatedAt)
+	}
+	for _, p := range t.PartitionBy {
+		c, _ := t.Column(p)
+		if c.Type != String && c.Type != Int32 && c.Type != Int64 && c.Type != Date {
+			return fmt.Errorf("schemas: %s: partition column %s must be a string, integer or date", t.FullName(), p)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,77 @@
+package schemas
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestDefinitionsValidate(t *testing.T) {
+	for _, tbl := range All {
+		t.Run(tbl.FullName(), func(t *testing.T) {
+			if err := tbl.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := tbl.FileSchema().NumFields(), len(tbl.Columns)-len(tbl.PartitionBy); got != want {
+				t.Fatalf("file schema has %d fields, want %d", got, want)
+			}
+		})
+	}
+}
+
+// The seed's archtics_rtx.attendance lists eleven varchar(50) columns in a
+// fixed ordinal order; the warehouse table must start with exactly those.
+func TestRTXAttendanceMatchesSeed(t *testing.T) {
+	seed := []string{"result_code", "gate", "scan_type", "row_name", "archtics_event_name",
+		"action_time", "seat_num", "section_name", "channel_ind", "attendance_seq_id", "event_name"}
+	for i, name := range seed {
+		c := RTXAttendance.Columns[i]
+		if c.Name != name || c.Type != String || c.Width != 50 {
+			t.Errorf("ordinal %d: got %s %s(%d), want %s varchar(50)", i+1, c.Name, c.Type, c.Width, name)
+		}
+	}
+}
+
+func TestFingerprintChangesWithShape(t *testing.T) {
+	a := *Event
+	b := *Event
+	b.Columns = append([]Column(nil), Event.Columns...)
+	b.Columns[2].Type = Int64
+	if a.Fingerprint() == b.Fingerprint() {
+		t.Fatal("fingerprint did not change when a column type changed")
+	}
+	if a.Fingerprint() != Event.Fingerprint() {
+		t.Fatal("fingerprint is not stable")
+	}
+}
+
+func TestViewDDL(t *testing.T) {
+	tests := []struct {
+		name  string
+		files []string
+		want  []string
+	}{
+		{"empty table", nil, []string{`CREATE OR REPLACE VIEW "archtics_rtx"."attendance"`, "WHERE false", `CAST(NULL AS DATE) AS "event_date"`}},
+		{"files", []string{"/c/x'y.parquet"}, []string{"read_parquet(['/c/x''y.parquet']", "hive_partitioning = true", "'event_date': DATE"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ddl := RTXAttendance.ViewDDL(tt.files)
+			for _, w := range tt.want {
+				if !strings.Contains(ddl, w) {
+					t.Errorf("DDL lacks %q:\n%s", w, ddl)
+				}
+			}
+		})
+	}
+}
+
+func TestLookup(t *testing.T) {
+	for _, name := range []string{"archtics.cust", "cust"} {
+		if tbl, ok := Lookup(name); !ok || tbl != Cust {
+			t.Errorf("Lookup(%q) = %v, %v", name, tbl, ok)
+		}
+	}
+	if _, ok := Lookup("nope"); ok {
+		t.Error("Lookup(nope) found a table")
+	}
+}

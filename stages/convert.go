@@ -1,0 +1,238 @@
+package stages
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/kore-oss/archtics/schemas"
+)
+
+// FieldError says which field of a row could not be converted and why.
+// Callers add the file and line.
+type FieldError struct {
+	Column string
+	Value  string
+	Reason string
+}
+
+func (e *FieldError) Error() string {
+	if e.Column == "" {
+		return e.Reason
+	}
+	return fmt.Sprintf("field %s %q: %s", e.Column, truncate(e.Value, 60), e.Reason)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// value is one parsed field, held until the whole row has parsed so that a
+// bad field rejects the row without leaving half of it in the builders.
+type value struct {
+	null bool
+	s    string
+	i    int64
+	f    float64
+}
+
+// RowBuilder turns text rows (fields in a table's column order, "" = NULL)
+// into Arrow record batches of the table's full schema.
+type RowBuilder struct {
+	table   *schemas.Table
+	builder *array.RecordBuilder
+	parsed  []value
+}
+
+// NewRowBuilder returns a builder for rows of t.
+func NewRowBuilder(mem memory.Allocator, t *schemas.Table) *RowBuilder {
+	return &RowBuilder{
+		table:   t,
+		builder: array.NewRecordBuilder(mem, t.ArrowSchema()),
+		parsed:  make([]value, len(t.Columns)),
+	}
+}
+
+// Len is the number of rows appended since the last NewRecord.
+func (rb *RowBuilder) Len() int { return rb.builder.Field(0).Len() }
+
+// NewRecord returns the rows appended so far and resets the builder.
+func (rb *RowBuilder) NewRecord() arrow.RecordBatch { return rb.builder.NewRecordBatch() }
+
+// Release frees the builder.
+func (rb *RowBuilder) Release() { rb.builder.Release() }
+
+// Append converts fields and appends them as one row. On a bad field it
+// returns a *FieldError and appends nothing.
+func (rb *RowBuilder) Append(fields []string) error {
+	cols := rb.table.Columns
+	if len(fields) != len(cols) {
+		return &FieldError{Reason: fmt.Sprintf("has %d fields, want %d (%s)", len(fields), len(cols), rb.table.FullName())}
+	}
+	for i, c := range cols {
+		v, err := parseField(c, fields[i])
+		if err != nil {
+			return &FieldError{Column: c.Name, Value: fields[i], Reason: err.Error()}
+		}
+		rb.parsed[i] = v
+	}
+	for i, c := range cols {
+		appendValue(rb.builder.Field(i), c.Type, rb.parsed[i])
+	}
+	return nil
+}
+
+var (
+	errRequired = errors.New("required field is empty")
+)
+
+func parseField(c schemas.Column, s string) (value, error) {
+	if s == "" {
+		if !c.Nullable {
+			return value{}, errRequired
+		}
+		return value{null: true}, nil
+	}
+	switch c.Type {
+	case schemas.String:
+		if c.Width > 0 && len(s) > c.Width {
+			return value{}, fmt.Errorf("%d bytes, longer than varchar(%d)", len(s), c.Width)
+		}
+		return value{s: s}, nil
+	case schemas.Int32:
+		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 32)
+		if err != nil {
+			return value{}, errors.New("not a 32-bit integer")
+		}
+		return value{i: n}, nil
+	case schemas.Int64:
+		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		if err != nil {
+			return value{}, errors.New("not a 64-bit integer")
+		}
+		return value{i: n}, nil
+	case schemas.Float64:
+		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil {
+			return value{}, errors.New("not a number")
+		}
+		return value{f: f}, nil
+	case schemas.Decimal:
+		n, err := parseCents(strings.TrimSpace(s))
+		if err != nil {
+			return value{}, err
+		}
+		return value{i: n}, nil
+	case schemas.Date:
+		d, err := parseDate(s)
+		if err != nil {
+			return value{}, err
+		}
+		return value{i: d}, nil
+	case schemas.Timestamp:
+		us, err := parseTimestamp(s)
+		if err != nil {
+			return value{}, err
+		}
+		return value{i: us}, nil
+	case schemas.Bool:
+		switch strings.ToUpper(strings.TrimSpace(s)) {
+		case "Y", "YES", "T", "TRUE", "1":
+			return value{i: 1}, nil
+		case "N", "NO", "F", "FALSE", "0":
+			return value{i: 0}, nil
+		}
+		return value{}, errors.New("not a boolean (Y/N)")
+	}
+	return value{}, fmt.Errorf("unsupported type %s", c.Type)
+}
+
+func appendValue(b array.Builder, t schemas.Type, v value) {
+	if v.null {
+		b.AppendNull()
+		return
+	}
+	switch t {
+	case schemas.String:
+		b.(*array.StringBuilder).Append(v.s)
+	case schemas.Int32:
+		b.(*array.Int32Builder).Append(int32(v.i))
+	case schemas.Int64:
+		b.(*array.Int64Builder).Append(v.i)
+	case schemas.Float64:
+		b.(*array.Float64Builder).Append(v.f)
+	case schemas.Decimal:
+		b.(*array.Decimal128Builder).Append(decimal128.FromI64(v.i))
+	case schemas.Date:
+		b.(*array.Date32Builder).Append(arrow.Date32(v.i))
+	case schemas.Timestamp:
+		b.(*array.TimestampBuilder).Append(arrow.Timestamp(v.i))
+	case schemas.Bool:
+		b.(*array.BooleanBuilder).Append(v.i == 1)
+	}
+}
+
+// parseCents parses a money amount with at most two decimals into cents,
+// exactly (no float rounding).
+func parseCents(s string) (int64, error) {
+	bad := errors.New("not a decimal amount with at most 2 decimals")
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	whole, frac, _ := strings.Cut(s, ".")
+	if whole == "" || len(frac) > 2 {
+		return 0, bad
+	}
+	w, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil || w > 9_999_999_999_999_999/100 {
+		return 0, bad
+	}
+	for len(frac) < 2 {
+		frac += "0"
+	}
+	f, err := strconv.ParseInt(frac, 10, 64)
+	if err != nil {
+		return 0, bad
+	}
+	n := w*100 + f
+	if neg {
+		n = -n
+	}
+	return n, nil
+}
+
+func parseDate(s string) (int64, error) {
+	t, err := time.Parse("2006-01-02", strings.TrimSpace(s))
+	if err != nil {
+		return 0, errors.New("not a date (YYYY-MM-DD)")
+	}
+	return t.Unix() / 86400, nil
+}
+
+// timestampLayouts are the spellings of a timestamp accepted on input; the
+// first is Archtics' own.
+var timestampLayouts = []string{
+	"2006-01-02 15:04:05",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02T15:04:05Z07:00",
+}
+
+func parseTimestamp(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	for _, layout := range timestampLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UnixMicro(), nil
+		}
+	}
+	return 0, errors.New("not a timestamp (YYYY-MM-DD HH:MM:SS)")
+}
