@@ -1,0 +1,219 @@
+package stages
+
+import (
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/kore-oss/archtics/pipeline"
+	"github.com/kore-oss/archtics/schemas"
+)
+
+// DumpFile is one file of Ticketmaster's full dump, as its manifest lists it.
+type DumpFile struct {
+	Team   string
+	Table  *schemas.Table
+	Name   string // path within the dump, for messages and reject records
+	Rows   int64  // data rows the manifest promises (header excluded)
+	SHA256 string // hex of the compressed file, as the manifest lists it
+	Open   func() (io.ReadCloser, error)
+}
+
+// Dump is a full dump cut at Cutoff: every row entered before it.
+type Dump struct {
+	Cutoff time.Time
+	Files  []DumpFile
+}
+
+// FileLoad is what loading one dump file did: In = Loaded + Rejected.
+type FileLoad struct {
+	File     string
+	Table    string
+	In       int64
+	Loaded   int64
+	Rejected int64
+}
+
+// LoadReport summarises a LoadDump run.
+type LoadReport struct {
+	Team   string
+	Commit *pipeline.Commit
+	Files  []FileLoad
+}
+
+// Totals sums the report's files.
+func (r *LoadReport) Totals() (in, loaded, rejected int64) {
+	for _, f := range r.Files {
+		in += f.In
+		loaded += f.Loaded
+		rejected += f.Rejected
+	}
+	return
+}
+
+// CloneStream is the commit stream of a team's clone of its Archtics
+// database; its watermark is the source timestamp the clone is complete up to.
+func CloneStream(team string) string { return team + "/clone" }
+
+// dumpBatchID names the logical batch of a dump load: one per team and
+// cutoff, so a rerun of the same dump is recognised and a newer dump is not.
+func dumpBatchID(cutoff time.Time) string {
+	return "dump-" + cutoff.UTC().Format("20060102T150405Z")
+}
+
+// recordRows is how many rows a record batch holds before it goes to the
+// writer; it bounds the loader's own memory.
+const recordRows = 64 * 1024
+
+// LoadDump loads one team's files of a full dump into the clone tables and
+// the rejects table, in one commit on the team's clone stream whose
+// watermark is the dump's cutoff: the change pulls start from there.
+//
+// Every file's SHA-256 and row count are checked against the manifest
+// (a truncated or corrupt download fails the load and commits nothing).
+// Rows that do not convert are kept in archtics_meta.rejects with file,
+// line, field and reason, so in = loaded + rejected for every file.
+// Rerunning the same dump is a no-op; a crash before the commit leaves
+// only invisible files, which the rerun writes again byte for byte.
+func LoadDump(ctx context.Context, w *pipeline.Warehouse, dump Dump, team string, progress func(file string, rows int64)) (*LoadReport, error) {
+	report := &LoadReport{Team: team}
+	var files []DumpFile
+	for _, f := range dump.Files {
+		if f.Team == team {
+			files = append(files, f)
+		}
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("load dump: no files for team %q in the manifest", team)
+	}
+	batch := dumpBatchID(dump.Cutoff)
+	req := pipeline.CommitRequest{
+		Stream:    CloneStream(team),
+		Stage:     "load-dump",
+		BatchID:   batch,
+		Watermark: pipeline.Watermark{To: dump.Cutoff.UTC().Format(time.RFC3339)},
+	}
+	c, err := w.WriteAndCommit(ctx, req, func(add func(t *schemas.Table) *pipeline.TableWriter) error {
+		rejects := newRejectSink(add(schemas.Rejects), batch, team)
+		defer rejects.release()
+		for _, f := range files {
+			fl, err := loadDumpFile(ctx, f, add(f.Table), rejects, progress)
+			if err != nil {
+				return err
+			}
+			report.Files = append(report.Files, fl)
+		}
+		return rejects.flush()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load dump for %s: %w", team, err)
+	}
+	report.Commit = c
+	if c.Existing {
+		// The batch was committed before: the numbers are in the commit,
+		// not in this run.
+		report.Files = nil
+	}
+	return report, nil
+}
+
+func loadDumpFile(ctx context.Context, f DumpFile, tw *pipeline.TableWriter, rejects *rejectSink, progress func(string, int64)) (FileLoad, error) {
+	fl := FileLoad{File: f.Name, Table: f.Table.FullName()}
+	rc, err := f.Open()
+	if err != nil {
+		return fl, fmt.Errorf("open %s: %w", f.Name, err)
+	}
+	defer rc.Close()
+	hasher := sha256.New()
+	zr, err := gzip.NewReader(io.TeeReader(rc, hasher))
+	if err != nil {
+		return fl, fmt.Errorf("%s: not a gzip file (%w): re-download it from the dump", f.Name, err)
+	}
+	dr, err := NewDelimitedReader(f.Name, zr, f.Table)
+	if err != nil {
+		return fl, err
+	}
+	rb := NewRowBuilder(memory.DefaultAllocator, f.Table)
+	defer rb.Release()
+	teamCol := f.Table.ColumnIndex("team")
+	flushRows := func() error {
+		if rb.Len() == 0 {
+			return nil
+		}
+		rec := rb.NewRecord()
+		defer rec.Release()
+		return tw.Write(rec)
+	}
+	for {
+		fields, raw, err := dr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			// A line the reader cannot split is still a row in: keep it.
+			fl.In++
+			fl.Rejected++
+			if rerr := rejects.add(f, dr.Line(), "", err.Error(), raw); rerr != nil {
+				return fl, rerr
+			}
+			continue
+		}
+		fl.In++
+		if teamCol >= 0 && len(fields) == len(f.Table.Columns) && fields[teamCol] != f.Team {
+			fl.Rejected++
+			reason := fmt.Sprintf("field team %q, but the manifest lists the file under team %q", fields[teamCol], f.Team)
+			if rerr := rejects.add(f, dr.Line(), "team", reason, raw); rerr != nil {
+				return fl, rerr
+			}
+			continue
+		}
+		if err := rb.Append(fields); err != nil {
+			var fe *FieldError
+			if !errors.As(err, &fe) {
+				return fl, fmt.Errorf("%s line %d: %w", f.Name, dr.Line(), err)
+			}
+			fl.Rejected++
+			if rerr := rejects.add(f, dr.Line(), fe.Column, fe.Error(), raw); rerr != nil {
+				return fl, rerr
+			}
+			continue
+		}
+		fl.Loaded++
+		if rb.Len() >= recordRows {
+			if err := flushRows(); err != nil {
+				return fl, err
+			}
+			if progress != nil {
+				progress(f.Name, fl.In)
+			}
+			if err := ctx.Err(); err != nil {
+				return fl, err
+			}
+		}
+	}
+	if err := flushRows(); err != nil {
+		return fl, err
+	}
+	// Drain so the hash covers the whole file, gzip trailer included.
+	if _, err := io.Copy(io.Discard, zr); err != nil {
+		return fl, fmt.Errorf("%s: %w", f.Name, err)
+	}
+	if got := hex.EncodeToString(hasher.Sum(nil)); f.SHA256 != "" && !strings.EqualFold(got, f.SHA256) {
+		return fl, fmt.Errorf("%s: SHA-256 %s, manifest says %s: the file is corrupt or truncated; download it again", f.Name, got, f.SHA256)
+	}
+	if f.Rows >= 0 && fl.In != f.Rows {
+		return fl, fmt.Errorf("%s: %d rows read, manifest says %d: the file is truncated or the manifest is wrong", f.Name, fl.In, f.Rows)
+	}
+	if progress != nil {
+		progress(f.Name, fl.In)
+	}
+	return fl, nil
+}

@@ -1,0 +1,327 @@
+package file_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kore-oss/archtics/storage"
+	"github.com/kore-oss/archtics/storage/file"
+	"github.com/kore-oss/archtics/storage/storagetest"
+)
+
+func newStore(t *testing.T) *file.Store {
+	t.Helper()
+	s, err := file.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storagetest.RunConformance(t, func(t *testing.T) storage.Store { return newStore(t) })
+}
+
+func TestNewCreatesRoot(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "a", "b")
+	s, err := file.New(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
+		t.Fatalf("root not created: %v", err)
+	}
+	if s.URL() != root {
+		t.Errorf("URL() = %q, want %q", s.URL(), root)
+	}
+	t.Chdir(filepath.Dir(root))
+	rel, err := file.New("b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rel.URL() != root {
+		t.Errorf("URL() of relative root = %q, want %q", rel.URL(), root)
+	}
+}
+
+func TestInvalidKeys(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	for _, key := range []string{"", "/abs", "a/../b", "..", "a\\b", ".tmp/x", ".locks/y", "a//b", "a/./b", "a/", "./a"} {
+		t.Run(key, func(t *testing.T) {
+			_, err := s.PutIfAbsent(ctx, key, strings.NewReader("x"), 1)
+			if err == nil {
+				t.Fatalf("PutIfAbsent(%q) succeeded", key)
+			}
+			if !strings.Contains(err.Error(), fmt.Sprintf("%q", key)) {
+				t.Errorf("error %q does not name the key", err)
+			}
+			if _, err := s.CompareAndSwap(ctx, key, []byte("x"), ""); err == nil {
+				t.Errorf("CompareAndSwap(%q) succeeded", key)
+			}
+			if _, err := s.Stat(ctx, key); err == nil || errors.Is(err, storage.ErrNotFound) {
+				t.Errorf("Stat(%q) err = %v, want a key error", key, err)
+			}
+		})
+	}
+	// Dot names below the root are ordinary keys.
+	if _, err := s.PutIfAbsent(ctx, "a/.hidden", strings.NewReader("x"), 1); err != nil {
+		t.Errorf("PutIfAbsent(a/.hidden): %v", err)
+	}
+}
+
+func TestListSkipsInternals(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	if _, err := s.CompareAndSwap(ctx, "p", []byte("1"), ""); err != nil {
+		t.Fatal(err)
+	}
+	// A crashed writer's leftover.
+	os.WriteFile(filepath.Join(s.URL(), ".tmp", "obj-123"), []byte("partial"), 0o644)
+	var keys []string
+	s.List(ctx, "", "", func(o storage.ObjectInfo) error { keys = append(keys, o.Key); return nil })
+	if len(keys) != 1 || keys[0] != "p" {
+		t.Errorf("List = %v, want [p]", keys)
+	}
+}
+
+func TestKeyUnderExistingKey(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	if _, err := s.PutIfAbsent(ctx, "a/b", strings.NewReader("x"), 1); err != nil {
+		t.Fatal(err)
+	}
+	// The filesystem cannot hold "a" as both object and folder; that must
+	// be a plain error, not ErrExists, and name the key.
+	_, err := s.PutIfAbsent(ctx, "a", strings.NewReader("x"), 1)
+	if err == nil || errors.Is(err, storage.ErrExists) || !strings.Contains(err.Error(), "a") {
+		t.Errorf("PutIfAbsent(a) over folder: %v", err)
+	}
+}
+
+func TestShortBody(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	if _, err := s.PutIfAbsent(ctx, "k", strings.NewReader("abc"), 10); err == nil {
+		t.Fatal("PutIfAbsent with size larger than content succeeded")
+	}
+	if _, err := s.Stat(ctx, "k"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("Stat after failed put: %v, want ErrNotFound", err)
+	}
+	ents, _ := os.ReadDir(filepath.Join(s.URL(), ".tmp"))
+	if len(ents) != 0 {
+		t.Errorf("temp files left: %d", len(ents))
+	}
+}
+
+func TestLargeObjectETagStable(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	data := strings.Repeat("x", 2<<20)
+	info, err := s.PutIfAbsent(ctx, "big", strings.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Stat(ctx, "big")
+	if err != nil || st.ETag != info.ETag {
+		t.Fatalf("Stat etag %q, %v; want %q", st.ETag, err, info.ETag)
+	}
+	if _, err := s.CompareAndSwap(ctx, "big", []byte("small"), st.ETag); err != nil {
+		t.Errorf("CAS over large object with its etag: %v", err)
+	}
+}
+
+// Child-process modes, selected by env, for the cross-process tests.
+const (
+	envMode = "ARCHTICS_FILE_TEST_CHILD"
+	envDir  = "ARCHTICS_FILE_TEST_DIR"
+	envArg  = "ARCHTICS_FILE_TEST_ARG"
+)
+
+// TestChild is the body of the re-executed test binary; it does nothing in
+// a normal run.
+func TestChild(t *testing.T) {
+	mode := os.Getenv(envMode)
+	if mode == "" {
+		t.Skip("helper for the cross-process tests")
+	}
+	s, err := file.New(os.Getenv(envDir))
+	if err != nil {
+		fmt.Println("ERR", err)
+		os.Exit(2)
+	}
+	ctx := context.Background()
+	arg := os.Getenv(envArg)
+	// Children wait for a shared start time so they really overlap.
+	var start int64
+	fmt.Sscan(os.Getenv("ARCHTICS_FILE_TEST_START"), &start)
+	time.Sleep(time.Until(time.Unix(0, start)))
+	switch mode {
+	case "put":
+		_, err = s.PutIfAbsent(ctx, "race/put", strings.NewReader(arg), int64(len(arg)))
+		report(err, storage.ErrExists)
+	case "cas":
+		etag := os.Getenv("ARCHTICS_FILE_TEST_ETAG")
+		_, err = s.CompareAndSwap(ctx, "race/cas", []byte(arg), etag)
+		report(err, storage.ErrConflict)
+	case "slow":
+		fmt.Println("STARTED")
+		_, err = s.PutIfAbsent(ctx, "slow/obj", &slowReader{}, -1)
+		fmt.Println("ERR", err) // not reached: the parent kills us
+	}
+	os.Exit(0)
+}
+
+func report(err, lose error) {
+	switch {
+	case err == nil:
+		fmt.Println("WIN")
+	case errors.Is(err, lose):
+		fmt.Println("LOSE")
+	default:
+		fmt.Println("ERR", err)
+	}
+}
+
+// slowReader produces data forever, slowly, so the writer is mid-copy when
+// killed.
+type slowReader struct{}
+
+func (slowReader) Read(p []byte) (int, error) {
+	time.Sleep(10 * time.Millisecond)
+	n := min(len(p), 4096)
+	for i := range n {
+		p[i] = 'x'
+	}
+	return n, nil
+}
+
+func child(t *testing.T, dir, mode, arg string, extra ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), envMode+"="+mode, envDir+"="+dir, envArg+"="+arg)
+	cmd.Env = append(cmd.Env, extra...)
+	return cmd
+}
+
+func TestCrossProcessRace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	const n = 6
+	s := newStore(t)
+	ctx := context.Background()
+	base, err := s.CompareAndSwap(ctx, "race/cas", []byte("base"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []string{"put", "cas"} {
+		t.Run(mode, func(t *testing.T) {
+			start := fmt.Sprintf("ARCHTICS_FILE_TEST_START=%d", time.Now().Add(500*time.Millisecond).UnixNano())
+			var cmds []*exec.Cmd
+			var outs []*strings.Builder
+			for i := range n {
+				cmd := child(t, s.URL(), mode, fmt.Sprintf("%s by %d", mode, i), start, "ARCHTICS_FILE_TEST_ETAG="+base.ETag)
+				out := &strings.Builder{}
+				cmd.Stdout, cmd.Stderr = out, out
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				cmds, outs = append(cmds, cmd), append(outs, out)
+			}
+			winner := -1
+			for i, cmd := range cmds {
+				if err := cmd.Wait(); err != nil {
+					t.Errorf("child %d: %v\n%s", i, err, outs[i])
+				}
+				switch o := outs[i].String(); {
+				case strings.Contains(o, "WIN"):
+					if winner >= 0 {
+						t.Errorf("children %d and %d both won", winner, i)
+					}
+					winner = i
+				case strings.Contains(o, "LOSE"):
+				default:
+					t.Errorf("child %d: %s", i, o)
+				}
+			}
+			if winner < 0 {
+				t.Fatal("no child won")
+			}
+			key := "race/" + mode
+			rc, _, err := s.Get(ctx, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(rc)
+			rc.Close()
+			if want := fmt.Sprintf("%s by %d", mode, winner); string(got) != want {
+				t.Errorf("%s = %q, want winner's %q", key, got, want)
+			}
+		})
+	}
+}
+
+func TestKilledWriterLeavesNoObject(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns a process")
+	}
+	s := newStore(t)
+	cmd := child(t, s.URL(), "slow", "")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	sc := bufio.NewScanner(stdout)
+	if !sc.Scan() || sc.Text() != "STARTED" {
+		t.Fatalf("child did not start: %q", sc.Text())
+	}
+	// Wait until the temp file has data, so the kill lands mid-write.
+	tmp := filepath.Join(s.URL(), ".tmp")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ents, _ := os.ReadDir(tmp)
+		if len(ents) == 1 {
+			if fi, err := ents[0].Info(); err == nil && fi.Size() > 0 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("child never began writing")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+
+	ctx := context.Background()
+	var keys []string
+	if err := s.List(ctx, "", "", func(o storage.ObjectInfo) error { keys = append(keys, o.Key); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 0 {
+		t.Errorf("List after killed write = %v, want nothing", keys)
+	}
+	if _, err := s.Stat(ctx, "slow/obj"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("Stat after killed write: %v, want ErrNotFound", err)
+	}
+	// The key is still free.
+	if _, err := s.PutIfAbsent(ctx, "slow/obj", strings.NewReader("ok"), 2); err != nil {
+		t.Errorf("PutIfAbsent after killed write: %v", err)
+	}
+}
