@@ -1,0 +1,355 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/kore-oss/archtics/schemas"
+	"github.com/kore-oss/archtics/storage"
+)
+
+// ErrCommitConflict: another writer committed the sequence number this
+// commit wanted. Nothing was written; rerun from the new head.
+var ErrCommitConflict = errors.New("commit conflict: another writer committed first")
+
+// CommitFormat is the version of the commit and checkpoint JSON.
+const CommitFormat = 1
+
+// CheckpointEvery is how often (in commits) a stream's state is
+// checkpointed, so opening a stream reads one checkpoint and at most this
+// many commits.
+const CheckpointEvery = 10
+
+// ProgramVersion is recorded in every commit. The CLI sets it to its
+// build version; otherwise it is the module version from the build info.
+var ProgramVersion = func() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "dev"
+}()
+
+// Watermark is the range of the source a commit covers: a cutoff
+// timestamp or a feed cursor, as the stage defines it. The stream's
+// watermark is the To of its newest commit; since it lives in the commit
+// that lands the data, it can never run ahead of the data.
+type Watermark struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+// Commit is one entry of a stream's log, stored at
+// _log/<stream>/<20-digit seq>.json and created only with PutIfAbsent.
+type Commit struct {
+	Format         int               `json:"format"`
+	Stream         string            `json:"stream"`
+	Seq            int64             `json:"seq"`
+	Stage          string            `json:"stage"`
+	BatchID        string            `json:"batch_id"`
+	CommittedAt    time.Time         `json:"committed_at"`
+	Watermark      Watermark         `json:"watermark"`
+	Schemas        map[string]string `json:"schemas,omitempty"` // table → schemas fingerprint, for every table touched
+	ProgramVersion string            `json:"program_version"`
+	Adds           []FileEntry       `json:"adds"`
+	Retires        []FileRef         `json:"retires"`
+
+	// Existing is set when Commit found the batch already committed and
+	// returned the earlier commit without writing.
+	Existing bool `json:"-"`
+}
+
+// Key returns the commit's object key.
+func (c *Commit) Key() string { return commitKey(c.Stream, c.Seq) }
+
+// CommitRequest is what a stage asks to commit.
+type CommitRequest struct {
+	Stream  string // e.g. "nhl/realtime"
+	Stage   string // the stage that wrote the data, e.g. "realtime"
+	BatchID string // logical batch; a second commit with the same id is a no-op
+	// Watermark the commit advances the stream to. An empty To keeps the
+	// stream's current watermark (a compaction does not move it).
+	Watermark Watermark
+	Adds      []FileEntry
+	Retires   []FileRef
+	// ExpectSeq, when set, is the sequence number the commit must get:
+	// head.Seq+1 of the StreamState the caller based its work on. If the
+	// head moved, the commit fails with ErrCommitConflict. Zero appends
+	// after whatever the head is now (only safe for work that does not
+	// depend on the stream's state).
+	ExpectSeq int64
+	// Tables lists definitions of the touched tables that are not in
+	// schemas.All (their fingerprints are recorded). Optional.
+	Tables []*schemas.Table
+}
+
+// Commit validates req against the stream's head and writes commit
+// head+1. If the stream already holds a commit with req.BatchID it returns
+// that commit (Existing set) without writing: rerunning a batch after a
+// crash is a no-op. If another writer took the sequence number first the
+// error wraps ErrCommitConflict.
+func (w *Warehouse) Commit(ctx context.Context, req CommitRequest) (*Commit, error) {
+	head, err := w.Stream(ctx, req.Stream)
+	if err != nil {
+		return nil, err
+	}
+	return w.commitOn(ctx, head, req)
+}
+
+func (w *Warehouse) commitOn(ctx context.Context, head *StreamState, req CommitRequest) (*Commit, error) {
+	if req.BatchID == "" {
+		return nil, fmt.Errorf("commit %s: empty batch id", req.Stream)
+	}
+	if seq, ok := head.BatchIDs[req.BatchID]; ok {
+		c, err := w.readCommit(ctx, commitKey(req.Stream, seq))
+		if err != nil {
+			return nil, fmt.Errorf("commit %s: batch %s already committed as seq %d: %w", req.Stream, req.BatchID, seq, err)
+		}
+		c.Existing = true
+		return c, nil
+	}
+	seq := head.Seq + 1
+	if req.ExpectSeq != 0 && req.ExpectSeq != seq {
+		return nil, fmt.Errorf("commit %s seq %d: the stream is at seq %d, another writer committed since: %w",
+			req.Stream, req.ExpectSeq, head.Seq, ErrCommitConflict)
+	}
+	c := &Commit{
+		Format: CommitFormat, Stream: req.Stream, Seq: seq, Stage: req.Stage, BatchID: req.BatchID,
+		CommittedAt: time.Now().UTC(), Watermark: req.Watermark, ProgramVersion: ProgramVersion,
+		Adds: req.Adds, Retires: req.Retires,
+	}
+	if c.Adds == nil {
+		c.Adds = []FileEntry{}
+	}
+	if c.Retires == nil {
+		c.Retires = []FileRef{}
+	}
+	if c.Watermark.To == "" {
+		c.Watermark = Watermark{From: head.Watermark, To: head.Watermark}
+	}
+	fps, err := fingerprints(c, req.Tables)
+	if err != nil {
+		return nil, fmt.Errorf("commit %s seq %d: %w", req.Stream, seq, err)
+	}
+	if len(fps) > 0 {
+		c.Schemas = fps
+	}
+	// Validate against the head before writing: what is retired must be
+	// live, what is added must not be.
+	next := head.clone()
+	if err := next.apply(c); err != nil {
+		return nil, fmt.Errorf("commit %s seq %d: %w", req.Stream, seq, err)
+	}
+	data, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("commit %s seq %d: encode: %w", req.Stream, seq, err)
+	}
+	if seq == 1 {
+		// Register the stream before its first commit so Snapshot finds
+		// it by listing the small registry rather than the whole log.
+		if _, err := w.Store.PutIfAbsent(ctx, streamMarkerKey(req.Stream), bytes.NewReader([]byte(req.Stream)), int64(len(req.Stream))); err != nil && !errors.Is(err, storage.ErrExists) {
+			return nil, fmt.Errorf("commit %s seq %d: register stream at %s: %w", req.Stream, seq, streamMarkerKey(req.Stream), err)
+		}
+	}
+	key := commitKey(req.Stream, seq)
+	if _, err := w.Store.PutIfAbsent(ctx, key, bytes.NewReader(data), int64(len(data))); err != nil {
+		if errors.Is(err, storage.ErrExists) {
+			return nil, fmt.Errorf("commit %s seq %d: another writer committed seq %d first (%s): %w",
+				req.Stream, seq, seq, key, ErrCommitConflict)
+		}
+		return nil, fmt.Errorf("commit %s seq %d: write %s: %w", req.Stream, seq, key, err)
+	}
+	if seq%CheckpointEvery == 0 {
+		// The checkpoint is an optimisation: the commit above is the
+		// truth, so failing to write it only costs later opens some GETs.
+		if err := w.writeCheckpoint(ctx, next); err != nil {
+			w.logger().Warn("checkpoint not written; the commit stands", "stream", req.Stream, "seq", seq, "err", err)
+		}
+	}
+	return c, nil
+}
+
+// fingerprints returns the schema fingerprint of every table c touches.
+func fingerprints(c *Commit, extra []*schemas.Table) (map[string]string, error) {
+	out := map[string]string{}
+	names := map[string]bool{}
+	for _, a := range c.Adds {
+		names[a.Table] = true
+	}
+	for _, r := range c.Retires {
+		names[r.Table] = true
+	}
+	for name := range names {
+		t := lookupTable(name, extra)
+		if t == nil {
+			return nil, fmt.Errorf("unknown table %q: pass its definition in CommitRequest.Tables", name)
+		}
+		out[name] = t.Fingerprint()
+	}
+	return out, nil
+}
+
+func lookupTable(name string, extra []*schemas.Table) *schemas.Table {
+	for _, t := range extra {
+		if t.FullName() == name {
+			return t
+		}
+	}
+	for _, t := range knownTables() {
+		if t.FullName() == name {
+			return t
+		}
+	}
+	return nil
+}
+
+// knownTables are the definitions the pipeline knows without being told.
+func knownTables() []*schemas.Table {
+	out := append([]*schemas.Table{}, schemas.All...)
+	return append(out, schemas.Rejects)
+}
+
+// WriteAndCommit runs fn, which writes the batch's data through the
+// TableWriters add returns (one per table, created on first use), then
+// closes (uploads) them and commits their files together with req's own
+// Adds and Retires: several tables land in one commit or not at all.
+//
+// If the batch is already committed, fn is not run and the earlier commit
+// is returned (Existing set). Unless req.ExpectSeq is set, the commit is
+// pinned to the head seen when the batch started, so a writer that
+// committed meanwhile makes this one fail with ErrCommitConflict instead of
+// silently interleaving.
+func (w *Warehouse) WriteAndCommit(ctx context.Context, req CommitRequest, fn func(add func(t *schemas.Table) *TableWriter) error, opts ...WriterOption) (*Commit, error) {
+	head, err := w.Stream(ctx, req.Stream)
+	if err != nil {
+		return nil, err
+	}
+	if seq, ok := head.BatchIDs[req.BatchID]; ok {
+		c, err := w.readCommit(ctx, commitKey(req.Stream, seq))
+		if err != nil {
+			return nil, fmt.Errorf("commit %s: batch %s already committed as seq %d: %w", req.Stream, req.BatchID, seq, err)
+		}
+		c.Existing = true
+		return c, nil
+	}
+	if req.ExpectSeq == 0 {
+		req.ExpectSeq = head.Seq + 1
+	}
+	var writers []*TableWriter
+	byTable := map[*schemas.Table]*TableWriter{}
+	add := func(t *schemas.Table) *TableWriter {
+		if tw, ok := byTable[t]; ok {
+			return tw
+		}
+		tw, err := NewTableWriter(w, t, req.BatchID, opts...)
+		if err != nil {
+			// Keep add's signature simple: the error surfaces on Write
+			// and Close.
+			tw = &TableWriter{w: w, t: t, err: err}
+		}
+		byTable[t] = tw
+		writers = append(writers, tw)
+		return tw
+	}
+	abort := func() {
+		for _, tw := range writers {
+			tw.Abort()
+		}
+	}
+	if err := fn(add); err != nil {
+		abort()
+		return nil, fmt.Errorf("commit %s batch %s: %w", req.Stream, req.BatchID, err)
+	}
+	for i, tw := range writers {
+		files, err := tw.Close(ctx)
+		if err != nil {
+			for _, rest := range writers[i+1:] {
+				rest.Abort()
+			}
+			return nil, fmt.Errorf("commit %s batch %s: %w", req.Stream, req.BatchID, err)
+		}
+		req.Adds = append(req.Adds, files...)
+		req.Tables = append(req.Tables, tw.t)
+	}
+	return w.commitOn(ctx, head, req)
+}
+
+// Key layout of the log.
+const (
+	logPrefix      = "_log/"
+	registryPrefix = "_log/_streams/"
+	lastCheckpoint = "_last_checkpoint"
+)
+
+func streamPrefix(stream string) string { return logPrefix + stream + "/" }
+
+func commitKey(stream string, seq int64) string {
+	return fmt.Sprintf("%s%020d.json", streamPrefix(stream), seq)
+}
+
+func checkpointKey(stream string, seq int64) string {
+	return fmt.Sprintf("%s%020d.checkpoint.json", streamPrefix(stream), seq)
+}
+
+func streamMarkerKey(stream string) string { return registryPrefix + url.PathEscape(stream) }
+
+// parseLogName classifies a key's last element within a stream folder:
+// a commit "<seq>.json" or a checkpoint "<seq>.checkpoint.json".
+func parseLogName(name string) (seq int64, checkpoint, ok bool) {
+	base, isCP := strings.CutSuffix(name, ".checkpoint.json")
+	if !isCP {
+		var isCommit bool
+		if base, isCommit = strings.CutSuffix(name, ".json"); !isCommit {
+			return 0, false, false
+		}
+	}
+	if len(base) != 20 {
+		return 0, false, false
+	}
+	var n int64
+	for i := 0; i < len(base); i++ {
+		c := base[i]
+		if c < '0' || c > '9' {
+			return 0, false, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, isCP, n > 0
+}
+
+// ValidateStreamName checks a stream name: slash-separated segments of
+// letters, digits, '.', '_' and '-', none empty or starting with '_' or
+// '.' (names beginning with '_' are reserved for the log's own objects).
+func ValidateStreamName(name string) error {
+	if name == "" {
+		return errors.New("empty stream name")
+	}
+	for _, seg := range strings.Split(name, "/") {
+		if seg == "" || seg[0] == '_' || seg[0] == '.' {
+			return fmt.Errorf("stream name %q: empty segment or segment starting with '_' or '.'", name)
+		}
+		for i := 0; i < len(seg); i++ {
+			c := seg[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+				return fmt.Errorf("stream name %q: character %q not allowed", name, c)
+			}
+		}
+	}
+	return nil
+}
+
+func sortedEntries(m map[string]FileEntry) []FileEntry {
+	out := make([]FileEntry, 0, len(m))
+	for _, e := range m {
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}

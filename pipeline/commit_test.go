@@ -1,0 +1,473 @@
+package pipeline
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/kore-oss/archtics/schemas"
+	"github.com/kore-oss/archtics/storage"
+)
+
+// Child-process roles of the multi-process tests: the test binary re-runs
+// itself with -test.run=TestHelperProcess and these variables set.
+const (
+	envRole = "ARCHTICS_PIPELINE_HELPER"
+	envDir  = "ARCHTICS_PIPELINE_DIR"
+)
+
+func TestHelperProcess(t *testing.T) {
+	role := os.Getenv(envRole)
+	if role == "" {
+		t.Skip("helper process for the multi-process tests")
+	}
+	w := fileWarehouse(t, os.Getenv(envDir))
+	ctx := context.Background()
+	switch role {
+	case "commit":
+		// Read the head, say so, wait for the go (stdin closing), commit.
+		head, err := w.Stream(ctx, "race")
+		if err != nil {
+			fmt.Println("error", err)
+			os.Exit(4)
+		}
+		fmt.Println("ready")
+		io.Copy(io.Discard, os.Stdin)
+		_, err = w.Commit(ctx, CommitRequest{Stream: "race", Stage: "race", BatchID: fmt.Sprintf("p%d", os.Getpid()),
+			ExpectSeq: head.NextSeq(), Adds: []FileEntry{fakeEntry(fmt.Sprintf("p%d.parquet", os.Getpid()))}})
+		switch {
+		case err == nil:
+			os.Exit(0)
+		case errors.Is(err, ErrCommitConflict):
+			os.Exit(3)
+		}
+		fmt.Println("error", err)
+		os.Exit(4)
+	case "spool", "upload":
+		// Write a big batch; block (to be killed) while spooling or in
+		// the middle of uploading the second file.
+		if role == "upload" {
+			w.Store = &blockingStore{Store: w.Store, after: 1}
+		}
+		recs := defaultGen().batches(60000, 5000, 0)
+		_, err := w.WriteAndCommit(ctx, CommitRequest{Stream: "killed", Stage: "test", BatchID: "b1"},
+			func(add func(*schemas.Table) *TableWriter) error {
+				tw := add(schemas.RTXAttendance)
+				for i, r := range recs {
+					if err := tw.Write(r); err != nil {
+						return err
+					}
+					if role == "spool" && i == len(recs)/2 {
+						fmt.Println("spooling")
+						select {}
+					}
+				}
+				return nil
+			}, WithRowGroupRows(1000), WithUploadConcurrency(1))
+		fmt.Println("error: finished", err)
+		os.Exit(4)
+	}
+}
+
+// blockingStore lets `after` uploads through, then blocks the next one
+// half way through its content, announcing it on stdout.
+type blockingStore struct {
+	storage.Store
+	mu    sync.Mutex
+	after int
+}
+
+func (b *blockingStore) PutIfAbsent(ctx context.Context, key string, r io.Reader, size int64) (storage.ObjectInfo, error) {
+	b.mu.Lock()
+	block := b.after == 0
+	b.after--
+	b.mu.Unlock()
+	if block {
+		r = &stallReader{r: r, left: size / 2}
+	}
+	return b.Store.PutIfAbsent(ctx, key, r, size)
+}
+
+type stallReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (s *stallReader) Read(p []byte) (int, error) {
+	if s.left <= 0 {
+		fmt.Println("uploading")
+		select {}
+	}
+	if int64(len(p)) > s.left {
+		p = p[:s.left]
+	}
+	n, err := s.r.Read(p)
+	s.left -= int64(n)
+	return n, err
+}
+
+func helperCmd(t *testing.T, role, dir string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), envRole+"="+role, envDir+"="+dir)
+	cmd.Stderr = os.Stderr
+	return cmd
+}
+
+func TestCommitRaceGoroutines(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, w *Warehouse) {
+		ctx := context.Background()
+		for i := 1; i <= 3; i++ {
+			if _, err := w.Commit(ctx, CommitRequest{Stream: "nhl/realtime", BatchID: fmt.Sprint("pre", i), Adds: []FileEntry{fakeEntry(fmt.Sprint("pre", i))}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		head, err := w.Stream(ctx, "nhl/realtime")
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 16
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				_, errs[i] = w.Commit(ctx, CommitRequest{Stream: "nhl/realtime", Stage: "race", BatchID: fmt.Sprint("g", i),
+					ExpectSeq: head.NextSeq(), Adds: []FileEntry{fakeEntry(fmt.Sprint("g", i))}})
+			}(i)
+		}
+		wg.Wait()
+		wins := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				wins++
+			case errors.Is(err, ErrCommitConflict):
+				if !strings.Contains(err.Error(), "seq 4") {
+					t.Errorf("conflict message does not name the seq: %v", err)
+				}
+			default:
+				t.Errorf("goroutine %d: %v", i, err)
+			}
+		}
+		if wins != 1 {
+			t.Fatalf("%d winners, want exactly 1", wins)
+		}
+		after, err := w.Stream(ctx, "nhl/realtime")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.Seq != 4 || len(after.TableFiles(schemas.RTXAttendance.FullName())) != 4 {
+			t.Fatalf("after the race: seq %d, %d files", after.Seq, len(after.TableFiles(schemas.RTXAttendance.FullName())))
+		}
+	})
+}
+
+func TestCommitRaceProcesses(t *testing.T) {
+	dir := t.TempDir()
+	w := fileWarehouse(t, dir)
+	if _, err := w.Commit(context.Background(), CommitRequest{Stream: "race", BatchID: "first"}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 4
+	var cmds []*exec.Cmd
+	var stdins []io.WriteCloser
+	for i := 0; i < n; i++ {
+		cmd := helperCmd(t, "commit", dir)
+		in, _ := cmd.StdinPipe()
+		out, _ := cmd.StdoutPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		line, _ := bufio.NewReader(out).ReadString('\n')
+		if strings.TrimSpace(line) != "ready" {
+			t.Fatalf("child %d: %q", i, line)
+		}
+		cmds = append(cmds, cmd)
+		stdins = append(stdins, in)
+	}
+	// Every child has read head seq 1; let them all commit seq 2.
+	for _, in := range stdins {
+		in.Close()
+	}
+	codes := map[int]int{}
+	for _, cmd := range cmds {
+		err := cmd.Wait()
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		codes[code]++
+	}
+	if codes[0] != 1 || codes[3] != n-1 {
+		t.Fatalf("exit codes %v: want one 0 (won) and %d 3 (conflict)", codes, n-1)
+	}
+	head, err := w.Stream(context.Background(), "race")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if head.Seq != 2 {
+		t.Fatalf("head seq %d, want 2", head.Seq)
+	}
+}
+
+func TestKilledWriterLeavesNoCommittedState(t *testing.T) {
+	for _, role := range []string{"spool", "upload"} {
+		t.Run(role, func(t *testing.T) {
+			dir := t.TempDir()
+			cmd := helperCmd(t, role, dir)
+			out, _ := cmd.StdoutPipe()
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			line, _ := bufio.NewReader(out).ReadString('\n')
+			if strings.TrimSpace(line) != map[string]string{"spool": "spooling", "upload": "uploading"}[role] {
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("child said %q", line)
+			}
+			cmd.Process.Signal(syscall.SIGKILL)
+			cmd.Wait()
+
+			w := fileWarehouse(t, dir)
+			ctx := context.Background()
+			files, err := w.Snapshot(ctx, schemas.RTXAttendance)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(files) != 0 {
+				t.Fatalf("snapshot shows %d files after the writer was killed", len(files))
+			}
+			rep, err := w.Verify(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			uncommitted := 0
+			for _, p := range rep.Problems {
+				if p.Kind != ProblemUncommitted {
+					t.Errorf("unexpected problem %s", p)
+				}
+				uncommitted++
+			}
+			if role == "upload" && uncommitted != 1 {
+				t.Errorf("%d uncommitted objects, want the 1 uploaded before the kill", uncommitted)
+			}
+			// A rerun of the batch completes and commits.
+			recs := defaultGen().batches(60000, 5000, 0)
+			defer releaseAll(recs)
+			c := writeBatch(t, w, "killed", "b1", Watermark{}, recs, WithRowGroupRows(1000))
+			if c.Existing || len(c.Adds) != 6 {
+				t.Fatalf("rerun commit: existing %v, %d adds", c.Existing, len(c.Adds))
+			}
+			rep, err = w.Verify(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !rep.OK() {
+				t.Fatalf("after the rerun: %v", rep.Problems)
+			}
+		})
+	}
+}
+
+func TestCheckpoints(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, w *Warehouse) {
+		ctx := context.Background()
+		const stream = "nhl/clone"
+		for i := 1; i <= 25; i++ {
+			req := CommitRequest{Stream: stream, Stage: "clone", BatchID: fmt.Sprint("b", i),
+				Watermark: Watermark{From: fmt.Sprint("w", i-1), To: fmt.Sprint("w", i)},
+				Adds:      []FileEntry{fakeEntry(fmt.Sprintf("f%02d", i))}}
+			if i%5 == 0 { // retire an earlier file now and then
+				req.Retires = []FileRef{fakeEntry(fmt.Sprintf("f%02d", i-2)).Ref()}
+			}
+			if _, err := w.Commit(ctx, req); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cs := &countingStore{Store: w.Store}
+		fresh := &Warehouse{Store: cs, Logger: testLogger}
+		got, err := fresh.Stream(ctx, stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gets := cs.reset()
+		want := []string{streamPrefix(stream) + lastCheckpoint, checkpointKey(stream, 20)}
+		for s := int64(21); s <= 25; s++ {
+			want = append(want, commitKey(stream, s))
+		}
+		if !reflect.DeepEqual(gets, want) {
+			t.Fatalf("opening the stream read\n%v\nwant\n%v", strings.Join(gets, "\n"), strings.Join(want, "\n"))
+		}
+		replay := replayAll(t, w, stream, 25)
+		if !reflect.DeepEqual(got, replay) {
+			t.Fatalf("checkpointed state differs from a full replay:\n%+v\n%+v", got, replay)
+		}
+		if got.Watermark != "w25" || got.Seq != 25 || len(got.TableFiles(schemas.RTXAttendance.FullName())) != 20 {
+			t.Fatalf("state: seq %d watermark %s files %d", got.Seq, got.Watermark, len(got.TableFiles(schemas.RTXAttendance.FullName())))
+		}
+
+		// Without the hint the stream is listed and the newest checkpoint
+		// still used.
+		if err := w.Store.Delete(ctx, streamPrefix(stream)+lastCheckpoint); err != nil {
+			t.Fatal(err)
+		}
+		got2, err := fresh.Stream(ctx, stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gets := cs.reset(); len(gets) != 7 || gets[1] != checkpointKey(stream, 20) {
+			t.Fatalf("without the hint, opening read %v", gets)
+		}
+		if !reflect.DeepEqual(got2, replay) {
+			t.Fatal("state without the hint differs from a full replay")
+		}
+	})
+}
+
+func replayAll(t *testing.T, w *Warehouse, stream string, n int64) *StreamState {
+	t.Helper()
+	s := newStreamState(stream)
+	for q := int64(1); q <= n; q++ {
+		c, err := w.readCommit(context.Background(), commitKey(stream, q))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.apply(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+func TestCommitValidationAndIdempotency(t *testing.T) {
+	w := fileWarehouse(t, t.TempDir())
+	ctx := context.Background()
+	c1, err := w.Commit(ctx, CommitRequest{Stream: "s", BatchID: "b1", Adds: []FileEntry{fakeEntry("a")}, Watermark: Watermark{"", "10"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := w.Commit(ctx, CommitRequest{Stream: "s", BatchID: "b1", Adds: []FileEntry{fakeEntry("zzz")}})
+	if err != nil || !again.Existing || again.Seq != c1.Seq {
+		t.Fatalf("recommitting a batch: %+v, %v", again, err)
+	}
+	for _, tc := range []struct {
+		name string
+		req  CommitRequest
+		want string
+	}{
+		{"retire not live", CommitRequest{Stream: "s", BatchID: "x", Retires: []FileRef{fakeEntry("nope").Ref()}}, "not live"},
+		{"add live", CommitRequest{Stream: "s", BatchID: "x", Adds: []FileEntry{fakeEntry("a")}}, "already live"},
+		{"unknown table", CommitRequest{Stream: "s", BatchID: "x", Adds: []FileEntry{{Table: "x.y", Key: "x/y/z"}}}, "unknown table"},
+		{"stale expect", CommitRequest{Stream: "s", BatchID: "x", ExpectSeq: 1}, "another writer"},
+		{"bad stream", CommitRequest{Stream: "_log", BatchID: "x"}, "stream name"},
+	} {
+		_, err := w.Commit(ctx, tc.req)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want an error containing %q", tc.name, err, tc.want)
+		}
+	}
+	// Empty watermark keeps the stream's.
+	c2, err := w.Commit(ctx, CommitRequest{Stream: "s", BatchID: "b2", Retires: []FileRef{fakeEntry("a").Ref()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c2.Watermark.To != "10" {
+		t.Fatalf("compaction commit watermark %+v", c2.Watermark)
+	}
+}
+
+type failingStore struct {
+	storage.Store
+	failPrefix string
+}
+
+func (f *failingStore) PutIfAbsent(ctx context.Context, key string, r io.Reader, size int64) (storage.ObjectInfo, error) {
+	if strings.HasPrefix(key, f.failPrefix) {
+		return storage.ObjectInfo{}, errors.New("injected upload failure")
+	}
+	return f.Store.PutIfAbsent(ctx, key, r, size)
+}
+
+func TestWatermark(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, w *Warehouse) {
+		ctx := context.Background()
+		recs := defaultGen().batches(600, 300, 0)
+		defer releaseAll(recs)
+		writeBatch(t, w, "nhl/realtime", "t1", Watermark{"", "cursor-100"}, recs)
+		more := defaultGen().batches(600, 300, 600)
+		defer releaseAll(more)
+		writeBatch(t, w, "nhl/realtime", "t2", Watermark{"cursor-100", "cursor-200"}, more)
+		st, err := w.Stream(ctx, "nhl/realtime")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Watermark != "cursor-200" || st.Seq != 2 {
+			t.Fatalf("watermark %q seq %d, want cursor-200 at 2", st.Watermark, st.Seq)
+		}
+		// A failed data upload: no commit, the watermark stays.
+		bad := &Warehouse{Store: &failingStore{Store: w.Store, failPrefix: schemas.RTXAttendance.Prefix()}, Logger: testLogger}
+		third := defaultGen().batches(600, 300, 1200)
+		defer releaseAll(third)
+		_, err = bad.WriteAndCommit(ctx, CommitRequest{Stream: "nhl/realtime", BatchID: "t3", Watermark: Watermark{"cursor-200", "cursor-300"}},
+			func(add func(*schemas.Table) *TableWriter) error {
+				for _, r := range third {
+					if err := add(schemas.RTXAttendance).Write(r); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		if err == nil || !strings.Contains(err.Error(), "injected upload failure") {
+			t.Fatalf("got %v", err)
+		}
+		st, err = w.Stream(ctx, "nhl/realtime")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Watermark != "cursor-200" || st.Seq != 2 {
+			t.Fatalf("after a failed upload: watermark %q seq %d", st.Watermark, st.Seq)
+		}
+	})
+}
+
+func TestLog(t *testing.T) {
+	w := fileWarehouse(t, t.TempDir())
+	ctx := context.Background()
+	for i := 1; i <= 5; i++ {
+		for _, s := range []string{"a", "b"} {
+			if _, err := w.Commit(ctx, CommitRequest{Stream: s, BatchID: strconv.Itoa(i), Adds: []FileEntry{fakeEntry(s + strconv.Itoa(i))}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var got []string
+	err := w.Log(ctx, LogQuery{Limit: 4}, func(c *Commit) error {
+		got = append(got, fmt.Sprintf("%s:%d", c.Stream, c.Seq))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"b:5", "a:5", "b:4", "a:4"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("log %v, want %v", got, want)
+	}
+	got = nil
+	w.Log(ctx, LogQuery{Stream: "a"}, func(c *Commit) error { got = append(got, fmt.Sprint(c.Seq)); return nil })
+	if strings.Join(got, ",") != "5,4,3,2,1" {
+		t.Fatalf("log of a: %v", got)
+	}
+}

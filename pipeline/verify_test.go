@@ -1,0 +1,143 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/kore-oss/archtics/schemas"
+	"github.com/kore-oss/archtics/storage"
+)
+
+func TestVerify(t *testing.T) {
+	dir := t.TempDir()
+	w := fileWarehouse(t, dir)
+	ctx := context.Background()
+	recs := defaultGen().batches(3000, 1000, 0)
+	defer releaseAll(recs)
+	c := writeBatch(t, w, "nhl/clone", "d1", Watermark{}, recs)
+
+	var last VerifyProgress
+	rep, err := w.Verify(ctx, func(p VerifyProgress) { last = p })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() || rep.Files != 6 || rep.Rows != 3000 || last.FilesDone != 6 || last.BytesDone != last.BytesTotal {
+		t.Fatalf("clean warehouse: %+v, progress %+v", rep, last)
+	}
+
+	corrupt, missing := c.Adds[0], c.Adds[1]
+	path := filepath.Join(dir, filepath.FromSlash(corrupt.Key))
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(data[len(data)/2:], bytes.Repeat([]byte{0xAB}, 16)) // same size, other bytes
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, filepath.FromSlash(missing.Key))); err != nil {
+		t.Fatal(err)
+	}
+	stray := schemas.RTXAttendance.Prefix() + "team=NHL/event_date=2025-04-10/part-crashed-00000.parquet"
+	if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(stray)), []byte("partial"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A retired file still present is not "uncommitted".
+	if _, err := w.Commit(ctx, CommitRequest{Stream: "nhl/clone", BatchID: "retire", Retires: []FileRef{c.Adds[2].Ref()}}); err != nil {
+		t.Fatal(err)
+	}
+
+	rep, err = w.Verify(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range rep.Problems {
+		got = append(got, p.Kind+" "+p.Key)
+	}
+	sort.Strings(got)
+	want := []string{ProblemChecksum + " " + corrupt.Key, ProblemMissing + " " + missing.Key, ProblemUncommitted + " " + stray}
+	sort.Strings(want)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	// Materialize refuses the corrupt file rather than serve it.
+	if _, err := w.Materialize(ctx, t.TempDir(), schemas.RTXAttendance); err == nil || !strings.Contains(err.Error(), "corrupt") && !strings.Contains(err.Error(), "no such file") {
+		t.Fatalf("materialize over a broken warehouse: %v", err)
+	}
+
+	// A gap in the sequence.
+	if err := w.Store.Delete(ctx, commitKey("nhl/clone", 1)); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = w.Verify(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, p := range rep.Problems {
+		if p.Kind == ProblemGap {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("gap not reported: %v", rep.Problems)
+	}
+}
+
+// TestDuckDBFile writes a .duckdb file with views over the verified cache
+// (copied, as for a remote warehouse) and reopens it as a plain DuckDB file.
+func TestDuckDBFile(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, w *Warehouse) {
+		ctx := context.Background()
+		recs := defaultGen().batches(1200, 400, 0)
+		defer releaseAll(recs)
+		writeBatch(t, w, "nhl/realtime", "r1", Watermark{"", "c1"}, recs)
+
+		cache := t.TempDir()
+		// Force the download path even on the local backend.
+		remote := &Warehouse{Store: urlStore{w.Store}, Logger: testLogger}
+		for round := 0; round < 2; round++ { // the second round hits the cache
+			dbPath := filepath.Join(t.TempDir(), "warehouse.duckdb")
+			db, err := OpenDuckDB(ctx, dbPath, remote, cache)
+			if err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			db2, err := sql.Open("duckdb", dbPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var n, teams int
+			if err := db2.QueryRow(`SELECT count(*), count(DISTINCT team) FROM archtics_rtx.attendance`).Scan(&n, &teams); err != nil {
+				t.Fatal(err)
+			}
+			var empty int
+			if err := db2.QueryRow(`SELECT count(*) FROM archtics.ticket`).Scan(&empty); err != nil {
+				t.Fatal(err)
+			}
+			db2.Close()
+			if n != 1200 || teams != 2 || empty != 0 {
+				t.Fatalf("round %d: %d rows, %d teams, %d tickets", round, n, teams, empty)
+			}
+		}
+		if _, err := OpenDuckDB(ctx, filepath.Join(t.TempDir(), "archtics.duckdb"), remote, cache); err == nil || !strings.Contains(err.Error(), "name the file differently") {
+			t.Errorf("a database file named like a schema: %v", err)
+		}
+		if _, err := os.Stat(filepath.Join(cache, filepath.FromSlash(schemas.RTXAttendance.Prefix()))); err != nil {
+			t.Fatalf("cache keeps the Hive layout: %v", err)
+		}
+	})
+}
+
+// urlStore hides a local store's path so Materialize downloads.
+type urlStore struct{ storage.Store }
+
+func (urlStore) URL() string { return "remote://test" }
