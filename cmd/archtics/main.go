@@ -112,6 +112,8 @@ Exit codes:
 		},
 		Commands: []*cli.Command{
 			demoCommand(),
+			loadDumpCommand(),
+			queryCommand(),
 			logCommand(),
 			verifyCommand(),
 			simulateCommand(),
