@@ -60,7 +60,7 @@ func run(ctx context.Context, args []string) int {
 }
 
 func newApp() *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:    "archtics",
 		Usage:   "clone Ticketmaster Archtics into Parquet on object storage, queryable with DuckDB",
 		Version: version,
@@ -107,6 +107,9 @@ Exit codes:
 			slog.SetDefault(logger)
 			return nil
 		},
+		// run reports errors and picks the exit code; cli's own handler
+		// would call os.Exit from inside RunContext.
+		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
 			return cli.Exit(fmt.Sprintf("%v (see --help)", err), exitUsage)
 		},
@@ -119,6 +122,19 @@ Exit codes:
 			simulateCommand(),
 			versionCommand(),
 		},
+	}
+	usageErrorsExit2(app.Commands)
+	return app
+}
+
+// usageErrorsExit2 gives every command the app's handling of a bad flag:
+// exit code 2 and a pointer to --help.
+func usageErrorsExit2(cmds []*cli.Command) {
+	for _, c := range cmds {
+		c.OnUsageError = func(c *cli.Context, err error, isSubcommand bool) error {
+			return cli.Exit(fmt.Sprintf("%v (see %s --help)", err, c.Command.FullName()), exitUsage)
+		}
+		usageErrorsExit2(c.Subcommands)
 	}
 }
 

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/kore-oss/archtics/simulator"
+)
+
+// TestDemoEndToEnd runs the demo at the small scale twice into one folder:
+// the first run loads every dump row (loaded + rejected = in), the second
+// changes nothing in the warehouse, byte for byte.
+func TestDemoEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	cfg := simulator.SmallConfig()
+	cfg.DirtyLines = true
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if err := runDemo(context.Background(), logger, cfg, dir); err != nil {
+		t.Fatalf("first run: %v", err)
+	}
+	p := newDemoPaths(dir)
+	before := treeHashes(t, p.warehouse)
+	if len(before) == 0 {
+		t.Fatal("the demo wrote no warehouse files")
+	}
+
+	db, err := sql.Open("duckdb", p.duckdb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dumpRows, tableRows, rejected int64
+	m := readManifest(t, p.dump)
+	for _, f := range m.Files {
+		dumpRows += f.Rows
+	}
+	for _, q := range []struct {
+		sql string
+		dst *int64
+	}{
+		{`SELECT (SELECT count(*) FROM archtics.event) + (SELECT count(*) FROM archtics.cust)
+		 + (SELECT count(*) FROM archtics.ticket) + (SELECT count(*) FROM archtics.tex)`, &tableRows},
+		{`SELECT count(*) FROM archtics_meta.rejects`, &rejected},
+	} {
+		if err := db.QueryRow(q.sql).Scan(q.dst); err != nil {
+			t.Fatalf("%s: %v", q.sql, err)
+		}
+	}
+	db.Close()
+	if rejected == 0 {
+		t.Error("the dirty dump produced no rejects")
+	}
+	if tableRows+rejected != dumpRows {
+		t.Errorf("rows in %d != loaded %d + rejected %d", dumpRows, tableRows, rejected)
+	}
+
+	if err := runDemo(context.Background(), logger, cfg, dir); err != nil {
+		t.Fatalf("second run: %v", err)
+	}
+	after := treeHashes(t, p.warehouse)
+	if len(after) != len(before) {
+		t.Errorf("rerun changed the warehouse: %d objects before, %d after", len(before), len(after))
+	}
+	for k, h := range before {
+		if after[k] != h {
+			t.Errorf("rerun changed %s", k)
+		}
+	}
+}
+
+func readManifest(t *testing.T, dir string) simulator.Manifest {
+	t.Helper()
+	var m simulator.Manifest
+	b, err := os.ReadFile(filepath.Join(dir, simulator.ManifestName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// treeHashes maps every file under root to its SHA-256.
+func treeHashes(t *testing.T, root string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		rel, _ := filepath.Rel(root, path)
+		out[filepath.ToSlash(rel)] = hex.EncodeToString(sum[:])
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestHelpIsComplete checks every command and subcommand answers --help
+// with a description, and that usage errors exit 2.
+func TestHelpIsComplete(t *testing.T) {
+	app := newApp()
+	var walk func(prefix []string, cmds []*cli.Command)
+	walk = func(prefix []string, cmds []*cli.Command) {
+		for _, c := range cmds {
+			args := append(append([]string{}, prefix...), c.Name)
+			if c.Usage == "" {
+				t.Errorf("%s: no usage line", strings.Join(args, " "))
+			}
+			if code := run(context.Background(), append(append([]string{"archtics"}, args...), "--help")); code != exitOK {
+				t.Errorf("%s --help: exit %d", strings.Join(args, " "), code)
+			}
+			walk(args, c.Subcommands)
+		}
+	}
+	walk(nil, app.Commands)
+
+	for _, args := range [][]string{
+		{"archtics", "--log-format", "xml", "version"},
+		{"archtics", "verify", "extra"},
+		{"archtics", "demo", "--scale", "huge"},
+		{"archtics", "load-dump", "--no-such-flag"},
+	} {
+		if code := run(context.Background(), args); code != exitUsage {
+			t.Errorf("%v: exit %d, want %d", args, code, exitUsage)
+		}
+	}
+}

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/kore-oss/archtics/simulator"
+	"github.com/kore-oss/archtics/storage"
+	"github.com/kore-oss/archtics/storage/backend"
+)
+
+func simulateDumpCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "dump",
+		Usage: "write a simulated client's full Archtics dump, its pre-existing CRM and the ground truth",
+		Description: `dump generates an Archtics client (an NHL team and its arena by default) from
+--seed and writes what Ticketmaster's developer would hand over: every team's
+event, cust, ticket and tex tables as of the cutoff, as gzip pipe-delimited
+parts with manifest.json (written last). Beside it: crm/ (the client's CRM
+before the load) and groundtruth/ (duplicate people, account merges, CRM
+matches), which a real dump does not have.
+
+The same seed and flags give the same bytes, whatever the worker count.
+
+--out takes a local folder, file:///abs/path or s3://bucket/prefix.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "out", Required: true, Usage: "where to write the dump: a folder, file:///abs/path or s3://bucket/prefix"},
+			&cli.Uint64Flag{Name: "seed", Usage: "generator seed (default: the preset's)"},
+			&cli.StringFlag{Name: "scale", Value: "default", Usage: "preset: small (tests), default (demo) or bench (1,000,000 accounts, ~20,000,000 ticket rows)"},
+			&cli.StringFlag{Name: "teams", Usage: "Archtics databases, e.g. nhl,arena or nhl:hockey,concerts:arena"},
+			&cli.IntFlag{Name: "accounts", Usage: "accounts per team"},
+			&cli.IntFlag{Name: "seasons", Usage: "seasons of events (the last one holds the cutoff)"},
+			&cli.IntFlag{Name: "events", Usage: "events per season and team (home games or arena shows)"},
+			&cli.IntFlag{Name: "tickets-per-event", Usage: "sold seat blocks of a full-size event"},
+			&cli.StringFlag{Name: "cutoff", Usage: "cutoff, local time 'YYYY-MM-DD HH:MM:SS' (default 2026-11-20 12:00:01)"},
+			&cli.StringFlag{Name: "timezone", Usage: "the client's IANA time zone (default America/New_York)"},
+			&cli.IntFlag{Name: "days-after-cutoff", Usage: "days of activity after the cutoff (served by the change API)"},
+			&cli.IntFlag{Name: "part-rows", Usage: "rows per dump part, roughly"},
+			&cli.BoolFlag{Name: "dirty-lines", Usage: "inject a few malformed lines, listed in the manifest's injected_faults"},
+			&cli.IntFlag{Name: "workers", Usage: "parallel workers (default: one per CPU; never changes the output)"},
+		},
+		Action: func(c *cli.Context) error {
+			cfg, err := dumpConfig(c)
+			if err != nil {
+				return cli.Exit(err.Error(), exitUsage)
+			}
+			dst, err := openDumpDest(c.Context, c.String("out"))
+			if err != nil {
+				return err
+			}
+			start := time.Now()
+			progress := dumpProgress(start)
+			m, err := simulator.WriteDump(c.Context, cfg, dst, progress)
+			clearProgress()
+			if err != nil {
+				return err
+			}
+			printDumpSummary(m, c.String("out"), time.Since(start))
+			return nil
+		},
+	}
+}
+
+// dumpConfig is the preset of --scale with the flags that were set on top.
+func dumpConfig(c *cli.Context) (simulator.Config, error) {
+	cfg, err := simulator.Scale(c.String("scale"))
+	if err != nil {
+		return cfg, err
+	}
+	if c.IsSet("seed") {
+		cfg.Seed = c.Uint64("seed")
+	}
+	if c.IsSet("teams") {
+		if cfg.Teams, err = simulator.ParseTeams(c.String("teams")); err != nil {
+			return cfg, err
+		}
+	}
+	for flag, dst := range map[string]*int{
+		"accounts": &cfg.Accounts, "seasons": &cfg.Seasons, "events": &cfg.EventsPerSeason,
+		"tickets-per-event": &cfg.TicketsPerEvent, "days-after-cutoff": &cfg.DaysAfterCutoff,
+		"part-rows": &cfg.PartRows, "workers": &cfg.Workers,
+	} {
+		if c.IsSet(flag) {
+			*dst = c.Int(flag)
+		}
+	}
+	if c.IsSet("timezone") {
+		cfg.TimeZone = c.String("timezone")
+	}
+	if c.IsSet("cutoff") || c.IsSet("timezone") {
+		loc, err := time.LoadLocation(cfg.TimeZone)
+		if err != nil {
+			return cfg, fmt.Errorf("--timezone %q: %w", cfg.TimeZone, err)
+		}
+		local := cfg.Cutoff.In(loc).Format(simulator.TimeLayout)
+		if c.IsSet("cutoff") {
+			local = c.String("cutoff")
+		}
+		t, err := time.ParseInLocation(simulator.TimeLayout, local, loc)
+		if err != nil {
+			return cfg, fmt.Errorf("--cutoff %q: want 'YYYY-MM-DD HH:MM:SS' local time", local)
+		}
+		cfg.Cutoff = t.UTC()
+	}
+	cfg.DirtyLines = c.Bool("dirty-lines")
+	return cfg, cfg.Validate()
+}
+
+// openDumpDest writes to a local folder directly, and to any other store
+// through storage.Store.
+func openDumpDest(ctx context.Context, out string) (simulator.Dest, error) {
+	if !strings.Contains(out, "://") {
+		return simulator.DirDest(out), nil
+	}
+	st, err := backend.Open(ctx, out)
+	if err != nil {
+		return nil, fmt.Errorf("open --out: %w", err)
+	}
+	return storeDest{ctx: ctx, st: st}, nil
+}
+
+// storeDest adapts a storage.Store to simulator.Dest: each file is
+// spooled to a temporary file (PutIfAbsent needs its size), then put
+// once, whole, on Close.
+type storeDest struct {
+	ctx context.Context
+	st  storage.Store
+}
+
+func (d storeDest) Create(name string) (io.WriteCloser, error) {
+	f, err := os.CreateTemp("", "archtics-dump-*")
+	if err != nil {
+		return nil, fmt.Errorf("spool %s: %w", name, err)
+	}
+	return &storeFile{d: d, name: name, f: f}, nil
+}
+
+type storeFile struct {
+	d    storeDest
+	name string
+	f    *os.File
+	n    int64
+}
+
+func (s *storeFile) Write(p []byte) (int, error) {
+	n, err := s.f.Write(p)
+	s.n += int64(n)
+	return n, err
+}
+
+func (s *storeFile) Close() error {
+	defer os.Remove(s.f.Name())
+	defer s.f.Close()
+	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("spool %s: %w", s.name, err)
+	}
+	if _, err := s.d.st.PutIfAbsent(s.d.ctx, s.name, s.f, s.n); err != nil {
+		return fmt.Errorf("put %s to %s: %w (write each dump to a new location)", s.name, s.d.st.URL(), err)
+	}
+	return nil
+}
+
+// dumpProgress redraws one line per call on a terminal, at most ten times
+// a second: rows per table and the overall rate. Elsewhere it is silent.
+func dumpProgress(start time.Time) func(string, int64) {
+	if !isTerminal(os.Stderr) {
+		return nil
+	}
+	var mu sync.Mutex
+	var last time.Time
+	rows := map[string]int64{}
+	return func(table string, n int64) {
+		mu.Lock()
+		defer mu.Unlock()
+		rows[table] = n
+		if time.Since(last) < 100*time.Millisecond {
+			return
+		}
+		last = time.Now()
+		names := make([]string, 0, len(rows))
+		var total int64
+		for k, v := range rows {
+			names = append(names, k)
+			total += v
+		}
+		sort.Strings(names)
+		var b strings.Builder
+		for _, k := range names {
+			fmt.Fprintf(&b, " %s %d", k, rows[k])
+		}
+		rate := float64(total) / max(time.Since(start).Seconds(), 1e-3)
+		fmt.Fprintf(os.Stderr, "\r\033[Kdump:%s (%.0f rows/s)", b.String(), rate)
+	}
+}
+
+func printDumpSummary(m simulator.Manifest, out string, elapsed time.Duration) {
+	type tot struct{ files, rows, bytes int64 }
+	per := map[string]*tot{}
+	var all tot
+	var keys []string
+	for _, f := range m.Files {
+		k := f.Team + "/" + f.Table
+		if per[k] == nil {
+			per[k] = &tot{}
+			keys = append(keys, k)
+		}
+		per[k].files++
+		per[k].rows += f.Rows
+		per[k].bytes += f.Bytes
+		all.files++
+		all.rows += f.Rows
+		all.bytes += f.Bytes
+	}
+	fmt.Printf("dump of %q cut at %s (%s) written to %s\n", m.Client, m.CutoffLocal, m.TimeZone, out)
+	for _, k := range keys {
+		t := per[k]
+		fmt.Printf("  %-16s %4d files %12d rows %10s\n", k, t.files, t.rows, humanBytes(t.bytes))
+	}
+	for _, f := range m.Extras {
+		fmt.Printf("  %-36s %8d rows %10s\n", f.Path, f.Rows, humanBytes(f.Bytes))
+	}
+	secs := max(elapsed.Seconds(), 1e-3)
+	fmt.Printf("%d files, %d rows, %s in %s (%.0f rows/s, %.1f MB/s)\n", all.files, all.rows, humanBytes(all.bytes),
+		elapsed.Round(time.Millisecond), float64(all.rows)/secs, float64(all.bytes)/secs/1e6)
+	if len(m.InjectedFaults) > 0 {
+		fmt.Printf("%d malformed lines injected (see injected_faults in %s)\n", len(m.InjectedFaults), simulator.ManifestName)
+	}
+}

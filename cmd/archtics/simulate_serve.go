@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/kore-oss/archtics/simulator"
+)
+
+func simulateServeCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "serve a simulated client's Archtics change API and realtime scan feed over HTTP",
+		Description: `serve generates the client of --seed and --scale in memory and serves it the
+way Archtics Transaction Services would: POST /ats with a JSON body naming the
+command (dsns, tables, changes, keys, lookup, events, attendance) and the DSN,
+authenticated by a bearer token. What is visible is gated by a simulated clock:
+it starts at --clock-start (default: the dump's cutoff) and runs --clock-speed
+times faster than real time (0 freezes it). POST /admin/clock
+{"set": "...", "advance": "3m", "speed": 600} steers it; POST /admin/faults
+{"rate": 0.3, "kinds": ["429","5xx"]} changes the injected faults.
+
+The generator flags are those of simulate dump: give both the same ones and
+the server continues exactly the dump.
+
+The URL and the token are printed to stderr on start. SIGINT or SIGTERM
+shut the server down gracefully.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8787", Usage: "listen address (port 0: any free port)"},
+			// The generator flags are simulate dump's, read by the same
+			// dumpConfig, so a server started with the flags of a dump
+			// serves the changes that follow exactly that dump.
+			&cli.Uint64Flag{Name: "seed", Usage: "generator seed", DefaultText: "the preset's"},
+			&cli.StringFlag{Name: "scale", Value: "default", Usage: "preset: small (tests), default (demo) or bench (needs a lot of memory)"},
+			&cli.StringFlag{Name: "teams", Usage: "Archtics databases, e.g. nhl,arena or nhl:hockey,concerts:arena"},
+			&cli.IntFlag{Name: "accounts", Usage: "accounts per team"},
+			&cli.IntFlag{Name: "seasons", Usage: "seasons of events (the last one holds the cutoff)"},
+			&cli.IntFlag{Name: "events", Usage: "events per season and team (home games or arena shows)"},
+			&cli.IntFlag{Name: "tickets-per-event", Usage: "sold seat blocks of a full-size event"},
+			&cli.StringFlag{Name: "cutoff", Usage: "cutoff, local time 'YYYY-MM-DD HH:MM:SS' (default 2026-11-20 12:00:01)"},
+			&cli.StringFlag{Name: "timezone", Usage: "the client's IANA time zone (default America/New_York)"},
+			&cli.IntFlag{Name: "days-after-cutoff", Usage: "days of activity after the cutoff"},
+			&cli.StringFlag{Name: "token", Usage: "bearer token clients must send (default: a random one, printed)", EnvVars: []string{"ARCHTICS_SIM_TOKEN"}},
+			&cli.StringFlag{Name: "clock-start", Usage: "simulated start, local 'YYYY-MM-DD HH:MM:SS' or RFC 3339 (default: the cutoff)"},
+			&cli.Float64Flag{Name: "clock-speed", Value: 1, Usage: "simulated seconds per real second; 0 freezes the clock, 600 replays a game day in about a minute"},
+			&cli.Float64Flag{Name: "fault-rate", Usage: "share of /ats calls that fail, 0..1"},
+			&cli.StringFlag{Name: "fault-kinds", Value: "429,5xx,slow,drop", Usage: "faults to draw from: 429, 500, 502, 503, 5xx, slow, drop"},
+			&cli.Uint64Flag{Name: "fault-seed", Usage: "seed of the fault sequence", DefaultText: "--seed"},
+			&cli.DurationFlag{Name: "slow-delay", Value: 2 * time.Second, Usage: "how long a 'slow' fault holds the answer"},
+			&cli.DurationFlag{Name: "retry-after", Value: time.Second, Usage: "Retry-After of a 429 fault (whole seconds)"},
+		},
+		Action: func(c *cli.Context) error {
+			cfg, err := dumpConfig(c)
+			if err != nil {
+				return cli.Exit(err.Error(), exitUsage)
+			}
+			kinds, err := simulator.ParseFaultKinds(c.String("fault-kinds"))
+			if err != nil {
+				return cli.Exit("--fault-kinds: "+err.Error(), exitUsage)
+			}
+			fseed := cfg.Seed
+			if c.IsSet("fault-seed") {
+				fseed = c.Uint64("fault-seed")
+			}
+			faults, err := simulator.NewFaults(simulator.FaultConfig{Rate: c.Float64("fault-rate"), Kinds: kinds, Seed: fseed,
+				SlowDelay: c.Duration("slow-delay"), RetryAfter: c.Duration("retry-after")})
+			if err != nil {
+				return cli.Exit(err.Error(), exitUsage)
+			}
+			loc, err := time.LoadLocation(cfg.TimeZone)
+			if err != nil {
+				return cli.Exit(fmt.Sprintf("time zone %q: %v", cfg.TimeZone, err), exitUsage)
+			}
+			start := cfg.Cutoff
+			if v := c.String("clock-start"); v != "" {
+				if start, err = parseClockStart(v, loc); err != nil {
+					return cli.Exit(err.Error(), exitUsage)
+				}
+			}
+			clock := simulator.NewSimClock(start)
+			if err := clock.SetSpeed(c.Float64("clock-speed")); err != nil {
+				return cli.Exit("--clock-speed: "+err.Error(), exitUsage)
+			}
+			token := c.String("token")
+			if token == "" {
+				b := make([]byte, 16)
+				if _, err := rand.Read(b); err != nil {
+					return fmt.Errorf("generate a token: %w", err)
+				}
+				token = hex.EncodeToString(b)
+			}
+
+			t0 := time.Now()
+			world, err := simulator.NewWorld(cfg)
+			if err != nil {
+				return fmt.Errorf("generate the simulated client: %w", err)
+			}
+			slog.Info("world generated", "scale", c.String("scale"), "seed", cfg.Seed, "teams", world.Teams(), "took", time.Since(t0).Round(time.Millisecond))
+			// Restart the clock after generating, so the seconds spent
+			// generating do not count as simulated time at high speeds.
+			clock.Set(start)
+
+			srv, err := simulator.NewServer(world, simulator.ServerConfig{Token: token, Clock: clock, Faults: faults, Location: loc, Logger: slog.Default()})
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", c.String("addr"))
+			if err != nil {
+				return fmt.Errorf("listen on --addr %s: %w", c.String("addr"), err)
+			}
+			hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+			fmt.Fprintf(os.Stderr, "archtics simulator serving %s\n  url:   http://%s/ats\n  token: %s\n  dsns:  %v\n  clock: %s (speed %gx), cutoff %s\n",
+				cfg.Client, ln.Addr(), token, world.Teams(), start.In(loc).Format(simulator.TimeLayout),
+				c.Float64("clock-speed"), cfg.Cutoff.In(loc).Format(simulator.TimeLayout))
+
+			errc := make(chan error, 1)
+			go func() { errc <- hs.Serve(ln) }()
+			select {
+			case err := <-errc:
+				return fmt.Errorf("serve: %w", err)
+			case <-c.Context.Done():
+			}
+			fmt.Fprintln(os.Stderr, "archtics simulator: shutting down")
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := hs.Shutdown(ctx); err != nil {
+				return fmt.Errorf("shutdown: %w", err)
+			}
+			if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("serve: %w", err)
+			}
+			return nil
+		},
+	}
+}
+
+func parseClockStart(v string, loc *time.Location) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.ParseInLocation(simulator.TimeLayout, v, loc); err == nil {
+		return t.UTC(), nil
+	}
+	return time.Time{}, fmt.Errorf("--clock-start %q: want local 'YYYY-MM-DD HH:MM:SS' or RFC 3339", v)
+}

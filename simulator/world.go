@@ -1,0 +1,438 @@
+package simulator
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/kore-oss/archtics/schemas"
+)
+
+// World is a generated client held in memory: every version of every row
+// of every team, indexed for the change API and for the truth. It is meant
+// for small and medium scales (tests, the demo, the API server); the dump
+// at benchmark scale streams from the same generators instead. A World is
+// safe for concurrent use.
+type World struct {
+	cfg   Config
+	g     *generator
+	teams []string
+	wt    map[string]*worldTeam
+}
+
+var _ Source = (*World)(nil)
+
+type worldTeam struct {
+	tg     *teamGen
+	tables map[string]*worldTable
+
+	mu    sync.Mutex
+	scans map[int]*eventScans
+}
+
+type eventScans struct {
+	ev   *eventSpec
+	ents []scanEnt
+	rows []Row
+}
+
+// wver is one version of one row.
+type wver struct {
+	upd, com int64
+	gone     int64 // cust rows of a merged-away account vanish then; 0 never
+	row      Row
+	acctCol  [2]int8  // columns holding account references, -1 none
+	acct     [2]int32 // their account indexes as stored
+}
+
+type wgroup struct {
+	key        string
+	start, end int32 // versions vers[start:end], oldest first
+}
+
+type worldTable struct {
+	t       *schemas.Table
+	team    *teamGen
+	vers    []wver
+	groups  []wgroup // sorted by key
+	byKey   map[string]int32
+	changes []int32 // version indexes sorted by (upd, key)
+	keyOf   []int32 // version index -> group index
+}
+
+// NewWorld generates every team's tables in memory.
+func NewWorld(cfg Config) (*World, error) {
+	g, err := newGenerator(cfg)
+	if err != nil {
+		return nil, err
+	}
+	w := &World{cfg: cfg, g: g, wt: map[string]*worldTeam{}}
+	var wg sync.WaitGroup
+	for _, tg := range g.teams {
+		w.teams = append(w.teams, tg.name)
+		t := &worldTeam{tg: tg, tables: map[string]*worldTable{}, scans: map[int]*eventScans{}}
+		w.wt[tg.name] = t
+		for _, tab := range schemas.SourceTables {
+			wt := &worldTable{t: tab, team: tg}
+			t.tables[tab.Name] = wt
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				wt.build()
+			}()
+		}
+	}
+	wg.Wait()
+	return w, nil
+}
+
+// Config returns the configuration the world was generated from.
+func (w *World) Config() Config { return w.cfg }
+
+// End is the last instant of simulated activity.
+func (w *World) End() time.Time { return w.cfg.End() }
+
+// Location is the client's time zone: row timestamps are its wall clock.
+func (w *World) Location() *time.Location { return w.g.loc }
+
+func (wt *worldTable) add(key string, vs []wver) {
+	wt.groups = append(wt.groups, wgroup{key: key, start: int32(len(wt.vers)), end: int32(len(wt.vers) + len(vs))})
+	wt.vers = append(wt.vers, vs...)
+}
+
+func (wt *worldTable) build() {
+	tg := wt.team
+	g := tg.g
+	rs := &rowSink{clock: newTSFmt(g.loc), buf: make([]byte, 0, 32)}
+	none := [2]int8{-1, -1}
+	switch wt.t {
+	case schemas.Event:
+		for i := range tg.events {
+			e := &tg.events[i]
+			vs := make([]wver, 0, 1+len(e.upds))
+			for v := 0; v <= len(e.upds); v++ {
+				tg.emitEvent(rs, e, v)
+				u := e.add
+				if v > 0 {
+					u = e.upds[v-1]
+				}
+				vs = append(vs, wver{upd: u, com: u, row: rs.take(), acctCol: none})
+			}
+			wt.add(tg.name+"|"+strconv.Itoa(int(e.id)), vs)
+		}
+	case schemas.Cust:
+		var buf []custVersion
+		for i := int32(0); i < int32(tg.n); i++ {
+			buf = tg.genAccount(i, buf)
+			gone := tg.goneAt(i)
+			for s := 0; s < len(buf); {
+				e := s
+				for e < len(buf) && buf[e].row.k == buf[s].row.k {
+					e++
+				}
+				vs := make([]wver, 0, e-s)
+				for _, cv := range buf[s:e] {
+					tg.emitCust(rs, &cv.row)
+					vs = append(vs, wver{upd: cv.row.upd, com: cv.com, gone: gone, row: rs.take(), acctCol: none})
+				}
+				wt.add(custKey(tg.name, i, buf[s].row.k), vs)
+				s = e
+			}
+		}
+	case schemas.Ticket:
+		acctCol := int8(schemas.Ticket.ColumnIndex("acct_id"))
+		et := &eventTickets{}
+		for te := range tg.ticketEvents {
+			tg.genTickets(te, et)
+			for b := range et.blocks {
+				t := &et.blocks[b]
+				vs := make([]wver, 0, t.nv)
+				for v := 0; v < t.nv; v++ {
+					tg.emitTicket(rs, et, t, v, t.buyer)
+					vs = append(vs, wver{upd: t.vers[v].upd, com: t.vers[v].com, row: rs.take(),
+						acctCol: [2]int8{acctCol, -1}, acct: [2]int32{t.buyer, -1}})
+				}
+				wt.add(ticketKey(tg.name, t.seq), vs)
+			}
+		}
+	case schemas.Tex:
+		cols := [2]int8{int8(schemas.Tex.ColumnIndex("owner_acct_id")), int8(schemas.Tex.ColumnIndex("acct_id"))}
+		et := &eventTickets{}
+		for te := range tg.ticketEvents {
+			tg.genTickets(te, et)
+			for k := range et.tex {
+				x := &et.tex[k]
+				tg.emitTex(rs, et, x, x.owner, x.acct)
+				wt.add(texKey(tg.name, x.id), []wver{{upd: x.upd, com: x.com, row: rs.take(), acctCol: cols, acct: [2]int32{x.owner, x.acct}}})
+			}
+		}
+	}
+	sort.Slice(wt.groups, func(a, b int) bool { return wt.groups[a].key < wt.groups[b].key })
+	wt.byKey = make(map[string]int32, len(wt.groups))
+	wt.keyOf = make([]int32, len(wt.vers))
+	for gi, gr := range wt.groups {
+		wt.byKey[gr.key] = int32(gi)
+		for v := gr.start; v < gr.end; v++ {
+			wt.keyOf[v] = int32(gi)
+		}
+	}
+	wt.changes = make([]int32, len(wt.vers))
+	for i := range wt.changes {
+		wt.changes[i] = int32(i)
+	}
+	sort.Slice(wt.changes, func(a, b int) bool {
+		va, vb := &wt.vers[wt.changes[a]], &wt.vers[wt.changes[b]]
+		if va.upd != vb.upd {
+			return va.upd < vb.upd
+		}
+		ka, kb := wt.keyOf[wt.changes[a]], wt.keyOf[wt.changes[b]]
+		if ka != kb {
+			return wt.groups[ka].key < wt.groups[kb].key
+		}
+		return wt.changes[a] < wt.changes[b]
+	})
+}
+
+// secFloor is the newest whole second at or before t; secCeil the oldest at or after.
+func secFloor(t time.Time) int64 { return floorDiv(t.UnixNano(), 1e9) }
+func secCeil(t time.Time) int64  { return -floorDiv(-t.UnixNano(), 1e9) }
+
+func (w *World) table(team string, t *schemas.Table) *worldTable {
+	wt := w.wt[team]
+	if wt == nil || t == nil {
+		return nil
+	}
+	return wt.tables[t.Name]
+}
+
+// current returns the index of the version of group gi visible at asOf,
+// or -1 if the row is absent then.
+func (wt *worldTable) current(gi int32, asOf int64) int32 {
+	gr := wt.groups[gi]
+	first := &wt.vers[gr.start]
+	if first.com > asOf || (first.gone != 0 && first.gone <= asOf) {
+		return -1
+	}
+	for v := gr.end - 1; v >= gr.start; v-- {
+		if wt.vers[v].com <= asOf {
+			return v
+		}
+	}
+	return -1
+}
+
+// rowAt returns version v's row with account references moved by the
+// merges done by asOf (Archtics rewrites them without touching upd).
+func (wt *worldTable) rowAt(v int32, asOf int64) Row {
+	ver := &wt.vers[v]
+	row := ver.row
+	copied := false
+	for k := 0; k < 2; k++ {
+		if ver.acctCol[k] < 0 {
+			continue
+		}
+		if r := wt.team.resolve(ver.acct[k], asOf); r != ver.acct[k] {
+			if !copied {
+				row = append(Row(nil), row...)
+				copied = true
+			}
+			row[ver.acctCol[k]] = strconv.Itoa(int(acctID(r)))
+		}
+	}
+	return row
+}
+
+// Teams lists the client's Archtics databases.
+func (w *World) Teams() []string { return append([]string(nil), w.teams...) }
+
+// Cutoff is the dump's cutoff instant.
+func (w *World) Cutoff() time.Time { return w.cfg.Cutoff }
+
+// Changes: see Source. A merged-away account's customer rows are left
+// out once the merge is done (they no longer exist in Archtics), and
+// account references in the rows are as of asOf.
+func (w *World) Changes(team string, t *schemas.Table, since, asOf time.Time) []Change {
+	wt := w.table(team, t)
+	if wt == nil {
+		return nil
+	}
+	from, to := secCeil(since), secFloor(asOf)
+	i := sort.Search(len(wt.changes), func(i int) bool { return wt.vers[wt.changes[i]].upd >= from })
+	var out []Change
+	for ; i < len(wt.changes); i++ {
+		v := wt.changes[i]
+		ver := &wt.vers[v]
+		if ver.com > to || (ver.gone != 0 && ver.gone <= to) {
+			continue
+		}
+		out = append(out, Change{Key: wt.groups[wt.keyOf[v]].key, Updated: time.Unix(ver.upd, 0).UTC(),
+			Committed: time.Unix(ver.com, 0).UTC(), Row: wt.rowAt(v, to)})
+	}
+	return out
+}
+
+// Keys: see Source.
+func (w *World) Keys(team string, t *schemas.Table, asOf time.Time) []string {
+	wt := w.table(team, t)
+	if wt == nil {
+		return nil
+	}
+	to := secFloor(asOf)
+	var out []string
+	for gi := range wt.groups {
+		if wt.current(int32(gi), to) >= 0 {
+			out = append(out, wt.groups[gi].key)
+		}
+	}
+	return out
+}
+
+// Lookup: see Source.
+func (w *World) Lookup(team string, t *schemas.Table, keys []string, asOf time.Time) []Row {
+	wt := w.table(team, t)
+	if wt == nil {
+		return nil
+	}
+	to := secFloor(asOf)
+	var out []Row
+	for _, k := range keys {
+		gi, ok := wt.byKey[k]
+		if !ok {
+			continue
+		}
+		if v := wt.current(gi, to); v >= 0 {
+			out = append(out, wt.rowAt(v, to))
+		}
+	}
+	return out
+}
+
+// StateAt: see Source.
+func (w *World) StateAt(team string, t *schemas.Table, asOf time.Time) []Row {
+	wt := w.table(team, t)
+	if wt == nil {
+		return nil
+	}
+	to := secFloor(asOf)
+	var out []Row
+	for gi := range wt.groups {
+		if v := wt.current(int32(gi), to); v >= 0 {
+			out = append(out, wt.rowAt(v, to))
+		}
+	}
+	return out
+}
+
+func (w *World) eventScans(team string, eventID int32) *eventScans {
+	t := w.wt[team]
+	if t == nil {
+		return nil
+	}
+	ei := int(eventID - eventBase)
+	if ei < 0 || ei >= len(t.tg.events) {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if es, ok := t.scans[ei]; ok {
+		return es
+	}
+	ev := &t.tg.events[ei]
+	es := &eventScans{ev: ev}
+	if ev.realtime {
+		ents, _ := t.tg.genScans(ei)
+		es.ents = ents
+		rs := &rowSink{clock: newTSFmt(w.g.loc), buf: make([]byte, 0, 32)}
+		f := newTSFmt(w.g.loc)
+		for k := range ents {
+			t.tg.emitScan(rs, ev, &ents[k], f)
+			es.rows = append(es.rows, rs.take())
+		}
+	}
+	t.scans[ei] = es
+	return es
+}
+
+// Scans: see Source. Rows come in seq_num order; a redelivered row
+// follows its original with the same seq_num.
+func (w *World) Scans(team string, eventID int32, afterSeq int64, asOf time.Time, limit int) []Row {
+	es := w.eventScans(team, eventID)
+	if es == nil {
+		return nil
+	}
+	to := secFloor(asOf)
+	i := sort.Search(len(es.ents), func(i int) bool { return es.ents[i].seq > afterSeq })
+	var out []Row
+	for ; i < len(es.ents) && es.ents[i].deliv <= to; i++ {
+		if limit > 0 && len(out) >= limit {
+			break
+		}
+		out = append(out, es.rows[i])
+	}
+	return out
+}
+
+// ScanEvents lists the events the realtime feed carries: enabled single
+// events of category SPORTS or CONCERTS starting from seven days before
+// the cutoff (the feed keeps a week) to the end of the simulated time.
+func (w *World) ScanEvents(team string) []EventStart {
+	t := w.wt[team]
+	if t == nil {
+		return nil
+	}
+	var out []EventStart
+	from := w.g.cutoff - 7*daySec
+	for i := range t.tg.events {
+		e := &t.tg.events[i]
+		if e.realtime && e.blocks > 0 && e.start >= from && e.start <= w.g.end {
+			out = append(out, EventStart{EventID: e.id, Name: e.name, Start: time.Unix(e.start, 0).UTC()})
+		}
+	}
+	return out
+}
+
+// TrueScans returns the scans the integration must keep (result_code 0,
+// scan_type S, each delivered row once) of the team's feed events whose
+// scan instant is in [from, to), ordered by event and seq_num. It is the
+// expected content of archtics_rtx.attendance for that window.
+func (w *World) TrueScans(team string, from, to time.Time) []Row {
+	var out []Row
+	lo, hi := secCeil(from), secCeil(to)
+	for _, es := range w.ScanEvents(team) {
+		s := w.eventScans(team, es.EventID)
+		for k := range s.ents {
+			if e := &s.ents[k]; e.accepted() && e.action >= lo && e.action < hi {
+				out = append(out, s.rows[k])
+			}
+		}
+	}
+	return out
+}
+
+// ScanInstant returns the instant of a scan row: the event's date at the
+// row's action_time in the client's zone. It is how ticket_scan_time
+// must be derived downstream.
+func (w *World) ScanInstant(row Row) (time.Time, error) {
+	d := row[schemas.Scan.ColumnIndex("event_date")]
+	at := row[schemas.Scan.ColumnIndex("action_time")]
+	t, err := time.ParseInLocation(TimeLayout, d+" "+at, w.g.loc)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("scan row: event_date %q action_time %q: %w", d, at, err)
+	}
+	return t.UTC(), nil
+}
+
+// Merges lists every account merge of every team, by team and loser.
+func (w *World) Merges() []Merge {
+	var out []Merge
+	for _, tg := range w.g.teams {
+		out = append(out, w.g.mergesOf(tg)...)
+	}
+	return out
+}
+
+// DuplicateClusters returns the people with more than one account, in
+// any team: the answer deduplication should find.
+func (w *World) DuplicateClusters() []Cluster { return w.g.duplicateClusters() }
