@@ -32,11 +32,12 @@ test:
 	@set -o pipefail; trap './localstack/stop' EXIT; \
 	$(TEST_ENV) $(GO) test -timeout 12m ./...
 
-## bench: every benchmark, at the sizes the issues name (S3 ones included)
+## bench: every benchmark, at the sizes the issues name (S3 ones included); the writer on 1 and 2 cores
 bench:
 	./localstack/start
 	@set -o pipefail; trap './localstack/stop' EXIT; \
-	$(TEST_ENV) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./... | tee bench.out
+	$(TEST_ENV) $(GO) test -run '^$$' -bench . -benchtime 1x -cpu 1,2 -timeout 20m ./pipeline | tee bench.out; \
+	$(TEST_ENV) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m $$($(GO) list ./... | grep -v /pipeline$$) | tee -a bench.out
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go') $$(git ls-files --others --exclude-standard '*.go')); \

@@ -132,7 +132,7 @@ Exit codes:
 func usageErrorsExit2(cmds []*cli.Command) {
 	for _, c := range cmds {
 		c.OnUsageError = func(c *cli.Context, err error, isSubcommand bool) error {
-			return cli.Exit(fmt.Sprintf("%v (see %s --help)", err, c.Command.FullName()), exitUsage)
+			return cli.Exit(fmt.Sprintf("%v (see %s %s --help)", err, c.App.Name, c.Command.FullName()), exitUsage)
 		}
 		usageErrorsExit2(c.Subcommands)
 	}
