@@ -192,7 +192,7 @@ UNION ALL SELECT 'archtics_meta.rejects', team, count(*) FROM archtics_meta.reje
 ORDER BY 1, 2`},
 	{"rejected rows by file and reason (kept, never dropped)", `
 SELECT team, source, min(line) AS first_line, field, reason, count(*) AS "rows"
-FROM archtics_meta.rejects GROUP BY ALL ORDER BY "rows" DESC, source LIMIT 10`},
+FROM archtics_meta.rejects GROUP BY ALL ORDER BY "rows" DESC, team, source, first_line LIMIT 10`},
 	{"events the realtime criteria select (seed query, criteria: total_events = 1 AND major_category IN ('SPORTS','CONCERTS'))", `
 SELECT event_name, event_date, event_time, event_day, team,
 major_category, minor_category, season_name

@@ -289,17 +289,38 @@ func (c *Client) jitter(d time.Duration) time.Duration {
 	return time.Duration(c.rng.Int64N(int64(d) + 1))
 }
 
+// Rows are rows of text values in the order of their page's Columns; ""
+// is NULL. They decode with parseRows, the feed's hot path.
+type Rows [][]string
+
+// UnmarshalJSON decodes [[string|null, ...], ...].
+func (r *Rows) UnmarshalJSON(b []byte) error {
+	rows, err := parseRows(b)
+	*r = rows
+	return err
+}
+
+// decode calls command and decodes its answer into a T.
+func decode[T any](ctx context.Context, c *Client, command, dsn string, req map[string]any) (*T, error) {
+	var v T
+	err := c.call(ctx, command, dsn, req, func(data []byte) error { return json.Unmarshal(data, &v) })
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
 // Page is one page of rows (changes, lookup, attendance). Values are the
 // text form of the column ("" is NULL), in the order of Columns.
 type Page struct {
-	Columns []string
-	Rows    [][]string
+	Columns []string `json:"columns"`
+	Rows    Rows     `json:"rows"`
 	// UpdatedAt names the column holding each row's update time (changes).
-	UpdatedAt string
+	UpdatedAt string `json:"updated_at"`
 	// NextCursor continues a changes pull; "" when done.
-	NextCursor string
+	NextCursor string `json:"next_cursor"`
 	// AsOf is the snapshot the page answers for (pinned by the cursor).
-	AsOf time.Time
+	AsOf time.Time `json:"as_of"`
 }
 
 // Changes fetches one page of the versions of table updated at or after
@@ -315,37 +336,15 @@ func (c *Client) Changes(ctx context.Context, dsn, table string, since time.Time
 	if pageSize != 0 {
 		req["page_size"] = pageSize
 	}
-	var p Page
-	err := c.call(ctx, "changes", dsn, req, func(data []byte) error {
-		var r struct {
-			Columns    []string        `json:"columns"`
-			Rows       json.RawMessage `json:"rows"`
-			UpdatedAt  string          `json:"updated_at"`
-			NextCursor string          `json:"next_cursor"`
-			AsOf       time.Time       `json:"as_of"`
-		}
-		if err := json.Unmarshal(data, &r); err != nil {
-			return err
-		}
-		rows, err := parseRows(r.Rows)
-		if err != nil {
-			return err
-		}
-		p = Page{Columns: r.Columns, Rows: rows, UpdatedAt: r.UpdatedAt, NextCursor: r.NextCursor, AsOf: r.AsOf}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &p, nil
+	return decode[Page](ctx, c, "changes", dsn, req)
 }
 
 // KeysPage is one page of a table's present keys, sorted.
 type KeysPage struct {
-	KeyColumns []string
-	Keys       []string // key columns joined by "|"
-	NextCursor string
-	AsOf       time.Time
+	KeyColumns []string  `json:"key_columns"`
+	Keys       []string  `json:"keys"` // key columns joined by "|"
+	NextCursor string    `json:"next_cursor"`
+	AsOf       time.Time `json:"as_of"`
 }
 
 // Keys fetches one page of the keys of table present at the server's clock
@@ -358,69 +357,31 @@ func (c *Client) Keys(ctx context.Context, dsn, table, cursor string, pageSize i
 	if pageSize != 0 {
 		req["page_size"] = pageSize
 	}
-	var p KeysPage
-	err := c.call(ctx, "keys", dsn, req, func(data []byte) error {
-		var r struct {
-			KeyColumns []string  `json:"key_columns"`
-			Keys       []string  `json:"keys"`
-			NextCursor string    `json:"next_cursor"`
-			AsOf       time.Time `json:"as_of"`
-		}
-		if err := json.Unmarshal(data, &r); err != nil {
-			return err
-		}
-		p = KeysPage(r)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &p, nil
+	return decode[KeysPage](ctx, c, "keys", dsn, req)
 }
 
 // LookupResult holds the present rows of the keys asked for and the keys
 // that are gone (deleted or merged away).
 type LookupResult struct {
-	Columns []string
-	Rows    [][]string
-	Missing []string
-	AsOf    time.Time
+	Columns []string  `json:"columns"`
+	Rows    Rows      `json:"rows"`
+	Missing []string  `json:"missing"`
+	AsOf    time.Time `json:"as_of"`
 }
 
 // Lookup fetches the current rows of table with the given keys (at most
 // 10,000 per call).
 func (c *Client) Lookup(ctx context.Context, dsn, table string, keys []string) (*LookupResult, error) {
-	var res LookupResult
-	err := c.call(ctx, "lookup", dsn, map[string]any{"table": table, "keys": keys}, func(data []byte) error {
-		var r struct {
-			Columns []string        `json:"columns"`
-			Rows    json.RawMessage `json:"rows"`
-			Missing []string        `json:"missing"`
-			AsOf    time.Time       `json:"as_of"`
-		}
-		if err := json.Unmarshal(data, &r); err != nil {
-			return err
-		}
-		rows, err := parseRows(r.Rows)
-		if err != nil {
-			return err
-		}
-		res = LookupResult{Columns: r.Columns, Rows: rows, Missing: r.Missing, AsOf: r.AsOf}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &res, nil
+	return decode[LookupResult](ctx, c, "lookup", dsn, map[string]any{"table": table, "keys": keys})
 }
 
 // ScanPage is one page of the realtime feed of an event.
 type ScanPage struct {
-	Columns []string
-	Rows    [][]string
-	LastSeq int64 // pass as afterSeq of the next call
-	More    bool  // the feed already holds rows after LastSeq
-	AsOf    time.Time
+	Columns []string  `json:"columns"`
+	Rows    Rows      `json:"rows"`
+	LastSeq int64     `json:"last_seq"` // pass as afterSeq of the next call
+	More    bool      `json:"more"`     // the feed already holds rows after LastSeq
+	AsOf    time.Time `json:"as_of"`
 }
 
 // Attendance fetches the feed rows of an event with seq_num > afterSeq,
@@ -430,29 +391,7 @@ func (c *Client) Attendance(ctx context.Context, dsn string, eventID int32, afte
 	if pageSize != 0 {
 		req["page_size"] = pageSize
 	}
-	var p ScanPage
-	err := c.call(ctx, "attendance", dsn, req, func(data []byte) error {
-		var r struct {
-			Columns []string        `json:"columns"`
-			Rows    json.RawMessage `json:"rows"`
-			LastSeq int64           `json:"last_seq"`
-			More    bool            `json:"more"`
-			AsOf    time.Time       `json:"as_of"`
-		}
-		if err := json.Unmarshal(data, &r); err != nil {
-			return err
-		}
-		rows, err := parseRows(r.Rows)
-		if err != nil {
-			return err
-		}
-		p = ScanPage{Columns: r.Columns, Rows: rows, LastSeq: r.LastSeq, More: r.More, AsOf: r.AsOf}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &p, nil
+	return decode[ScanPage](ctx, c, "attendance", dsn, req)
 }
 
 // Event is an event the realtime feed carries.
@@ -472,34 +411,25 @@ func (c *Client) Events(ctx context.Context, dsn string, from, to time.Time) ([]
 	if !to.IsZero() {
 		req["to"] = to.UTC().Format(time.RFC3339Nano)
 	}
-	var evs []Event
-	err := c.call(ctx, "events", dsn, req, func(data []byte) error {
-		var r struct {
-			Events []Event `json:"events"`
-		}
-		if err := json.Unmarshal(data, &r); err != nil {
-			return err
-		}
-		evs = r.Events
-		return nil
-	})
-	return evs, err
+	r, err := decode[struct {
+		Events []Event `json:"events"`
+	}](ctx, c, "events", dsn, req)
+	if err != nil {
+		return nil, err
+	}
+	return r.Events, nil
 }
 
 // DSNs lists the client databases and the dump's cutoff.
 func (c *Client) DSNs(ctx context.Context) (dsns []string, cutoff time.Time, err error) {
-	err = c.call(ctx, "dsns", "", map[string]any{}, func(data []byte) error {
-		var r struct {
-			DSNs   []string  `json:"dsns"`
-			Cutoff time.Time `json:"cutoff"`
-		}
-		if err := json.Unmarshal(data, &r); err != nil {
-			return err
-		}
-		dsns, cutoff = r.DSNs, r.Cutoff
-		return nil
-	})
-	return dsns, cutoff, err
+	r, err := decode[struct {
+		DSNs   []string  `json:"dsns"`
+		Cutoff time.Time `json:"cutoff"`
+	}](ctx, c, "dsns", "", map[string]any{})
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	return r.DSNs, r.Cutoff, nil
 }
 
 // Table describes a table the change API serves.
@@ -513,18 +443,13 @@ type Table struct {
 
 // Tables lists the tables the change API serves.
 func (c *Client) Tables(ctx context.Context) ([]Table, error) {
-	var ts []Table
-	err := c.call(ctx, "tables", "", map[string]any{}, func(data []byte) error {
-		var r struct {
-			Tables []Table `json:"tables"`
-		}
-		if err := json.Unmarshal(data, &r); err != nil {
-			return err
-		}
-		ts = r.Tables
-		return nil
-	})
-	return ts, err
+	r, err := decode[struct {
+		Tables []Table `json:"tables"`
+	}](ctx, c, "tables", "", map[string]any{})
+	if err != nil {
+		return nil, err
+	}
+	return r.Tables, nil
 }
 
 // parseRows decodes [[string|null, ...], ...] into rows, null as "". It is

@@ -89,7 +89,7 @@ func TestRetriesThenSucceeds(t *testing.T) {
 	if len(waits) != 3 || n.Load() != 4 {
 		t.Fatalf("%d calls, waits %v", n.Load(), waits)
 	}
-	if !reflect.DeepEqual(p.Rows, [][]string{{"x"}, {""}}) || p.LastSeq != 7 || !p.More || p.AsOf.Unix() != time.Date(2026, 11, 20, 17, 0, 1, 0, time.UTC).Unix() {
+	if !reflect.DeepEqual(p.Rows, Rows{{"x"}, {""}}) || p.LastSeq != 7 || !p.More || p.AsOf.Unix() != time.Date(2026, 11, 20, 17, 0, 1, 0, time.UTC).Unix() {
 		t.Fatalf("page %+v", p)
 	}
 }
