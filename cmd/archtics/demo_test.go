@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -13,9 +14,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/kore-oss/archtics/pipeline"
 	"github.com/kore-oss/archtics/simulator"
 )
 
@@ -143,5 +146,64 @@ func TestHelpIsComplete(t *testing.T) {
 		if code := run(context.Background(), args); code != exitUsage {
 			t.Errorf("%v: exit %d, want %d", args, code, exitUsage)
 		}
+	}
+}
+
+// TestCommandsOnS3 runs the commands a data engineer runs from CI or
+// Airflow against S3: simulate a dump to S3, load it from S3 into a
+// warehouse on S3, rerun the load (a no-op), verify, log and query.
+func TestCommandsOnS3(t *testing.T) {
+	if os.Getenv("AWS_ENDPOINT_URL") == "" {
+		t.Skip("no S3 endpoint: set AWS_ENDPOINT_URL (make test starts one with localstack/start)")
+	}
+	bucket := os.Getenv("ARCHTICS_TEST_BUCKET")
+	if bucket == "" {
+		bucket = "archtics-test"
+	}
+	root := fmt.Sprintf("s3://%s/cmd-%d-%d", bucket, time.Now().UnixNano(), os.Getpid())
+	dump, wh := root+"/dump", root+"/warehouse"
+	ctx := context.Background()
+	quiet := []string{"archtics", "--log-level", "error"}
+	for _, args := range [][]string{
+		{"simulate", "dump", "--scale", "small", "--dirty-lines", "--out", dump},
+		{"--warehouse", wh, "load-dump", "--dump", dump},
+		{"--warehouse", wh, "load-dump", "--dump", dump},
+		{"--warehouse", wh, "verify"},
+		{"--warehouse", wh, "log", "--table", "archtics.cust"},
+		{"--warehouse", wh, "query", "--cache", t.TempDir(), "--format", "csv", "SELECT team, count(*) FROM archtics.cust GROUP BY team"},
+	} {
+		if code := run(ctx, append(append([]string{}, quiet...), args...)); code != exitOK {
+			t.Fatalf("archtics %s: exit %d", strings.Join(args, " "), code)
+		}
+	}
+	// Writing a dump twice to one place is refused: dumps are immutable too.
+	if code := run(ctx, append(append([]string{}, quiet...), "simulate", "dump", "--scale", "small", "--out", dump)); code == exitOK {
+		t.Error("a second dump over the first succeeded")
+	}
+
+	w, err := pipeline.Open(ctx, wh, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, team := range []string{"nhl", "arena"} {
+		st, err := w.Stream(ctx, team+"/clone")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Seq != 1 {
+			t.Errorf("%s/clone has %d commits after two loads, want 1", team, st.Seq)
+		}
+	}
+	db, err := pipeline.OpenDuckDB(ctx, "", w, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var rejects int
+	if err := db.QueryRow(`SELECT count(*) FROM archtics_meta.rejects WHERE line > 1 AND source <> ''`).Scan(&rejects); err != nil {
+		t.Fatal(err)
+	}
+	if rejects == 0 {
+		t.Error("the dirty lines of the dump were not rejected with their file and line")
 	}
 }

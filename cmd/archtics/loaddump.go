@@ -60,7 +60,7 @@ again, byte for byte, and commits once.`,
 				fmt.Printf("%s: %d rows in, %d loaded, %d rejected; commit %d of %s, watermark %s\n",
 					team, in, loaded, rejected, rep.Commit.Seq, rep.Commit.Stream, rep.Commit.Watermark.To)
 				if rejected > 0 {
-					fmt.Printf("  see the rejects: archtics query \"SELECT source, line, field, reason FROM archtics_meta.rejects WHERE team = '%s'\"\n", team)
+					fmt.Printf("  see the rejects: archtics --warehouse %s query \"SELECT source, line, field, reason FROM archtics_meta.rejects WHERE team = '%s'\"\n", w.Store.URL(), team)
 				}
 			}
 			return nil
