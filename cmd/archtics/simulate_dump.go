@@ -31,22 +31,12 @@ matches), which a real dump does not have.
 The same seed and flags give the same bytes, whatever the worker count.
 
 --out takes a local folder, file:///abs/path or s3://bucket/prefix.`,
-		Flags: []cli.Flag{
+		Flags: append(worldFlags(),
 			&cli.StringFlag{Name: "out", Required: true, Usage: "where to write the dump: a folder, file:///abs/path or s3://bucket/prefix"},
-			&cli.Uint64Flag{Name: "seed", Usage: "generator seed (default: the preset's)"},
-			&cli.StringFlag{Name: "scale", Value: "default", Usage: "preset: small (tests), default (demo) or bench (1,000,000 accounts, ~20,000,000 ticket rows)"},
-			&cli.StringFlag{Name: "teams", Usage: "Archtics databases, e.g. nhl,arena or nhl:hockey,concerts:arena"},
-			&cli.IntFlag{Name: "accounts", Usage: "accounts per team"},
-			&cli.IntFlag{Name: "seasons", Usage: "seasons of events (the last one holds the cutoff)"},
-			&cli.IntFlag{Name: "events", Usage: "events per season and team (home games or arena shows)"},
-			&cli.IntFlag{Name: "tickets-per-event", Usage: "sold seat blocks of a full-size event"},
-			&cli.StringFlag{Name: "cutoff", Usage: "cutoff, local time 'YYYY-MM-DD HH:MM:SS' (default 2026-11-20 12:00:01)"},
-			&cli.StringFlag{Name: "timezone", Usage: "the client's IANA time zone (default America/New_York)"},
-			&cli.IntFlag{Name: "days-after-cutoff", Usage: "days of activity after the cutoff (served by the change API)"},
-			&cli.IntFlag{Name: "part-rows", Usage: "rows per dump part, roughly"},
+			&cli.IntFlag{Name: "part-rows", Usage: "rows per dump part, roughly", DefaultText: "the preset's"},
 			&cli.BoolFlag{Name: "dirty-lines", Usage: "inject a few malformed lines, listed in the manifest's injected_faults"},
-			&cli.IntFlag{Name: "workers", Usage: "parallel workers (default: one per CPU; never changes the output)"},
-		},
+			&cli.IntFlag{Name: "workers", Usage: "parallel workers; never changes the output", DefaultText: "one per CPU"},
+		),
 		Action: func(c *cli.Context) error {
 			cfg, err := dumpConfig(c)
 			if err != nil {
@@ -66,6 +56,27 @@ The same seed and flags give the same bytes, whatever the worker count.
 			printDumpSummary(m, c.String("out"), time.Since(start))
 			return nil
 		},
+	}
+}
+
+// worldFlags are the generator's knobs, shared by simulate dump and
+// simulate serve: the same flags give the same world.
+func worldFlags() []cli.Flag {
+	preset := "the preset's"
+	return []cli.Flag{
+		&cli.Uint64Flag{Name: "seed", Usage: "generator seed", DefaultText: preset},
+		&cli.StringFlag{Name: "scale", Value: "default", Usage: "preset: small (tests), default (demo) or bench (1,000,000 accounts, ~20,000,000 ticket rows)"},
+		&cli.StringFlag{Name: "teams", Usage: "Archtics databases, e.g. nhl,arena or nhl:hockey,concerts:arena", DefaultText: "nhl:hockey,arena:arena"},
+		&cli.IntFlag{Name: "accounts", Usage: "accounts per team", DefaultText: preset},
+		&cli.IntFlag{Name: "seasons", Usage: "seasons of events (the last one holds the cutoff)", DefaultText: preset},
+		&cli.IntFlag{Name: "events", Usage: "events per season and team (home games or arena shows)", DefaultText: preset},
+		&cli.IntFlag{Name: "tickets-per-event", Usage: "sold seat blocks of a full-size event", DefaultText: preset},
+		&cli.Float64Flag{Name: "attendance-rate", Usage: "share of sold seats scanned in, (0, 1]", DefaultText: "0.82"},
+		&cli.Float64Flag{Name: "duplicate-rate", Usage: "share of accounts belonging to a person who has another account, [0, 0.5]", DefaultText: preset},
+		&cli.Float64Flag{Name: "merge-rate", Usage: "share of same-team duplicates Archtics merges into their original, [0, 1]", DefaultText: "0.25"},
+		&cli.StringFlag{Name: "cutoff", Usage: "cutoff, local time 'YYYY-MM-DD HH:MM:SS'", DefaultText: "2026-11-20 12:00:01"},
+		&cli.StringFlag{Name: "timezone", Usage: "the client's IANA time zone", DefaultText: "America/New_York"},
+		&cli.IntFlag{Name: "days-after-cutoff", Usage: "days of activity after the cutoff (served by the change API)", DefaultText: preset},
 	}
 }
 
@@ -90,6 +101,13 @@ func dumpConfig(c *cli.Context) (simulator.Config, error) {
 	} {
 		if c.IsSet(flag) {
 			*dst = c.Int(flag)
+		}
+	}
+	for flag, dst := range map[string]*float64{
+		"attendance-rate": &cfg.AttendanceRate, "duplicate-rate": &cfg.DuplicateRate, "merge-rate": &cfg.MergeRate,
+	} {
+		if c.IsSet(flag) {
+			*dst = c.Float64(flag)
 		}
 	}
 	if c.IsSet("timezone") {

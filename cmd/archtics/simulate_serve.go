@@ -35,21 +35,11 @@ the server continues exactly the dump.
 
 The URL and the token are printed to stderr on start. SIGINT or SIGTERM
 shut the server down gracefully.`,
-		Flags: []cli.Flag{
+		// The generator flags are simulate dump's, read by the same
+		// dumpConfig, so a server started with the flags of a dump serves
+		// the changes that follow exactly that dump.
+		Flags: append(worldFlags(),
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8787", Usage: "listen address (port 0: any free port)"},
-			// The generator flags are simulate dump's, read by the same
-			// dumpConfig, so a server started with the flags of a dump
-			// serves the changes that follow exactly that dump.
-			&cli.Uint64Flag{Name: "seed", Usage: "generator seed", DefaultText: "the preset's"},
-			&cli.StringFlag{Name: "scale", Value: "default", Usage: "preset: small (tests), default (demo) or bench (needs a lot of memory)"},
-			&cli.StringFlag{Name: "teams", Usage: "Archtics databases, e.g. nhl,arena or nhl:hockey,concerts:arena"},
-			&cli.IntFlag{Name: "accounts", Usage: "accounts per team"},
-			&cli.IntFlag{Name: "seasons", Usage: "seasons of events (the last one holds the cutoff)"},
-			&cli.IntFlag{Name: "events", Usage: "events per season and team (home games or arena shows)"},
-			&cli.IntFlag{Name: "tickets-per-event", Usage: "sold seat blocks of a full-size event"},
-			&cli.StringFlag{Name: "cutoff", Usage: "cutoff, local time 'YYYY-MM-DD HH:MM:SS' (default 2026-11-20 12:00:01)"},
-			&cli.StringFlag{Name: "timezone", Usage: "the client's IANA time zone (default America/New_York)"},
-			&cli.IntFlag{Name: "days-after-cutoff", Usage: "days of activity after the cutoff"},
 			&cli.StringFlag{Name: "token", Usage: "bearer token clients must send (default: a random one, printed)", EnvVars: []string{"ARCHTICS_SIM_TOKEN"}},
 			&cli.StringFlag{Name: "clock-start", Usage: "simulated start, local 'YYYY-MM-DD HH:MM:SS' or RFC 3339 (default: the cutoff)"},
 			&cli.Float64Flag{Name: "clock-speed", Value: 1, Usage: "simulated seconds per real second; 0 freezes the clock, 600 replays a game day in about a minute"},
@@ -58,7 +48,7 @@ shut the server down gracefully.`,
 			&cli.Uint64Flag{Name: "fault-seed", Usage: "seed of the fault sequence", DefaultText: "--seed"},
 			&cli.DurationFlag{Name: "slow-delay", Value: 2 * time.Second, Usage: "how long a 'slow' fault holds the answer"},
 			&cli.DurationFlag{Name: "retry-after", Value: time.Second, Usage: "Retry-After of a 429 fault (whole seconds)"},
-		},
+		),
 		Action: func(c *cli.Context) error {
 			cfg, err := dumpConfig(c)
 			if err != nil {
