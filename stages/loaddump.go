@@ -1,7 +1,6 @@
 package stages
 
 import (
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/kore-oss/archtics/pipeline"
 	"github.com/kore-oss/archtics/schemas"
@@ -126,6 +126,23 @@ func LoadDump(ctx context.Context, w *pipeline.Warehouse, dump Dump, team string
 }
 
 func loadDumpFile(ctx context.Context, f DumpFile, tw *pipeline.TableWriter, rejects *rejectSink, progress func(string, int64)) (FileLoad, error) {
+	pw := newPipedWriter(tw)
+	fl, err := readDumpFile(ctx, f, pw, rejects, progress)
+	if werr := pw.Close(); werr != nil {
+		return fl, fmt.Errorf("%s: write %s: %w", f.Name, f.Table.FullName(), werr)
+	}
+	if err != nil {
+		return fl, err
+	}
+	if progress != nil {
+		progress(f.Name, fl.In)
+	}
+	return fl, nil
+}
+
+// readDumpFile parses, checks and converts one dump file, sending record
+// batches to tw and the rows that do not convert to rejects.
+func readDumpFile(ctx context.Context, f DumpFile, tw recordWriter, rejects *rejectSink, progress func(string, int64)) (FileLoad, error) {
 	fl := FileLoad{File: f.Name, Table: f.Table.FullName()}
 	rc, err := f.Open()
 	if err != nil {
@@ -148,9 +165,7 @@ func loadDumpFile(ctx context.Context, f DumpFile, tw *pipeline.TableWriter, rej
 		if rb.Len() == 0 {
 			return nil
 		}
-		rec := rb.NewRecord()
-		defer rec.Release()
-		return tw.Write(rec)
+		return tw.Write(rb.NewRecord()) // tw releases it
 	}
 	for {
 		fields, raw, err := dr.Next()
@@ -211,9 +226,6 @@ func loadDumpFile(ctx context.Context, f DumpFile, tw *pipeline.TableWriter, rej
 	}
 	if f.Rows >= 0 && fl.In != f.Rows {
 		return fl, fmt.Errorf("%s: %d rows read, manifest says %d: the file is truncated or the manifest is wrong", f.Name, fl.In, f.Rows)
-	}
-	if progress != nil {
-		progress(f.Name, fl.In)
 	}
 	return fl, nil
 }
