@@ -142,6 +142,9 @@ func TestHelpIsComplete(t *testing.T) {
 		{"archtics", "verify", "extra"},
 		{"archtics", "demo", "--scale", "huge"},
 		{"archtics", "load-dump", "--no-such-flag"},
+		{"archtics", "--warehouse", filepath.Join(t.TempDir(), "typo"), "verify"},
+		{"archtics", "--warehouse", filepath.Join(t.TempDir(), "typo"), "query", "SELECT 1"},
+		{"archtics", "load-dump", "--dump", filepath.Join(t.TempDir(), "no-dump")},
 	} {
 		if code := run(context.Background(), args); code != exitUsage {
 			t.Errorf("%v: exit %d, want %d", args, code, exitUsage)

@@ -30,6 +30,9 @@ again, byte for byte, and commits once.`,
 			&cli.StringSliceFlag{Name: "team", Usage: "load only these teams (default: every team in the manifest)"},
 		},
 		Action: func(c *cli.Context) error {
+			if err := mustExist(c.String("dump"), "dump", "give the folder holding manifest.json"); err != nil {
+				return err
+			}
 			w, err := openWarehouse(c)
 			if err != nil {
 				return err

@@ -47,7 +47,7 @@ all streams (or one), reading only as many commits as it prints.`,
 					return cli.Exit("--stream: "+err.Error(), exitUsage)
 				}
 			}
-			w, err := openWarehouse(c)
+			w, err := openExistingWarehouse(c)
 			if err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/kore-oss/archtics/pipeline"
 	"github.com/kore-oss/archtics/storage"
+	"github.com/kore-oss/archtics/storage/backend"
 )
 
 // Exit codes, documented in the README and in --help.
@@ -52,6 +54,9 @@ func run(ctx context.Context, args []string) int {
 		return exit.ExitCode()
 	}
 	fmt.Fprintln(os.Stderr, "archtics:", err)
+	if h := hint(err); h != "" {
+		fmt.Fprintln(os.Stderr, "archtics:", h)
+	}
 	if errors.Is(err, storage.ErrConflict) || errors.Is(err, pipeline.ErrCommitConflict) {
 		fmt.Fprintln(os.Stderr, "archtics: another writer committed first; rerun the command, it will pick up from the new state")
 		return exitConflict
@@ -153,9 +158,37 @@ func newLogger(format, level string) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format %q: want text or json", format)
 }
 
-// openWarehouse opens the warehouse the global --warehouse flag names.
+// openWarehouse opens the warehouse the global --warehouse flag names,
+// creating a local folder if needed: for the commands that write.
 func openWarehouse(c *cli.Context) (*pipeline.Warehouse, error) {
 	return pipeline.Open(c.Context, c.String("warehouse"), slog.Default())
+}
+
+// openExistingWarehouse opens the warehouse for a command that only reads:
+// a local folder that does not exist is a mistake to report, not a
+// warehouse to create.
+func openExistingWarehouse(c *cli.Context) (*pipeline.Warehouse, error) {
+	loc := c.String("warehouse")
+	if err := mustExist(loc, "warehouse", "check --warehouse or ARCHTICS_WAREHOUSE; load-dump or demo creates one"); err != nil {
+		return nil, err
+	}
+	return openWarehouse(c)
+}
+
+// mustExist fails with a usage error when location is a local folder that
+// does not exist; S3 locations are checked by their first request.
+func mustExist(location, what, advice string) error {
+	path, local, err := backend.LocalPath(location)
+	if err != nil {
+		return cli.Exit(err.Error(), exitUsage)
+	}
+	if !local {
+		return nil
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return cli.Exit(fmt.Sprintf("no %s at %s: the folder does not exist (%s)", what, location, advice), exitUsage)
+	}
+	return nil
 }
 
 func simulateCommand() *cli.Command {

@@ -47,7 +47,7 @@ Examples:
 			if f := c.String("format"); f != "table" && f != "csv" {
 				return cli.Exit(fmt.Sprintf("--format %q: want table or csv", f), exitUsage)
 			}
-			w, err := openWarehouse(c)
+			w, err := openExistingWarehouse(c)
 			if err != nil {
 				return err
 			}

@@ -29,7 +29,7 @@ Exit status 1 when it finds a problem, 0 when the warehouse is sound.`,
 			if c.NArg() > 0 {
 				return cli.Exit(fmt.Sprintf("verify takes no arguments, got %q (see --help)", c.Args().First()), exitUsage)
 			}
-			w, err := openWarehouse(c)
+			w, err := openExistingWarehouse(c)
 			if err != nil {
 				return err
 			}

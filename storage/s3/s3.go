@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -27,6 +28,7 @@ import (
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/kore-oss/archtics/storage"
 )
@@ -62,7 +64,12 @@ func New(ctx context.Context, bucket, prefix string) (*Store, error) {
 	if bucket == "" {
 		return nil, errors.New("s3 store: empty bucket name")
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	// The SDK's own log lines (such as its fallback to IMDSv1 on a machine
+	// without an instance role) go to slog at debug level, not to stderr.
+	sdkLog := logging.LoggerFunc(func(c logging.Classification, format string, v ...any) {
+		slog.Debug(fmt.Sprintf(format, v...), "source", "aws-sdk", "class", string(c))
+	})
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithLogger(sdkLog))
 	if err != nil {
 		return nil, fmt.Errorf("s3 store %s: load AWS config: %w", bucket, err)
 	}

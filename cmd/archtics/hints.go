@@ -1,0 +1,33 @@
+package main
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/aws/smithy-go"
+)
+
+// hint says what to do about an error a user can fix from outside: missing
+// credentials, a wrong bucket, an endpoint that does not answer. It returns
+// "" when it has nothing better than the error itself.
+func hint(err error) string {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "NoSuchBucket":
+			return "the bucket does not exist: check the s3:// URL (--warehouse or ARCHTICS_WAREHOUSE, --dump, --out), or create the bucket"
+		case "AccessDenied", "Forbidden":
+			return "S3 refused access: the credentials in use need s3:GetObject, s3:PutObject and s3:ListBucket on the bucket"
+		case "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken":
+			return "S3 rejected the credentials: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), and refresh an expired session"
+		}
+	}
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "get credentials") || strings.Contains(msg, "no EC2 IMDS role found"):
+		return "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run where an instance role is attached"
+	case strings.Contains(msg, "connection refused") && strings.Contains(msg, "operation error S3"):
+		return "the S3 endpoint does not answer: check AWS_ENDPOINT_URL (for tests, ./localstack/start starts one)"
+	}
+	return ""
+}
