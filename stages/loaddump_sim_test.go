@@ -22,16 +22,14 @@ import (
 	"github.com/kore-oss/archtics/storage/file"
 )
 
-// loadSimulatedDump writes the simulator's dump of cfg under dir and loads
-// every team into a local warehouse.
-func loadSimulatedDump(tb testing.TB, cfg simulator.Config, dir string) (*pipeline.Warehouse, []*LoadReport) {
+// simulatedDump writes the simulator's dump of cfg to dir and opens it.
+func simulatedDump(tb testing.TB, cfg simulator.Config, dir string) Dump {
 	tb.Helper()
 	ctx := context.Background()
-	dumpDir := filepath.Join(dir, "dump")
-	if _, err := simulator.WriteDump(ctx, cfg, simulator.DirDest(dumpDir), nil); err != nil {
+	if _, err := simulator.WriteDump(ctx, cfg, simulator.DirDest(dir), nil); err != nil {
 		tb.Fatal(err)
 	}
-	src, err := file.New(dumpDir)
+	src, err := file.New(dir)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -39,7 +37,18 @@ func loadSimulatedDump(tb testing.TB, cfg simulator.Config, dir string) (*pipeli
 	if err != nil {
 		tb.Fatal(err)
 	}
-	w, err := pipeline.Open(ctx, filepath.Join(dir, "warehouse"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return dump
+}
+
+var quietLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// loadSimulatedDump writes the simulator's dump of cfg under dir and loads
+// every team into a local warehouse.
+func loadSimulatedDump(tb testing.TB, cfg simulator.Config, dir string) (*pipeline.Warehouse, []*LoadReport) {
+	tb.Helper()
+	ctx := context.Background()
+	dump := simulatedDump(tb, cfg, filepath.Join(dir, "dump"))
+	w, err := pipeline.Open(ctx, filepath.Join(dir, "warehouse"), quietLogger)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -177,20 +186,9 @@ func BenchmarkLoadDump(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		dir := b.TempDir()
-		dumpDir := filepath.Join(dir, "dump")
 		ctx := context.Background()
-		if _, err := simulator.WriteDump(ctx, cfg, simulator.DirDest(dumpDir), nil); err != nil {
-			b.Fatal(err)
-		}
-		src, err := file.New(dumpDir)
-		if err != nil {
-			b.Fatal(err)
-		}
-		dump, err := OpenDump(ctx, src)
-		if err != nil {
-			b.Fatal(err)
-		}
-		w, err := pipeline.Open(ctx, filepath.Join(dir, "warehouse"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+		dump := simulatedDump(b, cfg, filepath.Join(dir, "dump"))
+		w, err := pipeline.Open(ctx, filepath.Join(dir, "warehouse"), quietLogger)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -230,19 +228,8 @@ func TestLoadDumpRerunAfterCrash(t *testing.T) {
 	ctx := context.Background()
 	cfg := simulator.SmallConfig()
 	cfg.DirtyLines = true
-	dumpDir := filepath.Join(t.TempDir(), "dump")
-	if _, err := simulator.WriteDump(ctx, cfg, simulator.DirDest(dumpDir), nil); err != nil {
-		t.Fatal(err)
-	}
-	src, err := file.New(dumpDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dump, err := OpenDump(ctx, src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	dump := simulatedDump(t, cfg, filepath.Join(t.TempDir(), "dump"))
+	quiet := quietLogger
 
 	// The reference: a load that never crashed.
 	clean, err := pipeline.Open(ctx, t.TempDir(), quiet)
