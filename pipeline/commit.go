@@ -20,6 +20,17 @@ import (
 // commit wanted. Nothing was written; rerun from the new head.
 var ErrCommitConflict = errors.New("commit conflict: another writer committed first")
 
+// ErrBatchSourceChanged is wrapped when a batch id is committed already but
+// the rerun names other input (CommitRequest.SourceID): the rerun would be
+// a silent no-op over data that is not what the caller now holds.
+var ErrBatchSourceChanged = errors.New("batch already committed from other input")
+
+// ErrPartitionMismatch is wrapped when a rerun of a logical batch produces
+// other bytes than the partition already stored under its key: the input
+// changed (another dump with the same cutoff, say), and partitions are
+// immutable.
+var ErrPartitionMismatch = errors.New("partition exists with different content")
+
 // CommitFormat is the version of the commit and checkpoint JSON.
 const CommitFormat = 1
 
@@ -54,6 +65,7 @@ type Commit struct {
 	Seq            int64             `json:"seq"`
 	Stage          string            `json:"stage"`
 	BatchID        string            `json:"batch_id"`
+	SourceID       string            `json:"source_id,omitempty"`
 	CommittedAt    time.Time         `json:"committed_at"`
 	Watermark      Watermark         `json:"watermark"`
 	Schemas        map[string]string `json:"schemas,omitempty"` // table → schemas fingerprint, for every table touched
@@ -74,6 +86,10 @@ type CommitRequest struct {
 	Stream  string // e.g. "nhl/realtime"
 	Stage   string // the stage that wrote the data, e.g. "realtime"
 	BatchID string // logical batch; a second commit with the same id is a no-op
+	// SourceID, when set, names the exact input of the batch (a digest of
+	// a dump's files, say). A rerun of a committed batch id whose SourceID
+	// differs fails with ErrBatchSourceChanged instead of being a no-op.
+	SourceID string
 	// Watermark the commit advances the stream to. An empty To keeps the
 	// stream's current watermark (a compaction does not move it).
 	Watermark Watermark
@@ -103,17 +119,31 @@ func (w *Warehouse) Commit(ctx context.Context, req CommitRequest) (*Commit, err
 	return w.commitOn(ctx, head, req)
 }
 
+// existingCommit returns the commit of req.BatchID if head holds one
+// (Existing set), nil if the batch is new.
+func (w *Warehouse) existingCommit(ctx context.Context, head *StreamState, req CommitRequest) (*Commit, error) {
+	seq, ok := head.BatchIDs[req.BatchID]
+	if !ok {
+		return nil, nil
+	}
+	c, err := w.readCommit(ctx, commitKey(req.Stream, seq))
+	if err != nil {
+		return nil, fmt.Errorf("commit %s: batch %s already committed as seq %d: %w", req.Stream, req.BatchID, seq, err)
+	}
+	if req.SourceID != "" && c.SourceID != "" && req.SourceID != c.SourceID {
+		return nil, fmt.Errorf("commit %s: batch %s was committed as seq %d from source %s, this run has source %s: %w",
+			req.Stream, req.BatchID, seq, c.SourceID, req.SourceID, ErrBatchSourceChanged)
+	}
+	c.Existing = true
+	return c, nil
+}
+
 func (w *Warehouse) commitOn(ctx context.Context, head *StreamState, req CommitRequest) (*Commit, error) {
 	if req.BatchID == "" {
 		return nil, fmt.Errorf("commit %s: empty batch id", req.Stream)
 	}
-	if seq, ok := head.BatchIDs[req.BatchID]; ok {
-		c, err := w.readCommit(ctx, commitKey(req.Stream, seq))
-		if err != nil {
-			return nil, fmt.Errorf("commit %s: batch %s already committed as seq %d: %w", req.Stream, req.BatchID, seq, err)
-		}
-		c.Existing = true
-		return c, nil
+	if c, err := w.existingCommit(ctx, head, req); c != nil || err != nil {
+		return c, err
 	}
 	seq := head.Seq + 1
 	if req.ExpectSeq != 0 && req.ExpectSeq != seq {
@@ -121,7 +151,7 @@ func (w *Warehouse) commitOn(ctx context.Context, head *StreamState, req CommitR
 			req.Stream, req.ExpectSeq, head.Seq, ErrCommitConflict)
 	}
 	c := &Commit{
-		Format: CommitFormat, Stream: req.Stream, Seq: seq, Stage: req.Stage, BatchID: req.BatchID,
+		Format: CommitFormat, Stream: req.Stream, Seq: seq, Stage: req.Stage, BatchID: req.BatchID, SourceID: req.SourceID,
 		CommittedAt: time.Now().UTC(), Watermark: req.Watermark, ProgramVersion: ProgramVersion,
 		Adds: req.Adds, Retires: req.Retires,
 	}
@@ -231,13 +261,8 @@ func (w *Warehouse) WriteAndCommit(ctx context.Context, req CommitRequest, fn fu
 	if err != nil {
 		return nil, err
 	}
-	if seq, ok := head.BatchIDs[req.BatchID]; ok {
-		c, err := w.readCommit(ctx, commitKey(req.Stream, seq))
-		if err != nil {
-			return nil, fmt.Errorf("commit %s: batch %s already committed as seq %d: %w", req.Stream, req.BatchID, seq, err)
-		}
-		c.Existing = true
-		return c, nil
+	if c, err := w.existingCommit(ctx, head, req); c != nil || err != nil {
+		return c, err
 	}
 	if req.ExpectSeq == 0 {
 		req.ExpectSeq = head.Seq + 1

@@ -390,6 +390,48 @@ func TestCommitValidationAndIdempotency(t *testing.T) {
 	}
 }
 
+// TestBatchSourceID: a rerun of a committed batch is a no-op only when it
+// comes from the same input; other input is refused, not silently ignored.
+func TestBatchSourceID(t *testing.T) {
+	w := fileWarehouse(t, t.TempDir())
+	ctx := context.Background()
+	if _, err := w.Commit(ctx, CommitRequest{Stream: "s", BatchID: "dump", SourceID: "sha256:aaa", Adds: []FileEntry{fakeEntry("a")}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		sourceID string
+		changed  bool
+	}{
+		{"same input", "sha256:aaa", false},
+		{"input not named", "", false},
+		{"other input", "sha256:bbb", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, commit := range []func(CommitRequest) (*Commit, error){
+				func(r CommitRequest) (*Commit, error) { return w.Commit(ctx, r) },
+				func(r CommitRequest) (*Commit, error) {
+					return w.WriteAndCommit(ctx, r, func(func(*schemas.Table) *TableWriter) error {
+						t.Error("the batch function ran for a committed batch")
+						return nil
+					})
+				},
+			} {
+				c, err := commit(CommitRequest{Stream: "s", BatchID: "dump", SourceID: tc.sourceID})
+				if tc.changed {
+					if !errors.Is(err, ErrBatchSourceChanged) {
+						t.Fatalf("got %+v, %v; want ErrBatchSourceChanged", c, err)
+					}
+					continue
+				}
+				if err != nil || !c.Existing || c.Seq != 1 || c.SourceID != "sha256:aaa" {
+					t.Fatalf("got %+v, %v; want the existing commit 1", c, err)
+				}
+			}
+		})
+	}
+}
+
 type failingStore struct {
 	storage.Store
 	failPrefix string

@@ -620,8 +620,8 @@ func (tw *TableWriter) upload(ctx context.Context, sf *spoolFile) error {
 		return fmt.Errorf("upload %s: exists; hashing the existing object: %w", sf.key, herr)
 	}
 	if sum != sf.entry.SHA256 {
-		return fmt.Errorf("partition %s exists with different content (sha256 %s, new %s): partitions are immutable",
-			sf.key, sum, sf.entry.SHA256)
+		return fmt.Errorf("partition %s: %w (sha256 %s, new %s): partitions are immutable",
+			sf.key, ErrPartitionMismatch, sum, sf.entry.SHA256)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"time"
 
@@ -69,6 +70,19 @@ func dumpBatchID(cutoff time.Time) string {
 	return "dump-" + cutoff.UTC().Format("20060102T150405Z")
 }
 
+// dumpSourceID digests a team's dump files (names, row counts and SHA-256
+// from the manifest), so loading another dump cut at the same instant into
+// the same warehouse is refused rather than taken for a rerun.
+func dumpSourceID(files []DumpFile) string {
+	lines := make([]string, 0, len(files))
+	for _, f := range files {
+		lines = append(lines, fmt.Sprintf("%s %d %s", f.Name, f.Rows, strings.ToLower(f.SHA256)))
+	}
+	sort.Strings(lines)
+	sum := sha256.Sum256([]byte(strings.Join(lines, "\n")))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
 // recordRows is how many rows a record batch holds before it goes to the
 // writer; it bounds the loader's own memory.
 const recordRows = 64 * 1024
@@ -99,6 +113,7 @@ func LoadDump(ctx context.Context, w *pipeline.Warehouse, dump Dump, team string
 		Stream:    CloneStream(team),
 		Stage:     "load-dump",
 		BatchID:   batch,
+		SourceID:  dumpSourceID(files),
 		Watermark: pipeline.Watermark{To: dump.Cutoff.UTC().Format(time.RFC3339)},
 	}
 	c, err := w.WriteAndCommit(ctx, req, func(add func(t *schemas.Table) *pipeline.TableWriter) error {

@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -126,7 +126,7 @@ func runDemo(ctx context.Context, logger *slog.Logger, cfg simulator.Config, dir
 				rep, err := stages.LoadDump(ctx, w, dump, team, rowProgress(team))
 				clearProgress()
 				if err != nil {
-					if strings.Contains(err.Error(), "different content") {
+					if errors.Is(err, pipeline.ErrBatchSourceChanged) || errors.Is(err, pipeline.ErrPartitionMismatch) {
 						return "", fmt.Errorf("%w (the warehouse holds another seed's clone: use a new --dir)", err)
 					}
 					return "", err

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -72,6 +73,17 @@ func TestDemoEndToEnd(t *testing.T) {
 		t.Fatalf("second run: %v", err)
 	}
 	after := treeHashes(t, p.warehouse)
+
+	// Another seed is another dump cut at the same instant: refused, with
+	// the warehouse unchanged, rather than taken for a rerun.
+	other := cfg
+	other.Seed++
+	if err := runDemo(context.Background(), logger, other, dir); !errors.Is(err, pipeline.ErrBatchSourceChanged) {
+		t.Errorf("demo with another seed over the same warehouse: %v, want ErrBatchSourceChanged", err)
+	}
+	if again := treeHashes(t, p.warehouse); len(again) != len(after) {
+		t.Errorf("the refused load changed the warehouse: %d objects, then %d", len(after), len(again))
+	}
 	if len(after) != len(before) {
 		t.Errorf("rerun changed the warehouse: %d objects before, %d after", len(before), len(after))
 	}

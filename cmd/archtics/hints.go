@@ -5,12 +5,20 @@ import (
 	"strings"
 
 	"github.com/aws/smithy-go"
+
+	"github.com/kore-oss/archtics/pipeline"
 )
 
 // hint says what to do about an error a user can fix from outside: missing
 // credentials, a wrong bucket, an endpoint that does not answer. It returns
 // "" when it has nothing better than the error itself.
 func hint(err error) string {
+	if errors.Is(err, pipeline.ErrBatchSourceChanged) {
+		return "this warehouse already holds a load of that batch from other input (another dump cut at the same instant?); commits are never rewritten: load into a new warehouse, or find out why the input changed"
+	}
+	if errors.Is(err, pipeline.ErrPartitionMismatch) {
+		return "this batch was loaded before from other input (another dump with the same cutoff?): partitions are never overwritten; load into a new warehouse, or find out why the input changed"
+	}
 	var api smithy.APIError
 	if errors.As(err, &api) {
 		switch api.ErrorCode() {

@@ -24,7 +24,8 @@ the watermark: the change pulls start from there.
 Rows that do not convert are not dropped: they land in archtics_meta.rejects
 with the file, line, field and reason, so rows in = rows loaded + rows rejected.
 A rerun of the same dump is a no-op; after a crash it writes the same files
-again, byte for byte, and commits once.`,
+again, byte for byte, and commits once. Another dump cut at the same instant
+(other files under the same cutoff) is refused: commits are never rewritten.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "dump", Required: true, Usage: "the dump folder or s3://bucket/prefix holding manifest.json"},
 			&cli.StringSliceFlag{Name: "team", Usage: "load only these teams (default: every team in the manifest)"},
