@@ -180,7 +180,9 @@ func readDumpFile(ctx context.Context, f DumpFile, tw recordWriter, rejects *rej
 		if rb.Len() == 0 {
 			return nil
 		}
-		return tw.Write(rb.NewRecord()) // tw releases it
+		rec := rb.NewRecord()
+		defer rec.Release()
+		return tw.Write(rec)
 	}
 	for {
 		fields, raw, err := dr.Next()

@@ -8,7 +8,8 @@ import (
 )
 
 // recordWriter is where a stage sends its record batches; a
-// *pipeline.TableWriter is one.
+// *pipeline.TableWriter is one. The caller keeps its reference to rec:
+// a writer that holds on to it retains it.
 type recordWriter interface {
 	Write(rec arrow.RecordBatch) error
 }
@@ -49,16 +50,16 @@ func newPipedWriter(w recordWriter) *pipedWriter {
 	return p
 }
 
-// Write takes ownership of rec. After a failed write it returns
-// errWriterFailed; Close then returns the cause.
+// Write queues rec (retained until written). After a failed write it
+// returns errWriterFailed; Close then returns the cause.
 func (p *pipedWriter) Write(rec arrow.RecordBatch) error {
 	p.mu.Lock()
 	failed := p.failed
 	p.mu.Unlock()
 	if failed {
-		rec.Release()
 		return errWriterFailed
 	}
+	rec.Retain()
 	p.recs <- rec
 	return nil
 }

@@ -48,7 +48,10 @@ func TestPipedWriter(t *testing.T) {
 				if err := rb.Append(row); err != nil {
 					t.Fatal(err)
 				}
-				if err := pw.Write(rb.NewRecord()); err != nil {
+				rec := rb.NewRecord()
+				err := pw.Write(rec)
+				rec.Release()
+				if err != nil {
 					if !errors.Is(err, errWriterFailed) {
 						t.Fatalf("write %d: %v", i, err)
 					}

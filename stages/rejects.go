@@ -5,20 +5,19 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
-	"github.com/kore-oss/archtics/pipeline"
 	"github.com/kore-oss/archtics/schemas"
 )
 
 // rejectSink collects rejected rows into archtics_meta.rejects, through the
 // same writer (and so the same commit) as the rows that loaded.
 type rejectSink struct {
-	tw    *pipeline.TableWriter
+	tw    recordWriter
 	rb    *RowBuilder
 	batch string
 	team  string
 }
 
-func newRejectSink(tw *pipeline.TableWriter, batch, team string) *rejectSink {
+func newRejectSink(tw recordWriter, batch, team string) *rejectSink {
 	return &rejectSink{tw: tw, rb: NewRowBuilder(memory.DefaultAllocator, schemas.Rejects), batch: batch, team: team}
 }
 
