@@ -15,7 +15,7 @@ TEST_ENV = AWS_ENDPOINT_URL=$$(cat $(ENDPOINT_FILE)) \
 	AWS_REGION=$${AWS_REGION:-us-east-1} \
 	ARCHTICS_TEST_BUCKET=archtics-test
 
-.PHONY: all build run test bench lint clean
+.PHONY: all build run test bench lint clean testdata
 
 all: build
 
@@ -38,6 +38,10 @@ bench:
 	@set -o pipefail; trap './localstack/stop' EXIT; \
 	$(TEST_ENV) $(GO) test -run '^$$' -bench . -benchtime 1x -cpu 1,2 -timeout 20m ./pipeline | tee bench.out; \
 	$(TEST_ENV) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m $$($(GO) list ./... | grep -v /pipeline$$) | tee -a bench.out
+
+## testdata: regenerate testdata/dump-tiny after an intended change to the simulator's output
+testdata:
+	$(GO) test ./simulator -run '^TestGoldenDump$$' -update
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go') $$(git ls-files --others --exclude-standard '*.go')); \

@@ -3,6 +3,7 @@ package stages
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -310,4 +311,87 @@ func testLocations(t *testing.T) []testLocation {
 		bucket = "archtics-test"
 	}
 	return append(locs, testLocation{"s3", fmt.Sprintf("s3://%s/stages-%d-%d", bucket, time.Now().UnixNano(), os.Getpid())})
+}
+
+// TestLoadGoldenDump loads the dump checked into testdata/dump-tiny and
+// checks that exactly the lines its manifest says were broken on purpose
+// are rejected, each with its file and line, and everything else loads.
+func TestLoadGoldenDump(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	// A copy: the file store keeps its own folders inside the root, and
+	// testdata stays read-only.
+	if err := os.CopyFS(dir, os.DirFS("../testdata/dump-tiny")); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m simulator.Manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.InjectedFaults) == 0 {
+		t.Fatal("the golden dump has no injected faults")
+	}
+	want := map[string]bool{}
+	for _, f := range m.InjectedFaults {
+		want[fmt.Sprintf("%s:%d", f.Path, f.Line)] = true
+	}
+	var total int64
+	for _, f := range m.Files {
+		total += f.Rows
+	}
+
+	src, err := file.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dump, err := OpenDump(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := pipeline.Open(ctx, t.TempDir(), quietLogger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in, loaded, rejected int64
+	for _, team := range dump.Teams() {
+		rep, err := LoadDump(ctx, w, dump, team, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i, l, r := rep.Totals()
+		in, loaded, rejected = in+i, loaded+l, rejected+r
+	}
+	if in != total || in != loaded+rejected || rejected != int64(len(want)) {
+		t.Fatalf("manifest %d rows, %d injected faults; loaded: in %d = %d loaded + %d rejected", total, len(want), in, loaded, rejected)
+	}
+
+	db, err := pipeline.OpenDuckDB(ctx, "", w, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT source, line, reason FROM archtics_meta.rejects ORDER BY source, line`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var source, reason string
+		var line int64
+		if err := rows.Scan(&source, &line, &reason); err != nil {
+			t.Fatal(err)
+		}
+		k := fmt.Sprintf("%s:%d", source, line)
+		if !want[k] {
+			t.Errorf("rejected %s (%s), which the manifest does not list as broken", k, reason)
+		}
+		delete(want, k)
+	}
+	for k := range want {
+		t.Errorf("injected fault %s was not rejected", k)
+	}
 }
