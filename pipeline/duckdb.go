@@ -60,5 +60,13 @@ func OpenDuckDB(ctx context.Context, dbPath string, w *Warehouse, cacheDir strin
 		db.Close()
 		return nil, fmt.Errorf("duckdb %s: %w", dbPath, err)
 	}
+	if dbPath != "" {
+		// Fold the views into the database file now, so a tool that opens
+		// it (DBeaver, the duckdb CLI) finds them without a .wal beside it.
+		if _, err := db.ExecContext(ctx, "CHECKPOINT"); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("duckdb %s: checkpoint: %w", dbPath, err)
+		}
+	}
 	return db, nil
 }

@@ -110,6 +110,9 @@ func TestDuckDBFile(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if _, err := os.Stat(dbPath + ".wal"); err == nil {
+				t.Errorf("round %d: a .wal beside the database file while it is open: the views are not checkpointed", round)
+			}
 			db.Close()
 			db2, err := sql.Open("duckdb", dbPath)
 			if err != nil {
