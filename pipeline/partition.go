@@ -49,8 +49,10 @@ type FileEntry struct {
 	SHA256    string            `json:"sha256"`              // hex of the whole object
 	Partition map[string]string `json:"partition,omitempty"` // partition column → value as in the path (unescaped)
 	// Min and Max hold, per time column of the table, the smallest and largest
-	// non-null value in the file (RFC 3339 for timestamps, YYYY-MM-DD for
-	// dates). Absent when the column is all null.
+	// non-null value in the file: YYYY-MM-DD for dates, RFC 3339 for
+	// timestamps with a zone, and "YYYY-MM-DD HH:MM:SS[.fff]" with no zone
+	// for wall-clock timestamps (Archtics' own, in the client's local
+	// time), as DuckDB prints a TIMESTAMP. Absent when the column is all null.
 	Min map[string]string `json:"min,omitempty"`
 	Max map[string]string `json:"max,omitempty"`
 }
@@ -521,7 +523,13 @@ func formatTime(dt arrow.DataType, v int64) string {
 		return arrow.Date32(v).ToTime().Format(time.DateOnly)
 	}
 	ts := dt.(*arrow.TimestampType)
-	return arrow.Timestamp(v).ToTime(ts.Unit).UTC().Format(time.RFC3339Nano)
+	t := arrow.Timestamp(v).ToTime(ts.Unit).UTC()
+	if ts.TimeZone == "" {
+		// A wall-clock value: printing it with a zone would claim an
+		// instant it does not name.
+		return t.Format("2006-01-02 15:04:05.999999999")
+	}
+	return t.Format(time.RFC3339Nano)
 }
 
 // Close finishes every file and uploads them with PutIfAbsent, returning

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -321,4 +322,23 @@ func TestWriterRejectsWrongSchema(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 	tw.Abort()
+}
+
+func TestFormatTime(t *testing.T) {
+	at := time.Date(2026, 11, 20, 11, 49, 28, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		dt   arrow.DataType
+		v    int64
+		want string
+	}{
+		{"date", arrow.FixedWidthTypes.Date32, int64(arrow.Date32FromTime(at)), "2026-11-20"},
+		{"wall clock", &arrow.TimestampType{Unit: arrow.Microsecond}, at.UnixMicro(), "2026-11-20 11:49:28"},
+		{"wall clock, fraction", &arrow.TimestampType{Unit: arrow.Millisecond}, at.UnixMilli() + 250, "2026-11-20 11:49:28.25"},
+		{"instant", &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}, at.UnixMicro(), "2026-11-20T11:49:28Z"},
+	} {
+		if got := formatTime(tc.dt, tc.v); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
 }
