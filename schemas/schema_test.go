@@ -75,3 +75,30 @@ func TestLookup(t *testing.T) {
 		t.Error("Lookup(nope) found a table")
 	}
 }
+
+// TestArchticsFieldNames: the source tables carry the field names Archtics
+// exports (as gathered in the reference notes), so a stage written against
+// this warehouse reads real Archtics data without renaming.
+func TestArchticsFieldNames(t *testing.T) {
+	for _, tc := range []struct {
+		table  *Table
+		fields string
+	}{
+		{Event, "event_id event_name event_date event_time event_day team plan_abv plan_type enabled total_events season_name " +
+			"season_id event_name_long tm_event_name game_number event_type arena_name major_category minor_category add_date upd_date"},
+		{Cust, "acct_id cust_name_id primary_code rec_status acct_type_desc company_name name_first name_mi name_last " +
+			"street_addr_1 street_addr_2 city state zip phone_day phone_eve phone_cell email_addr birth_date since_date household_id add_date upd_date"},
+		{Ticket, "event_id event_name section_id section_name row_id row_name seat_num last_seat num_seats acct_id ticket_status " +
+			"price_code purchase_price order_num ticket_seq_id add_datetime upd_datetime"},
+		{Tex, "event_id section_name row_name seat_num last_seat num_seats owner_acct_id acct_id activity activity_name " +
+			"te_purchase_price forward_to_email_addr upd_datetime"},
+		{Scan, "event_id event_name event_date section_name row_name seat_num acct_id scan_type result_code action_time gate " +
+			"channel_ind access_type mobile seq_num upd_datetime"},
+	} {
+		for _, f := range strings.Fields(tc.fields) {
+			if tc.table.ColumnIndex(f) < 0 {
+				t.Errorf("%s has no column %s", tc.table.FullName(), f)
+			}
+		}
+	}
+}
