@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,9 +19,8 @@ import (
 	"github.com/kore-oss/archtics/storage"
 	"github.com/kore-oss/archtics/storage/backend"
 	"github.com/kore-oss/archtics/storage/file"
+	"github.com/kore-oss/archtics/storage/storagetest"
 )
-
-const s3Skip = "S3 tests need AWS_ENDPOINT_URL; run them with make test"
 
 var testLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
 
@@ -49,18 +46,9 @@ func fileWarehouse(t testing.TB, dir string) *Warehouse {
 	return &Warehouse{Store: st, Logger: testLogger}
 }
 
-var s3Counter atomic.Int64
-
 func s3Warehouse(t testing.TB) *Warehouse {
 	t.Helper()
-	if os.Getenv("AWS_ENDPOINT_URL") == "" {
-		t.Skip(s3Skip)
-	}
-	bucket := os.Getenv("ARCHTICS_TEST_BUCKET")
-	if bucket == "" {
-		bucket = "archtics-test"
-	}
-	u := fmt.Sprintf("s3://%s/pipeline-%d-%d-%d", bucket, time.Now().UnixNano(), os.Getpid(), s3Counter.Add(1))
+	u := storagetest.S3Location(t, "pipeline")
 	st, err := backend.Open(context.Background(), u)
 	if err != nil {
 		t.Fatalf("open %s: %v", u, err)

@@ -21,6 +21,7 @@ import (
 	"github.com/kore-oss/archtics/storage"
 	"github.com/kore-oss/archtics/storage/backend"
 	"github.com/kore-oss/archtics/storage/file"
+	"github.com/kore-oss/archtics/storage/storagetest"
 )
 
 // simulatedDump writes the simulator's dump of cfg to dir and opens it.
@@ -302,15 +303,11 @@ type testLocation struct{ name, url string }
 // endpoint is configured (make test always configures one).
 func testLocations(t *testing.T) []testLocation {
 	locs := []testLocation{{"file", t.TempDir()}}
-	if os.Getenv("AWS_ENDPOINT_URL") == "" {
-		t.Log("S3 case skipped: set AWS_ENDPOINT_URL (make test starts an endpoint with localstack/start)")
+	if !storagetest.HaveS3() {
+		t.Log("S3 case skipped: " + storagetest.S3Skip)
 		return locs
 	}
-	bucket := os.Getenv("ARCHTICS_TEST_BUCKET")
-	if bucket == "" {
-		bucket = "archtics-test"
-	}
-	return append(locs, testLocation{"s3", fmt.Sprintf("s3://%s/stages-%d-%d", bucket, time.Now().UnixNano(), os.Getpid())})
+	return append(locs, testLocation{"s3", storagetest.S3Location(t, "stages")})
 }
 
 // TestLoadGoldenDump loads the dump checked into testdata/dump-tiny and

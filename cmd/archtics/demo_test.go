@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -15,12 +14,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/kore-oss/archtics/pipeline"
 	"github.com/kore-oss/archtics/simulator"
+	"github.com/kore-oss/archtics/storage/storagetest"
 )
 
 // TestDemoEndToEnd runs the demo at the small scale twice into one folder:
@@ -168,14 +167,7 @@ func TestHelpIsComplete(t *testing.T) {
 // Airflow against S3: simulate a dump to S3, load it from S3 into a
 // warehouse on S3, rerun the load (a no-op), verify, log and query.
 func TestCommandsOnS3(t *testing.T) {
-	if os.Getenv("AWS_ENDPOINT_URL") == "" {
-		t.Skip("no S3 endpoint: set AWS_ENDPOINT_URL (make test starts one with localstack/start)")
-	}
-	bucket := os.Getenv("ARCHTICS_TEST_BUCKET")
-	if bucket == "" {
-		bucket = "archtics-test"
-	}
-	root := fmt.Sprintf("s3://%s/cmd-%d-%d", bucket, time.Now().UnixNano(), os.Getpid())
+	root := storagetest.S3Location(t, "cmd")
 	dump, wh := root+"/dump", root+"/warehouse"
 	ctx := context.Background()
 	quiet := []string{"archtics", "--log-level", "error"}

@@ -22,17 +22,12 @@ import (
 	"github.com/kore-oss/archtics/storage/storagetest"
 )
 
-func testBucket() string {
-	if b := os.Getenv("ARCHTICS_TEST_BUCKET"); b != "" {
-		return b
-	}
-	return "archtics-test"
-}
+func testBucket() string { return storagetest.Bucket() }
 
 func needEndpoint(t *testing.T) {
 	t.Helper()
-	if os.Getenv("AWS_ENDPOINT_URL") == "" {
-		t.Skip("S3 tests need AWS_ENDPOINT_URL; run them with make test, which starts the endpoint")
+	if !storagetest.HaveS3() {
+		t.Skip(storagetest.S3Skip)
 	}
 }
 
