@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -126,10 +125,7 @@ func runDemo(ctx context.Context, logger *slog.Logger, cfg simulator.Config, dir
 				rep, err := stages.LoadDump(ctx, w, dump, team, rowProgress(team))
 				clearProgress()
 				if err != nil {
-					if errors.Is(err, pipeline.ErrBatchSourceChanged) || errors.Is(err, pipeline.ErrPartitionMismatch) {
-						return "", fmt.Errorf("%w (the warehouse holds another seed's clone: use a new --dir)", err)
-					}
-					return "", err
+					return "", err // run's hint says what to do about another seed's clone
 				}
 				if rep.Commit.Existing {
 					fmt.Printf("2. %s: already loaded (commit %d of %s), nothing to do\n", team, rep.Commit.Seq, rep.Commit.Stream)

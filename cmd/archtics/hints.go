@@ -14,7 +14,7 @@ import (
 // "" when it has nothing better than the error itself.
 func hint(err error) string {
 	if errors.Is(err, pipeline.ErrBatchSourceChanged) {
-		return "this warehouse already holds a load of that batch from other input (another dump cut at the same instant?); commits are never rewritten: load into a new warehouse, or find out why the input changed"
+		return "this warehouse already holds a load of that batch from other input (another dump cut at the same instant, or a demo with another --seed); commits are never rewritten: load into a new warehouse (demo: a new --dir), or find out why the input changed"
 	}
 	if errors.Is(err, pipeline.ErrPartitionMismatch) {
 		return "this batch was loaded before from other input (another dump with the same cutoff?): partitions are never overwritten; load into a new warehouse, or find out why the input changed"
