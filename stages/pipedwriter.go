@@ -3,6 +3,7 @@ package stages
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 )
@@ -25,9 +26,8 @@ var errWriterFailed = errors.New("table writer failed")
 type pipedWriter struct {
 	recs   chan arrow.RecordBatch
 	done   chan struct{}
-	err    error // the first write error; read after done is closed
-	mu     sync.Mutex
-	failed bool
+	err    error       // the first write error; read after done is closed
+	failed atomic.Bool // set once err is; lets Write stop a producer early
 	once   sync.Once
 }
 
@@ -39,9 +39,7 @@ func newPipedWriter(w recordWriter) *pipedWriter {
 			if p.err == nil {
 				if err := w.Write(rec); err != nil {
 					p.err = err
-					p.mu.Lock()
-					p.failed = true
-					p.mu.Unlock()
+					p.failed.Store(true)
 				}
 			}
 			rec.Release()
@@ -53,10 +51,7 @@ func newPipedWriter(w recordWriter) *pipedWriter {
 // Write queues rec (retained until written). After a failed write it
 // returns errWriterFailed; Close then returns the cause.
 func (p *pipedWriter) Write(rec arrow.RecordBatch) error {
-	p.mu.Lock()
-	failed := p.failed
-	p.mu.Unlock()
-	if failed {
+	if p.failed.Load() {
 		return errWriterFailed
 	}
 	rec.Retain()
