@@ -43,7 +43,10 @@ bench:
 testdata:
 	$(GO) test ./simulator -run '^TestGoldenDump$$' -update
 
+## lint: gofmt, go vet, and no tracked file over 5 MB (build outputs and data belong in .gitignore)
 lint:
+	@big=$$(git ls-files -z | xargs -0 -r stat -c '%s %n' 2>/dev/null | awk '$$1 > 5000000 {print $$2}'); \
+	if [ -n "$$big" ]; then echo "tracked files over 5 MB (ignore or remove them):"; echo "$$big"; exit 1; fi
 	@out=$$(gofmt -l $$(git ls-files '*.go') $$(git ls-files --others --exclude-standard '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...

@@ -1,4 +1,4 @@
-module github.com/kore-oss/archtics
+module archtics
 
 go 1.26.8
 

@@ -7,7 +7,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
-	"github.com/kore-oss/archtics/schemas"
+	"archtics/schemas"
 )
 
 const benchRows = 1_000_000

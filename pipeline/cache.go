@@ -13,7 +13,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/kore-oss/archtics/schemas"
+	"archtics/schemas"
 )
 
 // LocalFiles maps a table (schema.table) to the absolute local paths of its

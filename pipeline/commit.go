@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kore-oss/archtics/schemas"
-	"github.com/kore-oss/archtics/storage"
+	"archtics/schemas"
+	"archtics/storage"
 )
 
 // ErrCommitConflict: another writer committed the sequence number this

@@ -15,8 +15,8 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/kore-oss/archtics/schemas"
-	"github.com/kore-oss/archtics/storage"
+	"archtics/schemas"
+	"archtics/storage"
 )
 
 // Child-process roles of the multi-process tests: the test binary re-runs

@@ -9,7 +9,7 @@ import (
 	// The DuckDB driver, registered as "duckdb".
 	_ "github.com/duckdb/duckdb-go/v2"
 
-	"github.com/kore-oss/archtics/schemas"
+	"archtics/schemas"
 )
 
 // AttachViews creates, in db, a view per table over its local files

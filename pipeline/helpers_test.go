@@ -15,11 +15,11 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
-	"github.com/kore-oss/archtics/schemas"
-	"github.com/kore-oss/archtics/storage"
-	"github.com/kore-oss/archtics/storage/backend"
-	"github.com/kore-oss/archtics/storage/file"
-	"github.com/kore-oss/archtics/storage/storagetest"
+	"archtics/schemas"
+	"archtics/storage"
+	"archtics/storage/backend"
+	"archtics/storage/file"
+	"archtics/storage/storagetest"
 )
 
 var testLogger = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -32,8 +32,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kore-oss/archtics/schemas"
-	"github.com/kore-oss/archtics/storage"
+	"archtics/schemas"
+	"archtics/storage"
 )
 
 // StreamState is a stream's state at its head commit.

@@ -25,8 +25,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
-	"github.com/kore-oss/archtics/schemas"
-	"github.com/kore-oss/archtics/storage"
+	"archtics/schemas"
+	"archtics/storage"
 )
 
 // CreatedBy is the Parquet footer's created_by. It is a fixed string, not

@@ -12,7 +12,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
-	"github.com/kore-oss/archtics/schemas"
+	"archtics/schemas"
 )
 
 func TestEscapePathValue(t *testing.T) {

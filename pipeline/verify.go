@@ -15,7 +15,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 
-	"github.com/kore-oss/archtics/storage"
+	"archtics/storage"
 )
 
 // Problem kinds Verify reports.

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kore-oss/archtics/schemas"
-	"github.com/kore-oss/archtics/storage"
+	"archtics/schemas"
+	"archtics/storage"
 )
 
 func TestVerify(t *testing.T) {

@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/kore-oss/archtics/storage"
-	"github.com/kore-oss/archtics/storage/backend"
+	"archtics/storage"
+	"archtics/storage/backend"
 )
 
 // Warehouse is a warehouse rooted in an object store.

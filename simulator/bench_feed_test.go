@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kore-oss/archtics/simulator"
-	"github.com/kore-oss/archtics/simulator/client"
+	"archtics/simulator"
+	"archtics/simulator/client"
 )
 
 const benchScans = 1_000_000

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kore-oss/archtics/simulator"
+	"archtics/simulator"
 )
 
 // fakeWall is a wall clock the test moves by hand.

@@ -21,7 +21,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
-	"github.com/kore-oss/archtics/schemas"
+	"archtics/schemas"
 )
 
 // DUMP_FORMAT

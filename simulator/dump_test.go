@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kore-oss/archtics/schemas"
+	"archtics/schemas"
 )
 
 // readPart parses one dump part with the DUMP_FORMAT rules.

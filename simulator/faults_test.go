@@ -4,7 +4,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/kore-oss/archtics/simulator"
+	"archtics/simulator"
 )
 
 func TestParseFaultKinds(t *testing.T) {

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kore-oss/archtics/schemas"
-	"github.com/kore-oss/archtics/simulator"
+	"archtics/schemas"
+	"archtics/simulator"
 )
 
 // fixture is a small hand-written Source with the awkward cases built in,

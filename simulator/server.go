@@ -103,7 +103,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/kore-oss/archtics/schemas"
+	"archtics/schemas"
 )
 
 // Page size limits of the paged commands.

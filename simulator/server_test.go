@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kore-oss/archtics/schemas"
-	"github.com/kore-oss/archtics/simulator"
-	"github.com/kore-oss/archtics/simulator/client"
+	"archtics/schemas"
+	"archtics/simulator"
+	"archtics/simulator/client"
 )
 
 const testToken = "test-token"

@@ -9,7 +9,7 @@ package simulator
 import (
 	"time"
 
-	"github.com/kore-oss/archtics/schemas"
+	"archtics/schemas"
 )
 
 // TimeLayout is how the dump and the API format timestamps (Archtics local

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/kore-oss/archtics/schemas"
+	"archtics/schemas"
 )
 
 // World is a generated client held in memory: every version of every row

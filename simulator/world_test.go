@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kore-oss/archtics/schemas"
+	"archtics/schemas"
 )
 
 var (

@@ -8,7 +8,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
-	"github.com/kore-oss/archtics/schemas"
+	"archtics/schemas"
 )
 
 func eventRow(mod func([]string)) []string {

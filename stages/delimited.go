@@ -7,7 +7,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/kore-oss/archtics/schemas"
+	"archtics/schemas"
 )
 
 // DelimitedReader reads a bulk-export text file: one header line naming the

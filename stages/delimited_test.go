@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kore-oss/archtics/schemas"
+	"archtics/schemas"
 )
 
 func TestDelimitedReader(t *testing.T) {

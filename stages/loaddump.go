@@ -14,8 +14,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/klauspost/compress/gzip"
 
-	"github.com/kore-oss/archtics/pipeline"
-	"github.com/kore-oss/archtics/schemas"
+	"archtics/pipeline"
+	"archtics/schemas"
 )
 
 // DumpFile is one file of Ticketmaster's full dump, as its manifest lists it.

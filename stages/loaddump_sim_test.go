@@ -15,13 +15,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kore-oss/archtics/pipeline"
-	"github.com/kore-oss/archtics/schemas"
-	"github.com/kore-oss/archtics/simulator"
-	"github.com/kore-oss/archtics/storage"
-	"github.com/kore-oss/archtics/storage/backend"
-	"github.com/kore-oss/archtics/storage/file"
-	"github.com/kore-oss/archtics/storage/storagetest"
+	"archtics/pipeline"
+	"archtics/schemas"
+	"archtics/simulator"
+	"archtics/storage"
+	"archtics/storage/backend"
+	"archtics/storage/file"
+	"archtics/storage/storagetest"
 )
 
 // simulatedDump writes the simulator's dump of cfg to dir and opens it.

@@ -16,8 +16,8 @@ import (
 
 	_ "github.com/duckdb/duckdb-go/v2"
 
-	"github.com/kore-oss/archtics/pipeline"
-	"github.com/kore-oss/archtics/schemas"
+	"archtics/pipeline"
+	"archtics/schemas"
 )
 
 // dumpFileOf builds an in-memory dump file of table t from text lines.

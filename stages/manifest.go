@@ -8,8 +8,8 @@ import (
 	"path"
 	"time"
 
-	"github.com/kore-oss/archtics/schemas"
-	"github.com/kore-oss/archtics/storage"
+	"archtics/schemas"
+	"archtics/storage"
 )
 
 // ManifestName is the manifest's name at the root of a dump.

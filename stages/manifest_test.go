@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kore-oss/archtics/schemas"
-	"github.com/kore-oss/archtics/storage/file"
+	"archtics/schemas"
+	"archtics/storage/file"
 )
 
 func TestOpenDump(t *testing.T) {

@@ -11,10 +11,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/kore-oss/archtics/pipeline"
-	"github.com/kore-oss/archtics/simulator"
-	"github.com/kore-oss/archtics/stages"
-	"github.com/kore-oss/archtics/storage/backend"
+	"archtics/pipeline"
+	"archtics/simulator"
+	"archtics/stages"
+	"archtics/storage/backend"
 )
 
 func demoCommand() *cli.Command {

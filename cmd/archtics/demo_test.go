@@ -17,9 +17,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/kore-oss/archtics/pipeline"
-	"github.com/kore-oss/archtics/simulator"
-	"github.com/kore-oss/archtics/storage/storagetest"
+	"archtics/pipeline"
+	"archtics/simulator"
+	"archtics/storage/storagetest"
 )
 
 // TestDemoEndToEnd runs the demo at the small scale twice into one folder:

@@ -6,7 +6,7 @@ import (
 
 	"github.com/aws/smithy-go"
 
-	"github.com/kore-oss/archtics/pipeline"
+	"archtics/pipeline"
 )
 
 // hint says what to do about an error a user can fix from outside: missing

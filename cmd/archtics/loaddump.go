@@ -8,8 +8,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/kore-oss/archtics/stages"
-	"github.com/kore-oss/archtics/storage/backend"
+	"archtics/stages"
+	"archtics/storage/backend"
 )
 
 func loadDumpCommand() *cli.Command {

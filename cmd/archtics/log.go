@@ -10,8 +10,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/kore-oss/archtics/pipeline"
-	"github.com/kore-oss/archtics/schemas"
+	"archtics/pipeline"
+	"archtics/schemas"
 )
 
 // Commits record the build that wrote them.

@@ -17,9 +17,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/kore-oss/archtics/pipeline"
-	"github.com/kore-oss/archtics/storage"
-	"github.com/kore-oss/archtics/storage/backend"
+	"archtics/pipeline"
+	"archtics/storage"
+	"archtics/storage/backend"
 )
 
 // Exit codes, documented in the README and in --help.

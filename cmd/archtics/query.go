@@ -15,7 +15,7 @@ import (
 
 	_ "github.com/duckdb/duckdb-go/v2"
 
-	"github.com/kore-oss/archtics/pipeline"
+	"archtics/pipeline"
 )
 
 func queryCommand() *cli.Command {

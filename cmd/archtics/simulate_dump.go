@@ -12,9 +12,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/kore-oss/archtics/simulator"
-	"github.com/kore-oss/archtics/storage"
-	"github.com/kore-oss/archtics/storage/backend"
+	"archtics/simulator"
+	"archtics/storage"
+	"archtics/storage/backend"
 )
 
 func simulateDumpCommand() *cli.Command {

@@ -14,7 +14,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/kore-oss/archtics/simulator"
+	"archtics/simulator"
 )
 
 func simulateServeCommand() *cli.Command {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/kore-oss/archtics/pipeline"
+	"archtics/pipeline"
 )
 
 func verifyCommand() *cli.Command {

@@ -8,9 +8,9 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/kore-oss/archtics/storage"
-	"github.com/kore-oss/archtics/storage/file"
-	"github.com/kore-oss/archtics/storage/s3"
+	"archtics/storage"
+	"archtics/storage/file"
+	"archtics/storage/s3"
 )
 
 // Open returns the store at location:

@@ -38,7 +38,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kore-oss/archtics/storage"
+	"archtics/storage"
 )
 
 const (

@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kore-oss/archtics/storage"
-	"github.com/kore-oss/archtics/storage/file"
-	"github.com/kore-oss/archtics/storage/storagetest"
+	"archtics/storage"
+	"archtics/storage/file"
+	"archtics/storage/storagetest"
 )
 
 func newStore(t *testing.T) *file.Store {

@@ -30,7 +30,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
 
-	"github.com/kore-oss/archtics/storage"
+	"archtics/storage"
 )
 
 const (

@@ -18,8 +18,8 @@ import (
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
-	"github.com/kore-oss/archtics/storage"
-	"github.com/kore-oss/archtics/storage/storagetest"
+	"archtics/storage"
+	"archtics/storage/storagetest"
 )
 
 func testBucket() string { return storagetest.Bucket() }

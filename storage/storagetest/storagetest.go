@@ -16,7 +16,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/kore-oss/archtics/storage"
+	"archtics/storage"
 )
 
 // RunConformance runs the suite. newStore must return a fresh, empty store
