@@ -3,6 +3,8 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +12,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"archtics/schemas"
@@ -25,18 +28,28 @@ var ErrCommitConflict = errors.New("commit conflict: another writer committed fi
 // a silent no-op over data that is not what the caller now holds.
 var ErrBatchSourceChanged = errors.New("batch already committed from other input")
 
-// ErrPartitionMismatch is wrapped when a rerun of a logical batch produces
-// other bytes than the partition already stored under its key: the input
-// changed (another dump with the same cutoff, say), and partitions are
-// immutable.
+// ErrPartitionMismatch is wrapped when an upload finds another object under
+// a content-addressed name: two contents with the same name hash, which
+// content addressing makes practically impossible, or a damaged object.
 var ErrPartitionMismatch = errors.New("partition exists with different content")
 
-// CommitFormat is the version of the commit and checkpoint JSON.
-const CommitFormat = 1
+// ErrNotOwner is wrapped when a commit adds or retires a file in a
+// partition its stream does not own (schemas.Table.Owner).
+var ErrNotOwner = errors.New("the partition belongs to another stream")
+
+// ErrReadOnly is wrapped when a warehouse opened as of a past point is
+// asked to commit.
+var ErrReadOnly = errors.New("the warehouse is opened as of a past point, read-only")
+
+// CommitFormat is the version of the commit and checkpoint JSON this
+// program writes. Format 2 added commit ids, retention, deletes, cursors
+// and checkpoint checksums; format 1 commits are still read.
+const CommitFormat = 2
 
 // CheckpointEvery is how often (in commits) a stream's state is
-// checkpointed, so opening a stream reads one checkpoint and at most this
-// many commits.
+// checkpointed, so opening a stream reads one checkpoint and at most about
+// this many commits. A checkpoint that failed to be written is retried by
+// the next commit.
 const CheckpointEvery = 10
 
 // ProgramVersion is recorded in every commit. The CLI sets it to its
@@ -48,30 +61,51 @@ var ProgramVersion = func() string {
 	return "dev"
 }()
 
-// Watermark is the range of the source a commit covers: a cutoff
-// timestamp or a feed cursor, as the stage defines it. The stream's
-// watermark is the To of its newest commit; since it lives in the commit
-// that lands the data, it can never run ahead of the data.
+// Watermark is the range of the source a commit covers. To is an RFC 3339
+// instant (a dump's cutoff, the end of a pulled interval, a tick's logical
+// time); the stream's watermark is the To of its newest commit that set
+// one. Since it lives in the commit that lands the data it can never run
+// ahead of the data, and a commit that would move it back is refused.
 type Watermark struct {
 	From string `json:"from"`
 	To   string `json:"to"`
 }
 
+// DeletedFile is a file vacuum deleted, recorded in its commit for the
+// auditors: what it was, and why it could go.
+type DeletedFile struct {
+	Table  string `json:"table,omitempty"`
+	Key    string `json:"key"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256,omitempty"` // as committed; empty for an orphan no commit named
+	Reason string `json:"reason"`           // "retired" (past the retention), "orphan", "checkpoint", "upload"
+}
+
 // Commit is one entry of a stream's log, stored at
 // _log/<stream>/<20-digit seq>.json and created only with PutIfAbsent.
 type Commit struct {
-	Format         int               `json:"format"`
-	Stream         string            `json:"stream"`
-	Seq            int64             `json:"seq"`
+	Format int    `json:"format"`
+	Stream string `json:"stream"`
+	Seq    int64  `json:"seq"`
+	// CommitID is random per attempt: when a write's answer is lost and
+	// the retry finds the object there, it tells ours from another's.
+	CommitID       string            `json:"commit_id,omitempty"`
 	Stage          string            `json:"stage"`
 	BatchID        string            `json:"batch_id"`
+	PinBatch       bool              `json:"pin_batch,omitempty"`
 	SourceID       string            `json:"source_id,omitempty"`
 	CommittedAt    time.Time         `json:"committed_at"`
 	Watermark      Watermark         `json:"watermark"`
-	Schemas        map[string]string `json:"schemas,omitempty"` // table → schemas fingerprint, for every table touched
+	Retention      string            `json:"retention,omitempty"` // a Go duration: the stream's retention from here on
+	Schemas        map[string]string `json:"schemas,omitempty"`   // table → schemas fingerprint, for every table touched
+	Cursors        map[string]string `json:"cursors,omitempty"`
 	ProgramVersion string            `json:"program_version"`
 	Adds           []FileEntry       `json:"adds"`
 	Retires        []FileRef         `json:"retires"`
+	Deletes        []DeletedFile     `json:"deletes,omitempty"`
+	// Summary holds a stage's own counts (rows in, rejected, dropped by a
+	// rule), for the log and the metrics.
+	Summary map[string]int64 `json:"summary,omitempty"`
 
 	// Existing is set when Commit found the batch already committed and
 	// returned the earlier commit without writing.
@@ -86,15 +120,24 @@ type CommitRequest struct {
 	Stream  string // e.g. "nhl/realtime"
 	Stage   string // the stage that wrote the data, e.g. "realtime"
 	BatchID string // logical batch; a second commit with the same id is a no-op
+	// PinBatch keeps the batch id past the retention (a dump load, whose
+	// rerun must be recognised however late).
+	PinBatch bool
 	// SourceID, when set, names the exact input of the batch (a digest of
 	// a dump's files, say). A rerun of a committed batch id whose SourceID
 	// differs fails with ErrBatchSourceChanged instead of being a no-op.
 	SourceID string
 	// Watermark the commit advances the stream to. An empty To keeps the
-	// stream's current watermark (a compaction does not move it).
+	// stream's current watermark (a compaction does not move it); an
+	// earlier To than the stream's is refused (ErrWatermarkBackwards).
 	Watermark Watermark
 	Adds      []FileEntry
 	Retires   []FileRef
+	Deletes   []DeletedFile
+	Cursors   map[string]string
+	Summary   map[string]int64
+	// Retention, when set, becomes the stream's retention.
+	Retention time.Duration
 	// ExpectSeq, when set, is the sequence number the commit must get:
 	// head.Seq+1 of the StreamState the caller based its work on. If the
 	// head moved, the commit fails with ErrCommitConflict. Zero appends
@@ -102,7 +145,7 @@ type CommitRequest struct {
 	// depend on the stream's state).
 	ExpectSeq int64
 	// Tables lists definitions of the touched tables that are not in
-	// schemas.All (their fingerprints are recorded). Optional.
+	// schemas.All (their fingerprints and owners are needed). Optional.
 	Tables []*schemas.Table
 }
 
@@ -112,6 +155,9 @@ type CommitRequest struct {
 // crash is a no-op. If another writer took the sequence number first the
 // error wraps ErrCommitConflict.
 func (w *Warehouse) Commit(ctx context.Context, req CommitRequest) (*Commit, error) {
+	if w.asOf.Set() {
+		return nil, fmt.Errorf("commit %s: %w", req.Stream, ErrReadOnly)
+	}
 	head, err := w.Stream(ctx, req.Stream)
 	if err != nil {
 		return nil, err
@@ -122,23 +168,26 @@ func (w *Warehouse) Commit(ctx context.Context, req CommitRequest) (*Commit, err
 // existingCommit returns the commit of req.BatchID if head holds one
 // (Existing set), nil if the batch is new.
 func (w *Warehouse) existingCommit(ctx context.Context, head *StreamState, req CommitRequest) (*Commit, error) {
-	seq, ok := head.BatchIDs[req.BatchID]
+	b, ok := head.Batches[req.BatchID]
 	if !ok {
 		return nil, nil
 	}
-	c, err := w.readCommit(ctx, commitKey(req.Stream, seq))
+	c, err := w.readCommit(ctx, commitKey(req.Stream, b.Seq))
 	if err != nil {
-		return nil, fmt.Errorf("commit %s: batch %s already committed as seq %d: %w", req.Stream, req.BatchID, seq, err)
+		return nil, fmt.Errorf("commit %s: batch %s already committed as seq %d: %w", req.Stream, req.BatchID, b.Seq, err)
 	}
 	if req.SourceID != "" && c.SourceID != "" && req.SourceID != c.SourceID {
 		return nil, fmt.Errorf("commit %s: batch %s was committed as seq %d from source %s, this run has source %s: %w",
-			req.Stream, req.BatchID, seq, c.SourceID, req.SourceID, ErrBatchSourceChanged)
+			req.Stream, req.BatchID, b.Seq, c.SourceID, req.SourceID, ErrBatchSourceChanged)
 	}
 	c.Existing = true
 	return c, nil
 }
 
 func (w *Warehouse) commitOn(ctx context.Context, head *StreamState, req CommitRequest) (*Commit, error) {
+	if w.asOf.Set() {
+		return nil, fmt.Errorf("commit %s: %w", req.Stream, ErrReadOnly)
+	}
 	if req.BatchID == "" {
 		return nil, fmt.Errorf("commit %s: empty batch id", req.Stream)
 	}
@@ -150,10 +199,20 @@ func (w *Warehouse) commitOn(ctx context.Context, head *StreamState, req CommitR
 		return nil, fmt.Errorf("commit %s seq %d: the stream is at seq %d, another writer committed since: %w",
 			req.Stream, req.ExpectSeq, head.Seq, ErrCommitConflict)
 	}
+	// Commit times never decrease within a stream, so "as of a time"
+	// is well defined even when writers' clocks disagree a little.
+	now := w.now().UTC()
+	if now.Before(head.CommittedAt) {
+		now = head.CommittedAt
+	}
 	c := &Commit{
-		Format: CommitFormat, Stream: req.Stream, Seq: seq, Stage: req.Stage, BatchID: req.BatchID, SourceID: req.SourceID,
-		CommittedAt: time.Now().UTC(), Watermark: req.Watermark, ProgramVersion: ProgramVersion,
-		Adds: req.Adds, Retires: req.Retires,
+		Format: CommitFormat, Stream: req.Stream, Seq: seq, CommitID: newCommitID(), Stage: req.Stage,
+		BatchID: req.BatchID, PinBatch: req.PinBatch, SourceID: req.SourceID,
+		CommittedAt: now, Watermark: req.Watermark, ProgramVersion: ProgramVersion,
+		Adds: req.Adds, Retires: req.Retires, Deletes: req.Deletes, Cursors: req.Cursors, Summary: req.Summary,
+	}
+	if req.Retention > 0 {
+		c.Retention = req.Retention.String()
 	}
 	if c.Adds == nil {
 		c.Adds = []FileEntry{}
@@ -163,18 +222,29 @@ func (w *Warehouse) commitOn(ctx context.Context, head *StreamState, req CommitR
 	}
 	if c.Watermark.To == "" {
 		c.Watermark = Watermark{From: head.Watermark, To: head.Watermark}
+	} else if c.Watermark.From == "" {
+		c.Watermark.From = head.Watermark
 	}
-	fps, err := fingerprints(c, req.Tables)
+	extra := append(append([]*schemas.Table{}, req.Tables...), w.Tables...)
+	fps, err := fingerprints(c, extra)
 	if err != nil {
 		return nil, fmt.Errorf("commit %s seq %d: %w", req.Stream, seq, err)
 	}
 	if len(fps) > 0 {
 		c.Schemas = fps
 	}
+	if err := checkOwnership(c, extra); err != nil {
+		return nil, fmt.Errorf("commit %s seq %d: %w", req.Stream, seq, err)
+	}
 	// Validate against the head before writing: what is retired must be
-	// live, what is added must not be.
+	// live, what is added must not be, the watermark must not go back.
 	next := head.clone()
 	if err := next.apply(c); err != nil {
+		return nil, fmt.Errorf("commit %s seq %d: %w", req.Stream, seq, err)
+	}
+	// A commit names only files that are in the store with the size it
+	// says: checked here, not trusted from the caller.
+	if err := w.checkUploaded(ctx, c.Adds); err != nil {
 		return nil, fmt.Errorf("commit %s seq %d: %w", req.Stream, seq, err)
 	}
 	data, err := json.MarshalIndent(c, "", "  ")
@@ -182,7 +252,7 @@ func (w *Warehouse) commitOn(ctx context.Context, head *StreamState, req CommitR
 		return nil, fmt.Errorf("commit %s seq %d: encode: %w", req.Stream, seq, err)
 	}
 	if seq == 1 {
-		// Register the stream before its first commit so Snapshot finds
+		// Register the stream before its first commit so readers find
 		// it by listing the small registry rather than the whole log.
 		if _, err := w.Store.PutIfAbsent(ctx, streamMarkerKey(req.Stream), bytes.NewReader([]byte(req.Stream)), int64(len(req.Stream))); err != nil && !errors.Is(err, storage.ErrExists) {
 			return nil, fmt.Errorf("commit %s seq %d: register stream at %s: %w", req.Stream, seq, streamMarkerKey(req.Stream), err)
@@ -190,20 +260,96 @@ func (w *Warehouse) commitOn(ctx context.Context, head *StreamState, req CommitR
 	}
 	key := commitKey(req.Stream, seq)
 	if _, err := w.Store.PutIfAbsent(ctx, key, bytes.NewReader(data), int64(len(data))); err != nil {
-		if errors.Is(err, storage.ErrExists) {
+		got, landed := w.readBack(ctx, key, c, err)
+		if landed == nil {
+			return nil, fmt.Errorf("commit %s seq %d: write %s: %w", req.Stream, seq, key, err)
+		}
+		if !*landed {
 			return nil, fmt.Errorf("commit %s seq %d: another writer committed seq %d first (%s): %w",
 				req.Stream, seq, seq, key, ErrCommitConflict)
 		}
-		return nil, fmt.Errorf("commit %s seq %d: write %s: %w", req.Stream, seq, key, err)
+		if got != c {
+			return got, nil // the same batch, committed by another attempt
+		}
 	}
-	if seq%CheckpointEvery == 0 {
+	if seq-next.CheckpointSeq >= CheckpointEvery {
 		// The checkpoint is an optimisation: the commit above is the
-		// truth, so failing to write it only costs later opens some GETs.
+		// truth, so failing to write it only costs later opens some
+		// GETs, and the next commit tries again.
 		if err := w.writeCheckpoint(ctx, next); err != nil {
-			w.logger().Warn("checkpoint not written; the commit stands", "stream", req.Stream, "seq", seq, "err", err)
+			w.logger().Warn("checkpoint not written; the commit stands and the next commit retries", "stream", req.Stream, "seq", seq, "err", err)
+		} else {
+			next.CheckpointSeq = seq
 		}
 	}
 	return c, nil
+}
+
+// readBack decides, after a failed commit write, whether the commit landed
+// anyway: S3 clients retry a PUT whose answer was lost, and the retry then
+// finds the object the first attempt created. It returns (c, true) when
+// the object is this very attempt, (earlier, true) when it is another
+// attempt's commit of the same batch (Existing set), (nil, false) when it
+// is another batch (a conflict), and a nil flag when nothing can be said
+// (the object is absent or unreadable: the original error stands).
+func (w *Warehouse) readBack(ctx context.Context, key string, c *Commit, werr error) (*Commit, *bool) {
+	yes, no := true, false
+	got, err := w.readCommit(ctx, key)
+	if err != nil {
+		if errors.Is(werr, storage.ErrExists) && !errors.Is(err, storage.ErrNotFound) {
+			// It exists but cannot be read: not ours to claim.
+			return nil, &no
+		}
+		return nil, nil
+	}
+	switch {
+	case got.CommitID != "" && got.CommitID == c.CommitID:
+		return c, &yes
+	case got.BatchID == c.BatchID && got.SourceID == c.SourceID:
+		got.Existing = true
+		return got, &yes
+	}
+	return nil, &no
+}
+
+// checkUploaded checks, with one HEAD each (a few at a time), that every
+// file a commit adds is in the store with the committed size.
+func (w *Warehouse) checkUploaded(ctx context.Context, adds []FileEntry) error {
+	sem := make(chan struct{}, 8)
+	errs := make([]error, len(adds))
+	var wg sync.WaitGroup
+	for i, a := range adds {
+		if ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			info, err := w.Store.Stat(ctx, a.Key)
+			switch {
+			case errors.Is(err, storage.ErrNotFound):
+				errs[i] = fmt.Errorf("file %s is not in the store: upload it before committing", a.Key)
+			case err != nil:
+				errs[i] = fmt.Errorf("check %s: %w", a.Key, err)
+			case info.Size != a.Bytes:
+				errs[i] = fmt.Errorf("file %s is %d bytes in the store, the commit says %d", a.Key, info.Size, a.Bytes)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return errors.Join(errs...)
+}
+
+func newCommitID() string {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return hex.EncodeToString(b[:])
 }
 
 // fingerprints returns the schema fingerprint of every table c touches.
@@ -257,6 +403,9 @@ func knownTables() []*schemas.Table {
 // committed meanwhile makes this one fail with ErrCommitConflict instead of
 // silently interleaving.
 func (w *Warehouse) WriteAndCommit(ctx context.Context, req CommitRequest, fn func(add func(t *schemas.Table) *TableWriter) error, opts ...WriterOption) (*Commit, error) {
+	if w.asOf.Set() {
+		return nil, fmt.Errorf("commit %s: %w", req.Stream, ErrReadOnly)
+	}
 	head, err := w.Stream(ctx, req.Stream)
 	if err != nil {
 		return nil, err

@@ -43,8 +43,8 @@ func TestHelperProcess(t *testing.T) {
 		}
 		fmt.Println("ready")
 		io.Copy(io.Discard, os.Stdin)
-		_, err = w.Commit(ctx, CommitRequest{Stream: "race", Stage: "race", BatchID: fmt.Sprintf("p%d", os.Getpid()),
-			ExpectSeq: head.NextSeq(), Adds: []FileEntry{fakeEntry(fmt.Sprintf("p%d.parquet", os.Getpid()))}})
+		_, err = w.Commit(ctx, CommitRequest{Stream: "race", Stage: "race", BatchID: fmt.Sprintf("p%d", os.Getpid()), Tables: tablesOf("race"),
+			ExpectSeq: head.NextSeq(), Adds: putFake(t, w, fakeEntry("race", fmt.Sprintf("p%d.parquet", os.Getpid())))})
 		switch {
 		case err == nil:
 			os.Exit(0)
@@ -62,7 +62,7 @@ func TestHelperProcess(t *testing.T) {
 		recs := defaultGen().batches(60000, 5000, 0)
 		_, err := w.WriteAndCommit(ctx, CommitRequest{Stream: "killed", Stage: "test", BatchID: "b1"},
 			func(add func(*schemas.Table) *TableWriter) error {
-				tw := add(schemas.RTXAttendance)
+				tw := add(ownedRTX("killed"))
 				for i, r := range recs {
 					if err := tw.Write(r); err != nil {
 						return err
@@ -127,7 +127,8 @@ func TestCommitRaceGoroutines(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, w *Warehouse) {
 		ctx := context.Background()
 		for i := 1; i <= 3; i++ {
-			if _, err := w.Commit(ctx, CommitRequest{Stream: "nhl/realtime", BatchID: fmt.Sprint("pre", i), Adds: []FileEntry{fakeEntry(fmt.Sprint("pre", i))}}); err != nil {
+			if _, err := w.Commit(ctx, CommitRequest{Stream: "nhl/realtime", BatchID: fmt.Sprint("pre", i), Tables: tablesOf("nhl/realtime"),
+				Adds: putFake(t, w, fakeEntry("nhl/realtime", fmt.Sprint("pre", i)))}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -137,13 +138,16 @@ func TestCommitRaceGoroutines(t *testing.T) {
 		}
 		const n = 16
 		errs := make([]error, n)
+		for i := 0; i < n; i++ {
+			putFake(t, w, fakeEntry("nhl/realtime", fmt.Sprint("g", i)))
+		}
 		var wg sync.WaitGroup
 		for i := 0; i < n; i++ {
 			wg.Add(1)
 			go func(i int) {
 				defer wg.Done()
-				_, errs[i] = w.Commit(ctx, CommitRequest{Stream: "nhl/realtime", Stage: "race", BatchID: fmt.Sprint("g", i),
-					ExpectSeq: head.NextSeq(), Adds: []FileEntry{fakeEntry(fmt.Sprint("g", i))}})
+				_, errs[i] = w.Commit(ctx, CommitRequest{Stream: "nhl/realtime", Stage: "race", BatchID: fmt.Sprint("g", i), Tables: tablesOf("nhl/realtime"),
+					ExpectSeq: head.NextSeq(), Adds: []FileEntry{fakeEntry("nhl/realtime", fmt.Sprint("g", i))}})
 			}(i)
 		}
 		wg.Wait()
@@ -167,8 +171,8 @@ func TestCommitRaceGoroutines(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if after.Seq != 4 || len(after.TableFiles(schemas.RTXAttendance.FullName())) != 4 {
-			t.Fatalf("after the race: seq %d, %d files", after.Seq, len(after.TableFiles(schemas.RTXAttendance.FullName())))
+		if after.Seq != 4 || after.LiveFiles() != 4 {
+			t.Fatalf("after the race: seq %d, %d files", after.Seq, after.LiveFiles())
 		}
 	})
 }
@@ -244,7 +248,7 @@ func TestKilledWriterLeavesNoCommittedState(t *testing.T) {
 
 			w := fileWarehouse(t, dir)
 			ctx := context.Background()
-			files, err := w.Snapshot(ctx, schemas.RTXAttendance)
+			files, err := w.Snapshot(ctx, ownedRTX("killed"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -255,20 +259,25 @@ func TestKilledWriterLeavesNoCommittedState(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			uncommitted := 0
-			for _, p := range rep.Problems {
-				if p.Kind != ProblemUncommitted {
-					t.Errorf("unexpected problem %s", p)
-				}
-				uncommitted++
+			if !rep.OK() {
+				t.Errorf("problems after a killed writer: %v", rep.Problems)
 			}
-			if role == "upload" && uncommitted != 1 {
-				t.Errorf("%d uncommitted objects, want the 1 uploaded before the kill", uncommitted)
+			// The upload it finished is reported as in flight (younger than
+			// the grace period), not as a problem.
+			var orphan string
+			for _, o := range rep.InFlight {
+				orphan = o.Key
+			}
+			if role == "upload" && len(rep.InFlight) != 1 {
+				t.Errorf("%d objects in flight, want the 1 uploaded before the kill: %v", len(rep.InFlight), rep.InFlight)
 			}
 			// A rerun of the batch completes and commits.
 			recs := defaultGen().batches(60000, 5000, 0)
 			defer releaseAll(recs)
 			c := writeBatch(t, w, "killed", "b1", Watermark{}, recs, WithRowGroupRows(1000))
+			if role == "upload" && !strings.Contains(strings.Join(keysOf(c.Adds), " "), orphan) {
+				t.Errorf("the rerun did not reuse the killed attempt's upload %s (same bytes, same name): %v", orphan, keysOf(c.Adds))
+			}
 			if c.Existing || len(c.Adds) != 6 {
 				t.Fatalf("rerun commit: existing %v, %d adds", c.Existing, len(c.Adds))
 			}
@@ -288,11 +297,11 @@ func TestCheckpoints(t *testing.T) {
 		ctx := context.Background()
 		const stream = "nhl/clone"
 		for i := 1; i <= 25; i++ {
-			req := CommitRequest{Stream: stream, Stage: "clone", BatchID: fmt.Sprint("b", i),
-				Watermark: Watermark{From: fmt.Sprint("w", i-1), To: fmt.Sprint("w", i)},
-				Adds:      []FileEntry{fakeEntry(fmt.Sprintf("f%02d", i))}}
+			req := CommitRequest{Stream: stream, Stage: "clone", BatchID: fmt.Sprint("b", i), Tables: tablesOf(stream),
+				Watermark: Watermark{From: ts(i - 1), To: ts(i)},
+				Adds:      putFake(t, w, fakeEntry(stream, fmt.Sprintf("f%02d", i)))}
 			if i%5 == 0 { // retire an earlier file now and then
-				req.Retires = []FileRef{fakeEntry(fmt.Sprintf("f%02d", i-2)).Ref()}
+				req.Retires = []FileRef{fakeEntry(stream, fmt.Sprintf("f%02d", i-2)).Ref()}
 			}
 			if _, err := w.Commit(ctx, req); err != nil {
 				t.Fatal(err)
@@ -313,11 +322,11 @@ func TestCheckpoints(t *testing.T) {
 			t.Fatalf("opening the stream read\n%v\nwant\n%v", strings.Join(gets, "\n"), strings.Join(want, "\n"))
 		}
 		replay := replayAll(t, w, stream, 25)
-		if !reflect.DeepEqual(got, replay) {
+		if sameState(t, got, replay) != nil {
 			t.Fatalf("checkpointed state differs from a full replay:\n%+v\n%+v", got, replay)
 		}
-		if got.Watermark != "w25" || got.Seq != 25 || len(got.TableFiles(schemas.RTXAttendance.FullName())) != 20 {
-			t.Fatalf("state: seq %d watermark %s files %d", got.Seq, got.Watermark, len(got.TableFiles(schemas.RTXAttendance.FullName())))
+		if got.Watermark != ts(25) || got.Seq != 25 || got.LiveFiles() != 20 {
+			t.Fatalf("state: seq %d watermark %s files %d", got.Seq, got.Watermark, got.LiveFiles())
 		}
 
 		// Without the hint the stream is listed and the newest checkpoint
@@ -332,10 +341,27 @@ func TestCheckpoints(t *testing.T) {
 		if gets := cs.reset(); len(gets) != 7 || gets[1] != checkpointKey(stream, 20) {
 			t.Fatalf("without the hint, opening read %v", gets)
 		}
-		if !reflect.DeepEqual(got2, replay) {
-			t.Fatal("state without the hint differs from a full replay")
+		if err := sameState(t, got2, replay); err != nil {
+			t.Fatalf("state without the hint differs from a full replay: %v", err)
 		}
 	})
+}
+
+// sameState compares two states by their canonical checksums.
+func sameState(t testing.TB, a, b *StreamState) error {
+	t.Helper()
+	x, err := a.Checksum()
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := b.Checksum()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x != y {
+		return fmt.Errorf("state checksums %s and %s differ", x, y)
+	}
+	return nil
 }
 
 func replayAll(t *testing.T, w *Warehouse, stream string, n int64) *StreamState {
@@ -356,11 +382,12 @@ func replayAll(t *testing.T, w *Warehouse, stream string, n int64) *StreamState 
 func TestCommitValidationAndIdempotency(t *testing.T) {
 	w := fileWarehouse(t, t.TempDir())
 	ctx := context.Background()
-	c1, err := w.Commit(ctx, CommitRequest{Stream: "s", BatchID: "b1", Adds: []FileEntry{fakeEntry("a")}, Watermark: Watermark{"", "10"}})
+	putFake(t, w, fakeEntry("s", "a"), fakeEntry("s", "zzz"))
+	c1, err := w.Commit(ctx, CommitRequest{Stream: "s", BatchID: "b1", Adds: []FileEntry{fakeEntry("s", "a")}, Watermark: Watermark{"", ts(10)}, Tables: tablesOf("s")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := w.Commit(ctx, CommitRequest{Stream: "s", BatchID: "b1", Adds: []FileEntry{fakeEntry("zzz")}})
+	again, err := w.Commit(ctx, CommitRequest{Stream: "s", BatchID: "b1", Adds: []FileEntry{fakeEntry("s", "zzz")}, Tables: tablesOf("s")})
 	if err != nil || !again.Existing || again.Seq != c1.Seq {
 		t.Fatalf("recommitting a batch: %+v, %v", again, err)
 	}
@@ -369,8 +396,16 @@ func TestCommitValidationAndIdempotency(t *testing.T) {
 		req  CommitRequest
 		want string
 	}{
-		{"retire not live", CommitRequest{Stream: "s", BatchID: "x", Retires: []FileRef{fakeEntry("nope").Ref()}}, "not live"},
-		{"add live", CommitRequest{Stream: "s", BatchID: "x", Adds: []FileEntry{fakeEntry("a")}}, "already live"},
+		{"retire not live", CommitRequest{Stream: "s", BatchID: "x", Retires: []FileRef{fakeEntry("s", "nope").Ref()}, Tables: tablesOf("s")}, "not live"},
+		{"add live", CommitRequest{Stream: "s", BatchID: "x", Adds: []FileEntry{fakeEntry("s", "a")}, Tables: tablesOf("s")}, "already live"},
+		{"not uploaded", CommitRequest{Stream: "s", BatchID: "x", Adds: []FileEntry{fakeEntry("s", "never-uploaded")}, Tables: tablesOf("s")}, "not in the store"},
+		{"wrong size", CommitRequest{Stream: "s", BatchID: "x", Adds: []FileEntry{{Table: "t_s.attendance", Key: fakeEntry("s", "zzz").Key, Bytes: 7}}, Tables: tablesOf("s")}, "1 bytes in the store, the commit says 7"},
+		{"other stream's partition", CommitRequest{Stream: "s", BatchID: "x", Adds: []FileEntry{fakeEntry("other", "o")}, Tables: tablesOf("other")}, "owned by stream other"},
+		{"real table, other team", CommitRequest{Stream: "nhl/clone", BatchID: "x", Adds: []FileEntry{{Table: "archtics.cust", Key: "archtics/cust/team=arena/part-x.parquet"}}}, "owned by stream arena/clone"},
+		{"outside the table folder", CommitRequest{Stream: "nhl/clone", BatchID: "x", Adds: []FileEntry{{Table: "archtics.cust", Key: "archtics/event/team=nhl/part-x.parquet"}}}, "not under archtics.cust's folder"},
+		{"path and entry disagree", CommitRequest{Stream: "nhl/clone", BatchID: "x", Adds: []FileEntry{{Table: "archtics.cust", Key: "archtics/cust/team=nhl/p.parquet", Partition: map[string]string{"team": "arena"}}}}, "its path says"},
+		{"watermark backwards", CommitRequest{Stream: "s", BatchID: "x", Watermark: Watermark{To: ts(9)}}, "backwards"},
+		{"watermark not a time", CommitRequest{Stream: "s", BatchID: "x", Watermark: Watermark{To: "cursor-7"}}, "not an RFC 3339 instant"},
 		{"unknown table", CommitRequest{Stream: "s", BatchID: "x", Adds: []FileEntry{{Table: "x.y", Key: "x/y/z"}}}, "unknown table"},
 		{"stale expect", CommitRequest{Stream: "s", BatchID: "x", ExpectSeq: 1}, "another writer"},
 		{"bad stream", CommitRequest{Stream: "_log", BatchID: "x"}, "stream name"},
@@ -381,11 +416,11 @@ func TestCommitValidationAndIdempotency(t *testing.T) {
 		}
 	}
 	// Empty watermark keeps the stream's.
-	c2, err := w.Commit(ctx, CommitRequest{Stream: "s", BatchID: "b2", Retires: []FileRef{fakeEntry("a").Ref()}})
+	c2, err := w.Commit(ctx, CommitRequest{Stream: "s", BatchID: "b2", Retires: []FileRef{fakeEntry("s", "a").Ref()}, Tables: tablesOf("s")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c2.Watermark.To != "10" {
+	if c2.Watermark.To != ts(10) {
 		t.Fatalf("compaction commit watermark %+v", c2.Watermark)
 	}
 }
@@ -395,7 +430,7 @@ func TestCommitValidationAndIdempotency(t *testing.T) {
 func TestBatchSourceID(t *testing.T) {
 	w := fileWarehouse(t, t.TempDir())
 	ctx := context.Background()
-	if _, err := w.Commit(ctx, CommitRequest{Stream: "s", BatchID: "dump", SourceID: "sha256:aaa", Adds: []FileEntry{fakeEntry("a")}}); err != nil {
+	if _, err := w.Commit(ctx, CommitRequest{Stream: "s", BatchID: "dump", SourceID: "sha256:aaa", Adds: putFake(t, w, fakeEntry("s", "a")), Tables: tablesOf("s")}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -449,25 +484,25 @@ func TestWatermark(t *testing.T) {
 		ctx := context.Background()
 		recs := defaultGen().batches(600, 300, 0)
 		defer releaseAll(recs)
-		writeBatch(t, w, "nhl/realtime", "t1", Watermark{"", "cursor-100"}, recs)
+		writeBatch(t, w, "nhl/realtime", "t1", Watermark{"", ts(100)}, recs)
 		more := defaultGen().batches(600, 300, 600)
 		defer releaseAll(more)
-		writeBatch(t, w, "nhl/realtime", "t2", Watermark{"cursor-100", "cursor-200"}, more)
+		writeBatch(t, w, "nhl/realtime", "t2", Watermark{ts(100), ts(200)}, more)
 		st, err := w.Stream(ctx, "nhl/realtime")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st.Watermark != "cursor-200" || st.Seq != 2 {
-			t.Fatalf("watermark %q seq %d, want cursor-200 at 2", st.Watermark, st.Seq)
+		if st.Watermark != ts(200) || st.Seq != 2 {
+			t.Fatalf("watermark %q seq %d, want %s at 2", st.Watermark, st.Seq, ts(200))
 		}
 		// A failed data upload: no commit, the watermark stays.
-		bad := &Warehouse{Store: &failingStore{Store: w.Store, failPrefix: schemas.RTXAttendance.Prefix()}, Logger: testLogger}
+		bad := &Warehouse{Store: &failingStore{Store: w.Store, failPrefix: ownedRTX("nhl/realtime").Prefix()}, Logger: testLogger}
 		third := defaultGen().batches(600, 300, 1200)
 		defer releaseAll(third)
-		_, err = bad.WriteAndCommit(ctx, CommitRequest{Stream: "nhl/realtime", BatchID: "t3", Watermark: Watermark{"cursor-200", "cursor-300"}},
+		_, err = bad.WriteAndCommit(ctx, CommitRequest{Stream: "nhl/realtime", BatchID: "t3", Watermark: Watermark{ts(200), ts(300)}},
 			func(add func(*schemas.Table) *TableWriter) error {
 				for _, r := range third {
-					if err := add(schemas.RTXAttendance).Write(r); err != nil {
+					if err := add(ownedRTX("nhl/realtime")).Write(r); err != nil {
 						return err
 					}
 				}
@@ -480,7 +515,7 @@ func TestWatermark(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st.Watermark != "cursor-200" || st.Seq != 2 {
+		if st.Watermark != ts(200) || st.Seq != 2 {
 			t.Fatalf("after a failed upload: watermark %q seq %d", st.Watermark, st.Seq)
 		}
 	})
@@ -491,7 +526,7 @@ func TestLog(t *testing.T) {
 	ctx := context.Background()
 	for i := 1; i <= 5; i++ {
 		for _, s := range []string{"a", "b"} {
-			if _, err := w.Commit(ctx, CommitRequest{Stream: s, BatchID: strconv.Itoa(i), Adds: []FileEntry{fakeEntry(s + strconv.Itoa(i))}}); err != nil {
+			if _, err := w.Commit(ctx, CommitRequest{Stream: s, BatchID: strconv.Itoa(i), Adds: putFake(t, w, fakeEntry(s, s+strconv.Itoa(i))), Tables: tablesOf(s)}); err != nil {
 				t.Fatal(err)
 			}
 		}

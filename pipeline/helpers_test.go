@@ -2,10 +2,12 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -178,12 +180,37 @@ func releaseAll(recs []arrow.RecordBatch) {
 	}
 }
 
-// writeBatch writes recs of RTXAttendance and commits them as batchID.
+// ownedRTX is archtics_rtx.attendance's shape under a test schema whose
+// every partition the given stream owns, so log tests can commit rows of
+// any team to a stream of their choosing. Its name depends only on the
+// stream, so separate calls give the same table.
+func ownedRTX(stream string) *schemas.Table {
+	t := *schemas.RTXAttendance
+	t.Schema = "t_" + strings.NewReplacer("/", "_", "-", "_", ".", "_").Replace(stream)
+	t.Owner = stream
+	return &t
+}
+
+// tablesOf is CommitRequest.Tables for commits of fakeEntry files.
+func tablesOf(stream string) []*schemas.Table { return []*schemas.Table{ownedRTX(stream)} }
+
+// ts returns the RFC 3339 watermark n minutes after a fixed instant.
+func ts(n int) string {
+	return time.Date(2026, 11, 20, 17, 0, 0, 0, time.UTC).Add(time.Duration(n) * time.Minute).Format(time.RFC3339)
+}
+
+// writeBatch writes recs to ownedRTX(stream) and commits them as batchID.
 func writeBatch(t testing.TB, w *Warehouse, stream, batchID string, wm Watermark, recs []arrow.RecordBatch, opts ...WriterOption) *Commit {
+	t.Helper()
+	return writeTable(t, w, ownedRTX(stream), stream, batchID, wm, recs, opts...)
+}
+
+// writeTable writes recs to table and commits them on stream as batchID.
+func writeTable(t testing.TB, w *Warehouse, table *schemas.Table, stream, batchID string, wm Watermark, recs []arrow.RecordBatch, opts ...WriterOption) *Commit {
 	t.Helper()
 	c, err := w.WriteAndCommit(context.Background(), CommitRequest{Stream: stream, Stage: "test", BatchID: batchID, Watermark: wm},
 		func(add func(*schemas.Table) *TableWriter) error {
-			tw := add(schemas.RTXAttendance)
+			tw := add(table)
 			for _, r := range recs {
 				if err := tw.Write(r); err != nil {
 					return err
@@ -197,9 +224,23 @@ func writeBatch(t testing.TB, w *Warehouse, stream, batchID string, wm Watermark
 	return c
 }
 
-// fakeEntry is a file entry for log tests that never read the file.
-func fakeEntry(key string) FileEntry {
-	return FileEntry{Table: schemas.RTXAttendance.FullName(), Key: schemas.RTXAttendance.Prefix() + key, Rows: 1, Bytes: 1, SHA256: "00"}
+// fakeEntry is a file entry of ownedRTX(stream) for log tests that never
+// read the file; putFake stores a 1-byte object under its key, since a
+// commit checks its files are in the store.
+func fakeEntry(stream, name string) FileEntry {
+	t := ownedRTX(stream)
+	return FileEntry{Table: t.FullName(), Key: t.Prefix() + "team=NHL/event_date=2025-04-10/" + name, Rows: 1, Bytes: 1, SHA256: "00"}
+}
+
+// putFake stores the objects of fake entries.
+func putFake(t testing.TB, w *Warehouse, es ...FileEntry) []FileEntry {
+	t.Helper()
+	for _, e := range es {
+		if _, err := w.Store.PutIfAbsent(context.Background(), e.Key, strings.NewReader("x"), 1); err != nil && !errors.Is(err, storage.ErrExists) {
+			t.Fatal(err)
+		}
+	}
+	return es
 }
 
 func sprint(v any) string { return fmt.Sprint(v) }
@@ -246,4 +287,12 @@ func concatRecs(t testing.TB, recs []arrow.RecordBatch) arrow.RecordBatch {
 		cols[c] = a
 	}
 	return array.NewRecordBatch(recs[0].Schema(), cols, n)
+}
+
+func keysOf(es []FileEntry) []string {
+	out := make([]string, len(es))
+	for i, e := range es {
+		out[i] = e.Key
+	}
+	return out
 }

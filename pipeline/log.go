@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/url"
 	"sort"
 	"strings"
@@ -35,105 +36,6 @@ import (
 	"archtics/schemas"
 	"archtics/storage"
 )
-
-// StreamState is a stream's state at its head commit.
-type StreamState struct {
-	Stream      string
-	Seq         int64 // head commit; 0 for a stream without commits
-	Watermark   string
-	CommittedAt time.Time
-	// Files holds the live files: table (schema.table) → key → entry.
-	Files map[string]map[string]FileEntry
-	// BatchIDs maps every committed batch id to its commit's seq.
-	BatchIDs map[string]int64
-	// Schemas holds the newest fingerprint recorded per table.
-	Schemas map[string]string
-}
-
-func newStreamState(name string) *StreamState {
-	return &StreamState{
-		Stream: name, Files: map[string]map[string]FileEntry{},
-		BatchIDs: map[string]int64{}, Schemas: map[string]string{},
-	}
-}
-
-// TableFiles returns the live files of table (schema.table), sorted by key.
-func (s *StreamState) TableFiles(table string) []FileEntry { return sortedEntries(s.Files[table]) }
-
-// NextSeq is the seq the next commit on this state gets; pass it as
-// CommitRequest.ExpectSeq.
-func (s *StreamState) NextSeq() int64 { return s.Seq + 1 }
-
-func (s *StreamState) clone() *StreamState {
-	c := newStreamState(s.Stream)
-	c.Seq, c.Watermark, c.CommittedAt = s.Seq, s.Watermark, s.CommittedAt
-	for t, m := range s.Files {
-		cm := make(map[string]FileEntry, len(m))
-		for k, e := range m {
-			cm[k] = e
-		}
-		c.Files[t] = cm
-	}
-	for b, q := range s.BatchIDs {
-		c.BatchIDs[b] = q
-	}
-	for t, f := range s.Schemas {
-		c.Schemas[t] = f
-	}
-	return c
-}
-
-// apply advances the state by commit c, checking it follows the head and
-// that its retires are live and its adds are not.
-func (s *StreamState) apply(c *Commit) error {
-	if c.Seq != s.Seq+1 {
-		return fmt.Errorf("commit seq %d does not follow seq %d", c.Seq, s.Seq)
-	}
-	if c.Stream != s.Stream {
-		return fmt.Errorf("commit seq %d names stream %q", c.Seq, c.Stream)
-	}
-	for _, r := range c.Retires {
-		if _, ok := s.Files[r.Table][r.Key]; !ok {
-			return fmt.Errorf("retires %s file %s, which is not live in stream %s", r.Table, r.Key, s.Stream)
-		}
-		delete(s.Files[r.Table], r.Key)
-	}
-	for _, a := range c.Adds {
-		if a.Table == "" || a.Key == "" {
-			return fmt.Errorf("adds a file without table or key (%+v)", a)
-		}
-		if _, ok := s.Files[a.Table][a.Key]; ok {
-			return fmt.Errorf("adds %s file %s, which is already live in stream %s", a.Table, a.Key, s.Stream)
-		}
-		m := s.Files[a.Table]
-		if m == nil {
-			m = map[string]FileEntry{}
-			s.Files[a.Table] = m
-		}
-		m[a.Key] = a
-	}
-	for t, fp := range c.Schemas {
-		s.Schemas[t] = fp
-	}
-	s.BatchIDs[c.BatchID] = c.Seq
-	s.Seq = c.Seq
-	s.Watermark = c.Watermark.To
-	s.CommittedAt = c.CommittedAt
-	return nil
-}
-
-// checkpoint is the stored form of a StreamState.
-type checkpoint struct {
-	Format      int               `json:"format"`
-	Stream      string            `json:"stream"`
-	Seq         int64             `json:"seq"`
-	CommitKey   string            `json:"commit_key"`
-	CommittedAt time.Time         `json:"committed_at"`
-	Watermark   string            `json:"watermark"`
-	Schemas     map[string]string `json:"schemas"`
-	BatchIDs    map[string]int64  `json:"batch_ids"`
-	Files       []FileEntry       `json:"files"`
-}
 
 type checkpointHint struct {
 	Seq int64  `json:"seq"`
@@ -148,21 +50,9 @@ func (w *Warehouse) logger() *slog.Logger {
 }
 
 func (w *Warehouse) writeCheckpoint(ctx context.Context, s *StreamState) error {
-	cp := checkpoint{
-		Format: CommitFormat, Stream: s.Stream, Seq: s.Seq, CommitKey: commitKey(s.Stream, s.Seq),
-		CommittedAt: s.CommittedAt, Watermark: s.Watermark, Schemas: s.Schemas, BatchIDs: s.BatchIDs,
-	}
-	tables := make([]string, 0, len(s.Files))
-	for t := range s.Files {
-		tables = append(tables, t)
-	}
-	sort.Strings(tables)
-	for _, t := range tables {
-		cp.Files = append(cp.Files, sortedEntries(s.Files[t])...)
-	}
-	data, err := json.Marshal(cp)
+	data, err := s.encodeCheckpoint()
 	if err != nil {
-		return err
+		return fmt.Errorf("encode checkpoint of %s seq %d: %w", s.Stream, s.Seq, err)
 	}
 	key := checkpointKey(s.Stream, s.Seq)
 	if _, err := w.Store.PutIfAbsent(ctx, key, bytes.NewReader(data), int64(len(data))); err != nil && !errors.Is(err, storage.ErrExists) {
@@ -233,30 +123,7 @@ func (w *Warehouse) readCheckpoint(ctx context.Context, stream, key string) (*St
 	if err != nil {
 		return nil, err
 	}
-	var cp checkpoint
-	if err := json.Unmarshal(data, &cp); err != nil {
-		return nil, fmt.Errorf("decode checkpoint %s: %w", key, err)
-	}
-	if cp.Stream != stream || cp.Format > CommitFormat {
-		return nil, fmt.Errorf("checkpoint %s: stream %q format %d, want stream %q format <= %d", key, cp.Stream, cp.Format, stream, CommitFormat)
-	}
-	s := newStreamState(stream)
-	s.Seq, s.Watermark, s.CommittedAt = cp.Seq, cp.Watermark, cp.CommittedAt
-	if cp.BatchIDs != nil {
-		s.BatchIDs = cp.BatchIDs
-	}
-	if cp.Schemas != nil {
-		s.Schemas = cp.Schemas
-	}
-	for _, e := range cp.Files {
-		m := s.Files[e.Table]
-		if m == nil {
-			m = map[string]FileEntry{}
-			s.Files[e.Table] = m
-		}
-		m[e.Key] = e
-	}
-	return s, nil
+	return decodeCheckpoint(data, stream, key)
 }
 
 func (w *Warehouse) readCommit(ctx context.Context, key string) (*Commit, error) {
@@ -299,11 +166,36 @@ func (w *Warehouse) listStream(ctx context.Context, stream, startAfter string) (
 	return commits, checkpoints, nil
 }
 
-// Stream opens a stream at its head. A stream without commits has Seq 0.
+// Stream opens a stream: at its head, or as of the warehouse's as-of point
+// (see At). A stream without commits (or without commits by then) has
+// Seq 0.
 func (w *Warehouse) Stream(ctx context.Context, name string) (*StreamState, error) {
 	if err := ValidateStreamName(name); err != nil {
 		return nil, err
 	}
+	at, seq, head := w.asOf.target(name)
+	var (
+		s   *StreamState
+		err error
+	)
+	switch {
+	case head:
+		s, err = w.openHead(ctx, name)
+	case !at.IsZero():
+		s, err = w.openAtTime(ctx, name, at)
+	default:
+		s, err = w.openAtSeq(ctx, name, seq, nil, nil)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open stream %s: %w", name, err)
+	}
+	return s, nil
+}
+
+// openHead reads the newest checkpoint (through the hint) and replays the
+// few commits after it: two GETs, one short LIST and at most about
+// CheckpointEvery commit GETs, however long the stream.
+func (w *Warehouse) openHead(ctx context.Context, name string) (*StreamState, error) {
 	var state *StreamState
 	if h, _, err := w.readHint(ctx, name); err == nil {
 		s, err := w.readCheckpoint(ctx, name, h.Key)
@@ -321,42 +213,152 @@ func (w *Warehouse) Stream(ctx context.Context, name string) (*StreamState, erro
 	}
 	commits, cps, err := w.listStream(ctx, name, startAfter)
 	if err != nil {
-		return nil, fmt.Errorf("open stream %s: %w", name, err)
+		return nil, err
 	}
 	// A newer checkpoint than the one loaded (stale or missing hint):
 	// load it instead of replaying the commits it covers.
-	for i := len(cps) - 1; i >= 0; i-- {
-		if state != nil && cps[i] <= state.Seq {
-			break
-		}
-		s, err := w.readCheckpoint(ctx, name, checkpointKey(name, cps[i]))
-		if err != nil || s.Seq != cps[i] {
-			w.logger().Warn("checkpoint unusable; trying an older one", "stream", name, "checkpoint", checkpointKey(name, cps[i]), "err", err)
-			continue
-		}
+	if s := w.newestCheckpoint(ctx, name, cps, math.MaxInt64, state); s != nil {
 		state = s
-		break
 	}
 	if state == nil {
 		state = newStreamState(name)
 	}
+	if err := w.replay(ctx, state, commits, math.MaxInt64); err != nil {
+		return nil, err
+	}
+	return state, nil
+}
+
+// newestCheckpoint loads the newest checkpoint of cps (ascending) at or
+// below maxSeq and newer than have, skipping damaged ones with a warning.
+// It returns nil when none is better than have.
+func (w *Warehouse) newestCheckpoint(ctx context.Context, name string, cps []int64, maxSeq int64, have *StreamState) *StreamState {
+	for i := len(cps) - 1; i >= 0; i-- {
+		if cps[i] > maxSeq {
+			continue
+		}
+		if have != nil && cps[i] <= have.Seq {
+			return nil
+		}
+		key := checkpointKey(name, cps[i])
+		s, err := w.readCheckpoint(ctx, name, key)
+		if err != nil || s.Seq != cps[i] {
+			if err == nil {
+				err = fmt.Errorf("it holds seq %d", s.Seq)
+			}
+			w.logger().Warn("checkpoint unusable; trying an older one", "stream", name, "checkpoint", key, "err", err)
+			continue
+		}
+		return s
+	}
+	return nil
+}
+
+// replay applies the listed commits after state.Seq, up to maxSeq.
+func (w *Warehouse) replay(ctx context.Context, state *StreamState, commits []int64, maxSeq int64) error {
 	for _, seq := range commits {
 		if seq <= state.Seq {
 			continue
 		}
-		key := commitKey(name, seq)
+		if seq > maxSeq {
+			break
+		}
+		key := commitKey(state.Stream, seq)
 		if seq != state.Seq+1 {
-			return nil, fmt.Errorf("open stream %s: commit seq %d is missing (found %s after seq %d)", name, state.Seq+1, key, state.Seq)
+			return fmt.Errorf("commit seq %d is missing (found %s after seq %d)", state.Seq+1, key, state.Seq)
 		}
 		c, err := w.readCommit(ctx, key)
 		if err != nil {
-			return nil, fmt.Errorf("open stream %s: %w", name, err)
+			return err
 		}
 		if err := state.apply(c); err != nil {
-			return nil, fmt.Errorf("open stream %s: replay %s: %w", name, key, err)
+			return fmt.Errorf("replay %s: %w", key, err)
 		}
 	}
+	return nil
+}
+
+// openAtSeq opens a stream as of commit seq from the newest checkpoint at
+// or before it. commits and cps are the stream's listing, or nil to list.
+func (w *Warehouse) openAtSeq(ctx context.Context, name string, seq int64, commits, cps []int64) (*StreamState, error) {
+	if commits == nil {
+		var err error
+		if commits, cps, err = w.listStream(ctx, name, ""); err != nil {
+			return nil, err
+		}
+	}
+	if seq == 0 {
+		return newStreamState(name), nil
+	}
+	if len(commits) == 0 || commits[len(commits)-1] < seq {
+		last := int64(0)
+		if len(commits) > 0 {
+			last = commits[len(commits)-1]
+		}
+		return nil, fmt.Errorf("no commit seq %d (the head is seq %d)", seq, last)
+	}
+	state := w.newestCheckpoint(ctx, name, cps, seq, nil)
+	if state == nil {
+		state = newStreamState(name)
+	}
+	if err := w.replay(ctx, state, commits, seq); err != nil {
+		return nil, err
+	}
 	return state, nil
+}
+
+// openAtTime opens a stream as of its last commit at or before t.
+func (w *Warehouse) openAtTime(ctx context.Context, name string, t time.Time) (*StreamState, error) {
+	commits, cps, err := w.listStream(ctx, name, "")
+	if err != nil {
+		return nil, err
+	}
+	seq, err := w.seqAtTime(ctx, name, commits, t)
+	if err != nil {
+		return nil, err
+	}
+	return w.openAtSeq(ctx, name, seq, commits, cps)
+}
+
+// seqAtTime returns the last of commits (ascending) committed at or before
+// t, 0 if none. Commit times never decrease within a stream (Commit makes
+// sure), so a binary search finds it in O(log n) small GETs.
+func (w *Warehouse) seqAtTime(ctx context.Context, name string, commits []int64, t time.Time) (int64, error) {
+	var searchErr error
+	n := sort.Search(len(commits), func(i int) bool {
+		if searchErr != nil {
+			return true
+		}
+		c, err := w.readCommit(ctx, commitKey(name, commits[i]))
+		if err != nil {
+			searchErr = err
+			return true
+		}
+		return c.CommittedAt.After(t)
+	})
+	if searchErr != nil {
+		return 0, searchErr
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	return commits[n-1], nil
+}
+
+// seqAsOf returns the seq the warehouse's as-of point selects for a
+// stream whose commits (ascending) are listed.
+func (w *Warehouse) seqAsOf(ctx context.Context, name string, commits []int64) (int64, error) {
+	at, seq, head := w.asOf.target(name)
+	switch {
+	case head:
+		if len(commits) == 0 {
+			return 0, nil
+		}
+		return commits[len(commits)-1], nil
+	case !at.IsZero():
+		return w.seqAtTime(ctx, name, commits, at)
+	}
+	return seq, nil
 }
 
 // Streams lists the registered streams, sorted.
@@ -378,13 +380,13 @@ func (w *Warehouse) Streams(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// State is the whole warehouse's committed state: every stream at its head.
+// State is a set of streams' committed states.
 type State struct {
 	Streams map[string]*StreamState
 }
 
-// Files returns the live files of table (schema.table) across all streams,
-// sorted by key. A key committed by two streams is listed once.
+// Files returns the live files of table (schema.table) across the
+// streams, sorted by key. Ownership makes each file live in one stream.
 func (s *State) Files(table string) []FileEntry {
 	all := map[string]FileEntry{}
 	for _, st := range s.Streams {
@@ -413,14 +415,31 @@ func (s *State) Tables() []string {
 	return out
 }
 
-// State opens every registered stream.
-func (w *Warehouse) State(ctx context.Context) (*State, error) {
+// Commits counts the commits of every stream in the state.
+func (s *State) Commits() int64 {
+	var n int64
+	for _, st := range s.Streams {
+		n += st.Seq
+	}
+	return n
+}
+
+// State opens every registered stream (as of the warehouse's as-of point).
+func (w *Warehouse) State(ctx context.Context) (*State, error) { return w.StateOf(ctx) }
+
+// StateOf opens only the streams that own partitions of tables (every
+// stream when none is given), so a damaged stream fails only the readers
+// of its own tables, and the error names the stream and the key.
+func (w *Warehouse) StateOf(ctx context.Context, tables ...*schemas.Table) (*State, error) {
 	names, err := w.Streams(ctx)
 	if err != nil {
 		return nil, err
 	}
 	st := &State{Streams: map[string]*StreamState{}}
-	for _, n := range names {
+	for _, n := range OwningStreams(names, tables...) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		s, err := w.Stream(ctx, n)
 		if err != nil {
 			return nil, err
@@ -430,9 +449,9 @@ func (w *Warehouse) State(ctx context.Context) (*State, error) {
 	return st, nil
 }
 
-// Snapshot returns the live files of t across all streams, sorted by key.
+// Snapshot returns the live files of t, sorted by key.
 func (w *Warehouse) Snapshot(ctx context.Context, t *schemas.Table) ([]FileEntry, error) {
-	st, err := w.State(ctx)
+	st, err := w.StateOf(ctx, t)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %s: %w", t.FullName(), err)
 	}
@@ -483,6 +502,13 @@ func (w *Warehouse) Log(ctx context.Context, q LogQuery, fn func(*Commit) error)
 		seqs, _, err := w.listStream(ctx, n, "")
 		if err != nil {
 			return err
+		}
+		last, err := w.seqAsOf(ctx, n, seqs)
+		if err != nil {
+			return fmt.Errorf("log %s: %w", n, err)
+		}
+		for len(seqs) > 0 && seqs[len(seqs)-1] > last {
+			seqs = seqs[:len(seqs)-1]
 		}
 		if err := next(&logCursor{stream: n, seqs: seqs}); err != nil {
 			return err

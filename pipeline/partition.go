@@ -35,6 +35,11 @@ import (
 // must be recognised as the same content).
 const CreatedBy = "archtics"
 
+// ContentHashDigits is how many hex digits of a file's SHA-256 its name
+// carries (64 bits): enough that two contents of one batch and partition
+// never share a name.
+const ContentHashDigits = 16
+
 // HiveDefaultPartition is the path value of a NULL or empty partition value,
 // as Hive (and DuckDB's reader) spell it.
 const HiveDefaultPartition = "__HIVE_DEFAULT_PARTITION__"
@@ -121,11 +126,14 @@ func WithCompressionLevel(level int) WriterOption {
 // TableWriter writes Arrow record batches of one table as Hive-partitioned
 // zstd Parquet files, spooled locally and uploaded with PutIfAbsent on Close.
 //
-// Files are named part-<batch>-<n>.parquet with n counting per partition,
-// so the names depend only on the logical batch and the input: a rerun of
-// the same batch with the same input writes the same keys with the same
-// bytes, and the upload is an idempotent success. A TableWriter is not safe
-// for concurrent use.
+// Files are named part-<batch>-<n>-<hash>.parquet, n counting per
+// partition and hash the first 16 hex digits of the file's SHA-256: a rerun
+// of the same batch with the same input writes the same keys with the same
+// bytes (an idempotent success), while a rerun whose bytes differ (a feed
+// that grew meanwhile, another library version) writes other keys, so the
+// orphan of a crashed attempt never blocks it. Whether a batch is already
+// done is decided by its id in the log, never by the files. A TableWriter
+// is not safe for concurrent use.
 type TableWriter struct {
 	w       *Warehouse
 	t       *schemas.Table
@@ -156,7 +164,8 @@ type partWriter struct {
 }
 
 type spoolFile struct {
-	key      string
+	key      string // final key, set when the file is finished and its hash known
+	stem     string // key without the hash: <prefix><partition path>part-<batch>-<n>
 	path     string
 	values   map[string]string
 	f        *os.File
@@ -458,16 +467,16 @@ func (tw *TableWriter) trackTimes(sf *spoolFile, rec arrow.RecordBatch) {
 }
 
 func (tw *TableWriter) openFile(p *partWriter) (*spoolFile, error) {
-	name := fmt.Sprintf("part-%s-%05d.parquet", tw.batch, p.seq)
+	stem := fmt.Sprintf("%s%spart-%s-%05d", tw.t.Prefix(), p.path, tw.batch, p.seq)
 	p.seq++
-	key := tw.t.Prefix() + p.path + name
+	key := stem + ".parquet" // provisional, for messages until the hash is known
 	path := filepath.Join(tw.dir, fmt.Sprintf("%06d.parquet", tw.files))
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, fmt.Errorf("table writer %s: spool %s: %w", tw.t.FullName(), key, err)
 	}
 	sf := &spoolFile{
-		key: key, path: path, values: p.values, f: f,
+		key: key, stem: stem, path: path, values: p.values, f: f,
 		buf:  bufio.NewWriterSize(f, 1<<20),
 		hash: sha256.New(),
 		min:  make([]int64, len(tw.timeCol)), max: make([]int64, len(tw.timeCol)), has: make([]bool, len(tw.timeCol)),
@@ -495,9 +504,11 @@ func (tw *TableWriter) finish(sf *spoolFile) error {
 	if err := sf.f.Close(); err != nil {
 		return fmt.Errorf("table writer %s: close spool of %s: %w", tw.t.FullName(), sf.key, err)
 	}
+	sum := hex.EncodeToString(sf.hash.Sum(nil))
+	sf.key = sf.stem + "-" + sum[:ContentHashDigits] + ".parquet"
 	e := FileEntry{
 		Table: tw.t.FullName(), Key: sf.key, Rows: sf.rows, Bytes: sf.count,
-		SHA256: hex.EncodeToString(sf.hash.Sum(nil)),
+		SHA256: sum,
 	}
 	if len(sf.values) > 0 {
 		e.Partition = sf.values
@@ -608,8 +619,9 @@ func (tw *TableWriter) cleanup() {
 }
 
 // upload stores one finished file. If the key exists the existing object
-// must be the very same bytes (a rerun of the batch): partitions are
-// immutable, so different content at the same key is a hard error.
+// must be the very same bytes (a rerun of the batch, or the orphan of an
+// attempt that crashed before its commit): the name carries the content's
+// hash, so anything else is a damaged object, reported, never replaced.
 func (tw *TableWriter) upload(ctx context.Context, sf *spoolFile) error {
 	f, err := os.Open(sf.path)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"io"
 	"path/filepath"
 	"strings"
@@ -70,7 +71,8 @@ func TestWriterRoundtrip(t *testing.T) {
 		recs := gen.batches(rows, 700, 0)
 		defer releaseAll(recs)
 		// Small row groups so files hold several.
-		c := writeBatch(t, w, "nhl/realtime", "rt-1", Watermark{"", "cursor-1"}, recs, WithRowGroupRows(200))
+		c := writeBatch(t, w, "nhl/realtime", "rt-1", Watermark{"", ts(1)}, recs, WithRowGroupRows(200))
+		rt := ownedRTX("nhl/realtime")
 
 		if len(c.Adds) != 6 {
 			t.Fatalf("commit adds %d files, want 6 (2 teams x 3 dates)", len(c.Adds))
@@ -78,7 +80,7 @@ func TestWriterRoundtrip(t *testing.T) {
 		var total int64
 		for _, e := range c.Adds {
 			total += e.Rows
-			if !strings.HasPrefix(e.Key, schemas.RTXAttendance.Prefix()+"team=") || !strings.HasSuffix(e.Key, "/part-rt-1-00000.parquet") {
+			if !strings.HasPrefix(e.Key, rt.Prefix()+"team=") || !strings.HasSuffix(e.Key, "/part-rt-1-00000-"+e.SHA256[:ContentHashDigits]+".parquet") {
 				t.Errorf("unexpected key %s", e.Key)
 			}
 			if e.Partition["team"] == "" || e.Partition["event_date"] == "" || e.Min["ticket_scan_time"] == "" || e.Max["ticket_scan_time"] < e.Min["ticket_scan_time"] {
@@ -92,25 +94,25 @@ func TestWriterRoundtrip(t *testing.T) {
 			t.Errorf("escaped partition path missing in %v", keys(c.Adds))
 		}
 
-		files, err := w.Materialize(ctx, t.TempDir(), schemas.RTXAttendance)
+		files, err := w.Materialize(ctx, t.TempDir(), rt)
 		if err != nil {
 			t.Fatal(err)
 		}
-		paths := files[schemas.RTXAttendance.FullName()]
+		paths := files[rt.FullName()]
 		for _, p := range paths {
 			if !filepath.IsAbs(p) {
 				t.Errorf("path %s is not absolute", p)
 			}
 		}
 		db := openDuck(t)
-		q := "SELECT * FROM (" + schemas.RTXAttendance.ReadParquetSQL(paths) + ") ORDER BY CAST(attendance_seq_id AS INTEGER)"
+		q := "SELECT * FROM (" + rt.ReadParquetSQL(paths) + ") ORDER BY CAST(attendance_seq_id AS INTEGER)"
 		res, err := db.Query(q)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer res.Close()
 		types, _ := res.ColumnTypes()
-		for i, col := range schemas.RTXAttendance.Columns {
+		for i, col := range rt.Columns {
 			if got := types[i].DatabaseTypeName(); got != col.Type.String() || types[i].Name() != col.Name {
 				t.Errorf("column %d: %s %s, want %s %s", i, types[i].Name(), got, col.Name, col.Type)
 			}
@@ -244,15 +246,37 @@ func TestWriterRerunIdempotent(t *testing.T) {
 				t.Errorf("object %s changed", first[i].Key)
 			}
 		}
-		// Different content under the same batch: refused.
+		// Different content under the same batch (a feed that grew, a
+		// crashed attempt's orphan with other bytes) gets other names: it
+		// neither fails nor touches the first run's objects.
 		other := defaultGen().batches(2000, 500, 77)
 		defer releaseAll(other)
-		_, err = write(other)
-		if err == nil || !strings.Contains(err.Error(), "exists with different content") || !strings.Contains(err.Error(), "partitions are immutable") {
-			t.Fatalf("different content at the same key: got %v", err)
+		third, err := write(other)
+		if err != nil {
+			t.Fatalf("a rerun with other bytes: %v", err)
 		}
-		if !strings.Contains(err.Error(), schemas.RTXAttendance.Prefix()) {
-			t.Errorf("error does not name the key: %v", err)
+		for i := range third {
+			if _, clash := contents[third[i].Key]; clash {
+				t.Errorf("other content reused the name %s", third[i].Key)
+			}
+		}
+		for k, b := range contents {
+			if !bytes.Equal(b, get(t, w, k)) {
+				t.Errorf("object %s changed", k)
+			}
+		}
+		// A damaged object under a content-addressed name is reported,
+		// never overwritten.
+		victim := first[0]
+		if err := w.Store.Delete(ctx, victim.Key); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Store.PutIfAbsent(ctx, victim.Key, strings.NewReader("damaged"), 7); err != nil {
+			t.Fatal(err)
+		}
+		_, err = write(recs)
+		if !errors.Is(err, ErrPartitionMismatch) || !strings.Contains(err.Error(), victim.Key) {
+			t.Fatalf("a damaged object at a content-addressed name: got %v", err)
 		}
 	})
 }

@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"iter"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 
@@ -25,10 +27,15 @@ const (
 	ProblemChecksum    = "checksum"    // its SHA-256 differs from the commit's
 	ProblemRows        = "rows"        // its Parquet footer's row count differs
 	ProblemUnreadable  = "unreadable"  // it could not be read or its footer parsed
-	ProblemUncommitted = "uncommitted" // an object under a table prefix no commit names
+	ProblemUncommitted = "uncommitted" // an object under a table prefix no commit names, older than the grace period
 	ProblemGap         = "gap"         // a stream's commit sequence has a hole
-	ProblemLog         = "log"         // a stream could not be opened or a log object is malformed
+	ProblemLog         = "log"         // a stream could not be replayed or a log object is malformed
+	ProblemCheckpoint  = "checkpoint"  // a checkpoint disagrees with the replay of the commits before it
 )
+
+// DefaultGrace is how young an object no commit names may be and still be
+// taken for a live writer's upload that is about to be committed.
+const DefaultGrace = time.Hour
 
 // Problem is one finding of Verify.
 type Problem struct {
@@ -39,14 +46,25 @@ type Problem struct {
 
 func (p Problem) String() string { return fmt.Sprintf("%s %s: %s", p.Kind, p.Key, p.Detail) }
 
+// InFlight is an object no commit names yet, younger than the grace
+// period: most likely a writer's upload whose commit is on its way.
+type InFlight struct {
+	Key          string    `json:"key"`
+	Size         int64     `json:"size"`
+	LastModified time.Time `json:"last_modified"`
+}
+
 // VerifyReport is the result of Verify.
 type VerifyReport struct {
-	Streams  int       `json:"streams"`
-	Commits  int64     `json:"commits"`
-	Files    int       `json:"files"` // live committed files checked
-	Bytes    int64     `json:"bytes"`
-	Rows     int64     `json:"rows"`
-	Problems []Problem `json:"problems"`
+	AsOf        string     `json:"as_of"`
+	Streams     int        `json:"streams"`
+	Commits     int64      `json:"commits"`
+	Checkpoints int        `json:"checkpoints"` // checkpoints compared with the replay
+	Files       int        `json:"files"`       // live committed files checked
+	Bytes       int64      `json:"bytes"`
+	Rows        int64      `json:"rows"`
+	Problems    []Problem  `json:"problems"`
+	InFlight    []InFlight `json:"in_flight"`
 }
 
 // OK reports whether Verify found nothing wrong.
@@ -58,23 +76,60 @@ type VerifyProgress struct {
 	BytesDone, BytesTotal int64
 }
 
+// VerifyOptions tunes Verify.
+type VerifyOptions struct {
+	// Grace: an object no commit names that is younger than this is
+	// reported as in flight, not as a problem (default DefaultGrace).
+	Grace    time.Duration
+	Progress func(VerifyProgress)
+}
+
 // VerifyConcurrency is how many files Verify reads at once.
 var VerifyConcurrency = 4
 
-// Verify re-reads every live committed file and checks it exists with the
-// committed size, SHA-256 and Parquet row count; lists objects under the
-// table prefixes that no commit ever named (left by a writer that crashed
-// before committing: invisible to readers, but worth knowing about); and
-// checks each stream's commit sequence has no gaps. progress may be nil.
-// Verify returns an error only when it cannot do its job (for example the
-// store is unreachable); what it finds is in the report.
+// Verify runs VerifyWith with the default grace period.
 func (w *Warehouse) Verify(ctx context.Context, progress func(VerifyProgress)) (*VerifyReport, error) {
-	rep := &VerifyReport{Problems: []Problem{}}
+	return w.VerifyWith(ctx, VerifyOptions{Progress: progress})
+}
 
-	// One listing of the whole log: stream discovery independent of the
-	// registry, sequence gaps, and the commit count.
+// VerifyWith is the auditor's check. It
+//   - replays every stream from commit 1 and compares each checkpoint with
+//     the replayed state (a checkpoint edited by hand is caught here);
+//   - re-reads every file live at the warehouse's as-of point (the heads by
+//     default) and checks its size, SHA-256 and Parquet row count;
+//   - lists objects under the table prefixes that no commit ever named:
+//     older than the grace period they are problems (left by a writer that
+//     crashed before committing: invisible to readers, but worth knowing),
+//     younger they are in flight;
+//   - checks each stream's commit sequence has no gaps.
+//
+// The data objects are listed before the log is read, so a commit landing
+// meanwhile cannot make its files look uncommitted. VerifyWith returns an
+// error only when it cannot do its job (the store is unreachable, the
+// context ended); what it finds is in the report.
+func (w *Warehouse) VerifyWith(ctx context.Context, opts VerifyOptions) (*VerifyReport, error) {
+	if opts.Grace == 0 {
+		opts.Grace = DefaultGrace
+	}
+	rep := &VerifyReport{AsOf: w.asOf.String(), Problems: []Problem{}, InFlight: []InFlight{}}
+	started := w.now()
+
+	// 1. The data objects, first.
+	var objects []storage.ObjectInfo
+	err := w.Store.List(ctx, "", "", func(o storage.ObjectInfo) error {
+		if !strings.HasPrefix(o.Key, logPrefix) && tablePrefixOf(o.Key) != "" {
+			objects = append(objects, o)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("verify: list %s: %w", w.Store.URL(), err)
+	}
+
+	// 2. The log: stream discovery independent of the registry, gaps.
 	seqs := map[string][]int64{}
-	err := w.Store.List(ctx, logPrefix, "", func(o storage.ObjectInfo) error {
+	cps := map[string][]int64{}
+	err = w.Store.List(ctx, logPrefix, "", func(o storage.ObjectInfo) error {
 		if strings.HasPrefix(o.Key, registryPrefix) {
 			return nil
 		}
@@ -89,11 +144,12 @@ func (w *Warehouse) Verify(ctx context.Context, progress func(VerifyProgress)) (
 			return nil
 		}
 		seq, isCP, ok := parseLogName(name)
-		if !ok {
+		switch {
+		case !ok:
 			rep.Problems = append(rep.Problems, Problem{ProblemLog, o.Key, "not a commit or checkpoint name"})
-			return nil
-		}
-		if !isCP {
+		case isCP:
+			cps[stream] = append(cps[stream], seq)
+		default:
 			seqs[stream] = append(seqs[stream], seq)
 		}
 		return nil
@@ -112,7 +168,7 @@ func (w *Warehouse) Verify(ctx context.Context, progress func(VerifyProgress)) (
 	for n := range seqs {
 		if !names[n] {
 			rep.Problems = append(rep.Problems, Problem{ProblemLog, streamMarkerKey(n),
-				fmt.Sprintf("stream %s has commits but no registry marker; Snapshot does not see it", n)})
+				fmt.Sprintf("stream %s has commits but no registry marker; readers do not see it", n)})
 			names[n] = true
 		}
 	}
@@ -122,14 +178,19 @@ func (w *Warehouse) Verify(ctx context.Context, progress func(VerifyProgress)) (
 	}
 	sort.Strings(streamNames)
 
-	// Named: every key any commit ever added (live or retired), so a
-	// retired file still present is not called uncommitted.
+	// 3. Replay each stream from commit 1: every key ever added is named
+	// (a retired file not yet vacuumed is not "uncommitted"), and every
+	// checkpoint is compared with the replay.
 	named := map[string]bool{}
 	live := map[string]FileEntry{}
-	history := map[string][]int64{} // streams whose retired files may still be in the store
 	for _, n := range streamNames {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("verify: %w", err)
+		}
 		s := seqs[n]
 		sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+		rep.Streams++
+		rep.Commits += int64(len(s))
 		gap := false
 		for i, q := range s {
 			if q != int64(i+1) {
@@ -139,8 +200,6 @@ func (w *Warehouse) Verify(ctx context.Context, progress func(VerifyProgress)) (
 				break
 			}
 		}
-		rep.Streams++
-		rep.Commits += int64(len(s))
 		if gap {
 			// Name what the surviving commits add, so their files are
 			// not reported as uncommitted on top of the gap.
@@ -153,68 +212,36 @@ func (w *Warehouse) Verify(ctx context.Context, progress func(VerifyProgress)) (
 			}
 			continue
 		}
-		st, err := w.Stream(ctx, n)
+		asOf, err := w.seqAsOf(ctx, n, s)
 		if err != nil {
 			rep.Problems = append(rep.Problems, Problem{ProblemLog, streamPrefix(n), err.Error()})
 			continue
 		}
-		for _, m := range st.Files {
-			for k, e := range m {
-				live[k] = e
-				named[k] = true
-			}
-		}
-		history[n] = s
-	}
-
-	// Uncommitted objects under the table prefixes.
-	prefixes := map[string]bool{}
-	for _, t := range knownTables() {
-		prefixes[t.Prefix()] = true
-	}
-	for k := range named {
-		if p := tablePrefixOf(k); p != "" {
-			prefixes[p] = true
-		}
-	}
-	var plist []string
-	for p := range prefixes {
-		plist = append(plist, p)
-	}
-	sort.Strings(plist)
-	var unnamed []storage.ObjectInfo
-	for _, p := range plist {
-		err := w.Store.List(ctx, p, "", func(o storage.ObjectInfo) error {
-			if !named[o.Key] {
-				unnamed = append(unnamed, o)
-			}
-			return nil
-		})
+		checked, err := w.replayAndCompare(ctx, n, s, cps[n], asOf, named, live, rep)
+		rep.Checkpoints += checked
 		if err != nil {
-			return nil, fmt.Errorf("verify: list %s: %w", p, err)
-		}
-	}
-	if len(unnamed) > 0 {
-		// A file retired but not yet deleted is named only by an older
-		// commit, which checkpoints do not keep. Reading the whole history
-		// costs a GET per commit, so it happens only when there is
-		// something to explain.
-		for _, n := range streamNames {
-			if s, ok := history[n]; ok {
-				if err := w.nameHistory(ctx, n, s, named); err != nil {
-					rep.Problems = append(rep.Problems, Problem{ProblemLog, streamPrefix(n), err.Error()})
-				}
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("verify: %w", ctx.Err())
 			}
-		}
-	}
-	for _, o := range unnamed {
-		if !named[o.Key] {
-			rep.Problems = append(rep.Problems, Problem{ProblemUncommitted, o.Key,
-				fmt.Sprintf("%d bytes no commit names (left by a writer that did not commit); invisible to readers", o.Size)})
+			rep.Problems = append(rep.Problems, Problem{ProblemLog, streamPrefix(n), err.Error()})
 		}
 	}
 
-	// Re-read the live files.
+	// 4. Objects no commit names.
+	for _, o := range objects {
+		if named[o.Key] {
+			continue
+		}
+		if started.Sub(o.LastModified) < opts.Grace {
+			rep.InFlight = append(rep.InFlight, InFlight{Key: o.Key, Size: o.Size, LastModified: o.LastModified})
+			continue
+		}
+		rep.Problems = append(rep.Problems, Problem{ProblemUncommitted, o.Key,
+			fmt.Sprintf("%d bytes no commit names, written %s (left by a writer that did not commit; invisible to readers; archtics vacuum deletes it)",
+				o.Size, o.LastModified.UTC().Format(time.RFC3339))})
+	}
+
+	// 5. Re-read the live files.
 	files := sortedEntries(live)
 	var total int64
 	for _, e := range files {
@@ -250,8 +277,8 @@ func (w *Warehouse) Verify(ctx context.Context, progress func(VerifyProgress)) (
 				done++
 				doneB += e.Bytes
 				rep.Rows += e.Rows
-				if progress != nil {
-					progress(VerifyProgress{done, len(files), doneB, total})
+				if opts.Progress != nil {
+					opts.Progress(VerifyProgress{done, len(files), doneB, total})
 				}
 				mu.Unlock()
 			}
@@ -277,18 +304,100 @@ func (w *Warehouse) Verify(ctx context.Context, progress func(VerifyProgress)) (
 	return rep, nil
 }
 
-// nameHistory adds every key the stream's commits ever added to named.
-func (w *Warehouse) nameHistory(ctx context.Context, stream string, seqs []int64, named map[string]bool) error {
-	for _, q := range seqs {
-		c, err := w.readCommit(ctx, commitKey(stream, q))
+// replayAndCompare replays stream n from commit 1 through its listed
+// commits, naming every key ever added, comparing every listed checkpoint
+// with the replayed state at its seq, and adding the files live at seq
+// asOf to live. It returns how many checkpoints it compared.
+func (w *Warehouse) replayAndCompare(ctx context.Context, n string, commits, cps []int64, asOf int64,
+	named map[string]bool, live map[string]FileEntry, rep *VerifyReport) (int, error) {
+	isCP := map[int64]bool{}
+	for _, q := range cps {
+		isCP[q] = true
+	}
+	state := newStreamState(n)
+	checked := 0 // asOf 0 (before the first commit) adds no live file
+	for c, err := range w.commitsInOrder(ctx, n, commits) {
 		if err != nil {
-			return err
+			return checked, err
+		}
+		if err := state.apply(c); err != nil {
+			return checked, fmt.Errorf("replay %s: %w", c.Key(), err)
 		}
 		for _, a := range c.Adds {
 			named[a.Key] = true
 		}
+		if c.Seq == asOf {
+			for _, m := range state.Files {
+				for k, e := range m {
+					live[k] = e
+				}
+			}
+		}
+		if !isCP[c.Seq] {
+			continue
+		}
+		checked++
+		key := checkpointKey(n, c.Seq)
+		cp, err := w.readCheckpoint(ctx, n, key)
+		if err != nil {
+			if strings.Contains(err.Error(), "carries no checksum") {
+				checked--
+				continue // a format 1 checkpoint: readers ignore it too
+			}
+			rep.Problems = append(rep.Problems, Problem{ProblemCheckpoint, key, err.Error()})
+			continue
+		}
+		want, err := state.Checksum()
+		if err != nil {
+			return checked, err
+		}
+		if got, _ := cp.Checksum(); got != want {
+			rep.Problems = append(rep.Problems, Problem{ProblemCheckpoint, key,
+				fmt.Sprintf("state sha256 %s, the replay of commits 1..%d gives %s (%d live files there, %d in the replay): readers that trust it see the wrong files",
+					got, c.Seq, want, cp.LiveFiles(), state.LiveFiles())})
+		}
 	}
-	return nil
+	return checked, nil
+}
+
+// commitsInOrder yields the stream's commits in seq order, reading a few
+// ahead concurrently so a long log replays at the store's throughput, not
+// its latency.
+func (w *Warehouse) commitsInOrder(ctx context.Context, stream string, seqs []int64) iter.Seq2[*Commit, error] {
+	return func(yield func(*Commit, error) bool) {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		type result struct {
+			c   *Commit
+			err error
+		}
+		const ahead = 16
+		slots := make(chan chan result, ahead)
+		go func() {
+			defer close(slots)
+			for _, q := range seqs {
+				ch := make(chan result, 1)
+				select {
+				case slots <- ch:
+				case <-ctx.Done():
+					return
+				}
+				go func(q int64) {
+					c, err := w.readCommit(ctx, commitKey(stream, q))
+					ch <- result{c, err}
+				}(q)
+			}
+		}()
+		for ch := range slots {
+			r := <-ch
+			if !yield(r.c, r.err) || r.err != nil {
+				return
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			yield(nil, err)
+		}
+	}
 }
 
 // tablePrefixOf returns "<schema>/<table>/" of a data key.

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"archtics/schemas"
 	"archtics/storage"
@@ -44,12 +45,22 @@ func TestVerify(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, filepath.FromSlash(missing.Key))); err != nil {
 		t.Fatal(err)
 	}
-	stray := schemas.RTXAttendance.Prefix() + "team=NHL/event_date=2025-04-10/part-crashed-00000.parquet"
+	stray := ownedRTX("nhl/clone").Prefix() + "team=NHL/event_date=2025-04-10/part-crashed-00000.parquet"
 	if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(stray)), []byte("partial"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Left two hours ago: past the grace period, a problem. The fresh one
+	// beside it is a live writer's upload: in flight, not a problem.
+	old := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(filepath.Join(dir, filepath.FromSlash(stray)), old, old); err != nil {
+		t.Fatal(err)
+	}
+	fresh := ownedRTX("nhl/clone").Prefix() + "team=NHL/event_date=2025-04-10/part-uploading-00000.parquet"
+	if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(fresh)), []byte("uploading"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	// A retired file still present is not "uncommitted".
-	if _, err := w.Commit(ctx, CommitRequest{Stream: "nhl/clone", BatchID: "retire", Retires: []FileRef{c.Adds[2].Ref()}}); err != nil {
+	if _, err := w.Commit(ctx, CommitRequest{Stream: "nhl/clone", BatchID: "retire", Retires: []FileRef{c.Adds[2].Ref()}, Tables: tablesOf("nhl/clone")}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -67,9 +78,12 @@ func TestVerify(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+	if len(rep.InFlight) != 1 || rep.InFlight[0].Key != fresh {
+		t.Fatalf("in flight: %+v, want %s", rep.InFlight, fresh)
+	}
 
 	// Materialize refuses the corrupt file rather than serve it.
-	if _, err := w.Materialize(ctx, t.TempDir(), schemas.RTXAttendance); err == nil || !strings.Contains(err.Error(), "corrupt") && !strings.Contains(err.Error(), "no such file") {
+	if _, err := w.Materialize(ctx, t.TempDir(), ownedRTX("nhl/clone")); err == nil || !strings.Contains(err.Error(), "corrupt") && !strings.Contains(err.Error(), "no such file") {
 		t.Fatalf("materialize over a broken warehouse: %v", err)
 	}
 
@@ -97,9 +111,11 @@ func TestVerify(t *testing.T) {
 func TestDuckDBFile(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, w *Warehouse) {
 		ctx := context.Background()
-		recs := defaultGen().batches(1200, 400, 0)
-		defer releaseAll(recs)
-		writeBatch(t, w, "nhl/realtime", "r1", Watermark{"", "c1"}, recs)
+		for _, team := range []string{"nhl", "arena"} {
+			recs := attendanceGen{teams: []string{team}, dates: defaultGen().dates}.batches(600, 400, 0)
+			writeTable(t, w, schemas.RTXAttendance, team+"/realtime", "r1", Watermark{"", ts(1)}, recs)
+			releaseAll(recs)
+		}
 
 		cache := t.TempDir()
 		// Force the download path even on the local backend.

@@ -7,7 +7,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
+	"archtics/schemas"
 	"archtics/storage"
 	"archtics/storage/backend"
 )
@@ -16,7 +18,35 @@ import (
 type Warehouse struct {
 	Store  storage.Store
 	Logger *slog.Logger
+	// Now is the clock commits are stamped with (default time.Now); tests
+	// and benchmarks set it to simulate days of commits in seconds.
+	Now func() time.Time
+	// Tables are definitions this warehouse knows beyond schemas.All
+	// (a client's own tables, tests' tables): commits may touch them and
+	// readers and vacuum find them.
+	Tables []*schemas.Table
+
+	asOf AsOf // readers see the warehouse as of this point; zero: the heads
 }
+
+func (w *Warehouse) now() time.Time {
+	if w.Now != nil {
+		return w.Now()
+	}
+	return time.Now()
+}
+
+// At returns a read-only view of the warehouse as of a past point: every
+// reader (State, Materialize, Log, Verify) sees each stream as it was then,
+// and commits are refused with ErrReadOnly.
+func (w *Warehouse) At(asOf AsOf) *Warehouse {
+	c := *w
+	c.asOf = asOf
+	return &c
+}
+
+// AsOfPoint returns the point the warehouse is read as of (zero: heads).
+func (w *Warehouse) AsOfPoint() AsOf { return w.asOf }
 
 // Open opens the warehouse at url: a local folder ("./warehouse",
 // "file:///abs") or "s3://bucket/prefix".
@@ -29,4 +59,9 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*Warehouse, err
 		return nil, fmt.Errorf("open warehouse %s: %w", url, err)
 	}
 	return &Warehouse{Store: store, Logger: logger}, nil
+}
+
+// knownTables are schemas.All, the rejects table and w.Tables.
+func (w *Warehouse) knownTables() []*schemas.Table {
+	return append(knownTables(), w.Tables...)
 }

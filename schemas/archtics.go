@@ -46,6 +46,7 @@ var Event = &Table{
 	},
 	Key:         []string{"team", "event_id"},
 	PartitionBy: []string{"team"},
+	Owner:       CloneOwner,
 	TimeColumns: []string{"upd_date"},
 	UpdatedAt:   "upd_date",
 }
@@ -82,6 +83,7 @@ var Cust = &Table{
 	},
 	Key:         []string{"team", "acct_id", "cust_name_id"},
 	PartitionBy: []string{"team"},
+	Owner:       CloneOwner,
 	TimeColumns: []string{"upd_date"},
 	UpdatedAt:   "upd_date",
 }
@@ -112,6 +114,7 @@ var Ticket = &Table{
 	},
 	Key:         []string{"team", "ticket_seq_id"},
 	PartitionBy: []string{"team"},
+	Owner:       CloneOwner,
 	TimeColumns: []string{"upd_datetime"},
 	UpdatedAt:   "upd_datetime",
 }
@@ -141,6 +144,7 @@ var Tex = &Table{
 	},
 	Key:         []string{"team", "tex_id"},
 	PartitionBy: []string{"team"},
+	Owner:       CloneOwner,
 	TimeColumns: []string{"upd_datetime"},
 	UpdatedAt:   "upd_datetime",
 }
@@ -172,6 +176,7 @@ var Scan = &Table{
 	},
 	Key:         []string{"team", "event_id", "seq_num"},
 	PartitionBy: []string{"team", "event_date"},
+	Owner:       RealtimeOwner,
 	TimeColumns: []string{"upd_datetime"},
 	UpdatedAt:   "upd_datetime",
 }
@@ -202,6 +207,7 @@ var RTXAttendance = &Table{
 	},
 	Key:         []string{"team", "event_id", "attendance_seq_id"},
 	PartitionBy: []string{"team", "event_date"},
+	Owner:       RealtimeOwner,
 	TimeColumns: []string{"ticket_scan_time"},
 }
 
@@ -237,6 +243,10 @@ var Rejects = &Table{
 		str("raw", 65535, "the row as received"),
 		req(str("batch_id", 200, "logical batch that read the row")),
 		teamColumn,
+		req(str("origin", 20, "the kind of stream that rejected the row: clone (dump and change pulls) or realtime")),
 	},
-	PartitionBy: []string{"team"},
+	// Partitioned by origin too, so each partition has one owning stream:
+	// the clone's rejects and the realtime feed's never share a folder.
+	PartitionBy: []string{"team", "origin"},
+	Owner:       "{team}/{origin}",
 }

@@ -106,6 +106,11 @@ type Table struct {
 	// UpdatedAt names the column carrying the source's update time, which
 	// drives "changes since" pulls and the merge order.
 	UpdatedAt string
+	// Owner is the template of the commit stream that owns each partition
+	// of the table: slash-separated segments, each a literal or a
+	// {partition_column} placeholder ("{team}/clone"). Exactly one stream
+	// may add or retire files in a partition (see owner.go).
+	Owner string
 }
 
 // FullName is "schema.table".
@@ -207,6 +212,9 @@ func (t *Table) Validate() error {
 	}
 	if t.UpdatedAt != "" && !seen[t.UpdatedAt] {
 		return fmt.Errorf("schemas: %s: updated-at column %q is not a column", t.FullName(), t.UpdatedAt)
+	}
+	if err := t.validateOwner(); err != nil {
+		return err
 	}
 	for _, p := range t.PartitionBy {
 		c, _ := t.Column(p)

@@ -45,9 +45,10 @@ type FileLoad struct {
 
 // LoadReport summarises a LoadDump run.
 type LoadReport struct {
-	Team   string
-	Commit *pipeline.Commit
-	Files  []FileLoad
+	Team     string
+	Commit   *pipeline.Commit
+	Files    []FileLoad
+	Replaced int // files of an earlier clone retired by this load (LoadOptions.Replace)
 }
 
 // Totals sums the report's files.
@@ -87,8 +88,31 @@ func dumpSourceID(files []DumpFile) string {
 // writer; it bounds the loader's own memory.
 const recordRows = 64 * 1024
 
-// LoadDump loads one team's files of a full dump into the clone tables and
-// the rejects table, in one commit on the team's clone stream whose
+// dumpCursor is the clone stream's cursor naming the batch of the dump the
+// clone rests on: a rerun of that dump is a no-op, an earlier dump it
+// replaced is not loaded again.
+const dumpCursor = "load-dump.batch"
+
+// ErrCloneExists is wrapped when a dump is loaded into a team that already
+// has a clone from another dump: both would be live, every row doubled.
+var ErrCloneExists = errors.New("the team already has a clone")
+
+// LoadOptions tunes LoadDumpWith.
+type LoadOptions struct {
+	// Replace retires every file of the team's existing clone in the same
+	// commit that adds the new dump's, instead of refusing the load.
+	Replace bool
+	// Progress, when set, is called with rows read so far per file.
+	Progress func(file string, rows int64)
+}
+
+// LoadDump loads one team's files with the default options.
+func LoadDump(ctx context.Context, w *pipeline.Warehouse, dump Dump, team string, progress func(file string, rows int64)) (*LoadReport, error) {
+	return LoadDumpWith(ctx, w, dump, team, LoadOptions{Progress: progress})
+}
+
+// LoadDumpWith loads one team's files of a full dump into the clone tables
+// and the rejects table, in one commit on the team's clone stream whose
 // watermark is the dump's cutoff: the change pulls start from there.
 //
 // Every file's SHA-256 and row count are checked against the manifest
@@ -96,8 +120,12 @@ const recordRows = 64 * 1024
 // Rows that do not convert are kept in archtics_meta.rejects with file,
 // line, field and reason, so in = loaded + rejected for every file.
 // Rerunning the same dump is a no-op; a crash before the commit leaves
-// only invisible files, which the rerun writes again byte for byte.
-func LoadDump(ctx context.Context, w *pipeline.Warehouse, dump Dump, team string, progress func(file string, rows int64)) (*LoadReport, error) {
+// only invisible files, which the rerun writes again byte for byte. A team
+// that already has a clone from another dump is refused (ErrCloneExists)
+// unless opts.Replace; a dump cut before the clone's watermark is refused
+// either way, since a stream's watermark never goes back.
+func LoadDumpWith(ctx context.Context, w *pipeline.Warehouse, dump Dump, team string, opts LoadOptions) (*LoadReport, error) {
+	progress := opts.Progress
 	report := &LoadReport{Team: team}
 	var files []DumpFile
 	for _, f := range dump.Files {
@@ -113,11 +141,37 @@ func LoadDump(ctx context.Context, w *pipeline.Warehouse, dump Dump, team string
 		Stream:    CloneStream(team),
 		Stage:     "load-dump",
 		BatchID:   batch,
+		PinBatch:  true, // a rerun of this dump is recognised however late
 		SourceID:  dumpSourceID(files),
 		Watermark: pipeline.Watermark{To: dump.Cutoff.UTC().Format(time.RFC3339)},
+		Cursors:   map[string]string{dumpCursor: batch},
+	}
+	head, err := w.Stream(ctx, req.Stream)
+	if err != nil {
+		return nil, fmt.Errorf("load dump for %s: %w", team, err)
+	}
+	loaded, seen := head.Batches[batch]
+	switch {
+	case head.Cursors[dumpCursor] == batch:
+		// A rerun of the dump the clone rests on: WriteAndCommit returns
+		// the earlier commit.
+	case seen:
+		return nil, fmt.Errorf("load dump for %s: the dump cut at %s was loaded as commit %d of %s and has since been replaced by %s: %w",
+			team, dump.Cutoff.UTC().Format(time.RFC3339), loaded.Seq, req.Stream, head.Cursors[dumpCursor], ErrCloneExists)
+	case head.LiveFiles() > 0:
+		if !opts.Replace {
+			return nil, fmt.Errorf("load dump for %s: %w (commit %d of %s, watermark %s): loading a second dump would double every row; "+
+				"rerun with --replace to retire the old clone in the same commit as the new one", team, ErrCloneExists, head.Seq, req.Stream, head.Watermark)
+		}
+		for _, table := range head.Files {
+			for _, e := range table {
+				req.Retires = append(req.Retires, e.Ref())
+			}
+		}
+		req.ExpectSeq = head.NextSeq()
 	}
 	c, err := w.WriteAndCommit(ctx, req, func(add func(t *schemas.Table) *pipeline.TableWriter) error {
-		rejects := newRejectSink(add(schemas.Rejects), batch, team)
+		rejects := newRejectSink(add(schemas.Rejects), batch, team, "clone")
 		defer rejects.release()
 		for _, f := range files {
 			fl, err := loadDumpFile(ctx, f, add(f.Table), rejects, progress)
@@ -132,10 +186,12 @@ func LoadDump(ctx context.Context, w *pipeline.Warehouse, dump Dump, team string
 		return nil, fmt.Errorf("load dump for %s: %w", team, err)
 	}
 	report.Commit = c
+	report.Replaced = len(req.Retires)
 	if c.Existing {
 		// The batch was committed before: the numbers are in the commit,
 		// not in this run.
 		report.Files = nil
+		report.Replaced = 0
 	}
 	return report, nil
 }

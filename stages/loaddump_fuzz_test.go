@@ -54,7 +54,7 @@ func FuzzLoadDumpFile(f *testing.F) {
 			Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil },
 		}
 		loaded, rejected := &rowCounter{}, &rowCounter{}
-		sink := newRejectSink(rejected, "batch", "nhl")
+		sink := newRejectSink(rejected, "batch", "nhl", "clone")
 		defer sink.release()
 		fl, err := readDumpFile(context.Background(), file, loaded, sink, nil)
 		if err != nil {

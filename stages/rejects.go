@@ -11,14 +11,15 @@ import (
 // rejectSink collects rejected rows into archtics_meta.rejects, through the
 // same writer (and so the same commit) as the rows that loaded.
 type rejectSink struct {
-	tw    recordWriter
-	rb    *RowBuilder
-	batch string
-	team  string
+	tw     recordWriter
+	rb     *RowBuilder
+	batch  string
+	team   string
+	origin string // "clone": the partition of archtics_meta.rejects its stream owns
 }
 
-func newRejectSink(tw recordWriter, batch, team string) *rejectSink {
-	return &rejectSink{tw: tw, rb: NewRowBuilder(memory.DefaultAllocator, schemas.Rejects), batch: batch, team: team}
+func newRejectSink(tw recordWriter, batch, team, origin string) *rejectSink {
+	return &rejectSink{tw: tw, rb: NewRowBuilder(memory.DefaultAllocator, schemas.Rejects), batch: batch, team: team, origin: origin}
 }
 
 // maxRawBytes caps the raw text kept per reject: enough to see and fix the
@@ -32,7 +33,7 @@ func (s *rejectSink) add(f DumpFile, line int64, field, reason, raw string) erro
 	if reason == "" {
 		reason = "rejected"
 	}
-	if err := s.rb.Append([]string{f.Table.FullName(), f.Name, strconv.FormatInt(line, 10), field, truncate(reason, 490), raw, s.batch, s.team}); err != nil {
+	if err := s.rb.Append([]string{f.Table.FullName(), f.Name, strconv.FormatInt(line, 10), field, truncate(reason, 490), raw, s.batch, s.team, s.origin}); err != nil {
 		return err
 	}
 	if s.rb.Len() >= recordRows {

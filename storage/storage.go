@@ -76,3 +76,23 @@ type Store interface {
 	// URL returns the store's location, for messages ("s3://b/p", "/abs/dir").
 	URL() string
 }
+
+// Upload is an unfinished upload: on S3 a multipart upload that was
+// started and neither completed nor aborted (its parts cost storage and
+// are invisible to listings); on a local folder a temporary file a killed
+// writer left behind.
+type Upload struct {
+	Key       string
+	ID        string // the backend's handle (S3's UploadId)
+	Initiated time.Time
+	Size      int64 // bytes held, where the backend says
+}
+
+// UploadLister is implemented by stores whose writers can leave unfinished
+// uploads behind. Vacuum aborts the ones older than its grace period.
+type UploadLister interface {
+	// ListUploads calls fn for every unfinished upload.
+	ListUploads(ctx context.Context, fn func(Upload) error) error
+	// AbortUpload discards an unfinished upload and what it holds.
+	AbortUpload(ctx context.Context, u Upload) error
+}
