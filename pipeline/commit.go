@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"archtics/schemas"
 	"archtics/storage"
@@ -77,7 +78,7 @@ type DeletedFile struct {
 	Table  string `json:"table,omitempty"`
 	Key    string `json:"key"`
 	Bytes  int64  `json:"bytes"`
-	SHA256 string `json:"sha256,omitempty"` // as committed; empty for an orphan no commit named
+	SHA256 string `json:"sha256,omitempty"` // as committed, or read before deleting an orphan
 	Reason string `json:"reason"`           // "retired" (past the retention), "orphan", "checkpoint", "upload"
 }
 
@@ -188,8 +189,8 @@ func (w *Warehouse) commitOn(ctx context.Context, head *StreamState, req CommitR
 	if w.asOf.Set() {
 		return nil, fmt.Errorf("commit %s: %w", req.Stream, ErrReadOnly)
 	}
-	if req.BatchID == "" {
-		return nil, fmt.Errorf("commit %s: empty batch id", req.Stream)
+	if req.BatchID == "" || strings.ContainsFunc(req.BatchID, unicode.IsControl) {
+		return nil, fmt.Errorf("commit %s: batch id %q is empty or holds control characters", req.Stream, req.BatchID)
 	}
 	if c, err := w.existingCommit(ctx, head, req); c != nil || err != nil {
 		return c, err

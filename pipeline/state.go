@@ -1,12 +1,15 @@
 package pipeline
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -280,53 +283,82 @@ type checkpoint struct {
 	Retention   string            `json:"retention"`
 	Schemas     map[string]string `json:"schemas"`
 	Cursors     map[string]string `json:"cursors,omitempty"`
-	Batches     []checkpointBatch `json:"batches"`
-	Retired     []RetiredFile     `json:"retired"`
 	Files       []FileEntry       `json:"files"`
+	// Batches and Retired follow the JSON as text sections, one line
+	// each, tab-separated: a week of three-minute ticks leaves thousands
+	// of them, and every commit and reader parses a checkpoint, which
+	// text does several times faster than JSON. Batches: id, seq, commit
+	// time (Unix ns), pinned (0/1), by seq. Retired: retired seq, retired
+	// at (Unix ns), bytes, sha256, table, key, by seq then key.
+	Batches string `json:"-"`
+	Retired string `json:"-"`
 }
 
-// checkpointFile is a checkpoint object: the state and its checksum.
-type checkpointFile struct {
-	Format      int             `json:"format"`
-	StateSHA256 string          `json:"state_sha256"`
-	State       json.RawMessage `json:"state"`
+// A checkpoint object is a header line, {"format":2,"state_sha256":...},
+// then the state's canonical form: the checkpoint's JSON on one line, a
+// "[batches]" line and its lines, a "[retired]" line and its lines. The
+// checksum covers every byte after the header line. Section lines always
+// hold tabs, so a section marker cannot be mistaken for one.
+type checkpointHeader struct {
+	Format      int    `json:"format"`
+	StateSHA256 string `json:"state_sha256"`
 }
 
-type checkpointBatch struct {
-	ID string `json:"id"`
-	BatchRecord
-}
+const (
+	batchesSection = "[batches]\n"
+	retiredSection = "[retired]\n"
+)
 
 // canonical returns the state's canonical JSON and its SHA-256.
 func (s *StreamState) canonical() ([]byte, string, error) {
 	cp := checkpoint{
 		Stream: s.Stream, Seq: s.Seq, CommitKey: commitKey(s.Stream, s.Seq),
 		CommittedAt: s.CommittedAt, Watermark: s.Watermark, Retention: s.Retention.String(),
-		Schemas: s.Schemas, Batches: []checkpointBatch{}, Retired: []RetiredFile{}, Files: []FileEntry{},
+		Schemas: s.Schemas, Files: []FileEntry{},
 	}
 	if len(s.Cursors) > 0 {
 		cp.Cursors = s.Cursors
 	}
-	for id, r := range s.Batches {
-		cp.Batches = append(cp.Batches, checkpointBatch{ID: id, BatchRecord: r})
+	type batch struct {
+		id string
+		BatchRecord
 	}
-	sort.Slice(cp.Batches, func(i, j int) bool {
-		a, b := cp.Batches[i], cp.Batches[j]
+	batches := make([]batch, 0, len(s.Batches))
+	for id, r := range s.Batches {
+		batches = append(batches, batch{id, r})
+	}
+	sort.Slice(batches, func(i, j int) bool {
+		a, b := batches[i], batches[j]
 		if a.Seq != b.Seq {
 			return a.Seq < b.Seq
 		}
-		return a.ID < b.ID
+		return a.id < b.id
 	})
-	for _, r := range s.Retired {
-		cp.Retired = append(cp.Retired, r)
+	var sb strings.Builder
+	for _, b := range batches {
+		pinned := "0"
+		if b.Pinned {
+			pinned = "1"
+		}
+		fmt.Fprintf(&sb, "%s\t%d\t%d\t%s\n", b.id, b.Seq, b.At.UnixNano(), pinned)
 	}
-	sort.Slice(cp.Retired, func(i, j int) bool {
-		a, b := cp.Retired[i], cp.Retired[j]
+	cp.Batches = sb.String()
+	retired := make([]RetiredFile, 0, len(s.Retired))
+	for _, r := range s.Retired {
+		retired = append(retired, r)
+	}
+	sort.Slice(retired, func(i, j int) bool {
+		a, b := retired[i], retired[j]
 		if a.RetiredSeq != b.RetiredSeq {
 			return a.RetiredSeq < b.RetiredSeq
 		}
 		return a.Key < b.Key
 	})
+	sb.Reset()
+	for _, r := range retired {
+		fmt.Fprintf(&sb, "%d\t%d\t%d\t%s\t%s\t%s\n", r.RetiredSeq, r.RetiredAt.UnixNano(), r.Bytes, r.SHA256, r.Table, r.Key)
+	}
+	cp.Retired = sb.String()
 	tables := make([]string, 0, len(s.Files))
 	for t := range s.Files {
 		tables = append(tables, t)
@@ -335,10 +367,14 @@ func (s *StreamState) canonical() ([]byte, string, error) {
 	for _, t := range tables {
 		cp.Files = append(cp.Files, sortedEntries(s.Files[t])...)
 	}
-	data, err := json.Marshal(cp)
+	head, err := json.Marshal(cp)
 	if err != nil {
 		return nil, "", err
 	}
+	data := make([]byte, 0, len(head)+len(cp.Batches)+len(cp.Retired)+32)
+	data = append(append(data, head...), '\n')
+	data = append(append(data, batchesSection...), cp.Batches...)
+	data = append(append(data, retiredSection...), cp.Retired...)
 	sum := sha256.Sum256(data)
 	return data, hex.EncodeToString(sum[:]), nil
 }
@@ -356,29 +392,43 @@ func (s *StreamState) encodeCheckpoint() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(checkpointFile{Format: CommitFormat, StateSHA256: sum, State: data})
+	head, err := json.Marshal(checkpointHeader{Format: CommitFormat, StateSHA256: sum})
+	if err != nil {
+		return nil, err
+	}
+	return append(append(head, '\n'), data...), nil
 }
 
 // decodeCheckpoint checks a checkpoint object's checksum and rebuilds its
 // state.
 func decodeCheckpoint(data []byte, stream, key string) (*StreamState, error) {
-	var f checkpointFile
-	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("decode checkpoint %s: %w", key, err)
+	headLine, body, _ := bytes.Cut(data, []byte("\n"))
+	var h checkpointHeader
+	if err := json.Unmarshal(headLine, &h); err != nil {
+		return nil, fmt.Errorf("decode checkpoint %s: header: %w", key, err)
 	}
-	if f.Format < 2 {
-		return nil, fmt.Errorf("checkpoint %s has format %d, which carries no checksum; the log is replayed instead", key, f.Format)
+	if h.Format < 2 {
+		return nil, fmt.Errorf("checkpoint %s has format %d, which carries no checksum; the log is replayed instead", key, h.Format)
 	}
-	if f.Format > CommitFormat {
-		return nil, fmt.Errorf("checkpoint %s has format %d; this program reads up to %d: upgrade it", key, f.Format, CommitFormat)
+	if h.Format > CommitFormat {
+		return nil, fmt.Errorf("checkpoint %s has format %d; this program reads up to %d: upgrade it", key, h.Format, CommitFormat)
 	}
-	sum := sha256.Sum256(f.State)
-	if got := hex.EncodeToString(sum[:]); got != f.StateSHA256 {
-		return nil, fmt.Errorf("checkpoint %s: state sha256 %s, recorded %s: it was altered or damaged after it was written", key, got, f.StateSHA256)
+	sum := sha256.Sum256(body)
+	if got := hex.EncodeToString(sum[:]); got != h.StateSHA256 {
+		return nil, fmt.Errorf("checkpoint %s: state sha256 %s, recorded %s: it was altered or damaged after it was written", key, got, h.StateSHA256)
 	}
+	stateLine, rest, _ := bytes.Cut(body, []byte("\n"))
 	var cp checkpoint
-	if err := json.Unmarshal(f.State, &cp); err != nil {
+	if err := json.Unmarshal(stateLine, &cp); err != nil {
 		return nil, fmt.Errorf("decode checkpoint %s: %w", key, err)
+	}
+	text := string(rest)
+	var ok bool
+	if text, ok = strings.CutPrefix(text, batchesSection); !ok {
+		return nil, fmt.Errorf("checkpoint %s: no %q section", key, strings.TrimSpace(batchesSection))
+	}
+	if cp.Batches, cp.Retired, ok = strings.Cut(text, retiredSection); !ok {
+		return nil, fmt.Errorf("checkpoint %s: no %q section", key, strings.TrimSpace(retiredSection))
 	}
 	return fromCheckpoint(cp, stream, key)
 }
@@ -403,15 +453,33 @@ func fromCheckpoint(cp checkpoint, stream, key string) (*StreamState, error) {
 	for k, v := range cp.Cursors {
 		s.Cursors[k] = v
 	}
-	for _, b := range cp.Batches {
-		s.Batches[b.ID] = b.BatchRecord
-		if !b.Pinned {
-			s.batchOrder = append(s.batchOrder, orderEntry{b.ID, b.Seq})
+	if err := eachLine(cp.Batches, 4, func(f []string) error {
+		seq, err1 := strconv.ParseInt(f[1], 10, 64)
+		at, err2 := strconv.ParseInt(f[2], 10, 64)
+		if err := errors.Join(err1, err2); err != nil {
+			return err
 		}
+		r := BatchRecord{Seq: seq, At: time.Unix(0, at).UTC(), Pinned: f[3] == "1"}
+		s.Batches[f[0]] = r
+		if !r.Pinned {
+			s.batchOrder = append(s.batchOrder, orderEntry{f[0], seq})
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("checkpoint %s: batches: %w", key, err)
 	}
-	for _, r := range cp.Retired {
-		s.Retired[r.Key] = r
-		s.retiredOrder = append(s.retiredOrder, orderEntry{r.Key, r.RetiredSeq})
+	if err := eachLine(cp.Retired, 6, func(f []string) error {
+		seq, err1 := strconv.ParseInt(f[0], 10, 64)
+		at, err2 := strconv.ParseInt(f[1], 10, 64)
+		n, err3 := strconv.ParseInt(f[2], 10, 64)
+		if err := errors.Join(err1, err2, err3); err != nil {
+			return err
+		}
+		s.Retired[f[5]] = RetiredFile{Table: f[4], Key: f[5], Bytes: n, SHA256: f[3], RetiredSeq: seq, RetiredAt: time.Unix(0, at).UTC()}
+		s.retiredOrder = append(s.retiredOrder, orderEntry{f[5], seq})
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("checkpoint %s: retired: %w", key, err)
 	}
 	for _, e := range cp.Files {
 		m := s.Files[e.Table]
@@ -422,4 +490,28 @@ func fromCheckpoint(cp checkpoint, stream, key string) (*StreamState, error) {
 		m[e.Key] = e
 	}
 	return s, nil
+}
+
+// eachLine calls fn with the n tab-separated fields of each line of text.
+func eachLine(text string, n int, fn func([]string) error) error {
+	fields := make([]string, n)
+	for line := 1; text != ""; line++ {
+		l, rest, _ := strings.Cut(text, "\n")
+		text = rest
+		for i := 0; i < n; i++ {
+			var ok bool
+			if i == n-1 {
+				fields[i], ok = l, !strings.Contains(l, "\t")
+			} else {
+				fields[i], l, ok = strings.Cut(l, "\t")
+			}
+			if !ok {
+				return fmt.Errorf("line %d: want %d tab-separated fields", line, n)
+			}
+		}
+		if err := fn(fields); err != nil {
+			return fmt.Errorf("line %d: %w", line, err)
+		}
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -154,7 +155,16 @@ func (w *Warehouse) Vacuum(ctx context.Context, opts VacuumOptions) (*VacuumRepo
 			rep.Left = append(rep.Left, o.Key)
 			continue
 		}
-		plan[owner] = append(plan[owner], DeletedFile{Table: t.FullName(), Key: o.Key, Bytes: o.Size, Reason: "orphan"})
+		// No commit recorded its hash: read it, so the record of what
+		// went says exactly what it was.
+		sum, n, err := hashObject(ctx, w.Store, o.Key)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue // deleted meanwhile
+		}
+		if err != nil {
+			return nil, fmt.Errorf("vacuum: hash orphan %s: %w", o.Key, err)
+		}
+		plan[owner] = append(plan[owner], DeletedFile{Table: t.FullName(), Key: o.Key, Bytes: n, SHA256: sum, Reason: "orphan"})
 	}
 
 	// Old checkpoints, recorded on their stream.

@@ -1,0 +1,503 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"archtics/schemas"
+	"archtics/storage"
+	s3store "archtics/storage/s3"
+)
+
+// lostAnswerStore writes commit objects for real, then reports "already
+// exists", as an S3 client does when it retries a PUT whose first answer
+// was lost and the retry meets the object the first attempt created.
+type lostAnswerStore struct {
+	storage.Store
+	lost atomic.Int32
+}
+
+func (s *lostAnswerStore) PutIfAbsent(ctx context.Context, key string, r io.Reader, size int64) (storage.ObjectInfo, error) {
+	info, err := s.Store.PutIfAbsent(ctx, key, r, size)
+	if err == nil && strings.HasPrefix(key, logPrefix) && strings.HasSuffix(key, "0.json") {
+		s.lost.Add(1)
+		return info, fmt.Errorf("put %s: retried after a lost answer: %w", key, storage.ErrExists)
+	}
+	return info, err
+}
+
+// TestCommitLostAnswer: a commit whose write landed but whose answer was
+// lost is ours, not a conflict; a retry under a new batch id would double
+// the data.
+func TestCommitLostAnswer(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, w *Warehouse) {
+		ctx := context.Background()
+		ls := &lostAnswerStore{Store: w.Store}
+		lw := &Warehouse{Store: ls, Logger: testLogger}
+		const stream = "nhl/realtime"
+		for i := 1; i <= 10; i++ {
+			c, err := lw.Commit(ctx, CommitRequest{Stream: stream, BatchID: fmt.Sprint("b", i), Tables: tablesOf(stream),
+				Adds: putFake(t, w, fakeEntry(stream, fmt.Sprint("f", i)))})
+			if err != nil {
+				t.Fatalf("commit %d after a lost answer: %v", i, err)
+			}
+			if c.Existing || c.Seq != int64(i) {
+				t.Fatalf("commit %d: %+v", i, c)
+			}
+		}
+		if ls.lost.Load() != 1 { // the commits ending in 0: seq 10
+			t.Fatalf("%d answers lost, want 1", ls.lost.Load())
+		}
+		// Another writer's commit at the same seq is still a conflict.
+		head, err := w.Stream(ctx, stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Commit(ctx, CommitRequest{Stream: stream, BatchID: "winner", Tables: tablesOf(stream)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.commitOn(ctx, head, CommitRequest{Stream: stream, BatchID: "loser", Tables: tablesOf(stream)}); !errors.Is(err, ErrCommitConflict) {
+			t.Fatalf("a real conflict: %v", err)
+		}
+	})
+}
+
+// TestDamagedStreamIsolated: a truncated commit in one stream fails only
+// the readers of that stream's tables, and the error names stream and key.
+func TestDamagedStreamIsolated(t *testing.T) {
+	w := fileWarehouse(t, t.TempDir())
+	ctx := context.Background()
+	recs := attendanceGen{teams: []string{"nhl"}, dates: defaultGen().dates}.batches(300, 300, 0)
+	defer releaseAll(recs)
+	writeTable(t, w, schemas.RTXAttendance, "nhl/realtime", "r1", Watermark{To: ts(1)}, recs)
+	cust := fakeCust(t, w, "nhl", "c1")
+	if _, err := w.Commit(ctx, CommitRequest{Stream: "nhl/clone", BatchID: "d1", Adds: []FileEntry{cust}}); err != nil {
+		t.Fatal(err)
+	}
+	key := commitKey("nhl/realtime", 1)
+	damage(t, w, key, func(b []byte) []byte { return b[:len(b)/2] })
+
+	files, err := w.Snapshot(ctx, schemas.Cust)
+	if err != nil || len(files) != 1 {
+		t.Fatalf("cust with a damaged realtime stream: %d files, %v", len(files), err)
+	}
+	_, err = w.Snapshot(ctx, schemas.RTXAttendance)
+	if err == nil || !strings.Contains(err.Error(), "nhl/realtime") || !strings.Contains(err.Error(), key) {
+		t.Fatalf("the damaged stream's own table: %v, want an error naming the stream and %s", err, key)
+	}
+}
+
+// fakeCust stores a fake archtics.cust file of team and returns its entry.
+func fakeCust(t testing.TB, w *Warehouse, team, name string) FileEntry {
+	t.Helper()
+	e := FileEntry{Table: schemas.Cust.FullName(), Key: schemas.Cust.Prefix() + "team=" + team + "/" + name + ".parquet",
+		Rows: 1, Bytes: 1, SHA256: "00", Partition: map[string]string{"team": team}}
+	putFake(t, w, e)
+	return e
+}
+
+// damage rewrites an object through the store (delete, then create).
+func damage(t testing.TB, w *Warehouse, key string, f func([]byte) []byte) {
+	t.Helper()
+	ctx := context.Background()
+	data := get(t, w, key)
+	if err := w.Store.Delete(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	b := f(append([]byte(nil), data...))
+	if _, err := w.Store.PutIfAbsent(ctx, key, bytes.NewReader(b), int64(len(b))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCheckpointTampered: a checkpoint with a file removed by hand is not
+// believed by readers (they fall back and replay), and verify, replaying
+// the log from commit 1, names it; so is one whose checksum was forged to
+// match the edit.
+func TestCheckpointTampered(t *testing.T) {
+	for _, forge := range []bool{false, true} {
+		t.Run(fmt.Sprintf("forged=%v", forge), func(t *testing.T) {
+			w := fileWarehouse(t, t.TempDir())
+			ctx := context.Background()
+			const stream = "nhl/clone"
+			for i := 1; i <= 12; i++ {
+				if _, err := w.Commit(ctx, CommitRequest{Stream: stream, BatchID: fmt.Sprint("b", i), Tables: tablesOf(stream),
+					Watermark: Watermark{To: ts(i)}, Adds: putFake(t, w, fakeEntry(stream, fmt.Sprint("f", i)))}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			key := checkpointKey(stream, 10)
+			victim := fakeEntry(stream, "f3").Key
+			damage(t, w, key, func(b []byte) []byte {
+				f, err := decodeCheckpoint(b, stream, key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tbl := ownedRTX(stream).FullName()
+				delete(f.Files[tbl], victim)
+				if forge {
+					out, err := f.encodeCheckpoint()
+					if err != nil {
+						t.Fatal(err)
+					}
+					return out
+				}
+				// Edit the state, keep the recorded checksum.
+				return bytes.Replace(b, []byte(`"key":"`+victim+`"`), []byte(`"key":"`+victim+`x"`), 1)
+			})
+			fresh := &Warehouse{Store: w.Store, Logger: testLogger}
+			st, err := fresh.Stream(ctx, stream)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, live := st.Files[ownedRTX(stream).FullName()][victim]
+			if !forge && (!live || st.LiveFiles() != 12) {
+				t.Fatalf("a reader believed the edited checkpoint: %d live files, victim live %v", st.LiveFiles(), live)
+			}
+			rep, err := w.Verify(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, p := range rep.Problems {
+				if p.Kind == ProblemCheckpoint && p.Key == key {
+					found = true
+				}
+			}
+			if !found || rep.Checkpoints != 1 {
+				t.Fatalf("verify: checkpoints compared %d, problems %v; want %s reported", rep.Checkpoints, rep.Problems, key)
+			}
+		})
+	}
+}
+
+// TestCheckpointFollowsLiveState: batch ids and tombstones older than the
+// retention leave the state, so a checkpoint's size follows the live
+// state; pinned batch ids stay; a raised retention is recorded.
+func TestCheckpointFollowsLiveState(t *testing.T) {
+	w := fileWarehouse(t, t.TempDir())
+	ctx := context.Background()
+	clock := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	w.Now = func() time.Time { return clock }
+	const stream = "nhl/realtime"
+	commit := func(req CommitRequest) {
+		t.Helper()
+		req.Stream, req.Tables = stream, tablesOf(stream)
+		if _, err := w.Commit(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commit(CommitRequest{BatchID: "pinned", PinBatch: true, Adds: putFake(t, w, fakeEntry(stream, "p"))})
+	for day := 0; day < 10; day++ {
+		clock = clock.Add(24 * time.Hour)
+		name := fmt.Sprint("d", day)
+		req := CommitRequest{BatchID: name, Adds: putFake(t, w, fakeEntry(stream, name))}
+		if day > 0 {
+			req.Retires = []FileRef{fakeEntry(stream, fmt.Sprint("d", day-1)).Ref()}
+		}
+		commit(req)
+	}
+	st, err := w.Stream(ctx, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Commit times: day 1..10. At day 10 the cutoff is day 3: batch ids
+	// d2..d9 (days 3..10) and tombstones retired on days 3..10 (d1..d8).
+	if len(st.Batches) != 9 || st.Batches["pinned"].Seq != 1 {
+		t.Fatalf("batch ids %v, want pinned plus the last 8 days", st.Batches)
+	}
+	if _, ok := st.Batches["d0"]; ok {
+		t.Fatal("an expired batch id is still remembered")
+	}
+	if len(st.Retired) != 8 {
+		t.Fatalf("%d tombstones, want 8 within seven days", len(st.Retired))
+	}
+	if err := sameState(t, st, replayAll(t, w, stream, st.Seq)); err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(time.Hour)
+	commit(CommitRequest{BatchID: "keep-longer", Retention: 30 * 24 * time.Hour})
+	if st, _ = w.Stream(ctx, stream); st.Retention != 30*24*time.Hour {
+		t.Fatalf("retention %v after a commit set 30 days", st.Retention)
+	}
+}
+
+// TestCheckpointRetried: a checkpoint whose write failed is written by the
+// next commit.
+func TestCheckpointRetried(t *testing.T) {
+	w := fileWarehouse(t, t.TempDir())
+	ctx := context.Background()
+	const stream = "s"
+	flaky := &Warehouse{Store: &failingStore{Store: w.Store, failPrefix: checkpointKey(stream, 10)}, Logger: testLogger}
+	for i := 1; i <= 11; i++ {
+		if _, err := flaky.Commit(ctx, CommitRequest{Stream: stream, BatchID: fmt.Sprint(i), Tables: tablesOf(stream)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.Store.Stat(ctx, checkpointKey(stream, 10)); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("checkpoint 10: %v", err)
+	}
+	if _, err := w.Store.Stat(ctx, checkpointKey(stream, 11)); err != nil {
+		t.Fatalf("the commit after a failed checkpoint did not write one: %v", err)
+	}
+}
+
+// TestAsOf: reading as of a time before a commit, or at a commit number,
+// answers as the warehouse was then, and refuses to commit.
+func TestAsOf(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, w *Warehouse) {
+		ctx := context.Background()
+		clock := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+		w.Now = func() time.Time { return clock }
+		const stream = "nhl/realtime"
+		var times []time.Time
+		for i := 1; i <= 25; i++ {
+			clock = clock.Add(time.Minute)
+			req := CommitRequest{Stream: stream, BatchID: fmt.Sprint(i), Tables: tablesOf(stream),
+				Adds: putFake(t, w, fakeEntry(stream, fmt.Sprint("f", i)))}
+			if i > 1 {
+				req.Retires = []FileRef{fakeEntry(stream, fmt.Sprint("f", i-1)).Ref()}
+			}
+			if _, err := w.Commit(ctx, req); err != nil {
+				t.Fatal(err)
+			}
+			times = append(times, clock)
+		}
+		tbl := ownedRTX(stream)
+		for _, tc := range []struct {
+			name string
+			asOf AsOf
+			want string // the one live file
+		}{
+			{"head", AsOf{}, "f25"},
+			{"at commit 13's time", AsOf{Time: times[12]}, "f13"},
+			{"between commits 13 and 14", AsOf{Time: times[12].Add(30 * time.Second)}, "f13"},
+			{"at commit 10 (a checkpoint)", AsOf{Stream: stream, Seq: 10}, "f10"},
+			{"at commit 1", AsOf{Stream: stream, Seq: 1}, "f1"},
+			{"before the first commit", AsOf{Time: times[0].Add(-time.Second)}, ""},
+		} {
+			files, err := w.At(tc.asOf).Snapshot(ctx, tbl)
+			if err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			got := ""
+			for _, f := range files {
+				got = strings.TrimPrefix(f.Key, fakeEntry(stream, "").Key)
+			}
+			if got != tc.want || len(files) > 1 {
+				t.Errorf("%s: live %q (%d files), want %q", tc.name, got, len(files), tc.want)
+			}
+		}
+		if _, err := w.At(AsOf{Stream: stream, Seq: 99}).Stream(ctx, stream); err == nil || !strings.Contains(err.Error(), "head is seq 25") {
+			t.Errorf("as of a commit that does not exist: %v", err)
+		}
+		if _, err := w.At(AsOf{Stream: stream, Seq: 3}).Commit(ctx, CommitRequest{Stream: stream, BatchID: "x"}); !errors.Is(err, ErrReadOnly) {
+			t.Errorf("a commit as of the past: %v", err)
+		}
+		var seqs []int64
+		if err := w.At(AsOf{Time: times[4]}).Log(ctx, LogQuery{}, func(c *Commit) error { seqs = append(seqs, c.Seq); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(seqs) != "[5 4 3 2 1]" {
+			t.Errorf("log as of commit 5's time: %v", seqs)
+		}
+	})
+}
+
+func TestParseAsOf(t *testing.T) {
+	for _, tc := range []struct {
+		in, want, err string
+	}{
+		{"2026-11-20T17:00:00Z", "2026-11-20T17:00:00Z", ""},
+		{"2026-11-20T12:00:00-05:00", "2026-11-20T17:00:00Z", ""},
+		{"nhl/clone@3", "nhl/clone@3", ""},
+		{"2026-11-20 12:00:00", "", "RFC 3339"},
+		{"nhl/clone@x", "", "not a commit number"},
+		{"_log@3", "", "stream name"},
+	} {
+		a, err := ParseAsOf(tc.in)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%q: %v, want an error with %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || a.String() != tc.want {
+			t.Errorf("%q: %v %v, want %s", tc.in, a, err, tc.want)
+		}
+	}
+}
+
+// TestVacuum: files retired longer ago than the retention and old orphans
+// go, recorded in a commit on their owning stream with sizes and hashes;
+// live files, files retired within the retention and young orphans stay;
+// a dry run deletes nothing.
+func TestVacuum(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, w *Warehouse) {
+		ctx := context.Background()
+		clock := time.Now().Add(-10 * 24 * time.Hour)
+		w.Now = func() time.Time { return clock }
+		c1 := fakeCust(t, w, "nhl", "old")
+		mustCommit(t, w, CommitRequest{Stream: "nhl/clone", BatchID: "d1", Adds: []FileEntry{c1}})
+		clock = clock.Add(2 * 24 * time.Hour) // 8 days ago: c1 retired
+		c2 := fakeCust(t, w, "nhl", "mid")
+		mustCommit(t, w, CommitRequest{Stream: "nhl/clone", BatchID: "d2", Adds: []FileEntry{c2}, Retires: []FileRef{c1.Ref()}})
+		clock = time.Now().Add(-2 * 24 * time.Hour) // 2 days ago: c2 retired
+		c3 := fakeCust(t, w, "nhl", "live")
+		mustCommit(t, w, CommitRequest{Stream: "nhl/clone", BatchID: "d3", Adds: []FileEntry{c3}, Retires: []FileRef{c2.Ref()}})
+		clock = time.Now()
+		// A crashed writer's upload, and a live writer's fresh one.
+		orphan := fakeCust(t, w, "arena", "orphan")
+		young := fakeCust(t, w, "nhl", "young")
+
+		dry, err := w.Vacuum(ctx, VacuumOptions{Grace: -1 /* default */, DryRun: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Orphan and young are both fresh by the store's clock: only the
+		// retired c1 is due (retention 7 days), nothing deleted.
+		if dry.Files() != 1 || dry.Deleted["nhl/clone"][0].Key != c1.Key {
+			t.Fatalf("dry run: %+v", dry.Deleted)
+		}
+		for _, k := range []string{c1.Key, c2.Key, c3.Key} {
+			if _, err := w.Store.Stat(ctx, k); err != nil {
+				t.Fatalf("dry run deleted %s", k)
+			}
+		}
+		// Ten minutes later, with a grace of five: the orphan goes too,
+		// and so would the young one had it not been committed meanwhile.
+		clock = time.Now().Add(-2 * 24 * time.Hour) // (so c1's tombstone is still in the state)
+		mustCommit(t, w, CommitRequest{Stream: "nhl/clone", BatchID: "d4", Adds: []FileEntry{young}})
+		clock = time.Now().Add(10 * time.Minute)
+		rep, err := w.Vacuum(ctx, VacuumOptions{Grace: 5 * time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		gone := map[string]string{}
+		for s, ds := range rep.Deleted {
+			for _, d := range ds {
+				gone[d.Key] = s + " " + d.Reason
+			}
+		}
+		if gone[c1.Key] != "nhl/clone retired" || gone[orphan.Key] != "arena/clone orphan" || len(gone) != 2 {
+			t.Fatalf("deleted %v", gone)
+		}
+		if d := rep.Deleted["arena/clone"][0]; d.SHA256 != sha256Hex("x") || d.Bytes != 1 {
+			t.Errorf("the orphan's record %+v lacks its size or hash", d)
+		}
+		for k, want := range map[string]bool{c1.Key: false, orphan.Key: false, c2.Key: true, c3.Key: true, young.Key: true} {
+			_, err := w.Store.Stat(ctx, k)
+			if (err == nil) != want {
+				t.Errorf("%s present %v, want %v", k, err == nil, want)
+			}
+		}
+		// The commits record what went, with sizes and hashes.
+		st, err := w.Stream(ctx, "nhl/clone")
+		if err != nil {
+			t.Fatal(err)
+		}
+		last, err := w.readCommit(ctx, commitKey("nhl/clone", st.Seq))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if last.Stage != "vacuum" || len(last.Deletes) != 1 || last.Deletes[0].SHA256 != c1.SHA256 || last.Deletes[0].Bytes != 1 {
+			t.Fatalf("vacuum commit %+v", last)
+		}
+		if _, ok := st.Retired[c1.Key]; ok {
+			t.Error("the deleted file's tombstone is still in the state")
+		}
+		if _, ok := st.Retired[c2.Key]; !ok {
+			t.Error("the tombstone of a file retired two days ago is gone")
+		}
+		rep2, err := w.VerifyWith(ctx, VerifyOptions{Grace: 5 * time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range rep2.Problems {
+			// The fake files are not Parquet: only their content is
+			// reported, never a missing file or a log problem.
+			if p.Kind != ProblemChecksum {
+				t.Errorf("verify after vacuum: %v", p)
+			}
+		}
+		// Again: nothing left to do.
+		if rep3, err := w.Vacuum(ctx, VacuumOptions{Grace: 5 * time.Minute}); err != nil || rep3.Files() != 0 {
+			t.Fatalf("a second vacuum: %+v, %v", rep3.Deleted, err)
+		}
+	})
+}
+
+func mustCommit(t testing.TB, w *Warehouse, req CommitRequest) *Commit {
+	t.Helper()
+	c, err := w.Commit(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestVacuumAbortsUploads: an upload left by a killed writer (an S3
+// multipart upload, a local temporary file) is aborted once past the grace
+// period.
+func TestVacuumAbortsUploads(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, w *Warehouse) {
+		ctx := context.Background()
+		ul := w.Store.(storage.UploadLister)
+		switch st := w.Store.(type) {
+		case *s3store.Store:
+			bucket, prefix, _ := strings.Cut(strings.TrimPrefix(st.URL(), "s3://"), "/")
+			key := prefix + "/archtics/cust/team=nhl/part-killed.parquet"
+			if _, err := st.Client().CreateMultipartUpload(ctx, &awss3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String(key)}); err != nil {
+				t.Fatal(err)
+			}
+		default:
+			root := w.Store.URL()
+			if err := os.WriteFile(filepath.Join(root, ".tmp", "obj-killed"), []byte("half"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		count := func() int {
+			n := 0
+			if err := ul.ListUploads(ctx, func(storage.Upload) error { n++; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if count() != 1 {
+			t.Fatalf("%d unfinished uploads before vacuum, want 1", count())
+		}
+		if _, err := w.Vacuum(ctx, VacuumOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if count() != 1 {
+			t.Fatal("vacuum aborted an upload younger than the grace period")
+		}
+		w.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+		rep, err := w.Vacuum(ctx, VacuumOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if count() != 0 || len(rep.Deleted["(uploads)"]) != 1 {
+			t.Fatalf("after vacuum: %d uploads left, report %+v", count(), rep.Deleted)
+		}
+	})
+}
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
