@@ -29,6 +29,7 @@ all streams (or one), reading only as many commits as it prints.`,
 			&cli.StringFlag{Name: "stream", Usage: "only the stream `NAME` (e.g. nhl/realtime)"},
 			&cli.IntFlag{Name: "limit", Aliases: []string{"n"}, Value: 20, Usage: "at most `N` commits (0: all)"},
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON commit per line"},
+			asOfFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -49,6 +50,9 @@ all streams (or one), reading only as many commits as it prints.`,
 			}
 			w, err := openExistingWarehouse(c)
 			if err != nil {
+				return err
+			}
+			if w, err = atAsOf(c, w); err != nil {
 				return err
 			}
 			q := pipeline.LogQuery{Stream: c.String("stream"), Table: table, Limit: c.Int("limit")}

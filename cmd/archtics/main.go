@@ -124,6 +124,7 @@ Exit codes:
 			queryCommand(),
 			logCommand(),
 			verifyCommand(),
+			vacuumCommand(),
 			simulateCommand(),
 			versionCommand(),
 		},
