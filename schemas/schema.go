@@ -106,6 +106,12 @@ type Table struct {
 	// UpdatedAt names the column carrying the source's update time, which
 	// drives "changes since" pulls and the merge order.
 	UpdatedAt string
+	// DependsOn lists the other tables ("schema.table") this table's view
+	// reads besides its own files. A reader that materializes the table
+	// materializes these first (and theirs, transitively). Empty today:
+	// every view reads only its own files; views over several tables
+	// (realtime attendance joined with events, say) declare them here.
+	DependsOn []string
 }
 
 // FullName is "schema.table".
@@ -207,6 +213,11 @@ func (t *Table) Validate() error {
 	}
 	if t.UpdatedAt != "" && !seen[t.UpdatedAt] {
 		return fmt.Errorf("schemas: %s: updated-at column %q is not a column", t.FullName(), t.UpdatedAt)
+	}
+	for _, d := range t.DependsOn {
+		if d == t.FullName() || strings.Count(d, ".") != 1 {
+			return fmt.Errorf("schemas: %s: dependency %q must name another table as schema.table", t.FullName(), d)
+		}
 	}
 	for _, p := range t.PartitionBy {
 		c, _ := t.Column(p)
