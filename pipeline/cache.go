@@ -201,7 +201,7 @@ func checkLocal(ctx context.Context, stamps *stamps, table, path string, e FileE
 	if stamps.trusted(table, e, path) {
 		return nil
 	}
-	st, ok, err := verifyFile(ctx, path, e)
+	st, ok, err := verifyLocalFile(ctx, path, e)
 	if err != nil {
 		return err
 	}
@@ -218,7 +218,7 @@ func (w *Warehouse) cacheFile(ctx context.Context, stamps *stamps, table, path s
 		return nil
 	}
 	if fi, err := os.Stat(path); err == nil && fi.Size() == e.Bytes {
-		st, ok, err := verifyFile(ctx, path, e)
+		st, ok, err := verifyLocalFile(ctx, path, e)
 		if err == nil {
 			if ok {
 				stamps.add(table, e, st)

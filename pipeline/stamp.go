@@ -269,13 +269,13 @@ func (s *stamps) saveTable(table string, byPath map[string]fileStamp) error {
 }
 
 // hashFileHook, when set (by tests), is called with the path of every file
-// verifyFile reads, so a test can count the reads.
+// verifyLocalFile reads, so a test can count the reads.
 var hashFileHook func(path string)
 
-// verifyFile hashes the file at path and checks it is e. It returns the
+// verifyLocalFile hashes the file at path and checks it is e. It returns the
 // stamp to record, with ok false when the file changed while it was read
 // (the content matched, but the next reader must check again).
-func verifyFile(ctx context.Context, path string, e FileEntry) (st fileStamp, ok bool, err error) {
+func verifyLocalFile(ctx context.Context, path string, e FileEntry) (st fileStamp, ok bool, err error) {
 	if hashFileHook != nil {
 		hashFileHook(path)
 	}

@@ -14,7 +14,7 @@ import (
 	"archtics/schemas"
 )
 
-// hashCounter records the files verifyFile reads (through hashFileHook)
+// hashCounter records the files verifyLocalFile reads (through hashFileHook)
 // while a test runs.
 type hashCounter struct {
 	mu    sync.Mutex

@@ -27,12 +27,14 @@ func queryCommand() *cli.Command {
 archtics.event, archtics.cust, archtics.ticket, archtics.tex,
 archtics_rtx.attendance, archtics_meta.rejects, ...
 
-Only the tables the statement names (as schema.table) get views, and only
-their files are checked. Each committed file is verified once against the
-SHA-256 its commit records (downloaded into the cache first when the
-warehouse is on S3) and stamped in the cache; later queries trust it while
-its size and times are unchanged. A statement that reads a table it does not
-name that way (after SET search_path, say) is rerun over every table.
+Only the tables the statement names as schema.table get views, and only
+their files are checked. A statement that names none that way (SELECT 1,
+SHOW TABLES, after SET search_path) gets views over every table, and one
+that reads more than it names fails to bind and is rerun over every table.
+Each committed file is verified once against the SHA-256 its commit records
+(downloaded into the cache first when the warehouse is on S3) and stamped
+in the cache; later queries trust it while its size, times and inode are
+unchanged, and hash it again when they change.
 
 With SQL, it runs the statement and prints the result. With --db, views over
 every table are also saved in that DuckDB file, which DBeaver, the duckdb
