@@ -83,6 +83,15 @@ func (w *Warehouse) OpenViews(ctx context.Context, dbPath, cacheDir string, tabl
 	if err != nil {
 		return nil, fmt.Errorf("open duckdb %s: %w", dbPath, err)
 	}
+	// Creating a view binds it, which reads the Parquet footers, and the
+	// statement binds it again: keep the parsed footers rather than read
+	// them twice. The files are immutable and verified, and DuckDB checks
+	// a cached footer against the file's modification time anyway. (A
+	// setting of this process only, not saved in a database file.)
+	if _, err := db.ExecContext(ctx, "SET parquet_metadata_cache = true"); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("duckdb %s: %w", dbPath, err)
+	}
 	if err := AttachViews(ctx, db, files, tables...); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("duckdb %s: %w", dbPath, err)
