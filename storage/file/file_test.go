@@ -365,7 +365,7 @@ func TestListOpensNoFile(t *testing.T) {
 		}
 	}
 	if got := watch.opened(t); len(got) != 0 {
-		t.Fatalf("List and Stat opened %d files: %v", len(got), got)
+		t.Fatalf("List and Stat opened or read files %d times, first %v", len(got), got[:min(len(got), 4)])
 	}
 	rc, _, err := s.Get(ctx, keys[0])
 	if err != nil {
