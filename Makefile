@@ -5,6 +5,9 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 BIN := bin/archtics
 DEMO_DIR ?= ./demo
+# The bench-scale warehouse (25 M rows, 727 MiB of Parquet), built once by
+# `make bench-data` and reused by every `make bench`; rm -rf it to rebuild.
+BENCH_DATA ?= bench-data
 
 # The S3 endpoint for tests and benchmarks: localstack/start launches
 # LocalStack (Docker) or moto_server and writes the URL it chose here.
@@ -15,7 +18,7 @@ TEST_ENV = AWS_ENDPOINT_URL=$$(cat $(ENDPOINT_FILE)) \
 	AWS_REGION=$${AWS_REGION:-us-east-1} \
 	ARCHTICS_TEST_BUCKET=archtics-test
 
-.PHONY: all build run test bench lint clean testdata
+.PHONY: all build run test bench bench-data lint clean testdata
 
 all: build
 
@@ -33,11 +36,23 @@ test:
 	$(TEST_ENV) $(GO) test -timeout 12m ./...
 
 ## bench: every benchmark, at the sizes the issues name (S3 ones included); the writer on 1 and 2 cores
-bench:
+bench: bench-data
 	./localstack/start
 	@set -o pipefail; trap './localstack/stop' EXIT; \
 	$(TEST_ENV) $(GO) test -run '^$$' -bench . -benchtime 1x -cpu 1,2 -timeout 20m ./pipeline | tee bench.out; \
-	$(TEST_ENV) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m $$($(GO) list ./... | grep -v /pipeline$$) | tee -a bench.out
+	$(TEST_ENV) ARCHTICS_BENCH_WAREHOUSE=$(CURDIR)/$(BENCH_DATA)/warehouse \
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m $$($(GO) list ./... | grep -v /pipeline$$) | tee -a bench.out
+
+## bench-data: the bench-scale warehouse the query benchmark reads (about 1.5 minutes on 2 cores, once)
+bench-data: $(BENCH_DATA)/.built
+
+$(BENCH_DATA)/.built:
+	$(MAKE) build
+	rm -rf $(BENCH_DATA) && mkdir -p $(BENCH_DATA)
+	@echo "building the bench-scale warehouse in $(BENCH_DATA) (once; log in $(BENCH_DATA)/demo.log)"
+	./$(BIN) demo --scale bench --dir $(BENCH_DATA) > $(BENCH_DATA)/demo.log 2>&1 || { tail -20 $(BENCH_DATA)/demo.log; exit 1; }
+	rm -rf $(BENCH_DATA)/dump $(BENCH_DATA)/cache
+	touch $@
 
 ## testdata: regenerate testdata/dump-tiny after an intended change to the simulator's output
 testdata:
@@ -52,4 +67,4 @@ lint:
 	$(GO) vet ./...
 
 clean:
-	rm -rf bin demo bench.out
+	rm -rf bin demo bench.out $(BENCH_DATA)

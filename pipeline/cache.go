@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"archtics/schemas"
 )
@@ -24,34 +25,52 @@ type LocalFiles map[string][]string
 var CacheConcurrency = 4
 
 // Materialize makes the committed files of tables (default: every known
-// table) available locally, verified against the SHA-256 their commit
-// records, and returns their paths.
+// table), and of the tables their views depend on, available locally,
+// verified against the SHA-256 their commit records, and returns their
+// paths.
 //
 // Files are cached at <cacheDir>/<key>, keeping the Hive path so DuckDB's
-// hive_partitioning sees the partition columns. Partitions are immutable,
-// so a cached file with the committed hash is always valid and is not
-// downloaded again. When the warehouse is a local folder the files are
-// verified and used in place instead of being copied.
+// hive_partitioning sees the partition columns. When the warehouse is a
+// local folder the files are verified and used in place instead of being
+// copied. Either way a file is hashed once: a stamp in <cacheDir>/.stamps
+// (see stamp.go) then vouches for it until its size, times or inode change.
+// With cacheDir "" (allowed for a local folder) nothing is stamped and
+// every file is hashed on every call.
 //
 // DuckDB never reads the object store itself: only files that passed
 // verification reach it.
 func (w *Warehouse) Materialize(ctx context.Context, cacheDir string, tables ...*schemas.Table) (LocalFiles, error) {
-	if len(tables) == 0 {
-		tables = knownTables()
-	}
-	st, err := w.State(ctx)
+	files, _, err := w.materialize(ctx, cacheDir, tables)
+	return files, err
+}
+
+// stateFor is the committed state a reader of tables sees: only the
+// streams that own them (a damaged stream fails only its own tables'
+// readers), each at its head or as of the warehouse's as-of point.
+func (w *Warehouse) stateFor(ctx context.Context, tables []*schemas.Table) (*State, error) {
+	return w.StateOf(ctx, tables...)
+}
+
+// materialize is Materialize, also returning the state it read.
+func (w *Warehouse) materialize(ctx context.Context, cacheDir string, tables []*schemas.Table) (LocalFiles, *State, error) {
+	tables, err := readSet(tables)
 	if err != nil {
-		return nil, fmt.Errorf("materialize: %w", err)
+		return nil, nil, fmt.Errorf("materialize: %w", err)
+	}
+	st, err := w.stateFor(ctx, tables)
+	if err != nil {
+		return nil, nil, fmt.Errorf("materialize: %w", err)
 	}
 	root := localRoot(w)
-	if root == "" {
-		if cacheDir == "" {
-			return nil, errors.New("materialize: a cache folder is needed for a remote warehouse")
-		}
+	if root == "" && cacheDir == "" {
+		return nil, nil, errors.New("materialize: a cache folder is needed for a remote warehouse")
+	}
+	if cacheDir != "" {
 		if cacheDir, err = filepath.Abs(cacheDir); err != nil {
-			return nil, fmt.Errorf("materialize: cache folder: %w", err)
+			return nil, nil, fmt.Errorf("materialize: cache folder: %w", err)
 		}
 	}
+	stamps := newStamps(cacheDir, w.logger())
 	type job struct {
 		table string
 		i     int
@@ -64,6 +83,9 @@ func (w *Warehouse) Materialize(ctx context.Context, cacheDir string, tables ...
 		out[t.FullName()] = make([]string, len(files))
 		for i, e := range files {
 			jobs = append(jobs, job{t.FullName(), i, e})
+		}
+		if len(files) > 0 {
+			stamps.load(t.FullName())
 		}
 	}
 	var (
@@ -81,10 +103,10 @@ func (w *Warehouse) Materialize(ctx context.Context, cacheDir string, tables ...
 				var err error
 				if root != "" {
 					path = filepath.Join(root, filepath.FromSlash(j.e.Key))
-					err = checkLocal(path, j.e)
+					err = checkLocal(ctx, stamps, j.table, path, j.e)
 				} else {
 					path = filepath.Join(cacheDir, filepath.FromSlash(j.e.Key))
-					err = w.cacheFile(ctx, path, j.e)
+					err = w.cacheFile(ctx, stamps, j.table, path, j.e)
 				}
 				mu.Lock()
 				if err != nil && firstErr == nil {
@@ -106,11 +128,55 @@ func (w *Warehouse) Materialize(ctx context.Context, cacheDir string, tables ...
 	}
 	close(work)
 	wg.Wait()
+	// What was verified stays verified, even if another file failed.
+	stamps.save()
 	if firstErr != nil {
-		return nil, fmt.Errorf("materialize: %w", firstErr)
+		return nil, nil, fmt.Errorf("materialize: %w", firstErr)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("materialize: %w", err)
+		return nil, nil, fmt.Errorf("materialize: %w", err)
+	}
+	return out, st, nil
+}
+
+// readSet returns tables (default: every known table) with the tables
+// their views depend on (schemas.Table.DependsOn, transitively), each
+// once, every table after its dependencies, so views can be created in
+// that order.
+func readSet(tables []*schemas.Table) ([]*schemas.Table, error) {
+	if len(tables) == 0 {
+		tables = knownTables()
+	}
+	const visiting, done = 1, 2
+	state := map[string]int{}
+	var out []*schemas.Table
+	var visit func(t *schemas.Table, path []string) error
+	visit = func(t *schemas.Table, path []string) error {
+		name := t.FullName()
+		switch state[name] {
+		case done:
+			return nil
+		case visiting:
+			return fmt.Errorf("the views of %s depend on each other in a cycle: fix DependsOn in schemas", strings.Join(append(path, name), " -> "))
+		}
+		state[name] = visiting
+		for _, d := range t.DependsOn {
+			dt := lookupTable(d, tables)
+			if dt == nil {
+				return fmt.Errorf("the view of %s depends on %s, which is not a known table: fix DependsOn in schemas", name, d)
+			}
+			if err := visit(dt, append(path, name)); err != nil {
+				return err
+			}
+		}
+		state[name] = done
+		out = append(out, t)
+		return nil
+	}
+	for _, t := range tables {
+		if err := visit(t, nil); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -128,33 +194,40 @@ func localRoot(w *Warehouse) string {
 	return u
 }
 
-// checkLocal verifies a file against its entry.
-func checkLocal(path string, e FileEntry) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("committed file %s: %w", e.Key, err)
+// checkLocal verifies a committed file used in place: trusted on a
+// matching stamp, hashed (and stamped) otherwise.
+func checkLocal(ctx context.Context, stamps *stamps, table, path string, e FileEntry) error {
+	if stamps.trusted(table, e, path) {
+		return nil
 	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
+	st, ok, err := verifyLocalFile(ctx, path, e)
 	if err != nil {
-		return fmt.Errorf("committed file %s: read %s: %w", e.Key, path, err)
+		return err
 	}
-	if sum := hex.EncodeToString(h.Sum(nil)); n != e.Bytes || sum != e.SHA256 {
-		return fmt.Errorf("committed file %s is corrupt: %d bytes sha256 %s, commit says %d bytes sha256 %s (run archtics verify)",
-			e.Key, n, sum, e.Bytes, e.SHA256)
+	if ok {
+		stamps.add(table, e, st)
 	}
 	return nil
 }
 
 // cacheFile makes path hold the verified content of e, downloading it to a
 // temporary file first so a reader never sees a partial or wrong file.
-func (w *Warehouse) cacheFile(ctx context.Context, path string, e FileEntry) error {
+func (w *Warehouse) cacheFile(ctx context.Context, stamps *stamps, table, path string, e FileEntry) error {
+	if stamps.trusted(table, e, path) {
+		return nil
+	}
 	if fi, err := os.Stat(path); err == nil && fi.Size() == e.Bytes {
-		if checkLocal(path, e) == nil {
+		st, ok, err := verifyLocalFile(ctx, path, e)
+		if err == nil {
+			if ok {
+				stamps.add(table, e, st)
+			}
 			return nil
 		}
-		w.logger().Warn("cached file does not match its commit; downloading it again", "key", e.Key, "path", path)
+		if ctx.Err() != nil {
+			return err
+		}
+		w.logger().Warn("cached file does not match its commit; downloading it again", "key", e.Key, "path", path, "err", err)
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("cache %s: %w", path, err)
 	}
@@ -172,7 +245,7 @@ func (w *Warehouse) cacheFile(ctx context.Context, path string, e FileEntry) err
 		return fmt.Errorf("download %s: %w", e.Key, err)
 	}
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), rc)
+	n, err := io.Copy(io.MultiWriter(tmp, h), ctxReader{ctx, rc})
 	rc.Close()
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
@@ -184,8 +257,19 @@ func (w *Warehouse) cacheFile(ctx context.Context, path string, e FileEntry) err
 		return fmt.Errorf("download %s: %d bytes sha256 %s, commit says %d bytes sha256 %s: the stored file is corrupt (run archtics verify)",
 			e.Key, n, sum, e.Bytes, e.SHA256)
 	}
+	// The bytes just hashed are the file's: stamp it now rather than hash
+	// it again on the next run. Its modification time is set a minute back
+	// first, so the stamp is clear of racyWindow: any later write to the
+	// file stamps it with the current time, which the stamp does not match.
+	verifiedAt := time.Now()
+	if err := os.Chtimes(tmp.Name(), time.Time{}, verifiedAt.Add(-time.Minute)); err != nil {
+		return fmt.Errorf("cache %s: %w", path, err)
+	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("cache %s: %w", path, err)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Size() == e.Bytes && !fi.ModTime().After(verifiedAt.Add(-time.Minute)) {
+		stamps.add(table, e, observe(path, fi, verifiedAt))
 	}
 	return nil
 }

@@ -387,10 +387,10 @@ func lookupTable(name string, extra []*schemas.Table) *schemas.Table {
 	return nil
 }
 
-// knownTables are the definitions the pipeline knows without being told.
+// knownTables are the definitions the pipeline knows without being told
+// (schemas.All, rejects included).
 func knownTables() []*schemas.Table {
-	out := append([]*schemas.Table{}, schemas.All...)
-	return append(out, schemas.Rejects)
+	return append([]*schemas.Table{}, schemas.All...)
 }
 
 // WriteAndCommit runs fn, which writes the batch's data through the

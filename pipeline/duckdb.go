@@ -3,11 +3,12 @@ package pipeline
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
 	// The DuckDB driver, registered as "duckdb".
-	_ "github.com/duckdb/duckdb-go/v2"
+	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"archtics/schemas"
 )
@@ -17,10 +18,12 @@ import (
 // the committed Parquet files with Hive partitioning. Paths are absolute,
 // so a database file written this way opens anywhere the files are (for
 // example in DBeaver). A table without files gets an empty view with the
-// right columns and types. tables defaults to every known table.
+// right columns and types. tables defaults to every known table; the
+// tables their views depend on get views too, created first.
 func AttachViews(ctx context.Context, db *sql.DB, files LocalFiles, tables ...*schemas.Table) error {
-	if len(tables) == 0 {
-		tables = knownTables()
+	tables, err := readSet(tables)
+	if err != nil {
+		return fmt.Errorf("duckdb: %w", err)
 	}
 	// DuckDB names a file database's catalog after the file: a file
 	// called archtics.duckdb makes "archtics.event" ambiguous (catalog or
@@ -43,18 +46,51 @@ func AttachViews(ctx context.Context, db *sql.DB, files LocalFiles, tables ...*s
 	return nil
 }
 
+// DuckDB is an open DuckDB database with a view per materialized table.
+type DuckDB struct {
+	*sql.DB
+	// Tables have views, each after the tables its view depends on.
+	Tables []*schemas.Table
+	// Commits counts the commits, across every stream, of the state the
+	// views show: 0 means nothing has been committed (loaded) yet.
+	Commits int64
+}
+
 // OpenDuckDB materializes the committed files of tables (default: every
 // known table) into cacheDir and opens the DuckDB database at dbPath
 // ("" for in-memory) with a view per table over them. The caller closes
 // the database.
 func OpenDuckDB(ctx context.Context, dbPath string, w *Warehouse, cacheDir string, tables ...*schemas.Table) (*sql.DB, error) {
-	files, err := w.Materialize(ctx, cacheDir, tables...)
+	d, err := w.OpenViews(ctx, dbPath, cacheDir, tables...)
+	if err != nil {
+		return nil, err
+	}
+	return d.DB, nil
+}
+
+// OpenViews is OpenDuckDB, also telling which views it made and how many
+// commits their state holds.
+func (w *Warehouse) OpenViews(ctx context.Context, dbPath, cacheDir string, tables ...*schemas.Table) (*DuckDB, error) {
+	tables, err := readSet(tables)
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: %w", err)
+	}
+	files, st, err := w.materialize(ctx, cacheDir, tables)
 	if err != nil {
 		return nil, err
 	}
 	db, err := sql.Open("duckdb", dbPath)
 	if err != nil {
 		return nil, fmt.Errorf("open duckdb %s: %w", dbPath, err)
+	}
+	// Creating a view binds it, which reads the Parquet footers, and the
+	// statement binds it again: keep the parsed footers rather than read
+	// them twice. The files are immutable and verified, and DuckDB checks
+	// a cached footer against the file's modification time anyway. (A
+	// setting of this process only, not saved in a database file.)
+	if _, err := db.ExecContext(ctx, "SET parquet_metadata_cache = true"); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("duckdb %s: %w", dbPath, err)
 	}
 	if err := AttachViews(ctx, db, files, tables...); err != nil {
 		db.Close()
@@ -68,5 +104,70 @@ func OpenDuckDB(ctx context.Context, dbPath string, w *Warehouse, cacheDir strin
 			return nil, fmt.Errorf("duckdb %s: checkpoint: %w", dbPath, err)
 		}
 	}
-	return db, nil
+	var commits int64
+	for _, s := range st.Streams {
+		commits += s.Seq
+	}
+	return &DuckDB{DB: db, Tables: tables, Commits: commits}, nil
+}
+
+// QueryInfo says how Query answered.
+type QueryInfo struct {
+	Tables   []string // the tables that had views (schema.table)
+	Fallback bool     // the guess missed a table: the statement was rerun over every table
+	Commits  int64    // as DuckDB.Commits: 0 means nothing is committed yet
+}
+
+// Query runs the SQL text in an in-memory DuckDB with views over only the
+// tables it reads (TablesReadBy: only their files are verified, only their
+// views bound) and hands the result to fn.
+//
+// If the guess missed a table, DuckDB refuses the statement with a catalog
+// error while binding it, before any row reaches fn; Query then reruns the
+// text in a fresh database with a view over every table, so a wrong guess
+// costs time, never a wrong or empty answer.
+func (w *Warehouse) Query(ctx context.Context, cacheDir, sqlText string, fn func(*sql.Rows) error) (QueryInfo, error) {
+	return w.query(ctx, cacheDir, sqlText, TablesReadBy(sqlText), fn)
+}
+
+// query is Query with the guess given (nil: every table).
+func (w *Warehouse) query(ctx context.Context, cacheDir, sqlText string, guess []*schemas.Table, fn func(*sql.Rows) error) (QueryInfo, error) {
+	info, answered, err := w.queryOver(ctx, cacheDir, sqlText, guess, fn)
+	if err == nil || guess == nil || answered || !isCatalogError(err) {
+		return info, err
+	}
+	w.logger().Debug("the statement reads a table it does not name as schema.table; rerunning it over every table", "tables", info.Tables, "err", err)
+	info, _, err = w.queryOver(ctx, cacheDir, sqlText, nil, fn)
+	info.Fallback = true
+	return info, err
+}
+
+// queryOver runs sqlText over views of tables; answered says whether fn
+// was called (after which a rerun could print rows twice).
+func (w *Warehouse) queryOver(ctx context.Context, cacheDir, sqlText string, tables []*schemas.Table, fn func(*sql.Rows) error) (info QueryInfo, answered bool, err error) {
+	d, err := w.OpenViews(ctx, "", cacheDir, tables...)
+	if err != nil {
+		return info, false, err
+	}
+	defer d.Close()
+	info.Commits = d.Commits
+	for _, t := range d.Tables {
+		info.Tables = append(info.Tables, t.FullName())
+	}
+	rows, err := d.QueryContext(ctx, sqlText)
+	if err != nil {
+		return info, false, fmt.Errorf("query: %w", err)
+	}
+	defer rows.Close()
+	return info, true, fn(rows)
+}
+
+// isCatalogError reports whether DuckDB refused a statement for naming
+// something its catalog lacks (a table, view or schema).
+func isCatalogError(err error) bool {
+	var de *duckdb.Error
+	if errors.As(err, &de) {
+		return de.Type == duckdb.ErrorTypeCatalog
+	}
+	return strings.Contains(err.Error(), "Catalog Error")
 }

@@ -296,3 +296,7 @@ func keysOf(es []FileEntry) []string {
 	}
 	return out
 }
+
+// nhlGen makes archtics_rtx.attendance rows of team nhl only, which the
+// stream nhl/realtime owns.
+func nhlGen() attendanceGen { return attendanceGen{teams: []string{"nhl"}, dates: defaultGen().dates} }

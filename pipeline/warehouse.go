@@ -61,7 +61,7 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*Warehouse, err
 	return &Warehouse{Store: store, Logger: logger}, nil
 }
 
-// knownTables are schemas.All, the rejects table and w.Tables.
+// knownTables are schemas.All and w.Tables.
 func (w *Warehouse) knownTables() []*schemas.Table {
 	return append(knownTables(), w.Tables...)
 }

@@ -111,6 +111,12 @@ type Table struct {
 	// {partition_column} placeholder ("{team}/clone"). Exactly one stream
 	// may add or retire files in a partition (see owner.go).
 	Owner string
+	// DependsOn lists the other tables ("schema.table") this table's view
+	// reads besides its own files. A reader that materializes the table
+	// materializes these first (and theirs, transitively). Empty today:
+	// every view reads only its own files; views over several tables
+	// (realtime attendance joined with events, say) declare them here.
+	DependsOn []string
 }
 
 // FullName is "schema.table".
@@ -215,6 +221,11 @@ func (t *Table) Validate() error {
 	}
 	if err := t.validateOwner(); err != nil {
 		return err
+	}
+	for _, d := range t.DependsOn {
+		if d == t.FullName() || strings.Count(d, ".") != 1 {
+			return fmt.Errorf("schemas: %s: dependency %q must name another table as schema.table", t.FullName(), d)
+		}
 	}
 	for _, p := range t.PartitionBy {
 		c, _ := t.Column(p)

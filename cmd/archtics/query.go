@@ -23,22 +23,32 @@ func queryCommand() *cli.Command {
 		Name:      "query",
 		Usage:     "query the warehouse with DuckDB, or write a DuckDB file of views for DBeaver",
 		ArgsUsage: "[SQL]",
-		Description: `query downloads the committed Parquet files into a local cache (verifying each
-file's SHA-256 against its commit; immutable files are fetched once), then opens
-DuckDB with one view per table: archtics.event, archtics.cust, archtics.ticket,
-archtics.tex, archtics_rtx.attendance, archtics_meta.rejects, ...
+		Description: `query runs DuckDB over the committed Parquet files, with one view per table:
+archtics.event, archtics.cust, archtics.ticket, archtics.tex,
+archtics_rtx.attendance, archtics_meta.rejects, ...
 
-With SQL, it runs the statement and prints the result. With --db, the views are
-also saved in that DuckDB file, which DBeaver, the duckdb CLI and Tableau open
-(the views point at the cached files by absolute path).
+Only the tables the statement names as schema.table get views, and only
+their files are checked. A statement that names none that way (SELECT 1,
+SHOW TABLES, after SET search_path) gets views over every table, and one
+that reads more than it names fails to bind and is rerun over every table.
+Each committed file is verified once against the SHA-256 its commit records
+(downloaded into the cache first when the warehouse is on S3) and stamped
+in the cache; later queries trust it while its size, times and inode are
+unchanged, and hash it again when they change.
+
+With SQL, it runs the statement and prints the result. With --db, views over
+every table are also saved in that DuckDB file, which DBeaver, the duckdb
+CLI and Tableau open (the views point at the verified files by absolute
+path).
 
 Examples:
    archtics query "SELECT team, count(*) FROM archtics.cust GROUP BY team"
    archtics query --db warehouse.duckdb`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "db", Usage: "also save the views in this DuckDB file (not named archtics.duckdb: that would clash with the archtics schema)"},
-			&cli.StringFlag{Name: "cache", Usage: "local cache of committed files (default: the user cache folder)", EnvVars: []string{"ARCHTICS_CACHE"}},
+			&cli.StringFlag{Name: "cache", Usage: "local cache of committed files and their verify stamps (default: the user cache folder)", EnvVars: []string{"ARCHTICS_CACHE"}},
 			&cli.StringFlag{Name: "format", Value: "table", Usage: "output format: table or csv"},
+			asOfFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 && c.String("db") == "" {
@@ -51,22 +61,56 @@ Examples:
 			if err != nil {
 				return err
 			}
+			if w, err = atAsOf(c, w); err != nil {
+				return err
+			}
 			cache := c.String("cache")
 			if cache == "" {
 				cache = defaultCacheDir(w)
 			}
-			db, err := pipeline.OpenDuckDB(c.Context, c.String("db"), w, cache)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			if c.NArg() == 0 {
-				fmt.Fprintf(os.Stderr, "wrote %s: open it in DBeaver or `duckdb %s`\n", c.String("db"), c.String("db"))
-				return nil
-			}
-			return printQuery(c.Context, os.Stdout, db, strings.Join(c.Args().Slice(), " "), c.String("format"))
+			return runQuery(c.Context, os.Stdout, os.Stderr, w, cache, c.String("db"), strings.Join(c.Args().Slice(), " "), c.String("format"))
 		},
 	}
+}
+
+// runQuery is the query command: sqlText over views of the tables it
+// reads, or, with dbPath, views over every table saved in that file (and
+// sqlText, if any, run there).
+func runQuery(ctx context.Context, stdout, stderr io.Writer, w *pipeline.Warehouse, cache, dbPath, sqlText, format string) error {
+	var commits int64
+	if dbPath == "" {
+		info, err := w.Query(ctx, cache, sqlText, func(rows *sql.Rows) error {
+			return printRows(stdout, stderr, rows, format)
+		})
+		if err != nil {
+			return err
+		}
+		commits = info.Commits
+	} else {
+		d, err := w.OpenViews(ctx, dbPath, cache)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		commits = d.Commits
+		if sqlText == "" {
+			fmt.Fprintf(stderr, "wrote %s: open it in DBeaver or `duckdb %s`\n", dbPath, dbPath)
+		} else {
+			rows, err := d.QueryContext(ctx, sqlText)
+			if err != nil {
+				return fmt.Errorf("query: %w", err)
+			}
+			defer rows.Close()
+			if err := printRows(stdout, stderr, rows, format); err != nil {
+				return err
+			}
+		}
+	}
+	if commits == 0 {
+		// Every view is empty, which looks like a legitimate empty answer.
+		fmt.Fprintf(stderr, "note: nothing is committed in the warehouse %s yet, so every table is empty: load a dump first (archtics load-dump --dump DIR), or try archtics demo\n", w.Store.URL())
+	}
+	return nil
 }
 
 // defaultCacheDir is a per-warehouse folder in the user's cache directory,
@@ -80,13 +124,20 @@ func defaultCacheDir(w *pipeline.Warehouse) string {
 	return filepath.Join(base, "archtics", name)
 }
 
-// printQuery runs query and prints its rows as an aligned table or CSV.
+// printQuery runs query and prints its rows (see printRows), the row
+// count going to the process's stderr.
 func printQuery(ctx context.Context, out io.Writer, db *sql.DB, query, format string) error {
 	rows, err := db.QueryContext(ctx, query)
 	if err != nil {
 		return fmt.Errorf("query: %w", err)
 	}
 	defer rows.Close()
+	return printRows(out, os.Stderr, rows, format)
+}
+
+// printRows prints rows as an aligned table (with a row count on stderr)
+// or as CSV.
+func printRows(out, stderr io.Writer, rows *sql.Rows, format string) error {
 	cols, err := rows.Columns()
 	if err != nil {
 		return err
@@ -123,7 +174,7 @@ func printQuery(ctx context.Context, out io.Writer, db *sql.DB, query, format st
 	}
 	if tw != nil {
 		tw.Flush()
-		fmt.Fprintf(os.Stderr, "(%d rows)\n", n)
+		fmt.Fprintf(stderr, "(%d rows)\n", n)
 	}
 	return nil
 }

@@ -1,21 +1,42 @@
 // Package file is the local-folder backend of storage.Store.
 //
-// Layout: every key is a regular file at <root>/<key>. Two hidden folders at
-// the root hold internal state and are never listed:
+// Layout: every key is a regular file at <root>/<key>. Three hidden folders
+// at the root hold internal state and are never listed:
 //
-//	.tmp/    content being written; renamed or hard-linked into place when
-//	         complete, so a crash never leaves a partial object at a key.
-//	.locks/  one lock file per key ever written through CompareAndSwap
-//	         (named by the SHA-256 of the key), flock'ed so that CAS is
-//	         atomic across goroutines and processes sharing the folder.
+//	.tmp/     content being written; renamed or hard-linked into place when
+//	          complete, so a crash never leaves a partial object at a key.
+//	.locks/   one lock file per key ever written through CompareAndSwap
+//	          (named by the SHA-256 of the key), flock'ed so that CAS is
+//	          atomic across goroutines and processes sharing the folder.
+//	.graves/  deleted objects, moved here by Delete and removed graveHold
+//	          later (see below).
 //
-// ETags: an object's ETag is the hex SHA-256 of its content when it is
-// smaller than 1 MiB, and "<size>-<mtime nanos>" otherwise. Hashing on every
-// Stat/List would mean re-reading every large data file, which the warehouse
-// lists often; those are immutable, so size+mtime identifies them just as
-// well. CompareAndSwap objects are small pointers, so their ETag is always
-// the content hash, and CAS, Stat, Get, List and the write methods all go
-// through the same etagOf definition, which keeps the tokens comparable.
+// ETags come from file metadata alone, "<size>-<mtime ns>-<inode>" (hex),
+// so Stat and List never read an object: a listing of the warehouse costs a
+// directory read and a stat per file, whatever the files' sizes. Objects are
+// never written in place (every write makes a new file, published by link
+// or rename), so an open file and the metadata it was opened with always
+// describe the same bytes. For CompareAndSwap to be as safe as S3's, where
+// an ETag is the content's MD5, a stale ETag must never match an object
+// with other content. A new version at a key is a new inode, but an inode
+// number can be reused once freed, and modification times are coarse (a
+// kernel tick, a second, or two on FAT), so size+mtime+inode alone could
+// repeat. Two rules prevent it:
+//
+//   - A CompareAndSwap replacing a version, under the key's lock, sets the
+//     new version's modification time strictly after the current one's
+//     (checking what the filesystem stored, so a coarse filesystem gets a
+//     whole tick more). Successive versions of a key thus have strictly
+//     increasing times, and no version's ETag equals an earlier one's, even
+//     when the inode number and size repeat.
+//   - Delete does not free the inode: it renames the object into .graves/,
+//     which keeps the inode number allocated for graveHold (ten minutes).
+//     An object created at the same key meanwhile gets another inode; one
+//     created later that reuses the number is written at least graveHold
+//     after the deleted version's last write, so its modification time is
+//     later. This holds unless the clock steps back by more than graveHold.
+//     Deleted files' space comes back when their grave is swept, by the
+//     next Delete or New after graveHold.
 //
 // The backend relies on flock(2) and hard links, so it needs a Unix-like OS
 // and a local filesystem (flock over NFS is not dependable).
@@ -35,6 +56,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -44,14 +67,25 @@ import (
 const (
 	tmpDir   = ".tmp"
 	lockDir  = ".locks"
-	hashMax  = 1 << 20 // objects below this size get a content-hash ETag
+	graveDir = ".graves"
 	staleTmp = 24 * time.Hour
 )
+
+// graveHold is how long a deleted object's inode stays allocated in
+// .graves (see the package comment). A variable so tests can shorten it.
+var graveHold = 10 * time.Minute
 
 // Store is a storage.Store on a local folder.
 type Store struct {
 	root string // absolute, cleaned
+
+	sweepMu   sync.Mutex
+	lastSweep time.Time
 }
+
+// graveSeq makes grave names unique within a process; the process id and
+// the time make them unique across processes.
+var graveSeq atomic.Uint64
 
 var _ storage.Store = (*Store)(nil)
 
@@ -64,13 +98,14 @@ func New(root string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("file store %s: %w", root, err)
 	}
-	for _, d := range []string{abs, filepath.Join(abs, tmpDir), filepath.Join(abs, lockDir)} {
+	for _, d := range []string{abs, filepath.Join(abs, tmpDir), filepath.Join(abs, lockDir), filepath.Join(abs, graveDir)} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("file store %s: %w", abs, err)
 		}
 	}
 	s := &Store{root: abs}
 	s.removeStaleTemps()
+	s.sweepGraves(true)
 	return s, nil
 }
 
@@ -85,6 +120,32 @@ func (s *Store) removeStaleTemps() {
 	cutoff := time.Now().Add(-staleTmp)
 	for _, e := range ents {
 		if info, err := e.Info(); err == nil && info.ModTime().Before(cutoff) {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// sweepGraves removes the graves older than graveHold. Unless forced it
+// runs at most every graveHold/10 per Store, so deleting many objects does
+// not read the folder each time.
+func (s *Store) sweepGraves(force bool) {
+	s.sweepMu.Lock()
+	now := time.Now()
+	if !force && now.Sub(s.lastSweep) < graveHold/10 {
+		s.sweepMu.Unlock()
+		return
+	}
+	s.lastSweep = now
+	s.sweepMu.Unlock()
+	dir := filepath.Join(s.root, graveDir)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	cutoff := now.Add(-graveHold).UnixNano()
+	for _, e := range ents {
+		buried, _, _ := strings.Cut(e.Name(), "-")
+		if ns, err := strconv.ParseInt(buried, 10, 64); err == nil && ns < cutoff {
 			_ = os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}
@@ -279,6 +340,9 @@ func (s *Store) CompareAndSwap(ctx context.Context, key string, data []byte, eta
 	if cur.ETag != etag {
 		return storage.ObjectInfo{}, fmt.Errorf("file cas %s: expected etag %s, found %s: %w", key, etag, cur.ETag, storage.ErrConflict)
 	}
+	if err := laterThan(tmp, cur.LastModified); err != nil {
+		return storage.ObjectInfo{}, fmt.Errorf("file cas %s: %w", key, err)
+	}
 	if err := os.Rename(tmp, final); err != nil {
 		return storage.ObjectInfo{}, fmt.Errorf("file cas %s: %w", key, err)
 	}
@@ -286,56 +350,62 @@ func (s *Store) CompareAndSwap(ctx context.Context, key string, data []byte, eta
 	return s.statPath(key, final)
 }
 
-// etagOf computes the ETag (see the package comment) of the open file f.
-// Hashing through the same descriptor that is being read keeps the token
-// consistent with the bytes a caller gets even if the key is swapped
-// concurrently.
-func etagOf(f *os.File, fi fs.FileInfo) (string, []byte, error) {
-	if fi.Size() >= hashMax {
-		return strconv.FormatInt(fi.Size(), 10) + "-" + strconv.FormatInt(fi.ModTime().UnixNano(), 10), nil, nil
+// laterThan sets the modification time of the file at p strictly after
+// prev (see the package comment), as the filesystem stores it: a
+// filesystem keeping coarser times gets the next whole step.
+func laterThan(p string, prev time.Time) error {
+	next := time.Now()
+	for step := time.Nanosecond; ; step *= 10 {
+		if !next.After(prev) {
+			next = prev.Add(step)
+		}
+		if err := os.Chtimes(p, next, next); err != nil {
+			return err
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		if fi.ModTime().After(prev) {
+			return nil
+		}
+		if step >= time.Hour {
+			return fmt.Errorf("cannot give %s a modification time after %s", p, prev)
+		}
+		next = prev // retry with a larger step
 	}
-	data, err := io.ReadAll(io.LimitReader(f, hashMax))
-	if err != nil {
-		return "", nil, err
-	}
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:]), data, nil
 }
 
-// open opens the object file at p and describes it. A folder at p is not an
-// object, so it reports ErrNotFound like a missing file.
-func (s *Store) open(key, p string) (*os.File, storage.ObjectInfo, []byte, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
-			return nil, storage.ObjectInfo{}, nil, storage.ErrNotFound
-		}
-		return nil, storage.ObjectInfo{}, nil, err
+// info describes an object from its metadata (see the package comment for
+// the ETag).
+func info(key string, fi fs.FileInfo) storage.ObjectInfo {
+	var ino uint64
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		ino = uint64(st.Ino)
 	}
-	fi, err := f.Stat()
+	etag := strconv.FormatInt(fi.Size(), 16) + "-" + strconv.FormatInt(fi.ModTime().UnixNano(), 16) + "-" + strconv.FormatUint(ino, 16)
+	return storage.ObjectInfo{Key: key, Size: fi.Size(), ETag: etag, LastModified: fi.ModTime()}
+}
+
+// notObject maps "no file here" errors to ErrNotFound.
+func notObject(err error) error {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return storage.ErrNotFound
+	}
+	return err
+}
+
+// statPath describes the object file at p without opening it. A folder at
+// p is not an object, so it reports ErrNotFound like a missing file.
+func (s *Store) statPath(key, p string) (storage.ObjectInfo, error) {
+	fi, err := os.Stat(p)
 	if err != nil {
-		f.Close()
-		return nil, storage.ObjectInfo{}, nil, err
+		return storage.ObjectInfo{}, notObject(err)
 	}
 	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, storage.ObjectInfo{}, nil, storage.ErrNotFound
+		return storage.ObjectInfo{}, storage.ErrNotFound
 	}
-	etag, data, err := etagOf(f, fi)
-	if err != nil {
-		f.Close()
-		return nil, storage.ObjectInfo{}, nil, err
-	}
-	return f, storage.ObjectInfo{Key: key, Size: fi.Size(), ETag: etag, LastModified: fi.ModTime()}, data, nil
-}
-
-func (s *Store) statPath(key, p string) (storage.ObjectInfo, error) {
-	f, info, _, err := s.open(key, p)
-	if err != nil {
-		return storage.ObjectInfo{}, err
-	}
-	f.Close()
-	return info, nil
+	return info(key, fi), nil
 }
 
 // Stat implements storage.Store.
@@ -351,22 +421,26 @@ func (s *Store) Stat(ctx context.Context, key string) (storage.ObjectInfo, error
 	return info, nil
 }
 
-// Get implements storage.Store.
+// Get implements storage.Store. The ETag comes from the open file itself,
+// so it describes the bytes read even if the key is swapped meanwhile.
 func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, storage.ObjectInfo, error) {
 	p, err := s.path(key)
 	if err != nil {
 		return nil, storage.ObjectInfo{}, fmt.Errorf("file get: %w", err)
 	}
-	f, info, data, err := s.open(key, p)
+	f, err := os.Open(p)
 	if err != nil {
+		return nil, storage.ObjectInfo{}, fmt.Errorf("file get %s: %w", key, notObject(err))
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = storage.ErrNotFound
+	}
+	if err != nil {
+		f.Close()
 		return nil, storage.ObjectInfo{}, fmt.Errorf("file get %s: %w", key, err)
 	}
-	if data != nil {
-		// Small object already read for its hash; serve those bytes.
-		f.Close()
-		return io.NopCloser(bytes.NewReader(data)), info, nil
-	}
-	return f, info, nil
+	return f, info(key, fi), nil
 }
 
 type sectionReadCloser struct {
@@ -421,9 +495,13 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if fi.IsDir() {
 		return nil // a folder is not an object
 	}
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	// Into a grave rather than unlinked, so the inode number is not reused
+	// while an ETag of this object could still match (package comment).
+	grave := filepath.Join(s.root, graveDir, fmt.Sprintf("%020d-%d-%d", time.Now().UnixNano(), os.Getpid(), graveSeq.Add(1)))
+	if err := os.Rename(p, grave); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("file delete %s: %w", key, err)
 	}
+	s.sweepGraves(false)
 	for dir := filepath.Dir(p); dir != s.root && strings.HasPrefix(dir, s.root); dir = filepath.Dir(dir) {
 		if os.Remove(dir) != nil { // not empty (or gone): stop
 			break
@@ -450,6 +528,7 @@ func (s *Store) List(ctx context.Context, prefix, startAfter string, fn func(sto
 type entry struct {
 	name  string // relative key, with a trailing "/" for folders
 	isDir bool
+	de    fs.DirEntry
 }
 
 func (s *Store) walk(ctx context.Context, rel, prefix, startAfter string, fn func(storage.ObjectInfo) error) error {
@@ -470,7 +549,7 @@ func (s *Store) walk(ctx context.Context, rel, prefix, startAfter string, fn fun
 		if rel == "" && strings.HasPrefix(name, ".") {
 			continue // internal folders and anything that could not be a valid key
 		}
-		e := entry{name: rel + name}
+		e := entry{name: rel + name, de: de}
 		if de.IsDir() {
 			e.name += "/"
 			e.isDir = true
@@ -499,14 +578,18 @@ func (s *Store) walk(ctx context.Context, rel, prefix, startAfter string, fn fun
 		if !strings.HasPrefix(e.name, prefix) || e.name <= startAfter {
 			continue
 		}
-		info, err := s.statPath(e.name, filepath.Join(s.root, filepath.FromSlash(e.name)))
-		if errors.Is(err, storage.ErrNotFound) {
+		// A stat, never an open: the ETag is metadata (package comment).
+		fi, err := e.de.Info()
+		if errors.Is(err, fs.ErrNotExist) {
 			continue // deleted while listing
 		}
 		if err != nil {
 			return err
 		}
-		if err := fn(info); err != nil {
+		if !fi.Mode().IsRegular() {
+			continue // replaced by a folder while listing
+		}
+		if err := fn(info(e.name, fi)); err != nil {
 			return err
 		}
 	}

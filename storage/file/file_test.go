@@ -325,3 +325,181 @@ func TestKilledWriterLeavesNoObject(t *testing.T) {
 		t.Errorf("PutIfAbsent after killed write: %v", err)
 	}
 }
+
+// TestListOpensNoFile: listing and Stat describe objects from metadata and
+// never open one (Defect 9 of issue 6: they used to read every file under
+// 1 MiB to hash it). The kernel's own account (inotify) is the witness; a
+// Get is seen opening its file, so the witness is not blind.
+func TestListOpensNoFile(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	var keys []string
+	for i := range 20 {
+		key := fmt.Sprintf("archtics/cust/team=t%d/part-%05d.parquet", i%3, i)
+		body := strings.Repeat("x", 1000+i) // small: the old code hashed these
+		if _, err := s.PutIfAbsent(ctx, key, strings.NewReader(body), int64(len(body))); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, key)
+	}
+	if _, err := s.CompareAndSwap(ctx, "_log/nhl/clone/_last_checkpoint", []byte(`{"seq":10}`), ""); err != nil {
+		t.Fatal(err)
+	}
+	watch := watchOpens(t, s.URL())
+	listed := 0
+	if err := s.List(ctx, "", "", func(o storage.ObjectInfo) error {
+		listed++
+		if o.ETag == "" || o.Size == 0 {
+			t.Errorf("listed %+v", o)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if listed != len(keys)+1 {
+		t.Fatalf("listed %d objects, want %d", listed, len(keys)+1)
+	}
+	for _, k := range keys[:3] {
+		if _, err := s.Stat(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := watch.opened(t); len(got) != 0 {
+		t.Fatalf("List and Stat opened or read files %d times, first %v", len(got), got[:min(len(got), 4)])
+	}
+	rc, _, err := s.Get(ctx, keys[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, rc)
+	rc.Close()
+	if got := watch.opened(t); len(got) == 0 {
+		t.Fatal("a Get was not seen opening its file: the watch sees nothing")
+	}
+}
+
+// TestETagsNeverRepeat: an ETag names one version of a key's content. With
+// ETags made from size, modification time and inode, that rests on two
+// rules (package comment), each exercised here where it matters: versions
+// of equal size swapped faster than timestamps tick, a current version
+// whose time lies ahead of the clock, and delete-then-create at one key.
+func TestETagsNeverRepeat(t *testing.T) {
+	ctx := context.Background()
+	t.Run("swaps", func(t *testing.T) {
+		s := newStore(t)
+		const key = "_log/nhl/clone/_last_checkpoint"
+		cur, err := s.CompareAndSwap(ctx, key, []byte("v0000"), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]int{cur.ETag: 0}
+		first := cur.ETag
+		for i := 1; i <= 300; i++ {
+			next, err := s.CompareAndSwap(ctx, key, fmt.Appendf(nil, "v%04d", i), cur.ETag)
+			if err != nil {
+				t.Fatalf("swap %d: %v", i, err)
+			}
+			if j, dup := seen[next.ETag]; dup {
+				t.Fatalf("version %d has the ETag of version %d: %s", i, j, next.ETag)
+			}
+			seen[next.ETag] = i
+			cur = next
+		}
+		if _, err := s.CompareAndSwap(ctx, key, []byte("late!"), first); !errors.Is(err, storage.ErrConflict) {
+			t.Fatalf("CAS with the first version's ETag after 300 swaps: %v, want ErrConflict", err)
+		}
+	})
+	t.Run("current version ahead of the clock", func(t *testing.T) {
+		s := newStore(t)
+		const key = "p"
+		v1, err := s.CompareAndSwap(ctx, key, []byte("one"), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ahead := time.Now().Add(time.Hour)
+		if err := os.Chtimes(filepath.Join(s.URL(), key), ahead, ahead); err != nil {
+			t.Fatal(err)
+		}
+		st, err := s.Stat(ctx, key)
+		if err != nil || st.ETag == v1.ETag {
+			t.Fatalf("Stat after a new modification time: %+v, %v (etag must change)", st, err)
+		}
+		v2, err := s.CompareAndSwap(ctx, key, []byte("two"), st.ETag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !v2.LastModified.After(ahead) || v2.ETag == st.ETag {
+			t.Fatalf("new version modified %v, etag %s; want after %v and a new etag", v2.LastModified, v2.ETag, ahead)
+		}
+	})
+	t.Run("delete and create again", func(t *testing.T) {
+		s := newStore(t)
+		const key = "k"
+		tick := time.Now().Truncate(time.Second)
+		seen := map[string]bool{}
+		var stale []string
+		for i := range 100 {
+			body := fmt.Sprintf("body %03d", i) // same size every time
+			if _, err := s.PutIfAbsent(ctx, key, strings.NewReader(body), int64(len(body))); err != nil {
+				t.Fatal(err)
+			}
+			// As a filesystem with coarse times would store it: every
+			// version written within one tick, the same modification time.
+			if err := os.Chtimes(filepath.Join(s.URL(), key), tick, tick); err != nil {
+				t.Fatal(err)
+			}
+			info, err := s.Stat(ctx, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if seen[info.ETag] {
+				t.Fatalf("creation %d repeats an earlier version's ETag %s", i, info.ETag)
+			}
+			seen[info.ETag] = true
+			for _, e := range stale {
+				if _, err := s.CompareAndSwap(ctx, key, []byte("stale!!!"), e); !errors.Is(err, storage.ErrConflict) {
+					t.Fatalf("creation %d: CAS with a deleted version's ETag %s: %v, want ErrConflict", i, e, err)
+				}
+			}
+			stale = append(stale[max(0, len(stale)-4):], info.ETag)
+			if err := s.Delete(ctx, key); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
+// TestDeleteGraves: a deleted object leaves the key at once, stays
+// readable to whoever has it open, and its grave is swept after graveHold.
+func TestDeleteGraves(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	if _, err := s.PutIfAbsent(ctx, "a/b", strings.NewReader("payload"), 7); err != nil {
+		t.Fatal(err)
+	}
+	rc, _, err := s.Get(ctx, "a/b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	if err := s.Delete(ctx, "a/b"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Stat(ctx, "a/b"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("Stat after Delete: %v", err)
+	}
+	if b, err := io.ReadAll(rc); err != nil || string(b) != "payload" {
+		t.Fatalf("a reader of the deleted object got %q, %v", b, err)
+	}
+	graves := filepath.Join(s.URL(), ".graves")
+	if ents, _ := os.ReadDir(graves); len(ents) != 1 {
+		t.Fatalf("%d graves after one Delete, want 1", len(ents))
+	}
+	file.SetGraveHold(t, 0)
+	if _, err := file.New(s.URL()); err != nil { // opening a store sweeps
+		t.Fatal(err)
+	}
+	if ents, _ := os.ReadDir(graves); len(ents) != 0 {
+		t.Fatalf("%d graves left after their hold", len(ents))
+	}
+}
