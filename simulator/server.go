@@ -18,6 +18,9 @@ package simulator
 //
 // Timestamps in requests are either RFC 3339 ("2026-11-20T17:00:01Z") or
 // Archtics local wall clock "YYYY-MM-DD HH:MM:SS" in the client's time zone.
+// A local time the zone skips (spring forward) is a 400; one it repeats
+// (fall back) is a 400 unless an offset says which ("2026-11-01
+// 01:30:00-05:00" is the second 01:30).
 // Timestamps in rows are Archtics local wall clock, as in the dump; "as_of"
 // is RFC 3339 with the client's UTC offset. Row values are JSON strings in
 // the dump's text form (integers decimal, decimals "12.50", dates
@@ -437,18 +440,15 @@ func pageSize(field string, n, def, max int) (int, error) {
 	return n, nil
 }
 
-// parseInstant reads RFC 3339 or local "YYYY-MM-DD HH:MM:SS" / "YYYY-MM-DD".
+// parseInstant reads RFC 3339 or local "YYYY-MM-DD HH:MM:SS" /
+// "YYYY-MM-DD", refusing a local time the zone skips or repeats unless an
+// offset names the instant (see ParseLocalTime).
 func (s *Server) parseInstant(field, v string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		return t.UTC(), nil
+	t, err := ParseLocalTime(v, s.loc)
+	if err != nil {
+		return time.Time{}, badField("bad_request", field, "%s: %v", field, err)
 	}
-	if t, err := time.ParseInLocation(TimeLayout, v, s.loc); err == nil {
-		return t.UTC(), nil
-	}
-	if t, err := time.ParseInLocation(DateLayout, v, s.loc); err == nil {
-		return t.UTC(), nil
-	}
-	return time.Time{}, badField("bad_request", field, "%s %q: want RFC 3339 or local 'YYYY-MM-DD HH:MM:SS'", field, v)
+	return t, nil
 }
 
 func (s *Server) appendAsOf(b []byte, now time.Time) []byte {
