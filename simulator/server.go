@@ -62,11 +62,14 @@ package simulator
 // the rows of one seq_num (a redelivered scan repeats its seq_num), so
 // paging by last_seq loses nothing: it ends early instead, or, if the
 // deliveries of its first seq_num alone exceed page_size, holds them all.
-// "more" says the feed already holds further rows. Redeliveries, exits, re-entries and rejected scans are
-// included, as in the real feed: filtering is the client's job. events
-// lists the events the feed carries, with their start, optionally those
-// starting in [from, to), so a client can pull from 5 h before a start to
-// 6 h after.
+// "more" says the feed already holds further rows. Redeliveries, exits,
+// re-entries and rejected scans are included, as in the real feed:
+// filtering is the client's job. events lists the events the feed
+// carries, with their start, optionally those starting in [from, to), so
+// a client can pull from 5 h before a start to 6 h after. The feed
+// forgets, as Ticketmaster's does: an event is listed and served until
+// seven days after its start by the simulated clock; after that,
+// attendance answers 410 event_expired.
 //
 // Page sizes: changes 1..10,000 (default 1,000), keys 1..100,000 (default
 // 10,000), attendance 1..10,000 (default 1,000). A larger one is a 400.
@@ -74,7 +77,8 @@ package simulator
 // Errors are {"error": "message", "code": "...", "field": "..."} with the
 // HTTP status: 400 bad_request, bad_json, unknown_command, unknown_dsn,
 // unknown_table, bad_cursor, bad_page_size (field names the culprit); 401
-// unauthorized (missing or wrong bearer token); 404 not_found; 405
+// unauthorized (missing or wrong bearer token); 404 not_found; 410
+// event_expired (an event older than the feed's seven days); 405
 // method_not_allowed; 429 rate_limited with Retry-After in seconds; 500
 // server_error, 502 bad_gateway, 503 unavailable. Injected faults also
 // include slow answers and connections closed before or in the middle of
@@ -801,7 +805,7 @@ func (s *Server) cmdEvents(b []byte, req *atsRequest, now time.Time) ([]byte, er
 	b = append(b, `,"events":[`...)
 	first := true
 	for _, e := range s.src.ScanEvents(dsn) {
-		if (!from.IsZero() && e.Start.Before(from)) || (!to.IsZero() && !e.Start.Before(to)) {
+		if (!from.IsZero() && e.Start.Before(from)) || (!to.IsZero() && !e.Start.Before(to)) || !FeedKeeps(e.Start, now) {
 			continue
 		}
 		if !first {
@@ -841,6 +845,9 @@ func (s *Server) cmdAttendance(b []byte, req *atsRequest, now time.Time) ([]byte
 	}
 	n, err := pageSize("page_size", req.PageSize, DefaultAttendancePageSize, MaxAttendancePageSize)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkKept(dsn, int32(*req.EventID), now); err != nil {
 		return nil, err
 	}
 	// One row more than asked tells whether more is waiting, and whether
@@ -896,6 +903,19 @@ func (s *Server) cmdAttendance(b []byte, req *atsRequest, now time.Time) ([]byte
 }
 
 var scanColumns = columnNames(schemas.Scan)
+
+// checkKept refuses an event the feed has forgotten: Ticketmaster removes
+// an event's scans a week after it (FeedKeepDays by the simulated clock).
+func (s *Server) checkKept(dsn string, eventID int32, now time.Time) error {
+	for _, e := range s.src.ScanEvents(dsn) {
+		if e.EventID == eventID && !FeedKeeps(e.Start, now) {
+			return &apiError{status: http.StatusGone, code: "event_expired", field: "event_id",
+				msg: fmt.Sprintf("event %d (%s) started %s, more than %d days before the feed's clock %s: the feed keeps an event's scans %d days; use the scans already stored",
+					eventID, e.Name, e.Start.In(s.loc).Format(TimeLayout), FeedKeepDays, now.In(s.loc).Format(TimeLayout), FeedKeepDays)}
+		}
+	}
+	return nil
+}
 
 func columnNames(t *schemas.Table) []string {
 	out := make([]string, len(t.Columns))
