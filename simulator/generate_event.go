@@ -55,14 +55,15 @@ type eventSpec struct {
 	early    int64   // season ticket holders buy from here
 	blocks   int     // ticket rows; 0: no tickets
 	realtime bool    // the realtime scan feed covers it
+	layout   int
+	priceMul float64
+	parent   int // parking: the concert it serves, -1 otherwise
+	opp      string
+
 	// Realtime hard cases (hard_days.go): a crowd after midnight (a late
 	// show, the nights clocks change), scans the next morning (a misdated
 	// event), a rush when the gates open (a league night).
 	lateNight, misdated, rush bool
-	layout                    int
-	priceMul                  float64
-	parent                    int // parking: the concert it serves, -1 otherwise
-	opp                       string
 }
 
 var promos = []string{"Hockey Fights Cancer Night", "Military Appreciation Night", "Fan Appreciation Night",
