@@ -65,7 +65,7 @@ func worldFlags() []cli.Flag {
 	preset := "the preset's"
 	return []cli.Flag{
 		&cli.Uint64Flag{Name: "seed", Usage: "generator seed", DefaultText: preset},
-		&cli.StringFlag{Name: "scale", Value: "default", Usage: "preset: small (tests), default (demo) or bench (1,000,000 accounts, ~20,000,000 ticket rows)"},
+		&cli.StringFlag{Name: "scale", Value: "default", Usage: "preset: small (tests), default (demo), bench (1,000,000 accounts, ~20,000,000 ticket rows) or league (16 teams, a league night whose busiest three minutes hold over 1,000,000 scans)"},
 		&cli.StringFlag{Name: "teams", Usage: "Archtics databases, e.g. nhl,arena or nhl:hockey,concerts:arena", DefaultText: "nhl:hockey,arena:arena"},
 		&cli.IntFlag{Name: "accounts", Usage: "accounts per team", DefaultText: preset},
 		&cli.IntFlag{Name: "seasons", Usage: "seasons of events (the last one holds the cutoff)", DefaultText: preset},

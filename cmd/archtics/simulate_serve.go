@@ -91,7 +91,12 @@ shut the server down gracefully.`,
 			}
 
 			t0 := time.Now()
-			world, err := simulator.NewWorld(cfg)
+			newWorld := simulator.NewWorld
+			if c.String("scale") == "league" {
+				// Too big to hold whole: build each table on first use.
+				newWorld = simulator.NewWorldLazy
+			}
+			world, err := newWorld(cfg)
 			if err != nil {
 				return fmt.Errorf("generate the simulated client: %w", err)
 			}
