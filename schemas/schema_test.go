@@ -102,3 +102,35 @@ func TestArchticsFieldNames(t *testing.T) {
 		}
 	}
 }
+
+// The seed's archtics.attendance_realtime_v: twelve columns, these names,
+// this order, these types; each documented.
+func TestAttendanceRealtimeVMatchesSeed(t *testing.T) {
+	seed := []struct {
+		name  string
+		typ   Type
+		width int
+	}{
+		{"archtics_event_name", String, 50}, {"section_name", String, 50}, {"row_name", String, 50},
+		{"gate", String, 50}, {"scan_type", String, 50}, {"seat_num", Int32, 0}, {"acct_id", Int32, 0},
+		{"event_time", Timestamp, 0}, {"ticket_scan_time", Timestamp, 0}, {"name_first", String, 100},
+		{"name_last", String, 250}, {"email_addr", String, 100},
+	}
+	if len(AttendanceRealtimeV.Columns) != len(seed) {
+		t.Fatalf("%d columns, the seed has %d", len(AttendanceRealtimeV.Columns), len(seed))
+	}
+	for i, s := range seed {
+		c := AttendanceRealtimeV.Columns[i]
+		if c.Name != s.name || c.Type != s.typ || c.Width != s.width || c.Doc == "" {
+			t.Errorf("ordinal %d: got %s %s(%d) %q, want %s %s(%d) with a derivation", i+1, c.Name, c.Type, c.Width, c.Doc, s.name, s.typ, s.width)
+		}
+	}
+	for _, c := range RTXAttendance.Columns {
+		if c.Doc == "" && c.Name != "team" {
+			t.Errorf("archtics_rtx.attendance.%s: no derivation documented", c.Name)
+		}
+	}
+	if err := AttendanceRealtimeV.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
