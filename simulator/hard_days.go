@@ -15,7 +15,8 @@ import (
 //     second game's window and must still be dropped;
 //   - a game and a concert on one day of one database: the arena's
 //     college basketball game (SPORTS / NCAA BASKETBALL) at 13:00 on the
-//     fourth day after the cutoff, the concert at night;
+//     doubleheader's day, its concert at 20:00: a game day for both
+//     databases, four selected events with overlapping windows;
 //   - a late show crossing midnight: the arena's concert the day after the
 //     cutoff starts at 22:00 and a crowd comes after midnight, so the
 //     event's date alone puts those scans on the wrong day;
@@ -105,7 +106,14 @@ func (tg *teamGen) placeHardDays(evs []eventSpec, y int, current bool) []eventSp
 				break
 			}
 		}
-		if d := cutDate + 4; d <= endDate {
+		if d := cutDate + 3; d <= endDate {
+			// The doubleheader's day: both databases play, the arena twice.
+			for i := range evs {
+				if evs[i].kind == evConcert && evs[i].date == cutDate+4 {
+					evs[i].date, evs[i].tod = d, 20*3600
+					break
+				}
+			}
 			if i := nearest(evFamily, d, taken); i >= 0 {
 				e := &evs[i]
 				e.kind, e.etype, e.major, e.minor, e.layout = evSports, "College Basketball", "SPORTS", "NCAA BASKETBALL", lyBowl

@@ -88,7 +88,7 @@ func TestRealtimeHardDays(t *testing.T) {
 		majors     map[string]bool
 	}{
 		{"nhl", day(3), map[string]bool{"SPORTS": true}},
-		{"arena", day(4), map[string]bool{"SPORTS": true, "CONCERTS": true}},
+		{"arena", day(3), map[string]bool{"SPORTS": true, "CONCERTS": true}},
 	} {
 		var same []EventStart
 		majors := map[string]bool{}
