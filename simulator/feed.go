@@ -241,3 +241,119 @@ func latestWallAtOrBefore(d time.Time, tod int, loc *time.Location) (time.Time, 
 	}
 	return time.Time{}, false
 }
+
+// scanPage is one page of an event's feed, chosen the way the server's
+// attendance command pages (never splitting the deliveries of a seq_num):
+// ents[i:k] of es.
+type scanPage struct {
+	es   *eventScans
+	i, k int
+	more bool
+	last int64 // seq_num of the page's last row; after_seq when empty
+}
+
+// scanPage picks the page of at most limit rows with seq_num > afterSeq
+// delivered by asOf (the server's fast path: see scanPager in server.go).
+func (w *World) scanPage(team string, eventID int32, afterSeq int64, asOf time.Time, limit int) scanPage {
+	p := scanPage{last: afterSeq}
+	es := w.eventScans(team, eventID)
+	if es == nil {
+		return p
+	}
+	i, j := es.deliveredRange(afterSeq, secFloor(asOf))
+	k := min(j, i+limit)
+	if k < j && k > i && es.ents[k].seq == es.ents[k-1].seq {
+		for k > i && es.ents[k-1].seq == es.ents[k].seq {
+			k--
+		}
+		if k == i {
+			// One seq_num has more deliveries than limit: all of them.
+			for k = i + 1; k < j && es.ents[k].seq == es.ents[i].seq; k++ {
+			}
+		}
+	}
+	p.es, p.i, p.k, p.more = es, i, k, k < j
+	if k > i {
+		p.last = es.ents[k-1].seq
+	}
+	return p
+}
+
+// appendJSON appends the page's rows as the JSON array appendRows writes
+// for the same rows (every value a string, "" as null), straight from the
+// compact scans: the feed's hot path builds no Row.
+func (p scanPage) appendJSON(b []byte) []byte {
+	b = append(b, '[')
+	if p.es == nil || p.k <= p.i {
+		return append(b, ']')
+	}
+	es := p.es
+	tg, ev := es.tg, es.ev
+	f := newTSFmt(tg.g.loc)
+	lay := tg.layouts[ev.layout]
+	gates := tg.gates()
+	// The event's constant leading fields, encoded once.
+	prefix := []byte{'['}
+	for _, v := range []string{tg.name, es.idStr, ev.name, es.dateStr} {
+		prefix = appendJSONValue(prefix, v)
+		prefix = append(prefix, ',')
+	}
+	for n := p.i; n < p.k; n++ {
+		x := &es.ents[n]
+		if n > p.i {
+			b = append(b, ',')
+		}
+		b = append(b, prefix...)
+		if x.row >= 0 {
+			ri := lay.row(int(x.row))
+			b = appendJSONValue(b, ri.section)
+			b = append(b, ',')
+			b = appendJSONValue(b, ri.rowName)
+		} else {
+			b = append(b, "null,null"...)
+		}
+		b = append(b, ',')
+		b = appendQuotedInt(b, int64(x.seat), x.seat > 0)
+		b = append(b, ',')
+		b = appendQuotedInt(b, int64(acctID(x.acct)), x.acct >= 0)
+		b = append(b, ',')
+		b = appendJSONValue(b, scanTypeCodes[x.scanType])
+		b = append(b, ',')
+		b = appendJSONValue(b, resultCodes[x.result])
+		b = append(b, ',', '"')
+		b = appendClock(b, f.localTOD(x.action))
+		b = append(b, '"', ',')
+		b = appendJSONValue(b, gates[x.gate])
+		b = append(b, ',')
+		b = appendJSONValue(b, channelCode(x.channel))
+		b = append(b, ',')
+		b = appendJSONValue(b, accessCodes[x.access])
+		if x.channel == 'M' {
+			b = append(b, `,"Y",`...)
+		} else {
+			b = append(b, `,"N",`...)
+		}
+		b = appendQuotedInt(b, x.seq, true)
+		b = append(b, ',', '"')
+		b = f.appendTS(b, x.deliv)
+		b = append(b, '"', ']')
+	}
+	return append(b, ']')
+}
+
+// appendJSONValue writes v as appendRow does: null when empty.
+func appendJSONValue(b []byte, v string) []byte {
+	if v == "" {
+		return append(b, "null"...)
+	}
+	return appendJSONString(b, v)
+}
+
+func appendQuotedInt(b []byte, v int64, present bool) []byte {
+	if !present {
+		return append(b, "null"...)
+	}
+	b = append(b, '"')
+	b = strconv.AppendInt(b, v, 10)
+	return append(b, '"')
+}

@@ -1,9 +1,11 @@
 package simulator_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -87,5 +89,58 @@ func TestClockRefusesAmbiguousLocalTimes(t *testing.T) {
 	status, body, _ := ts.post(t, "/ats", testToken, `{"command":"changes","dsn":"nhl","table":"cust","since":"2026-11-01 01:30:00"}`)
 	if status != 400 || !strings.Contains(string(body), "-05:00") {
 		t.Errorf("changes since an ambiguous local time: %d %s", status, body)
+	}
+}
+
+// plainSource hides the World's own page writer: the server then pages
+// through Source.Scans like any other source.
+type plainSource struct {
+	simulator.Source
+	loc *time.Location
+}
+
+func (p plainSource) Location() *time.Location { return p.loc }
+
+// TestAttendanceFastPathSameBytes: the World's pages, written straight
+// from its compact scans, are byte for byte those of the generic path,
+// redeliveries on page boundaries included.
+func TestAttendanceFastPathSameBytes(t *testing.T) {
+	w, err := simulator.NewWorld(simulator.SmallConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var game simulator.EventStart
+	for _, e := range w.SelectedEvents("nhl", w.Cutoff(), nil) {
+		if e.Start.After(w.Cutoff()) {
+			game = e
+			break
+		}
+	}
+	for _, at := range []time.Time{game.Start, game.Start.Add(8 * time.Hour)} {
+		fast := startServer(t, w, at, simulator.FaultConfig{})
+		slow := startServer(t, plainSource{w, w.Location()}, at, simulator.FaultConfig{})
+		for _, size := range []int{1, 2, 97, 1000, 10000} {
+			after, pages := int64(0), 0
+			for {
+				body := fmt.Sprintf(`{"command":"attendance","dsn":"nhl","event_id":%d,"after_seq":%d,"page_size":%d}`, game.EventID, after, size)
+				s1, b1, _ := fast.post(t, "/ats", testToken, body)
+				s2, b2, _ := slow.post(t, "/ats", testToken, body)
+				if s1 != 200 || s2 != 200 || !bytes.Equal(b1, b2) {
+					t.Fatalf("at %s page size %d after %d: fast %d %.400s\nslow %d %.400s", at, size, after, s1, b1, s2, b2)
+				}
+				var p struct {
+					LastSeq int64 `json:"last_seq"`
+					More    bool  `json:"more"`
+				}
+				if err := json.Unmarshal(b1, &p); err != nil {
+					t.Fatal(err)
+				}
+				pages++
+				if !p.More || pages > 5000 {
+					break
+				}
+				after = p.LastSeq
+			}
+		}
 	}
 }
