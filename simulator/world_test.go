@@ -69,7 +69,7 @@ func TestConfigValidate(t *testing.T) {
 			}
 		})
 	}
-	for _, s := range []string{"small", "default", "bench"} {
+	for _, s := range []string{"small", "default", "bench", "league"} {
 		c, err := Scale(s)
 		if err != nil || c.Validate() != nil {
 			t.Errorf("scale %s: %v %v", s, err, c.Validate())
