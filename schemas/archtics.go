@@ -183,27 +183,36 @@ var Scan = &Table{
 
 // RTXAttendance is archtics_rtx.attendance: the seed's eleven varchar
 // columns in their ordinal order, then the columns the warehouse adds to
-// join and partition (event_id, acct_id, team, event_date).
+// join and partition (event_id, acct_id, ticket_scan_time, team,
+// event_date). Each Doc says where the value comes from: the feed row
+// (schemas.Scan, "feed.<field>") or the clone. A realtime tick stores the
+// feed rows it keeps: result_code '0', scan_type 'S', one row per
+// seq_num, scan instant within [start-5h, start+6h] of a selected event
+// (see simulator.TrueAttendance, the expected content).
 var RTXAttendance = &Table{
 	Schema: "archtics_rtx", Name: "attendance",
 	Doc: "Realtime gate scans, kept seven days.",
 	Columns: []Column{
-		str("result_code", 50, ""),
-		str("gate", 50, ""),
-		str("scan_type", 50, ""),
-		str("row_name", 50, ""),
-		str("archtics_event_name", 50, ""),
-		str("action_time", 50, ""),
-		str("seat_num", 50, ""),
-		str("section_name", 50, ""),
-		str("channel_ind", 50, ""),
-		str("attendance_seq_id", 50, ""),
-		str("event_name", 50, ""),
-		req(col("event_id", Int32, "")),
-		col("acct_id", Int32, ""),
-		col("ticket_scan_time", Timestamp, "event date + action_time"),
+		str("result_code", 50, "feed.result_code verbatim; only '0' (successful entry) is kept"),
+		str("gate", 50, "feed.gate verbatim"),
+		str("scan_type", 50, "feed.scan_type verbatim; only 'S' (standard gate scanner) is kept"),
+		str("row_name", 50, "feed.row_name verbatim; NULL for a staff credential"),
+		str("archtics_event_name", 50, "feed.event_name: the Archtics event code (27NHL1125), archtics.event.event_name"),
+		str("action_time", 50, "feed.action_time verbatim: local time of day HH:MM:SS, no date (see ticket_scan_time)"),
+		str("seat_num", 50, "feed.seat_num verbatim, as text; NULL for a staff credential"),
+		str("section_name", 50, "feed.section_name verbatim; NULL for a staff credential"),
+		str("channel_ind", 50, "feed.channel_ind verbatim: M mobile, P print-at-home, C card"),
+		str("attendance_seq_id", 50, "feed.seq_num as text: the feed's sequence number, unique per team and event"),
+		str("event_name", 50, "no feed field: archtics.event.tm_event_name of (team, event_id) in the clone at the tick, "+
+			"the event's Ticketmaster name (Ice Hawks vs. Boston), which fits the seed's varchar(50); not event_name_long "+
+			"(varchar(250), renamed by promotions) and not the feed's event_name (that code is archtics_event_name)"),
+		req(col("event_id", Int32, "feed.event_id")),
+		col("acct_id", Int32, "feed.acct_id: the ticket holder at scan time as Archtics sees it; NULL for a staff credential"),
+		col("ticket_scan_time", Timestamp, "the scan's local wall clock: the latest instant at or before the delivery "+
+			"(feed.upd_datetime) whose local time of day is action_time; not event_date + action_time, which is a day "+
+			"early for scans after midnight"),
 		teamColumn,
-		req(col("event_date", Date, "")),
+		req(col("event_date", Date, "feed.event_date: the event's date (partition)")),
 	},
 	Key:         []string{"team", "event_id", "attendance_seq_id"},
 	PartitionBy: []string{"team", "event_date"},

@@ -27,9 +27,11 @@ func (t *Table) ownerSegments() (segs []string, isVar []bool) {
 	return segs, isVar
 }
 
+// validateOwner checks the owner template. A table without one (a view,
+// a file written outside the warehouse) is valid but cannot be committed.
 func (t *Table) validateOwner() error {
 	if t.Owner == "" {
-		return fmt.Errorf("schemas: %s: no owner stream template (Table.Owner)", t.FullName())
+		return nil
 	}
 	segs, isVar := t.ownerSegments()
 	for i, s := range segs {
@@ -48,6 +50,9 @@ func (t *Table) validateOwner() error {
 // OwnerStream returns the stream that owns the partition with the given
 // values (partition column → value, as in the file's Hive path).
 func (t *Table) OwnerStream(partition map[string]string) (string, error) {
+	if t.Owner == "" {
+		return "", fmt.Errorf("%s has no owner stream (schemas.Table.Owner): it is not a table the warehouse commits", t.FullName())
+	}
 	segs, isVar := t.ownerSegments()
 	out := make([]string, len(segs))
 	for i, s := range segs {
@@ -67,6 +72,9 @@ func (t *Table) OwnerStream(partition map[string]string) (string, error) {
 // OwnedBy reports whether stream can own partitions of t: it matches the
 // owner template, a placeholder standing for one segment.
 func (t *Table) OwnedBy(stream string) bool {
+	if t.Owner == "" {
+		return false
+	}
 	segs, isVar := t.ownerSegments()
 	parts := strings.Split(stream, "/")
 	if len(parts) != len(segs) {

@@ -102,3 +102,83 @@ func TestArchticsFieldNames(t *testing.T) {
 		}
 	}
 }
+
+// The seed's archtics.attendance_realtime_v: twelve columns, these names,
+// this order, these types; each documented.
+func TestAttendanceRealtimeVMatchesSeed(t *testing.T) {
+	seed := []struct {
+		name  string
+		typ   Type
+		width int
+	}{
+		{"archtics_event_name", String, 50}, {"section_name", String, 50}, {"row_name", String, 50},
+		{"gate", String, 50}, {"scan_type", String, 50}, {"seat_num", Int32, 0}, {"acct_id", Int32, 0},
+		{"event_time", Timestamp, 0}, {"ticket_scan_time", Timestamp, 0}, {"name_first", String, 100},
+		{"name_last", String, 250}, {"email_addr", String, 100},
+	}
+	if len(AttendanceRealtimeV.Columns) != len(seed) {
+		t.Fatalf("%d columns, the seed has %d", len(AttendanceRealtimeV.Columns), len(seed))
+	}
+	for i, s := range seed {
+		c := AttendanceRealtimeV.Columns[i]
+		if c.Name != s.name || c.Type != s.typ || c.Width != s.width || c.Doc == "" {
+			t.Errorf("ordinal %d: got %s %s(%d) %q, want %s %s(%d) with a derivation", i+1, c.Name, c.Type, c.Width, c.Doc, s.name, s.typ, s.width)
+		}
+	}
+	for _, c := range RTXAttendance.Columns {
+		if c.Doc == "" && c.Name != "team" {
+			t.Errorf("archtics_rtx.attendance.%s: no derivation documented", c.Name)
+		}
+	}
+	if err := AttendanceRealtimeV.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOwners: every committed table has an owner template whose
+// placeholders are partition columns, and the template maps partitions to
+// the streams the README's protocol names.
+func TestOwners(t *testing.T) {
+	for _, tc := range []struct {
+		table     *Table
+		partition map[string]string
+		want      string
+	}{
+		{Event, map[string]string{"team": "nhl"}, "nhl/clone"},
+		{Cust, map[string]string{"team": "arena"}, "arena/clone"},
+		{Ticket, map[string]string{"team": "nhl"}, "nhl/clone"},
+		{Tex, map[string]string{"team": "nhl"}, "nhl/clone"},
+		{RTXAttendance, map[string]string{"team": "nhl", "event_date": "2026-11-21"}, "nhl/realtime"},
+		{Scan, map[string]string{"team": "nhl", "event_date": "2026-11-21"}, "nhl/realtime"},
+		{Rejects, map[string]string{"team": "nhl", "origin": "realtime"}, "nhl/realtime"},
+	} {
+		got, err := tc.table.OwnerStream(tc.partition)
+		if err != nil || got != tc.want {
+			t.Errorf("%s %v: owner %q, %v; want %s", tc.table.FullName(), tc.partition, got, err, tc.want)
+		}
+		if !tc.table.OwnedBy(tc.want) || tc.table.OwnedBy("crm") {
+			t.Errorf("%s: OwnedBy disagrees with OwnerStream", tc.table.FullName())
+		}
+	}
+	for _, bad := range []map[string]string{{"team": ""}, {"team": "a/b"}} {
+		if _, err := Cust.OwnerStream(bad); err == nil {
+			t.Errorf("partition %v names an owner", bad)
+		}
+	}
+	for _, tc := range []struct{ owner, want string }{
+		{"{event_date}/x", "not a partition column"},
+		{"a//b", "empty segment"},
+		{"x{team}", "whole segment"},
+	} {
+		tb := *Cust
+		tb.Owner = tc.owner
+		if err := tb.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("owner %q: %v, want %q", tc.owner, err, tc.want)
+		}
+	}
+	for _, tb := range All {
+		if tb.Owner == "" {
+			t.Errorf("%s has no owner: no stream could commit it", tb.FullName())
+		}
+	}
+}

@@ -54,6 +54,11 @@ type Config struct {
 	// change API and the scan feed serve it.
 	DaysAfterCutoff int
 
+	// LeagueNight adds that many events per team at 19:00 the day after the
+	// cutoff, with a rush when the gates open: the realtime benchmark's
+	// busiest tick (LeagueConfig). 0: none.
+	LeagueNight int
+
 	PartRows    int  // rows per dump part, roughly (parts split on entity ranges)
 	CRMContacts int  // contacts in the pre-existing CRM file; 0: Accounts/8
 	DirtyLines  bool // inject a few malformed lines in the dump, listed in the manifest
@@ -120,7 +125,7 @@ func BenchConfig() Config {
 	return c
 }
 
-// Scale returns the preset of that name: small, default or bench.
+// Scale returns the preset of that name: small, default, bench or league.
 func Scale(name string) (Config, error) {
 	switch name {
 	case "small":
@@ -129,8 +134,10 @@ func Scale(name string) (Config, error) {
 		return DefaultConfig(), nil
 	case "bench":
 		return BenchConfig(), nil
+	case "league":
+		return LeagueConfig(), nil
 	}
-	return Config{}, fmt.Errorf("simulator: unknown scale %q: want small, default or bench", name)
+	return Config{}, fmt.Errorf("simulator: unknown scale %q: want small, default, bench or league", name)
 }
 
 // ParseTeams parses "nhl,arena" or "nhl:hockey,concerts:arena". A name
@@ -224,6 +231,9 @@ func (c Config) Validate() error {
 			bad("history start %s: must be before the first season's on-sale %s (accounts exist before tickets are sold)",
 				c.HistoryStart.Format(time.RFC3339), first.Format(time.RFC3339))
 		}
+	}
+	if c.LeagueNight < 0 || c.LeagueNight > 64 {
+		bad("league night = %d: want 0..64 extra events per team", c.LeagueNight)
 	}
 	if c.PartRows < 100 {
 		bad("part rows = %d: want at least 100", c.PartRows)

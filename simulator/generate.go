@@ -15,8 +15,9 @@ import (
 // Time. Every row timestamp is the client's local wall clock (Config.TimeZone,
 // America/New_York by default) at second resolution; Change.Updated,
 // Committed, Cutoff and EventStart are the same instants as UTC time.Time.
-// Generated activity happens between 07:00 and 23:00 local, so no timestamp
-// falls in the hour a DST fall-back repeats.
+// Generated activity happens between 07:00 and 23:00 local, except on
+// purpose (hard_days.go): event versions in the hour a DST fall-back
+// repeats and around a spring-forward, and scans after midnight.
 //
 // Versions and the cutoff. Every row has versions (Updated = its upd
 // column, Committed = when it became visible). Usually Committed = Updated;
@@ -54,16 +55,23 @@ import (
 // Codes (simulator choices): scan_type S standard gate, X exit, R re-entry,
 // M manual; result_code 0 accepted, 14 ticket already used, 21 ticket for
 // another event (seat given, no account), 3 invalid barcode (no seat, no
-// account). Only S + 0 counts. seq_num is event_id*1,000,000 + the rank of
-// the row in delivery order; a scan is delivered 3-75 s after action_time
-// (3% 2-10 min late) and Scans(asOf) serves only rows delivered by asOf.
+// account). Only S + 0 counts, and only inside the window [start-5h,
+// start+6h]: every realtime event also has accepted scans outside it
+// (staff credentials without seat or account, access_type STAFF; early
+// access; late entries), see generate_scan.go and hard_days.go. seq_num
+// is event_id*1,000,000 + the rank of the row in delivery order; a scan
+// is delivered 3-75 s after action_time (3% 2-10 min late; some of the
+// window's last minutes 3-6 min after it closed) and Scans(asOf) serves
+// only rows delivered by asOf.
 // About 1% of rows are delivered twice, back to back, with the same
 // seq_num and content (a retrying feed). acct_id is the holder at scan
 // time: the buyer, or the last resale/forward committed by then covering
 // the seat, moved to the winner of any merge done by then. action_time is
-// "HH:MM:SS" local; the date is the event's (no event's scans pass
-// midnight). channel_ind M mobile (mobile Y), P print, C card; access_type
-// SEASON, SINGLE, GROUP, COMP, RESALE, FORWARD.
+// "HH:MM:SS" local without a date: scans pass midnight (a late show, the
+// nights clocks change) and a misdated event has scans the next morning,
+// so the date is not the event's but the delivery's (ScanInstant).
+// channel_ind M mobile (mobile Y), P print, C card; access_type SEASON,
+// SINGLE, GROUP, COMP, RESALE, FORWARD, STAFF.
 //
 // Duplicates. About DuplicateRate of the accounts belong to a person who
 // already has an account (in the same team, or for later teams 40% in the

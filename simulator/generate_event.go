@@ -16,6 +16,7 @@ const (
 	evConcert
 	evFamily
 	evParking
+	evSports // the arena's college basketball game (hard_days.go)
 )
 
 // Venue layouts.
@@ -26,7 +27,7 @@ const (
 )
 
 // ticketFactor scales TicketsPerEvent by kind: parking sells far fewer.
-var ticketFactor = map[int]float64{evGame: 1, evPreseason: 0.6, evConcert: 0.9, evFamily: 0.7, evParking: 0.15}
+var ticketFactor = map[int]float64{evGame: 1, evPreseason: 0.6, evConcert: 0.9, evFamily: 0.7, evParking: 0.15, evSports: 0.6}
 
 type eventSpec struct {
 	idx      int
@@ -58,6 +59,11 @@ type eventSpec struct {
 	priceMul float64
 	parent   int // parking: the concert it serves, -1 otherwise
 	opp      string
+
+	// Realtime hard cases (hard_days.go): a crowd after midnight (a late
+	// show, the nights clocks change), scans the next morning (a misdated
+	// event), a rush when the gates open (a league night).
+	lateNight, misdated, rush bool
 }
 
 var promos = []string{"Hockey Fights Cancer Night", "Military Appreciation Night", "Fan Appreciation Night",
@@ -84,6 +90,7 @@ func (tg *teamGen) initSchedule() {
 		if y == curY {
 			tg.forceNearCutoff(r, evs)
 		}
+		evs = tg.placeHardDays(evs, y, y == curY)
 		for i := range evs {
 			e := &evs[i]
 			t := time.Unix(int64(e.date)*daySec, 0).UTC()
@@ -134,6 +141,7 @@ func (tg *teamGen) initSchedule() {
 		all[i].id = eventBase + int32(i)
 	}
 	tg.events = all
+	tg.addDSTVersions()
 	// Ticket index space and venue sizes.
 	maxBlocks := [3]int{}
 	tg.ticketStart = []int64{0}
@@ -334,6 +342,8 @@ func (tg *teamGen) eventName(e *eventSpec, y int) string {
 		return yy + "CON" + mmdd
 	case evFamily:
 		return yy + "FAM" + mmdd
+	case evSports:
+		return yy + "BKB" + mmdd
 	}
 	return yy + "PRK" + mmdd
 }
@@ -364,6 +374,8 @@ func (tg *teamGen) finishEvent(r *rng, e *eventSpec) {
 		e.long = e.opp + " - " + strconv.Itoa(t.Year()) + " Tour"
 	case evFamily:
 		e.tm, e.long = e.opp, e.opp
+	case evSports:
+		e.tm, e.long = e.opp, e.opp+" (College Basketball)"
 	case evParking:
 		e.tm = "Parking - " + e.opp
 		e.long = "PARKING: " + e.opp + " - Harborview Garage"

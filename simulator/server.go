@@ -18,6 +18,9 @@ package simulator
 //
 // Timestamps in requests are either RFC 3339 ("2026-11-20T17:00:01Z") or
 // Archtics local wall clock "YYYY-MM-DD HH:MM:SS" in the client's time zone.
+// A local time the zone skips (spring forward) is a 400; one it repeats
+// (fall back) is a 400 unless an offset says which ("2026-11-01
+// 01:30:00-05:00" is the second 01:30).
 // Timestamps in rows are Archtics local wall clock, as in the dump; "as_of"
 // is RFC 3339 with the client's UTC offset. Row values are JSON strings in
 // the dump's text form (integers decimal, decimals "12.50", dates
@@ -59,11 +62,14 @@ package simulator
 // the rows of one seq_num (a redelivered scan repeats its seq_num), so
 // paging by last_seq loses nothing: it ends early instead, or, if the
 // deliveries of its first seq_num alone exceed page_size, holds them all.
-// "more" says the feed already holds further rows. Redeliveries, exits, re-entries and rejected scans are
-// included, as in the real feed: filtering is the client's job. events
-// lists the events the feed carries, with their start, optionally those
-// starting in [from, to), so a client can pull from 5 h before a start to
-// 6 h after.
+// "more" says the feed already holds further rows. Redeliveries, exits,
+// re-entries and rejected scans are included, as in the real feed:
+// filtering is the client's job. events lists the events the feed
+// carries, with their start, optionally those starting in [from, to), so
+// a client can pull from 5 h before a start to 6 h after. The feed
+// forgets, as Ticketmaster's does: an event is listed and served until
+// seven days after its start by the simulated clock; after that,
+// attendance answers 410 event_expired.
 //
 // Page sizes: changes 1..10,000 (default 1,000), keys 1..100,000 (default
 // 10,000), attendance 1..10,000 (default 1,000). A larger one is a 400.
@@ -71,7 +77,8 @@ package simulator
 // Errors are {"error": "message", "code": "...", "field": "..."} with the
 // HTTP status: 400 bad_request, bad_json, unknown_command, unknown_dsn,
 // unknown_table, bad_cursor, bad_page_size (field names the culprit); 401
-// unauthorized (missing or wrong bearer token); 404 not_found; 405
+// unauthorized (missing or wrong bearer token); 404 not_found; 410
+// event_expired (an event older than the feed's seven days); 405
 // method_not_allowed; 429 rate_limited with Retry-After in seconds; 500
 // server_error, 502 bad_gateway, 503 unavailable. Injected faults also
 // include slow answers and connections closed before or in the middle of
@@ -437,18 +444,15 @@ func pageSize(field string, n, def, max int) (int, error) {
 	return n, nil
 }
 
-// parseInstant reads RFC 3339 or local "YYYY-MM-DD HH:MM:SS" / "YYYY-MM-DD".
+// parseInstant reads RFC 3339 or local "YYYY-MM-DD HH:MM:SS" /
+// "YYYY-MM-DD", refusing a local time the zone skips or repeats unless an
+// offset names the instant (see ParseLocalTime).
 func (s *Server) parseInstant(field, v string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		return t.UTC(), nil
+	t, err := ParseLocalTime(v, s.loc)
+	if err != nil {
+		return time.Time{}, badField("bad_request", field, "%s: %v", field, err)
 	}
-	if t, err := time.ParseInLocation(TimeLayout, v, s.loc); err == nil {
-		return t.UTC(), nil
-	}
-	if t, err := time.ParseInLocation(DateLayout, v, s.loc); err == nil {
-		return t.UTC(), nil
-	}
-	return time.Time{}, badField("bad_request", field, "%s %q: want RFC 3339 or local 'YYYY-MM-DD HH:MM:SS'", field, v)
+	return t, nil
 }
 
 func (s *Server) appendAsOf(b []byte, now time.Time) []byte {
@@ -801,7 +805,7 @@ func (s *Server) cmdEvents(b []byte, req *atsRequest, now time.Time) ([]byte, er
 	b = append(b, `,"events":[`...)
 	first := true
 	for _, e := range s.src.ScanEvents(dsn) {
-		if (!from.IsZero() && e.Start.Before(from)) || (!to.IsZero() && !e.Start.Before(to)) {
+		if (!from.IsZero() && e.Start.Before(from)) || (!to.IsZero() && !e.Start.Before(to)) || !FeedKeeps(e.Start, now) {
 			continue
 		}
 		if !first {
@@ -843,6 +847,15 @@ func (s *Server) cmdAttendance(b []byte, req *atsRequest, now time.Time) ([]byte
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkKept(dsn, int32(*req.EventID), now); err != nil {
+		return nil, err
+	}
+	if w, ok := s.src.(*World); ok {
+		// The generated world writes its pages straight from its compact
+		// scans; the same rows, paged the same way, as the path below.
+		p := w.scanPage(dsn, int32(*req.EventID), req.AfterSeq, now, n)
+		return s.appendAttendance(b, dsn, *req.EventID, p.appendJSON, p.last, p.more, now), nil
+	}
 	// One row more than asked tells whether more is waiting, and whether
 	// the page would split the deliveries of one seq_num.
 	rows := s.src.Scans(dsn, int32(*req.EventID), req.AfterSeq, now, n+1)
@@ -878,24 +891,42 @@ func (s *Server) cmdAttendance(b []byte, req *atsRequest, now time.Time) ([]byte
 		}
 		last = v
 	}
+	return s.appendAttendance(b, dsn, *req.EventID, func(b []byte) []byte { return appendRows(b, rows) }, last, more, now), nil
+}
+
+// appendAttendance writes an attendance answer around its rows.
+func (s *Server) appendAttendance(b []byte, dsn string, eventID int64, rows func([]byte) []byte, last int64, more bool, now time.Time) []byte {
 	b = append(b, `{"command":"attendance","dsn":`...)
 	b = appendJSONString(b, dsn)
 	b = append(b, `,"event_id":`...)
-	b = strconv.AppendInt(b, *req.EventID, 10)
+	b = strconv.AppendInt(b, eventID, 10)
 	b = append(b, `,"columns":`...)
 	b = appendStrings(b, scanColumns)
 	b = append(b, `,"rows":`...)
-	b = appendRows(b, rows)
+	b = rows(b)
 	b = append(b, `,"last_seq":`...)
 	b = strconv.AppendInt(b, last, 10)
 	b = append(b, `,"more":`...)
 	b = strconv.AppendBool(b, more)
 	b = append(b, ',')
 	b = s.appendAsOf(b, now)
-	return append(b, "}\n"...), nil
+	return append(b, "}\n"...)
 }
 
 var scanColumns = columnNames(schemas.Scan)
+
+// checkKept refuses an event the feed has forgotten: Ticketmaster removes
+// an event's scans a week after it (FeedKeepDays by the simulated clock).
+func (s *Server) checkKept(dsn string, eventID int32, now time.Time) error {
+	for _, e := range s.src.ScanEvents(dsn) {
+		if e.EventID == eventID && !FeedKeeps(e.Start, now) {
+			return &apiError{status: http.StatusGone, code: "event_expired", field: "event_id",
+				msg: fmt.Sprintf("event %d (%s) started %s, more than %d days before the feed's clock %s: the feed keeps an event's scans %d days; use the scans already stored",
+					eventID, e.Name, e.Start.In(s.loc).Format(TimeLayout), FeedKeepDays, now.In(s.loc).Format(TimeLayout), FeedKeepDays)}
+		}
+	}
+	return nil
+}
 
 func columnNames(t *schemas.Table) []string {
 	out := make([]string, len(t.Columns))

@@ -61,7 +61,9 @@ type Source interface {
 	// and scans that must be filtered out (exits, re-entries, rejected
 	// result codes) are included, as the real feed does.
 	Scans(team string, eventID int32, afterSeq int64, asOf time.Time, limit int) []Row
-	// ScanEvents lists the events that have scans, with their start instant.
+	// ScanEvents lists every event the feed carries at some time, with its
+	// start instant; the server serves one until seven days after its
+	// start by its clock (FeedKeeps).
 	ScanEvents(team string) []EventStart
 }
 

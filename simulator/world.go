@@ -1,7 +1,6 @@
 package simulator
 
 import (
-	"fmt"
 	"sort"
 	"strconv"
 	"sync"
@@ -32,12 +31,6 @@ type worldTeam struct {
 	scans map[int]*eventScans
 }
 
-type eventScans struct {
-	ev   *eventSpec
-	ents []scanEnt
-	rows []Row
-}
-
 // wver is one version of one row.
 type wver struct {
 	upd, com int64
@@ -53,6 +46,7 @@ type wgroup struct {
 }
 
 type worldTable struct {
+	once    sync.Once // build runs on first use (NewWorldLazy) or in NewWorld
 	t       *schemas.Table
 	team    *teamGen
 	vers    []wver
@@ -64,27 +58,42 @@ type worldTable struct {
 
 // NewWorld generates every team's tables in memory.
 func NewWorld(cfg Config) (*World, error) {
+	w, err := NewWorldLazy(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var wg sync.WaitGroup
+	for _, team := range w.teams {
+		for _, wt := range w.wt[team].tables {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				wt.once.Do(wt.build)
+			}()
+		}
+	}
+	wg.Wait()
+	return w, nil
+}
+
+// NewWorldLazy is NewWorld building each team's table on its first use
+// instead of up front: for a world too large to hold whole (the league
+// preset's ticket table), used through the scan feed and a few tables.
+// Answers are the same as NewWorld's.
+func NewWorldLazy(cfg Config) (*World, error) {
 	g, err := newGenerator(cfg)
 	if err != nil {
 		return nil, err
 	}
 	w := &World{cfg: cfg, g: g, wt: map[string]*worldTeam{}}
-	var wg sync.WaitGroup
 	for _, tg := range g.teams {
 		w.teams = append(w.teams, tg.name)
 		t := &worldTeam{tg: tg, tables: map[string]*worldTable{}, scans: map[int]*eventScans{}}
 		w.wt[tg.name] = t
 		for _, tab := range schemas.SourceTables {
-			wt := &worldTable{t: tab, team: tg}
-			t.tables[tab.Name] = wt
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				wt.build()
-			}()
+			t.tables[tab.Name] = &worldTable{t: tab, team: tg}
 		}
 	}
-	wg.Wait()
 	return w, nil
 }
 
@@ -204,7 +213,11 @@ func (w *World) table(team string, t *schemas.Table) *worldTable {
 	if wt == nil || t == nil {
 		return nil
 	}
-	return wt.tables[t.Name]
+	tab := wt.tables[t.Name]
+	if tab != nil {
+		tab.once.Do(tab.build)
+	}
+	return tab
 }
 
 // current returns the index of the version of group gi visible at asOf,
@@ -323,105 +336,6 @@ func (w *World) StateAt(team string, t *schemas.Table, asOf time.Time) []Row {
 		}
 	}
 	return out
-}
-
-func (w *World) eventScans(team string, eventID int32) *eventScans {
-	t := w.wt[team]
-	if t == nil {
-		return nil
-	}
-	ei := int(eventID - eventBase)
-	if ei < 0 || ei >= len(t.tg.events) {
-		return nil
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if es, ok := t.scans[ei]; ok {
-		return es
-	}
-	ev := &t.tg.events[ei]
-	es := &eventScans{ev: ev}
-	if ev.realtime {
-		ents, _ := t.tg.genScans(ei)
-		es.ents = ents
-		rs := &rowSink{clock: newTSFmt(w.g.loc), buf: make([]byte, 0, 32)}
-		f := newTSFmt(w.g.loc)
-		for k := range ents {
-			t.tg.emitScan(rs, ev, &ents[k], f)
-			es.rows = append(es.rows, rs.take())
-		}
-	}
-	t.scans[ei] = es
-	return es
-}
-
-// Scans: see Source. Rows come in seq_num order; a redelivered row
-// follows its original with the same seq_num.
-func (w *World) Scans(team string, eventID int32, afterSeq int64, asOf time.Time, limit int) []Row {
-	es := w.eventScans(team, eventID)
-	if es == nil {
-		return nil
-	}
-	to := secFloor(asOf)
-	i := sort.Search(len(es.ents), func(i int) bool { return es.ents[i].seq > afterSeq })
-	var out []Row
-	for ; i < len(es.ents) && es.ents[i].deliv <= to; i++ {
-		if limit > 0 && len(out) >= limit {
-			break
-		}
-		out = append(out, es.rows[i])
-	}
-	return out
-}
-
-// ScanEvents lists the events the realtime feed carries: enabled single
-// events of category SPORTS or CONCERTS starting from seven days before
-// the cutoff (the feed keeps a week) to the end of the simulated time.
-func (w *World) ScanEvents(team string) []EventStart {
-	t := w.wt[team]
-	if t == nil {
-		return nil
-	}
-	var out []EventStart
-	from := w.g.cutoff - 7*daySec
-	for i := range t.tg.events {
-		e := &t.tg.events[i]
-		if e.realtime && e.blocks > 0 && e.start >= from && e.start <= w.g.end {
-			out = append(out, EventStart{EventID: e.id, Name: e.name, Start: time.Unix(e.start, 0).UTC()})
-		}
-	}
-	return out
-}
-
-// TrueScans returns the scans the integration must keep (result_code 0,
-// scan_type S, each delivered row once) of the team's feed events whose
-// scan instant is in [from, to), ordered by event and seq_num. It is the
-// expected content of archtics_rtx.attendance for that window.
-func (w *World) TrueScans(team string, from, to time.Time) []Row {
-	var out []Row
-	lo, hi := secCeil(from), secCeil(to)
-	for _, es := range w.ScanEvents(team) {
-		s := w.eventScans(team, es.EventID)
-		for k := range s.ents {
-			if e := &s.ents[k]; e.accepted() && e.action >= lo && e.action < hi {
-				out = append(out, s.rows[k])
-			}
-		}
-	}
-	return out
-}
-
-// ScanInstant returns the instant of a scan row: the event's date at the
-// row's action_time in the client's zone. It is how ticket_scan_time
-// must be derived downstream.
-func (w *World) ScanInstant(row Row) (time.Time, error) {
-	d := row[schemas.Scan.ColumnIndex("event_date")]
-	at := row[schemas.Scan.ColumnIndex("action_time")]
-	t, err := time.ParseInLocation(TimeLayout, d+" "+at, w.g.loc)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("scan row: event_date %q action_time %q: %w", d, at, err)
-	}
-	return t.UTC(), nil
 }
 
 // Merges lists every account merge of every team, by team and loser.

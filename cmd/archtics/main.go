@@ -195,10 +195,11 @@ func mustExist(location, what, advice string) error {
 func simulateCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "simulate",
-		Usage: "run the Archtics simulator: write a full dump, or serve the change API and scan feed",
+		Usage: "run the Archtics simulator: write a full dump, serve the change API and scan feed, or write the truth",
 		Subcommands: []*cli.Command{
 			simulateDumpCommand(),
 			simulateServeCommand(),
+			simulateTruthCommand(),
 		},
 	}
 }

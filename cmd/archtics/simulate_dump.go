@@ -65,7 +65,7 @@ func worldFlags() []cli.Flag {
 	preset := "the preset's"
 	return []cli.Flag{
 		&cli.Uint64Flag{Name: "seed", Usage: "generator seed", DefaultText: preset},
-		&cli.StringFlag{Name: "scale", Value: "default", Usage: "preset: small (tests), default (demo) or bench (1,000,000 accounts, ~20,000,000 ticket rows)"},
+		&cli.StringFlag{Name: "scale", Value: "default", Usage: "preset: small (tests), default (demo), bench (1,000,000 accounts, ~20,000,000 ticket rows) or league (16 teams, a league night whose busiest three minutes hold over 1,000,000 scans)"},
 		&cli.StringFlag{Name: "teams", Usage: "Archtics databases, e.g. nhl,arena or nhl:hockey,concerts:arena", DefaultText: "nhl:hockey,arena:arena"},
 		&cli.IntFlag{Name: "accounts", Usage: "accounts per team", DefaultText: preset},
 		&cli.IntFlag{Name: "seasons", Usage: "seasons of events (the last one holds the cutoff)", DefaultText: preset},
@@ -74,7 +74,7 @@ func worldFlags() []cli.Flag {
 		&cli.Float64Flag{Name: "attendance-rate", Usage: "share of sold seats scanned in, (0, 1]", DefaultText: "0.82"},
 		&cli.Float64Flag{Name: "duplicate-rate", Usage: "share of accounts belonging to a person who has another account, [0, 0.5]", DefaultText: preset},
 		&cli.Float64Flag{Name: "merge-rate", Usage: "share of same-team duplicates Archtics merges into their original, [0, 1]", DefaultText: "0.25"},
-		&cli.StringFlag{Name: "cutoff", Usage: "cutoff, local time 'YYYY-MM-DD HH:MM:SS'", DefaultText: "2026-11-20 12:00:01"},
+		&cli.StringFlag{Name: "cutoff", Usage: "cutoff, local time 'YYYY-MM-DD HH:MM:SS' (with an offset such as -05:00 in a repeated hour) or RFC 3339", DefaultText: "2026-11-20 12:00:01"},
 		&cli.StringFlag{Name: "timezone", Usage: "the client's IANA time zone", DefaultText: "America/New_York"},
 		&cli.IntFlag{Name: "days-after-cutoff", Usage: "days of activity after the cutoff (served by the change API)", DefaultText: preset},
 	}
@@ -122,9 +122,9 @@ func dumpConfig(c *cli.Context) (simulator.Config, error) {
 		if c.IsSet("cutoff") {
 			local = c.String("cutoff")
 		}
-		t, err := time.ParseInLocation(simulator.TimeLayout, local, loc)
+		t, err := simulator.ParseLocalTime(local, loc)
 		if err != nil {
-			return cfg, fmt.Errorf("--cutoff %q: want 'YYYY-MM-DD HH:MM:SS' local time", local)
+			return cfg, fmt.Errorf("--cutoff: %w", err)
 		}
 		cfg.Cutoff = t.UTC()
 	}

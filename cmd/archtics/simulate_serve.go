@@ -41,7 +41,7 @@ shut the server down gracefully.`,
 		Flags: append(worldFlags(),
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8787", Usage: "listen address (port 0: any free port)"},
 			&cli.StringFlag{Name: "token", Usage: "bearer token clients must send (default: a random one, printed)", EnvVars: []string{"ARCHTICS_SIM_TOKEN"}},
-			&cli.StringFlag{Name: "clock-start", Usage: "simulated start, local 'YYYY-MM-DD HH:MM:SS' or RFC 3339 (default: the cutoff)"},
+			&cli.StringFlag{Name: "clock-start", Usage: "simulated start, local 'YYYY-MM-DD HH:MM:SS' (with an offset such as -05:00 in a repeated hour) or RFC 3339 (default: the cutoff)"},
 			&cli.Float64Flag{Name: "clock-speed", Value: 1, Usage: "simulated seconds per real second; 0 freezes the clock, 600 replays a game day in about a minute"},
 			&cli.Float64Flag{Name: "fault-rate", Usage: "share of /ats calls that fail, 0..1"},
 			&cli.StringFlag{Name: "fault-kinds", Value: "429,5xx,slow,drop", Usage: "faults to draw from: 429, 500, 502, 503, 5xx, slow, drop"},
@@ -91,7 +91,12 @@ shut the server down gracefully.`,
 			}
 
 			t0 := time.Now()
-			world, err := simulator.NewWorld(cfg)
+			newWorld := simulator.NewWorld
+			if c.String("scale") == "league" {
+				// Too big to hold whole: build each table on first use.
+				newWorld = simulator.NewWorldLazy
+			}
+			world, err := newWorld(cfg)
 			if err != nil {
 				return fmt.Errorf("generate the simulated client: %w", err)
 			}
@@ -135,11 +140,9 @@ shut the server down gracefully.`,
 }
 
 func parseClockStart(v string, loc *time.Location) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t.UTC(), nil
+	t, err := simulator.ParseLocalTime(v, loc)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--clock-start: %w", err)
 	}
-	if t, err := time.ParseInLocation(simulator.TimeLayout, v, loc); err == nil {
-		return t.UTC(), nil
-	}
-	return time.Time{}, fmt.Errorf("--clock-start %q: want local 'YYYY-MM-DD HH:MM:SS' or RFC 3339", v)
+	return t, nil
 }

@@ -229,7 +229,7 @@ func (c *Client) attempt(ctx context.Context, body []byte, out func([]byte) erro
 		return &Error{Err: err}, -1
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
+	data, err := readBody(resp)
 	if err != nil {
 		// A connection dropped mid-answer: retryable, like any transport error.
 		return &Error{Err: fmt.Errorf("read answer (HTTP %d): %w", resp.StatusCode, err)}, -1
@@ -254,6 +254,20 @@ func (c *Client) attempt(ctx context.Context, body []byte, out func([]byte) erro
 		return &Error{Err: fmt.Errorf("decode answer: %w", err)}, -1
 	}
 	return nil, -1
+}
+
+// readBody reads an answer whole: into one buffer of its Content-Length
+// when the server gives it (a 10,000-scan page is megabytes; growing a
+// buffer copies it several times), else as it comes.
+func readBody(resp *http.Response) ([]byte, error) {
+	if n := resp.ContentLength; n > 0 && n <= 1<<30 {
+		data := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, data); err != nil {
+			return nil, err
+		}
+		return data, nil
+	}
+	return io.ReadAll(resp.Body)
 }
 
 // parseRetryAfter reads delay-seconds or an HTTP date; -1 if absent or bad.
@@ -391,7 +405,39 @@ func (c *Client) Attendance(ctx context.Context, dsn string, eventID int32, afte
 	if pageSize != 0 {
 		req["page_size"] = pageSize
 	}
-	return decode[ScanPage](ctx, c, "attendance", dsn, req)
+	var page *ScanPage
+	err := c.call(ctx, "attendance", dsn, req, func(data []byte) (err error) {
+		page, err = decodeScanPage(data)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+// decodeScanPage decodes an attendance answer. The rows, nearly all of
+// it, are parsed once by parseRows; the rest of the envelope, without
+// them, by encoding/json (which would otherwise scan the rows twice more
+// before handing them over).
+func decodeScanPage(data []byte) (*ScanPage, error) {
+	var p ScanPage
+	s := string(data)
+	i := strings.Index(s, `"rows":`)
+	if i < 0 {
+		return &p, json.Unmarshal(data, &p)
+	}
+	rows, end, err := parseRowsAt(s, i+len(`"rows":`))
+	if err != nil {
+		return nil, err
+	}
+	rest := make([]byte, 0, len(s)-(end-i)+12)
+	rest = append(append(append(rest, s[:i]...), `"rows":null`...), s[end:]...)
+	if err := json.Unmarshal(rest, &p); err != nil {
+		return nil, err
+	}
+	p.Rows = rows
+	return &p, nil
 }
 
 // Event is an event the realtime feed carries.
@@ -458,9 +504,30 @@ func (c *Client) Tables(ctx context.Context) ([]Table, error) {
 // so a page costs two allocations per row instead of one per value.
 func parseRows(raw []byte) ([][]string, error) {
 	s := string(raw)
-	p := &rowParser{s: s}
+	rows, end, err := parseRowsAt(s, 0)
+	if err != nil {
+		return nil, err
+	}
+	p := &rowParser{s: s, i: end}
+	if p.ws(); p.i != len(s) {
+		return nil, p.err("rows: trailing data")
+	}
+	return rows, nil
+}
+
+// parseRowsAt parses the rows array starting at s[i:] (after blanks) and
+// returns the offset just past it.
+func parseRowsAt(s string, i int) ([][]string, int, error) {
+	p := &rowParser{s: s, i: i}
+	rows, err := p.rows()
+	return rows, p.i, err
+}
+
+func (p *rowParser) rows() ([][]string, error) {
+	s := p.s
 	p.ws()
 	if p.i < len(s) && strings.HasPrefix(s[p.i:], "null") {
+		p.i += 4
 		return nil, nil
 	}
 	if !p.eat('[') {

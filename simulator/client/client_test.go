@@ -38,6 +38,37 @@ func TestParseRows(t *testing.T) {
 	}
 }
 
+// TestDecodeScanPage: the attendance answer's fast decoder gives what
+// encoding/json gives, and refuses what it refuses.
+func TestDecodeScanPage(t *testing.T) {
+	asOf := time.Date(2026, 11, 20, 19, 0, 0, 0, time.FixedZone("", -5*3600))
+	for _, tc := range []struct {
+		in   string
+		want ScanPage
+		err  bool
+	}{
+		{`{"command":"attendance","dsn":"nhl","event_id":1,"columns":["a","b"],"rows":[["x",null],["q\"y","z"]],"last_seq":7,"more":true,"as_of":"2026-11-20T19:00:00-05:00"}`,
+			ScanPage{Columns: []string{"a", "b"}, Rows: Rows{{"x", ""}, {`q"y`, "z"}}, LastSeq: 7, More: true, AsOf: asOf}, false},
+		{`{"columns":["a"],"rows":[],"last_seq":3,"more":false,"as_of":"2026-11-20T19:00:00-05:00"}`,
+			ScanPage{Columns: []string{"a"}, LastSeq: 3, AsOf: asOf}, false},
+		{`{"columns":["a"],"rows":null,"last_seq":3}`, ScanPage{Columns: []string{"a"}, LastSeq: 3}, false},
+		{`{"columns":["a"],"last_seq":3}`, ScanPage{Columns: []string{"a"}, LastSeq: 3}, false},
+		{`{"columns":["a"],"rows":[["x"]],"last_seq":}`, ScanPage{}, true},
+		{`{"columns":["a"],"rows":[["x"],"last_seq":3}`, ScanPage{}, true},
+		{`{"columns":["a"],"rows":[["x"]]`, ScanPage{}, true},
+	} {
+		got, err := decodeScanPage([]byte(tc.in))
+		if (err != nil) != tc.err {
+			t.Errorf("%s: error %v, want error %v", tc.in, err, tc.err)
+			continue
+		}
+		if !tc.err && (!reflect.DeepEqual(got.Columns, tc.want.Columns) || !reflect.DeepEqual(got.Rows, tc.want.Rows) ||
+			got.LastSeq != tc.want.LastSeq || got.More != tc.want.More || !got.AsOf.Equal(tc.want.AsOf)) {
+			t.Errorf("%s: got %+v, want %+v", tc.in, *got, tc.want)
+		}
+	}
+}
+
 func TestParseRetryAfter(t *testing.T) {
 	for in, want := range map[string]time.Duration{"": -1, "0": 0, "3": 3 * time.Second, " 120 ": 2 * time.Minute, "soon": -1, "-1": -1,
 		"Mon, 02 Jan 2006 15:04:05 GMT": 0} {
