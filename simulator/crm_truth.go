@@ -113,14 +113,14 @@ func FoundFirst(aAdd time.Time, a AccountRef, bAdd time.Time, b AccountRef) bool
 // CRMPair is the comparison of one contact (as it was before the load)
 // with one account it could match.
 type CRMPair struct {
-	ContactID     string
-	Account       AccountRef
-	AccountPerson string    // person_id of the account
-	SamePerson    bool      // the account is the contact's person
-	AddDate       time.Time // the account's add_date (the found-first order)
-	Excluded      bool      // its type is excluded from the CRM: the load skips it
-	Email, Last, First, Company, Address, Postal, Phone string // agreement classes
-	Rules         []string // the rules that hold, in rule order
+	ContactID                                           string
+	Account                                             AccountRef
+	AccountPerson                                       string    // person_id of the account
+	SamePerson                                          bool      // the account is the contact's person
+	AddDate                                             time.Time // the account's add_date (the found-first order)
+	Excluded                                            bool      // its type is excluded from the CRM: the load skips it
+	Email, Last, First, Company, Address, Postal, Phone string    // agreement classes
+	Rules                                               []string  // the rules that hold, in rule order
 }
 
 // CRMContactState is a contact's matchable fields.
@@ -272,9 +272,9 @@ func excludedType(t uint8) bool {
 func (g *generator) crmTruth() ([]CRMContactTruth, []CRMPair) {
 	contacts, recs, _ := g.crmFull()
 	shared := g.sharedEmails()
-	holders := map[string][]string{}    // email -> person ids
-	heldBy := map[string][]string{}     // person id -> emails held on purpose
-	sharedKind := map[string]string{}   // email -> kind
+	holders := map[string][]string{}  // email -> person ids
+	heldBy := map[string][]string{}   // person id -> emails held on purpose
+	sharedKind := map[string]string{} // email -> kind
 	for _, s := range shared {
 		holders[s.Email] = append(holders[s.Email], s.Person)
 		heldBy[s.Person] = append(heldBy[s.Person], s.Email)

@@ -129,7 +129,7 @@ func (tg *teamGen) genCancelledPostings(et *eventTickets, hi int64) {
 		} else {
 			x.activity = 'F'
 			pt, pi := tg.personOf(next)
-			x.email = g.person(pt, pi).email
+			x.email = g.personalEmailOf(pt, pi)
 		}
 		et.texCancelled = append(et.texCancelled, x)
 	}

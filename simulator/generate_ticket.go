@@ -269,7 +269,7 @@ func (tg *teamGen) genTex(et *eventTickets) {
 			} else {
 				x.activity = 'F'
 				pt, pi := tg.personOf(next)
-				x.email = g.person(pt, pi).email
+				x.email = g.personalEmailOf(pt, pi)
 				if r.chance(0.2) {
 					x.email = mixCase(&r, x.email)
 				}

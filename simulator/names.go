@@ -69,7 +69,7 @@ func (p *namePool) draw(r *rng) string {
 }
 
 var (
-	poolsOnce                          sync.Once
+	poolsOnce                         sync.Once
 	surnamePool, femalePool, malePool *namePool
 )
 

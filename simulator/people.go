@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // People: who the accounts and the CRM contacts are.
@@ -70,7 +71,16 @@ type identity struct {
 	workEmail, oldWorkEmail string // workEmail "" without an employer
 }
 
-func (g *generator) identity(ti int, idx int32) identity {
+func (g *generator) identity(ti int, idx int32) identity { return g.identityOf(ti, idx, true) }
+
+// personalEmailOf is person (ti, idx)'s current personal email.
+func (g *generator) personalEmailOf(ti int, idx int32) string {
+	return g.identityOf(ti, idx, false).email
+}
+
+// identityOf draws person (ti, idx)'s identity; without full, only the
+// names, employers and personal email (the draws are the same).
+func (g *generator) identityOf(ti int, idx int32, full bool) identity {
 	var r rng
 	r.seed(g.cfg.Seed, uint64(ti), kName, uint64(idx))
 	id := identity{female: r.chance(0.5)}
@@ -101,25 +111,28 @@ func (g *generator) identity(ti int, idx int32) identity {
 			id.employer, id.oldEmployer = 0, 1
 		}
 	}
-	id.email = personalEmail(&r, id.first, id.last)
-	id.oldEmail = emailLocal(id.first) + strconv.Itoa(r.between(1, 999)) + "@" + pick(&r, oldDomains)
-	if id.employer >= 0 {
-		id.workEmail = workEmail(id.first, id.last, id.employer)
+	f, l := emailLocal(id.first), emailLocal(id.last)
+	id.email = personalEmail(&r, f, l)
+	oldNum, oldDomain := r.between(1, 999), pick(&r, oldDomains)
+	if full {
+		id.oldEmail = f + strconv.Itoa(oldNum) + "@" + oldDomain
+		if id.employer >= 0 {
+			id.workEmail = f + "." + l + "@" + companies[id.employer].domain
+		}
+		id.oldWorkEmail = f + "." + l + "@" + companies[id.oldEmployer].domain
 	}
-	id.oldWorkEmail = workEmail(id.first, id.last, id.oldEmployer)
 	if fix := g.emailFix[personOrd(ti, idx)]; fix != 0 {
 		ord := personOrd(ti, idx)
-		f, l := emailLocal(id.first), emailLocal(id.last)
 		if fix&(1<<emPersonal) != 0 {
 			id.email = uniqueEmail(f+l, ord, emPersonal, domainOf(id.email))
 		}
-		if fix&(1<<emOld) != 0 {
+		if fix&(1<<emOld) != 0 && full {
 			id.oldEmail = uniqueEmail(f, ord, emOld, domainOf(id.oldEmail))
 		}
 		if fix&(1<<emWork) != 0 && id.workEmail != "" {
 			id.workEmail = uniqueEmail(f+"."+l, ord, emWork, domainOf(id.workEmail))
 		}
-		if fix&(1<<emOldWork) != 0 {
+		if fix&(1<<emOldWork) != 0 && full {
 			id.oldWorkEmail = uniqueEmail(f+"."+l, ord, emOldWork, domainOf(id.oldWorkEmail))
 		}
 	}
@@ -138,8 +151,9 @@ func domainOf(email string) string {
 	return d
 }
 
-func personalEmail(r *rng, first, last string) string {
-	f, l := emailLocal(first), emailLocal(last)
+// personalEmail draws a natural personal email from the email forms of a
+// first and last name (emailLocal).
+func personalEmail(r *rng, f, l string) string {
 	d := pick(r, personalDomains)
 	switch r.intn(6) {
 	case 0:
@@ -154,10 +168,6 @@ func personalEmail(r *rng, first, last string) string {
 		return l + "." + f + "@" + d
 	}
 	return f + "." + l + "@" + d
-}
-
-func workEmail(first, last string, company int) string {
-	return emailLocal(first) + "." + emailLocal(last) + "@" + companies[company].domain
 }
 
 // person is the truth about one human: what the original account says
@@ -291,7 +301,7 @@ func (tg *teamGen) householdOf(i int32) int32 {
 // familyEmailNatural is the family email of head h before the uniqueness
 // pass: "thewalshes@..." or "walshfamily@...".
 func (g *generator) familyEmailNatural(ti int, h int32) string {
-	id := g.identity(ti, h)
+	id := g.identityOf(ti, h, false)
 	r := newRNG(g.cfg.Seed, uint64(ti), kHousehold, uint64(h)|4<<40)
 	l := emailLocal(id.last)
 	d := pick(r, personalDomains)
@@ -305,7 +315,7 @@ func (g *generator) familyEmail(ti int, h int32) string {
 	e := g.familyEmailNatural(ti, h)
 	ord := personOrd(ti, h)
 	if g.emailFix[ord]&(1<<emFamily) != 0 {
-		return uniqueEmail(emailLocal(g.identity(ti, h).last)+"family", ord, emFamily, domainOf(e))
+		return uniqueEmail(emailLocal(g.identityOf(ti, h, false).last)+"family", ord, emFamily, domainOf(e))
 	}
 	return e
 }
@@ -336,36 +346,54 @@ func fnv64(s string) uint64 {
 // but the first (by person number and kind) for the collision-proof form.
 // It runs once, before anything is generated.
 func (g *generator) initEmails() {
-	var ents []emailEntry
-	add := func(email string, ord uint64, kind int) {
-		ents = append(ents, emailEntry{h: fnv64(email), who: ord<<3 | uint64(kind)})
-	}
-	person := func(ti int, idx int32) {
-		id := g.identity(ti, idx)
-		ord := personOrd(ti, idx)
-		add(id.email, ord, emPersonal)
-		add(id.oldEmail, ord, emOld)
-		if id.workEmail != "" {
-			add(id.workEmail, ord, emWork)
-		}
-		add(id.oldWorkEmail, ord, emOldWork)
-	}
-	for _, tg := range g.teams {
-		for i := int32(0); i < int32(tg.n); i++ {
-			if tg.dupTeam[i] >= 0 || tg.acctType[i] == atTest {
-				continue
+	// One list per team (and one for the CRM's outsiders), drawn in
+	// parallel: at a million accounts this is the generator's largest
+	// start-up cost.
+	lists := make([][]emailEntry, len(g.teams)+1)
+	var wg sync.WaitGroup
+	for li := range lists {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var ents []emailEntry
+			add := func(email string, ord uint64, kind int) {
+				ents = append(ents, emailEntry{h: fnv64(email), who: ord<<3 | uint64(kind)})
 			}
-			person(tg.ti, i)
-			if tg.hasMembers(i) && tg.hhKind(i) == hhFamily {
-				add(g.familyEmailNatural(tg.ti, i), personOrd(tg.ti, i), emFamily)
+			person := func(ti int, idx int32) {
+				id := g.identity(ti, idx)
+				ord := personOrd(ti, idx)
+				add(id.email, ord, emPersonal)
+				add(id.oldEmail, ord, emOld)
+				if id.workEmail != "" {
+					add(id.workEmail, ord, emWork)
+				}
+				add(id.oldWorkEmail, ord, emOldWork)
 			}
-		}
+			if li == len(g.teams) {
+				for j := 0; j < g.crmSize(); j++ {
+					if g.crmStory(j) == storyNone {
+						person(g.outsiderTeam(), int32(j))
+					}
+				}
+				lists[li] = ents
+				return
+			}
+			tg := g.teams[li]
+			ents = make([]emailEntry, 0, tg.n*7/2)
+			for i := int32(0); i < int32(tg.n); i++ {
+				if tg.dupTeam[i] >= 0 || tg.acctType[i] == atTest {
+					continue
+				}
+				person(tg.ti, i)
+				if tg.hasMembers(i) && tg.hhKind(i) == hhFamily {
+					add(g.familyEmailNatural(tg.ti, i), personOrd(tg.ti, i), emFamily)
+				}
+			}
+			lists[li] = ents
+		}()
 	}
-	for j := 0; j < g.crmSize(); j++ {
-		if g.crmStory(j) == storyNone {
-			person(g.outsiderTeam(), int32(j))
-		}
-	}
+	wg.Wait()
+	ents := slices.Concat(lists...)
 	slices.SortFunc(ents, func(a, b emailEntry) int {
 		if a.h != b.h {
 			if a.h < b.h {
