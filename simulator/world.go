@@ -251,9 +251,9 @@ func (w *World) Teams() []string { return append([]string(nil), w.teams...) }
 // Cutoff is the dump's cutoff instant.
 func (w *World) Cutoff() time.Time { return w.cfg.Cutoff }
 
-// Changes: see Source. A merged-away account's customer rows are left
-// out once the merge is done (they no longer exist in Archtics), and
-// account references in the rows are as of asOf.
+// Changes: see Source. A deleted key's rows (a merged-away account's
+// names, deletes.go) are left out once it is gone (they no longer exist in
+// Archtics), and account references in the rows are as of asOf.
 func (w *World) Changes(team string, t *schemas.Table, since, asOf time.Time) []Change {
 	wt := w.table(team, t)
 	if wt == nil {
