@@ -216,6 +216,7 @@ func (g *generator) crmContact(j int) (CRMContact, matchRec, string) {
 		}
 		rec.company, rec.companyEnt = companyName, int32(company)+1
 	}
+	rec.setNorm()
 	return c, rec, companyName
 }
 

@@ -89,6 +89,14 @@ type matchRec struct {
 	first, last, email, company, street, postal, phone string
 	firstEnt, lastEnt, addrEnt                         uint64
 	companyEnt                                         int32 // company+1, 0 none
+
+	norm [7]string // the fields normalised, in compare's order (setNorm)
+}
+
+// setNorm normalises the fields once: compare runs many times per record.
+func (m *matchRec) setNorm() {
+	m.norm = [7]string{normName(m.email), normName(m.last), normName(m.first), normName(m.company), normAddr(m.street),
+		normPostal(m.postal), normPhone(m.phone)}
 }
 
 // AccountRef names an account of a team.
@@ -180,8 +188,7 @@ func normPostal(s string) string {
 	return s
 }
 
-func agree(a, b string, norm func(string) string, entA, entB uint64) string {
-	na, nb := norm(a), norm(b)
+func agree(na, nb string, entA, entB uint64) string {
 	switch {
 	case na == "" && nb == "":
 		return AgreeBlank
@@ -197,13 +204,13 @@ func agree(a, b string, norm func(string) string, entA, entB uint64) string {
 
 // compare evaluates every field and rule between a contact and an account.
 func compare(c, a *matchRec) (p CRMPair) {
-	p.Email = agree(c.email, a.email, normName, 0, 0)
-	p.Last = agree(c.last, a.last, normName, c.lastEnt, a.lastEnt)
-	p.First = agree(c.first, a.first, normName, c.firstEnt, a.firstEnt)
-	p.Company = agree(c.company, a.company, normName, uint64(c.companyEnt), uint64(a.companyEnt))
-	p.Address = agree(c.street, a.street, normAddr, c.addrEnt, a.addrEnt)
-	p.Postal = agree(c.postal, a.postal, normPostal, 0, 0)
-	p.Phone = agree(c.phone, a.phone, normPhone, 0, 0)
+	p.Email = agree(c.norm[0], a.norm[0], 0, 0)
+	p.Last = agree(c.norm[1], a.norm[1], c.lastEnt, a.lastEnt)
+	p.First = agree(c.norm[2], a.norm[2], c.firstEnt, a.firstEnt)
+	p.Company = agree(c.norm[3], a.norm[3], uint64(c.companyEnt), uint64(a.companyEnt))
+	p.Address = agree(c.norm[4], a.norm[4], c.addrEnt, a.addrEnt)
+	p.Postal = agree(c.norm[5], a.norm[5], 0, 0)
+	p.Phone = agree(c.norm[6], a.norm[6], 0, 0)
 	ok := func(x string) bool { return x == AgreeSame || x == AgreeVariant || x == AgreeBlank }
 	filled := func(x string) bool { return x == AgreeSame || x == AgreeVariant }
 	names := p.Last == AgreeSame && filled(p.First)
@@ -255,8 +262,10 @@ func accountRec(row *custRow) matchRec {
 	if row.street2 != "" {
 		street += " " + row.street2
 	}
-	return matchRec{first: row.first, last: row.last, email: row.email, company: row.company, street: street,
+	m := matchRec{first: row.first, last: row.last, email: row.email, company: row.company, street: street,
 		postal: row.zip, phone: row.phoneDay, firstEnt: row.firstEnt, lastEnt: row.lastEnt, addrEnt: row.addrEnt, companyEnt: row.companyEnt}
+	m.setNorm()
+	return m
 }
 
 func excludedType(t uint8) bool {
@@ -462,6 +471,7 @@ func overwrite(s *CRMContactState, rec *matchRec, row *custRow) {
 		a := accountRec(row)
 		rec.street, rec.postal, rec.addrEnt = a.street, a.postal, a.addrEnt
 	}
+	rec.setNorm()
 }
 
 // CRMTruth returns, per pre-existing CRM contact in contact order, what it

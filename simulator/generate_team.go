@@ -22,7 +22,7 @@ type generator struct {
 	dumpAsOf int64 // newest second the dump holds: versions committed <= dumpAsOf
 	teams    []*teamGen
 	byName   map[string]*teamGen
-	emailFix map[uint64]uint8 // person ord -> kinds of email in the collision-proof form (people.go)
+	emailFix [][]uint8 // per team (and the CRM's outsiders last), per person: kinds of email in the collision-proof form (people.go)
 }
 
 // Account and name ids. Every team's database numbers its accounts from

@@ -38,8 +38,9 @@ var regionalLast = []string{
 
 // namePool is a list of names in rank order with cumulative weights.
 type namePool struct {
-	names []string
-	cum   []float64
+	names  []string
+	locals []string // emailLocal of each name, computed once
+	cum    []float64
 }
 
 // newNamePool parses a rank-ordered list; the weight of rank r is
@@ -53,19 +54,20 @@ func newNamePool(txt string, shift, exp float64) *namePool {
 			continue
 		}
 		p.names = append(p.names, line)
+		p.locals = append(p.locals, emailLocal(line))
 		sum += math.Pow(float64(len(p.names))+shift, -exp)
 		p.cum = append(p.cum, sum)
 	}
 	return p
 }
 
-func (p *namePool) draw(r *rng) string {
+func (p *namePool) draw(r *rng) (name, local string) {
 	x := r.float() * p.cum[len(p.cum)-1]
 	i := sort.SearchFloat64s(p.cum, x)
 	if i >= len(p.names) {
 		i = len(p.names) - 1
 	}
-	return p.names[i]
+	return p.names[i], p.locals[i]
 }
 
 var (
@@ -83,12 +85,20 @@ func namePools() {
 
 // drawGiven draws a given name: census-weighted, 6% from the regional pool.
 func drawGiven(r *rng, female bool) string {
+	name, _ := drawGivenLocal(r, female)
+	return name
+}
+
+// drawGivenLocal is drawGiven with the name's emailLocal.
+func drawGivenLocal(r *rng, female bool) (string, string) {
 	namePools()
 	if r.chance(0.06) {
+		list := regionalMale
 		if female {
-			return pick(r, regionalFemale)
+			list = regionalFemale
 		}
-		return pick(r, regionalMale)
+		n := pick(r, list)
+		return n, emailLocal(n)
 	}
 	if female {
 		return femalePool.draw(r)
@@ -98,9 +108,16 @@ func drawGiven(r *rng, female bool) string {
 
 // drawSurname draws a family name: census-weighted, 6% from the regional pool.
 func drawSurname(r *rng) string {
+	name, _ := drawSurnameLocal(r)
+	return name
+}
+
+// drawSurnameLocal is drawSurname with the name's emailLocal.
+func drawSurnameLocal(r *rng) (string, string) {
 	namePools()
 	if r.chance(0.06) {
-		return pick(r, regionalLast)
+		n := pick(r, regionalLast)
+		return n, emailLocal(n)
 	}
 	return surnamePool.draw(r)
 }

@@ -84,8 +84,9 @@ func (g *generator) identityOf(ti int, idx int32, full bool) identity {
 	var r rng
 	r.seed(g.cfg.Seed, uint64(ti), kName, uint64(idx))
 	id := identity{female: r.chance(0.5)}
-	id.first = drawGiven(&r, id.female)
-	id.last = drawSurname(&r)
+	var f, l string
+	id.first, f = drawGivenLocal(&r, id.female)
+	id.last, l = drawSurnameLocal(&r)
 	if r.chance(0.5) {
 		id.mi = string(rune('A' + r.intn(26)))
 	}
@@ -106,12 +107,13 @@ func (g *generator) identityOf(ti int, idx int32, full bool) identity {
 		case tg.tremblayNew:
 			id.first, id.mi, id.last, id.female = "Gabriel", "", "Tremblay", false
 			id.employer, id.oldEmployer = 0, 1 // Sporting Service Solutions Inc, TryNowDo Ltd
+			f, l = "gabriel", "tremblay"
 		case tg.gagnonCur:
 			id.first, id.mi, id.last, id.female = "Sophie", "", "Gagnon", true
 			id.employer, id.oldEmployer = 0, 1
+			f, l = "sophie", "gagnon"
 		}
 	}
-	f, l := emailLocal(id.first), emailLocal(id.last)
 	id.email = personalEmail(&r, f, l)
 	oldNum, oldDomain := r.between(1, 999), pick(&r, oldDomains)
 	if full {
@@ -121,7 +123,7 @@ func (g *generator) identityOf(ti int, idx int32, full bool) identity {
 		}
 		id.oldWorkEmail = f + "." + l + "@" + companies[id.oldEmployer].domain
 	}
-	if fix := g.emailFix[personOrd(ti, idx)]; fix != 0 {
+	if fix := g.emailFixOf(ti, idx); fix != 0 {
 		ord := personOrd(ti, idx)
 		if fix&(1<<emPersonal) != 0 {
 			id.email = uniqueEmail(f+l, ord, emPersonal, domainOf(id.email))
@@ -314,7 +316,7 @@ func (g *generator) familyEmailNatural(ti int, h int32) string {
 func (g *generator) familyEmail(ti int, h int32) string {
 	e := g.familyEmailNatural(ti, h)
 	ord := personOrd(ti, h)
-	if g.emailFix[ord]&(1<<emFamily) != 0 {
+	if g.emailFixOf(ti, h)&(1<<emFamily) != 0 {
 		return uniqueEmail(emailLocal(g.identityOf(ti, h, false).last)+"family", ord, emFamily, domainOf(e))
 	}
 	return e
@@ -409,13 +411,34 @@ func (g *generator) initEmails() {
 		}
 		return 0
 	})
-	fix := map[uint64]uint8{}
+	fix := make([][]uint8, len(g.teams)+1)
+	for ti, tg := range g.teams {
+		fix[ti] = make([]uint8, tg.n)
+	}
+	fix[len(g.teams)] = make([]uint8, g.crmSize())
 	for k := 1; k < len(ents); k++ {
 		if ents[k].h == ents[k-1].h {
-			fix[ents[k].who>>3] |= 1 << (ents[k].who & 7)
+			ord := ents[k].who >> 3
+			ti, idx := int(ord/100_000_000), ord%100_000_000
+			if ti == g.outsiderTeam() {
+				ti = len(g.teams)
+			}
+			fix[ti][idx] |= 1 << (ents[k].who & 7)
 		}
 	}
 	g.emailFix = fix
+}
+
+// emailFixOf is the set of person (ti, idx)'s emails in the
+// collision-proof form (none before initEmails has run).
+func (g *generator) emailFixOf(ti int, idx int32) uint8 {
+	if ti == g.outsiderTeam() {
+		ti = len(g.teams)
+	}
+	if ti >= len(g.emailFix) || int(idx) >= len(g.emailFix[ti]) {
+		return 0
+	}
+	return g.emailFix[ti][idx]
 }
 
 // --- Shared emails ------------------------------------------------------------
