@@ -119,7 +119,8 @@ func FoundFirst(aAdd time.Time, a AccountRef, bAdd time.Time, b AccountRef) bool
 }
 
 // CRMPair is the comparison of one contact (as it was before the load)
-// with one account it could match.
+// with one account: every account of the contact's person, and every
+// other account a rule matches.
 type CRMPair struct {
 	ContactID                                           string
 	Account                                             AccountRef
@@ -372,7 +373,9 @@ func (g *generator) crmTruth() ([]CRMContactTruth, []CRMPair) {
 			p := compare(&recs[j], &la.rec)
 			p.ContactID, p.Account, p.AccountPerson, p.SamePerson = c.ID, la.ref, la.person, la.person == c.Person
 			p.AddDate, p.Excluded = time.Unix(la.add, 0).UTC(), la.excluded
-			pairs = append(pairs, p)
+			if p.SamePerson || len(p.Rules) > 0 {
+				pairs = append(pairs, p) // another person's account only if a rule matches it
+			}
 		}
 	}
 	// The load, account by account in the found-first order.
