@@ -32,7 +32,12 @@ import (
 //	<team>/<table>/<table>_part-00000.txt.gz       table: event, cust, ticket, tex
 //	groundtruth/duplicate_clusters.csv             the truth (not part of a real dump)
 //	groundtruth/merges.csv
-//	groundtruth/crm_matches.csv
+//	groundtruth/deletions.csv                      keys that vanish without a change record (deletes.go)
+//	groundtruth/shared_emails.csv                  emails several people hold on purpose (people.go)
+//	groundtruth/households.csv                     household_ids several accounts share
+//	groundtruth/company_spellings.csv              every way a company's name is typed (companies.go)
+//	groundtruth/crm_contacts.csv                   per CRM contact: who, and the expected initial load (crm_truth.go)
+//	groundtruth/crm_pairs.csv                      per contact and account it could match: field agreement, rules
 //	crm/contacts.csv, crm/accounts.csv             the client's CRM before the load
 //
 // Each part is gzip text, one header line naming the columns of the
@@ -156,6 +161,7 @@ type dumpJob struct {
 	lo, hi int64
 	out    []ManifestFile
 	faults []InjectedFault
+	dels   []Deletion // keys that vanish in the job's range, whenever (deletes.go)
 }
 
 // WriteDump writes the full dump of cfg to dst: every team's tables as of
@@ -201,6 +207,15 @@ func WriteDump(ctx context.Context, cfg Config, dst Dest, progress func(table st
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	type rendered struct {
+		files []extraFile
+		err   error
+	}
+	extrasDone := make(chan rendered, 1)
+	go func() {
+		files, err := renderExtras(g)
+		extrasDone <- rendered{files, err}
+	}()
 	next := make(chan *dumpJob)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -253,10 +268,13 @@ feed:
 	for i, t := range schemas.SourceTables {
 		tableOrder[t.Name] = i
 	}
+	var dels []Deletion
 	for _, j := range jobs {
 		m.Files = append(m.Files, j.out...)
 		m.InjectedFaults = append(m.InjectedFaults, j.faults...)
+		dels = append(dels, j.dels...)
 	}
+	g.sortDeletions(dels)
 	teamOrder := map[string]int{}
 	for i, tg := range g.teams {
 		teamOrder[tg.name] = i
@@ -271,7 +289,11 @@ feed:
 		}
 		return fa.Part < fb.Part
 	})
-	extras, err := writeExtras(g, dst)
+	ex := <-extrasDone
+	if ex.err != nil {
+		return Manifest{}, ex.err
+	}
+	extras, err := writeExtras(g, dst, ex.files, dels)
 	if err != nil {
 		return Manifest{}, err
 	}
@@ -307,37 +329,69 @@ func writeFile(dst Dest, name string, fill func(io.Writer) (int64, error)) (Mani
 	return ManifestFile{Path: name, Rows: rows, Bytes: hw.n, SHA256: hex.EncodeToString(hw.h.Sum(nil))}, nil
 }
 
-func writeExtras(g *generator, dst Dest) ([]ManifestFile, error) {
-	var out []ManifestFile
+// extraFile is one ground-truth or CRM file, rendered in memory.
+type extraFile struct {
+	name string
+	body []byte
+	rows int64
+}
+
+// renderExtras renders the ground truth and the CRM files, all but
+// deletions.csv (whose rows the dump jobs collect). It runs beside the
+// dump jobs: at a million accounts the CRM truth takes seconds.
+func renderExtras(g *generator) ([]extraFile, error) {
+	var out []extraFile
+	render := func(name string, fill func(io.Writer) (int64, error)) error {
+		var b bytes.Buffer
+		n, err := fill(&b)
+		if err != nil {
+			return fmt.Errorf("dump: render %s: %w", name, err)
+		}
+		out = append(out, extraFile{name: name, body: b.Bytes(), rows: n})
+		return nil
+	}
 	for _, x := range []struct {
 		name string
 		fill func(io.Writer) (int64, error)
 	}{
 		{"groundtruth/duplicate_clusters.csv", g.writeClusters},
 		{"groundtruth/merges.csv", g.writeMerges},
+		{"groundtruth/shared_emails.csv", g.writeSharedEmails},
+		{"groundtruth/households.csv", g.writeHouseholds},
+		{"groundtruth/company_spellings.csv", writeCompanySpellings},
 	} {
-		f, err := writeFile(dst, x.name, x.fill)
-		if err != nil {
+		if err := render(x.name, x.fill); err != nil {
 			return nil, err
 		}
-		out = append(out, f)
 	}
-	var contacts, accounts, matches bytes.Buffer
-	nc, na, nm, err := g.writeCRM(&contacts, &accounts, &matches)
+	var contacts, accounts, truth, pairs bytes.Buffer
+	nc, na, err := g.writeCRM(&contacts, &accounts)
 	if err != nil {
 		return nil, err
 	}
-	for _, x := range []struct {
-		name string
-		buf  *bytes.Buffer
-		rows int64
-	}{
-		{"groundtruth/crm_matches.csv", &matches, nm},
-		{"crm/contacts.csv", &contacts, nc},
-		{"crm/accounts.csv", &accounts, na},
-	} {
+	nt, np, err := g.writeCRMTruth(&truth, &pairs)
+	if err != nil {
+		return nil, err
+	}
+	return append(out,
+		extraFile{"groundtruth/crm_contacts.csv", truth.Bytes(), nt},
+		extraFile{"groundtruth/crm_pairs.csv", pairs.Bytes(), np},
+		extraFile{"crm/contacts.csv", contacts.Bytes(), nc},
+		extraFile{"crm/accounts.csv", accounts.Bytes(), na}), nil
+}
+
+// writeExtras writes the rendered extras and deletions.csv.
+func writeExtras(g *generator, dst Dest, files []extraFile, dels []Deletion) ([]ManifestFile, error) {
+	var b bytes.Buffer
+	n, err := g.writeDeletions(&b, dels)
+	if err != nil {
+		return nil, fmt.Errorf("dump: render groundtruth/deletions.csv: %w", err)
+	}
+	files = append(files[:2:2], append([]extraFile{{"groundtruth/deletions.csv", b.Bytes(), n}}, files[2:]...)...)
+	var out []ManifestFile
+	for _, x := range files {
 		f, err := writeFile(dst, x.name, func(w io.Writer) (int64, error) {
-			_, err := w.Write(x.buf.Bytes())
+			_, err := w.Write(x.body)
 			return x.rows, err
 		})
 		if err != nil {
@@ -514,6 +568,13 @@ func (dw *dumpWorker) run(ctx context.Context, j *dumpJob) error {
 		}
 		for i := range tg.events {
 			e := &tg.events[i]
+			if gone := tg.eventGone[i]; gone != 0 {
+				j.dels = append(j.dels, Deletion{Team: tg.name, Table: schemas.Event.Name, Key: tg.name + "|" + strconv.Itoa(int(e.id)),
+					At: time.Unix(gone, 0).UTC(), Reason: "event_removed"})
+				if gone <= asOf {
+					continue
+				}
+			}
 			if v := e.versionAt(asOf); v >= 0 {
 				tg.emitEvent(&pf.sink, e, v)
 				if err := pf.endRow(); err != nil {
@@ -531,14 +592,19 @@ func (dw *dumpWorker) run(ctx context.Context, j *dumpJob) error {
 			if i%1024 == 0 && ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if gone := tg.goneAt(i); gone != 0 && gone <= asOf {
-				continue
-			}
 			dw.cust = tg.genAccount(i, dw.cust)
 			for s := 0; s < len(dw.cust); {
 				e := s
 				for e < len(dw.cust) && dw.cust[e].row.k == dw.cust[s].row.k {
 					e++
+				}
+				if gone := dw.cust[s].gone; gone != 0 {
+					j.dels = append(j.dels, Deletion{Team: tg.name, Table: schemas.Cust.Name, Key: custKey(tg.name, i, dw.cust[s].row.custNameID()),
+						At: time.Unix(gone, 0).UTC(), Reason: tg.custReason(i, gone)})
+					if gone <= asOf {
+						s = e
+						continue
+					}
 				}
 				v := -1
 				for k := s; k < e; k++ {
@@ -584,6 +650,13 @@ func (dw *dumpWorker) run(ctx context.Context, j *dumpJob) error {
 					continue
 				}
 				t := &et.blocks[b]
+				if t.gone != 0 {
+					j.dels = append(j.dels, Deletion{Team: tg.name, Table: schemas.Ticket.Name, Key: ticketKey(tg.name, t.seq),
+						At: time.Unix(t.gone, 0).UTC(), Reason: ticketReason(t)})
+					if t.gone <= asOf {
+						continue
+					}
+				}
 				v := t.versionAt(asOf)
 				if v < 0 {
 					continue
@@ -600,15 +673,24 @@ func (dw *dumpWorker) run(ctx context.Context, j *dumpJob) error {
 					}
 				}
 			}
-			for k := range et.tex {
-				x := &et.tex[k]
-				row := et.first + int64(x.block)
-				if row < j.lo || row >= j.hi || x.com > asOf {
-					continue
-				}
-				tg.emitTex(&px.sink, et, x, tg.resolve(x.owner, asOf), tg.resolve(x.acct, asOf))
-				if err := px.endRow(); err != nil {
-					return err
+			for _, list := range [][]texEnt{et.tex, et.texCancelled} {
+				for k := range list {
+					x := &list[k]
+					row := et.first + int64(x.block)
+					if row < j.lo || row >= j.hi {
+						continue
+					}
+					if x.gone != 0 {
+						j.dels = append(j.dels, Deletion{Team: tg.name, Table: schemas.Tex.Name, Key: texKey(tg.name, x.id),
+							At: time.Unix(x.gone, 0).UTC(), Reason: "posting_cancelled"})
+					}
+					if x.com > asOf || (x.gone != 0 && x.gone <= asOf) {
+						continue
+					}
+					tg.emitTex(&px.sink, et, x, tg.resolve(x.owner, asOf), tg.resolve(x.acct, asOf))
+					if err := px.endRow(); err != nil {
+						return err
+					}
 				}
 			}
 		}

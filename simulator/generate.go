@@ -43,11 +43,15 @@ import (
 // and tex.acct_id that named the loser name the winner, with no change of
 // upd_datetime; the winner's primary cust row gets a new version at the
 // merge instant (content unchanged but upd_date). Merges are in the truth
-// (World.Merges, groundtruth/merges.csv), never in the change API.
+// (World.Merges, groundtruth/merges.csv), never in the change API. Other
+// deletes (a test event, a removed name, a voided or purged ticket, a
+// cancelled exchange posting) vanish the same way: see deletes.go.
 //
 // Ids. Every team's database numbers accounts from 100001, so an acct_id
 // exists in several teams and means different customers. cust_name_id =
-// 1,000,000 + 4*account index + slot (0 Primary, 1 Secondary, 2-3 Other).
+// 1,000,000 + 4*account index + slot (0 Primary, 1 Secondary, 2-3 Other),
+// except a household member's copy of the head's primary name, which has
+// the head's cust_name_id (one name, several accounts; people.go).
 // Accounts are created in acct_id order.
 //
 // Scans. Only enabled single events (total_events = 1) of category SPORTS
@@ -78,12 +82,15 @@ import (
 // first team), presented with one variant: exact, typo, nickname,
 // swapped_names, format (email case, phone format, street spelling, zip+4),
 // missing_fields, employer_change (old employer, old work phone, old
-// address) or stale_address. Households share an email across different
-// people (not duplicates). Gabriel Tremblay (first team) has an old
-// TryNowDo Ltd account with his personal email and a newer Sporting
-// Service Solutions Inc account with his work email and phone; the CRM's
-// first contact is him at Sporting Service Solutions Inc with his personal
-// email and work phone, so both accounts match it.
+// office) or stale_address. Households share an address and sometimes an
+// email across different people (not duplicates); emails are otherwise
+// unique per person (people.go). Gabriel Tremblay (first team) has an old
+// TryNowDo Ltd account and a newer Sporting Service Solutions Inc one, the
+// current work phone on the newer; Sophie Gagnon the same the other way
+// round (the current account is the older). Both accounts of each carry
+// the personal email their CRM contact (the first two contacts, at
+// Sporting Service Solutions Inc) holds, so both match it whichever is
+// found first (crm_truth.go says what the load must then do).
 
 // Determinism: every entity (an account, an event's seat blocks, an event's
 // scans...) draws from its own PCG stream seeded by a hash of (seed, team,

@@ -13,6 +13,8 @@ type addr struct {
 	city, state   string
 	zip, zip4     string
 	foreignPostal bool
+	areaCode      string // the telephone area code of the place
+	ent           uint64 // what the address denotes (see officeEnt)
 }
 
 func (a addr) line1(spelling int) string {
@@ -20,117 +22,11 @@ func (a addr) line1(spelling int) string {
 	return strconv.Itoa(a.num) + " " + a.street + " " + types[spelling%len(types)]
 }
 
-// person is the truth about one human: what the original account says
-// when typed cleanly. Accounts present a person with dirt.
-type person struct {
-	female          bool
-	first, mi, last string
-	birth           int32 // days since epoch
-	home, old       addr  // current and previous address
-	cell, oldCell   string
-	homePhone       string
-	email, oldEmail string // personal
-	employer        int    // index in companies, -1: none
-	oldEmployer     int
-	workPhone       string
-	oldWorkPhone    string
-	workEmail       string
-	oldWorkEmail    string
-}
-
-var areaCodes = []string{"617", "617", "781", "508", "978", "339", "857", "401", "603", "413"}
-
-func genPhone(r *rng) string {
-	n := r.between(0, 9999)
-	s := strconv.Itoa(10000 + n)[1:]
-	return pick(r, areaCodes) + strconv.Itoa(r.between(200, 999)) + s
-}
-
-func genAddr(r *rng) addr {
-	ci := pick(r, cities)
-	a := addr{num: r.between(1, 2400), street: pick(r, streetNames), stype: r.intn(len(streetTypes)), city: ci.city, state: ci.state}
-	if ci.state == "QC" {
-		a.zip = ci.zip3 + " " + strconv.Itoa(r.intn(10)) + string(rune('A'+r.intn(26))) + strconv.Itoa(r.intn(10))
-		a.foreignPostal = true
-	} else {
-		a.zip = ci.zip3 + strconv.Itoa(100 + r.intn(100))[1:]
-		a.zip4 = strconv.Itoa(10000 + r.intn(10000))[1:]
-	}
-	switch r.intn(10) {
-	case 0:
-		a.unit = "Apt " + strconv.Itoa(r.between(1, 40))
-	case 1:
-		a.unit = "Unit " + strconv.Itoa(r.between(1, 12)) + string(rune('A'+r.intn(4)))
-	case 2:
-		a.unit = "#" + strconv.Itoa(r.between(100, 999))
-	}
-	return a
-}
-
-func personalEmail(r *rng, first, last string) string {
-	f, l := emailLocal(first), emailLocal(last)
-	d := pick(r, personalDomains)
-	switch r.intn(6) {
-	case 0:
-		return f + l + "@" + d
-	case 1:
-		return f[:1] + l + "@" + d
-	case 2:
-		return f + "." + l + strconv.Itoa(r.between(1, 99)) + "@" + d
-	case 3:
-		return f + "_" + l + "@" + d
-	case 4:
-		return l + "." + f + "@" + d
-	}
-	return f + "." + l + "@" + d
-}
-
-func workEmail(first, last string, company int) string {
-	return emailLocal(first) + "." + emailLocal(last) + "@" + companies[company].domain
-}
-
-// person generates the person whose original account is (ti, idx).
-func (g *generator) person(ti int, idx int32) person {
-	var r rng
-	r.seed(g.cfg.Seed, uint64(ti), kPerson, uint64(idx))
-	p := person{female: r.chance(0.48)}
-	if p.female {
-		p.first = pick(&r, femaleFirst)
-	} else {
-		p.first = pick(&r, maleFirst)
-	}
-	p.last = pick(&r, lastNames)
-	if r.chance(0.5) {
-		p.mi = string(rune('A' + r.intn(26)))
-	}
-	p.birth = dateOf(1940+r.intn(65), 1, 1) + int32(r.intn(365))
-	p.home, p.old = genAddr(&r), genAddr(&r)
-	p.cell, p.oldCell, p.homePhone = genPhone(&r), genPhone(&r), genPhone(&r)
-	p.employer, p.oldEmployer = -1, r.intn(len(companies))
-	if r.chance(0.35) {
-		p.employer = r.intn(len(companies))
-		if p.employer == p.oldEmployer {
-			p.oldEmployer = (p.oldEmployer + 1) % len(companies)
-		}
-	}
-	if ti < len(g.teams) && idx == g.teams[ti].tremblayNew {
-		p.first, p.mi, p.last, p.female = "Gabriel", "", "Tremblay", false
-		p.employer, p.oldEmployer = 0, 1 // Sporting Service Solutions Inc, TryNowDo Ltd
-	}
-	p.email = personalEmail(&r, p.first, p.last)
-	p.oldEmail = emailLocal(p.first) + strconv.Itoa(r.between(1, 999)) + "@" + pick(&r, []string{"aol.com", "hotmail.com", "yahoo.com", "juno.com"})
-	p.workPhone, p.oldWorkPhone = genPhone(&r), genPhone(&r)
-	if p.employer >= 0 {
-		p.workEmail = workEmail(p.first, p.last, p.employer)
-	}
-	p.oldWorkEmail = workEmail(p.first, p.last, p.oldEmployer)
-	return p
-}
-
 // custRow is one version of one archtics.cust row.
 type custRow struct {
 	acct      int32 // account index
-	k         int32 // name slot: 0 primary, 1 secondary, 2-3 others
+	k         int32 // name slot: 0 primary, 1 secondary, 2-3 others, 4 a name shared with another account
+	nameID    int32 // cust_name_id when not the slot's own (a shared name), else 0
 	primary   string
 	status    string
 	acctType  string
@@ -150,17 +46,33 @@ type custRow struct {
 	since     int32
 	household int32 // 0 NULL
 	add, upd  int64
+
+	// What the values denote, for the CRM truth (never written): the
+	// person's first or last name (ord*2, ord*2+1; 0 unknown), the
+	// address (addr.ent) and the company (index+1; 0 none).
+	firstEnt, lastEnt uint64
+	addrEnt           uint64
+	companyEnt        int32
+}
+
+// custNameID is the row's cust_name_id.
+func (c *custRow) custNameID() int32 {
+	if c.nameID != 0 {
+		return c.nameID
+	}
+	return nameBase + c.acct*4 + c.k
 }
 
 type custVersion struct {
-	row custRow
-	com int64
+	row  custRow
+	com  int64
+	gone int64 // the row vanishes then (its account merged away, the name removed); 0 never
 }
 
 func (tg *teamGen) emitCust(s sink, c *custRow) {
 	s.str(tg.name)
 	s.i64(int64(acctID(c.acct)))
-	s.i64(int64(nameBase + c.acct*4 + c.k))
+	s.i64(int64(c.custNameID()))
 	s.str(c.primary)
 	s.str(c.status)
 	s.str(c.acctType)
@@ -184,8 +96,8 @@ func (tg *teamGen) emitCust(s sink, c *custRow) {
 	s.ts(c.upd)
 }
 
-func custKey(team string, acct, k int32) string {
-	return team + "|" + strconv.Itoa(int(acctID(acct))) + "|" + strconv.Itoa(int(nameBase+acct*4+k))
+func custKey(team string, acct, nameID int32) string {
+	return team + "|" + strconv.Itoa(int(acctID(acct))) + "|" + strconv.Itoa(int(nameID))
 }
 
 // Account timeline events.
@@ -198,6 +110,7 @@ const (
 	aeLate
 	aeBump
 	aeAddName
+	aeRemoveName
 )
 
 type acctEvent struct {
@@ -215,6 +128,8 @@ type presentation struct {
 	email, oldEmail string
 }
 
+const nameSlots = 5 // 0 primary, 1 secondary, 2-3 others, 4 shared
+
 // genAccount generates every version of every customer name row of
 // account i, grouped by name slot, each slot's versions in time order.
 // buf is reused.
@@ -228,9 +143,11 @@ func (tg *teamGen) genAccount(i int32, buf []custVersion) []custVersion {
 	variant := tg.variant[i]
 	add := tg.acctAdd[i]
 	limit := g.end
-	if gone := tg.goneAt(i); gone != 0 {
+	gone := tg.goneAt(i)
+	if gone != 0 {
 		limit = gone - 1
 	}
+	special := tg.special(i)
 
 	// Account-level habits of whoever typed it in.
 	spelling := r.intn(3)
@@ -238,24 +155,34 @@ func (tg *teamGen) genAccount(i int32, buf []custVersion) []custVersion {
 
 	pr := presentation{addr: p.home, oldAddr: p.old, cell: p.cell, oldCell: p.oldCell, email: p.email, oldEmail: p.oldEmail}
 	first, last, mi := p.first, p.last, ""
+	firstEnt, lastEnt := p.ord*2, p.ord*2+1
 	if r.chance(0.4) {
 		mi = p.mi
 	}
 	company := ""
+	companyEnt := int32(0)
 	phoneDay := ""
-	household := householdID0 + i
-	if isCompany(typ) || variant == vEmployer {
-		emp := p.employer
-		if emp < 0 {
-			emp = int(hash4(g.cfg.Seed, uint64(pt), kPerson, uint64(pi)) % uint64(len(companies)))
+	household := tg.householdOf(i)
+	if emp := tg.accountCompanyOf(i, &p); emp >= 0 {
+		// A corporate account: the company as this box office types it,
+		// the work email (or the company's shared inbox), the work
+		// phone, the office address.
+		company, _ = companySpelling(&r, emp)
+		if special {
+			company = companies[emp].name
 		}
-		workEmail, workPhone := workEmail(p.first, p.last, emp), p.workPhone
+		companyEnt = int32(emp) + 1
+		work, workPhone := p.workEmail, p.workPhone
 		if variant == vEmployer {
-			emp, workEmail, workPhone = p.oldEmployer, p.oldWorkEmail, p.oldWorkPhone
+			work, workPhone = p.oldWorkEmail, p.oldWorkPhone
 		}
-		company = companies[emp].name
-		pr.email, pr.oldEmail = workEmail, workEmail
+		if c := tg.inboxCompany(i); c >= 0 {
+			work = companyInbox(c)
+		}
+		pr.email, pr.oldEmail = work, work
 		phoneDay = workPhone
+		pr.addr = companyOffice(emp)
+		pr.oldAddr = pr.addr
 		household = 0
 	}
 	switch variant {
@@ -273,51 +200,66 @@ func (tg *teamGen) genAccount(i int32, buf []custVersion) []custVersion {
 		}
 	case vSwapped:
 		first, last = last, first
+		firstEnt, lastEnt = lastEnt, firstEnt
 	case vFormat:
 		pr.email = mixCase(&r, pr.email)
 		phFmt = (phFmt + 1 + r.intn(phFormats-1)) % phFormats
 		spelling++
-	case vEmployer, vStaleAddress:
+	case vEmployer:
+		pr.cell = p.oldCell
+	case vStaleAddress:
 		pr.addr = p.old
 		pr.oldAddr = p.old
 		pr.cell = p.oldCell
 	}
-	// Household sharing: a spouse's own account under the family email.
-	if variant == vOriginal && !isCompany(typ) && i > 0 && tg.dupTeam[i-1] < 0 && !isCompany(tg.acctType[i-1]) &&
-		tg.acctType[i-1] != atTest && r.chance(0.03) {
-		q := g.person(tg.ti, i-1)
-		pr.email, pr.oldEmail = q.email, q.email
+	// Households: a member's own account at the head's address, often
+	// under the head's last name and the household's shared email; the
+	// head's account under the family email when there is one.
+	if h := tg.hhHead[i]; h != i && variant == vOriginal && companyEnt == 0 {
+		q := g.person(tg.ti, h)
 		pr.addr, pr.oldAddr = q.home, q.home
-		last = q.last
-		household = householdID0 + i - 1
+		if tg.hhTakesLast(i) {
+			last, lastEnt = q.last, q.ord*2+1
+		}
+		switch tg.hhKind(h) {
+		case hhSpouse:
+			pr.email, pr.oldEmail = q.email, q.email
+		case hhFamily:
+			fam := g.familyEmail(tg.ti, h)
+			pr.email, pr.oldEmail = fam, fam
+		}
+	} else if tg.hasMembers(i) && tg.hhKind(i) == hhFamily && variant == vOriginal {
+		fam := g.familyEmail(tg.ti, i)
+		pr.email, pr.oldEmail = fam, fam
 	}
 	if typ == atTest {
 		first, last, mi = "Test", "Account "+strconv.Itoa(int(i)), ""
+		firstEnt, lastEnt = 0, 0
 		pr.email = "boxoffice+test" + strconv.Itoa(int(i)) + "@harborviewarena.com"
 		pr.oldEmail = pr.email
-		company, phoneDay, household = "", "", 0
-		pr.addr = addr{num: 100, street: "Harbor", stype: 6, city: "Harbor City", state: "MA", zip: "02110"}
+		company, companyEnt, phoneDay, household = "", 0, "", 0
+		pr.addr = addr{num: 100, street: "Harbor", stype: 8, city: "Boston", state: "MA", zip: "02110", ent: testAddrEnt}
 		pr.oldAddr = pr.addr
 	}
-	// The Tremblay pair stays clean: the case is about employers, not typos.
-	// He bought for TryNowDo with his personal email, which is what the
-	// CRM holds too; the new account carries his work email and phone.
-	tremblay := i == tg.tremblayOld || i == tg.tremblayNew
-	if i == tg.tremblayOld {
+	// The seed's stories stay clean: they are about employers, not typos.
+	// Both accounts of each person carry the personal email (as the CRM
+	// contact does), so each matches the contact whatever was loaded
+	// first; the current one has the current work phone.
+	if special {
 		pr.email, pr.oldEmail = p.email, p.email
 	}
 	// Dirt anyone might type.
-	if !tremblay && r.chance(0.015) {
+	if !special && r.chance(0.015) {
 		last += " "
 	}
-	if !tremblay && r.chance(0.02) {
+	if !special && r.chance(0.02) {
 		first, last = upper(first), upper(last)
 	}
-	if !tremblay && variant != vExact && variant != vFormat && r.chance(0.03) {
+	if !special && variant != vExact && variant != vFormat && r.chance(0.03) {
 		pr.email = mixCase(&r, pr.email)
 	}
-	missingEmail := !tremblay && variant != vExact && company == "" && r.chance(0.07)
-	missingCell := !tremblay && r.chance(0.15)
+	missingEmail := !special && variant != vExact && company == "" && r.chance(0.07)
+	missingCell := !special && r.chance(0.15)
 	if variant == vMissing {
 		if r.chance(0.7) {
 			missingEmail = true
@@ -331,8 +273,8 @@ func (tg *teamGen) genAccount(i int32, buf []custVersion) []custVersion {
 	if i == dirtNewline || r.chance(0.002) {
 		street2Dirt = "Attn: Receiving\nDock 4" // a line break a bulk export must escape
 	}
-	if company != "" && !tremblay && (i == dirtSeparator || r.chance(0.01)) {
-		company = "Doyle | Kim Associates" // a separator inside a value
+	if companyEnt != 0 && !special && (i == dirtSeparator || r.chance(0.01)) {
+		company = separatorSpelling(int(companyEnt - 1)) // a separator inside a value, same company
 	}
 
 	var birth int32 = -1
@@ -346,7 +288,7 @@ func (tg *teamGen) genAccount(i int32, buf []custVersion) []custVersion {
 
 	// Timeline.
 	var evs []acctEvent
-	hasMove := variant != vEmployer && variant != vStaleAddress && typ != atTest && r.chance(0.12)
+	hasMove := variant != vEmployer && variant != vStaleAddress && typ != atTest && companyEnt == 0 && !tg.inHousehold(i) && r.chance(0.12)
 	hasPhone := r.chance(0.08)
 	hasEmail := company == "" && !missingEmail && typ != atTest && r.chance(0.06)
 	if limit > add+2*3600 {
@@ -382,12 +324,14 @@ func (tg *teamGen) genAccount(i int32, buf []custVersion) []custVersion {
 	}
 
 	// Name rows.
-	var rows [4]custRow
-	var exists [4]bool
-	var insertAt [4]int64
-	base := custRow{acct: i, status: "A", acctType: acctTypes[typ], company: company, birth: -1, since: since, household: household, add: add}
+	var rows [nameSlots]custRow
+	var exists [nameSlots]bool
+	var insertAt, removedAt [nameSlots]int64
+	base := custRow{acct: i, status: "A", acctType: acctTypes[typ], company: company, birth: -1, since: since, household: household, add: add,
+		companyEnt: companyEnt}
 	rows[0] = base
 	rows[0].primary, rows[0].first, rows[0].mi, rows[0].last = "Primary", first, mi, last
+	rows[0].firstEnt, rows[0].lastEnt = firstEnt, lastEnt
 	rows[0].birth = birth
 	rows[0].phoneDay = formatPhone(phoneDay, phFmt)
 	if r.chance(0.2) {
@@ -412,25 +356,19 @@ func (tg *teamGen) genAccount(i int32, buf []custVersion) []custVersion {
 		if k == 1 {
 			row.primary = "Secondary"
 		}
-		var fp []string
-		if p.female == (k == 1) {
-			fp = maleFirst
-		} else {
-			fp = femaleFirst
-		}
-		row.first = pick(&r, fp)
+		row.first = drawGiven(&r, p.female != (k == 1))
 		row.last = last
 		if k == 1 && r.chance(0.25) {
-			row.last = pick(&r, lastNames)
+			row.last = drawSurname(&r)
 		}
 		if company != "" && k > 1 {
 			row.first, row.last = "Accounts", "Payable"
 		}
 		if r.chance(0.4) {
-			row.email = personalEmail(&r, row.first, row.last)
+			row.email = nameEmail(&r, tg.ti, i, int32(k), row.first, row.last)
 		}
 		if r.chance(0.3) {
-			row.phoneCell = formatPhone(genPhone(&r), phFmt)
+			row.phoneCell = formatPhone(genPhone(&r, pr.addr.areaCode), phFmt)
 		}
 		if k == 1 && r.chance(0.5) {
 			row.birth = p.birth + int32(r.between(-2000, 2000))
@@ -442,9 +380,42 @@ func (tg *teamGen) genAccount(i int32, buf []custVersion) []custVersion {
 			evs = append(evs, acctEvent{t: insertAt[k], kind: aeAddName, k: int32(k)})
 		}
 	}
+	// Removed names: a secondary or other name taken off the account now
+	// and then. The row vanishes; nothing in the change API says so.
+	var rd rng
+	rd.seed(g.cfg.Seed, uint64(tg.ti), kDelete, uint64(i))
+	for k := 1; k < nNames; k++ {
+		if rd.chance(0.12) && limit > insertAt[k]+3*3600 {
+			removedAt[k] = g.clock.rand(&rd, insertAt[k]+2*3600, limit)
+			evs = append(evs, acctEvent{t: removedAt[k], kind: aeRemoveName, k: int32(k)})
+		}
+	}
+	// A household member's account also lists the head's primary name,
+	// with the head's cust_name_id, as the head's account had it when the
+	// member's account was opened.
+	if h := tg.hhHead[i]; h != i {
+		head := tg.genAccount(h, nil)
+		v := -1
+		for k := range head {
+			if head[k].row.k == 0 && head[k].row.upd <= add {
+				v = k
+			}
+		}
+		if v >= 0 {
+			hr := head[v].row
+			row := base
+			row.k, row.nameID, row.primary = 4, hr.custNameID(), "Other"
+			row.first, row.mi, row.last, row.birth = hr.first, hr.mi, hr.last, hr.birth
+			row.phoneDay, row.phoneEve, row.phoneCell, row.email = hr.phoneDay, hr.phoneEve, hr.phoneCell, hr.email
+			row.street1, row.street2, row.city, row.state, row.zip = hr.street1, hr.street2, hr.city, hr.state, hr.zip
+			rows[4] = row
+			insertAt[4] = max(add, head[v].com)
+			exists[4] = true
+		}
+	}
 	// Initial values of the fields the timeline changes.
 	setAddr := func(a addr) {
-		for k := 0; k < nNames; k++ {
+		for k := 0; k < nameSlots-1; k++ {
 			rows[k].street1 = a.line1(spelling)
 			rows[k].street2 = a.unit
 			if street2Dirt != "" && k == 0 {
@@ -454,6 +425,7 @@ func (tg *teamGen) genAccount(i int32, buf []custVersion) []custVersion {
 			if zipPlus4 && a.zip4 != "" {
 				rows[k].zip = a.zip + "-" + a.zip4
 			}
+			rows[k].addrEnt = a.ent
 		}
 	}
 	if hasMove {
@@ -483,7 +455,7 @@ func (tg *teamGen) genAccount(i int32, buf []custVersion) []custVersion {
 		return evs[a].kind < evs[b].kind
 	})
 	// Per slot: versions, strictly increasing upd, non-decreasing commits.
-	var out [4][]custVersion
+	var out [nameSlots][]custVersion
 	emit := func(k int, t, com int64) {
 		row := rows[k]
 		if n := len(out[k]); n > 0 {
@@ -521,6 +493,9 @@ func (tg *teamGen) genAccount(i int32, buf []custVersion) []custVersion {
 			emit(k, add, com)
 		}
 	}
+	if exists[4] {
+		emit(4, insertAt[4], insertAt[4])
+	}
 	for _, ev := range evs {
 		switch ev.kind {
 		case aeMove:
@@ -555,14 +530,35 @@ func (tg *teamGen) genAccount(i int32, buf []custVersion) []custVersion {
 			exists[ev.k] = true
 			emit(int(ev.k), ev.t, commitOf(ev.t))
 			continue
+		case aeRemoveName:
+			exists[ev.k] = false
+			continue
 		}
 		emit(0, ev.t, commitOf(ev.t))
 	}
 	buf = buf[:0]
-	for k := 0; k < nNames; k++ {
-		buf = append(buf, out[k]...)
+	for k := 0; k < nameSlots; k++ {
+		g := gone
+		if removedAt[k] != 0 && (g == 0 || removedAt[k] < g) {
+			g = removedAt[k]
+		}
+		for _, v := range out[k] {
+			v.gone = g
+			buf = append(buf, v)
+		}
 	}
 	return buf
+}
+
+// accountCompanyOf is accountCompany for an account whose person is at hand.
+func (tg *teamGen) accountCompanyOf(i int32, p *person) int {
+	if !isCompany(tg.acctType[i]) && tg.variant[i] != vEmployer {
+		return -1
+	}
+	if tg.variant[i] == vEmployer {
+		return p.oldEmployer
+	}
+	return p.employer
 }
 
 // reformat writes a phone number as (617) 555-1234, whatever it was.

@@ -22,6 +22,7 @@ type generator struct {
 	dumpAsOf int64 // newest second the dump holds: versions committed <= dumpAsOf
 	teams    []*teamGen
 	byName   map[string]*teamGen
+	emailFix [][]uint8 // per team (and the CRM's outsiders last), per person: kinds of email in the collision-proof form (people.go)
 }
 
 // Account and name ids. Every team's database numbers its accounts from
@@ -138,6 +139,12 @@ type teamGen struct {
 	straddleBlocks  []int
 
 	tremblayOld, tremblayNew int32
+	// The same story the other way round: Sophie Gagnon's current
+	// account is older than her outdated one (people.go, crm.go).
+	gagnonCur, gagnonOld int32
+
+	hhHead    []int32 // household head of each account (itself if none), people.go
+	eventGone []int64 // per event: the instant its row is deleted, 0 never (deletes.go)
 }
 
 type bulkSpec struct {
@@ -175,7 +182,10 @@ func newGenerator(cfg Config) (*generator, error) {
 		tg.initMerges()
 		tg.initSchedule()
 		tg.initSpecialCases()
+		tg.initHouseholds()
+		tg.initEventDeletes()
 	}
+	g.initEmails()
 	return g, nil
 }
 
@@ -220,10 +230,13 @@ func (tg *teamGen) initAccounts() {
 	// account from when he bought for TryNowDo Ltd, and a newer one at
 	// Sporting Service Solutions Inc. Only the first team holds it.
 	tg.tremblayOld, tg.tremblayNew = -1, -1
+	tg.gagnonCur, tg.gagnonOld = -1, -1
 	if tg.ti == 0 {
 		tg.tremblayOld, tg.tremblayNew = 5, int32(nBefore*2/3)
-		tg.acctType[tg.tremblayOld] = atCorporate
-		tg.acctType[tg.tremblayNew] = atCorporate
+		tg.gagnonCur, tg.gagnonOld = 7, int32(nBefore/2)
+		for _, i := range []int32{tg.tremblayOld, tg.tremblayNew, tg.gagnonCur, tg.gagnonOld} {
+			tg.acctType[i] = atCorporate
+		}
 	}
 	for i := 0; i < n; i++ {
 		if isHeavy(tg.acctType[i]) {
@@ -234,10 +247,10 @@ func (tg *teamGen) initAccounts() {
 
 func (tg *teamGen) isDupCandidate(i int) bool {
 	g := tg.g
-	if int32(i) == tg.tremblayNew {
+	if int32(i) == tg.tremblayNew || int32(i) == tg.gagnonCur || i == dirtSeparator {
 		return false
 	}
-	if int32(i) == tg.tremblayOld {
+	if int32(i) == tg.tremblayOld || int32(i) == tg.gagnonOld {
 		return true
 	}
 	if tg.acctType[i] == atTest {
@@ -262,6 +275,10 @@ func (tg *teamGen) initDuplicates() {
 			tg.dupTeam[i], tg.dupIdx[i], tg.variant[i] = 0, tg.tremblayNew, vEmployer
 			continue
 		}
+		if int32(i) == tg.gagnonOld {
+			tg.dupTeam[i], tg.dupIdx[i], tg.variant[i] = 0, tg.gagnonCur, vEmployer
+			continue
+		}
 		r.seed(g.cfg.Seed, uint64(tg.ti), kDup, uint64(i))
 		target := tg
 		if tg.ti > 0 && r.chance(0.4) {
@@ -271,7 +288,7 @@ func (tg *teamGen) initDuplicates() {
 		// Probe to an original (never a duplicate of a duplicate, never a
 		// test account, never itself, never the Tremblay pair).
 		for target.isDupCandidate(b) || target.acctType[b] == atTest || (target == tg && b == i) ||
-			int32(b) == target.tremblayNew {
+			int32(b) == target.tremblayNew || int32(b) == target.gagnonCur {
 			b = (b + 1) % target.n
 		}
 		tg.dupTeam[i] = int8(target.ti)
@@ -300,7 +317,7 @@ func (tg *teamGen) initMerges() {
 	var r rng
 	afterCutoff := g.end > g.cutoff+2*3600
 	for i := 0; i < tg.n; i++ {
-		if int(tg.dupTeam[i]) != tg.ti || int32(i) == tg.tremblayOld {
+		if int(tg.dupTeam[i]) != tg.ti || int32(i) == tg.tremblayOld || int32(i) == tg.gagnonOld {
 			continue
 		}
 		r.seed(g.cfg.Seed, uint64(tg.ti), kMerge, uint64(i))
@@ -325,7 +342,7 @@ func (tg *teamGen) initMerges() {
 	if afterCutoff {
 		has := slices.ContainsFunc(tg.merges, func(m merge) bool { return m.at >= g.cutoff })
 		for i := 0; !has && i < tg.n; i++ {
-			if int(tg.dupTeam[i]) != tg.ti || int32(i) == tg.tremblayOld {
+			if int(tg.dupTeam[i]) != tg.ti || int32(i) == tg.tremblayOld || int32(i) == tg.gagnonOld {
 				continue
 			}
 			if _, ok := tg.loserMerge[int32(i)]; ok {

@@ -24,7 +24,8 @@ type ticketEnt struct {
 	add       int64
 	vers      [5]ticketDelta
 	nv        int
-	returned  bool
+	returned  bool  // no exchange activity, no scans: returned, or the sale voided
+	gone      int64 // the row is deleted then (voided, purged), 0 never (deletes.go)
 }
 
 // texEnt is one Ticket Exchange activity on (part of) a block.
@@ -38,6 +39,7 @@ type texEnt struct {
 	price      int64 // cents per seat; -1 NULL
 	email      string
 	upd, com   int64
+	gone       int64 // a cancelled posting's row is deleted then (deletes.go)
 }
 
 type eventTickets struct {
@@ -46,6 +48,9 @@ type eventTickets struct {
 	first  int64 // global ticket row index of block 0
 	blocks []ticketEnt
 	tex    []texEnt
+	// texCancelled: postings cancelled before they completed; they never
+	// change who holds a seat, so holderAt does not see them (deletes.go).
+	texCancelled []texEnt
 }
 
 var blockSizes = []int32{1, 2, 3, 4, 5, 6, 8, 10}
@@ -64,8 +69,9 @@ func (tg *teamGen) genTickets(te int, et *eventTickets) {
 	et.te, et.ev, et.first = te, ev, tg.ticketStart[te]
 	et.blocks = et.blocks[:0]
 	et.tex = et.tex[:0]
-	var r rng
+	var r, rd rng
 	r.seed(g.cfg.Seed, uint64(tg.ti), kTickets, uint64(te))
+	rd.seed(g.cfg.Seed, uint64(tg.ti), kDelete, 1<<40|uint64(te))
 	saleHi := min(ev.start-3600, g.end)
 	seasonShare := 0.1
 	if ev.kind == evGame || ev.kind == evPreseason {
@@ -171,6 +177,7 @@ func (tg *teamGen) genTickets(te int, et *eventTickets) {
 			t.nv++
 		}
 		t.finishVersions()
+		tg.deleteTicket(&rd, &t, saleHi)
 		et.blocks = append(et.blocks, t)
 	}
 	tg.genTex(et)
@@ -262,7 +269,7 @@ func (tg *teamGen) genTex(et *eventTickets) {
 			} else {
 				x.activity = 'F'
 				pt, pi := tg.personOf(next)
-				x.email = g.person(pt, pi).email
+				x.email = g.personalEmailOf(pt, pi)
 				if r.chance(0.2) {
 					x.email = mixCase(&r, x.email)
 				}
@@ -277,6 +284,7 @@ func (tg *teamGen) genTex(et *eventTickets) {
 			}
 		}
 	}
+	tg.genCancelledPostings(et, hi)
 }
 
 func (tg *teamGen) emitTicket(s sink, et *eventTickets, t *ticketEnt, v int, buyer int32) {

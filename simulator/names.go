@@ -1,45 +1,134 @@
 package simulator
 
-// Pools of names, streets, cities and companies the generator draws from.
-// They are small on purpose: collisions (two different John Smiths) are part
-// of what deduplication must get right.
+import (
+	_ "embed"
+	"math"
+	"sort"
+	"strings"
+	"sync"
+)
 
-var maleFirst = []string{
-	"James", "Robert", "John", "Michael", "David", "William", "Richard", "Joseph", "Thomas", "Christopher",
-	"Charles", "Daniel", "Matthew", "Anthony", "Mark", "Donald", "Steven", "Andrew", "Paul", "Joshua",
-	"Kenneth", "Kevin", "Brian", "George", "Timothy", "Ronald", "Jason", "Edward", "Jeffrey", "Ryan",
-	"Jacob", "Gary", "Nicholas", "Eric", "Jonathan", "Stephen", "Larry", "Justin", "Scott", "Brandon",
-	"Benjamin", "Samuel", "Gregory", "Alexander", "Patrick", "Frank", "Raymond", "Jack", "Dennis", "Jerry",
-	"Tyler", "Aaron", "Jose", "Adam", "Nathan", "Henry", "Zachary", "Douglas", "Peter", "Kyle",
-	"Noah", "Ethan", "Jeremy", "Walter", "Christian", "Keith", "Roger", "Terry", "Austin", "Sean",
-	"Gabriel", "Luc", "Marc-Andre", "Mathieu", "Olivier", "Francois", "Jean-Philippe", "Sebastien", "Connor", "Liam",
-}
+// Pools of names, streets and event names the generator draws from.
+// People's names come from the US Census Bureau's frequency lists
+// (data/*.txt, in rank order) with weights that follow the published
+// shares, plus a small regional pool (Quebec and New England names with
+// hyphens, spaces and apostrophes): collisions (two different John
+// Smiths) happen as often as they do in a real customer base, which is
+// what deduplication must get right.
 
-var femaleFirst = []string{
-	"Mary", "Patricia", "Jennifer", "Linda", "Elizabeth", "Barbara", "Susan", "Jessica", "Sarah", "Karen",
-	"Lisa", "Nancy", "Betty", "Margaret", "Sandra", "Ashley", "Kimberly", "Emily", "Donna", "Michelle",
-	"Carol", "Amanda", "Dorothy", "Melissa", "Deborah", "Stephanie", "Rebecca", "Sharon", "Laura", "Cynthia",
-	"Kathleen", "Amy", "Angela", "Shirley", "Anna", "Brenda", "Pamela", "Emma", "Nicole", "Helen",
-	"Samantha", "Katherine", "Christine", "Debra", "Rachel", "Carolyn", "Janet", "Catherine", "Maria", "Heather",
-	"Diane", "Ruth", "Julie", "Olivia", "Joyce", "Virginia", "Victoria", "Kelly", "Lauren", "Christina",
-	"Genevieve", "Isabelle", "Chloe", "Marie-Eve", "Josee", "Nathalie", "Sophie", "Madison", "Abigail", "Megan",
-}
+//go:embed data/surnames.txt
+var surnamesTxt string
 
-var lastNames = []string{
-	"Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez", "Martinez",
-	"Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore", "Jackson", "Martin",
-	"Lee", "Perez", "Thompson", "White", "Harris", "Sanchez", "Clark", "Ramirez", "Lewis", "Robinson",
-	"Walker", "Young", "Allen", "King", "Wright", "Scott", "Torres", "Nguyen", "Hill", "Flores",
-	"Green", "Adams", "Nelson", "Baker", "Hall", "Rivera", "Campbell", "Mitchell", "Carter", "Roberts",
-	"Gomez", "Phillips", "Evans", "Turner", "Diaz", "Parker", "Cruz", "Edwards", "Collins", "Reyes",
-	"Stewart", "Morris", "Morales", "Murphy", "Cook", "Rogers", "Gutierrez", "Ortiz", "Morgan", "Cooper",
-	"Peterson", "Bailey", "Reed", "Kelly", "Howard", "Ramos", "Kim", "Cox", "Ward", "Richardson",
-	"Watson", "Brooks", "Chavez", "Wood", "James", "Bennett", "Gray", "Mendoza", "Ruiz", "Hughes",
-	"Price", "Alvarez", "Castillo", "Sanders", "Patel", "Myers", "Long", "Ross", "Foster", "Jimenez",
+//go:embed data/given_female.txt
+var givenFemaleTxt string
+
+//go:embed data/given_male.txt
+var givenMaleTxt string
+
+// regional names: a Northeastern team has Quebec fans and old New
+// England families; these carry the punctuation census lists strip.
+var regionalMale = []string{"Luc", "Marc-Andre", "Mathieu", "Olivier", "Francois", "Jean-Philippe", "Sebastien", "Gabriel", "Etienne", "Pierre-Luc"}
+var regionalFemale = []string{"Genevieve", "Isabelle", "Chloe", "Marie-Eve", "Josee", "Nathalie", "Sophie", "Anne-Marie", "Valerie", "Melanie"}
+var regionalLast = []string{
 	"Tremblay", "Gagnon", "Roy", "Cote", "Bouchard", "Gauthier", "Morin", "Lavoie", "Fortin", "Gagne",
 	"Ouellet", "Pelletier", "Belanger", "Levesque", "Bergeron", "Leblanc", "Paquette", "Girard", "Simard", "Boucher",
 	"O'Brien", "O'Connor", "McDonald", "MacLeod", "Van Der Berg", "De La Cruz", "St. Pierre", "Kowalski", "Nowak", "Schmidt",
-	"Sullivan", "Fitzgerald", "Donovan", "Brennan", "Kowalczyk", "Johansson", "Lindqvist", "Novak", "Horvat", "Karlsson",
+	"Fitzgerald", "Donovan", "Brennan", "Kowalczyk", "Johansson", "Lindqvist", "Novak", "Horvat", "Karlsson", "D'Amico",
+}
+
+// namePool is a list of names in rank order with cumulative weights.
+type namePool struct {
+	names  []string
+	locals []string // emailLocal of each name, computed once
+	cum    []float64
+}
+
+// newNamePool parses a rank-ordered list; the weight of rank r is
+// (r+shift)^-exp, a power law fitted to the census shares (Smith about
+// 1% of people, rank 1,000 about 0.02%; James about 3.5% of men).
+func newNamePool(txt string, shift, exp float64) *namePool {
+	p := &namePool{}
+	var sum float64
+	for _, line := range strings.Split(txt, "\n") {
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		p.names = append(p.names, line)
+		p.locals = append(p.locals, emailLocal(line))
+		sum += math.Pow(float64(len(p.names))+shift, -exp)
+		p.cum = append(p.cum, sum)
+	}
+	return p
+}
+
+func (p *namePool) draw(r *rng) (name, local string) {
+	x := r.float() * p.cum[len(p.cum)-1]
+	i := sort.SearchFloat64s(p.cum, x)
+	if i >= len(p.names) {
+		i = len(p.names) - 1
+	}
+	return p.names[i], p.locals[i]
+}
+
+var (
+	poolsOnce                         sync.Once
+	surnamePool, femalePool, malePool *namePool
+)
+
+func namePools() {
+	poolsOnce.Do(func() {
+		surnamePool = newNamePool(surnamesTxt, 3, 0.8)
+		femalePool = newNamePool(givenFemaleTxt, 8, 1)
+		malePool = newNamePool(givenMaleTxt, 5, 1)
+	})
+}
+
+// drawGiven draws a given name: census-weighted, 6% from the regional pool.
+func drawGiven(r *rng, female bool) string {
+	name, _ := drawGivenLocal(r, female)
+	return name
+}
+
+// drawGivenLocal is drawGiven with the name's emailLocal.
+func drawGivenLocal(r *rng, female bool) (string, string) {
+	namePools()
+	if r.chance(0.06) {
+		list := regionalMale
+		if female {
+			list = regionalFemale
+		}
+		n := pick(r, list)
+		return n, emailLocal(n)
+	}
+	if female {
+		return femalePool.draw(r)
+	}
+	return malePool.draw(r)
+}
+
+// drawSurname draws a family name: census-weighted, 6% from the regional pool.
+func drawSurname(r *rng) string {
+	name, _ := drawSurnameLocal(r)
+	return name
+}
+
+// drawSurnameLocal is drawSurname with the name's emailLocal.
+func drawSurnameLocal(r *rng) (string, string) {
+	namePools()
+	if r.chance(0.06) {
+		n := pick(r, regionalLast)
+		return n, emailLocal(n)
+	}
+	return surnamePool.draw(r)
+}
+
+// SurnameCount and GivenNameCount are the sizes of the name pools.
+func SurnameCount() int { namePools(); return len(surnamePool.names) + len(regionalLast) }
+
+// GivenNameCount is the number of distinct given names the generator draws from.
+func GivenNameCount() int {
+	namePools()
+	return len(femalePool.names) + len(malePool.names) + len(regionalFemale) + len(regionalMale)
 }
 
 // nicknames maps a formal first name to the short forms box offices type.
@@ -72,50 +161,6 @@ var streetNames = []string{
 var streetTypes = [][]string{
 	{"Street", "St", "St."}, {"Avenue", "Ave", "Ave."}, {"Road", "Rd", "Rd."}, {"Drive", "Dr", "Dr."},
 	{"Lane", "Ln"}, {"Court", "Ct"}, {"Boulevard", "Blvd"}, {"Place", "Pl"}, {"Way"}, {"Terrace", "Ter"},
-}
-
-type cityInfo struct {
-	city, state, zip3 string
-}
-
-// cities: mostly the home metro (a Northeastern team), some out of state.
-var cities = []cityInfo{
-	{"Harbor City", "MA", "021"}, {"Harbor City", "MA", "021"}, {"Harbor City", "MA", "021"}, {"Quincy", "MA", "021"},
-	{"Cambridge", "MA", "021"}, {"Somerville", "MA", "021"}, {"Newton", "MA", "024"}, {"Brookline", "MA", "024"},
-	{"Waltham", "MA", "024"}, {"Framingham", "MA", "017"}, {"Worcester", "MA", "016"}, {"Lowell", "MA", "018"},
-	{"Salem", "MA", "019"}, {"Lynn", "MA", "019"}, {"Braintree", "MA", "021"}, {"Weymouth", "MA", "021"},
-	{"Providence", "RI", "029"}, {"Warwick", "RI", "028"}, {"Nashua", "NH", "030"}, {"Manchester", "NH", "031"},
-	{"Portsmouth", "NH", "038"}, {"Hartford", "CT", "061"}, {"Stamford", "CT", "069"}, {"Portland", "ME", "041"},
-	{"Burlington", "VT", "054"}, {"Albany", "NY", "122"}, {"New York", "NY", "100"}, {"Montreal", "QC", "H2X"},
-}
-
-var states = []string{"MA", "RI", "NH", "CT", "ME", "VT", "NY"}
-
-type companyInfo struct {
-	name, domain string
-}
-
-var companies = []companyInfo{
-	{"Sporting Service Solutions Inc", "sportingservicesolutions.com"}, {"TryNowDo Ltd", "trynowdo.com"},
-	{"Harbor Freight Logistics", "harborfreightlog.com"}, {"Bayside Insurance Group", "baysideins.com"},
-	{"Northeast Medical Partners", "nemedpartners.org"}, {"Granite State Builders", "granitestatebuilders.com"},
-	{"Atlantic Data Systems", "atlanticdata.io"}, {"Commonwealth Legal LLP", "commonwealthlegal.com"},
-	{"Pilgrim Financial Advisors", "pilgrimfa.com"}, {"Charles River Biotech", "crbiotech.com"},
-	{"Beacon Hill Realty", "beaconhillrealty.com"}, {"Cape Ann Seafood Co", "capeannseafood.com"},
-	{"Minuteman Software", "minutemansw.com"}, {"Back Bay Dental", "backbaydental.com"},
-	{"Patriot Plumbing & Heating", "patriotph.com"}, {"Seaport Ventures", "seaportvc.com"},
-	{"Liberty Mutual Brokers", "libertybrokers.net"}, {"Quincy Quarry Stone", "quincyquarry.com"},
-	{"Fenway Food Services", "fenwayfood.com"}, {"Harbor City Public Schools", "hcps.k12.ma.us"},
-	{"North Shore Auto Group", "northshoreauto.com"}, {"South Shore Bank", "southshorebank.com"},
-	{"Emerald Necklace Landscaping", "emeraldlandscaping.com"}, {"Merrimack Valley Energy", "mvenergy.com"},
-	{"Blue Hills Engineering", "bluehillseng.com"}, {"Commonwealth Health", "cwhealth.org"},
-	{"Tremont Street Capital", "tremontcap.com"}, {"Acme Widgets Corp", "acmewidgets.com"},
-	{"Lexington Consulting Group", "lexcg.com"}, {"Old Colony Title", "oldcolonytitle.com"},
-	{"Waterfront Hospitality", "waterfronthosp.com"}, {"Bay State Electric", "baystateelectric.com"},
-	{"Revere Beach Events", "reverebeachevents.com"}, {"Salem Witch Tours", "salemtours.com"},
-	{"Greater Boston Printing", "gbprinting.com"}, {"Nantucket Sound Media", "nsmedia.com"},
-	{"Kendall Square Robotics", "ksrobotics.ai"}, {"Longwood Clinical Labs", "longwoodlabs.com"},
-	{"Berkshire Hills Insurance", "berkshirehillsins.com"}, {"Dorchester Construction", "dorchesterconst.com"},
 }
 
 var personalDomains = []string{

@@ -34,7 +34,7 @@ type worldTeam struct {
 // wver is one version of one row.
 type wver struct {
 	upd, com int64
-	gone     int64 // cust rows of a merged-away account vanish then; 0 never
+	gone     int64 // the key vanishes then (a merge or a delete, deletes.go); 0 never
 	row      Row
 	acctCol  [2]int8  // columns holding account references, -1 none
 	acct     [2]int32 // their account indexes as stored
@@ -127,7 +127,7 @@ func (wt *worldTable) build() {
 				if v > 0 {
 					u = e.upds[v-1]
 				}
-				vs = append(vs, wver{upd: u, com: u, row: rs.take(), acctCol: none})
+				vs = append(vs, wver{upd: u, com: u, gone: tg.eventGone[i], row: rs.take(), acctCol: none})
 			}
 			wt.add(tg.name+"|"+strconv.Itoa(int(e.id)), vs)
 		}
@@ -135,7 +135,6 @@ func (wt *worldTable) build() {
 		var buf []custVersion
 		for i := int32(0); i < int32(tg.n); i++ {
 			buf = tg.genAccount(i, buf)
-			gone := tg.goneAt(i)
 			for s := 0; s < len(buf); {
 				e := s
 				for e < len(buf) && buf[e].row.k == buf[s].row.k {
@@ -144,9 +143,9 @@ func (wt *worldTable) build() {
 				vs := make([]wver, 0, e-s)
 				for _, cv := range buf[s:e] {
 					tg.emitCust(rs, &cv.row)
-					vs = append(vs, wver{upd: cv.row.upd, com: cv.com, gone: gone, row: rs.take(), acctCol: none})
+					vs = append(vs, wver{upd: cv.row.upd, com: cv.com, gone: cv.gone, row: rs.take(), acctCol: none})
 				}
-				wt.add(custKey(tg.name, i, buf[s].row.k), vs)
+				wt.add(custKey(tg.name, i, buf[s].row.custNameID()), vs)
 				s = e
 			}
 		}
@@ -160,7 +159,7 @@ func (wt *worldTable) build() {
 				vs := make([]wver, 0, t.nv)
 				for v := 0; v < t.nv; v++ {
 					tg.emitTicket(rs, et, t, v, t.buyer)
-					vs = append(vs, wver{upd: t.vers[v].upd, com: t.vers[v].com, row: rs.take(),
+					vs = append(vs, wver{upd: t.vers[v].upd, com: t.vers[v].com, gone: t.gone, row: rs.take(),
 						acctCol: [2]int8{acctCol, -1}, acct: [2]int32{t.buyer, -1}})
 				}
 				wt.add(ticketKey(tg.name, t.seq), vs)
@@ -171,10 +170,12 @@ func (wt *worldTable) build() {
 		et := &eventTickets{}
 		for te := range tg.ticketEvents {
 			tg.genTickets(te, et)
-			for k := range et.tex {
-				x := &et.tex[k]
-				tg.emitTex(rs, et, x, x.owner, x.acct)
-				wt.add(texKey(tg.name, x.id), []wver{{upd: x.upd, com: x.com, row: rs.take(), acctCol: cols, acct: [2]int32{x.owner, x.acct}}})
+			for _, list := range [][]texEnt{et.tex, et.texCancelled} {
+				for k := range list {
+					x := &list[k]
+					tg.emitTex(rs, et, x, x.owner, x.acct)
+					wt.add(texKey(tg.name, x.id), []wver{{upd: x.upd, com: x.com, gone: x.gone, row: rs.take(), acctCol: cols, acct: [2]int32{x.owner, x.acct}}})
+				}
 			}
 		}
 	}
@@ -263,9 +264,9 @@ func (w *World) Teams() []string { return append([]string(nil), w.teams...) }
 // Cutoff is the dump's cutoff instant.
 func (w *World) Cutoff() time.Time { return w.cfg.Cutoff }
 
-// Changes: see Source. A merged-away account's customer rows are left
-// out once the merge is done (they no longer exist in Archtics), and
-// account references in the rows are as of asOf.
+// Changes: see Source. A deleted key's rows (a merged-away account's
+// names, deletes.go) are left out once it is gone (they no longer exist in
+// Archtics), and account references in the rows are as of asOf.
 func (w *World) Changes(team string, t *schemas.Table, since, asOf time.Time) []Change {
 	wt := w.table(team, t)
 	if wt == nil {

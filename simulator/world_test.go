@@ -397,9 +397,9 @@ func TestDuplicateClusters(t *testing.T) {
 	}
 	kinds := map[string]int{}
 	for _, c := range contacts {
-		kinds[c.Match]++
+		kinds[c.Story]++
 	}
-	for _, k := range crmKinds {
+	for _, k := range crmStoryNames {
 		if kinds[k] == 0 {
 			t.Errorf("no CRM contact of kind %s", k)
 		}

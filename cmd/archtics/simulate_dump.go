@@ -25,8 +25,10 @@ func simulateDumpCommand() *cli.Command {
 --seed and writes what Ticketmaster's developer would hand over: every team's
 event, cust, ticket and tex tables as of the cutoff, as gzip pipe-delimited
 parts with manifest.json (written last). Beside it: crm/ (the client's CRM
-before the load) and groundtruth/ (duplicate people, account merges, CRM
-matches), which a real dump does not have.
+before the load) and groundtruth/ (duplicate people, account merges, deleted
+keys, shared emails, households, company spellings, and the CRM truth: who
+each contact is, which accounts it agrees with, what the initial load must
+make of it), which a real dump does not have.
 
 The same seed and flags give the same bytes, whatever the worker count.
 

@@ -29,7 +29,7 @@ types:
                                                than seven days before --at
    truth/duplicate_clusters.parquet            people with several accounts at --at
    truth/merges.parquet                        the merges done by --at
-   truth/crm_matches.parquet                   the CRM outcome as the simulator records it
+   truth/crm_contacts.parquet                  per CRM contact: who, and the expected initial load
    truth.json                                  written last: the instant, the zone, every file
 
 Timestamps are the client's local wall clock, as in the clone. --at takes

@@ -11,7 +11,7 @@
 //	                                 of the events the default criteria select
 //	truth/duplicate_clusters.parquet people with several accounts at the instant
 //	truth/merges.parquet             the merges done by the instant
-//	truth/crm_matches.parquet        the CRM outcome as the simulator records it
+//	truth/crm_contacts.parquet       per pre-existing CRM contact: who, and the expected initial load
 //	truth.json                       written last: the instant, the generator, every file's rows
 //
 // Timestamps are the client's local wall clock (TIMESTAMP without zone),

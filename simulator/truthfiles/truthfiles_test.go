@@ -113,9 +113,24 @@ func TestTruthFilesReadBack(t *testing.T) {
 				strconv.FormatBool(mg.At.Before(w.Cutoff()))})
 		}
 	}
-	contacts, _ := w.CRM()
+	contacts, _ := w.CRMTruth()
 	for _, c := range contacts {
-		want["truth/crm_matches.parquet"] = append(want["truth/crm_matches.parquet"], simulator.Row{c.ID, c.Person, c.Match})
+		team, acct := "", ""
+		if c.Primary != nil {
+			team, acct = c.Primary.Team, itoa(c.Primary.AcctID)
+		}
+		var sec []string
+		for _, s := range c.Secondary {
+			sec = append(sec, s.Team+":"+itoa(s.AcctID))
+		}
+		companyID := ""
+		if c.After.CompanyID >= 0 {
+			companyID = strconv.Itoa(c.After.CompanyID)
+		}
+		a := c.After
+		want["truth/crm_contacts.parquet"] = append(want["truth/crm_contacts.parquet"], simulator.Row{c.ContactID, c.Person, c.Story,
+			c.SharedEmail, strconv.Itoa(c.PersonContacts), team, acct, strings.Join(sec, ";"), strconv.FormatBool(c.Overwritten),
+			a.First, a.Last, a.Email, a.Phone, a.Company, companyID, a.Street, a.Street2, a.City, a.State, a.PostalCode})
 	}
 
 	byPath := map[string]simulator.TruthTable{}
