@@ -189,7 +189,7 @@ func runDemo(ctx context.Context, logger *slog.Logger, cfg simulator.Config, dir
 	if _, err := pipeline.Run(ctx, logger, steps...); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\nNext (%s is what make build writes):\n  %s --warehouse %s query \"SELECT team, count(*) FROM archtics.cust GROUP BY team\"\n",
+	fmt.Fprintf(out, "\nNext (%s is the binary make build writes):\n  %s --warehouse %s query \"SELECT team, count(*) FROM archtics.cust GROUP BY team\"\n",
 		demoBinary, demoBinary, p.warehouse)
 	return nil
 }
