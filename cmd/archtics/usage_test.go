@@ -12,6 +12,9 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"archtics/simulator"
+	"archtics/storage"
+	"archtics/storage/backend"
+	"archtics/storage/storagetest"
 )
 
 // TestMissingRequiredFlagExits2: every command with a required flag,
@@ -91,5 +94,71 @@ func TestLoadDumpLeavesNoEmptyWarehouse(t *testing.T) {
 	}
 	if _, err := os.Stat(wh); err != nil {
 		t.Errorf("the failed load removed the existing warehouse folder: %v", err)
+	}
+}
+
+// TestWriteDumpRemovesPartialDump: a dump stopped half way removes every
+// file it wrote, finished or not, and the local folder it created; a
+// folder that existed before stays. On S3 the objects it put are deleted,
+// so a rerun into the same prefix is not refused.
+func TestWriteDumpRemovesPartialDump(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		out     func(t *testing.T) string
+		existed bool
+	}{
+		{"new folder", func(t *testing.T) string { return filepath.Join(t.TempDir(), "dump") }, false},
+		{"existing folder", func(t *testing.T) string { return t.TempDir() }, true},
+		{"s3", func(t *testing.T) string { return storagetest.S3Location(t, "cmd-stopped-dump") }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := tc.out(t)
+			run, err := openDumpDest(context.Background(), out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			// Stop once some rows are written: some parts are finished by
+			// then, others open.
+			_, err = writeDump(ctx, simulator.SmallConfig(), run, func(string, int64) { cancel() })
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("stopped dump: %v, want context.Canceled", err)
+			}
+			placed, open := 0, 0
+			for _, f := range run.files {
+				if f.placed {
+					placed++
+				} else if !f.closed {
+					open++
+				}
+			}
+			if placed == 0 {
+				t.Fatalf("the dump was stopped before it finished a file (%d open): the test tests too little", open)
+			}
+			if strings.HasPrefix(out, "s3://") {
+				st, err := backend.Open(context.Background(), out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var left []string
+				if err := st.List(context.Background(), "", "", func(o storage.ObjectInfo) error {
+					left = append(left, o.Key)
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+				if len(left) > 0 {
+					t.Errorf("the stopped dump left %v", left)
+				}
+				return
+			}
+			if left := filesUnder(t, out); len(left) > 0 {
+				t.Errorf("the stopped dump left %v", left)
+			}
+			if _, err := os.Stat(out); tc.existed != (err == nil) {
+				t.Errorf("folder existed before: %v; after: %v", tc.existed, err)
+			}
+		})
 	}
 }
