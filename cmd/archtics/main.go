@@ -35,9 +35,9 @@ const (
 	exitUsage    = 2
 	exitConflict = 3
 	exitFailure  = 4
-	// A command stopped by a signal exits 128 + the signal's number, as a
-	// shell reports it: Airflow and CI then show "killed by SIGTERM", not
-	// a failure of the data.
+	// A command stopped by a signal exits 128 + the signal's number, the
+	// code a shell reports for a process the signal killed, so a scheduler
+	// can tell a stop from a failure of the data.
 	exitSIGINT  = 128 + int(syscall.SIGINT)  // 130
 	exitSIGTERM = 128 + int(syscall.SIGTERM) // 143
 )
