@@ -14,13 +14,40 @@ import (
 // columns, then one record per line, fields separated by '|'. A backslash
 // escapes the separator, itself and line breaks (\|, \\, \n, \r), so a
 // field may hold any text and a record is always one physical line.
+//
+// A failure to read the file itself (I/O, decompression) is a *ReadError:
+// it ends the file, and every later Next returns it again. A line that
+// reads but does not split is an error of that line only; the next call
+// reads the next line.
 type DelimitedReader struct {
 	name   string
 	r      *bufio.Reader
 	line   int64
 	fields []string
 	sb     strings.Builder
+	long   []byte // assembles a line longer than the buffer
+	err    *ReadError
 }
+
+// MaxLineBytes bounds one record's line. A dump line holds one row of a
+// few hundred bytes; a far longer one means the file is not what it claims
+// (damaged, or binary), and reading it whole would only exhaust memory.
+const MaxLineBytes = 64 << 20
+
+// ReadError is a failure to read a file's bytes, not a malformed line: the
+// rest of the file cannot be trusted, so it is fatal to the load, never a
+// rejected row.
+type ReadError struct {
+	Name string // the file
+	Line int64  // the last line read whole (0: none, not even the header)
+	Err  error
+}
+
+func (e *ReadError) Error() string {
+	return fmt.Sprintf("%s: read failed after line %d: %v", e.Name, e.Line, e.Err)
+}
+
+func (e *ReadError) Unwrap() error { return e.Err }
 
 // NewDelimitedReader reads and checks the header of a file of table t:
 // its columns must be t's, in t's order. name is used in errors.
@@ -50,13 +77,20 @@ func (d *DelimitedReader) Line() int64 { return d.line }
 
 // Next returns the fields of the next record and its raw text. The fields
 // slice is reused by the next call. At the end it returns io.EOF.
+// A read failure is a *ReadError, returned again by every later call.
 func (d *DelimitedReader) Next() (fields []string, raw string, err error) {
-	text, err := d.r.ReadString('\n')
+	if d.err != nil {
+		return nil, "", d.err
+	}
+	text, err := d.readLine()
 	if err == io.EOF && text == "" {
 		return nil, "", io.EOF
 	}
 	if err != nil && err != io.EOF {
-		return nil, "", fmt.Errorf("%s line %d: %w", d.name, d.line+1, err)
+		// Sticky: the underlying reader may answer the same error again or
+		// something else, but either way the rest of the file is unknown.
+		d.err = &ReadError{Name: d.name, Line: d.line, Err: err}
+		return nil, "", d.err
 	}
 	d.line++
 	text = strings.TrimSuffix(text, "\n")
@@ -93,6 +127,28 @@ func (d *DelimitedReader) Next() (fields []string, raw string, err error) {
 	}
 	d.fields = append(d.fields, d.sb.String())
 	return d.fields, text, nil
+}
+
+// readLine reads up to and including the next '\n', like ReadString, but
+// fails on a line longer than MaxLineBytes instead of growing without end.
+func (d *DelimitedReader) readLine() (string, error) {
+	chunk, err := d.r.ReadSlice('\n')
+	if err != bufio.ErrBufferFull {
+		return string(chunk), err
+	}
+	d.long = append(d.long[:0], chunk...)
+	for err == bufio.ErrBufferFull {
+		if len(d.long) > MaxLineBytes {
+			return "", fmt.Errorf("line %d is longer than %d MiB: not a dump file, or a damaged one", d.line+1, MaxLineBytes>>20)
+		}
+		chunk, err = d.r.ReadSlice('\n')
+		d.long = append(d.long, chunk...)
+	}
+	text := string(d.long)
+	if cap(d.long) > 4<<20 {
+		d.long = nil // do not keep one freak line's buffer for the rest of the file
+	}
+	return text, err
 }
 
 var errDanglingEscape = errors.New("line ends in a lone backslash")

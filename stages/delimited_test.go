@@ -1,6 +1,7 @@
 package stages
 
 import (
+	"errors"
 	"io"
 	"reflect"
 	"strings"
@@ -79,4 +80,85 @@ func columnNames(t *schemas.Table) []string {
 		names = append(names, c.Name)
 	}
 	return names
+}
+
+// failingReader serves data, then fails every read with err, as a gzip
+// reader over a truncated file does.
+type failingReader struct {
+	data []byte
+	err  error
+}
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if len(f.data) == 0 {
+		return 0, f.err
+	}
+	n := copy(p, f.data)
+	f.data = f.data[n:]
+	return n, nil
+}
+
+// TestDelimitedReaderReadErrorIsFinal: a failure to read the bytes is a
+// *ReadError naming the file and the last whole line, and every later Next
+// returns it again, never a line, never io.EOF; a malformed line is not
+// a ReadError and reading goes on after it.
+func TestDelimitedReaderReadErrorIsFinal(t *testing.T) {
+	header := strings.Join(columnNames(schemas.Event), "|") + "\n"
+	damage := errors.New("flate: corrupt input before offset 77")
+	d, err := NewDelimitedReader("f.txt.gz", &failingReader{data: []byte(header + "a|b\nbad\\\nc|d\npartial li"), err: damage}, schemas.Event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"a|b", "dangling", "c|d"} {
+		_, raw, err := d.Next()
+		var re *ReadError
+		if errors.As(err, &re) {
+			t.Fatalf("line %q: a ReadError for a readable line: %v", want, err)
+		}
+		if want == "dangling" {
+			if err == nil {
+				t.Fatal("a line ending in a lone backslash split without error")
+			}
+			continue
+		}
+		if err != nil || raw != want {
+			t.Fatalf("got %q, %v; want %q", raw, err, want)
+		}
+	}
+	for i := range 3 {
+		_, _, err := d.Next()
+		var re *ReadError
+		if !errors.As(err, &re) || !errors.Is(err, damage) {
+			t.Fatalf("call %d after the damage: %v, want a ReadError wrapping it", i+1, err)
+		}
+		if re.Name != "f.txt.gz" || re.Line != 4 {
+			t.Fatalf("ReadError names %s after line %d, want f.txt.gz after line 4", re.Name, re.Line)
+		}
+	}
+}
+
+// TestDelimitedReaderLongLine: a line longer than MaxLineBytes (a file
+// that is not text) is a read error, not a line held whole in memory.
+func TestDelimitedReaderLongLine(t *testing.T) {
+	header := strings.Join(columnNames(schemas.Event), "|") + "\n"
+	endless := io.MultiReader(strings.NewReader(header), &repeatReader{b: 'x'})
+	d, err := NewDelimitedReader("f.txt.gz", endless, schemas.Event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = d.Next()
+	var re *ReadError
+	if !errors.As(err, &re) || !strings.Contains(err.Error(), "longer than") {
+		t.Fatalf("an endless line: %v, want a ReadError saying it is too long", err)
+	}
+}
+
+// repeatReader is an endless stream of one byte.
+type repeatReader struct{ b byte }
+
+func (r *repeatReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = r.b
+	}
+	return len(p), nil
 }

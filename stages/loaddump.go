@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
 
 	"archtics/pipeline"
@@ -170,14 +172,21 @@ func LoadDumpWith(ctx context.Context, w *pipeline.Warehouse, dump Dump, team st
 		}
 		req.ExpectSeq = head.NextSeq()
 	}
+	logger := w.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
 	c, err := w.WriteAndCommit(ctx, req, func(add func(t *schemas.Table) *pipeline.TableWriter) error {
 		rejects := newRejectSink(add(schemas.Rejects), batch, team, "clone")
 		defer rejects.release()
+		logger.Info("load-dump: loading", "team", team, "files", len(files), "batch", batch)
 		for _, f := range files {
+			start := time.Now()
 			fl, err := loadDumpFile(ctx, f, add(f.Table), rejects, progress)
 			if err != nil {
 				return err
 			}
+			logger.Info("load-dump: file read", "file", f.Name, "rows", fl.In, "rejected", fl.Rejected, "took", time.Since(start).Round(time.Millisecond))
 			report.Files = append(report.Files, fl)
 		}
 		return rejects.flush()
@@ -197,9 +206,11 @@ func LoadDumpWith(ctx context.Context, w *pipeline.Warehouse, dump Dump, team st
 }
 
 func loadDumpFile(ctx context.Context, f DumpFile, tw *pipeline.TableWriter, rejects *rejectSink, progress func(string, int64)) (FileLoad, error) {
-	pw := newPipedWriter(tw)
+	pw := newPipedWriter(ctx, tw)
 	fl, err := readDumpFile(ctx, f, pw, rejects, progress)
-	if werr := pw.Close(); werr != nil {
+	// The reader's error comes first (it names the line), unless it only
+	// says the writer stopped it: then the writer's error is the cause.
+	if werr := pw.Close(); werr != nil && (err == nil || errors.Is(err, errWriterFailed)) {
 		return fl, fmt.Errorf("%s: write %s: %w", f.Name, f.Table.FullName(), werr)
 	}
 	if err != nil {
@@ -221,12 +232,34 @@ func readDumpFile(ctx context.Context, f DumpFile, tw recordWriter, rejects *rej
 	}
 	defer rc.Close()
 	hasher := sha256.New()
-	zr, err := gzip.NewReader(io.TeeReader(rc, hasher))
+	src := &sourceReader{ctx: ctx, r: rc}
+	var dr *DelimitedReader
+	// fatal explains a failure to read the file's bytes: the damage and
+	// where it showed, or that the load was stopped. Either way the file
+	// ends there and nothing of the load is committed.
+	fatal := func(err error) error {
+		var line int64
+		if dr != nil {
+			line = dr.Line()
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("%s: stopped after line %d: %w", f.Name, line, ctx.Err())
+		}
+		return fmt.Errorf("%s: damaged after line %d (%d compressed bytes read): %s (%w); download the file again (manifest.json lists its SHA-256) and rerun",
+			f.Name, line, src.n, damage(err), err)
+	}
+	zr, err := gzip.NewReader(io.TeeReader(src, hasher))
 	if err != nil {
+		if ctx.Err() != nil {
+			return fl, fatal(err)
+		}
 		return fl, fmt.Errorf("%s: not a gzip file (%w): re-download it from the dump", f.Name, err)
 	}
-	dr, err := NewDelimitedReader(f.Name, zr, f.Table)
-	if err != nil {
+	if dr, err = NewDelimitedReader(f.Name, zr, f.Table); err != nil {
+		var re *ReadError
+		if errors.As(err, &re) {
+			return fl, fatal(re.Err)
+		}
 		return fl, err
 	}
 	rb := NewRowBuilder(memory.DefaultAllocator, f.Table)
@@ -238,12 +271,25 @@ func readDumpFile(ctx context.Context, f DumpFile, tw recordWriter, rejects *rej
 		}
 		rec := rb.NewRecord()
 		defer rec.Release()
-		return tw.Write(rec)
+		if err := tw.Write(rec); err != nil {
+			if ctx.Err() != nil {
+				return fatal(err)
+			}
+			return err
+		}
+		return nil
 	}
 	for {
 		fields, raw, err := dr.Next()
 		if err == io.EOF {
 			break
+		}
+		var re *ReadError
+		if errors.As(err, &re) {
+			// The file's bytes, not a line, are bad: counting it as a
+			// reject would hide the damage (and loop, as the reader
+			// answers the same error again).
+			return fl, fatal(re.Err)
 		}
 		if err != nil {
 			// A line the reader cannot split is still a row in: keep it.
@@ -292,7 +338,7 @@ func readDumpFile(ctx context.Context, f DumpFile, tw recordWriter, rejects *rej
 	}
 	// Drain so the hash covers the whole file, gzip trailer included.
 	if _, err := io.Copy(io.Discard, zr); err != nil {
-		return fl, fmt.Errorf("%s: %w", f.Name, err)
+		return fl, fatal(err)
 	}
 	if got := hex.EncodeToString(hasher.Sum(nil)); f.SHA256 != "" && !strings.EqualFold(got, f.SHA256) {
 		return fl, fmt.Errorf("%s: SHA-256 %s, manifest says %s: the file is corrupt or truncated; download it again", f.Name, got, f.SHA256)
@@ -301,4 +347,18 @@ func readDumpFile(ctx context.Context, f DumpFile, tw recordWriter, rejects *rej
 		return fl, fmt.Errorf("%s: %d rows read, manifest says %d: the file is truncated or the manifest is wrong", f.Name, fl.In, f.Rows)
 	}
 	return fl, nil
+}
+
+// damage says in words what a read error means for a dump file.
+func damage(err error) string {
+	var corrupt flate.CorruptInputError
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the file ends before its gzip stream does, so it is truncated"
+	case errors.Is(err, gzip.ErrChecksum):
+		return "the decompressed bytes do not match the gzip checksum, so bytes in the file are damaged"
+	case errors.As(err, &corrupt), errors.Is(err, gzip.ErrHeader):
+		return "the gzip stream is corrupt"
+	}
+	return "the file cannot be read"
 }

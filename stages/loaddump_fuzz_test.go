@@ -3,9 +3,13 @@ package stages
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/klauspost/compress/gzip"
@@ -68,6 +72,80 @@ func FuzzLoadDumpFile(f *testing.F) {
 		}
 		if loaded.rows != fl.Loaded || rejected.rows != fl.Rejected {
 			t.Fatalf("counted loaded %d rejected %d, wrote %d and %d rows", fl.Loaded, fl.Rejected, loaded.rows, rejected.rows)
+		}
+	})
+}
+
+// FuzzLoadDumpFileDamaged damages a well-formed dump file (cuts its end,
+// overwrites bytes anywhere) and checks the loader's other promise: a file
+// whose bytes are not the manifest's fails with an error naming it, never
+// loads, never panics, and never hangs (the reader used to spin on a
+// truncated gzip stream).
+func FuzzLoadDumpFileDamaged(f *testing.F) {
+	good := strings.Join(eventRow(nil), "|") + "\n"
+	body := strings.Repeat(good, 200)
+	for _, seed := range []struct {
+		at, cut uint16
+		patch   []byte
+	}{
+		{0, 1, nil},    // the last byte of the trailer gone
+		{0, 8, nil},    // the whole trailer gone
+		{0, 2000, nil}, // cut mid-stream
+		{0, 9, nil},    // trailer and the last deflate byte
+		{10, 0, []byte{0xff}},
+		{200, 0, []byte{0xde, 0xad, 0xbe, 0xef, 0x00, 0xff, 0x55, 0xaa}},
+		{3, 0, []byte{0x00}}, // the gzip header's flags
+	} {
+		f.Add(seed.at, seed.cut, seed.patch)
+	}
+	header := strings.Join(columnNames(schemas.Event), "|") + "\n"
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(header + body))
+	zw.Close()
+	orig := gz.Bytes()
+	sum := sha256.Sum256(orig)
+	f.Fuzz(func(t *testing.T, at, cut uint16, patch []byte) {
+		data := append([]byte(nil), orig...)
+		data = data[:len(data)-int(cut)%len(data)]
+		if len(data) > 0 {
+			pos := int(at) % len(data)
+			copy(data[pos:], patch)
+		}
+		file := DumpFile{
+			Team: "nhl", Table: schemas.Event, Name: "nhl/event/event_part-00000.txt.gz", Rows: 200,
+			SHA256: hex.EncodeToString(sum[:]),
+			Open:   func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil },
+		}
+		sink := newRejectSink(&rowCounter{}, "batch", "nhl", "clone")
+		defer sink.release()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		done := make(chan error, 1)
+		go func() {
+			_, err := readDumpFile(ctx, file, &rowCounter{}, sink, nil)
+			done <- err
+		}()
+		var err error
+		select {
+		case err = <-done:
+		case <-time.After(time.Minute):
+			t.Fatal("still reading a damaged file a minute on")
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("read until the deadline instead of failing on the damage: %v", err)
+		}
+		if bytes.Equal(data, orig) {
+			if err != nil {
+				t.Fatalf("the undamaged file failed: %v", err)
+			}
+			return
+		}
+		if err == nil {
+			t.Fatal("a damaged file loaded without error")
+		}
+		if !strings.Contains(err.Error(), file.Name) {
+			t.Fatalf("error %q does not name the file", err)
 		}
 	})
 }

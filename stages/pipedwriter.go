@@ -1,6 +1,7 @@
 package stages
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -22,8 +23,11 @@ var errWriterFailed = errors.New("table writer failed")
 // parsing the next batch overlaps with Parquet-encoding this one. One
 // goroutine, one channel: batches reach the table writer in the order they
 // were sent, so the files are byte for byte those of a serial write. At
-// most two batches are in flight, which bounds the memory.
+// most two batches are in flight, which bounds the memory. Once ctx ends,
+// Write stops waiting and the batches still queued are dropped unwritten:
+// a stopped load is abandoned, not finished.
 type pipedWriter struct {
+	ctx    context.Context
 	recs   chan arrow.RecordBatch
 	done   chan struct{}
 	err    error       // the first write error; read after done is closed
@@ -31,13 +35,17 @@ type pipedWriter struct {
 	once   sync.Once
 }
 
-func newPipedWriter(w recordWriter) *pipedWriter {
-	p := &pipedWriter{recs: make(chan arrow.RecordBatch, 1), done: make(chan struct{})}
+func newPipedWriter(ctx context.Context, w recordWriter) *pipedWriter {
+	p := &pipedWriter{ctx: ctx, recs: make(chan arrow.RecordBatch, 1), done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
 		for rec := range p.recs {
 			if p.err == nil {
-				if err := w.Write(rec); err != nil {
+				err := ctx.Err()
+				if err == nil {
+					err = w.Write(rec)
+				}
+				if err != nil {
 					p.err = err
 					p.failed.Store(true)
 				}
@@ -49,14 +57,20 @@ func newPipedWriter(w recordWriter) *pipedWriter {
 }
 
 // Write queues rec (retained until written). After a failed write it
-// returns errWriterFailed; Close then returns the cause.
+// returns errWriterFailed; Close then returns the cause. When ctx ends it
+// returns ctx's error rather than wait for the encoder.
 func (p *pipedWriter) Write(rec arrow.RecordBatch) error {
 	if p.failed.Load() {
 		return errWriterFailed
 	}
 	rec.Retain()
-	p.recs <- rec
-	return nil
+	select {
+	case p.recs <- rec:
+		return nil
+	case <-p.ctx.Done():
+		rec.Release()
+		return p.ctx.Err()
+	}
 }
 
 // Close waits for every batch sent to be written and returns the first

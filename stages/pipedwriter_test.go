@@ -1,6 +1,7 @@
 package stages
 
 import (
+	"context"
 	"errors"
 	"strconv"
 	"testing"
@@ -39,7 +40,7 @@ func TestPipedWriter(t *testing.T) {
 			mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
 			defer mem.AssertSize(t, 0)
 			fw := &failingWriter{failAt: tc.failAt}
-			pw := newPipedWriter(fw)
+			pw := newPipedWriter(context.Background(), fw)
 			rb := NewRowBuilder(mem, schemas.Event)
 			defer rb.Release()
 			sent := 0
@@ -77,5 +78,48 @@ func TestPipedWriter(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// blockingWriter holds every write until release is closed.
+type blockingWriter struct{ release chan struct{} }
+
+func (b *blockingWriter) Write(arrow.RecordBatch) error {
+	<-b.release
+	return nil
+}
+
+// TestPipedWriterStopsOnCancel: with the encoder stuck on a batch, a
+// Write after the context ends returns the context's error instead of
+// waiting, and Close reports it, the queued batch dropped unwritten.
+func TestPipedWriterStopsOnCancel(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+	defer mem.AssertSize(t, 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	bw := &blockingWriter{release: make(chan struct{})}
+	pw := newPipedWriter(ctx, bw)
+	rb := NewRowBuilder(mem, schemas.Event)
+	defer rb.Release()
+	send := func() error {
+		if err := rb.Append(eventRow(nil)); err != nil {
+			t.Fatal(err)
+		}
+		rec := rb.NewRecord()
+		defer rec.Release()
+		return pw.Write(rec)
+	}
+	// One batch in the encoder, one in the queue: the third would wait.
+	for i := range 2 {
+		if err := send(); err != nil {
+			t.Fatalf("write %d: %v", i+1, err)
+		}
+	}
+	cancel()
+	if err := send(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("write after cancel: %v, want context.Canceled", err)
+	}
+	close(bw.release)
+	if err := pw.Close(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Close after cancel: %v, want context.Canceled", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -32,7 +33,11 @@ for Ticketmaster:
    3. verify          re-read every committed file against its commit
    4. query           cache the committed files in DIR/cache and write
                       DIR/warehouse.duckdb with one view per table (open it
-                      in DBeaver or the duckdb CLI), then print a summary
+                      in DBeaver, or the duckdb CLI if you have it), then
+                      print a summary
+
+The results go to stdout as each step finishes; the log goes to stderr at
+warn level unless --log-level is given.
 
 The warehouse is a plain folder of Hive-partitioned Parquet; the same steps
 run against s3://... with the load-dump and query commands. Rerunning the
@@ -59,7 +64,15 @@ demo is safe: every step is idempotent, and a finished load is not redone.`,
 			if err != nil {
 				return err
 			}
-			return runDemo(c.Context, slog.Default(), cfg, dir)
+			// The demo prints its results as it goes; info logs on the
+			// same terminal would interleave with them.
+			logger := slog.Default()
+			if !c.IsSet("log-level") {
+				if logger, err = newLogger(c.String("log-format"), "warn"); err != nil {
+					return cli.Exit(err.Error(), exitUsage)
+				}
+			}
+			return runDemo(c.Context, logger, cfg, dir, os.Stdout)
 		},
 	}
 }
@@ -80,7 +93,8 @@ func newDemoPaths(dir string) demoPaths {
 	}
 }
 
-func runDemo(ctx context.Context, logger *slog.Logger, cfg simulator.Config, dir string) error {
+// runDemo runs the demo into dir, printing its results to out.
+func runDemo(ctx context.Context, logger *slog.Logger, cfg simulator.Config, dir string, out io.Writer) error {
 	p := newDemoPaths(dir)
 	var (
 		w  *pipeline.Warehouse
@@ -94,7 +108,11 @@ func runDemo(ctx context.Context, logger *slog.Logger, cfg simulator.Config, dir
 	steps := []pipeline.Step{
 		{Name: "simulate dump", Run: func(ctx context.Context) (string, error) {
 			start := time.Now()
-			m, err := simulator.WriteDump(ctx, cfg, simulator.DirDest(p.dump), dumpProgress(start))
+			dst, err := openDumpDest(ctx, p.dump)
+			if err != nil {
+				return "", err
+			}
+			m, err := writeDump(ctx, cfg, dst, dumpProgress(start))
 			clearProgress()
 			if err != nil {
 				return "", err
@@ -103,7 +121,7 @@ func runDemo(ctx context.Context, logger *slog.Logger, cfg simulator.Config, dir
 			for _, f := range m.Files {
 				rows += f.Rows
 			}
-			fmt.Printf("1. dump of %q: %d files, %d rows, cut at %s (%s), in %s\n",
+			fmt.Fprintf(out, "1. dump of %q: %d files, %d rows, cut at %s (%s), in %s\n",
 				m.Client, len(m.Files), rows, m.CutoffLocal, m.TimeZone, p.dump)
 			return fmt.Sprintf("%d files, %d rows", len(m.Files), rows), nil
 		}},
@@ -128,13 +146,13 @@ func runDemo(ctx context.Context, logger *slog.Logger, cfg simulator.Config, dir
 					return "", err // run's hint says what to do about another seed's clone
 				}
 				if rep.Commit.Existing {
-					fmt.Printf("2. %s: already loaded (commit %d of %s), nothing to do\n", team, rep.Commit.Seq, rep.Commit.Stream)
+					fmt.Fprintf(out, "2. %s: already loaded (commit %d of %s), nothing to do\n", team, rep.Commit.Seq, rep.Commit.Stream)
 					continue
 				}
 				in, loaded, rejected := rep.Totals()
 				total += in
 				totalRejected += rejected
-				fmt.Printf("2. %s: %d rows in, %d loaded, %d rejected; commit %d of %s, watermark %s\n",
+				fmt.Fprintf(out, "2. %s: %d rows in, %d loaded, %d rejected; commit %d of %s, watermark %s\n",
 					team, in, loaded, rejected, rep.Commit.Seq, rep.Commit.Stream, rep.Commit.Watermark.To)
 			}
 			return fmt.Sprintf("%d rows in, %d rejected", total, totalRejected), nil
@@ -150,9 +168,9 @@ func runDemo(ctx context.Context, logger *slog.Logger, cfg simulator.Config, dir
 				return "", err
 			}
 			for _, pr := range rep.Problems {
-				fmt.Printf("   %-12s %s: %s\n", pr.Kind, pr.Key, pr.Detail)
+				fmt.Fprintf(out, "   %-12s %s: %s\n", pr.Kind, pr.Key, pr.Detail)
 			}
-			fmt.Printf("3. verify: %d streams, %d commits, %d files (%d rows, %s): %d problems\n",
+			fmt.Fprintf(out, "3. verify: %d streams, %d commits, %d files (%d rows, %s): %d problems\n",
 				rep.Streams, rep.Commits, rep.Files, rep.Rows, humanBytes(rep.Bytes), len(rep.Problems))
 			if !rep.OK() {
 				return "", fmt.Errorf("verify found %d problems in %s (run `archtics --warehouse %s verify` for the list)", len(rep.Problems), p.warehouse, p.warehouse)
@@ -164,45 +182,71 @@ func runDemo(ctx context.Context, logger *slog.Logger, cfg simulator.Config, dir
 			if db, err = pipeline.OpenDuckDB(ctx, p.duckdb, w, p.cache); err != nil {
 				return "", err
 			}
-			fmt.Printf("4. DuckDB views written to %s (open it in DBeaver, or: duckdb %s)\n", p.duckdb, p.duckdb)
-			return "views attached", printDemoSummary(ctx, db)
+			fmt.Fprintf(out, "4. DuckDB views written to %s (open it in DBeaver, or the duckdb CLI if you have it)\n", p.duckdb)
+			return "views attached", printDemoSummary(ctx, out, db, p.warehouse)
 		}},
 	}
 	if _, err := pipeline.Run(ctx, logger, steps...); err != nil {
 		return err
 	}
-	fmt.Printf("\nNext: archtics --warehouse %s query \"SELECT team, count(*) FROM archtics.cust GROUP BY team\"\n", p.warehouse)
+	fmt.Fprintf(out, "\nNext (%s is the binary make build writes):\n  %s --warehouse %s query \"SELECT team, count(*) FROM archtics.cust GROUP BY team\"\n",
+		demoBinary, demoBinary, p.warehouse)
 	return nil
 }
+
+// demoBinary is how the demo's hints name the program: the binary make
+// build and make run produce, as the README names it.
+const demoBinary = "./bin/archtics"
+
+// demoRejectGroups caps the rejects the demo lists; the heading says how
+// many there are and how to see them all.
+const demoRejectGroups = 20
 
 // demoQueries are what the demo prints: row counts per table and team, the
 // rejects by reason, and the seed's event-selection query for realtime
 // attendance (with its example criteria), verbatim but for the criteria.
-var demoQueries = []struct{ title, sql string }{
+// A title with %s gets a count from countSQL.
+var demoQueries = []struct{ title, sql, countSQL string }{
 	{"rows per table and team", `
 SELECT 'archtics.event' AS "table", team, count(*) AS "rows" FROM archtics.event GROUP BY team
 UNION ALL SELECT 'archtics.cust', team, count(*) FROM archtics.cust GROUP BY team
 UNION ALL SELECT 'archtics.ticket', team, count(*) FROM archtics.ticket GROUP BY team
 UNION ALL SELECT 'archtics.tex', team, count(*) FROM archtics.tex GROUP BY team
 UNION ALL SELECT 'archtics_meta.rejects', team, count(*) FROM archtics_meta.rejects GROUP BY team
-ORDER BY 1, 2`},
-	{"rejected rows by file and reason (kept, never dropped)", `
+ORDER BY 1, 2`, ""},
+	{"rejected rows by file and reason: %s (all kept in archtics_meta.rejects, none dropped)", fmt.Sprintf(`
 SELECT team, source, min(line) AS first_line, field, reason, count(*) AS "rows"
-FROM archtics_meta.rejects GROUP BY ALL ORDER BY "rows" DESC, team, source, first_line LIMIT 10`},
+FROM archtics_meta.rejects GROUP BY ALL ORDER BY "rows" DESC, team, source, first_line LIMIT %d`, demoRejectGroups),
+		`SELECT count(*), (SELECT count(*) FROM (SELECT DISTINCT team, source, field, reason FROM archtics_meta.rejects)) FROM archtics_meta.rejects`},
 	{"events the realtime criteria select (seed query, criteria: total_events = 1 AND major_category IN ('SPORTS','CONCERTS'))", `
 SELECT event_name, event_date, event_time, event_day, team,
 major_category, minor_category, season_name
 FROM archtics.event
 WHERE enabled = 'Y' AND event_date >= current_date
 AND event_date <= current_date + 8
-AND total_events = 1 AND major_category IN ('SPORTS','CONCERTS') ;`},
+AND total_events = 1 AND major_category IN ('SPORTS','CONCERTS') ;`, ""},
 }
 
-func printDemoSummary(ctx context.Context, db *sql.DB) error {
+func printDemoSummary(ctx context.Context, out io.Writer, db *sql.DB, warehouse string) error {
 	for _, q := range demoQueries {
-		fmt.Printf("\n-- %s\n", q.title)
-		if err := printQuery(ctx, os.Stdout, db, q.sql, "table"); err != nil {
+		title := q.title
+		var rows, groups int64
+		if q.countSQL != "" {
+			if err := db.QueryRowContext(ctx, q.countSQL).Scan(&rows, &groups); err != nil {
+				return fmt.Errorf("demo query %q: %w", q.title, err)
+			}
+			count := fmt.Sprintf("%d rows in %d groups", rows, groups)
+			if groups > demoRejectGroups {
+				count = fmt.Sprintf("%d rows in %d groups, the largest %d shown", rows, groups, demoRejectGroups)
+			}
+			title = fmt.Sprintf(q.title, count)
+		}
+		fmt.Fprintf(out, "\n-- %s\n", title)
+		if err := printQuery(ctx, out, db, q.sql, "table"); err != nil {
 			return fmt.Errorf("demo query %q: %w", q.title, err)
+		}
+		if groups > demoRejectGroups {
+			fmt.Fprintf(out, "-- every rejected row: %s --warehouse %s query \"SELECT * FROM archtics_meta.rejects ORDER BY team, source, line\"\n", demoBinary, warehouse)
 		}
 	}
 	return nil

@@ -7,11 +7,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -30,10 +33,12 @@ func TestDemoEndToEnd(t *testing.T) {
 	cfg := simulator.SmallConfig()
 	cfg.DirtyLines = true
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if err := runDemo(context.Background(), logger, cfg, dir); err != nil {
+	var out strings.Builder
+	if err := runDemo(context.Background(), logger, cfg, dir, &out); err != nil {
 		t.Fatalf("first run: %v", err)
 	}
 	p := newDemoPaths(dir)
+	checkDemoOutput(t, out.String(), readManifest(t, p.dump))
 	before := treeHashes(t, p.warehouse)
 	if len(before) == 0 {
 		t.Fatal("the demo wrote no warehouse files")
@@ -68,7 +73,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		t.Errorf("rows in %d != loaded %d + rejected %d", dumpRows, tableRows, rejected)
 	}
 
-	if err := runDemo(context.Background(), logger, cfg, dir); err != nil {
+	if err := runDemo(context.Background(), logger, cfg, dir, io.Discard); err != nil {
 		t.Fatalf("second run: %v", err)
 	}
 	after := treeHashes(t, p.warehouse)
@@ -77,7 +82,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	// the warehouse unchanged, rather than taken for a rerun.
 	other := cfg
 	other.Seed++
-	if err := runDemo(context.Background(), logger, other, dir); !errors.Is(err, pipeline.ErrBatchSourceChanged) {
+	if err := runDemo(context.Background(), logger, other, dir, io.Discard); !errors.Is(err, pipeline.ErrBatchSourceChanged) {
 		t.Errorf("demo with another seed over the same warehouse: %v, want ErrBatchSourceChanged", err)
 	}
 	if again := treeHashes(t, p.warehouse); len(again) != len(after) {
@@ -90,6 +95,32 @@ func TestDemoEndToEnd(t *testing.T) {
 		if after[k] != h {
 			t.Errorf("rerun changed %s", k)
 		}
+	}
+}
+
+// checkDemoOutput checks what the demo tells a newcomer: the rejects
+// heading counts every injected bad line and, the demo having fewer
+// groups than it lists, every one is shown; the hints name the binary the
+// README names.
+func checkDemoOutput(t *testing.T, out string, m simulator.Manifest) {
+	t.Helper()
+	if len(m.InjectedFaults) == 0 || len(m.InjectedFaults) > demoRejectGroups {
+		t.Fatalf("%d injected faults: the check wants between 1 and %d", len(m.InjectedFaults), demoRejectGroups)
+	}
+	heading := fmt.Sprintf("rejected rows by file and reason: %d rows in ", len(m.InjectedFaults))
+	if !strings.Contains(out, heading) {
+		t.Errorf("the demo output has no heading %q:\n%s", heading, out)
+	}
+	for _, f := range m.InjectedFaults {
+		// Each bad line of the simulated dump has its own reason, so its
+		// own group: "<source>  <first_line>".
+		row := regexp.MustCompile(regexp.QuoteMeta(f.Path) + `\s+` + strconv.FormatInt(f.Line, 10) + `\s`)
+		if !row.MatchString(out) {
+			t.Errorf("reject %s line %d (%s) is not listed:\n%s", f.Path, f.Line, f.Reason, out)
+		}
+	}
+	if !strings.Contains(out, "Next") || !strings.Contains(out, demoBinary+" --warehouse ") {
+		t.Errorf("the Next hint does not name %s:\n%s", demoBinary, out)
 	}
 }
 

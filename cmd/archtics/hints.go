@@ -7,6 +7,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"archtics/pipeline"
+	"archtics/stages"
 )
 
 // hint says what to do about an error a user can fix from outside: missing
@@ -16,8 +17,17 @@ func hint(err error) string {
 	if errors.Is(err, pipeline.ErrBatchSourceChanged) {
 		return "this warehouse already holds a load of that batch from other input (another dump cut at the same instant, or a demo with another --seed); commits are never rewritten: load into a new warehouse (demo: a new --dir), or find out why the input changed"
 	}
+	if errors.Is(err, stages.ErrCloneExists) {
+		return "each team has one clone: to start over from this dump, rerun load-dump with --replace (the old clone's files are retired in the same commit, and stay readable with --as-of until vacuum)"
+	}
+	if errors.Is(err, pipeline.ErrWatermarkBackwards) {
+		return "a stream's watermark never goes back: this input is older than what the warehouse already holds; load it into a new warehouse if you need that state, or read the past with --as-of"
+	}
+	if errors.Is(err, pipeline.ErrNotOwner) {
+		return "every table partition belongs to one stream (see the README's protocol): commit this data on the stream that owns it"
+	}
 	if errors.Is(err, pipeline.ErrPartitionMismatch) {
-		return "this batch was loaded before from other input (another dump with the same cutoff?): partitions are never overwritten; load into a new warehouse, or find out why the input changed"
+		return "an object already stored under a content-addressed name has other bytes: it was damaged after upload; run archtics verify, and restore it from the source or a backup (partitions are never overwritten)"
 	}
 	var api smithy.APIError
 	if errors.As(err, &api) {

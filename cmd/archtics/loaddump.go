@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"archtics/pipeline"
 	"archtics/stages"
 	"archtics/storage/backend"
 )
@@ -29,13 +30,13 @@ again, byte for byte, and commits once. Another dump cut at the same instant
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "dump", Required: true, Usage: "the dump folder or s3://bucket/prefix holding manifest.json"},
 			&cli.StringSliceFlag{Name: "team", Usage: "load only these teams (default: every team in the manifest)"},
+			&cli.BoolFlag{Name: "replace", Usage: "a team that already has a clone from another dump: retire every file of the old clone in the same commit that adds this dump's (without it such a load is refused)"},
 		},
 		Action: func(c *cli.Context) error {
-			if err := mustExist(c.String("dump"), "dump", "give the folder holding manifest.json"); err != nil {
-				return err
+			if c.NArg() > 0 {
+				return cli.Exit(fmt.Sprintf("load-dump takes no arguments, got %q (give the dump with --dump; see --help)", c.Args().First()), exitUsage)
 			}
-			w, err := openWarehouse(c)
-			if err != nil {
+			if err := mustExist(c.String("dump"), "dump", "give the folder holding manifest.json"); err != nil {
 				return err
 			}
 			src, err := backend.Open(c.Context, c.String("dump"))
@@ -50,26 +51,42 @@ again, byte for byte, and commits once. Another dump cut at the same instant
 			if len(teams) == 0 {
 				teams = dump.Teams()
 			}
-			for _, team := range teams {
-				rep, err := stages.LoadDump(c.Context, w, dump, team, rowProgress(team))
-				clearProgress()
-				if err != nil {
-					return err
-				}
-				if rep.Commit.Existing {
-					fmt.Printf("%s: already loaded (commit %d of %s), nothing to do\n", team, rep.Commit.Seq, rep.Commit.Stream)
-					continue
-				}
-				in, loaded, rejected := rep.Totals()
-				fmt.Printf("%s: %d rows in, %d loaded, %d rejected; commit %d of %s, watermark %s\n",
-					team, in, loaded, rejected, rep.Commit.Seq, rep.Commit.Stream, rep.Commit.Watermark.To)
-				if rejected > 0 {
-					fmt.Printf("  see the rejects: archtics --warehouse %s query \"SELECT source, line, field, reason FROM archtics_meta.rejects WHERE team = '%s'\"\n", w.Store.URL(), team)
-				}
+			w, undo, err := openWarehouseToWrite(c)
+			if err != nil {
+				return err
+			}
+			if err := loadTeams(c, w, dump, teams); err != nil {
+				undo()
+				return err
 			}
 			return nil
 		},
 	}
+}
+
+// loadTeams loads each team's part of the dump, one commit per team.
+func loadTeams(c *cli.Context, w *pipeline.Warehouse, dump stages.Dump, teams []string) error {
+	for _, team := range teams {
+		rep, err := stages.LoadDumpWith(c.Context, w, dump, team, stages.LoadOptions{Replace: c.Bool("replace"), Progress: rowProgress(team)})
+		clearProgress()
+		if err != nil {
+			return err
+		}
+		if rep.Commit.Existing {
+			fmt.Printf("%s: already loaded (commit %d of %s), nothing to do\n", team, rep.Commit.Seq, rep.Commit.Stream)
+			continue
+		}
+		in, loaded, rejected := rep.Totals()
+		fmt.Printf("%s: %d rows in, %d loaded, %d rejected; commit %d of %s, watermark %s\n",
+			team, in, loaded, rejected, rep.Commit.Seq, rep.Commit.Stream, rep.Commit.Watermark.To)
+		if rep.Replaced > 0 {
+			fmt.Printf("  replaced the earlier clone: %d files retired in the same commit (time travel: --as-of %s@%d)\n", rep.Replaced, rep.Commit.Stream, rep.Commit.Seq-1)
+		}
+		if rejected > 0 {
+			fmt.Printf("  see the rejects: archtics --warehouse %s query \"SELECT source, line, field, reason FROM archtics_meta.rejects WHERE team = '%s'\"\n", w.Store.URL(), team)
+		}
+	}
+	return nil
 }
 
 // rowProgress reports rows read per file on a terminal, at most ten times a

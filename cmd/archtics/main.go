@@ -2,18 +2,24 @@
 // immutable Parquet partitions on object storage, and serves them to DuckDB.
 //
 // Exit codes: 0 success; 1 a check found a problem (verify); 2 usage error;
-// 3 a commit conflict (another writer won: rerun); 4 any other failure.
+// 3 a commit conflict (another writer won: rerun); 4 any other failure;
+// 130 / 143 stopped by SIGINT / SIGTERM (nothing unfinished is committed).
 package main
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"reflect"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -29,20 +35,83 @@ const (
 	exitUsage    = 2
 	exitConflict = 3
 	exitFailure  = 4
+	// A command stopped by a signal exits 128 + the signal's number, the
+	// code a shell reports for a process the signal killed, so a scheduler
+	// can tell a stop from a failure of the data.
+	exitSIGINT  = 128 + int(syscall.SIGINT)  // 130
+	exitSIGTERM = 128 + int(syscall.SIGTERM) // 143
 )
+
+// interruptGrace is how long a command may take to stop cleanly after
+// SIGINT or SIGTERM before the process exits anyway. Every loop checks its
+// context, so this is a safety net, not the way commands stop; exiting
+// without cleaning up is still safe, because nothing becomes visible in a
+// warehouse but a whole commit.
+const interruptGrace = 10 * time.Second
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go watchSignals(sigs, cancel, interruptGrace, os.Stderr, os.Exit)
 	os.Exit(run(ctx, os.Args))
+}
+
+// interrupted is the cause of the context of a command stopped by a signal.
+type interrupted struct{ sig os.Signal }
+
+func (e *interrupted) Error() string { return "interrupted by " + signalName(e.sig) }
+
+func signalName(sig os.Signal) string {
+	if sig == syscall.SIGTERM {
+		return "SIGTERM"
+	}
+	return "SIGINT"
+}
+
+func signalExitCode(sig os.Signal) int {
+	if sig == syscall.SIGTERM {
+		return exitSIGTERM
+	}
+	return exitSIGINT
+}
+
+// watchSignals cancels the command's context on the first signal, so it
+// stops and cleans up, and exits the process when a second signal comes or
+// the grace period ends first.
+func watchSignals(sigs <-chan os.Signal, cancel context.CancelCauseFunc, grace time.Duration, stderr io.Writer, exit func(int)) {
+	first := <-sigs
+	cancel(&interrupted{first})
+	fmt.Fprintf(stderr, "archtics: %s received, stopping (a second signal exits at once)\n", signalName(first))
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
+	select {
+	case again := <-sigs:
+		fmt.Fprintf(stderr, "archtics: %s received again, exiting now; nothing unfinished was committed\n", signalName(again))
+		exit(signalExitCode(again))
+	case <-timer.C:
+		fmt.Fprintf(stderr, "archtics: still stopping %s after %s, exiting now; nothing unfinished was committed\n", signalName(first), grace)
+		exit(signalExitCode(first))
+	}
 }
 
 func run(ctx context.Context, args []string) int {
 	app := newApp()
 	err := app.RunContext(ctx, args)
+	var intr *interrupted
+	if errors.As(context.Cause(ctx), &intr) {
+		// Whatever the command answered, it was stopped: say so, and exit
+		// with the signal's code so a scheduler sees the kill, not a data
+		// failure.
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "archtics:", err) // where it stopped
+		}
+		fmt.Fprintf(os.Stderr, "archtics: %s; nothing unfinished was committed (commits are all or nothing): rerun the command to finish\n", intr)
+		return signalExitCode(intr.sig)
+	}
 	if err == nil {
 		return exitOK
 	}
@@ -82,7 +151,13 @@ Exit codes:
    1  a check found a problem (verify: a file is missing, corrupt or uncommitted)
    2  usage error (bad flag or argument)
    3  commit conflict: another writer committed first; rerun
-   4  any other failure (the message says what and where)`,
+   4  any other failure (the message says what and where)
+ 130  stopped by SIGINT (Ctrl-C)
+ 143  stopped by SIGTERM (Airflow's task timeout, kill)
+
+SIGINT or SIGTERM stops any command within seconds: the unfinished work is
+abandoned, nothing of it is committed, and a rerun picks up from the last
+commit. A second signal, or 10 seconds without stopping, exits at once.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{
 				Name:    "warehouse",
@@ -134,14 +209,83 @@ Exit codes:
 }
 
 // usageErrorsExit2 gives every command the app's handling of a bad flag:
-// exit code 2 and a pointer to --help.
+// exit code 2 and a pointer to --help. That includes a missing required
+// flag, which urfave/cli reports with the whole help text and an error the
+// caller cannot tell from any other (exit 4): the check moves into the
+// command's Before, after --help is handled, as a usage error.
 func usageErrorsExit2(cmds []*cli.Command) {
 	for _, c := range cmds {
 		c.OnUsageError = func(c *cli.Context, err error, isSubcommand bool) error {
-			return cli.Exit(fmt.Sprintf("%v (see %s %s --help)", err, c.App.Name, c.Command.FullName()), exitUsage)
+			return cli.Exit(fmt.Sprintf("%v (see %s --help)", err, commandPath(c)), exitUsage)
+		}
+		if required := takeRequired(c.Flags); len(required) > 0 {
+			before := c.Before
+			c.Before = func(ctx *cli.Context) error {
+				for _, names := range required {
+					if !anySet(ctx, names) {
+						cmd := commandPath(ctx)
+						return cli.Exit(fmt.Sprintf("--%s is required (see %s --help)", names[0], cmd), exitUsage)
+					}
+				}
+				if before != nil {
+					return before(ctx)
+				}
+				return nil
+			}
 		}
 		usageErrorsExit2(c.Subcommands)
 	}
+}
+
+// commandPath is the command line that reaches c's command, such as
+// "archtics simulate dump".
+func commandPath(c *cli.Context) string {
+	var names []string
+	for _, l := range c.Lineage() {
+		if l.Command != nil && l.Command.Name != "" {
+			names = append([]string{l.Command.Name}, names...)
+		}
+	}
+	if len(names) == 0 || names[0] != c.App.Name {
+		names = append([]string{c.App.Name}, names...)
+	}
+	return strings.Join(names, " ")
+}
+
+// takeRequired clears the Required mark of flags and returns their names,
+// marking their usage text "(required)" instead. Every urfave/cli v2 flag
+// type has a Required field; reflection reaches it without listing them.
+func takeRequired(flags []cli.Flag) [][]string {
+	var out [][]string
+	for _, f := range flags {
+		rf, ok := f.(cli.RequiredFlag)
+		if !ok || !rf.IsRequired() {
+			continue
+		}
+		v := reflect.ValueOf(f)
+		if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+			continue
+		}
+		req, usage := v.Elem().FieldByName("Required"), v.Elem().FieldByName("Usage")
+		if !req.CanSet() || req.Kind() != reflect.Bool {
+			continue // left to urfave/cli's own check
+		}
+		req.SetBool(false)
+		if usage.CanSet() && usage.Kind() == reflect.String {
+			usage.SetString(usage.String() + " (required)")
+		}
+		out = append(out, f.Names())
+	}
+	return out
+}
+
+func anySet(c *cli.Context, names []string) bool {
+	for _, n := range names {
+		if c.IsSet(n) {
+			return true
+		}
+	}
+	return false
 }
 
 func newLogger(format, level string) (*slog.Logger, error) {
@@ -176,8 +320,9 @@ func openExistingWarehouse(c *cli.Context) (*pipeline.Warehouse, error) {
 	return openWarehouse(c)
 }
 
-// mustExist fails with a usage error when location is a local folder that
-// does not exist; S3 locations are checked by their first request.
+// mustExist fails with a usage error when location is a local path that
+// does not exist or is a file; S3 locations are checked by their first
+// request.
 func mustExist(location, what, advice string) error {
 	path, local, err := backend.LocalPath(location)
 	if err != nil {
@@ -186,10 +331,85 @@ func mustExist(location, what, advice string) error {
 	if !local {
 		return nil
 	}
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
 		return cli.Exit(fmt.Sprintf("no %s at %s: the folder does not exist (%s)", what, location, advice), exitUsage)
 	}
+	if err == nil && !fi.IsDir() {
+		return cli.Exit(fmt.Sprintf("the %s location %s is a file, not a folder (%s; did you mean its folder %s?)",
+			what, location, advice, filepath.Dir(path)), exitUsage)
+	}
 	return nil
+}
+
+// openWarehouseToWrite opens the warehouse for a command that writes,
+// creating a local folder if needed, and returns what to call if the
+// command fails: the folders this run created are removed if they still
+// hold no file, so a load that failed before writing anything does not
+// leave an empty warehouse behind for later commands to take for a real one.
+func openWarehouseToWrite(c *cli.Context) (*pipeline.Warehouse, func(), error) {
+	undo := func() {}
+	path, local, err := backend.LocalPath(c.String("warehouse"))
+	if err != nil {
+		return nil, undo, cli.Exit(err.Error(), exitUsage)
+	}
+	if local {
+		if top := firstMissing(path); top != "" {
+			undo = func() { removeIfNoFiles(top) }
+		}
+	}
+	w, err := openWarehouse(c)
+	if err != nil {
+		undo()
+		return nil, func() {}, err
+	}
+	return w, undo, nil
+}
+
+// firstMissing is the outermost folder of path that does not exist yet
+// ("" if path exists): what creating path creates.
+func firstMissing(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return ""
+	}
+	missing := ""
+	for p := abs; ; p = filepath.Dir(p) {
+		if _, err := os.Lstat(p); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			return missing
+		}
+		missing = p
+		if filepath.Dir(p) == p {
+			return missing
+		}
+	}
+}
+
+// removeIfNoFiles removes root and the folders below it when none of them
+// holds a file. Folders are removed one by one, deepest first, with
+// os.Remove, which refuses a folder that is not empty: a file that another
+// process writes meanwhile is never deleted.
+func removeIfNoFiles(root string) {
+	var dirs []string
+	found := false
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			found = true
+			return fs.SkipAll
+		}
+		dirs = append(dirs, p)
+		return nil
+	})
+	if err != nil || found {
+		return
+	}
+	// WalkDir visits a folder before its contents: backwards is deepest first.
+	for i := len(dirs) - 1; i >= 0; i-- {
+		os.Remove(dirs[i])
+	}
 }
 
 func simulateCommand() *cli.Command {

@@ -75,6 +75,16 @@ func TestProtocolCommands(t *testing.T) {
 	if then.Files == 0 || then.Files >= now.Files || now.Checkpoints != 0 || !now.OK() {
 		t.Fatalf("verify then %d files, now %d files (%d checkpoints, problems %v)", then.Files, now.Files, now.Checkpoints, now.Problems)
 	}
+	// A second dump into a team with a clone: refused, then --replace.
+	later := filepath.Join(dir, "later")
+	runOK("simulate", "dump", "--scale", "small", "--cutoff", "2026-11-21T17:00:01Z", "--out", later)
+	if code := run(ctx, append(append([]string{}, base...), "--warehouse", wh, "load-dump", "--dump", later, "--team", "nhl")); code != exitFailure {
+		t.Fatalf("a second dump without --replace: exit %d, want %d", code, exitFailure)
+	}
+	out = runOK("--warehouse", wh, "load-dump", "--dump", later, "--team", "nhl", "--replace")
+	if !strings.Contains(out, "replaced the earlier clone") {
+		t.Fatalf("load-dump --replace said: %s", out)
+	}
 	// A dry run deletes nothing, and there is nothing to delete.
 	out = runOK("--warehouse", wh, "vacuum", "--dry-run")
 	if !strings.Contains(out, "would delete 0 files") {

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -50,7 +53,7 @@ The same seed and flags give the same bytes, whatever the worker count.
 			}
 			start := time.Now()
 			progress := dumpProgress(start)
-			m, err := simulator.WriteDump(c.Context, cfg, dst, progress)
+			m, err := writeDump(c.Context, cfg, dst, progress)
 			clearProgress()
 			if err != nil {
 				return err
@@ -136,15 +139,105 @@ func dumpConfig(c *cli.Context) (simulator.Config, error) {
 
 // openDumpDest writes to a local folder directly, and to any other store
 // through storage.Store.
-func openDumpDest(ctx context.Context, out string) (simulator.Dest, error) {
+func openDumpDest(ctx context.Context, out string) (*dumpRun, error) {
 	if !strings.Contains(out, "://") {
-		return simulator.DirDest(out), nil
+		run := &dumpRun{dest: simulator.DirDest(out), where: out,
+			remove: func(name string) error { return os.Remove(filepath.Join(out, filepath.FromSlash(name))) }}
+		run.created = firstMissing(out)
+		return run, nil
 	}
 	st, err := backend.Open(ctx, out)
 	if err != nil {
 		return nil, fmt.Errorf("open --out: %w", err)
 	}
-	return storeDest{ctx: ctx, st: st}, nil
+	return &dumpRun{dest: storeDest{ctx: ctx, st: st}, where: st.URL(), remove: func(name string) error {
+		// The command's context is over when a stopped dump cleans up.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		return st.Delete(ctx, name)
+	}}, nil
+}
+
+// writeDump writes the dump of cfg through run and, when that fails or is
+// stopped, removes what it wrote: a dump is whole (manifest.json last) or
+// not there at all, and a rerun into the same place starts clean.
+func writeDump(ctx context.Context, cfg simulator.Config, run *dumpRun, progress func(string, int64)) (simulator.Manifest, error) {
+	m, err := simulator.WriteDump(ctx, cfg, run, progress)
+	if err == nil {
+		return m, nil
+	}
+	if cerr := run.abandon(); cerr != nil {
+		return m, fmt.Errorf("%w; removing the partial dump failed too (%v): delete %s by hand before writing there again", err, cerr, run.where)
+	}
+	return m, err
+}
+
+// dumpRun is a simulator.Dest that remembers the files it creates, so a
+// failed run can remove them.
+type dumpRun struct {
+	dest    simulator.Dest
+	where   string                  // for messages
+	remove  func(name string) error // deletes a finished file
+	created string                  // the local folder this run creates, if any
+
+	mu    sync.Mutex
+	files []*dumpRunFile
+}
+
+type dumpRunFile struct {
+	io.WriteCloser
+	run    *dumpRun
+	name   string
+	closed bool // Close was called
+	placed bool // Close succeeded: the file is at its name, ours to remove
+}
+
+func (r *dumpRun) Create(name string) (io.WriteCloser, error) {
+	w, err := r.dest.Create(name)
+	if err != nil {
+		return nil, err
+	}
+	f := &dumpRunFile{WriteCloser: w, run: r, name: name}
+	r.mu.Lock()
+	r.files = append(r.files, f)
+	r.mu.Unlock()
+	return f, nil
+}
+
+func (f *dumpRunFile) Close() error {
+	err := f.WriteCloser.Close()
+	f.run.mu.Lock()
+	f.closed, f.placed = true, err == nil
+	f.run.mu.Unlock()
+	return err
+}
+
+// abandon removes every file the run placed and discards those it left
+// unfinished; a local folder the run created goes too if nothing else is
+// in it. Only the run's own files are touched: a file that existed before
+// (a put refused as already there) was never placed by this run.
+func (r *dumpRun) abandon() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var errs []error
+	for _, f := range r.files {
+		switch {
+		case f.placed:
+			if err := r.remove(f.name); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, storage.ErrNotFound) {
+				errs = append(errs, fmt.Errorf("remove %s: %w", f.name, err))
+			}
+		case !f.closed:
+			if a, ok := f.WriteCloser.(interface{ Abort() error }); ok {
+				if err := a.Abort(); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+	}
+	if r.created != "" {
+		removeIfNoFiles(r.created)
+	}
+	return errors.Join(errs...)
 }
 
 // storeDest adapts a storage.Store to simulator.Dest: each file is
@@ -184,6 +277,15 @@ func (s *storeFile) Close() error {
 	}
 	if _, err := s.d.st.PutIfAbsent(s.d.ctx, s.name, s.f, s.n); err != nil {
 		return fmt.Errorf("put %s to %s: %w (write each dump to a new location)", s.name, s.d.st.URL(), err)
+	}
+	return nil
+}
+
+// Abort discards the spooled file without putting it.
+func (s *storeFile) Abort() error {
+	s.f.Close()
+	if err := os.Remove(s.f.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("spool %s: %w", s.name, err)
 	}
 	return nil
 }

@@ -34,7 +34,8 @@ The generator flags are those of simulate dump: give both the same ones and
 the server continues exactly the dump.
 
 The URL and the token are printed to stderr on start. SIGINT or SIGTERM
-shut the server down gracefully.`,
+shut the server down: answers in flight get 3 seconds, then the process exits
+with 130 or 143, as every command does when stopped.`,
 		// The generator flags are simulate dump's, read by the same
 		// dumpConfig, so a server started with the flags of a dump serves
 		// the changes that follow exactly that dump.
@@ -91,12 +92,12 @@ shut the server down gracefully.`,
 			}
 
 			t0 := time.Now()
-			newWorld := simulator.NewWorld
+			build := simulator.NewWorld
 			if c.String("scale") == "league" {
 				// Too big to hold whole: build each table on first use.
-				newWorld = simulator.NewWorldLazy
+				build = simulator.NewWorldLazy
 			}
-			world, err := newWorld(cfg)
+			world, err := newWorld(c.Context, build, cfg)
 			if err != nil {
 				return fmt.Errorf("generate the simulated client: %w", err)
 			}
@@ -126,10 +127,16 @@ shut the server down gracefully.`,
 			case <-c.Context.Done():
 			}
 			fmt.Fprintln(os.Stderr, "archtics simulator: shutting down")
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			// Answers in flight get a few seconds (a 'slow' fault holds one
+			// for --slow-delay); then the connections are closed, well
+			// inside the grace period after a signal.
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 			defer cancel()
 			if err := hs.Shutdown(ctx); err != nil {
-				return fmt.Errorf("shutdown: %w", err)
+				hs.Close()
+				if !errors.Is(err, context.DeadlineExceeded) {
+					return fmt.Errorf("shutdown: %w", err)
+				}
 			}
 			if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return fmt.Errorf("serve: %w", err)
@@ -145,4 +152,26 @@ func parseClockStart(v string, loc *time.Location) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("--clock-start: %w", err)
 	}
 	return t, nil
+}
+
+// newWorld generates the world of cfg, or gives up when ctx ends: the
+// generator does not take a context, and at bench scale it runs for many
+// seconds, longer than a stopped command may take. What it leaves running
+// only computes in memory and ends with the process.
+func newWorld(ctx context.Context, build func(simulator.Config) (*simulator.World, error), cfg simulator.Config) (*simulator.World, error) {
+	type result struct {
+		w   *simulator.World
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		w, err := build(cfg)
+		done <- result{w, err}
+	}()
+	select {
+	case r := <-done:
+		return r.w, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
