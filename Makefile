@@ -39,7 +39,8 @@ test:
 bench: bench-data
 	./localstack/start
 	@set -o pipefail; trap './localstack/stop' EXIT; \
-	$(TEST_ENV) $(GO) test -run '^$$' -bench . -benchtime 1x -cpu 1,2 -timeout 20m ./pipeline | tee bench.out; \
+	$(TEST_ENV) $(GO) test -run '^$$' -bench 'BenchmarkWriteAttendance' -benchtime 1x -cpu 1,2 -timeout 20m ./pipeline | tee bench.out; \
+	$(TEST_ENV) $(GO) test -run '^$$' -bench . -skip 'BenchmarkWriteAttendance' -benchtime 1x -timeout 30m ./pipeline | tee -a bench.out; \
 	$(TEST_ENV) ARCHTICS_BENCH_WAREHOUSE=$(CURDIR)/$(BENCH_DATA)/warehouse \
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m $$($(GO) list ./... | grep -v /pipeline$$) | tee -a bench.out
 
