@@ -239,8 +239,7 @@ func (w *Warehouse) commitOn(ctx context.Context, head *StreamState, req CommitR
 	}
 	// Validate against the head before writing: what is retired must be
 	// live, what is added must not be, the watermark must not go back.
-	next := head.clone()
-	if err := next.apply(c); err != nil {
+	if err := head.check(c); err != nil {
 		return nil, fmt.Errorf("commit %s seq %d: %w", req.Stream, seq, err)
 	}
 	// A commit names only files that are in the store with the size it
@@ -273,14 +272,20 @@ func (w *Warehouse) commitOn(ctx context.Context, head *StreamState, req CommitR
 			return got, nil // the same batch, committed by another attempt
 		}
 	}
-	if seq-next.CheckpointSeq >= CheckpointEvery {
+	// The head now advances to the commit (the caller's state is its
+	// head no more): needed for the checkpoint, and it lets a caller
+	// that keeps its state commit again without reopening the stream.
+	if err := head.apply(c); err != nil {
+		return nil, fmt.Errorf("commit %s seq %d landed, but its state cannot be built: %w", req.Stream, seq, err)
+	}
+	if seq-head.CheckpointSeq >= CheckpointEvery {
 		// The checkpoint is an optimisation: the commit above is the
 		// truth, so failing to write it only costs later opens some
 		// GETs, and the next commit tries again.
-		if err := w.writeCheckpoint(ctx, next); err != nil {
+		if err := w.writeCheckpoint(ctx, head); err != nil {
 			w.logger().Warn("checkpoint not written; the commit stands and the next commit retries", "stream", req.Stream, "seq", seq, "err", err)
 		} else {
-			next.CheckpointSeq = seq
+			head.CheckpointSeq = seq
 		}
 	}
 	return c, nil

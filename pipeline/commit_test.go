@@ -314,8 +314,8 @@ func TestCheckpoints(t *testing.T) {
 			t.Fatal(err)
 		}
 		gets := cs.reset()
-		want := []string{streamPrefix(stream) + lastCheckpoint, checkpointKey(stream, 20)}
-		for s := int64(21); s <= 25; s++ {
+		want := []string{streamPrefix(stream) + lastCheckpoint, checkpointKey(stream, 20), checkpointKey(stream, 30)}
+		for s := int64(21); s <= 26; s++ { // 26: the probe that finds the head
 			want = append(want, commitKey(stream, s))
 		}
 		if !reflect.DeepEqual(gets, want) {

@@ -10,10 +10,10 @@ package pipeline
 //	_log/_streams/<url-escaped stream>        registry: one marker per stream, written before its first commit
 //
 // A stream is opened from the newest checkpoint the hint names plus the
-// commits listed after it, so the cost is two GETs, one short LIST and at
-// most CheckpointEvery commit GETs however long the stream is. Without a
-// usable hint the stream folder is listed once (keys only) to find the
-// newest checkpoint.
+// commits after it, found by GETs (see probeForward), so the cost is a few
+// GETs and at most about CheckpointEvery commit GETs however long the
+// stream is. Without a usable hint the stream folder is listed once (keys
+// only) to find the newest checkpoint.
 //
 // The warehouse's state is the union of its streams' states: Snapshot lists
 // the registry (one small object per stream) rather than the whole log.
@@ -207,11 +207,10 @@ func (w *Warehouse) openHead(ctx context.Context, name string) (*StreamState, er
 	} else if !errors.Is(err, storage.ErrNotFound) {
 		w.logger().Warn("checkpoint hint unreadable; listing the stream", "stream", name, "err", err)
 	}
-	startAfter := ""
 	if state != nil {
-		startAfter = commitKey(name, state.Seq)
+		return w.probeForward(ctx, state)
 	}
-	commits, cps, err := w.listStream(ctx, name, startAfter)
+	commits, cps, err := w.listStream(ctx, name, "")
 	if err != nil {
 		return nil, err
 	}
@@ -224,6 +223,45 @@ func (w *Warehouse) openHead(ctx context.Context, name string) (*StreamState, er
 		state = newStreamState(name)
 	}
 	if err := w.replay(ctx, state, commits, math.MaxInt64); err != nil {
+		return nil, err
+	}
+	return state, nil
+}
+
+// probeForward advances a state loaded from the hinted checkpoint to the
+// head by GETs instead of a LIST: newer checkpoints at CheckpointEvery
+// steps (a stale hint), then each following commit until one is absent.
+// A LIST of a long stream costs O(commits) on a local folder, where the
+// directory is read whole; these GETs cost O(1) on every backend. A
+// missing commit followed by a present one is a gap, reported as such.
+func (w *Warehouse) probeForward(ctx context.Context, state *StreamState) (*StreamState, error) {
+	name := state.Stream
+	for {
+		s, err := w.readCheckpoint(ctx, name, checkpointKey(name, state.Seq+CheckpointEvery))
+		if err != nil {
+			if !errors.Is(err, storage.ErrNotFound) {
+				w.logger().Warn("checkpoint unusable; replaying the commits it covers", "stream", name, "seq", state.Seq+CheckpointEvery, "err", err)
+			}
+			break
+		}
+		state = s
+	}
+	for {
+		key := commitKey(name, state.Seq+1)
+		c, err := w.readCommit(ctx, key)
+		if errors.Is(err, storage.ErrNotFound) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := state.apply(c); err != nil {
+			return nil, fmt.Errorf("replay %s: %w", key, err)
+		}
+	}
+	if _, err := w.Store.Stat(ctx, commitKey(name, state.Seq+2)); err == nil {
+		return nil, fmt.Errorf("commit seq %d is missing (found %s after seq %d)", state.Seq+1, commitKey(name, state.Seq+2), state.Seq)
+	} else if !errors.Is(err, storage.ErrNotFound) {
 		return nil, err
 	}
 	return state, nil

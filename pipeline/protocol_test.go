@@ -510,3 +510,22 @@ func sha256Hex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
 }
+
+// TestOpenFindsGap: a reader that walks forward from the hinted checkpoint
+// reports a missing commit followed by a present one, instead of taking
+// the state before the gap for the head.
+func TestOpenFindsGap(t *testing.T) {
+	w := fileWarehouse(t, t.TempDir())
+	ctx := context.Background()
+	const stream = "s"
+	for i := 1; i <= 13; i++ {
+		mustCommit(t, w, CommitRequest{Stream: stream, BatchID: fmt.Sprint(i), Tables: tablesOf(stream)})
+	}
+	if err := w.Store.Delete(ctx, commitKey(stream, 12)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := w.Stream(ctx, stream)
+	if err == nil || !strings.Contains(err.Error(), "commit seq 12 is missing") {
+		t.Fatalf("open over a gap: %v", err)
+	}
+}
