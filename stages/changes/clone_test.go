@@ -18,6 +18,15 @@ type refClone struct {
 	tables  map[string]map[string]heldRow
 	seen    map[string]map[string]int // table -> key@instant -> times served (doubles are fine, losses are not)
 	winners map[string]string         // loser -> winner acct_id
+	stats   streamStats
+}
+
+// streamStats says what a stream exercised, so the tests can require it.
+type streamStats struct {
+	rounds, pulls, crashes, probes int
+	versions, deleted              int64
+	merges                         []Merge
+	boundaryTies                   int // pages whose last version shares its update time with the next page's first
 }
 
 type heldRow struct {
@@ -51,6 +60,7 @@ func (c *refClone) apply(t *schemas.Table, batch []Version) {
 	for i := range batch {
 		v := &batch[i]
 		c.seen[t.Name][v.Key+"@"+v.Updated.Format(time.RFC3339)]++
+		c.stats.versions++
 		if h, ok := m[v.Key]; !ok || v.Newer(h.upd) {
 			m[v.Key] = heldRow{upd: v.Updated, row: c.remapRow(t, v.Row)}
 		}
@@ -58,6 +68,7 @@ func (c *refClone) apply(t *schemas.Table, batch []Version) {
 }
 
 func (c *refClone) delete(t *schemas.Table, ds []Deletion) {
+	c.stats.deleted += int64(len(ds))
 	for _, d := range ds {
 		delete(c.tables[t.Name], d.Key)
 	}
@@ -65,6 +76,7 @@ func (c *refClone) delete(t *schemas.Table, ds []Deletion) {
 
 // merge records the pairs and moves every held reference to the winner.
 func (c *refClone) merge(ms []Merge) {
+	c.stats.merges = append(c.stats.merges, ms...)
 	for _, m := range ms {
 		c.winners[m.Loser] = m.Winner
 	}

@@ -164,6 +164,7 @@ func runStream(t *testing.T, f *fixture, team string, r *rand.Rand, overlap time
 				t.Fatalf("round %d %s: watermark %s, clock %s: the pull's as_of must be the clock's", round, tab.Name, wm[tab.Name], now)
 			}
 		}
+		clone.stats.rounds++
 		if d := check(round, now, clone); d != "" {
 			return d, clone
 		}
@@ -182,11 +183,18 @@ func pullTable(t *testing.T, f *fixture, team string, tab *schemas.Table, r *ran
 		if crashes && attempt < 3 && r.IntN(3) == 0 {
 			src.after = 1 + r.IntN(4) // crash after 1-4 pages
 		}
+		var last time.Time
 		res, err := Pull(ctx, src, team, tab, wm[tab.Name], opts, func(b []Version) error {
+			if b[0].Updated.Equal(last) {
+				clone.stats.boundaryTies++
+			}
+			last = b[len(b)-1].Updated
 			clone.apply(tab, b)
 			return nil
 		})
+		clone.stats.probes += res.Probes
 		if errors.Is(err, errCrash) {
+			clone.stats.crashes++
 			// The clone keeps what it stored; the watermark stays.
 			// Some time passes before the rerun.
 			f.clock.Set(f.clock.Now().Add(time.Duration(r.IntN(120)) * time.Second))
@@ -195,6 +203,7 @@ func pullTable(t *testing.T, f *fixture, team string, tab *schemas.Table, r *ran
 		if err != nil {
 			t.Fatalf("round %d pull %s: %v", round, tab.Name, err)
 		}
+		clone.stats.pulls++
 		wm[tab.Name] = res.AsOf
 		break
 	}
@@ -205,6 +214,17 @@ func truthCheck(f *fixture, team string) func(int, time.Time, *refClone) string 
 		for _, tab := range schemas.SourceTables {
 			if d := c.diff(tab, f.world.StateAt(team, tab, wm)); d != "" {
 				return fmt.Sprintf("round %d, watermark %s, table %s: %s", round, wm.Format(time.RFC3339), tab.Name, d)
+			}
+			// Update instants too, fall-back hour included: the newest
+			// version per key by instant is what the clone keeps.
+			newest := map[string]time.Time{}
+			for _, ch := range f.world.Changes(team, tab, time.Unix(0, 0), wm) {
+				newest[ch.Key] = ch.Updated
+			}
+			for k, h := range c.tables[tab.Name] {
+				if !h.upd.Equal(newest[k]) {
+					return fmt.Sprintf("round %d, table %s key %s: update instant %s, truth %s", round, tab.Name, k, h.upd, newest[k])
+				}
 			}
 		}
 		return ""
@@ -228,20 +248,85 @@ func randomCase(r *rand.Rand) streamCase {
 // World.StateAt(team, table, watermark) after every round, on every table,
 // deletions and merges included.
 func TestPullConvergesToTruth(t *testing.T) {
-	cases := 3
+	cases := 10
 	if *long {
 		cases = 60
 	}
 	r := rand.New(rand.NewPCG(20261120, 8))
+	var total streamStats
 	for i := 0; i < cases; i++ {
 		c := randomCase(r)
+		if i == 0 {
+			// The first case always pulls through the fall-back's
+			// repeated hour.
+			c.cutoff = time.Date(2026, 10, 29, 16, 0, 1, 0, time.UTC)
+		}
 		seed := r.Uint64()
 		t.Run(fmt.Sprintf("seed%d", c.seed%100000), func(t *testing.T) {
 			f := newFixture(t, caseConfig(c))
-			team := f.world.Teams()[int(seed%2)]
-			if d, _ := runStream(t, f, team, rand.New(rand.NewPCG(seed, 1)), 0, truthCheck(f, team)); d != "" {
+			team := f.world.Teams()[i%2] // nhl (hockey) has the fall-back versions
+			d, clone := runStream(t, f, team, rand.New(rand.NewPCG(seed, 1)), 0, truthCheck(f, team))
+			if d != "" {
 				t.Fatalf("cutoff %s, %d days, team %s: %s", c.cutoff.Format(time.RFC3339), c.days, team, d)
 			}
+			checkMerges(t, f.world, team, clone.stats.merges)
+			s := clone.stats
+			t.Logf("team %s: %d rounds, %d pulls, %d crashes, %d versions, %d page boundaries inside one second, %d deleted, %d merges, %d fall-back probes",
+				team, s.rounds, s.pulls, s.crashes, s.versions, s.boundaryTies, s.deleted, len(s.merges), s.probes)
+			total.crashes += s.crashes
+			total.boundaryTies += s.boundaryTies
+			total.deleted += s.deleted
+			total.merges = append(total.merges, s.merges...)
+			total.probes += s.probes
 		})
 	}
+	// The property means something only if the streams exercised the
+	// hard parts.
+	if total.crashes == 0 || total.boundaryTies == 0 || total.deleted == 0 || len(total.merges) == 0 || total.probes == 0 {
+		t.Errorf("the streams did not exercise everything: %d crashes, %d tied page boundaries, %d deletions, %d merges, %d fall-back probes; every count must be > 0",
+			total.crashes, total.boundaryTies, total.deleted, len(total.merges), total.probes)
+	}
+}
+
+// checkMerges requires every merge found to be a true one (World.Merges,
+// followed through later merges of the winner).
+func checkMerges(t *testing.T, w *simulator.World, team string, found []Merge) {
+	t.Helper()
+	winner := map[string]string{}
+	for _, m := range w.Merges() {
+		if m.Team == team {
+			winner[fmt.Sprint(m.Loser)] = fmt.Sprint(m.Winner)
+		}
+	}
+	for _, m := range found {
+		ok := false
+		for a, i := m.Loser, 0; i < 100; i++ {
+			w, merged := winner[a]
+			if !merged {
+				break
+			}
+			if w == m.Winner {
+				ok = true
+				break
+			}
+			a = w
+		}
+		if !ok {
+			t.Errorf("merge %s -> %s found at %s is not in the truth (World.Merges)", m.Loser, m.Winner, m.DetectedAt.Format(time.RFC3339))
+		}
+	}
+}
+
+// TestNoOverlapLosesRows shows the property test has teeth: pulling from
+// the watermark itself (no overlap) misses the versions that commit late
+// across it, and the clone differs from the truth.
+func TestNoOverlapLosesRows(t *testing.T) {
+	c := streamCase{seed: 7, cutoff: time.Date(2026, 11, 20, 17, 0, 1, 0, time.UTC), days: 2}
+	f := newFixture(t, caseConfig(c))
+	team := f.world.Teams()[0]
+	d, _ := runStream(t, f, team, rand.New(rand.NewPCG(7, 1)), -1, truthCheck(f, team))
+	if d == "" {
+		t.Fatal("a stream pulled without overlap equals the truth: the late commits straddling the cutoff should have been lost")
+	}
+	t.Logf("without overlap, as expected: %s", d)
 }
