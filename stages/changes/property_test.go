@@ -181,7 +181,7 @@ func pullTable(t *testing.T, f *fixture, team string, tab *schemas.Table, r *ran
 	for attempt := 0; ; attempt++ {
 		src := &crashing{Source: f.cli, after: -1}
 		if crashes && attempt < 3 && r.IntN(3) == 0 {
-			src.after = 1 + r.IntN(4) // crash after 1-4 pages
+			src.after = 1 + r.IntN(2) // crash after 1 or 2 pages
 		}
 		var last time.Time
 		res, err := Pull(ctx, src, team, tab, wm[tab.Name], opts, func(b []Version) error {
