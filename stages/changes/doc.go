@@ -58,7 +58,10 @@
 // possible it asks the server once per such second (changes since the
 // later candidate: the row is there if and only if it is the later one).
 // This costs a request per distinct ambiguous second in a pull whose
-// window starts before it, once a year. A time the zone skips is an error.
+// window starts before it, once a year. It assumes one key never has two
+// versions whose wall clocks read the same second in both passes of the
+// repeated hour (exactly 3600 s apart): both would take the later
+// instant. A time the zone skips is an error.
 //
 // # Deletions and merges
 //
