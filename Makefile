@@ -18,7 +18,7 @@ TEST_ENV = AWS_ENDPOINT_URL=$$(cat $(ENDPOINT_FILE)) \
 	AWS_REGION=$${AWS_REGION:-us-east-1} \
 	ARCHTICS_TEST_BUCKET=archtics-test
 
-.PHONY: all build run test bench bench-data lint clean testdata
+.PHONY: all build run test bench bench-data lint clean testdata fuzz-clone
 
 all: build
 
@@ -54,6 +54,10 @@ $(BENCH_DATA)/.built:
 	./$(BIN) demo --scale bench --dir $(BENCH_DATA) > $(BENCH_DATA)/demo.log 2>&1 || { tail -20 $(BENCH_DATA)/demo.log; exit 1; }
 	rm -rf $(BENCH_DATA)/dump $(BENCH_DATA)/cache
 	touch $@
+
+## fuzz-clone: the change-pull property test over 60 random change streams (a few minutes) instead of make test's 10
+fuzz-clone:
+	$(GO) test -run '^TestPullConvergesToTruth$$' -count=1 -timeout 30m ./stages/changes -long
 
 ## testdata: regenerate testdata/dump-tiny after an intended change to the simulator's output
 testdata:
