@@ -87,7 +87,7 @@ func BenchmarkLog(b *testing.B) {
 		backend string
 		commits int
 	}
-	for _, sz := range []size{{"file", 1000}, {"file", 10000}, {"s3", 1000}} {
+	for _, sz := range []size{{"file", 1000}, {"file", 5000}, {"file", 10000}, {"s3", 1000}} {
 		b.Run(fmt.Sprintf("%s/commits=%d", sz.backend, sz.commits), func(b *testing.B) {
 			var w *Warehouse
 			for _, bc := range backends() {
