@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"archtics/schemas"
+	"archtics/storage"
 )
 
 // LocalFiles maps a table (schema.table) to the absolute local paths of its
@@ -245,7 +246,7 @@ func (w *Warehouse) cacheFile(ctx context.Context, stamps *stamps, table, path s
 		return fmt.Errorf("download %s: %w", e.Key, err)
 	}
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), ctxReader{ctx, rc})
+	n, err := io.Copy(io.MultiWriter(tmp, h), storage.ContextReader(ctx, rc))
 	rc.Close()
 	if cerr := tmp.Close(); err == nil {
 		err = cerr

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"archtics/storage"
 )
 
 // Verify-once stamps.
@@ -292,7 +294,7 @@ func verifyLocalFile(ctx context.Context, path string, e FileEntry) (st fileStam
 		return fileStamp{}, false, fmt.Errorf("committed file %s: stat %s: %w", e.Key, path, err)
 	}
 	h := sha256.New()
-	n, err := io.Copy(h, ctxReader{ctx, f})
+	n, err := io.Copy(h, storage.ContextReader(ctx, f))
 	if err != nil {
 		return fileStamp{}, false, fmt.Errorf("committed file %s: read %s: %w", e.Key, path, err)
 	}
@@ -310,17 +312,4 @@ func verifyLocalFile(ctx context.Context, path string, e FileEntry) (st fileStam
 func corruptError(e FileEntry, path string, n int64, sum string) error {
 	return fmt.Errorf("committed file %s is corrupt: %s holds %d bytes sha256 %s, the commit says %d bytes sha256 %s (run archtics verify)",
 		e.Key, path, n, sum, e.Bytes, e.SHA256)
-}
-
-// ctxReader stops a long read when the caller gives up.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

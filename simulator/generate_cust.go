@@ -566,16 +566,7 @@ func reformat(s string) string {
 	if s == "" {
 		return s
 	}
-	d := make([]byte, 0, 12)
-	for i := 0; i < len(s); i++ {
-		if s[i] >= '0' && s[i] <= '9' {
-			d = append(d, s[i])
-		}
-	}
-	if len(d) == 11 && d[0] == '1' {
-		d = d[1:]
-	}
-	return formatPhone(string(d), phParens)
+	return formatPhone(normPhone(s), phParens)
 }
 
 func upper(s string) string {

@@ -68,6 +68,18 @@ func TestProtocolCommands(t *testing.T) {
 	if strings.Join(streams, ",") != "nhl/clone" {
 		t.Fatalf("log as of between the loads: %v", streams)
 	}
+	// A query as of then answers as before arena's load.
+	count := func(asOf ...string) string {
+		args := append([]string{"--warehouse", wh, "query", "--cache", filepath.Join(dir, "cache"), "--format", "csv"}, asOf...)
+		out := runOK(append(args, "SELECT count(*) FROM archtics.cust WHERE team = 'arena'")...)
+		return strings.TrimSpace(strings.TrimPrefix(out, "count_star()\n"))
+	}
+	if then, now := count("--as-of", between.Format(time.RFC3339Nano)), count(); then != "0" || now == "0" {
+		t.Fatalf("arena's accounts as of before its load: %s, now: %s", then, now)
+	}
+	if atCommit := count("--as-of", "arena/clone@1"); atCommit != count() {
+		t.Fatalf("as of arena/clone@1: %s, want the head's %s", atCommit, count())
+	}
 	// Verify as of then checks only nhl's files; at the head, both teams'.
 	var then, now pipeline.VerifyReport
 	json.Unmarshal([]byte(runOK("--warehouse", wh, "verify", "--json", "--as-of", between.Format(time.RFC3339Nano))), &then)

@@ -161,18 +161,6 @@ func (s *Store) path(key string) (string, error) {
 	return filepath.Join(s.root, filepath.FromSlash(key)), nil
 }
 
-// ctxReader stops a long copy when the caller gives up.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
 
 // writeTemp streams r into a new file under .tmp, fsyncs it and returns its
 // path. On error nothing is left behind.
@@ -187,7 +175,7 @@ func (s *Store) writeTemp(ctx context.Context, r io.Reader, size int64) (string,
 		os.Remove(name)
 		return "", err
 	}
-	n, err := io.Copy(f, ctxReader{ctx, r})
+	n, err := io.Copy(f, storage.ContextReader(ctx, r))
 	if err != nil {
 		return fail(err)
 	}
