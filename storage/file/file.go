@@ -161,7 +161,6 @@ func (s *Store) path(key string) (string, error) {
 	return filepath.Join(s.root, filepath.FromSlash(key)), nil
 }
 
-
 // writeTemp streams r into a new file under .tmp, fsyncs it and returns its
 // path. On error nothing is left behind.
 func (s *Store) writeTemp(ctx context.Context, r io.Reader, size int64) (string, error) {
