@@ -142,10 +142,10 @@ func (w *Warehouse) readCommit(ctx context.Context, key string) (*Commit, error)
 }
 
 // listStream lists the commits and checkpoints directly in the stream's
-// folder with keys after startAfter, ascending.
-func (w *Warehouse) listStream(ctx context.Context, stream, startAfter string) (commits, checkpoints []int64, err error) {
+// folder, ascending.
+func (w *Warehouse) listStream(ctx context.Context, stream string) (commits, checkpoints []int64, err error) {
 	prefix := streamPrefix(stream)
-	err = w.Store.List(ctx, prefix, startAfter, func(o storage.ObjectInfo) error {
+	err = w.Store.List(ctx, prefix, "", func(o storage.ObjectInfo) error {
 		name := o.Key[len(prefix):]
 		if strings.Contains(name, "/") {
 			return nil // a nested stream's object
@@ -210,7 +210,7 @@ func (w *Warehouse) openHead(ctx context.Context, name string) (*StreamState, er
 	if state != nil {
 		return w.probeForward(ctx, state)
 	}
-	commits, cps, err := w.listStream(ctx, name, "")
+	commits, cps, err := w.listStream(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -321,7 +321,7 @@ func (w *Warehouse) replay(ctx context.Context, state *StreamState, commits []in
 func (w *Warehouse) openAtSeq(ctx context.Context, name string, seq int64, commits, cps []int64) (*StreamState, error) {
 	if commits == nil {
 		var err error
-		if commits, cps, err = w.listStream(ctx, name, ""); err != nil {
+		if commits, cps, err = w.listStream(ctx, name); err != nil {
 			return nil, err
 		}
 	}
@@ -347,7 +347,7 @@ func (w *Warehouse) openAtSeq(ctx context.Context, name string, seq int64, commi
 
 // openAtTime opens a stream as of its last commit at or before t.
 func (w *Warehouse) openAtTime(ctx context.Context, name string, t time.Time) (*StreamState, error) {
-	commits, cps, err := w.listStream(ctx, name, "")
+	commits, cps, err := w.listStream(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -453,15 +453,6 @@ func (s *State) Tables() []string {
 	return out
 }
 
-// Commits counts the commits of every stream in the state.
-func (s *State) Commits() int64 {
-	var n int64
-	for _, st := range s.Streams {
-		n += st.Seq
-	}
-	return n
-}
-
 // State opens every registered stream (as of the warehouse's as-of point).
 func (w *Warehouse) State(ctx context.Context) (*State, error) { return w.StateOf(ctx) }
 
@@ -537,7 +528,7 @@ func (w *Warehouse) Log(ctx context.Context, q LogQuery, fn func(*Commit) error)
 		return nil
 	}
 	for _, n := range names {
-		seqs, _, err := w.listStream(ctx, n, "")
+		seqs, _, err := w.listStream(ctx, n)
 		if err != nil {
 			return err
 		}

@@ -104,33 +104,6 @@ func (s *StreamState) LiveFiles() int {
 // CommitRequest.ExpectSeq.
 func (s *StreamState) NextSeq() int64 { return s.Seq + 1 }
 
-func (s *StreamState) clone() *StreamState {
-	c := newStreamState(s.Stream)
-	c.Seq, c.Watermark, c.CommittedAt, c.Retention, c.CheckpointSeq = s.Seq, s.Watermark, s.CommittedAt, s.Retention, s.CheckpointSeq
-	for t, m := range s.Files {
-		cm := make(map[string]FileEntry, len(m))
-		for k, e := range m {
-			cm[k] = e
-		}
-		c.Files[t] = cm
-	}
-	for b, r := range s.Batches {
-		c.Batches[b] = r
-	}
-	for k, r := range s.Retired {
-		c.Retired[k] = r
-	}
-	for k, v := range s.Cursors {
-		c.Cursors[k] = v
-	}
-	for t, f := range s.Schemas {
-		c.Schemas[t] = f
-	}
-	c.batchOrder = append([]orderEntry(nil), s.batchOrder...)
-	c.retiredOrder = append([]orderEntry(nil), s.retiredOrder...)
-	return c
-}
-
 // check validates commit c against the state without changing it: c must
 // follow the head, retire only live files (each once), add only files that
 // are not live (each once), and not move the watermark back. It costs
