@@ -60,6 +60,11 @@ func newPipedWriter(ctx context.Context, w recordWriter) *pipedWriter {
 // returns errWriterFailed; Close then returns the cause. When ctx ends it
 // returns ctx's error rather than wait for the encoder.
 func (p *pipedWriter) Write(rec arrow.RecordBatch) error {
+	// The context first: once it has ended, the encoder may also have
+	// failed with its error, and the caller must hear why it stopped.
+	if err := p.ctx.Err(); err != nil {
+		return err
+	}
 	if p.failed.Load() {
 		return errWriterFailed
 	}
