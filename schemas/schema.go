@@ -23,15 +23,15 @@ import (
 type Type int
 
 const (
-	String    Type = iota + 1 // varchar(n); Arrow utf8
-	Int32                     // int4
-	Int64                     // int8
-	Float64                   // double precision
-	Decimal                   // numeric(18,2): money; Arrow decimal128(18,2)
-	Date                      // date; Arrow date32
-	Timestamp                 // timestamp without time zone, microseconds
-	Bool                      // boolean
-	TimestampTZ               // timestamp with time zone: an instant, microseconds, UTC
+	String      Type = iota + 1 // varchar(n); Arrow utf8
+	Int32                       // int4
+	Int64                       // int8
+	Float64                     // double precision
+	Decimal                     // numeric(18,2): money; Arrow decimal128(18,2)
+	Date                        // date; Arrow date32
+	Timestamp                   // timestamp without time zone, microseconds
+	Bool                        // boolean
+	TimestampTZ                 // timestamp with time zone: an instant, microseconds, UTC
 )
 
 // String returns the SQL spelling of the type, as DuckDB and Redshift take it.
