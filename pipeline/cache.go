@@ -162,7 +162,7 @@ func readSet(tables []*schemas.Table) ([]*schemas.Table, error) {
 		}
 		state[name] = visiting
 		for _, d := range t.DependsOn {
-			dt := lookupTable(d, tables)
+			dt := lookupView(d, tables)
 			if dt == nil {
 				return fmt.Errorf("the view of %s depends on %s, which is not a known table: fix DependsOn in schemas", name, d)
 			}
@@ -180,6 +180,17 @@ func readSet(tables []*schemas.Table) ([]*schemas.Table, error) {
 		}
 	}
 	return out, nil
+}
+
+// lookupView finds the table whose view SQL calls name (SQLName):
+// DependsOn names what a view's SELECT reads.
+func lookupView(name string, extra []*schemas.Table) *schemas.Table {
+	for _, t := range append(append([]*schemas.Table(nil), extra...), knownTables()...) {
+		if t.SQLName() == name {
+			return t
+		}
+	}
+	return nil
 }
 
 // localRoot returns the folder of a local-folder warehouse, or "". The

@@ -33,14 +33,14 @@ func AttachViews(ctx context.Context, db *sql.DB, files LocalFiles, tables ...*s
 		return fmt.Errorf("duckdb: current database: %w", err)
 	}
 	for _, t := range tables {
-		if strings.EqualFold(catalog, t.Schema) {
-			return fmt.Errorf("the DuckDB database is named %q like the schema of %s, which makes table names ambiguous: name the file differently (for example warehouse.duckdb)", catalog, t.FullName())
+		if strings.EqualFold(catalog, t.SQLSchema()) {
+			return fmt.Errorf("the DuckDB database is named %q like the schema of %s, which makes table names ambiguous: name the file differently (for example warehouse.duckdb)", catalog, t.SQLName())
 		}
 	}
 	for _, t := range tables {
 		ddl := t.ViewDDL(files[t.FullName()])
 		if _, err := db.ExecContext(ctx, ddl); err != nil {
-			return fmt.Errorf("create view %s over %d files: %w", t.FullName(), len(files[t.FullName()]), err)
+			return fmt.Errorf("create view %s over %d files: %w", t.SQLName(), len(files[t.FullName()]), err)
 		}
 	}
 	return nil

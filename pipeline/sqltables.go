@@ -25,7 +25,7 @@ import (
 func TablesReadBy(sql string) []*schemas.Table {
 	known := map[string]*schemas.Table{}
 	for _, t := range knownTables() {
-		known[strings.ToLower(t.FullName())] = t
+		known[strings.ToLower(t.SQLName())] = t // SQL names views, not storage
 	}
 	var found []*schemas.Table
 	seen := map[string]bool{}

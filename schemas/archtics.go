@@ -19,7 +19,7 @@ var teamColumn = req(str("team", 50, "Archtics database (DSN) the row comes from
 
 // Event is archtics.event: one row per event (game, concert, parking...).
 var Event = &Table{
-	Schema: "archtics", Name: "event",
+	Schema: "archtics", Name: "event", ViewSchema: DumpSchema,
 	Doc: "Events of an Archtics database; the realtime criteria select from it.",
 	Columns: []Column{
 		teamColumn,
@@ -53,7 +53,7 @@ var Event = &Table{
 
 // Cust is archtics.cust: one row per account and customer name.
 var Cust = &Table{
-	Schema: "archtics", Name: "cust",
+	Schema: "archtics", Name: "cust", ViewSchema: DumpSchema,
 	Doc: "Accounts and their customer names; primary_code = 'Primary' marks the account's primary name.",
 	Columns: []Column{
 		teamColumn,
@@ -90,7 +90,7 @@ var Cust = &Table{
 
 // Ticket is archtics.ticket: a sold block of seats seat_num..last_seat.
 var Ticket = &Table{
-	Schema: "archtics", Name: "ticket",
+	Schema: "archtics", Name: "ticket", ViewSchema: DumpSchema,
 	Doc: "Sold seat blocks; acct_id is the original buyer.",
 	Columns: []Column{
 		teamColumn,
@@ -122,7 +122,7 @@ var Ticket = &Table{
 // Tex is archtics.tex: Ticket Exchange resales and forwards, which change
 // who holds a ticket.
 var Tex = &Table{
-	Schema: "archtics", Name: "tex",
+	Schema: "archtics", Name: "tex", ViewSchema: DumpSchema,
 	Doc: "Resales and forwards; acct_id is the new holder, owner_acct_id the previous one.",
 	Columns: []Column{
 		teamColumn,
@@ -225,7 +225,7 @@ var RTXAttendance = &Table{
 var SourceTables = []*Table{Event, Cust, Ticket, Tex}
 
 // All lists every table definition.
-var All = []*Table{Event, Cust, Ticket, Tex, Scan, RTXAttendance, Rejects}
+var All = append([]*Table{Event, Cust, Ticket, Tex, Scan, RTXAttendance, Rejects}, cloneTables()...)
 
 // Lookup finds a table by "schema.table" or bare table name.
 func Lookup(name string) (*Table, bool) {

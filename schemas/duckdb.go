@@ -61,13 +61,16 @@ func (t *Table) EmptySQL() string {
 	return sb.String()
 }
 
-// ViewDDL creates the schema and a view named after the table over the
-// given committed files (local paths from the verified cache).
+// ViewDDL creates the schema and a view named after the table (SQLName)
+// over the given committed files, or over ViewSQL for a view-only table (local paths from the verified cache).
 func (t *Table) ViewDDL(files []string) string {
 	body := t.EmptySQL()
-	if len(files) > 0 {
+	switch {
+	case t.ViewSQL != "":
+		body = t.ViewSQL
+	case len(files) > 0:
 		body = t.ReadParquetSQL(files)
 	}
 	return fmt.Sprintf("CREATE SCHEMA IF NOT EXISTS %s;\nCREATE OR REPLACE VIEW %s.%s AS %s;",
-		QuoteIdent(t.Schema), QuoteIdent(t.Schema), QuoteIdent(t.Name), body)
+		QuoteIdent(t.SQLSchema()), QuoteIdent(t.SQLSchema()), QuoteIdent(t.Name), body)
 }

@@ -23,14 +23,15 @@ import (
 type Type int
 
 const (
-	String    Type = iota + 1 // varchar(n); Arrow utf8
-	Int32                     // int4
-	Int64                     // int8
-	Float64                   // double precision
-	Decimal                   // numeric(18,2): money; Arrow decimal128(18,2)
-	Date                      // date; Arrow date32
-	Timestamp                 // timestamp without time zone, microseconds
-	Bool                      // boolean
+	String      Type = iota + 1 // varchar(n); Arrow utf8
+	Int32                       // int4
+	Int64                       // int8
+	Float64                     // double precision
+	Decimal                     // numeric(18,2): money; Arrow decimal128(18,2)
+	Date                        // date; Arrow date32
+	Timestamp                   // timestamp without time zone, microseconds
+	Bool                        // boolean
+	TimestampTZ                 // timestamp with time zone: an instant, microseconds, UTC
 )
 
 // String returns the SQL spelling of the type, as DuckDB and Redshift take it.
@@ -52,6 +53,8 @@ func (t Type) String() string {
 		return "TIMESTAMP"
 	case Bool:
 		return "BOOLEAN"
+	case TimestampTZ:
+		return "TIMESTAMPTZ"
 	}
 	return fmt.Sprintf("Type(%d)", int(t))
 }
@@ -75,6 +78,8 @@ func (t Type) Arrow() arrow.DataType {
 		return &arrow.TimestampType{Unit: arrow.Microsecond}
 	case Bool:
 		return arrow.FixedWidthTypes.Boolean
+	case TimestampTZ:
+		return &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
 	}
 	panic(fmt.Sprintf("schemas: unknown type %d", int(t)))
 }
@@ -90,8 +95,18 @@ type Column struct {
 
 // Table is one table's definition.
 type Table struct {
-	Schema  string // warehouse schema: "archtics", "archtics_rtx", ...
-	Name    string // table name as in the source documents
+	// Schema and Name are the table's identity: its folder (Prefix), the
+	// name commits and the cache record its files under (FullName).
+	Schema string // warehouse schema: "archtics", "archtics_rtx", ...
+	Name   string // table name as in the source documents
+	// ViewSchema, when set, is the SQL schema the table's view lives in
+	// instead of Schema (SQLName): the dump's tables keep their storage
+	// under archtics/ but are served as archtics_dump.*, because
+	// archtics.* is the current state over the dump and the changes.
+	ViewSchema string
+	// ViewSQL, when set, makes the table a view only: no files, no owner;
+	// its view is this SELECT over the views of DependsOn.
+	ViewSQL string
 	Doc     string
 	Columns []Column
 	// Key lists the columns that identify a row (the primary key in
@@ -111,8 +126,8 @@ type Table struct {
 	// {partition_column} placeholder ("{team}/clone"). Exactly one stream
 	// may add or retire files in a partition (see owner.go).
 	Owner string
-	// DependsOn lists the other tables ("schema.table") this table's view
-	// reads besides its own files. A reader that materializes the table
+	// DependsOn lists the other tables this table's view reads besides
+	// its own files, by the names SQL gives them (SQLName). A reader that materializes the table
 	// materializes these first (and theirs, transitively). Empty today:
 	// every view reads only its own files; views over several tables
 	// (realtime attendance joined with events, say) declare them here.
@@ -121,6 +136,18 @@ type Table struct {
 
 // FullName is "schema.table".
 func (t *Table) FullName() string { return t.Schema + "." + t.Name }
+
+// SQLName is "schema.table" as SQL names the table's view: FullName
+// unless ViewSchema moves the view to another schema.
+func (t *Table) SQLName() string { return t.SQLSchema() + "." + t.Name }
+
+// SQLSchema is the schema of the table's view.
+func (t *Table) SQLSchema() string {
+	if t.ViewSchema != "" {
+		return t.ViewSchema
+	}
+	return t.Schema
+}
 
 // Prefix is the object-store folder of the table: "<schema>/<table>/". It is
 // the only place a table's location is defined.
@@ -219,11 +246,14 @@ func (t *Table) Validate() error {
 	if t.UpdatedAt != "" && !seen[t.UpdatedAt] {
 		return fmt.Errorf("schemas: %s: updated-at column %q is not a column", t.FullName(), t.UpdatedAt)
 	}
+	if t.ViewSQL != "" && (t.Owner != "" || len(t.PartitionBy) > 0) {
+		return fmt.Errorf("schemas: %s: a view-only table (ViewSQL) has no owner and no partitions: it stores nothing", t.FullName())
+	}
 	if err := t.validateOwner(); err != nil {
 		return err
 	}
 	for _, d := range t.DependsOn {
-		if d == t.FullName() || strings.Count(d, ".") != 1 {
+		if d == t.SQLName() || strings.Count(d, ".") != 1 {
 			return fmt.Errorf("schemas: %s: dependency %q must name another table as schema.table", t.FullName(), d)
 		}
 	}

@@ -145,6 +145,12 @@ func parseField(c schemas.Column, s string) (value, error) {
 			return value{}, err
 		}
 		return value{i: us}, nil
+	case schemas.TimestampTZ:
+		ts, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(s))
+		if err != nil {
+			return value{}, errors.New("not an RFC 3339 instant")
+		}
+		return value{i: ts.UnixMicro()}, nil
 	case schemas.Bool:
 		switch strings.ToUpper(strings.TrimSpace(s)) {
 		case "Y", "YES", "T", "TRUE", "1":
@@ -175,7 +181,7 @@ func appendValue(b array.Builder, t schemas.Type, v value) {
 		b.(*array.Decimal128Builder).Append(decimal128.FromI64(v.i))
 	case schemas.Date:
 		b.(*array.Date32Builder).Append(arrow.Date32(v.i))
-	case schemas.Timestamp:
+	case schemas.Timestamp, schemas.TimestampTZ:
 		b.(*array.TimestampBuilder).Append(arrow.Timestamp(v.i))
 	case schemas.Bool:
 		b.(*array.BooleanBuilder).Append(v.i == 1)

@@ -81,7 +81,7 @@ func TestLoadDump(t *testing.T) {
 		t.Fatalf("watermark = %q, want the cutoff", got)
 	}
 
-	db, err := pipeline.OpenDuckDB(ctx, "", w, filepath.Join(t.TempDir(), "cache"), schemas.Event, schemas.Rejects)
+	db, err := pipeline.OpenDuckDB(ctx, "", w, filepath.Join(t.TempDir(), "cache"), schemas.Current(schemas.Event), schemas.Rejects)
 	if err != nil {
 		t.Fatal(err)
 	}
