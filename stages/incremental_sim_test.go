@@ -138,22 +138,5 @@ func cloneColumn(t *testing.T, db *sql.DB, tbl *schemas.Table, team, column stri
 		cols = append(cols, fmt.Sprintf("CAST(%s AS VARCHAR)", k))
 	}
 	cols = append(cols, fmt.Sprintf("coalesce(CAST(%s AS VARCHAR), '')", column))
-	rows, err := db.Query(fmt.Sprintf("SELECT concat_ws('|', %s) FROM %s WHERE team = ?", strings.Join(cols, ", "), schemas.Current(tbl).SQLName()), team)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(out)
-	return out
+	return queryStrings(t, db, fmt.Sprintf("SELECT concat_ws('|', %s) FROM %s WHERE team = ?", strings.Join(cols, ", "), schemas.Current(tbl).SQLName()), team)
 }

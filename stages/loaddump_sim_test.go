@@ -130,7 +130,14 @@ func cloneVersions(t *testing.T, db *sql.DB, tbl *schemas.Table, team string) []
 	}
 	cols = append(cols, fmt.Sprintf("strftime(%s, '%%Y-%%m-%%d %%H:%%M:%%S')", tbl.UpdatedAt))
 	q := fmt.Sprintf("SELECT concat_ws('|', %s) FROM %s WHERE team = ?", strings.Join(cols, ", "), tbl.FullName())
-	rows, err := db.Query(q, team)
+	return queryStrings(t, db, q, team)
+}
+
+// queryStrings runs q, whose rows are one string each, and returns them
+// sorted.
+func queryStrings(t *testing.T, db *sql.DB, q string, args ...any) []string {
+	t.Helper()
+	rows, err := db.Query(q, args...)
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
