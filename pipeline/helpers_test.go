@@ -300,3 +300,12 @@ func keysOf(es []FileEntry) []string {
 // nhlGen makes archtics_rtx.attendance rows of team nhl only, which the
 // stream nhl/realtime owns.
 func nhlGen() attendanceGen { return attendanceGen{teams: []string{"nhl"}, dates: defaultGen().dates} }
+
+// commitNHLScans writes rows archtics_rtx.attendance rows of team nhl
+// (batches of 400) and commits them on nhl/realtime as batch r1.
+func commitNHLScans(t testing.TB, w *Warehouse, rows int) *Commit {
+	t.Helper()
+	recs := nhlGen().batches(rows, 400, 0)
+	defer releaseAll(recs)
+	return writeTable(t, w, schemas.RTXAttendance, "nhl/realtime", "r1", Watermark{"", ts(1)}, recs)
+}

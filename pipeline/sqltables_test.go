@@ -127,9 +127,7 @@ func TestQueryMaterializesWhatItReads(t *testing.T) {
 	dir := t.TempDir()
 	w := fileWarehouse(t, dir)
 	ctx := context.Background()
-	recs := nhlGen().batches(1200, 400, 0)
-	defer releaseAll(recs)
-	c := writeTable(t, w, schemas.RTXAttendance, "nhl/realtime", "r1", Watermark{"", ts(1)}, recs)
+	c := commitNHLScans(t, w, 1200)
 	backdate(t, dir, c)
 	cache := t.TempDir()
 

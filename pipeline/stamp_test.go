@@ -72,9 +72,7 @@ func TestVerifyOnceLocal(t *testing.T) {
 	dir := t.TempDir()
 	w := fileWarehouse(t, dir)
 	ctx := context.Background()
-	recs := nhlGen().batches(1200, 400, 0)
-	defer releaseAll(recs)
-	c := writeTable(t, w, schemas.RTXAttendance, "nhl/realtime", "r1", Watermark{"", ts(1)}, recs)
+	c := commitNHLScans(t, w, 1200)
 	backdate(t, dir, c)
 	all := localPaths(dir, c)
 	cache := t.TempDir()
@@ -170,9 +168,7 @@ func TestVerifyOnceRacy(t *testing.T) {
 	dir := t.TempDir()
 	w := fileWarehouse(t, dir)
 	ctx := context.Background()
-	recs := nhlGen().batches(400, 400, 0)
-	defer releaseAll(recs)
-	c := writeTable(t, w, schemas.RTXAttendance, "nhl/realtime", "r1", Watermark{"", ts(1)}, recs)
+	c := commitNHLScans(t, w, 400)
 	// Stamp the files as verified now, with modification times of now.
 	now := time.Now()
 	for _, e := range c.Adds {
@@ -199,9 +195,7 @@ func TestVerifyOnceRacy(t *testing.T) {
 func TestVerifyOnceCache(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, w *Warehouse) {
 		ctx := context.Background()
-		recs := nhlGen().batches(1200, 400, 0)
-		defer releaseAll(recs)
-		c := writeTable(t, w, schemas.RTXAttendance, "nhl/realtime", "r1", Watermark{"", ts(1)}, recs)
+		c := commitNHLScans(t, w, 1200)
 		counting := &countingStore{Store: w.Store}
 		remote := &Warehouse{Store: urlStore{counting}, Logger: testLogger}
 		cache := t.TempDir()
@@ -279,9 +273,7 @@ func TestStampFileDamaged(t *testing.T) {
 	dir := t.TempDir()
 	w := fileWarehouse(t, dir)
 	ctx := context.Background()
-	recs := nhlGen().batches(400, 400, 0)
-	defer releaseAll(recs)
-	c := writeTable(t, w, schemas.RTXAttendance, "nhl/realtime", "r1", Watermark{"", ts(1)}, recs)
+	c := commitNHLScans(t, w, 400)
 	backdate(t, dir, c)
 	cache := t.TempDir()
 	hashes := countHashes(t)
