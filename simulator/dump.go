@@ -318,7 +318,7 @@ func writeFile(dst Dest, name string, fill func(io.Writer) (int64, error)) (Mani
 	if err != nil {
 		return ManifestFile{}, fmt.Errorf("dump: create %s: %w", name, err)
 	}
-	hw := &hashWriter{w: wc, h: sha256.New()}
+	hw := NewHashWriter(wc)
 	rows, err := fill(hw)
 	if cerr := wc.Close(); err == nil && cerr != nil {
 		err = cerr
@@ -326,7 +326,7 @@ func writeFile(dst Dest, name string, fill func(io.Writer) (int64, error)) (Mani
 	if err != nil {
 		return ManifestFile{}, fmt.Errorf("dump: write %s: %w", name, err)
 	}
-	return ManifestFile{Path: name, Rows: rows, Bytes: hw.n, SHA256: hex.EncodeToString(hw.h.Sum(nil))}, nil
+	return ManifestFile{Path: name, Rows: rows, Bytes: hw.Len(), SHA256: hw.SHA256()}, nil
 }
 
 // extraFile is one ground-truth or CRM file, rendered in memory.
@@ -402,18 +402,29 @@ func writeExtras(g *generator, dst Dest, files []extraFile, dels []Deletion) ([]
 	return out, nil
 }
 
-type hashWriter struct {
+// HashWriter passes writes to w and keeps the SHA-256 and length of what
+// went through: what a manifest lists of each file.
+type HashWriter struct {
 	w io.Writer
 	h hash.Hash
 	n int64
 }
 
-func (h *hashWriter) Write(p []byte) (int, error) {
+// NewHashWriter hashes what is written to w.
+func NewHashWriter(w io.Writer) *HashWriter { return &HashWriter{w: w, h: sha256.New()} }
+
+func (h *HashWriter) Write(p []byte) (int, error) {
 	n, err := h.w.Write(p)
 	h.h.Write(p[:n])
 	h.n += int64(n)
 	return n, err
 }
+
+// Len is the number of bytes written.
+func (h *HashWriter) Len() int64 { return h.n }
+
+// SHA256 is the hex SHA-256 of the bytes written.
+func (h *HashWriter) SHA256() string { return hex.EncodeToString(h.h.Sum(nil)) }
 
 // --- Workers ------------------------------------------------------------------
 
@@ -442,7 +453,7 @@ type partFile struct {
 	part   int
 	path   string
 	wc     io.WriteCloser
-	hw     *hashWriter
+	hw     *HashWriter
 	zw     *gzip.Writer
 	sink   textSink
 	rows   int64
@@ -456,7 +467,7 @@ func (dw *dumpWorker) open(team string, t *schemas.Table, part int) (*partFile, 
 	if err != nil {
 		return nil, fmt.Errorf("dump: create %s: %w", path, err)
 	}
-	hw := &hashWriter{w: wc, h: sha256.New()}
+	hw := NewHashWriter(wc)
 	var zw *gzip.Writer
 	if dw.zw != nil {
 		zw, dw.zw = dw.zw, nil
@@ -514,7 +525,7 @@ func (pf *partFile) close() (ManifestFile, error) {
 		pf.dw.report(pf.team+"/"+pf.table.Name, pf.unrep)
 	}
 	return ManifestFile{Team: pf.team, Table: pf.table.Name, Path: pf.path, Part: pf.part, Rows: pf.rows,
-		Bytes: pf.hw.n, SHA256: hex.EncodeToString(pf.hw.h.Sum(nil))}, nil
+		Bytes: pf.hw.Len(), SHA256: pf.hw.SHA256()}, nil
 }
 
 // injectFaults appends malformed copies of row (opt-in DirtyLines): a

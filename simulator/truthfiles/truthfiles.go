@@ -20,12 +20,8 @@ package truthfiles
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"hash"
-	"io"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -105,21 +101,6 @@ func Write(ctx context.Context, w *simulator.World, at time.Time, dst simulator.
 	return m, nil
 }
 
-// counter hashes and counts what goes through, and hides Close from the
-// Parquet writer: the file is closed (made visible) only once whole.
-type counter struct {
-	w io.Writer
-	h hash.Hash
-	n int64
-}
-
-func (c *counter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.h.Write(p[:n])
-	c.n += int64(n)
-	return n, err
-}
-
 func writeTable(dst simulator.Dest, tt simulator.TruthTable) (File, error) {
 	t := tt.Table
 	f := File{Path: tt.Path, Table: t.FullName(), Rows: int64(len(tt.Rows))}
@@ -136,7 +117,7 @@ func writeTable(dst simulator.Dest, tt simulator.TruthTable) (File, error) {
 	// On a failure the file is left unclosed: Close is what publishes it
 	// (a folder's rename, an object store's put), and a half file must not
 	// appear. A folder without truth.json is incomplete anyway.
-	cw := &counter{w: out, h: sha256.New()}
+	cw := simulator.NewHashWriter(out) // hides Close from the Parquet writer: the file is made visible only once whole
 	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd),
 		parquet.WithCreatedBy("archtics simulator truth"), parquet.WithMaxRowGroupLength(batchRows))
 	fw, err := pqarrow.NewFileWriter(t.ArrowSchema(), cw, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
@@ -172,6 +153,6 @@ func writeTable(dst simulator.Dest, tt simulator.TruthTable) (File, error) {
 	if err := out.Close(); err != nil {
 		return f, fmt.Errorf("truth files: %w", err)
 	}
-	f.Bytes, f.SHA256 = cw.n, hex.EncodeToString(cw.h.Sum(nil))
+	f.Bytes, f.SHA256 = cw.Len(), cw.SHA256()
 	return f, nil
 }
