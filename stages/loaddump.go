@@ -33,7 +33,10 @@ type DumpFile struct {
 // Dump is a full dump cut at Cutoff: every row entered before it.
 type Dump struct {
 	Cutoff time.Time
-	Files  []DumpFile
+	// Location is the client's zone from the manifest (nil when it names
+	// none); load-dump records it on the clone stream (CloneLocation).
+	Location *time.Location
+	Files    []DumpFile
 }
 
 // FileLoad is what loading one dump file did: In = Loaded + Rejected.
@@ -147,6 +150,9 @@ func LoadDumpWith(ctx context.Context, w *pipeline.Warehouse, dump Dump, team st
 		SourceID:  dumpSourceID(files),
 		Watermark: pipeline.Watermark{To: dump.Cutoff.UTC().Format(time.RFC3339)},
 		Cursors:   map[string]string{dumpCursor: batch},
+	}
+	if dump.Location != nil {
+		req.Cursors[TimeZoneCursor] = dump.Location.String()
 	}
 	head, err := w.Stream(ctx, req.Stream)
 	if err != nil {

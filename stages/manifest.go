@@ -22,6 +22,9 @@ type Manifest struct {
 	Client string    `json:"client"`
 	Cutoff time.Time `json:"cutoff"` // rows entered before this instant are in the dump
 	Format string    `json:"format"` // how the files are encoded, in words
+	// TimeZone is the IANA zone of the client's wall clock, which every
+	// timestamp in the dump and the change API is written in.
+	TimeZone string `json:"timezone"`
 	Files  []struct {
 		Team   string `json:"team"`
 		Table  string `json:"table"` // Archtics table name: event, cust, ticket, tex
@@ -50,6 +53,13 @@ func OpenDump(ctx context.Context, st storage.Store) (Dump, error) {
 		return Dump{}, fmt.Errorf("dump %s: %s has no cutoff: without it the change pulls cannot start", st.URL(), ManifestName)
 	}
 	d := Dump{Cutoff: m.Cutoff}
+	if m.TimeZone != "" {
+		loc, err := time.LoadLocation(m.TimeZone)
+		if err != nil {
+			return Dump{}, fmt.Errorf("dump %s: %s timezone %q: %w (want an IANA zone such as America/New_York)", st.URL(), ManifestName, m.TimeZone, err)
+		}
+		d.Location = loc
+	}
 	for i, f := range m.Files {
 		t, ok := schemas.Lookup("archtics." + f.Table)
 		if !ok || t.Schema != "archtics" {
