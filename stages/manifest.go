@@ -25,7 +25,7 @@ type Manifest struct {
 	// TimeZone is the IANA zone of the client's wall clock, which every
 	// timestamp in the dump and the change API is written in.
 	TimeZone string `json:"timezone"`
-	Files  []struct {
+	Files    []struct {
 		Team   string `json:"team"`
 		Table  string `json:"table"` // Archtics table name: event, cust, ticket, tex
 		Path   string `json:"path"`  // relative to the manifest
