@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"sort"
+	"strconv"
 	"strings"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/arrow"
 
 	"archtics/pipeline"
 	"archtics/schemas"
@@ -20,38 +20,65 @@ import (
 
 // IncrementalOptions tunes Incremental.
 type IncrementalOptions struct {
-	// Pull tunes the change pulls; Pull.Location (the client's zone) is
-	// required.
+	// Pull tunes the change pulls; Pull.Location (the client's zone,
+	// CloneLocation) is required.
 	Pull changes.Options
-	// SweepEvery runs the key sweeps and merge detection on every n-th
-	// incremental of the stream (counted by the incrementalRuns cursor);
-	// 0 or 1 sweeps on every run.
-	SweepEvery int
+	// Until bounds the run, as a scheduler's data interval end: versions
+	// updated after it wait for the next run and the watermark stops
+	// there, so a rerun of the same interval adds nothing. Zero: up to
+	// the source's snapshot.
+	Until time.Time
+	// SweepEvery is how often, in source time, the key sweeps and merge
+	// detection run: a run sweeps when its watermark is at least
+	// SweepEvery past the last sweep (the dump counts as one at its
+	// cutoff). 0 sweeps on every run that moves the watermark; negative
+	// never sweeps.
+	SweepEvery time.Duration
 	// KeysPageSize is the sweep's keys page (0: changes.DefaultKeysPageSize).
 	KeysPageSize int
 	// CacheDir is where the clone's committed files are materialized for
-	// DuckDB; "" uses a temporary folder removed afterwards.
+	// DuckDB; "" uses a temporary folder removed afterwards (every run
+	// then copies the clone: give a lasting folder outside tests).
 	CacheDir string
 	Logger   *slog.Logger
+	// Progress, if set, hears how far the run has come, once per page.
+	Progress func(IncrementalProgress)
+}
+
+// IncrementalProgress is where a run is.
+type IncrementalProgress struct {
+	Phase    string // "pull", "commit", "sweep", "merges"
+	Table    string
+	Pages    int       // pages of this phase and table so far
+	Versions int64     // versions (pull) or keys (sweep) so far in the run
+	Reached  time.Time // the update instant of the last version pulled
 }
 
 // IncrementalReport says what one run did.
 type IncrementalReport struct {
-	Team       string
-	From, To   time.Time // the watermark the run started from, the one it committed
-	Commit     *pipeline.Commit
-	Versions   int64 // versions pulled (re-served ones included)
-	Upserts    int64 // change rows written
-	Deletions  int64
-	Merges     []changes.Merge
-	Swept      bool
-	Unchanged  bool // nothing to commit: the source's clock has not passed the watermark
-	Unresolved []string
+	Team     string
+	From, To time.Time // the watermark the run started from, the one it committed
+	// Commit is the pull's commit (versions and watermark); SweepCommit
+	// the sweep's (tombstones, merges, moved rows). Either may be nil.
+	Commit      *pipeline.Commit
+	SweepCommit *pipeline.Commit
+	Pages       int
+	Versions    int64 // versions served, re-served ones included
+	Upserts     int64 // versions written
+	Reserved    int64 // versions the overlap served again that the clone holds: not written twice
+	Deferred    int64 // versions updated after Until: left for the next run
+	Rejected    int64 // versions that did not convert: in archtics_meta.rejects
+	Deletions   int64
+	Moved       int64 // committed rows rewritten because a merge moved their account reference
+	Merges      []changes.Merge
+	Swept       bool
+	Unchanged   bool // the pull had nothing after the watermark: no pull commit
+	Unresolved  []string
 }
 
-// incrementalRuns is the clone stream's cursor counting incrementals, so
-// SweepEvery can tell which run sweeps.
-const incrementalRuns = "incremental.runs"
+// sweepCursor is the clone stream's cursor holding the as_of of the last
+// key sweep, so SweepEvery can tell when the next is due.
+const sweepCursor = "sweep.as_of"
 
 // incrementalBatchID derives the batch from the watermark the run starts
 // from: a run that crashed before its commit redoes the same batch, and a
@@ -60,263 +87,285 @@ func incrementalBatchID(from time.Time) string {
 	return "incr-" + from.UTC().Format("20060102T150405Z")
 }
 
-// held is one version of a key this run holds in memory.
-type held struct {
-	v       changes.Version
-	seen    time.Time
-	deleted bool
+// sweepBatchID derives the sweep's batch from the watermark it sweeps at.
+func sweepBatchID(at time.Time) string {
+	return "sweep-" + at.UTC().Format("20060102T150405Z")
 }
 
-// Incremental brings team's clone up to the source: it pulls every
-// source table's versions since the clone stream's watermark
-// (changes.Pull), sweeps the keys for deletions and finds account merges
-// (changes.Sweep, changes.Merges), and writes the versions, tombstones,
-// rows a merge moved and the acct_merge pairs to the change tables in ONE
-// commit on <team>/clone whose watermark is the least as_of of the pulls.
+// Incremental brings team's clone up to the source in two commits on
+// <team>/clone, each atomic:
 //
-// A run whose pulls' snapshot is not after the watermark (the source's
-// clock has not moved) commits nothing (Unchanged): there is nothing
-// committed after the watermark to find.
+//  1. the pull: every source table's versions updated since the
+//     watermark − overlap (changes.Pull), streamed page by page into
+//     archtics_changes.<t>, minus the versions the clone already holds
+//     (the overlap serves them again), with account references moved to
+//     the winners of the merges the clone knows; the watermark advances
+//     to the least as_of of the pulls (or Until) in the same commit;
+//  2. when a sweep is due (SweepEvery), the key sweeps over the clone as
+//     committed by 1 (changes.Sweep): tombstones for the keys the source
+//     no longer has, then merge detection for the accounts gone
+//     (changes.Merges), the committed rows naming a loser rewritten to
+//     the winner, and the pairs in archtics.acct_merge.
 //
-// Memory: the run keeps, per source table, the newest version of each key
-// it pulled (that is what the sweeps and merge detection must see besides
-// the committed clone, and it deduplicates the overlap within the run),
-// plus the committed keys of the table being swept. It is bounded by the
-// number of keys changed in one run, not by the page size: the first
-// large incremental needs the streaming version (issue 8, item 7).
+// Memory is bounded by the page and record-batch sizes, not by the number
+// of changes: versions go to the Parquet writers as they arrive, the
+// clone's keys come sorted from DuckDB as the sweep walks them, and what
+// is held is the overlap window's version identities, the known merges
+// and the accounts a sweep found gone.
+//
+// A crash before a commit leaves only invisible files (vacuum removes
+// them) and a rerun redoes the phase: the pull from the same watermark
+// (the same batch), the sweep because its cursor did not move.
 func Incremental(ctx context.Context, w *pipeline.Warehouse, src changes.Source, team string, opts IncrementalOptions) (*IncrementalReport, error) {
-	logger := opts.Logger
-	if logger == nil {
-		logger = slog.Default()
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
 	}
-	stream := CloneStream(team)
-	head, err := w.Stream(ctx, stream)
+	if opts.Progress == nil {
+		opts.Progress = func(IncrementalProgress) {}
+	}
+	if opts.Pull.Location == nil {
+		return nil, fmt.Errorf("incremental %s: no time zone: pass the client's zone (stages.CloneLocation)", team)
+	}
+	head, err := w.Stream(ctx, CloneStream(team))
 	if err != nil {
 		return nil, fmt.Errorf("incremental %s: %w", team, err)
 	}
 	if head.Watermark == "" {
-		return nil, fmt.Errorf("incremental %s: the clone stream %s has no watermark: load the team's dump first (load-dump)", team, stream)
+		return nil, fmt.Errorf("incremental %s: the clone stream %s has no watermark: load the team's dump first (load-dump)", team, CloneStream(team))
 	}
 	from, err := time.Parse(time.RFC3339, head.Watermark)
 	if err != nil {
-		return nil, fmt.Errorf("incremental %s: watermark %q of %s: %w", team, head.Watermark, stream, err)
+		return nil, fmt.Errorf("incremental %s: watermark %q of %s: %w", team, head.Watermark, CloneStream(team), err)
 	}
-	rep := &IncrementalReport{Team: team, From: from}
-	batch := incrementalBatchID(from)
+	if opts.CacheDir == "" {
+		if opts.CacheDir, err = os.MkdirTemp("", "archtics-incremental-"); err != nil {
+			return nil, fmt.Errorf("incremental %s: cache folder: %w", team, err)
+		}
+		defer os.RemoveAll(opts.CacheDir)
+	}
+	rep := &IncrementalReport{Team: team, From: from, To: from}
+	if !opts.Until.IsZero() && !opts.Until.After(from) {
+		rep.Unchanged = true
+		opts.Logger.Info("incremental: the interval ends at or before the watermark: nothing to pull", "team", team,
+			"watermark", head.Watermark, "until", opts.Until.UTC().Format(time.RFC3339))
+		return rep, nil
+	}
+	if err := pullChanges(ctx, w, src, team, head, from, opts, rep); err != nil {
+		return nil, fmt.Errorf("incremental %s: %w", team, err)
+	}
+	if err := sweepIfDue(ctx, w, src, team, opts, rep); err != nil {
+		return nil, fmt.Errorf("incremental %s: %w", team, err)
+	}
+	return rep, nil
+}
 
-	// Pull every table into memory, newest version per key.
-	overlay := map[*schemas.Table]map[string]*held{}
+// pullChanges is phase 1: pull, write, commit with the watermark.
+func pullChanges(ctx context.Context, w *pipeline.Warehouse, src changes.Source, team string, head *pipeline.StreamState,
+	from time.Time, opts IncrementalOptions, rep *IncrementalReport) error {
+	views := []*schemas.Table{schemas.AcctMerge}
+	for _, t := range schemas.SourceTables {
+		views = append(views, t, schemas.Changes(t))
+	}
+	db, err := pipeline.OpenDuckDB(ctx, "", w, opts.CacheDir, views...)
+	if err != nil {
+		return fmt.Errorf("open the clone: %w", err)
+	}
+	defer db.Close()
+	winners, err := committedWinners(ctx, db, team, nil)
+	if err != nil {
+		return err
+	}
+	batch := incrementalBatchID(from)
+	out := newBatchWriters(ctx, w, batch)
+	defer out.Abort()
+	rejects := newRejectSink(rejectWriter{out}, batch, team, "clone")
+	defer rejects.release()
+
+	instant := func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+	since := from.Add(-opts.Pull.Overlap)
+	if opts.Pull.Overlap == 0 {
+		since = from.Add(-changes.DefaultOverlap)
+	}
 	var to time.Time
 	for _, t := range schemas.SourceTables {
-		m := map[string]*held{}
-		overlay[t] = m
+		held, err := heldVersions(ctx, db, team, t, since, opts.Pull.Location)
+		if err != nil {
+			return err
+		}
+		ch := schemas.Changes(t)
+		var line int64
+		var reached time.Time
+		pages := 0
 		pr, err := changes.Pull(ctx, src, team, t, from, opts.Pull, func(vs []changes.Version) error {
+			pages++
 			for _, v := range vs {
-				if h, ok := m[v.Key]; !ok || v.Newer(h.v.Updated) {
-					m[v.Key] = &held{v: v}
+				line++
+				if !opts.Until.IsZero() && v.Updated.After(opts.Until) {
+					rep.Deferred++
+					continue
 				}
+				if held[versionID(t, v.Key, v.Updated, v.Row)] {
+					rep.Reserved++
+					continue
+				}
+				row := remap(t, v.Row, winners)
+				fields := append(row[:len(row):len(row)], schemas.OpUpsert, instant(v.Updated), instant(v.AsOf), batch)
+				if err := out.Append(ch, fields); err != nil {
+					var fe *FieldError
+					if !errors.As(err, &fe) {
+						return err
+					}
+					src := DumpFile{Table: t, Name: fmt.Sprintf("change API %s.%s since %s as_of %s", team, t.Name, since.UTC().Format(time.RFC3339), v.AsOf.Format(time.RFC3339))}
+					if err := rejects.add(src, line, fe.Column, fe.Reason, strings.Join(v.Row, "|")); err != nil {
+						return err
+					}
+					rep.Rejected++
+					continue
+				}
+				rep.Upserts++
+				reached = v.Updated
 			}
+			opts.Progress(IncrementalProgress{Phase: "pull", Table: t.Name, Pages: pages, Versions: rep.Versions + line, Reached: reached})
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("incremental %s: %w", team, err)
-		}
-		for _, h := range m {
-			if h.seen.IsZero() {
-				h.seen = pr.AsOf
-			}
+			return err
 		}
 		rep.Versions += pr.Versions
+		rep.Pages += pr.Pages
 		if to.IsZero() || pr.AsOf.Before(to) {
 			to = pr.AsOf
 		}
 	}
-	rep.To = to.UTC()
+	if !opts.Until.IsZero() && opts.Until.Before(to) {
+		to = opts.Until
+	}
+	to = to.UTC().Truncate(time.Second) // RFC 3339 watermarks carry seconds: never claim a fraction not pulled
 	if !to.After(from) {
 		rep.Unchanged = true
-		logger.Info("incremental: the source has nothing after the watermark", "team", team, "watermark", head.Watermark)
-		return rep, nil
+		opts.Logger.Info("incremental: the source has nothing after the watermark", "team", team, "watermark", head.Watermark)
+		return nil
 	}
-
-	runs := int64(0)
-	fmt.Sscan(head.Cursors[incrementalRuns], &runs)
-	runs++
-	every := int64(max(opts.SweepEvery, 1))
-	rep.Swept = runs%every == 0
-
-	cacheDir := opts.CacheDir
-	if cacheDir == "" {
-		if cacheDir, err = os.MkdirTemp("", "archtics-incremental-"); err != nil {
-			return nil, fmt.Errorf("incremental %s: cache folder: %w", team, err)
-		}
-		defer os.RemoveAll(cacheDir)
+	if err := rejects.flush(); err != nil {
+		return err
 	}
-	var views []*schemas.Table
-	for _, t := range schemas.SourceTables {
-		views = append(views, schemas.Current(t))
-	}
-	views = append(views, schemas.AcctMerge)
-	db, err := pipeline.OpenDuckDB(ctx, "", w, cacheDir, views...)
+	opts.Progress(IncrementalProgress{Phase: "commit", Versions: rep.Versions})
+	files, err := out.Close()
 	if err != nil {
-		return nil, fmt.Errorf("incremental %s: open the clone: %w", team, err)
-	}
-	defer db.Close()
-	cl := &committedClone{ctx: ctx, db: db, team: team, overlay: overlay, loc: opts.Pull.Location}
-
-	var tombstones = map[*schemas.Table][]changes.Deletion{}
-	var merges []changes.Merge
-	if rep.Swept {
-		var gone []string
-		for _, t := range schemas.SourceTables {
-			keys, err := cl.keys(t)
-			if err != nil {
-				return nil, fmt.Errorf("incremental %s: %w", team, err)
-			}
-			sr, err := changes.Sweep(ctx, src, team, t, func(yield func(string, error) bool) {
-				for _, k := range keys {
-					if !yield(k, nil) {
-						return
-					}
-				}
-			}, opts.KeysPageSize, func(ds []changes.Deletion) error {
-				tombstones[t] = append(tombstones[t], ds...)
-				for _, d := range ds {
-					if h, ok := overlay[t][d.Key]; ok {
-						h.deleted = true
-					} else {
-						overlay[t][d.Key] = &held{deleted: true}
-					}
-				}
-				return nil
-			})
-			if err != nil {
-				return nil, fmt.Errorf("incremental %s: %w", team, err)
-			}
-			rep.Deletions += sr.Deleted
-			if t == schemas.Cust {
-				gone = sr.GoneAccounts
-			}
-		}
-		mr, err := changes.Merges(ctx, src, team, gone, cl)
-		if err != nil {
-			return nil, fmt.Errorf("incremental %s: %w", team, err)
-		}
-		merges, rep.Unresolved = mr.Merges, mr.Unresolved
-		rep.Merges = merges
-	}
-	winners, err := cl.winners(merges)
-	if err != nil {
-		return nil, fmt.Errorf("incremental %s: %w", team, err)
-	}
-	moved, err := cl.moved(merges, winners)
-	if err != nil {
-		return nil, fmt.Errorf("incremental %s: %w", team, err)
-	}
-
-	// Write and commit.
-	mem := memory.DefaultAllocator
-	var writers []*pipeline.TableWriter
-	abort := func() {
-		for _, tw := range writers {
-			tw.Abort()
-		}
-	}
-	write := func(t *schemas.Table, rows [][]string) error {
-		if len(rows) == 0 {
-			return nil
-		}
-		tw, err := pipeline.NewTableWriter(w, t, batch)
-		if err != nil {
-			return err
-		}
-		writers = append(writers, tw)
-		rb := NewRowBuilder(mem, t)
-		defer rb.Release()
-		flush := func() error {
-			rec := rb.NewRecord()
-			defer rec.Release()
-			return tw.Write(rec)
-		}
-		for _, r := range rows {
-			if err := rb.Append(r); err != nil {
-				return fmt.Errorf("%s row %v: %w", t.SQLName(), r, err)
-			}
-			if rb.Len() >= recordRows {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-		}
-		return flush()
-	}
-	instant := func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
-	for _, t := range schemas.SourceTables {
-		ch := schemas.Changes(t)
-		var rows [][]string
-		keys := make([]string, 0, len(overlay[t]))
-		for k := range overlay[t] {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			h := overlay[t][k]
-			if h.v.Row == nil {
-				continue // a committed key deleted this run: its tombstone follows
-			}
-			rows = append(rows, append(remap(t, h.v.Row, winners), schemas.OpUpsert, instant(h.v.Updated), instant(h.seen), batch))
-		}
-		for _, mv := range moved[t] {
-			rows = append(rows, append(mv.row, schemas.OpUpsert, instant(mv.updated), instant(mv.seen), batch))
-		}
-		for _, d := range tombstones[t] {
-			row := make([]string, len(t.Columns))
-			for i, part := range strings.Split(d.Key, "|") {
-				row[t.ColumnIndex(t.Key[i])] = part
-			}
-			rows = append(rows, append(row, schemas.OpDelete, instant(d.DetectedAt), instant(d.DetectedAt), batch))
-		}
-		rep.Upserts += int64(len(rows) - len(tombstones[t]))
-		if err := write(ch, rows); err != nil {
-			abort()
-			return nil, fmt.Errorf("incremental %s: %w", team, err)
-		}
-	}
-	var mrows [][]string
-	for _, m := range merges {
-		mrows = append(mrows, []string{team, m.Loser, m.Winner, instant(m.DetectedAt)})
-	}
-	if err := write(schemas.AcctMerge, mrows); err != nil {
-		abort()
-		return nil, fmt.Errorf("incremental %s: %w", team, err)
+		return err
 	}
 	req := pipeline.CommitRequest{
-		Stream:    stream,
+		Stream:    CloneStream(team),
 		Stage:     "incremental",
 		BatchID:   batch,
-		Watermark: pipeline.Watermark{From: head.Watermark, To: rep.To.Format(time.RFC3339)},
-		Cursors:   map[string]string{incrementalRuns: fmt.Sprint(runs)},
+		Adds:      files,
+		Watermark: pipeline.Watermark{From: head.Watermark, To: to.Format(time.RFC3339)},
 		ExpectSeq: head.Seq + 1,
-		Summary: map[string]int64{"versions": rep.Versions, "upserts": rep.Upserts,
-			"deletions": rep.Deletions, "merges": int64(len(merges))},
-	}
-	for i, tw := range writers {
-		files, err := tw.Close(ctx)
-		if err != nil {
-			for _, rest := range writers[i+1:] {
-				rest.Abort()
-			}
-			return nil, fmt.Errorf("incremental %s batch %s: %w", team, batch, err)
-		}
-		req.Adds = append(req.Adds, files...)
+		Summary: map[string]int64{"versions": rep.Versions, "upserts": rep.Upserts, "reserved": rep.Reserved,
+			"deferred": rep.Deferred, "rejected": rep.Rejected, "pages": int64(rep.Pages)},
 	}
 	c, err := w.Commit(ctx, req)
 	if err != nil {
-		return nil, fmt.Errorf("incremental %s batch %s: %w", team, batch, err)
+		return fmt.Errorf("batch %s: %w", batch, err)
 	}
-	rep.Commit = c
-	logger.Info("incremental: committed", "team", team, "seq", c.Seq, "from", head.Watermark, "to", req.Watermark.To,
-		"versions", rep.Versions, "upserts", rep.Upserts, "deletions", rep.Deletions, "merges", len(merges))
-	return rep, nil
+	rep.Commit, rep.To = c, to
+	opts.Logger.Info("incremental: pulled", "team", team, "seq", c.Seq, "from", head.Watermark, "to", req.Watermark.To,
+		"versions", rep.Versions, "upserts", rep.Upserts, "reserved", rep.Reserved, "deferred", rep.Deferred, "rejected", rep.Rejected)
+	return nil
+}
+
+// rejectWriter sends the reject sink's records through the batch's
+// writers, so rejects land in the same commit as the rows.
+type rejectWriter struct{ out *batchWriters }
+
+func (r rejectWriter) Write(rec arrow.RecordBatch) error { return r.out.WriteRecord(schemas.Rejects, rec) }
+
+// versionID is a version's identity: key and update instant (Archtics
+// update times strictly increase per key), and the account references,
+// which a merge moves without a new update time, so a version re-served
+// with moved references is written again (the current state takes the
+// later seen copy).
+func versionID(t *schemas.Table, key string, updated time.Time, row []string) string {
+	var sb strings.Builder
+	sb.WriteString(key)
+	sb.WriteByte(0)
+	sb.WriteString(strconv.FormatInt(updated.UnixMicro(), 10))
+	for _, ref := range changes.AccountRefs {
+		if ref.Table == t {
+			sb.WriteByte(0)
+			sb.WriteString(row[t.ColumnIndex(ref.Column)])
+		}
+	}
+	return sb.String()
+}
+
+// heldVersions returns the identities of the versions of t the clone holds
+// with an update instant at or after since: the ones the overlap can serve
+// again. Dump rows carry their update time as the client's wall clock; a
+// wall clock a fall-back repeats counts under both instants.
+func heldVersions(ctx context.Context, db *sql.DB, team string, t *schemas.Table, since time.Time, loc *time.Location) (map[string]bool, error) {
+	held := map[string]bool{}
+	var refs []string
+	for _, ref := range changes.AccountRefs {
+		if ref.Table == t {
+			refs = append(refs, fmt.Sprintf("coalesce(CAST(%s AS VARCHAR), '')", schemas.QuoteIdent(ref.Column)))
+		}
+	}
+	refCols := ""
+	if len(refs) > 0 {
+		refCols = ", " + strings.Join(refs, ", ")
+	}
+	upd := schemas.QuoteIdent(t.UpdatedAt)
+	// The dump's wall clocks: from two hours before since's (no zone is
+	// more than that off its standard offset), checked exactly below.
+	wallFrom := since.In(loc).Add(-2 * time.Hour).Format(changes.TimeLayout)
+	q := fmt.Sprintf(`SELECT %[1]s, strftime(%[2]s, '%%Y-%%m-%%d %%H:%%M:%%S'), CAST(NULL AS BIGINT)%[3]s FROM %[4]s WHERE team = ? AND %[2]s >= CAST(? AS TIMESTAMP)
+UNION ALL
+SELECT %[1]s, NULL, epoch_us(_updated_at)%[3]s FROM %[5]s WHERE team = ? AND _op = '%[6]s' AND _updated_at >= ?`,
+		keyExpr(t), upd, refCols, t.SQLName(), schemas.Changes(t).SQLName(), schemas.OpUpsert)
+	rows, err := db.QueryContext(ctx, q, team, wallFrom, team, since)
+	if err != nil {
+		return nil, fmt.Errorf("the versions of %s the overlap may serve again: %w", t.Name, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key string
+		var wall sql.NullString
+		var micros sql.NullInt64
+		vals := make([]string, len(refs))
+		dest := []any{&key, &wall, &micros}
+		for i := range vals {
+			dest = append(dest, &vals[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("the versions of %s the overlap may serve again: %w", t.Name, err)
+		}
+		var instants []time.Time
+		if micros.Valid {
+			instants = []time.Time{time.UnixMicro(micros.Int64)}
+		} else if wall.Valid {
+			if instants, err = changes.WallInstants(wall.String, loc); err != nil {
+				continue // an impossible wall clock in the dump: no re-served version can match it
+			}
+		}
+		for _, at := range instants {
+			held[versionIDOf(key, at, vals)] = true
+		}
+	}
+	return held, rows.Err()
+}
+
+// versionIDOf is versionID from a key, an instant and the reference values.
+func versionIDOf(key string, at time.Time, refs []string) string {
+	var sb strings.Builder
+	sb.WriteString(key)
+	sb.WriteByte(0)
+	sb.WriteString(strconv.FormatInt(at.UnixMicro(), 10))
+	for _, r := range refs {
+		sb.WriteByte(0)
+		sb.WriteString(r)
+	}
+	return sb.String()
 }
 
 // remap moves a row's account references to their merges' winners.
@@ -337,16 +386,6 @@ func remap(t *schemas.Table, row []string, winners map[string]string) []string {
 	return out
 }
 
-// committedClone answers, over the committed clone (DuckDB views) and
-// this run's pulls, what the sweeps and merge detection ask.
-type committedClone struct {
-	ctx     context.Context
-	db      *sql.DB
-	team    string
-	overlay map[*schemas.Table]map[string]*held
-	loc     *time.Location
-}
-
 // keyExpr is t's key as the change API spells it: the key columns as
 // text, joined by "|".
 func keyExpr(t *schemas.Table) string {
@@ -357,133 +396,11 @@ func keyExpr(t *schemas.Table) string {
 	return "concat_ws('|', " + strings.Join(parts, ", ") + ")"
 }
 
-// keys returns the keys the clone holds after this run's pulls, in byte
-// order (as Sweep wants them).
-func (c *committedClone) keys(t *schemas.Table) ([]string, error) {
-	q := fmt.Sprintf("SELECT %s FROM %s WHERE team = ?", keyExpr(t), schemas.Current(t).SQLName())
-	rows, err := c.db.QueryContext(c.ctx, q, c.team)
-	if err != nil {
-		return nil, fmt.Errorf("the clone's keys of %s: %w", t.Name, err)
-	}
-	defer rows.Close()
-	set := map[string]bool{}
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			return nil, fmt.Errorf("the clone's keys of %s: %w", t.Name, err)
-		}
-		set[k] = true
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("the clone's keys of %s: %w", t.Name, err)
-	}
-	for k, h := range c.overlay[t] {
-		if !h.deleted {
-			set[k] = true
-		}
-	}
-	out := make([]string, 0, len(set))
-	for k := range set {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out, nil
-}
-
-// currentRow is a committed current row with its update instant.
-type currentRow struct {
-	key     string
-	row     []string
-	updated time.Time
-	seen    time.Time
-}
-
-// committedRows returns the committed current rows of t whose column
-// names one of accts, as text in the API's spelling.
-func (c *committedClone) committedRows(t *schemas.Table, column string, accts []string) ([]currentRow, error) {
-	if len(accts) == 0 {
-		return nil, nil
-	}
-	var cols []string
-	for _, col := range t.Columns {
-		e := fmt.Sprintf("CAST(%s AS VARCHAR)", schemas.QuoteIdent(col.Name))
-		if col.Type == schemas.Timestamp {
-			e = fmt.Sprintf("strftime(%s, '%%Y-%%m-%%d %%H:%%M:%%S')", schemas.QuoteIdent(col.Name))
-		}
-		cols = append(cols, "coalesce("+e+", '')")
-	}
-	in := make([]string, len(accts))
-	args := []any{c.team}
-	for i, a := range accts {
-		in[i] = "?"
-		args = append(args, a)
-	}
-	q := fmt.Sprintf("SELECT %s, %s, _rank, coalesce(strftime(_updated_at AT TIME ZONE 'UTC', '%%Y-%%m-%%dT%%H:%%M:%%S.%%fZ'), '') FROM (%s) WHERE team = ? AND CAST(%s AS VARCHAR) IN (%s)",
-		keyExpr(t), strings.Join(cols, ", "), schemas.CurrentSQL(t), schemas.QuoteIdent(column), strings.Join(in, ", "))
-	rows, err := c.db.QueryContext(c.ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("the clone's %s rows naming %d accounts: %w", t.Name, len(accts), err)
-	}
-	defer rows.Close()
-	var out []currentRow
-	for rows.Next() {
-		vals := make([]string, len(t.Columns))
-		var key, upd string
-		var rank int
-		dest := []any{&key}
-		for i := range vals {
-			dest = append(dest, &vals[i])
-		}
-		dest = append(dest, &rank, &upd)
-		if err := rows.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("the clone's %s rows: %w", t.Name, err)
-		}
-		cr := currentRow{key: key, row: vals}
-		if rank == 0 || upd == "" {
-			// A dump row: its update time is the client's wall clock.
-			wall := vals[t.ColumnIndex(t.UpdatedAt)]
-			if cr.updated, err = time.ParseInLocation("2006-01-02 15:04:05", wall, c.loc); err != nil {
-				return nil, fmt.Errorf("the clone's %s row %s: update time %q: %w", t.Name, key, wall, err)
-			}
-		} else if cr.updated, err = time.Parse(time.RFC3339Nano, upd); err != nil {
-			return nil, fmt.Errorf("the clone's %s row %s: _updated_at %q: %w", t.Name, key, upd, err)
-		}
-		out = append(out, cr)
-	}
-	return out, rows.Err()
-}
-
-// Referencing implements changes.References over the committed clone and
-// this run's pulls (which supersede it).
-func (c *committedClone) Referencing(t *schemas.Table, column string, accts []string) (map[string]string, error) {
-	want := map[string]bool{}
-	for _, a := range accts {
-		want[a] = true
-	}
-	out := map[string]string{}
-	rows, err := c.committedRows(t, column, accts)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range rows {
-		if _, ok := c.overlay[t][r.key]; !ok {
-			out[r.key] = r.row[t.ColumnIndex(column)]
-		}
-	}
-	ci := t.ColumnIndex(column)
-	for k, h := range c.overlay[t] {
-		if !h.deleted && h.v.Row != nil && want[h.v.Row[ci]] {
-			out[k] = h.v.Row[ci]
-		}
-	}
-	return out, nil
-}
-
-// winners maps every loser the clone knows (committed acct_merge and this
-// run's merges) to its final winner.
-func (c *committedClone) winners(merges []changes.Merge) (map[string]string, error) {
+// committedWinners maps every loser the clone knows (committed acct_merge
+// and the merges given) to its final winner, following chains.
+func committedWinners(ctx context.Context, db *sql.DB, team string, merges []changes.Merge) (map[string]string, error) {
 	direct := map[string]string{}
-	rows, err := c.db.QueryContext(c.ctx, "SELECT CAST(loser_acct_id AS VARCHAR), CAST(winner_acct_id AS VARCHAR) FROM "+schemas.AcctMerge.SQLName()+" WHERE team = ?", c.team)
+	rows, err := db.QueryContext(ctx, "SELECT CAST(loser_acct_id AS VARCHAR), CAST(winner_acct_id AS VARCHAR) FROM "+schemas.AcctMerge.SQLName()+" WHERE team = ?", team)
 	if err != nil {
 		return nil, fmt.Errorf("the clone's merges: %w", err)
 	}
@@ -515,45 +432,6 @@ func (c *committedClone) winners(merges []changes.Merge) (map[string]string, err
 			w = next
 		}
 		out[l] = w
-	}
-	return out, nil
-}
-
-// movedRow is a committed row whose account reference a merge moved.
-type movedRow struct {
-	row           []string
-	updated, seen time.Time
-}
-
-// moved rewrites the committed current rows (not superseded by this run)
-// that name a loser of merges: the same version, its references moved
-// to the winner, seen at the merge's detection.
-func (c *committedClone) moved(merges []changes.Merge, winners map[string]string) (map[*schemas.Table][]movedRow, error) {
-	out := map[*schemas.Table][]movedRow{}
-	if len(merges) == 0 {
-		return out, nil
-	}
-	losers := make([]string, 0, len(merges))
-	at := merges[0].DetectedAt
-	for _, m := range merges {
-		losers = append(losers, m.Loser)
-	}
-	done := map[*schemas.Table]map[string]bool{}
-	for _, ref := range changes.AccountRefs {
-		rows, err := c.committedRows(ref.Table, ref.Column, losers)
-		if err != nil {
-			return nil, err
-		}
-		if done[ref.Table] == nil {
-			done[ref.Table] = map[string]bool{}
-		}
-		for _, r := range rows {
-			if _, ok := c.overlay[ref.Table][r.key]; ok || done[ref.Table][r.key] {
-				continue
-			}
-			done[ref.Table][r.key] = true
-			out[ref.Table] = append(out[ref.Table], movedRow{row: remap(ref.Table, r.row, winners), updated: r.updated, seen: at})
-		}
 	}
 	return out, nil
 }

@@ -51,6 +51,7 @@ func TestIncrementalMatchesTruth(t *testing.T) {
 	opts := IncrementalOptions{Pull: changes.Options{Location: world.Location(), PageSize: 97}, Logger: quietLogger}
 
 	var merges, deletions int
+	var reserved int64
 	for i, step := range []time.Duration{26 * time.Hour, 3 * time.Minute, 50 * time.Hour} {
 		clock.Set(clock.Now().Add(step))
 		for _, team := range world.Teams() {
@@ -58,9 +59,11 @@ func TestIncrementalMatchesTruth(t *testing.T) {
 			if err != nil {
 				t.Fatalf("run %d %s: %v", i+1, team, err)
 			}
-			if rep.Commit == nil || rep.Commit.Existing {
-				t.Fatalf("run %d %s: no new commit (%+v)", i+1, team, rep)
+			if rep.Commit == nil || rep.Commit.Existing || !rep.Swept || rep.SweepCommit == nil {
+				t.Fatalf("run %d %s: want a pull commit and a sweep commit (%+v)", i+1, team, rep)
 			}
+			reserved += rep.Reserved
+			checkNoDoubles(t, w, team, filepath.Join(dir, "cache"))
 			merges += len(rep.Merges)
 			deletions += int(rep.Deletions)
 			checkCloneIsTruth(t, w, world, team, rep.To, filepath.Join(dir, "cache"))
@@ -73,10 +76,13 @@ func TestIncrementalMatchesTruth(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !again.Unchanged || head.Seq != rep.Commit.Seq {
-				t.Fatalf("rerun %d %s with the clock unmoved: unchanged %v, head %d, want commit %d alone", i+1, team, again.Unchanged, head.Seq, rep.Commit.Seq)
+			if !again.Unchanged || again.Swept || head.Seq != rep.SweepCommit.Seq {
+				t.Fatalf("rerun %d %s with the clock unmoved: unchanged %v, swept %v, head %d, want commit %d last", i+1, team, again.Unchanged, again.Swept, head.Seq, rep.SweepCommit.Seq)
 			}
 		}
+	}
+	if reserved == 0 {
+		t.Fatal("no run was served a version the clone held: the overlap's deduplication went untested")
 	}
 	if merges == 0 || deletions == 0 {
 		t.Fatalf("the runs found %d merges and %d deletions: the world must exercise both", merges, deletions)
@@ -139,4 +145,35 @@ func cloneColumn(t *testing.T, db *sql.DB, tbl *schemas.Table, team, column stri
 	}
 	cols = append(cols, fmt.Sprintf("coalesce(CAST(%s AS VARCHAR), '')", column))
 	return queryStrings(t, db, fmt.Sprintf("SELECT concat_ws('|', %s) FROM %s WHERE team = ?", strings.Join(cols, ", "), schemas.Current(tbl).SQLName()), team)
+}
+
+// checkNoDoubles checks that no version is stored twice in the change
+// tables: the overlap serves versions again and the pull must skip them.
+func checkNoDoubles(t *testing.T, w *pipeline.Warehouse, team, cache string) {
+	t.Helper()
+	var tables []*schemas.Table
+	for _, tbl := range schemas.SourceTables {
+		tables = append(tables, schemas.Changes(tbl))
+	}
+	db, err := pipeline.OpenDuckDB(context.Background(), "", w, cache, tables...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, ch := range tables {
+		var cols []string
+		for _, c := range ch.Columns {
+			if c.Name != "_seen_at" && c.Name != "_batch" {
+				cols = append(cols, c.Name)
+			}
+		}
+		q := fmt.Sprintf("SELECT count(*), count(DISTINCT (%s)) FROM %s WHERE team = ?", strings.Join(cols, ", "), ch.SQLName())
+		var all, distinct int64
+		if err := db.QueryRow(q, team).Scan(&all, &distinct); err != nil {
+			t.Fatal(err)
+		}
+		if all != distinct {
+			t.Fatalf("%s %s: %d rows, %d distinct versions: the overlap's versions were stored twice", team, ch.SQLName(), all, distinct)
+		}
+	}
 }

@@ -42,3 +42,8 @@ func wallCandidates(s string, loc *time.Location) ([]time.Time, error) {
 	}
 	return out, nil
 }
+
+// WallInstants returns the instants whose wall clock in loc reads s
+// ('YYYY-MM-DD HH:MM:SS'), earliest first: one normally, two in the hour a
+// fall-back repeats, an error in the hour a spring-forward skips.
+func WallInstants(s string, loc *time.Location) ([]time.Time, error) { return wallCandidates(s, loc) }

@@ -107,7 +107,7 @@ func Pull(ctx context.Context, src Source, team string, t *schemas.Table, waterm
 				return res, fmt.Errorf("pull %s.%s page %d row %d (key %s) %s: %w", team, t.Name, res.Pages, i+1, key, t.UpdatedAt, err)
 			}
 			lower = upd
-			batch = append(batch, Version{Key: key, Updated: upd, Row: row})
+			batch = append(batch, Version{Key: key, Updated: upd, Row: row, AsOf: res.AsOf})
 		}
 		if len(batch) > 0 {
 			if err := emit(batch); err != nil {

@@ -19,6 +19,9 @@ type Version struct {
 	Key     string    // the table's key columns joined by "|", as the API's keys
 	Updated time.Time // the update-time column as an instant (UTC), resolved exactly (see package doc)
 	Row     []string  // values in the table's column order, "" is NULL
+	// AsOf is the snapshot of the pull that served the version (when it
+	// was seen).
+	AsOf time.Time
 }
 
 // Newer reports whether v supersedes a held version updated at held: it
