@@ -278,7 +278,9 @@ func pullChanges(ctx context.Context, w *pipeline.Warehouse, src changes.Source,
 // writers, so rejects land in the same commit as the rows.
 type rejectWriter struct{ out *batchWriters }
 
-func (r rejectWriter) Write(rec arrow.RecordBatch) error { return r.out.WriteRecord(schemas.Rejects, rec) }
+func (r rejectWriter) Write(rec arrow.RecordBatch) error {
+	return r.out.WriteRecord(schemas.Rejects, rec)
+}
 
 // versionID is a version's identity: key and update instant (Archtics
 // update times strictly increase per key), and the account references,
