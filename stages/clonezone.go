@@ -28,6 +28,9 @@ func CloneLocation(ctx context.Context, w *pipeline.Warehouse, team, override st
 		if err != nil {
 			return nil, fmt.Errorf("time zone of %s: %w", team, err)
 		}
+		if head.Watermark == "" {
+			return nil, fmt.Errorf("%s: %w", team, ErrNoClone)
+		}
 		name = head.Cursors[TimeZoneCursor]
 	}
 	if name == "" {

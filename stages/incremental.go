@@ -76,6 +76,9 @@ type IncrementalReport struct {
 	Unresolved  []string
 }
 
+// ErrNoClone is returned when a team has no clone to bring up to date.
+var ErrNoClone = errors.New("the team has no clone: load its dump first (load-dump)")
+
 // sweepCursor is the clone stream's cursor holding the as_of of the last
 // key sweep, so SweepEvery can tell when the next is due.
 const sweepCursor = "sweep.as_of"
@@ -131,7 +134,7 @@ func Incremental(ctx context.Context, w *pipeline.Warehouse, src changes.Source,
 		return nil, fmt.Errorf("incremental %s: %w", team, err)
 	}
 	if head.Watermark == "" {
-		return nil, fmt.Errorf("incremental %s: the clone stream %s has no watermark: load the team's dump first (load-dump)", team, CloneStream(team))
+		return nil, fmt.Errorf("incremental %s: the clone stream %s has no watermark: %w", team, CloneStream(team), ErrNoClone)
 	}
 	from, err := time.Parse(time.RFC3339, head.Watermark)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"archtics/pipeline"
+	"archtics/simulator/client"
 	"archtics/stages"
 )
 
@@ -28,6 +29,23 @@ func hint(err error) string {
 	}
 	if errors.Is(err, pipeline.ErrPartitionMismatch) {
 		return "an object already stored under a content-addressed name has other bytes: it was damaged after upload; run archtics verify, and restore it from the source or a backup (partitions are never overwritten)"
+	}
+	if errors.Is(err, stages.ErrNoTimeZone) {
+		return "Archtics writes every timestamp in the client's local time: pass --timezone with the client's IANA zone (the dump's manifest names it as \"timezone\")"
+	}
+	if errors.Is(err, stages.ErrNoClone) {
+		return "the change pulls start from the dump's cutoff: load the team's dump first (archtics load-dump --dump <folder> --team <team>)"
+	}
+	var ats *client.Error
+	if errors.As(err, &ats) {
+		switch {
+		case ats.Status == 401 || ats.Status == 403:
+			return "the change API refused the token: set " + sourceTokenEnv + " to the bearer token Ticketmaster issued for this client"
+		case ats.Status == 0 && strings.Contains(ats.Error(), "connection refused"):
+			return "the change API does not answer: check --source (or ARCHTICS_SOURCE_URL)"
+		case ats.Status == 410:
+			return "the source no longer serves that far back: the clone fell behind the source's retention; load a new dump with load-dump --replace"
+		}
 	}
 	var api smithy.APIError
 	if errors.As(err, &api) {

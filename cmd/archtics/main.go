@@ -196,6 +196,7 @@ commit. A second signal, or 10 seconds without stopping, exits at once.`,
 		Commands: []*cli.Command{
 			demoCommand(),
 			loadDumpCommand(),
+			incrementalCommand(),
 			queryCommand(),
 			logCommand(),
 			verifyCommand(),
