@@ -103,6 +103,13 @@ func checkCloneIsTruth(t *testing.T, w *pipeline.Warehouse, world *simulator.Wor
 	defer db.Close()
 	for _, tbl := range schemas.SourceTables {
 		truth := world.StateAt(team, tbl, asOf)
+		rows := make([][]string, len(truth))
+		for i, r := range truth {
+			rows[i] = r
+		}
+		if diff, err := CloneDiff(context.Background(), db, team, tbl, rows, 5); err != nil || diff != "" {
+			t.Fatalf("%s at %s, every column: %v\n%s", team, asOf.Format(time.RFC3339), err, diff)
+		}
 		want := truthVersions(truth, tbl)
 		got := cloneVersions(t, db, tbl, team)
 		if diff := diffSets(want, got); diff != "" {

@@ -45,6 +45,7 @@ demo is safe: every step is idempotent, and a finished load is not redone.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "dir", Value: "./demo", Usage: "folder for the dump, the warehouse, the cache and the DuckDB file"},
 			&cli.StringFlag{Name: "scale", Value: "default", Usage: "simulator preset: small (a second), default (seconds) or bench (1,000,000 accounts; minutes)"},
+			&cli.IntFlag{Name: "hours", Value: 7 * 24, Usage: "hourly incrementals after the large one (the simulated week of the seed's story)"},
 			&cli.Uint64Flag{Name: "seed", Usage: "simulator seed (default: the preset's); a warehouse holds one seed's clone, so use a new --dir for a new seed"},
 		},
 		Action: func(c *cli.Context) error {
@@ -72,7 +73,7 @@ demo is safe: every step is idempotent, and a finished load is not redone.`,
 					return cli.Exit(err.Error(), exitUsage)
 				}
 			}
-			return runDemo(c.Context, logger, cfg, dir, os.Stdout)
+			return runDemo(c.Context, logger, cfg, dir, c.Int("hours"), os.Stdout)
 		},
 	}
 }
@@ -94,15 +95,19 @@ func newDemoPaths(dir string) demoPaths {
 }
 
 // runDemo runs the demo into dir, printing its results to out.
-func runDemo(ctx context.Context, logger *slog.Logger, cfg simulator.Config, dir string, out io.Writer) error {
+func runDemo(ctx context.Context, logger *slog.Logger, cfg simulator.Config, dir string, hours int, out io.Writer) error {
 	p := newDemoPaths(dir)
 	var (
 		w  *pipeline.Warehouse
 		db *sql.DB
 	)
+	clone := &demoClone{cfg: cfg, cache: p.cache, out: out, logger: logger, catchUp: demoCatchUp, hours: hours}
 	defer func() {
 		if db != nil {
 			db.Close()
+		}
+		if clone.stop != nil {
+			clone.stop()
 		}
 	}()
 	steps := []pipeline.Step{
@@ -130,6 +135,7 @@ func runDemo(ctx context.Context, logger *slog.Logger, cfg simulator.Config, dir
 			if w, err = pipeline.Open(ctx, p.warehouse, logger); err != nil {
 				return "", err
 			}
+			clone.w = w
 			src, err := backend.Open(ctx, p.dump)
 			if err != nil {
 				return "", fmt.Errorf("open dump: %w", err)
@@ -157,6 +163,9 @@ func runDemo(ctx context.Context, logger *slog.Logger, cfg simulator.Config, dir
 			}
 			return fmt.Sprintf("%d rows in, %d rejected", total, totalRejected), nil
 		}},
+	}
+	steps = append(steps, clone.steps()...)
+	steps = append(steps, []pipeline.Step{
 		{Name: "verify", Run: func(ctx context.Context) (string, error) {
 			var progress func(pipeline.VerifyProgress)
 			if isTerminal(os.Stderr) {
@@ -185,7 +194,7 @@ func runDemo(ctx context.Context, logger *slog.Logger, cfg simulator.Config, dir
 			fmt.Fprintf(out, "4. DuckDB views written to %s (open it in DBeaver, or the duckdb CLI if you have it)\n", p.duckdb)
 			return "views attached", printDemoSummary(ctx, out, db, p.warehouse)
 		}},
-	}
+	}...)
 	if _, err := pipeline.Run(ctx, logger, steps...); err != nil {
 		return err
 	}
@@ -197,6 +206,9 @@ func runDemo(ctx context.Context, logger *slog.Logger, cfg simulator.Config, dir
 // demoBinary is how the demo's hints name the program: the binary make
 // build and make run produce, as the README names it.
 const demoBinary = "./bin/archtics"
+
+// demoCatchUp is how much change the demo's first incremental takes at once.
+const demoCatchUp = 5 * 24 * time.Hour
 
 // demoRejectGroups caps the rejects the demo lists; the heading says how
 // many there are and how to see them all.

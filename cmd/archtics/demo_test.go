@@ -34,7 +34,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	cfg.DirtyLines = true
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var out strings.Builder
-	if err := runDemo(context.Background(), logger, cfg, dir, &out); err != nil {
+	if err := runDemo(context.Background(), logger, cfg, dir, 30, &out); err != nil {
 		t.Fatalf("first run: %v", err)
 	}
 	p := newDemoPaths(dir)
@@ -73,7 +73,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		t.Errorf("rows in %d != loaded %d + rejected %d", dumpRows, tableRows, rejected)
 	}
 
-	if err := runDemo(context.Background(), logger, cfg, dir, io.Discard); err != nil {
+	if err := runDemo(context.Background(), logger, cfg, dir, 2, io.Discard); err != nil {
 		t.Fatalf("second run: %v", err)
 	}
 	after := treeHashes(t, p.warehouse)
@@ -82,7 +82,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	// the warehouse unchanged, rather than taken for a rerun.
 	other := cfg
 	other.Seed++
-	if err := runDemo(context.Background(), logger, other, dir, io.Discard); !errors.Is(err, pipeline.ErrBatchSourceChanged) {
+	if err := runDemo(context.Background(), logger, other, dir, 2, io.Discard); !errors.Is(err, pipeline.ErrBatchSourceChanged) {
 		t.Errorf("demo with another seed over the same warehouse: %v, want ErrBatchSourceChanged", err)
 	}
 	if again := treeHashes(t, p.warehouse); len(again) != len(after) {

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"archtics/pipeline"
+	"archtics/schemas"
+	"archtics/simulator"
+	"archtics/simulator/client"
+	"archtics/stages"
+	"archtics/stages/changes"
+)
+
+// demoClone is the seed's story after the dump: the simulator's change
+// API on loopback, its clock moved to a week after the cutoff for the
+// first large incremental, then hour by hour through the next days, every
+// team's clone brought up to date each hour (a sweep for deletions and
+// merges once a simulated day) and compared with the simulator's truth,
+// every row and column of the four tables, after every run.
+type demoClone struct {
+	cfg    simulator.Config
+	w      *pipeline.Warehouse
+	cache  string
+	out    io.Writer
+	logger *slog.Logger
+	// catchUp is how long after the cutoff the large incremental runs;
+	// hours how many hourly runs follow.
+	catchUp time.Duration
+	hours   int
+
+	world *simulator.World
+	clock *simulator.SimClock
+	src   *client.Client
+	stop  func()
+}
+
+// start serves the simulated change API on a loopback port.
+func (d *demoClone) start() error {
+	world, err := simulator.NewWorld(d.cfg)
+	if err != nil {
+		return err
+	}
+	d.world = world
+	d.clock = simulator.NewSimClock(world.Cutoff())
+	token := make([]byte, 16)
+	rand.Read(token)
+	srv, err := simulator.NewServer(world, simulator.ServerConfig{Token: hex.EncodeToString(token), Clock: d.clock, Logger: d.logger})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("serve the simulated change API: %w", err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	d.stop = func() { hs.Close() }
+	d.src = client.New("http://"+ln.Addr().String(), hex.EncodeToString(token))
+	return nil
+}
+
+// runAll brings every team up to the clock and checks it with the truth.
+func (d *demoClone) runAll(ctx context.Context, sweepEvery time.Duration) (versions, deletions, merges int64, err error) {
+	for _, team := range d.world.Teams() {
+		rep, err := stages.Incremental(ctx, d.w, d.src, team, stages.IncrementalOptions{
+			Pull:       changes.Options{Location: d.world.Location(), PageSize: changes.MaxPageSize},
+			SweepEvery: sweepEvery,
+			CacheDir:   d.cache,
+			Logger:     d.logger,
+		})
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		versions += rep.Upserts
+		deletions += rep.Deletions
+		merges += int64(len(rep.Merges))
+		if err := d.check(ctx, team, rep.To); err != nil {
+			return 0, 0, 0, err
+		}
+	}
+	return versions, deletions, merges, nil
+}
+
+// errCloneNotTruth says the demo's clone differs from the simulator's truth.
+var errCloneNotTruth = errors.New("the clone differs from the simulator's truth")
+
+// check compares team's current state with StateAt(asOf), every column.
+func (d *demoClone) check(ctx context.Context, team string, asOf time.Time) error {
+	var views []*schemas.Table
+	for _, t := range schemas.SourceTables {
+		views = append(views, schemas.Current(t))
+	}
+	db, err := pipeline.OpenDuckDB(ctx, "", d.w, d.cache, views...)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	for _, t := range schemas.SourceTables {
+		truth := d.world.StateAt(team, t, asOf)
+		want := make([][]string, len(truth))
+		for i, r := range truth {
+			want[i] = r
+		}
+		diff, err := stages.CloneDiff(ctx, db, team, t, want, 5)
+		if err != nil {
+			return err
+		}
+		if diff != "" {
+			return fmt.Errorf("%w at %s:\n%s", errCloneNotTruth, asOf.Format(time.RFC3339), diff)
+		}
+	}
+	return nil
+}
+
+// steps are the demo's steps for the living clone.
+func (d *demoClone) steps() []pipeline.Step {
+	return []pipeline.Step{
+		{Name: "large incremental", Run: func(ctx context.Context) (string, error) {
+			if err := d.start(); err != nil {
+				return "", err
+			}
+			start := time.Now()
+			d.clock.Set(d.world.Cutoff().Add(d.catchUp))
+			v, del, m, err := d.runAll(ctx, 0)
+			if err != nil {
+				return "", err
+			}
+			fmt.Fprintf(d.out, "5. large incremental, %s of changes at once: %d versions, %d deletions, %d merges, in %s; the clone equals the truth (every row and column)\n",
+				d.catchUp, v, del, m, time.Since(start).Round(time.Millisecond))
+			return fmt.Sprintf("%d versions", v), nil
+		}},
+		{Name: "hourly incrementals", Run: func(ctx context.Context) (string, error) {
+			start := time.Now()
+			var total, dv, dd, dm int64
+			runs := 0
+			day := d.clock.Now()
+			for h := 1; h <= d.hours; h++ {
+				d.clock.Set(d.clock.Now().Add(time.Hour))
+				v, del, m, err := d.runAll(ctx, 0)
+				if err != nil {
+					return "", fmt.Errorf("hour %d: %w", h, err)
+				}
+				dv, dd, dm, total = dv+v, dd+del, dm+m, total+v
+				runs++
+				if h%24 == 0 || h == d.hours {
+					fmt.Fprintf(d.out, "6. from %s: %d hourly runs per team, %d versions, %d deletions, %d merges; the clone equals the truth after each\n",
+						day.In(d.world.Location()).Format("Mon 2006-01-02 15:04"), runs, dv, dd, dm)
+					dv, dd, dm, runs = 0, 0, 0, 0
+					day = d.clock.Now()
+				}
+			}
+			fmt.Fprintf(d.out, "   %d hours in %s\n", d.hours, time.Since(start).Round(time.Millisecond))
+			return fmt.Sprintf("%d hours, %d versions", d.hours, total), nil
+		}},
+	}
+}
