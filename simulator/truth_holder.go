@@ -63,24 +63,34 @@ type seatKey struct {
 // commit, so in [upd, commit) the scan names the previous holder while
 // this truth and the view name the new one.
 //
-// A return is dated as a clone of this world's dump (cut at Cutoff) and
-// its change pulls can date it: by the update time of the earliest
-// returned version among the dump's version of the block (the newest
-// committed before the cutoff) and every version committed since. A
-// return before the cutoff whose block was updated again before the
-// cutoff is therefore dated by that later update: Archtics records no
-// return time, and the dump keeps one version per key.
+// A return is dated by the update time of the first returned version of
+// the block (Archtics records no return time of its own). A clone cannot
+// always know it: the dump keeps one version per key, and an incremental
+// keeps the newest version of each key it pulls, so a block updated again
+// before the clone looked is dated by that later update. seenAt lists the
+// instants a clone read the ticket table (its dump: just before the
+// cutoff, as the dump holds what committed strictly before it; then each
+// incremental's watermark); given, a return is dated by the earliest
+// returned version among the newest committed at each of them (and by
+// asOf), which is what archtics.ticket_holder can know. Without seenAt,
+// every version counts: the true date.
 //
 // Accounts are followed through the merges done by asOf to the final
 // winner. Postings cancelled after asOf are included, marked Pending.
-func (w *World) SeatHolders(team string, asOf time.Time) []SeatHolding {
+func (w *World) SeatHolders(team string, asOf time.Time, seenAt ...time.Time) []SeatHolding {
 	wt := w.wt[team]
 	if wt == nil {
 		return nil
 	}
 	tg := wt.tg
 	a := secFloor(asOf)
-	cut := secCeil(w.cfg.Cutoff)
+	looks := make([]int64, 0, len(seenAt)+1)
+	for _, at := range seenAt {
+		looks = append(looks, secFloor(at))
+	}
+	if len(looks) > 0 {
+		looks = append(looks, a)
+	}
 	final := func(idx int32) int32 {
 		for range 64 { // merges chain at most this deep; Archtics makes no cycles
 			r := tg.resolve(idx, a)
@@ -110,16 +120,20 @@ func (w *World) SeatHolders(team string, asOf time.Time) []SeatHolding {
 			}
 			buyer := final(t.buyer)
 			returned := int64(-1)
-			dumped := -1 // the version the dump holds
-			for k := 0; k < t.nv; k++ {
-				if t.vers[k].com < cut {
-					dumped = k
+			seen := func(k int) bool { return true }
+			if len(looks) > 0 {
+				seen = func(k int) bool {
+					for _, at := range looks {
+						if t.versionAt(at) == k {
+							return true
+						}
+					}
+					return false
 				}
 			}
 			for k := 0; k < t.nv; k++ {
 				d := &t.vers[k]
-				seen := k == dumped || d.com >= cut
-				if seen && d.com <= a && d.status == 'R' && (returned < 0 || d.upd < returned) {
+				if d.com <= a && d.status == 'R' && seen(k) && (returned < 0 || d.upd < returned) {
 					returned = d.upd
 				}
 			}
