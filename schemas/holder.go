@@ -73,7 +73,7 @@ var TicketHolder = &Table{
 //
 //	h.team = s.team AND h.event_id = s.event_id AND h.section_name = s.section_name
 //	AND h.row_name = s.row_name AND h.seat_num = s.seat_num
-//	AND h.held_from <= s.at AND (h.held_until IS NULL OR s.at < h.held_until)
+//	AND h.held_from <= s.ticket_scan_time AND (h.held_until IS NULL OR s.ticket_scan_time < h.held_until)
 var HolderAt = &Table{
 	Schema: currentSchema, ViewSchema: "archtics", Name: "holder_at",
 	Doc:     "Table macro: the holder of one seat at one wall-clock instant, as archtics.ticket_holder says (no row: nobody).",
