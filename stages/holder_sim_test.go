@@ -196,8 +196,7 @@ func checkHolderAt(t *testing.T, db *sql.DB, team string, truth []simulator.Seat
 	// holder_at itself, on the first interval's probes: before, on both
 	// edges, inside and after.
 	for _, p := range probes[:min(len(probes), 5)] {
-		// Literal arguments, as an analyst types them (DuckDB plans a
-		// macro call with ? parameters far more slowly).
+		// Literal arguments, as an analyst types them.
 		got := queryStrings(t, db, fmt.Sprintf(`SELECT concat_ws(' ', acct_id, via, source_id) FROM archtics.holder_at(%s, %d, %s, %s, %d, TIMESTAMP '%s')`,
 			schemas.QuoteString(team), p.h.EventID, schemas.QuoteString(p.h.Section), schemas.QuoteString(p.h.Row), p.h.Seat, wallClock(p.at, loc)))
 		want := expect(p)
