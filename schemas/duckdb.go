@@ -62,8 +62,17 @@ func (t *Table) EmptySQL() string {
 }
 
 // ViewDDL creates the schema and a view named after the table (SQLName)
-// over the given committed files, or over ViewSQL for a view-only table (local paths from the verified cache).
+// over the given committed files, or over ViewSQL for a view-only table (local paths from the verified cache);
+// for a table macro (MacroParams), the macro instead.
 func (t *Table) ViewDDL(files []string) string {
+	if len(t.MacroParams) > 0 {
+		params := make([]string, len(t.MacroParams))
+		for i, p := range t.MacroParams {
+			params[i] = QuoteIdent(p)
+		}
+		return fmt.Sprintf("CREATE SCHEMA IF NOT EXISTS %s;\nCREATE OR REPLACE MACRO %s.%s(%s) AS TABLE %s;",
+			QuoteIdent(t.SQLSchema()), QuoteIdent(t.SQLSchema()), QuoteIdent(t.Name), strings.Join(params, ", "), t.ViewSQL)
+	}
 	body := t.EmptySQL()
 	switch {
 	case t.ViewSQL != "":

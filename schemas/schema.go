@@ -107,8 +107,13 @@ type Table struct {
 	// ViewSQL, when set, makes the table a view only: no files, no owner;
 	// its view is this SELECT over the views of DependsOn.
 	ViewSQL string
-	Doc     string
-	Columns []Column
+	// MacroParams, when set with ViewSQL, makes the table a DuckDB table
+	// macro instead of a view: SQLName(params...) returns ViewSQL's rows,
+	// which refers to the parameters by these names; Columns are its
+	// result's. It is created where the views are (ViewDDL).
+	MacroParams []string
+	Doc         string
+	Columns     []Column
 	// Key lists the columns that identify a row (the primary key in
 	// Archtics); the merge stage keeps the newest version per key.
 	Key []string
@@ -245,6 +250,9 @@ func (t *Table) Validate() error {
 	}
 	if t.UpdatedAt != "" && !seen[t.UpdatedAt] {
 		return fmt.Errorf("schemas: %s: updated-at column %q is not a column", t.FullName(), t.UpdatedAt)
+	}
+	if len(t.MacroParams) > 0 && t.ViewSQL == "" {
+		return fmt.Errorf("schemas: %s: a table macro (MacroParams) needs its SELECT in ViewSQL", t.FullName())
 	}
 	if t.ViewSQL != "" && (t.Owner != "" || len(t.PartitionBy) > 0) {
 		return fmt.Errorf("schemas: %s: a view-only table (ViewSQL) has no owner and no partitions: it stores nothing", t.FullName())
