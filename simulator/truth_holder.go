@@ -65,15 +65,16 @@ type seatKey struct {
 //
 // A return is dated by the update time of the first returned version of
 // the block (Archtics records no return time of its own). A clone cannot
-// always know it: the dump keeps one version per key, and an incremental
-// keeps the newest version of each key it pulls, so a block updated again
-// before the clone looked is dated by that later update. seenAt lists the
-// instants a clone read the ticket table (its dump: just before the
-// cutoff, as the dump holds what committed strictly before it; then each
-// incremental's watermark); given, a return is dated by the earliest
-// returned version among the newest committed at each of them (and by
-// asOf), which is what archtics.ticket_holder can know. Without seenAt,
-// every version counts: the true date.
+// always know it: the dump keeps one version per key, so a block returned
+// and updated again before the cutoff is dated by that later update (the
+// incrementals keep every version committed after the dump). seenAt lists
+// the instants a clone read the ticket table (first its dump: just before
+// the cutoff, as the dump holds what committed strictly before it; then
+// each incremental's watermark); given, a return is dated by the earliest
+// returned version among those committed after the first of them and the
+// newest committed at each of them (and at asOf), which is what
+// archtics.ticket_holder can know. Without seenAt, every version counts:
+// the true date.
 //
 // Accounts are followed through the merges done by asOf to the final
 // winner. Postings cancelled after asOf are included, marked Pending.
@@ -123,6 +124,9 @@ func (w *World) SeatHolders(team string, asOf time.Time, seenAt ...time.Time) []
 			seen := func(k int) bool { return true }
 			if len(looks) > 0 {
 				seen = func(k int) bool {
+					if t.vers[k].com > looks[0] {
+						return true // after the dump: the incrementals keep every version
+					}
 					for _, at := range looks {
 						if t.versionAt(at) == k {
 							return true
