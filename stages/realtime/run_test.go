@@ -7,6 +7,7 @@ import (
 
 	"archtics/pipeline"
 	"archtics/simulator"
+	"archtics/storage/storagetest"
 )
 
 // simRun drives Run on the simulated clock: Now reads it, Sleep advances
@@ -39,8 +40,20 @@ func (s *simRun) options(team string, ticks int) RunOptions {
 // limit without changing a row; a cancelled run stops cleanly; expiry
 // retires the day a week later, and the views are empty then.
 func TestRunCatchesUpRollsUpAndExpires(t *testing.T) {
+	locations := map[string]string{"file": ""}
+	if storagetest.HaveS3() {
+		locations["s3"] = storagetest.S3Location(t, "realtime")
+	} else {
+		t.Log("S3 case skipped: " + storagetest.S3Skip)
+	}
+	for name, location := range locations {
+		t.Run(name, func(t *testing.T) { testRunCatchesUpRollsUpAndExpires(t, location) })
+	}
+}
+
+func testRunCatchesUpRollsUpAndExpires(t *testing.T, location string) {
 	ctx := context.Background()
-	g := newGameDay(t, simulator.SmallConfig(), "")
+	g := newGameDay(t, simulator.SmallConfig(), location)
 	loc := g.world.Location()
 	cut := g.world.Cutoff().In(loc)
 	day := time.Date(cut.Year(), cut.Month(), cut.Day()+3, 7, 0, 0, 0, loc)
