@@ -54,7 +54,7 @@ func (w *Warehouse) stateFor(ctx context.Context, tables []*schemas.Table) (*Sta
 
 // materialize is Materialize, also returning the state it read.
 func (w *Warehouse) materialize(ctx context.Context, cacheDir string, tables []*schemas.Table) (LocalFiles, *State, error) {
-	tables, err := readSet(tables)
+	tables, err := readSet(tables, w.Tables)
 	if err != nil {
 		return nil, nil, fmt.Errorf("materialize: %w", err)
 	}
@@ -143,11 +143,12 @@ func (w *Warehouse) materialize(ctx context.Context, cacheDir string, tables []*
 // readSet returns tables (default: every known table) with the tables
 // their views depend on (schemas.Table.DependsOn, transitively), each
 // once, every table after its dependencies, so views can be created in
-// that order.
-func readSet(tables []*schemas.Table) ([]*schemas.Table, error) {
+// that order. extra are definitions beyond schemas.All (Warehouse.Tables).
+func readSet(tables, extra []*schemas.Table) ([]*schemas.Table, error) {
 	if len(tables) == 0 {
-		tables = knownTables()
+		tables = append(knownTables(), extra...)
 	}
+	known := append(append([]*schemas.Table(nil), tables...), extra...)
 	const visiting, done = 1, 2
 	state := map[string]int{}
 	var out []*schemas.Table
@@ -162,7 +163,7 @@ func readSet(tables []*schemas.Table) ([]*schemas.Table, error) {
 		}
 		state[name] = visiting
 		for _, d := range t.DependsOn {
-			dt := lookupView(d, tables)
+			dt := lookupView(d, known)
 			if dt == nil {
 				return fmt.Errorf("the view of %s depends on %s, which is not a known table: fix DependsOn in schemas", name, d)
 			}

@@ -21,7 +21,7 @@ import (
 // right columns and types. tables defaults to every known table; the
 // tables their views depend on get views too, created first.
 func AttachViews(ctx context.Context, db *sql.DB, files LocalFiles, tables ...*schemas.Table) error {
-	tables, err := readSet(tables)
+	tables, err := readSet(tables, nil)
 	if err != nil {
 		return fmt.Errorf("duckdb: %w", err)
 	}
@@ -71,7 +71,11 @@ func OpenDuckDB(ctx context.Context, dbPath string, w *Warehouse, cacheDir strin
 // OpenViews is OpenDuckDB, also telling which views it made and how many
 // commits their state holds.
 func (w *Warehouse) OpenViews(ctx context.Context, dbPath, cacheDir string, tables ...*schemas.Table) (*DuckDB, error) {
-	tables, err := readSet(tables)
+	w, err := w.withStreamTables(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: %w", err)
+	}
+	tables, err = readSet(tables, w.Tables)
 	if err != nil {
 		return nil, fmt.Errorf("duckdb: %w", err)
 	}
@@ -127,7 +131,11 @@ type QueryInfo struct {
 // text in a fresh database with a view over every table, so a wrong guess
 // costs time, never a wrong or empty answer.
 func (w *Warehouse) Query(ctx context.Context, cacheDir, sqlText string, fn func(*sql.Rows) error) (QueryInfo, error) {
-	return w.query(ctx, cacheDir, sqlText, TablesReadBy(sqlText), fn)
+	w, err := w.withStreamTables(ctx)
+	if err != nil {
+		return QueryInfo{}, fmt.Errorf("query: %w", err)
+	}
+	return w.query(ctx, cacheDir, sqlText, tablesReadBy(sqlText, w.Tables), fn)
 }
 
 // query is Query with the guess given (nil: every table).

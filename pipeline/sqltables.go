@@ -22,9 +22,12 @@ import (
 // (a bare table name after SET search_path, a name built at run time):
 // the statement then fails with a DuckDB catalog error, and Query reruns it
 // over every table, so a wrong guess is never a silently empty answer.
-func TablesReadBy(sql string) []*schemas.Table {
+func TablesReadBy(sql string) []*schemas.Table { return tablesReadBy(sql, nil) }
+
+// tablesReadBy is TablesReadBy over schemas.All and extra.
+func tablesReadBy(sql string, extra []*schemas.Table) []*schemas.Table {
 	known := map[string]*schemas.Table{}
-	for _, t := range knownTables() {
+	for _, t := range append(knownTables(), extra...) {
 		known[strings.ToLower(t.SQLName())] = t // SQL names views, not storage
 	}
 	var found []*schemas.Table
@@ -46,7 +49,7 @@ func TablesReadBy(sql string) []*schemas.Table {
 	if catalog || len(found) == 0 {
 		return nil
 	}
-	out, err := readSet(found)
+	out, err := readSet(found, extra)
 	if err != nil {
 		return nil // a broken DependsOn: let the full materialization report it
 	}

@@ -225,7 +225,7 @@ var RTXAttendance = &Table{
 var SourceTables = []*Table{Event, Cust, Ticket, Tex}
 
 // All lists every table definition.
-var All = append(append([]*Table{Event, Cust, Ticket, Tex, Scan, RTXAttendance, Rejects}, cloneTables()...), holderTables()...)
+var All = append(append(append([]*Table{Event, Cust, Ticket, Tex, Scan, RTXAttendance, Rejects}, cloneTables()...), holderTables()...), realtimeTables()...)
 
 // Lookup finds a table by "schema.table" or bare table name.
 func Lookup(name string) (*Table, bool) {

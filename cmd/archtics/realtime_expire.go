@@ -1,0 +1,103 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"archtics/stages"
+	"archtics/stages/realtime"
+)
+
+func init() {
+	realtimeCommands = append(realtimeCommands, realtimeExpireCommand(), realtimeRollupCommand())
+}
+
+func realtimeExpireCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "expire",
+		Usage: "retire a team's realtime data older than seven days, in a commit naming what it retired",
+		Description: `expire retires, in one commit on <team>/realtime, every partition (event date)
+of archtics_rtx.attendance and its enriched table whose newest scan is older
+than seven days before --at (default: now). Queries stop seeing the scans at
+that commit; archtics vacuum deletes the files once the stream's retention
+has passed. archtics log --stream <team>/realtime shows what went.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "team", Usage: "the Archtics database (DSN) (required)"},
+			&cli.StringFlag{Name: "at", Usage: "the instant to measure seven days back from: RFC 3339 or the client's local 'YYYY-MM-DD HH:MM:SS' (default: now)"},
+			&cli.StringFlag{Name: "timezone", Usage: "the client's IANA zone, for a local --at (default: the dump's)"},
+		},
+		Action: func(c *cli.Context) error {
+			if err := requireFlags(c, "team"); err != nil {
+				return err
+			}
+			if c.NArg() > 0 {
+				return cli.Exit(fmt.Sprintf("expire takes no arguments, got %q (see --help)", c.Args().First()), exitUsage)
+			}
+			w, err := openExistingWarehouse(c)
+			if err != nil {
+				return err
+			}
+			team := c.String("team")
+			at := time.Now()
+			if s := c.String("at"); s != "" {
+				loc, err := stages.CloneLocation(c.Context, w, team, c.String("timezone"))
+				if err != nil {
+					return err
+				}
+				if at, err = parseTickTime(s, loc); err != nil {
+					return err
+				}
+			}
+			rep, err := realtime.Expire(c.Context, w, team, at, 0)
+			if err != nil {
+				return err
+			}
+			if rep.Commit == nil {
+				fmt.Fprintf(os.Stdout, "%s: nothing older than seven days before %s\n", team, at.UTC().Format(time.RFC3339))
+				return nil
+			}
+			fmt.Fprintf(os.Stdout, "%s: retired %d scans in %d files of event dates %v; commit %d of %s\n",
+				team, rep.Rows, rep.Files, rep.Partitions, rep.Commit.Seq, rep.Commit.Stream)
+			return nil
+		},
+	}
+}
+
+func realtimeRollupCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "rollup",
+		Usage: "roll each realtime partition's small tick files into one file (realtime run does it as it goes)",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "team", Usage: "the Archtics database (DSN) (required)"},
+			&cli.IntFlag{Name: "min-files", Value: 2, Usage: "roll up partitions holding at least this many files"},
+			&cli.StringFlag{Name: "cache", Usage: "local cache of committed files (default: the user cache folder)", EnvVars: []string{"ARCHTICS_CACHE"}},
+		},
+		Action: func(c *cli.Context) error {
+			if err := requireFlags(c, "team"); err != nil {
+				return err
+			}
+			w, err := openExistingWarehouse(c)
+			if err != nil {
+				return err
+			}
+			cache := c.String("cache")
+			if cache == "" {
+				cache = defaultCacheDir(w)
+			}
+			rep, err := realtime.Rollup(c.Context, w, c.String("team"), c.Int("min-files"), cache)
+			if err != nil {
+				return err
+			}
+			if rep.Commit == nil {
+				fmt.Fprintf(os.Stdout, "%s: no partition holds %d files\n", rep.Team, c.Int("min-files"))
+				return nil
+			}
+			fmt.Fprintf(os.Stdout, "%s: %d partitions, %d files into %d, %d rows; commit %d of %s\n",
+				rep.Team, rep.Partitions, rep.FilesIn, rep.FilesOut, rep.Rows, rep.Commit.Seq, rep.Commit.Stream)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"archtics/stages"
+	"archtics/stages/realtime"
+)
+
+func init() {
+	realtimeCommands = append(realtimeCommands, realtimeRunCommand())
+}
+
+func realtimeRunCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "run",
+		Usage: "tick every --every (3m) until stopped, catching up missed ticks; rolls small files up and expires old data",
+		Description: `run is for those without a scheduler: it runs realtime tick at every multiple
+of --every (logical times on a fixed grid, so a restart resumes on the same
+ticks), one commit per tick. On start it catches up the ticks missed since
+the stream's last one (at most seven days back: the feed forgets after a
+week), oldest first. After each tick it rolls a partition's files up into
+one once it holds --rollup-files of them, and retires data older than seven
+days (realtime expire). SIGTERM or SIGINT stops it between ticks, or
+abandons the current tick uncommitted; the next run picks up from there.
+
+Example:
+   archtics realtime run --team nhl --source http://127.0.0.1:8787 --every 3m`,
+		Flags: append(realtimeSourceFlags(),
+			&cli.DurationFlag{Name: "every", Value: realtime.DefaultEvery, Usage: "tick interval"},
+			&cli.IntFlag{Name: "rollup-files", Value: realtime.DefaultRollupFiles, Usage: "roll a partition's files into one when it holds this many (negative: never)"},
+			&cli.BoolFlag{Name: "no-expire", Usage: "do not retire data older than seven days after each tick"},
+		),
+		Action: func(c *cli.Context) error {
+			if err := requireFlags(c, "team", "source"); err != nil {
+				return err
+			}
+			if c.NArg() > 0 {
+				return cli.Exit(fmt.Sprintf("run takes no arguments, got %q (see --help)", c.Args().First()), exitUsage)
+			}
+			if c.Duration("every") < time.Second {
+				return cli.Exit("--every must be at least a second", exitUsage)
+			}
+			w, err := openExistingWarehouse(c)
+			if err != nil {
+				return err
+			}
+			team := c.String("team")
+			opts, src, err := tickOptions(c, w)
+			if err != nil {
+				return err
+			}
+			loc, err := stages.CloneLocation(c.Context, w, team, opts.TimeZone)
+			if err != nil {
+				return err
+			}
+			opts.Location = loc
+			rep, err := realtime.Run(c.Context, w, src, team, realtime.RunOptions{
+				Every: c.Duration("every"), Tick: opts, RollupFiles: c.Int("rollup-files"), Expire: !c.Bool("no-expire"),
+				Select: func(ctx context.Context, at time.Time) ([]realtime.SelectedEvent, error) {
+					return realtime.SelectEvents(ctx, w, team, at, realtime.SelectOptions{TimeZone: opts.TimeZone, CacheDir: opts.CacheDir, Logger: slog.Default()})
+				},
+				Logger: slog.Default(),
+			})
+			if rep != nil {
+				fmt.Fprintf(os.Stdout, "%s: %d ticks (%d caught up), %d roll-ups, %d expiries\n", team, rep.Ticks, rep.CaughtUp, rep.Rollups, rep.Expiries)
+			}
+			return err
+		},
+	}
+}

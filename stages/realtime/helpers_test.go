@@ -1,0 +1,163 @@
+package realtime
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"archtics/pipeline"
+	"archtics/simulator"
+	"archtics/simulator/client"
+	"archtics/stages"
+	"archtics/storage/file"
+)
+
+var quietLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// gameDay is a simulated client: its world, a warehouse holding its
+// dump's clone, and the simulator's feed on loopback with a drivable clock.
+type gameDay struct {
+	world *simulator.World
+	w     *pipeline.Warehouse
+	clock *simulator.SimClock
+	cli   *client.Client
+	dir   string
+	cache string
+}
+
+// newGameDay writes cfg's dump, loads every team into a warehouse at
+// location (a folder or an s3:// prefix; "" a temporary folder) and serves
+// the feed.
+func newGameDay(tb testing.TB, cfg simulator.Config, location string) *gameDay {
+	tb.Helper()
+	ctx := context.Background()
+	dir := tb.TempDir()
+	if _, err := simulator.WriteDump(ctx, cfg, simulator.DirDest(filepath.Join(dir, "dump")), nil); err != nil {
+		tb.Fatal(err)
+	}
+	src, err := file.New(filepath.Join(dir, "dump"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	dump, err := stages.OpenDump(ctx, src)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if location == "" {
+		location = filepath.Join(dir, "warehouse")
+	}
+	w, err := pipeline.Open(ctx, location, quietLogger)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, team := range dump.Teams() {
+		if _, err := stages.LoadDump(ctx, w, dump, team, nil); err != nil {
+			tb.Fatalf("load %s: %v", team, err)
+		}
+	}
+	world, err := simulator.NewWorld(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	clock := simulator.NewSimClock(world.Cutoff())
+	srv, err := simulator.NewServer(world, simulator.ServerConfig{Token: "t", Clock: clock})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	tb.Cleanup(hs.Close)
+	cli := client.New(hs.URL, "t", client.WithSleep(func(ctx context.Context, _ time.Duration) error { return ctx.Err() }))
+	return &gameDay{world: world, w: w, clock: clock, cli: cli, dir: dir, cache: filepath.Join(dir, "cache")}
+}
+
+// selected is the truth's selection at at (the seed's query, default
+// criteria) as the tick's input.
+func (g *gameDay) selected(team string, at time.Time) []SelectedEvent {
+	var out []SelectedEvent
+	loc := g.world.Location()
+	for _, e := range g.world.SelectedEvents(team, at, nil) {
+		l := e.Start.In(loc)
+		out = append(out, SelectedEvent{Team: team, EventID: e.EventID, Name: e.Name,
+			Date: time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, time.UTC), Start: e.Start})
+	}
+	return out
+}
+
+// tick sets the feed's clock to at and runs team's tick with the truth's
+// selection.
+func (g *gameDay) tick(tb testing.TB, team string, at time.Time, opts TickOptions) *TickReport {
+	tb.Helper()
+	g.clock.Set(at)
+	if opts.Logger == nil {
+		opts.Logger = quietLogger
+	}
+	if opts.CacheDir == "" {
+		opts.CacheDir = g.cache
+	}
+	rep, err := Tick(context.Background(), g.w, g.cli, team, at, g.selected(team, at), opts)
+	if err != nil {
+		tb.Fatalf("tick %s at %s: %v", team, at.Format(time.RFC3339), err)
+	}
+	return rep
+}
+
+// queryStrings runs q, whose rows are one string each, and returns them
+// sorted.
+func queryStrings(tb testing.TB, db *sql.DB, q string, args ...any) []string {
+	tb.Helper()
+	rows, err := db.Query(q, args...)
+	if err != nil {
+		tb.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// diffSets lists up to ten entries of each side missing from the other.
+func diffSets(want, got []string) string {
+	sort.Strings(want)
+	sort.Strings(got)
+	in := func(s []string, v string) bool {
+		i := sort.SearchStrings(s, v)
+		return i < len(s) && s[i] == v
+	}
+	var b strings.Builder
+	n := 0
+	for _, v := range want {
+		if !in(got, v) && n < 10 {
+			fmt.Fprintf(&b, "  missing %s\n", v)
+			n++
+		}
+	}
+	n = 0
+	for _, v := range got {
+		if !in(want, v) && n < 10 {
+			fmt.Fprintf(&b, "  extra   %s\n", v)
+			n++
+		}
+	}
+	if len(want) != len(got) && b.Len() == 0 {
+		fmt.Fprintf(&b, "  %d rows want, %d got (duplicates)\n", len(want), len(got))
+	}
+	return b.String()
+}

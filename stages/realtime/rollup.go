@@ -1,0 +1,233 @@
+package realtime
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"archtics/pipeline"
+	"archtics/schemas"
+)
+
+// DefaultRollupFiles is how many files a partition may hold before a
+// roll-up merges them: twenty three-minute ticks, an hour of a game.
+const DefaultRollupFiles = 20
+
+// RollupReport says what a roll-up did.
+type RollupReport struct {
+	Team       string
+	Partitions int // (table, event date) partitions rolled up
+	FilesIn    int
+	FilesOut   int
+	Rows       int64
+	Commit     *pipeline.Commit // nil when no partition had enough files
+}
+
+// Rollup merges the files of each of team's realtime partitions (table,
+// event date) holding at least minFiles (0: DefaultRollupFiles) into one
+// file, retiring them, in one commit on {team}/realtime (stage
+// "realtime-rollup") that neither moves the watermark nor the cursors:
+// the rows stay the same, a seven-day query reads tens of files instead
+// of thousands. The batch id names the head it started from, so a rerun
+// after a crash writes the same files and commits once; a tick that
+// committed meanwhile makes it fail with pipeline.ErrCommitConflict
+// (rerun it). cacheDir is the verified local cache (needed for S3).
+func Rollup(ctx context.Context, w *pipeline.Warehouse, team string, minFiles int, cacheDir string, opts ...pipeline.WriterOption) (*RollupReport, error) {
+	if minFiles <= 0 {
+		minFiles = DefaultRollupFiles
+	}
+	if minFiles < 2 {
+		minFiles = 2
+	}
+	rep := &RollupReport{Team: team}
+	stream := Stream(team)
+	head, err := w.Stream(ctx, stream)
+	if err != nil {
+		return nil, fmt.Errorf("roll up %s: %w", team, err)
+	}
+	type part struct {
+		t     *schemas.Table
+		files []pipeline.FileEntry
+	}
+	var parts []part
+	for _, t := range stored {
+		by := map[string][]pipeline.FileEntry{}
+		for _, e := range head.TableFiles(t.FullName()) {
+			by[e.Partition["event_date"]] = append(by[e.Partition["event_date"]], e)
+		}
+		var dates []string
+		for d, fs := range by {
+			if len(fs) >= minFiles {
+				dates = append(dates, d)
+			}
+		}
+		sort.Strings(dates)
+		for _, d := range dates {
+			parts = append(parts, part{t, by[d]})
+		}
+	}
+	if len(parts) == 0 {
+		return rep, nil
+	}
+	var tables []*schemas.Table
+	for _, p := range parts {
+		if len(tables) == 0 || tables[len(tables)-1] != p.t {
+			tables = append(tables, p.t)
+		}
+	}
+	local, err := w.Materialize(ctx, cacheDir, tables...)
+	if err != nil {
+		return nil, fmt.Errorf("roll up %s: %w", team, err)
+	}
+	pathOf := map[string]string{}
+	for _, t := range tables {
+		for _, p := range local[t.FullName()] {
+			pathOf[filepath.ToSlash(p)] = p
+		}
+	}
+	findPath := func(key string) (string, error) {
+		for s, p := range pathOf {
+			if strings.HasSuffix(s, "/"+key) {
+				return p, nil
+			}
+		}
+		return "", fmt.Errorf("file %s was not materialized", key)
+	}
+	var retires []pipeline.FileRef
+	for _, p := range parts {
+		for _, e := range p.files {
+			retires = append(retires, e.Ref())
+		}
+	}
+	req := pipeline.CommitRequest{
+		Stream: stream, Stage: "realtime-rollup", BatchID: fmt.Sprintf("rollup-%d", head.Seq), ExpectSeq: head.Seq + 1,
+		Retires: retires,
+	}
+	c, err := w.WriteAndCommit(ctx, req, func(add func(*schemas.Table) *pipeline.TableWriter) error {
+		for _, p := range parts {
+			rep.Partitions++
+			for _, e := range p.files {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				path, err := findPath(e.Key)
+				if err != nil {
+					return err
+				}
+				n, err := copyFile(ctx, add(p.t), p.t, path, e.Partition)
+				if err != nil {
+					return fmt.Errorf("read %s: %w", e.Key, err)
+				}
+				if n != e.Rows {
+					return fmt.Errorf("read %s: %d rows, its commit says %d", e.Key, n, e.Rows)
+				}
+				rep.FilesIn++
+				rep.Rows += n
+			}
+		}
+		return nil
+	}, append([]pipeline.WriterOption{pipeline.WithMaxFileRows(1 << 30)}, opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("roll up %s: %w", team, err)
+	}
+	rep.Commit = c
+	if !c.Existing {
+		rep.FilesOut = len(c.Adds)
+	}
+	return rep, nil
+}
+
+// copyFile writes the rows of one committed Parquet file of t (its file
+// columns) to tw, adding the partition columns back from partition.
+func copyFile(ctx context.Context, tw *pipeline.TableWriter, t *schemas.Table, path string, partition map[string]string) (int64, error) {
+	rdr, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		return 0, err
+	}
+	defer rdr.Close()
+	mem := memory.DefaultAllocator
+	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{BatchSize: 64 * 1024}, mem)
+	if err != nil {
+		return 0, err
+	}
+	rr, err := fr.GetRecordReader(ctx, nil, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer rr.Release()
+	schema := t.ArrowSchema()
+	var n int64
+	for rr.Next() {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		rec := rr.RecordBatch()
+		rows := rec.NumRows()
+		cols := make([]arrow.Array, len(t.Columns))
+		var owned []arrow.Array
+		for i, c := range t.Columns {
+			if t.IsPartition(c.Name) {
+				a, err := constantColumn(c, partition[c.Name], int(rows))
+				if err != nil {
+					return n, err
+				}
+				cols[i] = a
+				owned = append(owned, a)
+				continue
+			}
+			idx := rec.Schema().FieldIndices(c.Name)
+			if len(idx) == 0 {
+				return n, fmt.Errorf("no column %s in the file", c.Name)
+			}
+			cols[i] = rec.Column(idx[0])
+		}
+		out := array.NewRecordBatch(schema, cols, rows)
+		err := tw.Write(out)
+		out.Release()
+		for _, a := range owned {
+			a.Release()
+		}
+		if err != nil {
+			return n, err
+		}
+		n += rows
+	}
+	return n, rr.Err()
+}
+
+// constantColumn is n copies of a partition value as column c's type.
+func constantColumn(c schemas.Column, v string, n int) (arrow.Array, error) {
+	mem := memory.DefaultAllocator
+	switch c.Type {
+	case schemas.String:
+		b := array.NewStringBuilder(mem)
+		defer b.Release()
+		b.Reserve(n)
+		for i := 0; i < n; i++ {
+			b.Append(v)
+		}
+		return b.NewArray(), nil
+	case schemas.Date:
+		d, err := time.Parse(time.DateOnly, v)
+		if err != nil {
+			return nil, fmt.Errorf("partition %s=%q: %w", c.Name, v, err)
+		}
+		b := array.NewDate32Builder(mem)
+		defer b.Release()
+		b.Reserve(n)
+		for i := 0; i < n; i++ {
+			b.Append(arrow.Date32(d.Unix() / 86400))
+		}
+		return b.NewArray(), nil
+	}
+	return nil, fmt.Errorf("partition column %s: type %s not supported", c.Name, c.Type)
+}

@@ -1,0 +1,158 @@
+package realtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"archtics/pipeline"
+)
+
+// DefaultEvery is the tick interval: the seed ingests every three minutes.
+const DefaultEvery = 3 * time.Minute
+
+// MaxCatchUp bounds how far back a run catches up missed ticks: the feed
+// forgets an event a week after its start, so older ticks could not be
+// pulled anyway.
+const MaxCatchUp = Retention
+
+// RunOptions configure Run.
+type RunOptions struct {
+	Every time.Duration // default DefaultEvery
+	// Select returns the events the team's criteria select at a tick's
+	// logical time (realtime.SelectEvents in the command).
+	Select func(ctx context.Context, at time.Time) ([]SelectedEvent, error)
+	Tick   TickOptions
+	// RollupFiles: after a tick, partitions holding this many files are
+	// rolled up into one (0: DefaultRollupFiles; negative: never).
+	RollupFiles int
+	// Expire: after each tick, retire data older than the retention.
+	Expire bool
+	// Now and Sleep are the clock (default the wall clock); tests drive
+	// a simulated one.
+	Now   func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Ticks, when positive, stops the run after that many ticks.
+	Ticks  int
+	Logger *slog.Logger
+}
+
+// RunReport counts what a run did.
+type RunReport struct {
+	Ticks, CaughtUp, Rollups, Expiries int
+	Last                               *TickReport
+}
+
+// Run ticks team's realtime stream every opts.Every until ctx is done: at
+// each multiple of the interval (logical times on a fixed grid, so a
+// restart lands on the same batch ids), one tick and one commit. On start
+// it catches up the ticks missed since the stream's watermark (at most
+// MaxCatchUp back), oldest first. A cancelled context (SIGTERM) stops it
+// between ticks or abandons the current one uncommitted; Run then returns
+// nil with what it did, so a stop is not a failure.
+func Run(ctx context.Context, w *pipeline.Warehouse, src Source, team string, opts RunOptions) (*RunReport, error) {
+	if opts.Every <= 0 {
+		opts.Every = DefaultEvery
+	}
+	if opts.Select == nil {
+		return nil, errors.New("realtime run: no event selection given")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Sleep == nil {
+		opts.Sleep = sleepCtx
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	if opts.Tick.Logger == nil {
+		opts.Tick.Logger = logger
+	}
+	rep := &RunReport{}
+	head, err := w.Stream(ctx, Stream(team))
+	if err != nil {
+		return nil, fmt.Errorf("realtime run %s: %w", team, err)
+	}
+	now := opts.Now()
+	next := now.Truncate(opts.Every)
+	if head.Watermark != "" {
+		wm, err := time.Parse(time.RFC3339Nano, head.Watermark)
+		if err != nil {
+			return nil, fmt.Errorf("realtime run %s: watermark %q: %w", team, head.Watermark, err)
+		}
+		next = wm.Truncate(opts.Every).Add(opts.Every)
+		if oldest := now.Add(-MaxCatchUp).Truncate(opts.Every); next.Before(oldest) {
+			logger.Warn("realtime run: missed ticks older than the feed keeps are skipped", "team", team, "from", next, "to", oldest)
+			next = oldest
+		}
+	}
+	for {
+		if ctx.Err() != nil {
+			return rep, nil
+		}
+		if wait := next.Sub(opts.Now()); wait > 0 {
+			if err := opts.Sleep(ctx, wait); err != nil {
+				return rep, nil // stopped while waiting
+			}
+			continue
+		}
+		caughtUp := opts.Now().Sub(next) >= opts.Every
+		events, err := opts.Select(ctx, next)
+		if err == nil {
+			rep.Last, err = Tick(ctx, w, src, team, next, events, opts.Tick)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return rep, nil
+			}
+			return rep, fmt.Errorf("realtime run %s: %w", team, err)
+		}
+		rep.Ticks++
+		if caughtUp {
+			rep.CaughtUp++
+		}
+		if opts.RollupFiles >= 0 {
+			r, err := Rollup(ctx, w, team, opts.RollupFiles, opts.Tick.CacheDir, opts.Tick.Writer...)
+			if err != nil {
+				if ctx.Err() != nil {
+					return rep, nil
+				}
+				return rep, fmt.Errorf("realtime run %s: %w", team, err)
+			}
+			if r.Commit != nil {
+				rep.Rollups++
+			}
+		}
+		if opts.Expire {
+			e, err := Expire(ctx, w, team, next, 0)
+			if err != nil {
+				if ctx.Err() != nil {
+					return rep, nil
+				}
+				return rep, fmt.Errorf("realtime run %s: %w", team, err)
+			}
+			if e.Commit != nil {
+				rep.Expiries++
+			}
+		}
+		if opts.Ticks > 0 && rep.Ticks >= opts.Ticks {
+			return rep, nil
+		}
+		next = next.Add(opts.Every)
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,605 @@
+package realtime
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"archtics/pipeline"
+	"archtics/schemas"
+	"archtics/simulator/client"
+	"archtics/stages"
+)
+
+// Source is the realtime scan feed: one event's rows with seq_num >
+// afterSeq, a page at a time. *client.Client is one.
+type Source interface {
+	Attendance(ctx context.Context, dsn string, eventID int32, afterSeq int64, pageSize int) (*client.ScanPage, error)
+}
+
+// Stream is the commit stream of team's realtime data.
+func Stream(team string) string { return team + "/realtime" }
+
+// Cursors of the realtime stream.
+const (
+	// eventCursorPrefix + event id holds a followed event:
+	// "<start RFC 3339>|<last stored seq_num>|<event_name>|<event_date>".
+	// It appears when the event's window opens on a tick that selects it
+	// and goes when its late deliveries are over.
+	eventCursorPrefix = "realtime.event."
+	// PreferredTimeZoneCursor holds the preferred time zone (IANA) the
+	// views show times in, a setting of the team (TickOptions.PreferredTimeZone).
+	PreferredTimeZoneCursor = "realtime.preferred_timezone"
+)
+
+// DefaultLateDeliveries is how long after an event's window closes its
+// feed is still pulled for scans made inside the window and delivered
+// late. The feed delivers within minutes (the simulator's latest: six
+// minutes after the close); an hour is the margin. A scan delivered later
+// than that is not stored.
+const DefaultLateDeliveries = time.Hour
+
+// TickOptions tune a tick. The zero value works for a local warehouse.
+type TickOptions struct {
+	// Location is the client's zone; nil reads the clone's
+	// (stages.CloneLocation, with TimeZone as its override).
+	Location *time.Location
+	TimeZone string
+	// PreferredTimeZone, when set, becomes the team's preferred time zone
+	// (kept as a cursor); otherwise the one set before, or the client's.
+	PreferredTimeZone string
+	// PageSize of the feed's pages (default 10,000, the feed's maximum).
+	PageSize int
+	// Concurrency is how many events are pulled at once (default 8).
+	Concurrency int
+	// LateDeliveries: see DefaultLateDeliveries.
+	LateDeliveries time.Duration
+	// CacheDir is the verified local cache the clone is read through
+	// (needed for an S3 warehouse).
+	CacheDir string
+	Logger   *slog.Logger
+	Writer   []pipeline.WriterOption
+}
+
+// Drop reasons, the keys of TickReport.Dropped and of the commit's summary
+// (as "dropped_<reason>").
+const (
+	DropResultCode   = "result_code"   // result_code is not '0'
+	DropScanType     = "scan_type"     // scan_type is not 'S'
+	DropBeforeWindow = "before_window" // scanned before start - 5 h
+	DropAfterWindow  = "after_window"  // scanned after start + 6 h
+	DropDuplicate    = "duplicate"     // a seq_num delivered again
+)
+
+// EventTick is what a tick did for one followed event.
+type EventTick struct {
+	EventID  int32
+	Name     string
+	Start    time.Time
+	AfterSeq int64 // the cursor the pull started from
+	LastSeq  int64 // the cursor it ends at
+	Pulled   int64 // feed rows read, delivered by the tick's time
+	Kept     int64
+	Done     bool // late deliveries are over: no longer followed
+}
+
+// TickReport says what a tick did.
+type TickReport struct {
+	Team   string
+	At     time.Time
+	Events []EventTick
+	Pulled int64
+	Kept   int64
+	// Deferred counts rows the feed served that were delivered after the
+	// tick's logical time: left for the next tick (a tick run late, in a
+	// catch-up, stores what the feed held at its time, no more).
+	Deferred int64
+	Dropped  map[string]int64
+	Commit   *pipeline.Commit // Existing set when the tick was committed before
+}
+
+// BatchID is the batch of team's tick at logical time at: a retried tick
+// is recognised by it and adds nothing.
+func BatchID(at time.Time) string { return "tick-" + at.UTC().Format(time.RFC3339) }
+
+// followed is an event the stream follows, with its cursor.
+type followed struct {
+	id      int32
+	name    string
+	date    time.Time // civil date (midnight UTC)
+	start   time.Time
+	lastSeq int64
+}
+
+func (f followed) cursor() string {
+	return fmt.Sprintf("%s|%d|%s|%s", f.start.UTC().Format(time.RFC3339), f.lastSeq, f.name, f.date.Format(time.DateOnly))
+}
+
+func parseFollowed(key, v string) (followed, error) {
+	id, err := strconv.ParseInt(strings.TrimPrefix(key, eventCursorPrefix), 10, 32)
+	parts := strings.Split(v, "|")
+	if err != nil || len(parts) != 4 {
+		return followed{}, fmt.Errorf("cursor %s=%q: want <start>|<seq>|<event_name>|<event_date>", key, v)
+	}
+	f := followed{id: int32(id), name: parts[2]}
+	if f.start, err = time.Parse(time.RFC3339, parts[0]); err != nil {
+		return f, fmt.Errorf("cursor %s: start: %w", key, err)
+	}
+	if f.lastSeq, err = strconv.ParseInt(parts[1], 10, 64); err != nil {
+		return f, fmt.Errorf("cursor %s: seq: %w", key, err)
+	}
+	if f.date, err = time.Parse(time.DateOnly, parts[3]); err != nil {
+		return f, fmt.Errorf("cursor %s: event_date: %w", key, err)
+	}
+	return f, nil
+}
+
+// Tick runs team's realtime tick at logical time at: it follows the
+// events whose window has opened among those selected (events, the
+// selection at at) and those it followed already; pulls each one's scans
+// after its cursor, every page, delivered by at, several events at once;
+// keeps initial entries (result_code '0', scan_type 'S') scanned inside
+// the event's window, each seq_num once; enriches them from the clone
+// (the event's name and start, the holder's account after merges and its
+// primary name); and commits archtics_rtx.attendance,
+// archtics_rtx.attendance_enriched and the new cursors in one commit on
+// {team}/realtime whose watermark is at. A tick at a logical time already
+// committed returns that commit and pulls nothing; one earlier than the
+// stream's watermark is refused.
+func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, at time.Time, events []SelectedEvent, opts TickOptions) (*TickReport, error) {
+	if opts.PageSize <= 0 {
+		opts.PageSize = 10_000
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 8
+	}
+	if opts.LateDeliveries <= 0 {
+		opts.LateDeliveries = DefaultLateDeliveries
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	at = at.Truncate(time.Second)
+	rep := &TickReport{Team: team, At: at, Dropped: map[string]int64{}}
+	stream := Stream(team)
+	head, err := w.Stream(ctx, stream)
+	if err != nil {
+		return nil, fmt.Errorf("tick %s at %s: %w", team, at.Format(time.RFC3339), err)
+	}
+	batch := BatchID(at)
+	if b, ok := head.Batches[batch]; ok {
+		c, err := w.Commit(ctx, pipeline.CommitRequest{Stream: stream, BatchID: batch})
+		if err != nil {
+			return nil, fmt.Errorf("tick %s at %s: committed as seq %d: %w", team, at.Format(time.RFC3339), b.Seq, err)
+		}
+		rep.Commit = c
+		return rep, nil
+	}
+	if head.Watermark != "" {
+		wm, err := time.Parse(time.RFC3339Nano, head.Watermark)
+		if err == nil && wm.After(at) {
+			return nil, fmt.Errorf("tick %s at %s: %s already holds ticks up to %s, and ticks go forward: run the tick for a later time: %w",
+				team, at.Format(time.RFC3339), stream, head.Watermark, pipeline.ErrWatermarkBackwards)
+		}
+	}
+	loc := opts.Location
+	if loc == nil {
+		if loc, err = stages.CloneLocation(ctx, w, team, opts.TimeZone); err != nil {
+			return nil, fmt.Errorf("tick %s: %w", team, err)
+		}
+	}
+	zone := opts.PreferredTimeZone
+	if zone == "" {
+		zone = head.Cursors[PreferredTimeZoneCursor]
+	}
+	if zone == "" {
+		zone = loc.String()
+	}
+	if _, err := time.LoadLocation(zone); err != nil {
+		return nil, fmt.Errorf("tick %s: preferred time zone %q: %w (want an IANA zone such as America/Chicago)", team, zone, err)
+	}
+
+	follow, err := followSet(head, team, at, events, opts.LateDeliveries)
+	if err != nil {
+		return nil, fmt.Errorf("tick %s at %s: %w", team, at.Format(time.RFC3339), err)
+	}
+	pulls := make([]*eventPull, len(follow))
+	for i, f := range follow {
+		pulls[i] = &eventPull{f: f, at: at, loc: loc, team: team, pageSize: opts.PageSize}
+	}
+	if err := pullAll(ctx, src, pulls, opts.Concurrency); err != nil {
+		return nil, fmt.Errorf("tick %s at %s: %w", team, at.Format(time.RFC3339), err)
+	}
+
+	cursors := map[string]string{PreferredTimeZoneCursor: zone}
+	summary := map[string]int64{}
+	var kept int64
+	for _, p := range pulls {
+		done := !at.Before(p.f.start.Add(WindowAfter).Add(opts.LateDeliveries))
+		et := EventTick{EventID: p.f.id, Name: p.f.name, Start: p.f.start, AfterSeq: p.f.lastSeq, LastSeq: p.lastSeq,
+			Pulled: p.pulled, Kept: int64(len(p.kept)), Done: done}
+		rep.Events = append(rep.Events, et)
+		rep.Pulled += p.pulled
+		rep.Deferred += p.deferred
+		kept += int64(len(p.kept))
+		for k, v := range p.dropped {
+			rep.Dropped[k] += v
+		}
+		key := eventCursorPrefix + strconv.Itoa(int(p.f.id))
+		if done {
+			cursors[key] = "" // removes it
+		} else {
+			nf := p.f
+			nf.lastSeq = p.lastSeq
+			cursors[key] = nf.cursor()
+		}
+	}
+	rep.Kept = kept
+	summary["pulled"], summary["kept"], summary["deferred"] = rep.Pulled, kept, rep.Deferred
+	summary["events"] = int64(len(pulls))
+	for k, v := range rep.Dropped {
+		summary["dropped_"+k] = v
+	}
+
+	var look *lookups
+	if kept > 0 {
+		if look, err = loadLookups(ctx, w, team, opts.CacheDir); err != nil {
+			return nil, fmt.Errorf("tick %s at %s: read the clone: %w", team, at.Format(time.RFC3339), err)
+		}
+	}
+	req := pipeline.CommitRequest{
+		Stream: stream, Stage: "realtime-tick", BatchID: batch, ExpectSeq: head.Seq + 1,
+		Watermark: pipeline.Watermark{To: at.UTC().Format(time.RFC3339)},
+		Cursors:   cursors, Summary: summary,
+	}
+	c, err := w.WriteAndCommit(ctx, req, func(add func(*schemas.Table) *pipeline.TableWriter) error {
+		for _, p := range pulls {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if len(p.kept) == 0 {
+				continue
+			}
+			raw, enriched := p.records(look, zone)
+			err := add(schemas.RTXAttendance).Write(raw)
+			if err == nil {
+				err = add(schemas.RTXEnriched).Write(enriched)
+			}
+			raw.Release()
+			enriched.Release()
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}, opts.Writer...)
+	if err != nil {
+		return nil, fmt.Errorf("tick %s at %s: %w", team, at.Format(time.RFC3339), err)
+	}
+	rep.Commit = c
+	logger.Info("realtime tick", "team", team, "at", at.Format(time.RFC3339), "events", len(pulls),
+		"pulled", rep.Pulled, "kept", kept, "deferred", rep.Deferred, "seq", c.Seq)
+	return rep, nil
+}
+
+// followSet is the events the tick pulls: those the stream follows, and
+// the selected ones whose window has opened, by start then id.
+func followSet(head *pipeline.StreamState, team string, at time.Time, events []SelectedEvent, late time.Duration) ([]followed, error) {
+	byID := map[int32]followed{}
+	for k, v := range head.Cursors {
+		if !strings.HasPrefix(k, eventCursorPrefix) || v == "" {
+			continue
+		}
+		f, err := parseFollowed(k, v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", head.Stream, err)
+		}
+		byID[f.id] = f
+	}
+	for _, e := range events {
+		if e.Team != "" && e.Team != team {
+			continue
+		}
+		if _, ok := byID[e.EventID]; ok || e.WindowOpen().After(at) || !at.Before(e.WindowClose().Add(late)) {
+			// Followed already, not open yet, or over: an event the
+			// seed's query still lists after its late deliveries (the
+			// rest of its day) is not followed again.
+			continue
+		}
+		// An event whose window opened long ago and that was never
+		// followed (the first tick of a stream, mid-game) is followed
+		// from the feed's first row.
+		byID[e.EventID] = followed{id: e.EventID, name: e.Name, date: e.Date, start: e.Start}
+	}
+	out := make([]followed, 0, len(byID))
+	for _, f := range byID {
+		out = append(out, f)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].start.Equal(out[j].start) {
+			return out[i].start.Before(out[j].start)
+		}
+		return out[i].id < out[j].id
+	})
+	return out, nil
+}
+
+// keptScan is one stored scan: the feed row and its resolved times.
+type keptScan struct {
+	row     []string
+	seq     int64
+	scanned time.Time
+}
+
+// eventPull pulls one event's feed for a tick.
+type eventPull struct {
+	f        followed
+	at       time.Time
+	loc      *time.Location
+	team     string
+	pageSize int
+
+	col      feedColumns
+	lastSeq  int64
+	pulled   int64
+	deferred int64
+	dropped  map[string]int64
+	kept     []keptScan
+}
+
+// pullAll runs the pulls, at most n at once; the first error cancels the
+// others.
+func pullAll(ctx context.Context, src Source, pulls []*eventPull, n int) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	sem := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	for _, p := range pulls {
+		if ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := p.run(ctx, src); err != nil {
+				once.Do(func() { first = err; cancel(err) })
+			}
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	return context.Cause(ctx)
+}
+
+func (p *eventPull) run(ctx context.Context, src Source) error {
+	p.dropped = map[string]int64{}
+	p.lastSeq = p.f.lastSeq
+	open, end := p.f.start.Add(-WindowBefore), p.f.start.Add(WindowAfter)
+	maxSeq := p.f.lastSeq // the highest seq_num seen: a row at or below it is a redelivery
+	after := p.f.lastSeq
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		page, err := src.Attendance(ctx, p.team, p.f.id, after, p.pageSize)
+		if err != nil {
+			return fmt.Errorf("event %d (%s) after seq_num %d: %w", p.f.id, p.f.name, after, err)
+		}
+		if err := p.col.bind(page.Columns); err != nil {
+			return fmt.Errorf("event %d (%s): %w", p.f.id, p.f.name, err)
+		}
+		for i, r := range page.Rows {
+			if len(r) != len(page.Columns) {
+				return fmt.Errorf("event %d (%s) after seq_num %d, row %d: %d fields, the page declares %d columns",
+					p.f.id, p.f.name, after, i+1, len(r), len(page.Columns))
+			}
+			seq, err := strconv.ParseInt(r[p.col.seq], 10, 64)
+			if err != nil {
+				return fmt.Errorf("event %d (%s) after seq_num %d, row %d: seq_num %q: not an integer", p.f.id, p.f.name, after, i+1, r[p.col.seq])
+			}
+			delivered, scanned, err := scanTimes(r[p.col.upd], r[p.col.action], p.loc)
+			if err != nil {
+				return fmt.Errorf("event %d (%s) seq_num %d: %w", p.f.id, p.f.name, seq, err)
+			}
+			if delivered.After(p.at) {
+				// Delivered after the tick's time: the next tick's. The
+				// feed serves in delivery order, so the rest is too.
+				p.deferred += int64(len(page.Rows) - i)
+				return nil
+			}
+			p.pulled++
+			p.lastSeq = max(p.lastSeq, seq)
+			switch {
+			case seq <= maxSeq:
+				p.dropped[DropDuplicate]++
+				continue
+			case r[p.col.result] != "0":
+				p.dropped[DropResultCode]++
+			case r[p.col.scanType] != "S":
+				p.dropped[DropScanType]++
+			case scanned.Before(open):
+				p.dropped[DropBeforeWindow]++
+			case scanned.After(end):
+				p.dropped[DropAfterWindow]++
+			default:
+				p.kept = append(p.kept, keptScan{row: r, seq: seq, scanned: scanned})
+			}
+			maxSeq = seq
+		}
+		if page.LastSeq > after {
+			after = page.LastSeq
+		}
+		if !page.More || len(page.Rows) == 0 {
+			return nil
+		}
+	}
+}
+
+// feedColumns are the positions of the feed's columns in a page.
+type feedColumns struct {
+	bound                                                                   bool
+	team, eventID, eventName, eventDate, section, row, seat, acct, scanType int
+	result, action, gate, channel, seq, upd                                 int
+}
+
+func (fc *feedColumns) bind(cols []string) error {
+	if fc.bound {
+		return nil
+	}
+	pos := map[string]int{}
+	for i, c := range cols {
+		pos[c] = i
+	}
+	for _, b := range []struct {
+		name string
+		to   *int
+	}{
+		{"team", &fc.team}, {"event_id", &fc.eventID}, {"event_name", &fc.eventName}, {"event_date", &fc.eventDate},
+		{"section_name", &fc.section}, {"row_name", &fc.row}, {"seat_num", &fc.seat}, {"acct_id", &fc.acct},
+		{"scan_type", &fc.scanType}, {"result_code", &fc.result}, {"action_time", &fc.action}, {"gate", &fc.gate},
+		{"channel_ind", &fc.channel}, {"seq_num", &fc.seq}, {"upd_datetime", &fc.upd},
+	} {
+		i, ok := pos[b.name]
+		if !ok {
+			return fmt.Errorf("the feed's page has no column %s (columns: %s)", b.name, strings.Join(cols, ", "))
+		}
+		*b.to = i
+	}
+	fc.bound = true
+	return nil
+}
+
+// records builds the event's kept scans as archtics_rtx.attendance and
+// archtics_rtx.attendance_enriched rows.
+func (p *eventPull) records(look *lookups, zone string) (raw, enriched arrow.RecordBatch) {
+	mem := memory.DefaultAllocator
+	rb := array.NewRecordBuilder(mem, schemas.RTXAttendance.ArrowSchema())
+	eb := array.NewRecordBuilder(mem, schemas.RTXEnriched.ArrowSchema())
+	defer rb.Release()
+	defer eb.Release()
+	n := len(p.kept)
+	rb.Reserve(n)
+	eb.Reserve(n)
+	rs := func(name string) *array.StringBuilder {
+		return rb.Field(schemas.RTXAttendance.ColumnIndex(name)).(*array.StringBuilder)
+	}
+	es := func(name string) *array.StringBuilder {
+		return eb.Field(schemas.RTXEnriched.ColumnIndex(name)).(*array.StringBuilder)
+	}
+	ri := func(name string) *array.Int32Builder {
+		return rb.Field(schemas.RTXAttendance.ColumnIndex(name)).(*array.Int32Builder)
+	}
+	ei := func(name string) *array.Int32Builder {
+		return eb.Field(schemas.RTXEnriched.ColumnIndex(name)).(*array.Int32Builder)
+	}
+	et := func(name string) *array.TimestampBuilder {
+		return eb.Field(schemas.RTXEnriched.ColumnIndex(name)).(*array.TimestampBuilder)
+	}
+	tmName := look.tmEventName(p.f.id)
+	date := arrow.Date32(p.f.date.Unix() / 86400)
+	startMicros := p.f.start.UnixMicro()
+	c := &p.col
+	rawStr := []struct {
+		b   *array.StringBuilder
+		col int
+	}{
+		{rs("result_code"), c.result}, {rs("gate"), c.gate}, {rs("scan_type"), c.scanType}, {rs("row_name"), c.row},
+		{rs("archtics_event_name"), c.eventName}, {rs("action_time"), c.action}, {rs("seat_num"), c.seat},
+		{rs("section_name"), c.section}, {rs("channel_ind"), c.channel}, {rs("attendance_seq_id"), c.seq},
+	}
+	encStr := []struct {
+		b   *array.StringBuilder
+		col int
+	}{
+		{es("archtics_event_name"), c.eventName}, {es("section_name"), c.section}, {es("row_name"), c.row},
+		{es("gate"), c.gate}, {es("scan_type"), c.scanType},
+	}
+	rEventName, rTeam, rSeqText := rs("event_name"), rs("team"), es("attendance_seq_id")
+	rEventID, rAcct := ri("event_id"), ri("acct_id")
+	rScanTime := rb.Field(schemas.RTXAttendance.ColumnIndex("ticket_scan_time")).(*array.TimestampBuilder)
+	rDate := rb.Field(schemas.RTXAttendance.ColumnIndex("event_date")).(*array.Date32Builder)
+	eSeat, eAcct, eEventID := ei("seat_num"), ei("acct_id"), ei("event_id")
+	eStart, eScan := et("event_start"), et("scan_at")
+	eFirst, eLast, eEmail, eZone, eTeam := es("name_first"), es("name_last"), es("email_addr"), es("display_zone"), es("team")
+	eDate := eb.Field(schemas.RTXEnriched.ColumnIndex("event_date")).(*array.Date32Builder)
+	appendStr := func(b *array.StringBuilder, v string) {
+		if v == "" {
+			b.AppendNull()
+			return
+		}
+		b.Append(v)
+	}
+	for _, k := range p.kept {
+		r := k.row
+		for _, s := range rawStr {
+			appendStr(s.b, r[s.col])
+		}
+		appendStr(rEventName, tmName)
+		rEventID.Append(p.f.id)
+		acct, hasAcct := parseInt32(r[c.acct])
+		if hasAcct {
+			rAcct.Append(acct)
+		} else {
+			rAcct.AppendNull()
+		}
+		rScanTime.Append(arrow.Timestamp(wallMicros(k.scanned, p.loc)))
+		rTeam.Append(p.team)
+		rDate.Append(date)
+
+		for _, s := range encStr {
+			appendStr(s.b, r[s.col])
+		}
+		if seat, ok := parseInt32(r[c.seat]); ok {
+			eSeat.Append(seat)
+		} else {
+			eSeat.AppendNull()
+		}
+		if hasAcct {
+			acct = look.winner(acct)
+			eAcct.Append(acct)
+		} else {
+			eAcct.AppendNull()
+		}
+		eStart.Append(arrow.Timestamp(startMicros))
+		eScan.Append(arrow.Timestamp(k.scanned.UnixMicro()))
+		var name primaryName
+		if hasAcct {
+			name = look.name(acct)
+		}
+		appendStr(eFirst, name.first)
+		appendStr(eLast, name.last)
+		appendStr(eEmail, name.email)
+		eZone.Append(zone)
+		eEventID.Append(p.f.id)
+		rSeqText.Append(r[c.seq])
+		eTeam.Append(p.team)
+		eDate.Append(date)
+	}
+	return rb.NewRecordBatch(), eb.NewRecordBatch()
+}
+
+func parseInt32(s string) (int32, bool) {
+	if s == "" {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(s, 10, 32)
+	if err != nil {
+		return 0, false
+	}
+	return int32(v), true
+}

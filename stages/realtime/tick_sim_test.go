@@ -1,0 +1,198 @@
+package realtime
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"archtics/pipeline"
+	"archtics/schemas"
+	"archtics/simulator"
+)
+
+// rawColumns renders archtics_rtx.attendance's columns as one string.
+var rawColumns = func() string {
+	var parts []string
+	for _, c := range schemas.RTXAttendance.Columns {
+		v := "CAST(" + schemas.QuoteIdent(c.Name) + " AS VARCHAR)"
+		if c.Type == schemas.Timestamp {
+			v = "strftime(" + schemas.QuoteIdent(c.Name) + ", '%Y-%m-%d %H:%M:%S')"
+		}
+		parts = append(parts, "coalesce("+v+", '')")
+	}
+	return "concat_ws('|', " + strings.Join(parts, ", ") + ")"
+}()
+
+// storedScans reads team's archtics_rtx.attendance as committed now.
+func storedScans(tb testing.TB, g *gameDay, team string) []string {
+	tb.Helper()
+	db, err := pipeline.OpenDuckDB(context.Background(), "", g.w, g.cache, schemas.RTXAttendance)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	return queryStrings(tb, db, "SELECT "+rawColumns+" FROM archtics_rtx.attendance WHERE team = ?", team)
+}
+
+// truthScans is the truth's archtics_rtx.attendance at at, for the events
+// whose window opened at or after from (the replay's first tick).
+func truthScans(g *gameDay, team string, at, from time.Time) []string {
+	keep := map[string]bool{}
+	for _, e := range g.world.FollowedEvents(team, at, nil) {
+		if !e.Start.Add(-WindowBefore).Before(from) {
+			keep[strconv.Itoa(int(e.EventID))] = true
+		}
+	}
+	var out []string
+	for _, r := range g.world.TrueAttendance(team, at, nil) {
+		if keep[r[schemas.RTXAttendance.ColumnIndex("event_id")]] {
+			out = append(out, strings.Join(r, "|"))
+		}
+	}
+	return out
+}
+
+// TestGameDayMatchesTruth replays the doubleheader's day (the third day
+// after the cutoff: nhl plays at 13:00 and 19:00, the arena has a college
+// game at 13:00 and a concert at 20:00) tick by tick for both teams, and
+// after each tick compares archtics_rtx.attendance, row for row, with the
+// simulator's truth as of delivery. In the middle of the day the writer
+// "restarts": a new warehouse handle, ticks missed for an hour and caught
+// up, a tick retried. At the end the enriched view is compared with the
+// truth's scans, holders and names.
+func TestGameDayMatchesTruth(t *testing.T) {
+	cfg := simulator.SmallConfig()
+	g := newGameDay(t, cfg, "")
+	loc := g.world.Location()
+	cut := g.world.Cutoff().In(loc)
+	day := time.Date(cut.Year(), cut.Month(), cut.Day()+3, 7, 0, 0, 0, loc)
+	from := day
+	end := day.Add(21 * time.Hour) // 04:00 the next day: the concert's window and late deliveries are over
+	step := 15 * time.Minute       // the test's tick; production's is three minutes (the truth holds at any tick time)
+	restartAt := day.Add(7 * time.Hour)
+	var kept, drops int64
+	dropped := map[string]int64{}
+	for at := from; !at.After(end); at = at.Add(step) {
+		if !at.Before(restartAt) && at.Before(restartAt.Add(time.Hour)) {
+			continue // the writer is down: these ticks are caught up below
+		}
+		if at.Equal(restartAt.Add(time.Hour)) {
+			// The restart: a fresh handle on the warehouse, then the
+			// missed ticks in order, each stores what the feed held at its
+			// time and no more.
+			w, err := pipeline.Open(context.Background(), g.w.Store.URL(), quietLogger)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g.w = w
+			for m := restartAt; m.Before(at); m = m.Add(step) {
+				g.clock.Set(at) // the feed has delivered more than the missed tick may store
+				rep, err := Tick(context.Background(), g.w, g.cli, "nhl", m, g.selected("nhl", m), TickOptions{Logger: quietLogger, CacheDir: g.cache})
+				if err != nil {
+					t.Fatalf("catch-up tick at %s: %v", m, err)
+				}
+				if want := truthScans(g, "nhl", m, from); len(storedScans(t, g, "nhl")) != len(want) {
+					t.Fatalf("catch-up tick at %s: %d stored, truth %d (deferred %d)", m, len(storedScans(t, g, "nhl")), len(want), rep.Deferred)
+				}
+				if _, err := Tick(context.Background(), g.w, g.cli, "arena", m, g.selected("arena", m), TickOptions{Logger: quietLogger, CacheDir: g.cache}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		for _, team := range []string{"nhl", "arena"} {
+			rep := g.tick(t, team, at, TickOptions{})
+			kept += rep.Kept
+			for k, v := range rep.Dropped {
+				dropped[k] += v
+				drops += v
+			}
+			if diff := diffSets(truthScans(g, team, at, from), storedScans(t, g, team)); diff != "" {
+				t.Fatalf("%s after the tick at %s: stored scans differ from the truth:\n%s", team, at.In(loc).Format(time.DateTime), diff)
+			}
+			if at.Equal(restartAt.Add(2 * time.Hour)) {
+				// A retried tick (a scheduler's retry) adds nothing.
+				again := g.tick(t, team, at, TickOptions{})
+				if !again.Commit.Existing || again.Commit.Seq != rep.Commit.Seq {
+					t.Fatalf("%s: the retried tick at %s made commit %d, want the existing %d", team, at, again.Commit.Seq, rep.Commit.Seq)
+				}
+			}
+		}
+	}
+	for _, reason := range []string{DropResultCode, DropScanType, DropBeforeWindow, DropAfterWindow, DropDuplicate} {
+		if dropped[reason] == 0 {
+			t.Errorf("no scan dropped for %s over the day: the day must exercise every rule (dropped %v)", reason, dropped)
+		}
+	}
+	if kept == 0 {
+		t.Fatal("nothing kept over a game day")
+	}
+	t.Logf("kept %d scans, dropped %d: %v", kept, drops, dropped)
+	checkEnrichedIsTruth(t, g, end, from)
+}
+
+// checkEnrichedIsTruth compares archtics.attendance_realtime_v with the
+// truth's scans of the replayed events: the event's start, the scan's
+// instant (in the client's zone, the default preferred zone), the feed's
+// holder and its primary name in the clone (the dump: no merges known).
+func checkEnrichedIsTruth(t *testing.T, g *gameDay, at, from time.Time) {
+	t.Helper()
+	loc := g.world.Location()
+	ctx := context.Background()
+	db, err := pipeline.OpenDuckDB(ctx, "", g.w, g.cache, schemas.AttendanceRealtimeV, schemas.RTXAttendance)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, team := range g.world.Teams() {
+		names := map[string][3]string{}
+		cust := schemas.Cust
+		best := map[string]int{}
+		for _, r := range g.world.StateAt(team, cust, g.world.Cutoff().Add(-time.Second)) {
+			if r[cust.ColumnIndex("primary_code")] != "Primary" {
+				continue
+			}
+			acct := r[cust.ColumnIndex("acct_id")]
+			id, _ := strconv.Atoi(r[cust.ColumnIndex("cust_name_id")])
+			if b, ok := best[acct]; ok && b < id {
+				continue
+			}
+			best[acct] = id
+			names[acct] = [3]string{r[cust.ColumnIndex("name_first")], r[cust.ColumnIndex("name_last")], r[cust.ColumnIndex("email_addr")]}
+		}
+		starts := map[string]time.Time{}
+		for _, e := range g.world.FollowedEvents(team, at, nil) {
+			if !e.Start.Add(-WindowBefore).Before(from) {
+				starts[strconv.Itoa(int(e.EventID))] = e.Start
+			}
+		}
+		sc := func(r simulator.Row, name string) string { return r[schemas.Scan.ColumnIndex(name)] }
+		var want []string
+		for _, r := range g.world.TrueScansDelivered(team, at, nil) {
+			start, ok := starts[sc(r, "event_id")]
+			if !ok {
+				continue
+			}
+			scanned, err := g.world.ScanInstant(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := names[sc(r, "acct_id")]
+			want = append(want, strings.Join([]string{sc(r, "event_name"), sc(r, "section_name"), sc(r, "row_name"), sc(r, "gate"),
+				sc(r, "scan_type"), sc(r, "seat_num"), sc(r, "acct_id"), start.In(loc).Format(time.DateTime),
+				scanned.In(loc).Format(time.DateTime), n[0], n[1], n[2]}, "|"))
+		}
+		got := queryStrings(t, db, `SELECT concat_ws('|', coalesce(archtics_event_name, ''), coalesce(section_name, ''), coalesce(row_name, ''),
+  coalesce(gate, ''), coalesce(scan_type, ''), coalesce(CAST(seat_num AS VARCHAR), ''), coalesce(CAST(acct_id AS VARCHAR), ''),
+  strftime(event_time, '%Y-%m-%d %H:%M:%S'), strftime(ticket_scan_time, '%Y-%m-%d %H:%M:%S'),
+  coalesce(name_first, ''), coalesce(name_last, ''), coalesce(email_addr, ''))
+FROM archtics.attendance_realtime_v v WHERE archtics_event_name IN (SELECT DISTINCT archtics_event_name FROM archtics_rtx.attendance WHERE team = ?)`, team)
+		if len(want) == 0 {
+			t.Fatalf("%s: no truth scans to compare", team)
+		}
+		if diff := diffSets(want, got); diff != "" {
+			t.Fatalf("%s: archtics.attendance_realtime_v differs from the truth (%d want, %d got):\n%s", team, len(want), len(got), diff)
+		}
+	}
+}
