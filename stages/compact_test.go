@@ -1,0 +1,236 @@
+package stages
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"archtics/pipeline"
+	"archtics/schemas"
+	"archtics/simulator"
+	"archtics/simulator/client"
+	"archtics/stages/changes"
+)
+
+// compactWorld is a small simulated client with merges and deletions, and
+// four days of changes after its cutoff.
+func compactWorld() simulator.Config {
+	cfg := simulator.SmallConfig()
+	cfg.Accounts = 300
+	cfg.EventsPerSeason = 4
+	cfg.TicketsPerEvent = 40
+	cfg.MergeRate = 0.6
+	cfg.DuplicateRate = 0.2
+	cfg.DaysAfterCutoff = 4
+	return cfg
+}
+
+// simSource serves world's change API on a drivable clock.
+type simSource struct {
+	world *simulator.World
+	clock *simulator.SimClock
+	cli   *client.Client
+	opts  IncrementalOptions
+}
+
+func newSimSource(tb testing.TB, cfg simulator.Config) *simSource {
+	tb.Helper()
+	world, err := simulator.NewWorld(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	clock := simulator.NewSimClock(world.Cutoff())
+	srv, err := simulator.NewServer(world, simulator.ServerConfig{Token: "test-token", Clock: clock})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	tb.Cleanup(hs.Close)
+	cli := client.New(hs.URL, "test-token", client.WithSleep(func(ctx context.Context, _ time.Duration) error { return ctx.Err() }))
+	return &simSource{world: world, clock: clock, cli: cli,
+		opts: IncrementalOptions{Pull: changes.Options{Location: world.Location(), PageSize: 97}, Logger: quietLogger}}
+}
+
+// advance moves the clock by step and runs an incremental of team.
+func (s *simSource) advance(tb testing.TB, w *pipeline.Warehouse, team string, step time.Duration) *IncrementalReport {
+	tb.Helper()
+	s.clock.Set(s.clock.Now().Add(step))
+	rep, err := Incremental(context.Background(), w, s.cli, team, s.opts)
+	if err != nil {
+		tb.Fatalf("incremental %s: %v", team, err)
+	}
+	return rep
+}
+
+// cloneRows renders every row of team in the view of name (every column,
+// as text) for an exact comparison, sorted.
+func cloneRows(t *testing.T, db *sql.DB, view *schemas.Table, team string) []string {
+	t.Helper()
+	cols := make([]string, len(view.Columns))
+	for i, c := range view.Columns {
+		cols[i] = fmt.Sprintf("coalesce(CAST(%s AS VARCHAR), '∅')", schemas.QuoteIdent(c.Name))
+	}
+	return queryStrings(t, db, fmt.Sprintf("SELECT concat_ws('|', %s) FROM %s WHERE team = ?", strings.Join(cols, ", "), view.SQLName()), team)
+}
+
+// cloneSnapshot is what the current-state and history views answer for a
+// team, per source table.
+type cloneSnapshot map[string][]string
+
+func snapshot(t *testing.T, w *pipeline.Warehouse, team, cache string) cloneSnapshot {
+	t.Helper()
+	var views []*schemas.Table
+	for _, tbl := range schemas.SourceTables {
+		views = append(views, schemas.Current(tbl), schemas.History(tbl))
+	}
+	db, err := pipeline.OpenDuckDB(context.Background(), "", w, cache, views...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	out := cloneSnapshot{}
+	for _, v := range views {
+		out[v.SQLName()] = cloneRows(t, db, v, team)
+	}
+	return out
+}
+
+func (s cloneSnapshot) mustEqual(t *testing.T, what string, other cloneSnapshot) {
+	t.Helper()
+	for name, want := range s {
+		if len(want) == 0 {
+			t.Fatalf("%s: %s is empty: nothing compared", what, name)
+		}
+		if diff := diffSets(want, other[name]); diff != "" {
+			t.Fatalf("%s: %s differs (%d rows want, %d got):\n%s", what, name, len(want), len(other[name]), diff)
+		}
+	}
+}
+
+// liveFiles counts the team's live files of table in the clone stream.
+func liveFiles(t *testing.T, w *pipeline.Warehouse, team string, table *schemas.Table) int {
+	t.Helper()
+	head, err := w.Stream(context.Background(), CloneStream(team))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(head.TableFiles(table.FullName()))
+}
+
+// TestCompactKeepsEveryAnswer runs incrementals with merges and deletions,
+// compacts, runs more and compacts again, and checks at each step that
+// archtics.<t> equals the simulator's truth and answers, like
+// archtics_history.<t>, exactly the rows it answered before the
+// compaction; that the compacted clone's current state reads one base file
+// per table and no dump or change file; that a rerun with nothing new
+// commits nothing; that a reader as of the commit before a compaction still
+// reads the retired files; and that incrementals go on after it.
+func TestCompactKeepsEveryAnswer(t *testing.T) {
+	ctx := context.Background()
+	cfg := compactWorld()
+	dir := t.TempDir()
+	cache := filepath.Join(dir, "cache")
+	w, _ := loadSimulatedDump(t, cfg, dir)
+	src := newSimSource(t, cfg)
+	copts := CompactOptions{CacheDir: cache, Logger: quietLogger, RowGroupRows: 100}
+
+	var merges, deletions int
+	archives := map[string]int{} // team+table: compactions that folded it
+	for round, steps := range [][]time.Duration{{26 * time.Hour, 3 * time.Minute}, {50 * time.Hour}} {
+		for _, team := range src.world.Teams() {
+			var last *IncrementalReport
+			for _, step := range steps {
+				last = src.advance(t, w, team, step)
+				merges += len(last.Merges)
+				deletions += int(last.Deletions)
+				checkCloneIsTruth(t, w, src.world, team, last.To, cache)
+			}
+			before := snapshot(t, w, team, cache)
+			head, err := w.Stream(ctx, CloneStream(team))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var folds []string // the tables with a dump or change file live
+			for _, tbl := range schemas.SourceTables {
+				if len(head.TableFiles(tbl.FullName()))+len(head.TableFiles(schemas.Changes(tbl).FullName())) > 0 {
+					folds = append(folds, tbl.FullName())
+					archives[team+tbl.Name]++
+				}
+			}
+
+			rep, err := Compact(ctx, w, team, copts)
+			if err != nil {
+				t.Fatalf("round %d: compact %s: %v", round+1, team, err)
+			}
+			var folded []string
+			for _, ct := range rep.Tables {
+				folded = append(folded, ct.Table)
+			}
+			if rep.Unchanged || rep.Commit == nil || rep.Commit.Seq != head.Seq+1 || fmt.Sprint(folded) != fmt.Sprint(folds) {
+				t.Fatalf("round %d: compact %s: %+v, want one commit folding %v", round+1, team, rep, folds)
+			}
+			if rep.Commit.Watermark.To != head.Watermark {
+				t.Errorf("compact %s moved the watermark from %s to %s", team, head.Watermark, rep.Commit.Watermark.To)
+			}
+			before.mustEqual(t, fmt.Sprintf("round %d %s after the compaction", round+1, team), snapshot(t, w, team, cache))
+			checkCloneIsTruth(t, w, src.world, team, last.To, cache)
+			for _, tbl := range schemas.SourceTables {
+				if n := liveFiles(t, w, team, tbl) + liveFiles(t, w, team, schemas.Changes(tbl)); n != 0 {
+					t.Errorf("%s %s: %d dump and change files still live after the compaction", team, tbl.Name, n)
+				}
+				if n := liveFiles(t, w, team, schemas.Base(tbl)); n != 1 {
+					t.Errorf("%s %s: %d base files, want one", team, tbl.Name, n)
+				}
+				if n := liveFiles(t, w, team, schemas.Archive(tbl)); n != archives[team+tbl.Name] {
+					t.Errorf("%s %s: %d archive files after %d compactions that folded it, want one each", team, tbl.Name, n, archives[team+tbl.Name])
+				}
+			}
+			if n := liveFiles(t, w, team, schemas.AcctMerge); n > 1 {
+				t.Errorf("%s: %d acct_merge files after the compaction, want at most one", team, n)
+			}
+
+			// Nothing new: nothing committed.
+			again, err := Compact(ctx, w, team, copts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after, _ := w.Stream(ctx, CloneStream(team)); !again.Unchanged || after.Seq != rep.Commit.Seq {
+				t.Fatalf("a rerun with nothing new: %+v, head %d, want no commit after %d", again, after.Seq, rep.Commit.Seq)
+			}
+
+			// As of the commit before: the retired files, the same answers.
+			past := w.At(pipeline.AsOf{Stream: CloneStream(team), Seq: head.Seq})
+			before.mustEqual(t, fmt.Sprintf("round %d %s as of %d", round+1, team, head.Seq), snapshot(t, past, team, cache))
+			st, err := past.Stream(ctx, CloneStream(team))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := len(st.TableFiles(schemas.Changes(schemas.Cust).FullName())); n == 0 {
+				t.Errorf("%s as of %d: no change file of cust, want the ones the compaction retired", team, head.Seq)
+			}
+		}
+	}
+	if merges == 0 || deletions == 0 {
+		t.Fatalf("the runs found %d merges and %d deletions: the world must exercise both", merges, deletions)
+	}
+
+	// An incremental after the last compaction still matches the truth
+	// (the clock is past the world's changes by now: the pulls find none,
+	// the sweeps none, but the run commits its watermark on the base).
+	for _, team := range src.world.Teams() {
+		rep := src.advance(t, w, team, time.Hour)
+		checkCloneIsTruth(t, w, src.world, team, rep.To, cache)
+	}
+	vr, err := w.Verify(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !vr.OK() {
+		t.Fatalf("verify after the compactions: %+v", vr.Problems)
+	}
+}
