@@ -165,7 +165,7 @@ func currentSQL(t *Table, meta bool) string {
 	if meta {
 		out += ", _rank, _updated_at, _seen_at"
 	}
-	return fmt.Sprintf("SELECT %s FROM (%s) WHERE _op <> '%s'", out, winnersSQL(t, currentVersionsSQL(t, "")), OpDelete)
+	return fmt.Sprintf("SELECT %s FROM (%s) WHERE _op <> '%s'", out, currentWinnersSQL(t, ""), OpDelete)
 }
 
 // CurrentSQL is the SELECT of archtics.<t> with the version's _rank (0:

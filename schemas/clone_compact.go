@@ -106,20 +106,34 @@ func teamFilter(team string) string {
 	return " WHERE team = " + QuoteString(team)
 }
 
-// currentVersionsSQL selects the versions the current state of t is
-// picked from: the dump's, the base's and the changes', with the fold
-// meta, restricted to team unless it is "".
-func currentVersionsSQL(t *Table, team string) string {
+// currentWinnersSQL selects the winning version of every key of t (by
+// foldOrder, tombstones included) over the dump, the base and the
+// changes, restricted to team unless it is "".
+//
+// Only keys with a change since the last compaction are ranked: the dump
+// and the base hold one version per key and never both for one team (a
+// compaction folds the dump into the base and retires it in the same
+// commit; load-dump refuses a team with live files unless it retires them
+// all), so a key no change names has exactly one version, which wins. An
+// anti-join on the changed keys passes those rows through at scan speed,
+// and the window sorts the changed keys alone, so a query over a
+// compacted clone costs a scan of the state, not a sort of it.
+func currentWinnersSQL(t *Table, team string) string {
 	cols := quotedList(t.Columns, "")
 	f := teamFilter(team)
-	return fmt.Sprintf(`SELECT %s, 0 AS _rank, '%s' AS _op, CAST(NULL AS TIMESTAMPTZ) AS _updated_at, CAST(NULL AS TIMESTAMPTZ) AS _seen_at, CAST(NULL AS VARCHAR) AS _batch FROM %s%s
+	keys := keyList(t)
+	stable := fmt.Sprintf(`SELECT %s, 0 AS _rank, '%s' AS _op, CAST(NULL AS TIMESTAMPTZ) AS _updated_at, CAST(NULL AS TIMESTAMPTZ) AS _seen_at, CAST(NULL AS VARCHAR) AS _batch FROM %s%s
 UNION ALL
-SELECT %s FROM %s%s
+SELECT %s FROM %s%s`, cols, OpUpsert, t.SQLName(), f, foldColumns(t), Base(t).SQLName(), f)
+	changed := fmt.Sprintf("SELECT %s, 1 AS _rank, _op, _updated_at, _seen_at, _batch FROM %s%s", cols, Changes(t).SQLName(), f)
+	changedKeys := fmt.Sprintf("SELECT DISTINCT %s FROM %s%s", keys, Changes(t).SQLName(), f)
+	return fmt.Sprintf(`SELECT %[1]s FROM (%[2]s) AS stable ANTI JOIN (%[3]s) AS changed_keys USING (%[4]s)
 UNION ALL
-SELECT %s, 1 AS _rank, _op, _updated_at, _seen_at, _batch FROM %s%s`,
-		cols, OpUpsert, t.SQLName(), f,
-		foldColumns(t), Base(t).SQLName(), f,
-		cols, Changes(t).SQLName(), f)
+SELECT %[1]s FROM (SELECT %[1]s FROM (%[2]s) AS stable SEMI JOIN (%[3]s) AS changed_keys USING (%[4]s)
+UNION ALL
+%[5]s)
+QUALIFY row_number() OVER (PARTITION BY %[4]s ORDER BY %[6]s) = 1`,
+		foldColumns(t), stable, changedKeys, keys, changed, foldOrder)
 }
 
 // historyVersionsSQL selects every version the history of t is made of:
@@ -138,12 +152,6 @@ SELECT %s, 1 AS _rank, _op, _updated_at, _seen_at, _batch FROM %s%s`,
 		cols, Changes(t).SQLName(), f)
 }
 
-// winnersSQL keeps, of versions (a SELECT with t's columns and the fold
-// meta), the greatest version of each key by foldOrder.
-func winnersSQL(t *Table, versions string) string {
-	return fmt.Sprintf("SELECT * FROM (%s)\nQUALIFY row_number() OVER (PARTITION BY %s ORDER BY %s) = 1", versions, keyList(t), foldOrder)
-}
-
 // distinctVersionsSQL keeps each distinct version of versions once: a
 // version the overlap served again (same key, content, operation and
 // update instant) counts once, at the first time it was seen.
@@ -157,7 +165,7 @@ func distinctVersionsSQL(t *Table, versions string) string {
 // see, tombstones kept, in key order (large files sorted by key let
 // DuckDB skip row groups on key filters).
 func CompactBaseSQL(t *Table, team string) string {
-	return fmt.Sprintf("SELECT %s FROM (%s) ORDER BY %s", foldColumns(t), winnersSQL(t, currentVersionsSQL(t, team)), keyList(t))
+	return fmt.Sprintf("SELECT %s FROM (%s) ORDER BY %s", foldColumns(t), currentWinnersSQL(t, team), keyList(t))
 }
 
 // CompactArchiveSQL is the SELECT of the archtics_archive.<t> rows a
