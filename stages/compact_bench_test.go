@@ -137,4 +137,3 @@ func timeQueries(b *testing.B, w *pipeline.Warehouse, cache string) (time.Durati
 	slices.Sort(rounds)
 	return rounds[len(rounds)/2], n
 }
-

@@ -15,6 +15,8 @@ import (
 	"archtics/simulator"
 	"archtics/simulator/client"
 	"archtics/stages/changes"
+	"archtics/storage"
+	"archtics/storage/backend"
 )
 
 // compactWorld is a small simulated client with merges and deletions, and
@@ -232,5 +234,158 @@ func TestCompactKeepsEveryAnswer(t *testing.T) {
 	}
 	if !vr.OK() {
 		t.Fatalf("verify after the compactions: %+v", vr.Problems)
+	}
+}
+
+// TestCompactRerunAfterCrash: a compaction that dies before its commit
+// leaves nothing visible (the views answer as before, the head is where it
+// was), and its rerun commits files with the very names and bytes the
+// crashed attempt uploaded, so nothing is left uncommitted, on both
+// backends.
+func TestCompactRerunAfterCrash(t *testing.T) {
+	ctx := context.Background()
+	cfg := compactWorld()
+	dump := simulatedDump(t, cfg, filepath.Join(t.TempDir(), "dump"))
+	const team = "nhl"
+	for _, loc := range testLocations(t) {
+		t.Run(loc.name, func(t *testing.T) {
+			st, err := backend.Open(ctx, loc.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := &pipeline.Warehouse{Store: st, Logger: quietLogger}
+			if _, err := LoadDump(ctx, w, dump, team, nil); err != nil {
+				t.Fatal(err)
+			}
+			src := newSimSource(t, cfg)
+			src.advance(t, w, team, 30*time.Hour)
+			cache := filepath.Join(t.TempDir(), "cache")
+			before := snapshot(t, w, team, cache)
+			head, err := w.Stream(ctx, CloneStream(team))
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			crashing := &pipeline.Warehouse{Store: &commitFailingStore{Store: st}, Logger: quietLogger}
+			if _, err := Compact(ctx, crashing, team, CompactOptions{CacheDir: cache, Logger: quietLogger}); err == nil {
+				t.Fatal("the compaction survived its simulated crash")
+			}
+			if after, err := w.Stream(ctx, CloneStream(team)); err != nil || after.Seq != head.Seq {
+				t.Fatalf("after the crash: head %d, %v; want %d", after.Seq, err, head.Seq)
+			}
+			before.mustEqual(t, "after the crash", snapshot(t, w, team, cache))
+			var orphans []string
+			for _, tbl := range schemas.SourceTables {
+				if err := st.List(ctx, schemas.Base(tbl).Prefix(), "", func(o storage.ObjectInfo) error {
+					orphans = append(orphans, o.Key)
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if len(orphans) == 0 {
+				t.Fatal("the crashed compaction uploaded no base file: the crash came too early to test anything")
+			}
+
+			rep, err := Compact(ctx, w, team, CompactOptions{CacheDir: cache, Logger: quietLogger})
+			if err != nil || rep.Commit == nil || rep.Commit.Seq != head.Seq+1 {
+				t.Fatalf("the rerun: %+v, %v", rep, err)
+			}
+			committed := map[string]bool{}
+			for _, a := range rep.Commit.Adds {
+				committed[a.Key] = true
+			}
+			for _, k := range orphans {
+				if !committed[k] {
+					t.Errorf("the crashed attempt's %s is not among the rerun's files", k)
+				}
+			}
+			before.mustEqual(t, "after the rerun", snapshot(t, w, team, cache))
+			vr, err := w.Verify(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !vr.OK() || len(vr.InFlight) != 0 {
+				t.Fatalf("verify after crash and rerun: problems %+v, uncommitted %+v", vr.Problems, vr.InFlight)
+			}
+		})
+	}
+}
+
+// TestReplaceDumpAfterCompaction: load-dump --replace after a compaction
+// retires every file of the old clone, the base, archive and acct_merge
+// files included, so the current state and the history are the new
+// dump's alone.
+func TestReplaceDumpAfterCompaction(t *testing.T) {
+	ctx := context.Background()
+	cfg := compactWorld()
+	dir := t.TempDir()
+	const team = "nhl"
+	w, err := pipeline.Open(ctx, filepath.Join(dir, "warehouse"), quietLogger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadDump(ctx, w, simulatedDump(t, cfg, filepath.Join(dir, "dump1")), team, nil); err != nil {
+		t.Fatal(err)
+	}
+	src := newSimSource(t, cfg)
+	src.advance(t, w, team, 30*time.Hour)
+	src.advance(t, w, team, 20*time.Hour)
+	if _, err := Compact(ctx, w, team, CompactOptions{Logger: quietLogger}); err != nil {
+		t.Fatal(err)
+	}
+	old, err := w.Stream(ctx, CloneStream(team))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tbl := range []*schemas.Table{schemas.Base(schemas.Cust), schemas.Archive(schemas.Cust), schemas.AcctMerge} {
+		if len(old.TableFiles(tbl.FullName())) == 0 {
+			t.Fatalf("no %s file before the replace: nothing to check", tbl.FullName())
+		}
+	}
+
+	later := cfg
+	later.Cutoff = cfg.Cutoff.Add(72 * time.Hour)
+	rep, err := LoadDumpWith(ctx, w, simulatedDump(t, later, filepath.Join(dir, "dump2")), team, LoadOptions{Replace: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := w.Stream(ctx, CloneStream(team))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for table, files := range old.Files {
+		for key := range files {
+			if _, live := head.Files[table][key]; live {
+				t.Errorf("%s file %s of the old clone is still live after the replace", table, key)
+			}
+		}
+	}
+	if rep.Replaced != old.LiveFiles() {
+		t.Errorf("the replace retired %d files, the old clone had %d", rep.Replaced, old.LiveFiles())
+	}
+	// The current state is the new dump's, that is the truth just before
+	// its cutoff.
+	world, err := simulator.NewWorld(later)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := pipeline.OpenDuckDB(ctx, "", w, filepath.Join(dir, "cache"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, tbl := range schemas.SourceTables {
+		want := truthVersions(world.StateAt(team, tbl, later.Cutoff.Add(-time.Second)), tbl)
+		if diff := diffSets(want, cloneVersions(t, db, tbl, team)); diff != "" {
+			t.Errorf("%s after the replace: not the new dump's state:\n%s", tbl.FullName(), diff)
+		}
+		var history, dumpRows int
+		if err := db.QueryRow(fmt.Sprintf("SELECT count(*), count(*) FILTER (WHERE _source = 'dump') FROM %s WHERE team = ?", schemas.History(tbl).SQLName()), team).Scan(&history, &dumpRows); err != nil {
+			t.Fatal(err)
+		}
+		if history != len(want) || dumpRows != history {
+			t.Errorf("%s after the replace: %d versions (%d from the dump), want the new dump's %d", schemas.History(tbl).SQLName(), history, dumpRows, len(want))
+		}
 	}
 }
