@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
 	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/simulator"
@@ -387,5 +389,96 @@ func TestReplaceDumpAfterCompaction(t *testing.T) {
 		if history != len(want) || dumpRows != history {
 			t.Errorf("%s after the replace: %d versions (%d from the dump), want the new dump's %d", schemas.History(tbl).SQLName(), history, dumpRows, len(want))
 		}
+	}
+}
+
+// commitCloneRows commits rows (text, in tbl's column order) of tbl on
+// nhl/clone as batch, advancing the watermark to watermark.
+func commitCloneRows(t *testing.T, w *pipeline.Warehouse, batch, watermark string, tbl *schemas.Table, rows [][]string) {
+	t.Helper()
+	_, err := w.WriteAndCommit(context.Background(), pipeline.CommitRequest{
+		Stream: CloneStream("nhl"), Stage: "test", BatchID: batch, Watermark: pipeline.Watermark{To: watermark},
+	}, func(add func(*schemas.Table) *pipeline.TableWriter) error {
+		rb := NewRowBuilder(memory.DefaultAllocator, tbl)
+		defer rb.Release()
+		for _, r := range rows {
+			if err := rb.Append(r); err != nil {
+				return err
+			}
+		}
+		rec := rb.NewRecord()
+		defer rec.Release()
+		return add(tbl).Write(rec)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCompactedStateRanksLaterChanges: after a compaction, a change
+// pulled later meets the base as it would have met the versions the base
+// folded: one with an older update instant than a deletion stays deleted
+// (the base keeps the tombstone), one older than the base's version loses
+// to it, one newer wins, and a key deleted then written again comes back.
+func TestCompactedStateRanksLaterChanges(t *testing.T) {
+	event := func(id, name, upd string) []string {
+		return eventRow(func(r []string) { r[1], r[2], r[20] = id, name, upd })
+	}
+	change := func(row []string, op, updated, seen, batch string) []string {
+		return append(append([]string(nil), row...), op, updated, seen, batch)
+	}
+	const (
+		cutoff  = "2026-11-20T17:00:01Z"
+		deleted = "2026-11-21T12:00:00Z" // event 1's tombstone, and the pull that saw event 3's v2
+	)
+	tests := []struct {
+		name  string
+		later []string // a change pulled after the compaction
+		want  []string // event_id|event_name of archtics.event
+	}{
+		{"an older version of a deleted key stays deleted",
+			change(event("1", "late", "2026-11-21 04:00:00"), schemas.OpUpsert, "2026-11-21T09:00:00Z", "2026-11-22T12:00:00Z", "incr-c"),
+			[]string{"2|two", "3|v2"}},
+		{"an older version loses to the base's",
+			change(event("3", "stale", "2026-11-21 03:00:00"), schemas.OpUpsert, "2026-11-21T08:00:00Z", "2026-11-22T12:00:00Z", "incr-c"),
+			[]string{"2|two", "3|v2"}},
+		{"a newer version beats a dump row in the base",
+			change(event("2", "new", "2026-11-22 06:00:00"), schemas.OpUpsert, "2026-11-22T11:00:00Z", "2026-11-22T12:00:00Z", "incr-c"),
+			[]string{"2|new", "3|v2"}},
+		{"a deleted key written again comes back",
+			change(event("1", "again", "2026-11-22 06:00:00"), schemas.OpUpsert, "2026-11-22T11:00:00Z", "2026-11-22T12:00:00Z", "incr-c"),
+			[]string{"1|again", "2|two", "3|v2"}},
+		{"a deletion of a base row drops it",
+			change(event("3", "", ""), schemas.OpDelete, "2026-11-22T12:00:00Z", "2026-11-22T12:00:00Z", "incr-c"),
+			[]string{"2|two"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			w, err := pipeline.Open(ctx, filepath.Join(dir, "warehouse"), quietLogger)
+			if err != nil {
+				t.Fatal(err)
+			}
+			commitCloneRows(t, w, "dump", cutoff, schemas.Event, [][]string{
+				event("1", "one", "2026-11-20 11:00:00"), event("2", "two", "2026-11-20 11:00:00"), event("3", "three", "2026-11-20 11:00:00")})
+			commitCloneRows(t, w, "incr-b", deleted, schemas.Changes(schemas.Event), [][]string{
+				change(event("1", "", ""), schemas.OpDelete, deleted, deleted, "incr-b"),
+				change(event("3", "v2", "2026-11-21 05:00:00"), schemas.OpUpsert, "2026-11-21T10:00:00Z", deleted, "incr-b")})
+			if _, err := Compact(ctx, w, "nhl", CompactOptions{Logger: quietLogger}); err != nil {
+				t.Fatal(err)
+			}
+			commitCloneRows(t, w, "incr-c", "2026-11-22T12:00:00Z", schemas.Changes(schemas.Event), [][]string{tt.later})
+
+			db, err := pipeline.OpenDuckDB(ctx, "", w, filepath.Join(dir, "cache"), schemas.Current(schemas.Event))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			got := queryStrings(t, db, "SELECT concat_ws('|', event_id, event_name) FROM archtics.event")
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Fatalf("archtics.event = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
