@@ -120,6 +120,13 @@ func Compact(ctx context.Context, w *pipeline.Warehouse, team string, opts Compa
 		if len(dump)+len(changed) == 0 {
 			continue
 		}
+		if based := head.TableFiles(schemas.Base(t).FullName()); len(dump) > 0 && len(based) > 0 {
+			// The current view passes a key no change names straight from
+			// the dump or the base (schemas.currentWinnersSQL): both live
+			// would double it. No stage leaves them so; refuse to build on it.
+			return nil, fmt.Errorf("compact %s: %s has both dump files (%s) and base files (%s) live at commit %d: the clone is inconsistent; reload the dump with load-dump --replace",
+				team, t.Name, dump[0].Key, based[0].Key, head.Seq)
+		}
 		ct := CompactedTable{Table: t.FullName()}
 		for _, files := range [][]pipeline.FileEntry{dump, changed, head.TableFiles(schemas.Base(t).FullName())} {
 			for _, e := range files {
