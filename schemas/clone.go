@@ -13,6 +13,10 @@ import (
 //	archtics_changes.<t>  every version pulled since, and delete tombstones
 //	archtics.<t>          the current state: the latest live version per key
 //	archtics_history.<t>  every version, dump and changes, with when seen
+//
+// and, once a compaction has run (clone_compact.go), archtics_base.<t>
+// (the state it folded) and archtics_archive.<t> (the versions it folded),
+// which the two views read in place of the retired dump and change files.
 const (
 	DumpSchema    = "archtics_dump"
 	ChangesSchema = "archtics_changes"
@@ -65,27 +69,28 @@ func initClone() {
 	for _, t := range SourceTables {
 		ch := changeTable(t)
 		changeTables[t] = ch
+		initFold(t)
 		currentViews[t] = &Table{
 			Schema: currentSchema, ViewSchema: t.Schema, Name: t.Name,
-			Doc:       "Current state of " + t.Name + ": the latest live version of each key across the dump and the changes.",
+			Doc:       "Current state of " + t.Name + ": the latest live version of each key across the dump, the compacted base and the changes.",
 			Columns:   t.Columns,
 			Key:       t.Key,
 			UpdatedAt: t.UpdatedAt,
-			ViewSQL:   currentSQL(t, ch, false),
-			DependsOn: []string{t.SQLName(), ch.SQLName()},
+			ViewSQL:   currentSQL(t, false),
+			DependsOn: []string{t.SQLName(), Base(t).SQLName(), ch.SQLName()},
 		}
 		historyViews[t] = &Table{
 			Schema: HistorySchema, Name: t.Name,
-			Doc:       "Every version of " + t.Name + " the clone has seen: the dump's (no _updated_at, _seen_at: they were seen at the dump's cutoff) and the changes', deletions included.",
+			Doc:       "Every version of " + t.Name + " the clone has seen: the dump's (no _updated_at, _seen_at: they were seen at the dump's cutoff) and the changes', deletions included, whether compacted into the archive or not.",
 			Columns:   append(append([]Column(nil), ch.Columns...), col("_source", String, "dump or changes")),
 			Key:       t.Key,
 			UpdatedAt: t.UpdatedAt,
-			ViewSQL:   historySQL(t, ch),
-			DependsOn: []string{t.SQLName(), ch.SQLName()},
+			ViewSQL:   historySQL(t),
+			DependsOn: []string{t.SQLName(), Archive(t).SQLName(), ch.SQLName()},
 		}
 	}
 	for _, t := range SourceTables {
-		cloneTableSet = append(cloneTableSet, changeTables[t])
+		cloneTableSet = append(cloneTableSet, changeTables[t], baseTables[t], archiveTables[t])
 	}
 	cloneTableSet = append(cloneTableSet, AcctMerge)
 	for _, t := range SourceTables {
@@ -151,40 +156,28 @@ func keyList(t *Table) string {
 	return strings.Join(parts, ", ")
 }
 
-// versionsSQL selects every version of t, the dump's ranked below the
-// changes', with _rank, _op, _updated_at, _seen_at and _batch.
-func versionsSQL(t, ch *Table) string {
-	cols := quotedList(t.Columns, "")
-	return fmt.Sprintf(`SELECT %s, 0 AS _rank, '%s' AS _op, CAST(NULL AS TIMESTAMPTZ) AS _updated_at, CAST(NULL AS TIMESTAMPTZ) AS _seen_at, CAST(NULL AS VARCHAR) AS _batch FROM %s
-UNION ALL
-SELECT %s, 1 AS _rank, _op, _updated_at, _seen_at, _batch FROM %s`,
-		cols, OpUpsert, t.SQLName(), cols, ch.SQLName())
-}
-
-// currentSQL is the current state of t: per key the version of highest
-// rank (a change beats the dump), then newest update instant, then latest
-// seen (the same version seen again after a merge moved its references),
-// dropped if it is a tombstone. meta keeps _updated_at and _seen_at.
-func currentSQL(t, ch *Table, meta bool) string {
+// currentSQL is the current state of t: per key the greatest version by
+// foldOrder (a change beats the dump, then the newest update instant, then
+// the latest seen), dropped if it is a tombstone. meta keeps _rank,
+// _updated_at and _seen_at.
+func currentSQL(t *Table, meta bool) string {
 	out := quotedList(t.Columns, "")
 	if meta {
 		out += ", _rank, _updated_at, _seen_at"
 	}
-	return fmt.Sprintf(`SELECT %s FROM (SELECT * FROM (%s)
-QUALIFY row_number() OVER (PARTITION BY %s ORDER BY _rank DESC, _updated_at DESC NULLS LAST, _seen_at DESC NULLS LAST) = 1) WHERE _op <> '%s'`,
-		out, versionsSQL(t, ch), keyList(t), OpDelete)
+	return fmt.Sprintf("SELECT %s FROM (%s) WHERE _op <> '%s'", out, currentWinnersSQL(t, ""), OpDelete)
 }
 
 // CurrentSQL is the SELECT of archtics.<t> with the version's _rank (0:
 // from the dump), _updated_at and _seen_at added, for the incremental
-// stage, which needs them to rewrite rows a merge moved.
-func CurrentSQL(t *Table) string { return currentSQL(t, changeTables[t], true) }
+// stage, which needs them to rewrite rows a merge moved. It reads the
+// views of schemas.Current(t).DependsOn.
+func CurrentSQL(t *Table) string { return currentSQL(t, true) }
 
 // historySQL is every distinct version of t: a version the overlap served
 // again (same key, content, operation and update instant) counts once,
 // at the first time it was seen.
-func historySQL(t, ch *Table) string {
-	return fmt.Sprintf(`SELECT %s, _op, _updated_at, _seen_at, _batch, CASE _rank WHEN 0 THEN 'dump' ELSE 'changes' END AS _source FROM (%s)
-QUALIFY row_number() OVER (PARTITION BY %s, _op, _updated_at ORDER BY _seen_at NULLS FIRST) = 1`,
-		quotedList(t.Columns, ""), versionsSQL(t, ch), quotedList(t.Columns, ""))
+func historySQL(t *Table) string {
+	return fmt.Sprintf(`SELECT %s, _op, _updated_at, _seen_at, _batch, CASE _rank WHEN 0 THEN 'dump' ELSE 'changes' END AS _source FROM (%s)`,
+		quotedList(t.Columns, ""), distinctVersionsSQL(t, historyVersionsSQL(t, "")))
 }
