@@ -272,6 +272,45 @@ func TestSandboxWalls(t *testing.T) {
 	if err := sb.QueryRowContext(ctx, "SELECT count(*) FROM archtics.event WHERE team = ? AND current_date = DATE '2026-11-23'", team).Scan(&n); err != nil || n == 0 {
 		t.Fatalf("the sandbox's events: %d rows, %v", n, err)
 	}
+	// The seed's verification query runs there as written (criteria in
+	// place of its comment), and lists what Select lists for that day.
+	seed := `SELECT event_name, event_date, event_time, event_day, team,
+major_category, minor_category, season_name
+FROM archtics.event
+WHERE enabled = 'Y' AND event_date >= current_date
+AND event_date <= current_date + 8
+AND /* INSERT CRITERIA HERE */ ;`
+	at := time.Date(2026, 11, 23, 13, 0, 0, 0, time.UTC) // 08:00 in New York
+	for _, f := range []string{seedCriteriaSportsConcerts, seedCriteriaHockey} {
+		rows, err := sb.QueryContext(ctx, strings.Replace(seed, "/* INSERT CRITERIA HERE */", f, 1))
+		if err != nil {
+			t.Fatalf("the seed's query with %q: %v", f, err)
+		}
+		var got []string
+		for rows.Next() {
+			var name string
+			var date time.Time
+			var tm, dayName, tmName, major, minor, season sql.NullString
+			if err := rows.Scan(&name, &date, &tm, &dayName, &tmName, &major, &minor, &season); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, name+" "+date.Format(time.DateOnly)+" "+tm.String)
+		}
+		rows.Close()
+		sel, err := Select(ctx, s.w, team, at, SelectOptions{CacheDir: s.cache, Criteria: f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, r := range sel.Rows {
+			want = append(want, r.EventName+" "+r.EventDate.Format(time.DateOnly)+" "+r.EventTime)
+		}
+		sort.Strings(got)
+		sort.Strings(want)
+		if len(want) == 0 || strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Fatalf("criteria %q on 2026-11-23: the seed's query lists %q, Select %q", f, got, want)
+		}
+	}
 	for _, stmt := range []string{
 		"SELECT count(*) FROM read_csv('/etc/passwd')",
 		"SELECT count(*) FROM glob('/*')",
