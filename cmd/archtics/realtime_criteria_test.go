@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"io"
 	"log/slog"
@@ -189,5 +190,37 @@ func TestRefusedIsUsageExit(t *testing.T) {
 	plain := errors.New("disk full")
 	if refused(plain) != plain {
 		t.Fatal("refused changed an error that is not a refusal")
+	}
+}
+
+// TestSampleTablesOnAFreshWarehouse: the realtime sample tables answer
+// through archtics query on a warehouse with nothing committed, and are
+// in the DuckDB file --db writes for DBeaver, rows included.
+func TestSampleTablesOnAFreshWarehouse(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	w, err := pipeline.Open(ctx, filepath.Join(dir, "fresh"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := filepath.Join(dir, "cache")
+	for _, tbl := range []string{"korebi.realtime_attendance_sample", "korebi.realtime_attendance_report_sample"} {
+		if got := queryCSV(t, w, cache, "SELECT count(*) FROM "+tbl); len(got) != 2 || got[1] == "0" {
+			t.Fatalf("%s on a fresh warehouse: %q, want a count of its sample rows", tbl, got)
+		}
+	}
+	dbFile := filepath.Join(dir, "warehouse.duckdb")
+	var out, errOut bytes.Buffer
+	if err := runQuery(ctx, &out, &errOut, w, cache, dbFile, "", "csv"); err != nil {
+		t.Fatalf("query --db: %v\n%s", err, errOut.String())
+	}
+	db, err := sql.Open("duckdb", dbFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM korebi.realtime_attendance_report_sample WHERE ticket_scan_time > event_time").Scan(&n); err != nil || n == 0 {
+		t.Fatalf("the --db file's report sample: %d late arrivals, %v", n, err)
 	}
 }
