@@ -18,7 +18,7 @@ import (
 	"archtics/stages/realtime"
 )
 
-func init() { realtimeCommands = append(realtimeCommands, realtimeCriteriaCommand()) }
+func init() { realtimeCommands = append(realtimeCommands, realtimeCriteriaCommand) }
 
 // A refused criteria fragment exits with the usage code: the argument is
 // what is wrong, and nothing was written.

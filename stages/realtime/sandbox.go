@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -23,17 +24,20 @@ import (
 //
 //  1. CheckCriteria: a lexical pass refuses statement separators,
 //     comments, dollar quoting and statement keywords (COPY, ATTACH,
-//     PRAGMA, SET, DDL) by name; then DuckDB's own parser
-//     (json_serialize_sql) parses `SELECT 1 FROM archtics.event WHERE
-//     (<fragment>)`, the fragment parenthesised exactly as it is run, so a
-//     fragment that closes the parenthesis to smuggle in a subquery
-//     (`1=1) OR (SELECT count(*) FROM archtics.cust) > 0 OR (1=1`) parses
-//     and is refused for its subquery. The tree must be that one SELECT
-//     with nothing but the WHERE clause changed, and every node of the
-//     WHERE clause must be on an allow-list: columns of archtics.event,
-//     constants, comparison and boolean operators, IN, BETWEEN,
-//     LIKE/ILIKE, IS [NOT] NULL, CAST, CASE and a short list of plain
-//     functions (allowedFunctions).
+//     PRAGMA, SET, DDL) by name, for a clear message; then DuckDB's own
+//     parser (json_serialize_sql) parses the very text that will run,
+//     SelectionQuery(fragment), and the tree must be that query with
+//     nothing changed but the criteria: the same select list and table,
+//     no modifier, and a WHERE clause that is an AND of the seed's three
+//     guards (enabled, the date range) and the criteria. A fragment that
+//     closes its parenthesis to escape them (`1=1) OR (SELECT count(*)
+//     FROM archtics.cust) > 0 OR (1=1`) turns that AND into an OR and is
+//     refused; so is its subquery. Every node of the criteria must be on
+//     an allow-list: columns of archtics.event, constants, comparison and
+//     boolean operators, IN, BETWEEN, LIKE/ILIKE, IS [NOT] NULL, CAST,
+//     CASE and a short list of plain functions (allowedFunctions). The
+//     lexical pass is for messages only: the tree is the wall, and what
+//     runs is the text whose tree was checked.
 //  2. The selection runs on a private in-memory DuckDB holding only the
 //     team's events (copied in first), after `SET enable_external_access
 //     = false` and `SET lock_configuration = true`: even a fragment that
@@ -124,9 +128,9 @@ const CurrentDateColumn = "current_date"
 // check walks.
 const MaxCriteriaLength = 4000
 
-// sandboxPrefix is what the fragment is parsed inside: parenthesised as
-// the selection runs it.
-const sandboxPrefix = "SELECT 1 FROM archtics.event WHERE ("
+// referenceQuery is SelectionQuery with criteria that are a constant:
+// its tree is what every checked query must match but for the criteria.
+var referenceQuery = SelectionQuery("true")
 
 // CheckCriteria checks that fragment is an expression the sandbox allows
 // (see THE CRITERIA SANDBOX) and returns a *CriteriaError naming what was
@@ -153,22 +157,9 @@ func checkCriteria(ctx context.Context, db *sql.DB, fragment string) error {
 	if err := lexCheck(fragment, refuse); err != nil {
 		return err
 	}
-	var text string
-	q := "SELECT CAST(json_serialize_sql(?::VARCHAR) AS VARCHAR)"
-	if err := db.QueryRowContext(ctx, q, sandboxPrefix+fragment+")").Scan(&text); err != nil {
-		return fmt.Errorf("criteria check: parse with duckdb: %w", err)
-	}
-	var tree struct {
-		Error        bool              `json:"error"`
-		ErrorType    string            `json:"error_type"`
-		ErrorMessage string            `json:"error_message"`
-		Position     json.Number       `json:"position"`
-		Statements   []json.RawMessage `json:"statements"`
-	}
-	dec := json.NewDecoder(strings.NewReader(text))
-	dec.UseNumber()
-	if err := dec.Decode(&tree); err != nil {
-		return fmt.Errorf("criteria check: read duckdb's parse tree: %w", err)
+	tree, err := parseTree(ctx, db, SelectionQuery(fragment))
+	if err != nil {
+		return err
 	}
 	if tree.Error {
 		pos := 0
@@ -180,23 +171,91 @@ func checkCriteria(ctx context.Context, db *sql.DB, fragment string) error {
 	if len(tree.Statements) != 1 {
 		return refuse(0, "statement separator: the criteria make %d statements, want one expression", len(tree.Statements))
 	}
-	var stmt map[string]any
-	dec = json.NewDecoder(strings.NewReader(string(tree.Statements[0])))
-	dec.UseNumber()
-	if err := dec.Decode(&stmt); err != nil {
-		return fmt.Errorf("criteria check: read duckdb's parse tree: %w", err)
+	ref, err := parseTree(ctx, db, referenceQuery)
+	if err != nil || ref.Error || len(ref.Statements) != 1 {
+		return fmt.Errorf("criteria check: the reference query does not parse: %v %s", err, ref.ErrorMessage)
 	}
-	node, _ := stmt["node"].(map[string]any)
-	if err := checkShape(node, refuse); err != nil {
+	// A subquery is named as such wherever it stands, before the shape
+	// check would call it an escape from the parentheses.
+	if pos, ok := findSubquery(tree.Statements[0]["node"]); ok {
+		return refuse(pos, "a subquery: criteria are an expression over one event's columns and may not read any table")
+	}
+	node, _ := tree.Statements[0]["node"].(map[string]any)
+	refNode, _ := ref.Statements[0]["node"].(map[string]any)
+	criteria, err := checkShape(node, refNode, refuse)
+	if err != nil {
 		return err
 	}
-	return walkExpr(node["where_clause"], refuse)
+	for _, c := range criteria {
+		if err := walkExpr(c, refuse); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// findSubquery reports whether the tree holds a subquery, and where.
+func findSubquery(v any) (int, bool) {
+	switch x := v.(type) {
+	case map[string]any:
+		if x["class"] == "SUBQUERY" {
+			return nodePos(x), true
+		}
+		for _, e := range x {
+			if p, ok := findSubquery(e); ok {
+				return p, true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if p, ok := findSubquery(e); ok {
+				return p, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// nodePos is the 1-based position in the fragment of a parse tree node
+// (0 when unknown or outside it).
+func nodePos(n map[string]any) int {
+	if q, ok := n["query_location"].(json.Number); ok {
+		if p, err := q.Int64(); err == nil {
+			return fragmentPos(p)
+		}
+	}
+	return 0
+}
+
+// parseResult is json_serialize_sql's answer.
+type parseResult struct {
+	Error        bool             `json:"error"`
+	ErrorType    string           `json:"error_type"`
+	ErrorMessage string           `json:"error_message"`
+	Position     json.Number      `json:"position"`
+	Statements   []map[string]any `json:"statements"`
+}
+
+// parseTree parses sqlText with DuckDB's parser (nothing is bound or run).
+func parseTree(ctx context.Context, db *sql.DB, sqlText string) (*parseResult, error) {
+	var text string
+	q := "SELECT CAST(json_serialize_sql(?::VARCHAR) AS VARCHAR)"
+	if err := db.QueryRowContext(ctx, q, sqlText).Scan(&text); err != nil {
+		return nil, fmt.Errorf("criteria check: parse with duckdb: %w", err)
+	}
+	var tree parseResult
+	dec := json.NewDecoder(strings.NewReader(text))
+	dec.UseNumber()
+	if err := dec.Decode(&tree); err != nil {
+		return nil, fmt.Errorf("criteria check: read duckdb's parse tree: %w", err)
+	}
+	return &tree, nil
 }
 
 // fragmentPos turns a position in the parsed text (0-based, bytes) into
 // a 1-based position in the fragment (0 when outside it).
 func fragmentPos(n int64) int {
-	p := int(n) - len(sandboxPrefix) + 1
+	p := int(n) - len(selectionPrefix) + 1
 	if p < 1 || n < 0 {
 		return 0
 	}
@@ -261,53 +320,89 @@ func isWordStart(c byte) bool {
 
 func isWordByte(c byte) bool { return isWordStart(c) || c >= '0' && c <= '9' }
 
-// checkShape checks the statement is `SELECT 1 FROM archtics.event WHERE
-// ...` with nothing else: a fragment that escaped its parentheses to add
-// a GROUP BY, a set operation, a second table or a CTE changes it.
-func checkShape(node map[string]any, refuse refuseFunc) error {
-	escaped := func(what string) error {
-		return refuse(0, "the criteria reach outside their parentheses (%s): write one expression", what)
+// checkShape checks the statement is the reference query but for its
+// criteria, and returns the criteria's expressions: the WHERE clause is an
+// AND whose first children are the reference's guards, unchanged, and
+// whose others are the criteria (DuckDB flattens the criteria's own top
+// AND into it). A fragment that escaped its parentheses changes the
+// statement type, adds a modifier, a clause or a table, or turns the
+// AND into an OR.
+func checkShape(node, ref map[string]any, refuse refuseFunc) ([]any, error) {
+	escaped := func(what string) ([]any, error) {
+		return nil, refuse(0, "the criteria reach outside their parentheses (%s): write one expression", what)
 	}
 	if node == nil || node["type"] != "SELECT_NODE" {
 		return escaped(fmt.Sprintf("the statement became %v", node["type"]))
 	}
-	for key, v := range node {
-		switch key {
-		case "type", "where_clause", "select_list", "from_table", "aggregate_handling":
-		case "modifiers", "group_expressions", "group_sets", "named_param_map":
-			if l, ok := v.([]any); !ok || len(l) > 0 {
-				return escaped(key)
-			}
-		case "cte_map":
-			m, _ := v.(map[string]any)
-			if l, ok := m["map"].([]any); !ok || len(l) > 0 {
-				return escaped("a WITH clause")
-			}
-		case "having", "sample", "qualify":
-			if v != nil {
-				return escaped(strings.ToUpper(key))
-			}
-		default:
-			if v != nil && v != "" && v != false {
-				return escaped(key)
-			}
+	for key := range node {
+		if _, ok := ref[key]; !ok {
+			return escaped(key)
 		}
 	}
-	if node["aggregate_handling"] != "STANDARD_HANDLING" {
-		return escaped("aggregation")
+	for key, want := range ref {
+		if key == "where_clause" {
+			continue
+		}
+		if !sameTree(node[key], want) {
+			what := strings.ReplaceAll(key, "_", " ")
+			switch key {
+			case "modifiers":
+				what = "ORDER BY, LIMIT or DISTINCT"
+			case "cte_map":
+				what = "a WITH clause"
+			case "group_expressions", "group_sets":
+				what = "GROUP BY"
+			case "from_table":
+				what = "the FROM clause"
+			}
+			return escaped(what)
+		}
 	}
-	if l, ok := node["select_list"].([]any); !ok || len(l) != 1 {
-		return escaped("the select list")
+	where, _ := node["where_clause"].(map[string]any)
+	refWhere, _ := ref["where_clause"].(map[string]any)
+	refGuards, _ := refWhere["children"].([]any)
+	if len(refGuards) < 2 {
+		return nil, fmt.Errorf("criteria check: the reference query's WHERE clause is not an AND of guards and criteria")
 	}
-	from, _ := node["from_table"].(map[string]any)
-	if from == nil || from["type"] != "BASE_TABLE" || from["schema_name"] != "archtics" || from["table_name"] != "event" ||
-		from["alias"] != "" || from["sample"] != nil || from["at_clause"] != nil || from["catalog_name"] != "" {
-		return escaped("the FROM clause")
+	refGuards = refGuards[:len(refGuards)-1] // the last is the constant criteria
+	if where == nil || where["type"] != refWhere["type"] {
+		return escaped("the WHERE clause is no longer an AND of the seed's conditions and the criteria")
 	}
-	if node["where_clause"] == nil {
-		return escaped("no WHERE clause")
+	children, _ := where["children"].([]any)
+	if len(children) <= len(refGuards) {
+		return escaped("the seed's conditions changed")
 	}
-	return nil
+	for i, g := range refGuards {
+		if !sameTree(children[i], g) {
+			return escaped("the seed's conditions changed")
+		}
+	}
+	return children[len(refGuards):], nil
+}
+
+// sameTree compares two parse trees ignoring where their text stands.
+func sameTree(a, b any) bool {
+	return reflect.DeepEqual(withoutLocations(a), withoutLocations(b))
+}
+
+func withoutLocations(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			if k != "query_location" {
+				out[k] = withoutLocations(e)
+			}
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = withoutLocations(e)
+		}
+		return out
+	}
+	return v
 }
 
 // eventColumns are archtics.event's column names (the clone's).
@@ -327,12 +422,7 @@ func walkExpr(v any, refuse refuseFunc) error {
 	}
 	class, _ := n["class"].(string)
 	typ, _ := n["type"].(string)
-	pos := 0
-	if q, ok := n["query_location"].(json.Number); ok {
-		if p, err := q.Int64(); err == nil {
-			pos = fragmentPos(p)
-		}
-	}
+	pos := nodePos(n)
 	children := func(keys ...string) error {
 		for _, k := range keys {
 			if n[k] == nil {

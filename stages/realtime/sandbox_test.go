@@ -21,6 +21,8 @@ func TestCheckCriteriaRefusesHostile(t *testing.T) {
 		name, fragment, reason string
 	}{
 		{"subquery escaping its parentheses", "1=1) OR (SELECT count(*) FROM archtics.cust) > 0 OR (1=1", "subquery"},
+		{"OR escaping the seed's date range", "1=1) OR (1=1", "outside their parentheses"},
+		{"OR escaping behind escape strings the lexical pass misreads", "event_name = E'\\'' ) OR (1=1 OR event_name = E'\\''", "outside their parentheses"},
 		{"subquery in IN", "event_id IN (SELECT acct_id FROM archtics.cust)", "subquery"},
 		{"EXISTS subquery", "EXISTS (SELECT 1 FROM archtics.ticket)", "subquery"},
 		{"scalar subquery", "(SELECT max(event_id) FROM archtics.event) = event_id", "subquery"},

@@ -46,18 +46,20 @@ var ErrNoCriteria = errors.New("no realtime criteria")
 var SeedColumns = []string{"event_name", "event_date", "event_time", "event_day", "team",
 	"major_category", "minor_category", "season_name"}
 
-// SelectionQuery is the seed's verification query with criteria in place
-// of /* INSERT CRITERIA HERE */ and event_id added first (the key the
-// ticks need), ordered by date, time and id. The criteria are
-// parenthesised: without it, a fragment's OR would escape the date range.
-func SelectionQuery(criteria string) string {
-	return `SELECT event_id, ` + strings.Join(SeedColumns[:4], ", ") + `, ` + strings.Join(SeedColumns[4:], ", ") + `
+// selectionPrefix is the seed's verification query up to its criteria,
+// with event_id added first (the key the ticks need).
+var selectionPrefix = `SELECT event_id, ` + strings.Join(SeedColumns[:4], ", ") + `, ` + strings.Join(SeedColumns[4:], ", ") + `
 FROM archtics.event
 WHERE enabled = 'Y' AND event_date >= current_date
 AND event_date <= current_date + 8
-AND (` + criteria + `)
-ORDER BY event_date, event_time, event_id`
-}
+AND (`
+
+// SelectionQuery is the seed's verification query with criteria in place
+// of /* INSERT CRITERIA HERE */, parenthesised (a fragment's OR must not
+// escape the date range), and event_id added first. Nothing follows the
+// criteria, so the text whose parse tree the sandbox checks is exactly
+// the text that runs; rows are ordered after.
+func SelectionQuery(criteria string) string { return selectionPrefix + criteria + ")" }
 
 // SelectionRow is one row of the seed's verification query (NULL text is
 // "").
@@ -147,6 +149,16 @@ func Select(ctx context.Context, w *pipeline.Warehouse, team string, at time.Tim
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("select events of %s with criteria %q: %w", team, sel.Criteria, err)
 	}
+	sort.Slice(sel.Rows, func(i, j int) bool {
+		a, b := sel.Rows[i], sel.Rows[j]
+		if !a.EventDate.Equal(b.EventDate) {
+			return a.EventDate.Before(b.EventDate)
+		}
+		if a.EventTime != b.EventTime {
+			return a.EventTime < b.EventTime
+		}
+		return a.EventID < b.EventID
+	})
 	return sel, nil
 }
 
