@@ -172,8 +172,11 @@ func checkCriteria(ctx context.Context, db *sql.DB, fragment string) error {
 		return refuse(0, "statement separator: the criteria make %d statements, want one expression", len(tree.Statements))
 	}
 	ref, err := parseTree(ctx, db, referenceQuery)
-	if err != nil || ref.Error || len(ref.Statements) != 1 {
-		return fmt.Errorf("criteria check: the reference query does not parse: %v %s", err, ref.ErrorMessage)
+	if err != nil {
+		return err
+	}
+	if ref.Error || len(ref.Statements) != 1 {
+		return fmt.Errorf("criteria check: the reference query does not parse into one statement: %s", ref.ErrorMessage)
 	}
 	// A subquery is named as such wherever it stands, before the shape
 	// check would call it an escape from the parentheses.
