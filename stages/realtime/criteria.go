@@ -2,10 +2,13 @@ package realtime
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -92,7 +95,11 @@ func SetCriteria(ctx context.Context, w *pipeline.Warehouse, team, fragment stri
 	instant := func(t time.Time) string { return t.Format(time.RFC3339Nano) }
 	row := []string{schemas.SettingRealtimeCriteria, strconv.FormatInt(rec.Version, 10), rec.Criteria, rec.SetBy,
 		instant(rec.SetAt), instant(rec.EffectiveAt), rec.Note, team}
-	batch := fmt.Sprintf("%s-v%d", schemas.SettingRealtimeCriteria, rec.Version)
+	// The batch names this attempt's content, not just the version: two
+	// admins setting version N at once must conflict (ExpectSeq), never
+	// have the second taken for a retry of the first and silently dropped.
+	sum := sha256.Sum256([]byte(strings.Join(row, "\x00")))
+	batch := fmt.Sprintf("%s-v%d-%s", schemas.SettingRealtimeCriteria, rec.Version, hex.EncodeToString(sum[:8]))
 	req := pipeline.CommitRequest{
 		Stream:    stream,
 		Stage:     "realtime-criteria",
@@ -114,6 +121,9 @@ func SetCriteria(ctx context.Context, w *pipeline.Warehouse, team, fragment stri
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("set criteria of %s: %w", team, err)
+	}
+	if c.Existing {
+		return nil, nil, fmt.Errorf("set criteria of %s: version %d is already committed (%s@%d): %w", team, rec.Version, stream, c.Seq, pipeline.ErrCommitConflict)
 	}
 	return rec, c, nil
 }
