@@ -63,6 +63,10 @@ fuzz-clone:
 testdata:
 	$(GO) test ./simulator -run '^TestGoldenDump$$' -update
 
+## samples: regenerate schemas/samples/*.csv (the korebi realtime sample tables) after an intended change to the simulator
+samples:
+	$(GO) test ./stages/realtime -run '^TestSampleDataIsTheSimulators$$' -count=1 -update-samples
+
 ## lint: gofmt, go vet, and no tracked file over 5 MB (build outputs and data belong in .gitignore)
 lint:
 	@big=$$(git ls-files -z | xargs -0 -r stat -c '%s %n' 2>/dev/null | awk '$$1 > 5000000 {print $$2}'); \

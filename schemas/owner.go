@@ -14,6 +14,11 @@ const (
 	CRMOwner      = "crm"
 )
 
+// SettingsOwner is a team's settings stream: it owns the team's admin
+// settings (korebi.birulesettings_history), apart from {team}/realtime so
+// an admin's `realtime criteria set` never conflicts with a tick.
+const SettingsOwner = "{team}/settings"
+
 // ownerSegments splits the owner template; a placeholder segment is
 // returned as its column name with isVar set.
 func (t *Table) ownerSegments() (segs []string, isVar []bool) {

@@ -12,7 +12,7 @@ import (
 )
 
 func init() {
-	realtimeCommands = append(realtimeCommands, realtimeExpireCommand(), realtimeRollupCommand())
+	realtimeCommands = append(realtimeCommands, realtimeExpireCommand, realtimeRollupCommand)
 }
 
 func realtimeExpireCommand() *cli.Command {

@@ -14,7 +14,7 @@ import (
 )
 
 func init() {
-	realtimeCommands = append(realtimeCommands, realtimeRunCommand())
+	realtimeCommands = append(realtimeCommands, realtimeRunCommand)
 }
 
 func realtimeRunCommand() *cli.Command {

@@ -19,7 +19,7 @@ import (
 )
 
 func init() {
-	realtimeCommands = append(realtimeCommands, realtimeTickCommand())
+	realtimeCommands = append(realtimeCommands, realtimeTickCommand)
 }
 
 // realtimeSourceFlags are the flags of the commands that pull the feed.
