@@ -143,26 +143,26 @@ func (d *demoClone) steps() []pipeline.Step {
 		return steps
 	}
 	return append(steps, pipeline.Step{Name: "hourly incrementals", Run: func(ctx context.Context) (string, error) {
-			start := time.Now()
-			var total, dv, dd, dm int64
-			runs := 0
-			day := d.clock.Now()
-			for h := 1; h <= d.hours; h++ {
-				d.clock.Set(d.clock.Now().Add(time.Hour))
-				v, del, m, err := d.runAll(ctx, 0)
-				if err != nil {
-					return "", fmt.Errorf("hour %d: %w", h, err)
-				}
-				dv, dd, dm, total = dv+v, dd+del, dm+m, total+v
-				runs++
-				if h%24 == 0 || h == d.hours {
-					fmt.Fprintf(d.out, "6. from %s: %d hourly runs per team, %d versions, %d deletions, %d merges; the clone equals the truth after each\n",
-						day.In(d.world.Location()).Format("Mon 2006-01-02 15:04"), runs, dv, dd, dm)
-					dv, dd, dm, runs = 0, 0, 0, 0
-					day = d.clock.Now()
-				}
+		start := time.Now()
+		var total, dv, dd, dm int64
+		runs := 0
+		day := d.clock.Now()
+		for h := 1; h <= d.hours; h++ {
+			d.clock.Set(d.clock.Now().Add(time.Hour))
+			v, del, m, err := d.runAll(ctx, 0)
+			if err != nil {
+				return "", fmt.Errorf("hour %d: %w", h, err)
 			}
-			fmt.Fprintf(d.out, "   %d hours in %s\n", d.hours, time.Since(start).Round(time.Millisecond))
-			return fmt.Sprintf("%d hours, %d versions", d.hours, total), nil
-		}})
+			dv, dd, dm, total = dv+v, dd+del, dm+m, total+v
+			runs++
+			if h%24 == 0 || h == d.hours {
+				fmt.Fprintf(d.out, "6. from %s: %d hourly runs per team, %d versions, %d deletions, %d merges; the clone equals the truth after each\n",
+					day.In(d.world.Location()).Format("Mon 2006-01-02 15:04"), runs, dv, dd, dm)
+				dv, dd, dm, runs = 0, 0, 0, 0
+				day = d.clock.Now()
+			}
+		}
+		fmt.Fprintf(d.out, "   %d hours in %s\n", d.hours, time.Since(start).Round(time.Millisecond))
+		return fmt.Sprintf("%d hours, %d versions", d.hours, total), nil
+	}})
 }

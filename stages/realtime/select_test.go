@@ -21,7 +21,6 @@ import (
 	"archtics/storage/file"
 )
 
-
 // simClone is a small simulated client loaded into a local warehouse,
 // with the simulator serving its change API on a clock the test drives.
 type simClone struct {
