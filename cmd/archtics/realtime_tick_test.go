@@ -74,6 +74,14 @@ func TestSeedQueriesOnAGameDay(t *testing.T) {
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
 
+	// The seed's first example criteria, in force from before the day.
+	for _, team := range world.Teams() {
+		args := []string{"archtics", "-w", wh, "--log-level", "error", "realtime", "criteria", "set", "--team", team,
+			"--effective", "2021-12-31 00:00:00", "total_events = 1 AND major_category IN ('SPORTS','CONCERTS')"}
+		if code := run(ctx, args); code != exitOK {
+			t.Fatalf("%s: exit %d", strings.Join(args, " "), code)
+		}
+	}
 	day := time.Date(2022, 1, 1, 7, 0, 0, 0, loc)
 	end := day.Add(21 * time.Hour)
 	for at := day; !at.After(end); at = at.Add(time.Hour) {
