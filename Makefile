@@ -51,7 +51,7 @@ $(BENCH_DATA)/.built:
 	$(MAKE) build
 	rm -rf $(BENCH_DATA) && mkdir -p $(BENCH_DATA)
 	@echo "building the bench-scale warehouse in $(BENCH_DATA) (once; log in $(BENCH_DATA)/demo.log)"
-	./$(BIN) demo --scale bench --hours 0 --dir $(BENCH_DATA) > $(BENCH_DATA)/demo.log 2>&1 || { tail -20 $(BENCH_DATA)/demo.log; exit 1; }
+	./$(BIN) demo --scale bench --hours -1 --dir $(BENCH_DATA) > $(BENCH_DATA)/demo.log 2>&1 || { tail -20 $(BENCH_DATA)/demo.log; exit 1; }
 	rm -rf $(BENCH_DATA)/dump $(BENCH_DATA)/cache
 	touch $@
 
