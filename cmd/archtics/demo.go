@@ -30,6 +30,13 @@ for Ticketmaster:
    2. load-dump       load every team's dump into DIR/warehouse, one commit per
                       team on "<team>/clone", with the cutoff as the watermark;
                       rows that do not convert go to archtics_meta.rejects
+   5. incremental     serve the simulator's change API on loopback, move its
+                      clock five days past the cutoff and bring every team's
+                      clone up to it at once (the first large incremental)
+   6. hourly          then every simulated hour for --hours (a week by default):
+                      each team's incremental with its key sweep; after every
+                      run the clone is compared with the simulator's truth,
+                      every row and column of the four tables
    3. verify          re-read every committed file against its commit
    4. query           cache the committed files in DIR/cache and write
                       DIR/warehouse.duckdb with one view per table (open it
