@@ -40,10 +40,12 @@ func BenchmarkLargeIncremental(b *testing.B) {
 	}
 	// The simulator runs in its own process (the product's `simulate
 	// serve`), so the heap measured here is the incremental's alone.
-	// ARCHTICS_BENCH_INCR_ACCOUNTS scales it (150,000: about 1.2 M rows),
-	// to see that the peak heap does not follow the rows.
+	// ARCHTICS_BENCH_INCR_ACCOUNTS and _TICKETS scale it (150,000 and
+	// 6,000: about 1.2 M rows), to see that the peak heap does not follow
+	// the rows.
 	accounts := cmp.Or(os.Getenv("ARCHTICS_BENCH_INCR_ACCOUNTS"), "150000")
-	url := serveSimulator(b, "--teams", team, "--accounts", accounts, "--tickets-per-event", "6000",
+	tickets := cmp.Or(os.Getenv("ARCHTICS_BENCH_INCR_TICKETS"), "6000")
+	url := serveSimulator(b, "--teams", team, "--accounts", accounts, "--tickets-per-event", tickets,
 		"--clock-speed", "0", "--clock-start", cfg.Cutoff.Add(24*time.Hour).Format(time.RFC3339))
 	src := client.New(url, "bench")
 	start := cfg.Cutoff.AddDate(-12, 0, 0) // before any row: every version is a change
@@ -96,8 +98,8 @@ func BenchmarkLargeIncremental(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if rep.Commit == nil || rep.Upserts < 500_000 {
-			b.Fatalf("the large incremental committed %d rows (%+v): the bench wants about a million", rep.Upserts, rep)
+		if rep.Commit == nil || rep.Upserts == 0 {
+			b.Fatalf("the large incremental committed nothing (%+v)", rep)
 		}
 		b.ReportMetric(float64(rep.Upserts), "rows")
 		b.ReportMetric(float64(rep.Upserts)/took.Seconds(), "rows/s")
