@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net/http/httptest"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -14,7 +13,6 @@ import (
 	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/simulator"
-	"archtics/simulator/client"
 	"archtics/stages/changes"
 )
 
@@ -36,19 +34,8 @@ func TestIncrementalMatchesTruth(t *testing.T) {
 	cfg.DaysAfterCutoff = 4
 	dir := t.TempDir()
 	w, _ := loadSimulatedDump(t, cfg, dir)
-	world, err := simulator.NewWorld(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := simulator.NewSimClock(world.Cutoff())
-	srv, err := simulator.NewServer(world, simulator.ServerConfig{Token: "test-token", Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-	cli := client.New(hs.URL, "test-token", client.WithSleep(func(ctx context.Context, _ time.Duration) error { return ctx.Err() }))
-	opts := IncrementalOptions{Pull: changes.Options{Location: world.Location(), PageSize: 97}, Logger: quietLogger}
+	s := newSimSource(t, cfg)
+	world, clock, cli, opts := s.world, s.clock, s.cli, s.opts
 
 	var merges, deletions int
 	var reserved int64

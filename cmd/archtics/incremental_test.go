@@ -128,26 +128,6 @@ func mustStream(t *testing.T, wh, stream string) *pipeline.StreamState {
 	return s
 }
 
-// captureStderr is captureStdout for os.Stderr (where errors and hints go).
-func captureStderr(t *testing.T, f func()) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "stderr")
-	out, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	saved := os.Stderr
-	os.Stderr = out
-	defer func() { os.Stderr = saved }()
-	f()
-	out.Close()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
 // TestIncrementalKillResume kills `archtics incremental` with SIGKILL at
 // random points, reruns it until a run completes, and checks that the
 // clone ends with exactly the rows and the watermark of an uninterrupted

@@ -14,16 +14,21 @@ import (
 
 // captureStdout runs f with os.Stdout sent to a file and returns what it
 // printed.
-func captureStdout(t *testing.T, f func()) string {
+func captureStdout(t *testing.T, f func()) string { return captureFile(t, &os.Stdout, f) }
+
+// captureStderr is captureStdout for os.Stderr (where errors and hints go).
+func captureStderr(t *testing.T, f func()) string { return captureFile(t, &os.Stderr, f) }
+
+func captureFile(t *testing.T, std **os.File, f func()) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "stdout")
+	path := filepath.Join(t.TempDir(), "captured")
 	out, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	saved := os.Stdout
-	os.Stdout = out
-	defer func() { os.Stdout = saved }()
+	saved := *std
+	*std = out
+	defer func() { *std = saved }()
 	f()
 	out.Close()
 	b, err := os.ReadFile(path)
