@@ -36,7 +36,8 @@ for Ticketmaster:
    6. hourly          then every simulated hour for --hours (a week by default):
                       each team's incremental with its key sweep; after every
                       run the clone is compared with the simulator's truth,
-                      every row and column of the four tables
+                      every row and column of the four tables; once a
+                      simulated day every clone is compacted (and compared)
    3. verify          re-read every committed file against its commit
    4. query           cache the committed files in DIR/cache and write
                       DIR/warehouse.duckdb with one view per table (open it
