@@ -104,7 +104,10 @@ type TickReport struct {
 	// catch-up, stores what the feed held at its time, no more).
 	Deferred int64
 	Dropped  map[string]int64
-	Commit   *pipeline.Commit // Existing set when the tick was committed before
+	// Holders counts where each kept scan's account came from (the
+	// Holder outcomes; the commit's summary has them as "holder_<outcome>").
+	Holders map[string]int64
+	Commit  *pipeline.Commit // Existing set when the tick was committed before
 }
 
 // BatchID is the batch of team's tick at logical time at: a retried tick
@@ -149,8 +152,9 @@ func parseFollowed(key, v string) (followed, error) {
 // after its cursor, every page, delivered by at, several events at once;
 // keeps initial entries (result_code '0', scan_type 'S') scanned inside
 // the event's window, each seq_num once; enriches them from the clone
-// (the event's name and start, the holder's account after merges and its
-// primary name); and commits archtics_rtx.attendance,
+// (the event's name and start, the ticket holder at scan time and its
+// primary name: see the Holder outcomes for which account wins when the
+// clone and the feed disagree); and commits archtics_rtx.attendance,
 // archtics_rtx.attendance_enriched and the new cursors in one commit on
 // {team}/realtime whose watermark is at. A tick at a logical time already
 // committed returns that commit and pulls nothing; one earlier than the
@@ -253,8 +257,13 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 
 	var look *lookups
 	if kept > 0 {
-		if look, err = loadLookups(ctx, w, team, opts.CacheDir); err != nil {
+		var holders map[string]int64
+		if look, holders, err = loadLookups(ctx, w, team, opts.CacheDir, pulls); err != nil {
 			return nil, fmt.Errorf("tick %s at %s: read the clone: %w", team, at.Format(time.RFC3339), err)
+		}
+		rep.Holders = holders
+		for k, v := range holders {
+			summary["holder_"+k] = v
 		}
 	}
 	req := pipeline.CommitRequest{
@@ -355,6 +364,9 @@ type eventPull struct {
 	deferred int64
 	dropped  map[string]int64
 	kept     []keptScan
+	// acct is each kept scan's holder (loadLookups), valid where hasAcct.
+	acct    []int32
+	hasAcct []bool
 }
 
 // pullAll runs the pulls, at most n at once; the first error cancels the
@@ -544,16 +556,15 @@ func (p *eventPull) records(look *lookups, zone string) (raw, enriched arrow.Rec
 		}
 		b.Append(v)
 	}
-	for _, k := range p.kept {
+	for j, k := range p.kept {
 		r := k.row
 		for _, s := range rawStr {
 			appendStr(s.b, r[s.col])
 		}
 		appendStr(rEventName, tmName)
 		rEventID.Append(p.f.id)
-		acct, hasAcct := parseInt32(r[c.acct])
-		if hasAcct {
-			rAcct.Append(acct)
+		if feedAcct, ok := parseInt32(r[c.acct]); ok {
+			rAcct.Append(feedAcct)
 		} else {
 			rAcct.AppendNull()
 		}
@@ -569,8 +580,13 @@ func (p *eventPull) records(look *lookups, zone string) (raw, enriched arrow.Rec
 		} else {
 			eSeat.AppendNull()
 		}
+		// The holder at scan time (loadLookups: the clone's, else the
+		// feed's through merges); none when nothing was looked up.
+		acct, hasAcct := int32(0), false
+		if j < len(p.hasAcct) {
+			acct, hasAcct = p.acct[j], p.hasAcct[j]
+		}
 		if hasAcct {
-			acct = look.winner(acct)
 			eAcct.Append(acct)
 		} else {
 			eAcct.AppendNull()
