@@ -97,7 +97,7 @@ func BenchmarkTickScans(b *testing.B) {
 				scans += rep.Pulled
 				kept += rep.Kept
 				if i == 0 {
-					b.Logf("%s: %d events, %d feed rows pulled, %d kept, holders %v", bc.name, len(rep.Events), rep.Pulled, rep.Kept, rep.Holders)
+					b.Logf("%s: %d events, %d feed rows pulled, %d kept, holders %v, took %v", bc.name, len(rep.Events), rep.Pulled, rep.Kept, rep.Holders, rep.Took)
 				}
 			}
 			b.ReportMetric(float64(scans)/float64(b.N), "scans/op")

@@ -135,21 +135,38 @@ func loadLookups(ctx context.Context, w *pipeline.Warehouse, team, cacheDir stri
 // resolveHolders sets each kept scan's account: the clone's holder of its
 // seat at its ticket_scan_time when archtics.ticket_holder has one, else
 // the feed's acct_id followed through the clone's merges (see the Holder
-// outcomes). The scans' seats go into a temporary table and are joined
-// with the view in one statement (the join holder.go documents), the
-// view restricted to the tick's events.
+// outcomes). The scans' seats, with the feed's account, go into a
+// temporary table (DuckDB's appender) and are joined with the view in one
+// statement (the join holder.go documents), the view restricted to the
+// tick's events. Only the scans whose holder is not the feed's come back
+// (a few percent): reading a million rows back through database/sql would
+// cost more than the join.
 func resolveHolders(ctx context.Context, conn *sql.Conn, team string, pulls []*eventPull, l *lookups) (map[string]int64, error) {
+	out := map[string]int64{}
+	// First the feed's account, merges followed: what a scan gets unless
+	// the clone says otherwise.
+	for _, p := range pulls {
+		p.acct = make([]int32, len(p.kept))
+		p.hasAcct = make([]bool, len(p.kept))
+		for j, k := range p.kept {
+			if feed, ok := parseInt32(k.row[p.col.acct]); ok {
+				p.acct[j], p.hasAcct[j] = l.winner(feed), true
+			}
+		}
+	}
 	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE tick_seats (k BIGINT, event_id INTEGER, section_name VARCHAR,
-row_name VARCHAR, seat_num INTEGER, scan_time TIMESTAMP)`); err != nil {
+row_name VARCHAR, seat_num INTEGER, scan_time TIMESTAMP, feed_acct INTEGER)`); err != nil {
 		return nil, err
 	}
 	var events []string
+	seated := make([][]bool, len(pulls))
 	seats := 0
 	err := appendRows(conn, "tick_seats", func(app *duckdb.Appender) error {
 		for pi, p := range pulls {
 			if len(p.kept) == 0 {
 				continue
 			}
+			seated[pi] = make([]bool, len(p.kept))
 			events = append(events, strconv.Itoa(int(p.f.id)))
 			c := &p.col
 			for j, k := range p.kept {
@@ -163,8 +180,13 @@ row_name VARCHAR, seat_num INTEGER, scan_time TIMESTAMP)`); err != nil {
 					}
 				}
 				seats++
+				seated[pi][j] = true
+				var feed any
+				if p.hasAcct[j] {
+					feed = p.acct[j]
+				}
 				if err := app.AppendRow(int64(pi)<<32|int64(j), p.f.id, nullable(k.row[c.section]), nullable(k.row[c.row]), seat,
-					time.UnixMicro(wallMicros(k.scanned, p.loc)).UTC()); err != nil {
+					time.UnixMicro(wallMicros(k.scanned, p.loc)).UTC(), feed); err != nil {
 					return err
 				}
 			}
@@ -174,24 +196,37 @@ row_name VARCHAR, seat_num INTEGER, scan_time TIMESTAMP)`); err != nil {
 	if err != nil {
 		return nil, fmt.Errorf("the tick's seats: %w", err)
 	}
-	clone := map[int64]int32{}
+	// differs[k]: the clone's holder (valid) when it is not the feed's
+	// account; absent from it, the clone agrees with the feed.
+	type cloneSays struct {
+		acct  int32
+		valid bool
+	}
+	differs := map[int64]cloneSays{}
 	if seats > 0 {
 		// Two intervals of one seat should not overlap; should the clone
 		// hold such a pair, the later hand-over wins, the same every tick.
-		q := `SELECT s.k, arg_max(h.acct_id, h.held_from) FROM tick_seats AS s
-JOIN (SELECT * FROM archtics.ticket_holder WHERE team = ? AND event_id IN (` + strings.Join(events, ", ") + `)) AS h
-  ON h.event_id = s.event_id AND h.section_name IS NOT DISTINCT FROM s.section_name
-  AND h.row_name IS NOT DISTINCT FROM s.row_name AND h.seat_num = s.seat_num
-  AND h.held_from <= s.scan_time AND (h.held_until IS NULL OR s.scan_time < h.held_until)
-WHERE h.acct_id IS NOT NULL
-GROUP BY s.k`
+		// (An inner join, then a left join on k: DuckDB plans a left join
+		// on these range conditions as a nested loop.)
+		q := `WITH held AS (
+  SELECT s.k, arg_max(h.acct_id, h.held_from) AS holder
+  FROM tick_seats AS s
+  JOIN (SELECT * FROM archtics.ticket_holder WHERE team = ? AND event_id IN (` + strings.Join(events, ", ") + `)) AS h
+    ON h.event_id = s.event_id AND h.section_name IS NOT DISTINCT FROM s.section_name
+    AND h.row_name IS NOT DISTINCT FROM s.row_name AND h.seat_num = s.seat_num
+    AND h.held_from <= s.scan_time AND (h.held_until IS NULL OR s.scan_time < h.held_until)
+  WHERE h.acct_id IS NOT NULL
+  GROUP BY s.k
+)
+SELECT s.k, held.holder FROM tick_seats AS s LEFT JOIN held ON held.k = s.k
+WHERE held.holder IS DISTINCT FROM s.feed_acct`
 		err = scanRows(ctx, conn, q, []any{team}, func(r *sql.Rows) error {
 			var k int64
-			var acct int32
-			if err := r.Scan(&k, &acct); err != nil {
+			var holder sql.NullInt32
+			if err := r.Scan(&k, &holder); err != nil {
 				return err
 			}
-			clone[k] = acct
+			differs[k] = cloneSays{acct: holder.Int32, valid: holder.Valid}
 			return nil
 		})
 		if err != nil {
@@ -201,24 +236,17 @@ GROUP BY s.k`
 	if _, err := conn.ExecContext(ctx, `DROP TABLE tick_seats`); err != nil {
 		return nil, err
 	}
-	out := map[string]int64{}
 	for pi, p := range pulls {
-		p.acct = make([]int32, len(p.kept))
-		p.hasAcct = make([]bool, len(p.kept))
-		for j, k := range p.kept {
-			feed, hasFeed := parseInt32(k.row[p.col.acct])
-			if hasFeed {
-				feed = l.winner(feed)
-			}
-			switch h, ok := clone[int64(pi)<<32|int64(j)]; {
-			case ok:
-				p.acct[j], p.hasAcct[j] = h, true
+		for j := range p.kept {
+			c, differ := differs[int64(pi)<<32|int64(j)]
+			switch {
+			case seated[pi] != nil && seated[pi][j] && !differ: // the clone's holder is the feed's account
 				out[HolderClone]++
-				if !hasFeed || feed != h {
-					out[HolderDisagrees]++
-				}
-			case hasFeed:
-				p.acct[j], p.hasAcct[j] = feed, true
+			case differ && c.valid: // the clone names another holder
+				out[HolderClone]++
+				out[HolderDisagrees]++
+				p.acct[j], p.hasAcct[j] = c.acct, true
+			case p.hasAcct[j]: // no holder in the clone (or no seat): the feed's
 				out[HolderFeed]++
 			default:
 				out[HolderNone]++

@@ -107,7 +107,11 @@ type TickReport struct {
 	// Holders counts where each kept scan's account came from (the
 	// Holder outcomes; the commit's summary has them as "holder_<outcome>").
 	Holders map[string]int64
-	Commit  *pipeline.Commit // Existing set when the tick was committed before
+	// Took is how long each phase took: "pull" (the feed), "clone" (the
+	// holder join and the names), "commit" (building, writing and
+	// committing the files).
+	Took   map[string]time.Duration
+	Commit *pipeline.Commit // Existing set when the tick was committed before
 }
 
 // BatchID is the batch of team's tick at logical time at: a retried tick
@@ -174,7 +178,7 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 		logger = slog.Default()
 	}
 	at = at.Truncate(time.Second)
-	rep := &TickReport{Team: team, At: at, Dropped: map[string]int64{}}
+	rep := &TickReport{Team: team, At: at, Dropped: map[string]int64{}, Took: map[string]time.Duration{}}
 	stream := Stream(team)
 	head, err := w.Stream(ctx, stream)
 	if err != nil {
@@ -221,9 +225,12 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 	for i, f := range follow {
 		pulls[i] = &eventPull{f: f, at: at, loc: loc, team: team, pageSize: opts.PageSize}
 	}
+	phase := time.Now()
 	if err := pullAll(ctx, src, pulls, opts.Concurrency); err != nil {
 		return nil, fmt.Errorf("tick %s at %s: %w", team, at.Format(time.RFC3339), err)
 	}
+	rep.Took["pull"] = time.Since(phase)
+	phase = time.Now()
 
 	cursors := map[string]string{PreferredTimeZoneCursor: zone}
 	summary := map[string]int64{}
@@ -266,6 +273,8 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 			summary["holder_"+k] = v
 		}
 	}
+	rep.Took["clone"] = time.Since(phase)
+	phase = time.Now()
 	req := pipeline.CommitRequest{
 		Stream: stream, Stage: "realtime-tick", BatchID: batch, ExpectSeq: head.Seq + 1,
 		Watermark: pipeline.Watermark{To: at.UTC().Format(time.RFC3339)},
@@ -296,6 +305,7 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 		return nil, fmt.Errorf("tick %s at %s: %w", team, at.Format(time.RFC3339), err)
 	}
 	rep.Commit = c
+	rep.Took["commit"] = time.Since(phase)
 	logger.Info("realtime tick", "team", team, "at", at.Format(time.RFC3339), "events", len(pulls),
 		"pulled", rep.Pulled, "kept", kept, "deferred", rep.Deferred, "seq", c.Seq)
 	return rep, nil
