@@ -81,24 +81,32 @@ const (
 // lookupTables are the clone's tables a tick reads.
 var lookupTables = []*schemas.Table{schemas.Current(schemas.Event), schemas.Current(schemas.Cust), schemas.AcctMerge, schemas.TicketHolder}
 
-// loadLookups reads team's clone for the tick's pulls: archtics.event's
-// Ticketmaster names, archtics.acct_merge, the holder of every kept scan
-// (set on each pull's acct) and the primary names of the accounts named.
-// It returns the lookups and the holder outcomes' counts.
-func loadLookups(ctx context.Context, w *pipeline.Warehouse, team, cacheDir string, pulls []*eventPull) (*lookups, map[string]int64, error) {
+// clone is team's clone opened for one tick: a DuckDB database with views
+// over its files, one connection (the tick's scans go into temporary
+// tables, which only the connection that made them sees), and what was
+// read up front (Ticketmaster names, merges).
+type clone struct {
+	db   *pipeline.DuckDB
+	conn *sql.Conn
+	team string
+	look *lookups
+}
+
+// openClone opens team's clone and reads archtics.event's Ticketmaster
+// names and archtics.acct_merge. The tick opens it while it pulls.
+func openClone(ctx context.Context, w *pipeline.Warehouse, team, cacheDir string) (*clone, error) {
 	db, err := w.OpenViews(ctx, "", cacheDir, lookupTables...)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	defer db.Close()
-	// One connection: the tick's scans go into temporary tables, which
-	// only the connection that made them sees.
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("duckdb connection: %w", err)
+		db.Close()
+		return nil, fmt.Errorf("duckdb connection: %w", err)
 	}
-	defer conn.Close()
-	l := &lookups{tmNames: map[int32]string{}, merges: map[int32]int32{}, names: map[int32]primaryName{}}
+	c := &clone{db: db, conn: conn, team: team,
+		look: &lookups{tmNames: map[int32]string{}, merges: map[int32]int32{}, names: map[int32]primaryName{}}}
+	l := c.look
 	err = scanRows(ctx, conn, `SELECT event_id, coalesce(tm_event_name, '') FROM archtics.event WHERE team = ?`, []any{team}, func(r *sql.Rows) error {
 		var id int32
 		var name string
@@ -109,7 +117,8 @@ func loadLookups(ctx context.Context, w *pipeline.Warehouse, team, cacheDir stri
 		return nil
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("archtics.event: %w", err)
+		c.Close()
+		return nil, fmt.Errorf("archtics.event: %w", err)
 	}
 	err = scanRows(ctx, conn, `SELECT loser_acct_id, winner_acct_id FROM archtics.acct_merge WHERE team = ?`, []any{team}, func(r *sql.Rows) error {
 		var loser, winner int32
@@ -120,16 +129,30 @@ func loadLookups(ctx context.Context, w *pipeline.Warehouse, team, cacheDir stri
 		return nil
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("archtics.acct_merge: %w", err)
+		c.Close()
+		return nil, fmt.Errorf("archtics.acct_merge: %w", err)
 	}
-	outcomes, err := resolveHolders(ctx, conn, team, pulls, l)
+	return c, nil
+}
+
+// Close releases the connection and the database.
+func (c *clone) Close() {
+	c.conn.Close()
+	c.db.Close()
+}
+
+// holders sets every kept scan's account (each pull's acct) and reads the
+// primary names of the accounts named; it returns the Holder outcomes'
+// counts.
+func (c *clone) holders(ctx context.Context, pulls []*eventPull) (map[string]int64, error) {
+	outcomes, err := resolveHolders(ctx, c.conn, c.team, pulls, c.look)
 	if err != nil {
-		return nil, nil, fmt.Errorf("archtics.ticket_holder: %w", err)
+		return nil, fmt.Errorf("archtics.ticket_holder: %w", err)
 	}
-	if err := loadNames(ctx, conn, team, pulls, l); err != nil {
-		return nil, nil, fmt.Errorf("archtics.cust: %w", err)
+	if err := loadNames(ctx, c.conn, c.team, pulls, c.look); err != nil {
+		return nil, fmt.Errorf("archtics.cust: %w", err)
 	}
-	return l, outcomes, nil
+	return outcomes, nil
 }
 
 // resolveHolders sets each kept scan's account: the clone's holder of its
@@ -186,7 +209,7 @@ row_name VARCHAR, seat_num INTEGER, scan_time TIMESTAMP, feed_acct INTEGER)`); e
 					feed = p.acct[j]
 				}
 				if err := app.AppendRow(int64(pi)<<32|int64(j), p.f.id, nullable(k.row[c.section]), nullable(k.row[c.row]), seat,
-					time.UnixMicro(wallMicros(k.scanned, p.loc)).UTC(), feed); err != nil {
+					time.UnixMicro(k.wall).UTC(), feed); err != nil {
 					return err
 				}
 			}
