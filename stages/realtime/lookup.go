@@ -3,15 +3,22 @@ package realtime
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"archtics/pipeline"
 	"archtics/schemas"
 )
 
 // lookups are what a tick reads from the team's clone to enrich its scans:
-// each event's Ticketmaster name, the account merges, and each account's
-// primary name. Read once per tick that keeps a scan.
+// each event's Ticketmaster name, the account merges, and, for the tick's
+// scans only, the ticket holder at scan time and the primary names of the
+// accounts the scans end up naming. Read once per tick that keeps a scan.
 type lookups struct {
 	tmNames map[int32]string
 	merges  map[int32]int32 // loser → winner
@@ -50,16 +57,57 @@ func (l *lookups) name(acct int32) primaryName {
 	return l.names[acct]
 }
 
-// loadLookups reads team's clone: archtics.event, archtics.acct_merge and
-// the primary names of archtics.cust (current state).
-func loadLookups(ctx context.Context, w *pipeline.Warehouse, team, cacheDir string) (*lookups, error) {
-	db, err := w.OpenViews(ctx, "", cacheDir, schemas.Current(schemas.Event), schemas.Current(schemas.Cust), schemas.AcctMerge)
+// Holder outcomes, counted in the tick's commit summary as "holder_<outcome>".
+const (
+	// HolderClone: the clone's archtics.ticket_holder names a holder of
+	// the scan's seat at its ticket_scan_time, and that is the account
+	// stored. It may differ from the feed's: see HolderDisagrees.
+	HolderClone = "clone"
+	// HolderDisagrees counts, among HolderClone, the scans whose feed
+	// acct_id (followed through the clone's merges) is another account:
+	// a hand-over the clone has not pulled yet (an incremental runs
+	// hourly, scans come every three minutes), one it dates differently
+	// (Archtics commits some activities after their upd_datetime), or a
+	// pending exchange posting the clone shows as done.
+	HolderDisagrees = "disagrees"
+	// HolderFeed: the clone has no holder for the scan (no seat, as a
+	// staff credential; a seat the clone does not know yet; a returned
+	// block): the feed's acct_id, followed through the clone's merges.
+	HolderFeed = "feed"
+	// HolderNone: neither names an account; acct_id and the names are NULL.
+	HolderNone = "none"
+)
+
+// lookupTables are the clone's tables a tick reads.
+var lookupTables = []*schemas.Table{schemas.Current(schemas.Event), schemas.Current(schemas.Cust), schemas.AcctMerge, schemas.TicketHolder}
+
+// clone is team's clone opened for one tick: a DuckDB database with views
+// over its files, one connection (the tick's scans go into temporary
+// tables, which only the connection that made them sees), and what was
+// read up front (Ticketmaster names, merges).
+type clone struct {
+	db   *pipeline.DuckDB
+	conn *sql.Conn
+	team string
+	look *lookups
+}
+
+// openClone opens team's clone and reads archtics.event's Ticketmaster
+// names and archtics.acct_merge. The tick opens it while it pulls.
+func openClone(ctx context.Context, w *pipeline.Warehouse, team, cacheDir string) (*clone, error) {
+	db, err := w.OpenViews(ctx, "", cacheDir, lookupTables...)
 	if err != nil {
 		return nil, err
 	}
-	defer db.Close()
-	l := &lookups{tmNames: map[int32]string{}, merges: map[int32]int32{}, names: map[int32]primaryName{}}
-	err = scanRows(ctx, db.DB, `SELECT event_id, coalesce(tm_event_name, '') FROM archtics.event WHERE team = ?`, []any{team}, func(r *sql.Rows) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("duckdb connection: %w", err)
+	}
+	c := &clone{db: db, conn: conn, team: team,
+		look: &lookups{tmNames: map[int32]string{}, merges: map[int32]int32{}, names: map[int32]primaryName{}}}
+	l := c.look
+	err = scanRows(ctx, conn, `SELECT event_id, coalesce(tm_event_name, '') FROM archtics.event WHERE team = ?`, []any{team}, func(r *sql.Rows) error {
 		var id int32
 		var name string
 		if err := r.Scan(&id, &name); err != nil {
@@ -69,9 +117,10 @@ func loadLookups(ctx context.Context, w *pipeline.Warehouse, team, cacheDir stri
 		return nil
 	})
 	if err != nil {
+		c.Close()
 		return nil, fmt.Errorf("archtics.event: %w", err)
 	}
-	err = scanRows(ctx, db.DB, `SELECT loser_acct_id, winner_acct_id FROM archtics.acct_merge WHERE team = ?`, []any{team}, func(r *sql.Rows) error {
+	err = scanRows(ctx, conn, `SELECT loser_acct_id, winner_acct_id FROM archtics.acct_merge WHERE team = ?`, []any{team}, func(r *sql.Rows) error {
 		var loser, winner int32
 		if err := r.Scan(&loser, &winner); err != nil {
 			return err
@@ -80,13 +129,193 @@ func loadLookups(ctx context.Context, w *pipeline.Warehouse, team, cacheDir stri
 		return nil
 	})
 	if err != nil {
+		c.Close()
 		return nil, fmt.Errorf("archtics.acct_merge: %w", err)
+	}
+	return c, nil
+}
+
+// Close releases the connection and the database.
+func (c *clone) Close() {
+	c.conn.Close()
+	c.db.Close()
+}
+
+// holders sets every kept scan's account (each pull's acct) and reads the
+// primary names of the accounts named; it returns the Holder outcomes'
+// counts.
+func (c *clone) holders(ctx context.Context, pulls []*eventPull) (map[string]int64, error) {
+	outcomes, err := resolveHolders(ctx, c.conn, c.team, pulls, c.look)
+	if err != nil {
+		return nil, fmt.Errorf("archtics.ticket_holder: %w", err)
+	}
+	if err := loadNames(ctx, c.conn, c.team, pulls, c.look); err != nil {
+		return nil, fmt.Errorf("archtics.cust: %w", err)
+	}
+	return outcomes, nil
+}
+
+// resolveHolders sets each kept scan's account: the clone's holder of its
+// seat at its ticket_scan_time when archtics.ticket_holder has one, else
+// the feed's acct_id followed through the clone's merges (see the Holder
+// outcomes). The scans' seats, with the feed's account, go into a
+// temporary table (DuckDB's appender) and are joined with the view in one
+// statement (the join holder.go documents), the view restricted to the
+// tick's events. Only the scans whose holder is not the feed's come back
+// (a few percent): reading a million rows back through database/sql would
+// cost more than the join.
+func resolveHolders(ctx context.Context, conn *sql.Conn, team string, pulls []*eventPull, l *lookups) (map[string]int64, error) {
+	out := map[string]int64{}
+	// First the feed's account, merges followed: what a scan gets unless
+	// the clone says otherwise.
+	for _, p := range pulls {
+		p.acct = make([]int32, len(p.kept))
+		p.hasAcct = make([]bool, len(p.kept))
+		for j, k := range p.kept {
+			if feed, ok := parseInt32(k.row[p.col.acct]); ok {
+				p.acct[j], p.hasAcct[j] = l.winner(feed), true
+			}
+		}
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE tick_seats (k BIGINT, event_id INTEGER, section_name VARCHAR,
+row_name VARCHAR, seat_num INTEGER, scan_time TIMESTAMP, feed_acct INTEGER)`); err != nil {
+		return nil, err
+	}
+	var events []string
+	seated := make([][]bool, len(pulls))
+	seats := 0
+	err := appendRows(conn, "tick_seats", func(app *duckdb.Appender) error {
+		for pi, p := range pulls {
+			if len(p.kept) == 0 {
+				continue
+			}
+			seated[pi] = make([]bool, len(p.kept))
+			events = append(events, strconv.Itoa(int(p.f.id)))
+			c := &p.col
+			for j, k := range p.kept {
+				seat, ok := parseInt32(k.row[c.seat])
+				if !ok {
+					continue
+				}
+				if j%4096 == 0 {
+					if err := ctx.Err(); err != nil {
+						return err
+					}
+				}
+				seats++
+				seated[pi][j] = true
+				var feed any
+				if p.hasAcct[j] {
+					feed = p.acct[j]
+				}
+				if err := app.AppendRow(int64(pi)<<32|int64(j), p.f.id, nullable(k.row[c.section]), nullable(k.row[c.row]), seat,
+					time.UnixMicro(k.wall).UTC(), feed); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("the tick's seats: %w", err)
+	}
+	// differs[k]: the clone's holder (valid) when it is not the feed's
+	// account; absent from it, the clone agrees with the feed.
+	type cloneSays struct {
+		acct  int32
+		valid bool
+	}
+	differs := map[int64]cloneSays{}
+	if seats > 0 {
+		// Two intervals of one seat should not overlap; should the clone
+		// hold such a pair, the later hand-over wins, the same every tick.
+		// (An inner join, then a left join on k: DuckDB plans a left join
+		// on these range conditions as a nested loop.)
+		q := `WITH held AS (
+  SELECT s.k, arg_max(h.acct_id, h.held_from) AS holder
+  FROM tick_seats AS s
+  JOIN (SELECT * FROM archtics.ticket_holder WHERE team = ? AND event_id IN (` + strings.Join(events, ", ") + `)) AS h
+    ON h.event_id = s.event_id AND h.section_name IS NOT DISTINCT FROM s.section_name
+    AND h.row_name IS NOT DISTINCT FROM s.row_name AND h.seat_num = s.seat_num
+    AND h.held_from <= s.scan_time AND (h.held_until IS NULL OR s.scan_time < h.held_until)
+  WHERE h.acct_id IS NOT NULL
+  GROUP BY s.k
+)
+SELECT s.k, held.holder FROM tick_seats AS s LEFT JOIN held ON held.k = s.k
+WHERE held.holder IS DISTINCT FROM s.feed_acct`
+		err = scanRows(ctx, conn, q, []any{team}, func(r *sql.Rows) error {
+			var k int64
+			var holder sql.NullInt32
+			if err := r.Scan(&k, &holder); err != nil {
+				return err
+			}
+			differs[k] = cloneSays{acct: holder.Int32, valid: holder.Valid}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if _, err := conn.ExecContext(ctx, `DROP TABLE tick_seats`); err != nil {
+		return nil, err
+	}
+	for pi, p := range pulls {
+		for j := range p.kept {
+			c, differ := differs[int64(pi)<<32|int64(j)]
+			switch {
+			case seated[pi] != nil && seated[pi][j] && !differ: // the clone's holder is the feed's account
+				out[HolderClone]++
+			case differ && c.valid: // the clone names another holder
+				out[HolderClone]++
+				out[HolderDisagrees]++
+				p.acct[j], p.hasAcct[j] = c.acct, true
+			case p.hasAcct[j]: // no holder in the clone (or no seat): the feed's
+				out[HolderFeed]++
+			default:
+				out[HolderNone]++
+			}
+		}
+	}
+	return out, nil
+}
+
+// loadNames reads the primary names of the accounts the tick's scans
+// name, and only those.
+func loadNames(ctx context.Context, conn *sql.Conn, team string, pulls []*eventPull, l *lookups) error {
+	seen := map[int32]bool{}
+	for _, p := range pulls {
+		for j, ok := range p.hasAcct {
+			if ok {
+				seen[p.acct[j]] = true
+			}
+		}
+	}
+	if len(seen) == 0 {
+		return nil
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE tick_accts (acct_id INTEGER)`); err != nil {
+		return err
+	}
+	err := appendRows(conn, "tick_accts", func(app *duckdb.Appender) error {
+		for a := range seen {
+			if err := app.AppendRow(a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("the tick's accounts: %w", err)
 	}
 	// One primary name per account; should the clone hold two, the
 	// lowest cust_name_id is the one shown, the same every tick.
-	err = scanRows(ctx, db.DB, `SELECT acct_id, coalesce(name_first, ''), coalesce(name_last, ''), coalesce(email_addr, '')
-FROM archtics.cust WHERE team = ? AND primary_code = 'Primary'
-QUALIFY row_number() OVER (PARTITION BY acct_id ORDER BY cust_name_id) = 1`, []any{team}, func(r *sql.Rows) error {
+	// (arg_min rather than QUALIFY row_number(): DuckDB's top-n window
+	// optimizer fails with an internal error on that over this join.)
+	err = scanRows(ctx, conn, `SELECT c.acct_id, arg_min(coalesce(c.name_first, ''), c.cust_name_id),
+  arg_min(coalesce(c.name_last, ''), c.cust_name_id), arg_min(coalesce(c.email_addr, ''), c.cust_name_id)
+FROM archtics.cust AS c
+WHERE c.team = ? AND c.primary_code = 'Primary' AND c.acct_id IN (SELECT acct_id FROM tick_accts)
+GROUP BY c.acct_id`, []any{team}, func(r *sql.Rows) error {
 		var acct int32
 		var n primaryName
 		if err := r.Scan(&acct, &n.first, &n.last, &n.email); err != nil {
@@ -96,20 +325,49 @@ QUALIFY row_number() OVER (PARTITION BY acct_id ORDER BY cust_name_id) = 1`, []a
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("archtics.cust: %w", err)
+		return err
 	}
-	return l, nil
+	_, err = conn.ExecContext(ctx, `DROP TABLE tick_accts`)
+	return err
 }
 
-func scanRows(ctx context.Context, db *sql.DB, q string, args []any, fn func(*sql.Rows) error) error {
+// appendRows fills the temporary table with DuckDB's appender.
+func appendRows(conn *sql.Conn, table string, fill func(*duckdb.Appender) error) error {
+	return conn.Raw(func(dc any) error {
+		app, err := duckdb.NewAppender(dc.(driver.Conn), "temp", "main", table)
+		if err != nil {
+			return err
+		}
+		if err := fill(app); err != nil {
+			app.Close()
+			return err
+		}
+		return app.Close()
+	})
+}
+
+// nullable is NULL for an empty feed field.
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func scanRows(ctx context.Context, db interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, q string, args []any, fn func(*sql.Rows) error) error {
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
+	n := 0
 	for rows.Next() {
-		if err := ctx.Err(); err != nil {
-			return err
+		if n++; n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 		}
 		if err := fn(rows); err != nil {
 			return err

@@ -104,7 +104,14 @@ type TickReport struct {
 	// catch-up, stores what the feed held at its time, no more).
 	Deferred int64
 	Dropped  map[string]int64
-	Commit   *pipeline.Commit // Existing set when the tick was committed before
+	// Holders counts where each kept scan's account came from (the
+	// Holder outcomes; the commit's summary has them as "holder_<outcome>").
+	Holders map[string]int64
+	// Took is how long each phase took: "pull" (the feed), "clone" (the
+	// holder join and the names), "commit" (building, writing and
+	// committing the files).
+	Took   map[string]time.Duration
+	Commit *pipeline.Commit // Existing set when the tick was committed before
 }
 
 // BatchID is the batch of team's tick at logical time at: a retried tick
@@ -149,8 +156,9 @@ func parseFollowed(key, v string) (followed, error) {
 // after its cursor, every page, delivered by at, several events at once;
 // keeps initial entries (result_code '0', scan_type 'S') scanned inside
 // the event's window, each seq_num once; enriches them from the clone
-// (the event's name and start, the holder's account after merges and its
-// primary name); and commits archtics_rtx.attendance,
+// (the event's name and start, the ticket holder at scan time and its
+// primary name: see the Holder outcomes for which account wins when the
+// clone and the feed disagree); and commits archtics_rtx.attendance,
 // archtics_rtx.attendance_enriched and the new cursors in one commit on
 // {team}/realtime whose watermark is at. A tick at a logical time already
 // committed returns that commit and pulls nothing; one earlier than the
@@ -170,7 +178,7 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 		logger = slog.Default()
 	}
 	at = at.Truncate(time.Second)
-	rep := &TickReport{Team: team, At: at, Dropped: map[string]int64{}}
+	rep := &TickReport{Team: team, At: at, Dropped: map[string]int64{}, Took: map[string]time.Duration{}}
 	stream := Stream(team)
 	head, err := w.Stream(ctx, stream)
 	if err != nil {
@@ -217,9 +225,35 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 	for i, f := range follow {
 		pulls[i] = &eventPull{f: f, at: at, loc: loc, team: team, pageSize: opts.PageSize}
 	}
-	if err := pullAll(ctx, src, pulls, opts.Concurrency); err != nil {
-		return nil, fmt.Errorf("tick %s at %s: %w", team, at.Format(time.RFC3339), err)
+	// The clone is opened while the feed is pulled: the two wait on
+	// different things (the feed's server, the files and DuckDB).
+	type opened struct {
+		c   *clone
+		err error
 	}
+	cloneReady := make(chan opened, 1)
+	if len(pulls) > 0 {
+		go func() {
+			c, err := openClone(ctx, w, team, opts.CacheDir)
+			cloneReady <- opened{c, err}
+		}()
+	} else {
+		cloneReady <- opened{}
+	}
+	phase := time.Now()
+	pullErr := pullAll(ctx, src, pulls, opts.Concurrency)
+	rep.Took["pull"] = time.Since(phase)
+	cl := <-cloneReady
+	if cl.c != nil {
+		defer cl.c.Close()
+	}
+	if pullErr != nil {
+		return nil, fmt.Errorf("tick %s at %s: %w", team, at.Format(time.RFC3339), pullErr)
+	}
+	if cl.err != nil {
+		return nil, fmt.Errorf("tick %s at %s: read the clone: %w", team, at.Format(time.RFC3339), cl.err)
+	}
+	phase = time.Now()
 
 	cursors := map[string]string{PreferredTimeZoneCursor: zone}
 	summary := map[string]int64{}
@@ -251,12 +285,30 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 		summary["dropped_"+k] = v
 	}
 
+	// The holders are resolved in the clone while the raw rows are
+	// written (they need only the Ticketmaster names, read already); the
+	// enriched rows wait for them.
 	var look *lookups
+	holdersDone := make(chan error, 1)
+	hctx, hcancel := context.WithCancel(ctx)
 	if kept > 0 {
-		if look, err = loadLookups(ctx, w, team, opts.CacheDir); err != nil {
-			return nil, fmt.Errorf("tick %s at %s: read the clone: %w", team, at.Format(time.RFC3339), err)
-		}
+		look = cl.c.look
+		go func() {
+			holders, err := cl.c.holders(hctx, pulls)
+			if err == nil {
+				rep.Holders = holders
+				rep.Took["clone"] = time.Since(phase)
+			}
+			holdersDone <- err
+		}()
+	} else {
+		holdersDone <- nil
 	}
+	// Whatever happens below, the holders' goroutine is done with the
+	// clone before it is closed.
+	waitHolders := sync.OnceValue(func() error { return <-holdersDone })
+	defer waitHolders()
+	defer hcancel() // runs first: a failed write stops the holders' work
 	req := pipeline.CommitRequest{
 		Stream: stream, Stage: "realtime-tick", BatchID: batch, ExpectSeq: head.Seq + 1,
 		Watermark: pipeline.Watermark{To: at.UTC().Format(time.RFC3339)},
@@ -270,12 +322,28 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 			if len(p.kept) == 0 {
 				continue
 			}
-			raw, enriched := p.records(look, zone)
+			raw := p.rawRecord(look)
 			err := add(schemas.RTXAttendance).Write(raw)
-			if err == nil {
-				err = add(schemas.RTXEnriched).Write(enriched)
-			}
 			raw.Release()
+			if err != nil {
+				return err
+			}
+		}
+		if err := waitHolders(); err != nil {
+			return fmt.Errorf("read the clone: %w", err)
+		}
+		for k, v := range rep.Holders {
+			summary["holder_"+k] = v // the commit reads the summary after this function
+		}
+		for _, p := range pulls {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if len(p.kept) == 0 {
+				continue
+			}
+			enriched := p.enrichedRecord(look, zone)
+			err := add(schemas.RTXEnriched).Write(enriched)
 			enriched.Release()
 			if err != nil {
 				return err
@@ -287,6 +355,7 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 		return nil, fmt.Errorf("tick %s at %s: %w", team, at.Format(time.RFC3339), err)
 	}
 	rep.Commit = c
+	rep.Took["write+commit"] = time.Since(phase) // the clone's holders run inside it
 	logger.Info("realtime tick", "team", team, "at", at.Format(time.RFC3339), "events", len(pulls),
 		"pulled", rep.Pulled, "kept", kept, "deferred", rep.Deferred, "seq", c.Seq)
 	return rep, nil
@@ -339,6 +408,85 @@ type keptScan struct {
 	row     []string
 	seq     int64
 	scanned time.Time
+	wall    int64 // scanned's wall clock in the client's zone (wallMicros): ticket_scan_time
+}
+
+// feedTimes resolves the feed's times for one event's pull, faster than
+// scanTimes row by row: each upd_datetime (a night's rows share a few
+// thousand delivery seconds) is resolved once, and where the client's
+// zone kept one offset over the two days before the delivery, which is
+// every delivery but those near a clock change, the scan's instant is
+// arithmetic on that offset. Anything else goes through scanTimes.
+type feedTimes struct {
+	loc  *time.Location
+	memo map[string]deliveryTimes
+}
+
+type resolvedTimes struct {
+	delivered, scanned time.Time
+	wall               int64 // scanned's wall clock as microseconds (wallMicros)
+}
+
+// deliveryTimes is what one upd_datetime resolves to.
+type deliveryTimes struct {
+	delivered time.Time
+	off       int64 // the zone's offset (seconds) at delivered
+	fast      bool  // one reading, and the same offset for the 48 hours before it
+}
+
+func (ft *feedTimes) resolve(upd, action string) (resolvedTimes, error) {
+	dt, ok := ft.memo[upd]
+	if !ok {
+		if naive, err := time.Parse(wallLayout, upd); err == nil {
+			if cands := wallInstants(naive, ft.loc); len(cands) == 1 {
+				d := cands[0]
+				l := d.In(ft.loc)
+				_, off := l.Zone()
+				start, _ := l.ZoneBounds()
+				dt = deliveryTimes{delivered: d, off: int64(off), fast: start.IsZero() || !start.After(d.Add(-48*time.Hour))}
+			}
+		}
+		if ft.memo == nil || len(ft.memo) >= 1<<16 {
+			ft.memo = map[string]deliveryTimes{} // bounded: a new map rather than an ever-growing one
+		}
+		ft.memo[upd] = dt
+	}
+	if tod, ok := parseTimeOfDay(action); ok && dt.fast {
+		// The latest instant at or before delivery whose local time of
+		// day is tod (latestWallAtOrBefore with a constant offset).
+		local := dt.delivered.Unix() + dt.off
+		cand := local - ((local%86400)+86400)%86400 + int64(tod)
+		if cand > local {
+			cand -= 86400
+		}
+		return resolvedTimes{delivered: dt.delivered, scanned: time.Unix(cand-dt.off, 0), wall: cand * 1e6}, nil
+	}
+	d, sc, err := scanTimes(upd, action, ft.loc)
+	if err != nil {
+		return resolvedTimes{}, err
+	}
+	return resolvedTimes{delivered: d, scanned: sc, wall: wallMicros(sc, ft.loc)}, nil
+}
+
+// parseTimeOfDay reads "HH:MM:SS" (00:00:00 to 23:59:59) as seconds after
+// midnight; anything else is false (scanTimes then says what is wrong).
+func parseTimeOfDay(s string) (int, bool) {
+	if len(s) != 8 || s[2] != ':' || s[5] != ':' {
+		return 0, false
+	}
+	n := 0
+	for _, i := range []int{0, 3, 6} {
+		a, b := s[i], s[i+1]
+		if a < '0' || a > '9' || b < '0' || b > '9' {
+			return 0, false
+		}
+		n = n*60 + int(a-'0')*10 + int(b-'0')
+	}
+	h, m, sec := n/3600, n/60%60, n%60
+	if h > 23 || m > 59 || sec > 59 || int(s[3]-'0') > 5 || int(s[6]-'0') > 5 {
+		return 0, false
+	}
+	return n, true
 }
 
 // eventPull pulls one event's feed for a tick.
@@ -355,6 +503,9 @@ type eventPull struct {
 	deferred int64
 	dropped  map[string]int64
 	kept     []keptScan
+	// acct is each kept scan's holder (loadLookups), valid where hasAcct.
+	acct    []int32
+	hasAcct []bool
 }
 
 // pullAll runs the pulls, at most n at once; the first error cancels the
@@ -392,6 +543,7 @@ func (p *eventPull) run(ctx context.Context, src Source) error {
 	open, end := p.f.start.Add(-WindowBefore), p.f.start.Add(WindowAfter)
 	maxSeq := p.f.lastSeq // the highest seq_num seen: a row at or below it is a redelivery
 	after := p.f.lastSeq
+	ft := &feedTimes{loc: p.loc}
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -412,10 +564,11 @@ func (p *eventPull) run(ctx context.Context, src Source) error {
 			if err != nil {
 				return fmt.Errorf("event %d (%s) after seq_num %d, row %d: seq_num %q: not an integer", p.f.id, p.f.name, after, i+1, r[p.col.seq])
 			}
-			delivered, scanned, err := scanTimes(r[p.col.upd], r[p.col.action], p.loc)
+			times, err := ft.resolve(r[p.col.upd], r[p.col.action])
 			if err != nil {
 				return fmt.Errorf("event %d (%s) seq_num %d: %w", p.f.id, p.f.name, seq, err)
 			}
+			delivered, scanned := times.delivered, times.scanned
 			if delivered.After(p.at) {
 				// Delivered after the tick's time: the next tick's. The
 				// feed serves in delivery order, so the rest is too.
@@ -437,7 +590,7 @@ func (p *eventPull) run(ctx context.Context, src Source) error {
 			case scanned.After(end):
 				p.dropped[DropAfterWindow]++
 			default:
-				p.kept = append(p.kept, keptScan{row: r, seq: seq, scanned: scanned})
+				p.kept = append(p.kept, keptScan{row: r, seq: seq, scanned: scanned, wall: times.wall})
 			}
 			maxSeq = seq
 		}
@@ -484,35 +637,28 @@ func (fc *feedColumns) bind(cols []string) error {
 	return nil
 }
 
-// records builds the event's kept scans as archtics_rtx.attendance and
-// archtics_rtx.attendance_enriched rows.
-func (p *eventPull) records(look *lookups, zone string) (raw, enriched arrow.RecordBatch) {
-	mem := memory.DefaultAllocator
-	rb := array.NewRecordBuilder(mem, schemas.RTXAttendance.ArrowSchema())
-	eb := array.NewRecordBuilder(mem, schemas.RTXEnriched.ArrowSchema())
+// appendStr appends v, NULL when empty (the feed's empty field).
+func appendStr(b *array.StringBuilder, v string) {
+	if v == "" {
+		b.AppendNull()
+		return
+	}
+	b.Append(v)
+}
+
+// rawRecord builds the event's kept scans as archtics_rtx.attendance rows.
+func (p *eventPull) rawRecord(look *lookups) arrow.RecordBatch {
+	rb := array.NewRecordBuilder(memory.DefaultAllocator, schemas.RTXAttendance.ArrowSchema())
 	defer rb.Release()
-	defer eb.Release()
-	n := len(p.kept)
-	rb.Reserve(n)
-	eb.Reserve(n)
+	rb.Reserve(len(p.kept))
 	rs := func(name string) *array.StringBuilder {
 		return rb.Field(schemas.RTXAttendance.ColumnIndex(name)).(*array.StringBuilder)
-	}
-	es := func(name string) *array.StringBuilder {
-		return eb.Field(schemas.RTXEnriched.ColumnIndex(name)).(*array.StringBuilder)
 	}
 	ri := func(name string) *array.Int32Builder {
 		return rb.Field(schemas.RTXAttendance.ColumnIndex(name)).(*array.Int32Builder)
 	}
-	ei := func(name string) *array.Int32Builder {
-		return eb.Field(schemas.RTXEnriched.ColumnIndex(name)).(*array.Int32Builder)
-	}
-	et := func(name string) *array.TimestampBuilder {
-		return eb.Field(schemas.RTXEnriched.ColumnIndex(name)).(*array.TimestampBuilder)
-	}
 	tmName := look.tmEventName(p.f.id)
 	date := arrow.Date32(p.f.date.Unix() / 86400)
-	startMicros := p.f.start.UnixMicro()
 	c := &p.col
 	rawStr := []struct {
 		b   *array.StringBuilder
@@ -522,28 +668,10 @@ func (p *eventPull) records(look *lookups, zone string) (raw, enriched arrow.Rec
 		{rs("archtics_event_name"), c.eventName}, {rs("action_time"), c.action}, {rs("seat_num"), c.seat},
 		{rs("section_name"), c.section}, {rs("channel_ind"), c.channel}, {rs("attendance_seq_id"), c.seq},
 	}
-	encStr := []struct {
-		b   *array.StringBuilder
-		col int
-	}{
-		{es("archtics_event_name"), c.eventName}, {es("section_name"), c.section}, {es("row_name"), c.row},
-		{es("gate"), c.gate}, {es("scan_type"), c.scanType},
-	}
-	rEventName, rTeam, rSeqText := rs("event_name"), rs("team"), es("attendance_seq_id")
+	rEventName, rTeam := rs("event_name"), rs("team")
 	rEventID, rAcct := ri("event_id"), ri("acct_id")
 	rScanTime := rb.Field(schemas.RTXAttendance.ColumnIndex("ticket_scan_time")).(*array.TimestampBuilder)
 	rDate := rb.Field(schemas.RTXAttendance.ColumnIndex("event_date")).(*array.Date32Builder)
-	eSeat, eAcct, eEventID := ei("seat_num"), ei("acct_id"), ei("event_id")
-	eStart, eScan := et("event_start"), et("scan_at")
-	eFirst, eLast, eEmail, eZone, eTeam := es("name_first"), es("name_last"), es("email_addr"), es("display_zone"), es("team")
-	eDate := eb.Field(schemas.RTXEnriched.ColumnIndex("event_date")).(*array.Date32Builder)
-	appendStr := func(b *array.StringBuilder, v string) {
-		if v == "" {
-			b.AppendNull()
-			return
-		}
-		b.Append(v)
-	}
 	for _, k := range p.kept {
 		r := k.row
 		for _, s := range rawStr {
@@ -551,16 +679,51 @@ func (p *eventPull) records(look *lookups, zone string) (raw, enriched arrow.Rec
 		}
 		appendStr(rEventName, tmName)
 		rEventID.Append(p.f.id)
-		acct, hasAcct := parseInt32(r[c.acct])
-		if hasAcct {
-			rAcct.Append(acct)
+		if feedAcct, ok := parseInt32(r[c.acct]); ok {
+			rAcct.Append(feedAcct) // the raw table keeps the feed's account
 		} else {
 			rAcct.AppendNull()
 		}
-		rScanTime.Append(arrow.Timestamp(wallMicros(k.scanned, p.loc)))
+		rScanTime.Append(arrow.Timestamp(k.wall))
 		rTeam.Append(p.team)
 		rDate.Append(date)
+	}
+	return rb.NewRecordBatch()
+}
 
+// enrichedRecord builds the event's kept scans as
+// archtics_rtx.attendance_enriched rows, with the holders and names the
+// clone gave (clone.holders).
+func (p *eventPull) enrichedRecord(look *lookups, zone string) arrow.RecordBatch {
+	eb := array.NewRecordBuilder(memory.DefaultAllocator, schemas.RTXEnriched.ArrowSchema())
+	defer eb.Release()
+	eb.Reserve(len(p.kept))
+	es := func(name string) *array.StringBuilder {
+		return eb.Field(schemas.RTXEnriched.ColumnIndex(name)).(*array.StringBuilder)
+	}
+	ei := func(name string) *array.Int32Builder {
+		return eb.Field(schemas.RTXEnriched.ColumnIndex(name)).(*array.Int32Builder)
+	}
+	et := func(name string) *array.TimestampBuilder {
+		return eb.Field(schemas.RTXEnriched.ColumnIndex(name)).(*array.TimestampBuilder)
+	}
+	date := arrow.Date32(p.f.date.Unix() / 86400)
+	startMicros := p.f.start.UnixMicro()
+	c := &p.col
+	encStr := []struct {
+		b   *array.StringBuilder
+		col int
+	}{
+		{es("archtics_event_name"), c.eventName}, {es("section_name"), c.section}, {es("row_name"), c.row},
+		{es("gate"), c.gate}, {es("scan_type"), c.scanType},
+	}
+	eSeqText := es("attendance_seq_id")
+	eSeat, eAcct, eEventID := ei("seat_num"), ei("acct_id"), ei("event_id")
+	eStart, eScan := et("event_start"), et("scan_at")
+	eFirst, eLast, eEmail, eZone, eTeam := es("name_first"), es("name_last"), es("email_addr"), es("display_zone"), es("team")
+	eDate := eb.Field(schemas.RTXEnriched.ColumnIndex("event_date")).(*array.Date32Builder)
+	for j, k := range p.kept {
+		r := k.row
 		for _, s := range encStr {
 			appendStr(s.b, r[s.col])
 		}
@@ -569,28 +732,31 @@ func (p *eventPull) records(look *lookups, zone string) (raw, enriched arrow.Rec
 		} else {
 			eSeat.AppendNull()
 		}
+		// The holder at scan time (clone.holders: the clone's, else the
+		// feed's through merges); none when nothing was looked up.
+		acct, hasAcct := int32(0), false
+		if j < len(p.hasAcct) {
+			acct, hasAcct = p.acct[j], p.hasAcct[j]
+		}
+		var name primaryName
 		if hasAcct {
-			acct = look.winner(acct)
 			eAcct.Append(acct)
+			name = look.name(acct)
 		} else {
 			eAcct.AppendNull()
 		}
 		eStart.Append(arrow.Timestamp(startMicros))
 		eScan.Append(arrow.Timestamp(k.scanned.UnixMicro()))
-		var name primaryName
-		if hasAcct {
-			name = look.name(acct)
-		}
 		appendStr(eFirst, name.first)
 		appendStr(eLast, name.last)
 		appendStr(eEmail, name.email)
 		eZone.Append(zone)
 		eEventID.Append(p.f.id)
-		rSeqText.Append(r[c.seq])
+		eSeqText.Append(r[c.seq])
 		eTeam.Append(p.team)
 		eDate.Append(date)
 	}
-	return rb.NewRecordBatch(), eb.NewRecordBatch()
+	return eb.NewRecordBatch()
 }
 
 func parseInt32(s string) (int32, bool) {

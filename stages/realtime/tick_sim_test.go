@@ -74,6 +74,14 @@ func TestGameDayMatchesTruth(t *testing.T) {
 	restartAt := day.Add(7 * time.Hour)
 	var kept, drops int64
 	dropped := map[string]int64{}
+	// holders sums, per team, where each tick's kept scans got their
+	// account (the commit summaries' holder_<outcome>).
+	holders := map[string]map[string]int64{"nhl": {}, "arena": {}}
+	addHolders := func(rep *TickReport) {
+		for k, v := range rep.Holders {
+			holders[rep.Team][k] += v
+		}
+	}
 	for at := from; !at.After(end); at = at.Add(step) {
 		if !at.Before(restartAt) && at.Before(restartAt.Add(time.Hour)) {
 			continue // the writer is down: these ticks are caught up below
@@ -96,14 +104,18 @@ func TestGameDayMatchesTruth(t *testing.T) {
 				if want := truthScans(g, "nhl", m, from); len(storedScans(t, g, "nhl")) != len(want) {
 					t.Fatalf("catch-up tick at %s: %d stored, truth %d (deferred %d)", m, len(storedScans(t, g, "nhl")), len(want), rep.Deferred)
 				}
-				if _, err := Tick(context.Background(), g.w, g.cli, "arena", m, g.selected("arena", m), TickOptions{Logger: quietLogger, CacheDir: g.cache}); err != nil {
+				addHolders(rep)
+				arep, err := Tick(context.Background(), g.w, g.cli, "arena", m, g.selected("arena", m), TickOptions{Logger: quietLogger, CacheDir: g.cache})
+				if err != nil {
 					t.Fatal(err)
 				}
+				addHolders(arep)
 			}
 		}
 		for _, team := range []string{"nhl", "arena"} {
 			rep := g.tick(t, team, at, TickOptions{})
 			kept += rep.Kept
+			addHolders(rep)
 			for k, v := range rep.Dropped {
 				dropped[k] += v
 				drops += v
@@ -129,14 +141,19 @@ func TestGameDayMatchesTruth(t *testing.T) {
 		t.Fatal("nothing kept over a game day")
 	}
 	t.Logf("kept %d scans, dropped %d: %v", kept, drops, dropped)
-	checkEnrichedIsTruth(t, g, end, from)
+	checkEnrichedIsTruth(t, g, end, from, holders)
 }
 
 // checkEnrichedIsTruth compares archtics.attendance_realtime_v with the
 // truth's scans of the replayed events: the event's start, the scan's
-// instant (in the client's zone, the default preferred zone), the feed's
-// holder and its primary name in the clone (the dump: no merges known).
-func checkEnrichedIsTruth(t *testing.T, g *gameDay, at, from time.Time) {
+// instant (in the client's zone, the default preferred zone), the holder
+// and its primary name in the clone (the dump, read just before the
+// cutoff: no merges since). The holder is the tick's rule computed from
+// the truth: the seat's holder at the scan's instant as the dump knew it
+// (World.SeatHolders as of the dump), else the feed's acct_id. The
+// outcomes the ticks counted (holders, per team) must equal the truth's,
+// disagreements with the feed included.
+func checkEnrichedIsTruth(t *testing.T, g *gameDay, at, from time.Time, holders map[string]map[string]int64) {
 	t.Helper()
 	loc := g.world.Location()
 	ctx := context.Background()
@@ -145,6 +162,7 @@ func checkEnrichedIsTruth(t *testing.T, g *gameDay, at, from time.Time) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	dumpSeen := g.world.Cutoff().Add(-time.Nanosecond)
 	for _, team := range g.world.Teams() {
 		names := map[string][3]string{}
 		cust := schemas.Cust
@@ -161,6 +179,7 @@ func checkEnrichedIsTruth(t *testing.T, g *gameDay, at, from time.Time) {
 			best[acct] = id
 			names[acct] = [3]string{r[cust.ColumnIndex("name_first")], r[cust.ColumnIndex("name_last")], r[cust.ColumnIndex("email_addr")]}
 		}
+		seatHolders := g.world.SeatHolders(team, dumpSeen, dumpSeen)
 		starts := map[string]time.Time{}
 		for _, e := range g.world.FollowedEvents(team, at, nil) {
 			if !e.Start.Add(-WindowBefore).Before(from) {
@@ -168,6 +187,7 @@ func checkEnrichedIsTruth(t *testing.T, g *gameDay, at, from time.Time) {
 			}
 		}
 		sc := func(r simulator.Row, name string) string { return r[schemas.Scan.ColumnIndex(name)] }
+		outcomes := map[string]int64{}
 		var want []string
 		for _, r := range g.world.TrueScansDelivered(team, at, nil) {
 			start, ok := starts[sc(r, "event_id")]
@@ -178,9 +198,25 @@ func checkEnrichedIsTruth(t *testing.T, g *gameDay, at, from time.Time) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			n := names[sc(r, "acct_id")]
+			acct := sc(r, "acct_id")
+			eventID, _ := strconv.Atoi(sc(r, "event_id"))
+			seat, seatErr := strconv.Atoi(sc(r, "seat_num"))
+			h, held := simulator.HolderAt(seatHolders, int32(eventID), sc(r, "section_name"), sc(r, "row_name"), int32(seat), scanned)
+			switch {
+			case seatErr == nil && held:
+				outcomes[HolderClone]++
+				if strconv.Itoa(int(h.Acct)) != acct {
+					outcomes[HolderDisagrees]++
+				}
+				acct = strconv.Itoa(int(h.Acct))
+			case acct != "":
+				outcomes[HolderFeed]++
+			default:
+				outcomes[HolderNone]++
+			}
+			n := names[acct]
 			want = append(want, strings.Join([]string{sc(r, "event_name"), sc(r, "section_name"), sc(r, "row_name"), sc(r, "gate"),
-				sc(r, "scan_type"), sc(r, "seat_num"), sc(r, "acct_id"), start.In(loc).Format(time.DateTime),
+				sc(r, "scan_type"), sc(r, "seat_num"), acct, start.In(loc).Format(time.DateTime),
 				scanned.In(loc).Format(time.DateTime), n[0], n[1], n[2]}, "|"))
 		}
 		got := queryStrings(t, db, `SELECT concat_ws('|', coalesce(archtics_event_name, ''), coalesce(section_name, ''), coalesce(row_name, ''),
@@ -194,5 +230,11 @@ FROM archtics.attendance_realtime_v v WHERE archtics_event_name IN (SELECT DISTI
 		if diff := diffSets(want, got); diff != "" {
 			t.Fatalf("%s: archtics.attendance_realtime_v differs from the truth (%d want, %d got):\n%s", team, len(want), len(got), diff)
 		}
+		for _, o := range []string{HolderClone, HolderDisagrees, HolderFeed, HolderNone} {
+			if holders[team][o] != outcomes[o] {
+				t.Errorf("%s: the ticks counted %d scans holder_%s, the truth %d (all: ticks %v, truth %v)", team, holders[team][o], o, outcomes[o], holders[team], outcomes)
+			}
+		}
+		t.Logf("%s: holders %v", team, outcomes)
 	}
 }
