@@ -181,4 +181,3 @@ func TestQueryFormats(t *testing.T) {
 		})
 	}
 }
-
