@@ -155,7 +155,7 @@ type queryOptions struct {
 	Out    string // write the result here instead of stdout
 }
 
-// runQuery is runQueryOptions writing to stdout.
+// runQuery is runQueryOptions without --out.
 func runQuery(ctx context.Context, stdout, stderr io.Writer, w *pipeline.Warehouse, cache, dbPath, sqlText, format string) error {
 	return runQueryOptions(ctx, stdout, stderr, w, queryOptions{Cache: cache, DB: dbPath, Format: format}, sqlText)
 }
@@ -180,6 +180,9 @@ func runQueryOptions(ctx context.Context, stdout, stderr io.Writer, w *pipeline.
 		}()
 		out = f
 		commitOut = func() error {
+			if err := f.Chmod(0o644); err != nil { // CreateTemp's 0600 would hide the result from the group
+				return fmt.Errorf("--out %s: %w", opts.Out, err)
+			}
 			if err := f.Close(); err != nil {
 				return fmt.Errorf("--out %s: %w", opts.Out, err)
 			}

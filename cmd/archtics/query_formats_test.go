@@ -101,6 +101,33 @@ func TestQueryFormats(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a statement reads a table the text does not name", func(t *testing.T) {
+		// The views cover archtics.event only; the third statement reads
+		// archtics_dump.ticket through the search path: the run reopens
+		// over every table, replays the SET, and goes on.
+		text := "SELECT 1 AS one FROM archtics.event LIMIT 0;\nSET search_path = 'archtics_dump';\nSELECT count(*) AS n FROM ticket"
+		var out, errOut bytes.Buffer
+		if err := runQuery(ctx, &out, &errOut, w, cache, "", text, "csv"); err != nil {
+			t.Fatalf("query: %v\nstderr: %s", err, errOut.String())
+		}
+		if want := fmt.Sprintf("one\n\nn\n%d\n", tickets); out.String() != want {
+			t.Errorf("stdout %q, want %q", out.String(), want)
+		}
+	})
+	t.Run("--out", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "result.csv")
+		var out, errOut bytes.Buffer
+		if err := runQueryOptions(ctx, &out, &errOut, w, queryOptions{Cache: cache, Format: "csv", Out: path}, twoStatements); err != nil {
+			t.Fatalf("query: %v\nstderr: %s", err, errOut.String())
+		}
+		b, err := os.ReadFile(path)
+		if err != nil || string(b) != tests[0].want || out.Len() != 0 {
+			t.Errorf("--out file %q (%v), stdout %q; want the file to hold %q and stdout nothing", b, err, out.String(), tests[0].want)
+		}
+		if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
+			t.Errorf("%d entries beside the result, want none (no temporary file left)", len(entries)-1)
+		}
+	})
 	t.Run("parquet", func(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "tickets.parquet")
 		var errOut bytes.Buffer
