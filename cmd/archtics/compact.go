@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -50,8 +51,16 @@ commit conflict (exit 3): rerun it.`,
 			}
 			var reps []*stages.CompactReport
 			for _, team := range c.StringSlice("team") {
+				start := time.Now()
 				rep, err := stages.Compact(c.Context, w, team, stages.CompactOptions{CacheDir: cache, Logger: slog.Default()})
 				if err != nil {
+					return err
+				}
+				var rowsIn int64
+				for _, t := range rep.Tables {
+					rowsIn += t.RowsIn
+				}
+				if err := recordMetrics(c, commitMetrics(team, "compact", rep.Commit, rowsIn, 0, start)); err != nil {
 					return err
 				}
 				reps = append(reps, rep)

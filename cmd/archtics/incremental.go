@@ -102,9 +102,13 @@ jitter, honouring Retry-After.`,
 					CacheDir:     cache,
 					Progress:     incrementalProgress(team),
 				}
+				start := time.Now()
 				rep, err := stages.Incremental(c.Context, w, src, team, opts)
 				clearProgress()
 				if err != nil {
+					return err
+				}
+				if err := recordMetrics(c, incrementalMetrics(rep, start)); err != nil {
 					return err
 				}
 				printIncremental(w, rep)
@@ -112,6 +116,28 @@ jitter, honouring Retry-After.`,
 			return nil
 		},
 	}
+}
+
+// incrementalMetrics are the figures of one team's incremental: the pull
+// and the sweep together, the lag measured from the watermark it reached.
+func incrementalMetrics(rep *stages.IncrementalReport, start time.Time) stageMetrics {
+	m := commitMetrics(rep.Team, "incremental", rep.Commit, rep.Versions, rep.Rejected, start)
+	if rep.SweepCommit != nil {
+		s := commitMetrics(rep.Team, "incremental", rep.SweepCommit, 0, 0, start)
+		m.Loaded += s.Loaded
+		m.CommittedBytes += s.CommittedBytes
+		if m.Stream == "" {
+			m.Stream = s.Stream
+		}
+	}
+	wm := rep.To
+	if wm.IsZero() {
+		wm = rep.From
+	}
+	if !wm.IsZero() {
+		m.WatermarkLag = max(m.At.Sub(wm), 0)
+	}
+	return m
 }
 
 // overlapOption maps the flag onto changes.Options.Overlap, where 0 means

@@ -67,16 +67,20 @@ again, byte for byte, and commits once. Another dump cut at the same instant
 // loadTeams loads each team's part of the dump, one commit per team.
 func loadTeams(c *cli.Context, w *pipeline.Warehouse, dump stages.Dump, teams []string) error {
 	for _, team := range teams {
+		start := time.Now()
 		rep, err := stages.LoadDumpWith(c.Context, w, dump, team, stages.LoadOptions{Replace: c.Bool("replace"), Progress: rowProgress(team)})
 		clearProgress()
 		if err != nil {
+			return err
+		}
+		in, loaded, rejected := rep.Totals()
+		if err := recordMetrics(c, commitMetrics(team, "load-dump", rep.Commit, in, rejected, start)); err != nil {
 			return err
 		}
 		if rep.Commit.Existing {
 			fmt.Printf("%s: already loaded (commit %d of %s), nothing to do\n", team, rep.Commit.Seq, rep.Commit.Stream)
 			continue
 		}
-		in, loaded, rejected := rep.Totals()
 		fmt.Printf("%s: %d rows in, %d loaded, %d rejected; commit %d of %s, watermark %s\n",
 			team, in, loaded, rejected, rep.Commit.Seq, rep.Commit.Stream, rep.Commit.Watermark.To)
 		if rep.Replaced > 0 {

@@ -173,6 +173,11 @@ commit. A second signal, or 10 seconds without stopping, exits at once.`,
 				EnvVars: []string{"ARCHTICS_LOG_FORMAT"},
 			},
 			&cli.StringFlag{
+				Name:    metricsFileFlag,
+				Usage:   "after each stage that commits, write its figures (rows in, loaded, rejected, committed bytes, duration, watermark lag) to this Prometheus text `FILE`, replaced atomically (node_exporter's textfile collector)",
+				EnvVars: []string{"ARCHTICS_METRICS_FILE"},
+			},
+			&cli.StringFlag{
 				Name:    "log-level",
 				Value:   "info",
 				Usage:   "log level: debug, info, warn or error",

@@ -99,6 +99,7 @@ Examples:
 			if c.NArg() > 0 {
 				return cli.Exit(fmt.Sprintf("tick takes no arguments, got %q (see --help)", c.Args().First()), exitUsage)
 			}
+			start := time.Now()
 			w, err := openExistingWarehouse(c)
 			if err != nil {
 				return err
@@ -125,6 +126,9 @@ Examples:
 			}
 			rep, err := realtime.Tick(c.Context, w, src, team, at, events, opts)
 			if err != nil {
+				return err
+			}
+			if err := recordMetrics(c, commitMetrics(team, "realtime-tick", rep.Commit, rep.Pulled, 0, start)); err != nil {
 				return err
 			}
 			printTick(os.Stdout, rep, loc)

@@ -57,9 +57,16 @@ does the upload part too, without a vacuum run.`,
 			if err != nil {
 				return err
 			}
+			start := time.Now()
 			rep, err := w.Vacuum(c.Context, opts)
 			if err != nil {
 				return err
+			}
+			for _, cm := range rep.Commits {
+				team, _, _ := strings.Cut(cm.Stream, "/")
+				if err := recordMetrics(c, commitMetrics(team, "vacuum", cm, 0, 0, start)); err != nil {
+					return err
+				}
 			}
 			if c.Bool("json") {
 				enc := json.NewEncoder(os.Stdout)
