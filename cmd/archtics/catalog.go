@@ -289,7 +289,7 @@ func partitionSpec(t *schemas.Table, p map[string]string) string {
 // putManifest stores the manifest of files under dest, named by its
 // content's hash, and returns its location.
 func putManifest(ctx context.Context, dest storage.Store, t *schemas.Table, base string, files []pipeline.FileEntry) (string, error) {
-	var m spectrumManifest
+	m := spectrumManifest{Entries: []spectrumEntry{}} // "entries": [] when there are none, not null
 	for _, f := range files {
 		e := spectrumEntry{URL: base + "/" + f.Key, Mandatory: true}
 		e.Meta.ContentLength = f.Bytes

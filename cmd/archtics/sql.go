@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"unicode"
 
 	"github.com/peterh/liner"
 	"github.com/urfave/cli/v2"
@@ -268,7 +269,7 @@ func (s *shell) run(ctx context.Context, src lineSource, interactive bool) error
 		stmts, rest := splitStatements(pending.String())
 		pending.Reset()
 		pending.WriteString(rest)
-		if strings.TrimSpace(rest) == "" {
+		if blank(rest) {
 			pending.Reset()
 		}
 		for _, st := range stmts {
@@ -278,7 +279,7 @@ func (s *shell) run(ctx context.Context, src lineSource, interactive bool) error
 			}
 		}
 	}
-	if rest := strings.TrimSpace(pending.String()); rest != "" {
+	if rest := strings.TrimSpace(pending.String()); !blank(rest) {
 		s.failed++
 		fmt.Fprintf(s.errOut, "Error: the input ended inside a statement (no closing ';'): %.60s\n", rest)
 	}
@@ -468,11 +469,22 @@ func isNameRune(r rune) bool {
 	return r == '_' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
 }
 
+// blank reports whether text holds nothing but spaces and complete
+// comments, which need no ';' and wait for no more lines.
+func blank(text string) bool {
+	// A ';' on a line of its own ends text unless text is inside a
+	// string or a comment that is still open.
+	stmts, rest := splitStatements(text + "\n;")
+	return len(stmts) == 0 && rest == ""
+}
+
 // splitStatements cuts text into the statements it completes (each
-// ending at a ';' outside quotes and comments, without it) and the rest,
-// which is still being typed.
+// ending at a ';' outside quotes and comments, without it; statements of
+// nothing but comments are left out) and the rest, which is still being
+// typed.
 func splitStatements(text string) (stmts []string, rest string) {
 	start := 0
+	code := false  // the statement so far has more than spaces and comments
 	var quote rune // ' or " while inside a string or a quoted name
 	lineComment, blockComment := false, false
 	r := []rune(text)
@@ -498,6 +510,7 @@ func splitStatements(text string) (stmts []string, rest string) {
 			}
 		case c == '\'' || c == '"':
 			quote = c
+			code = true
 		case c == '-' && next == '-':
 			lineComment = true
 			i++
@@ -505,10 +518,12 @@ func splitStatements(text string) (stmts []string, rest string) {
 			blockComment = true
 			i++
 		case c == ';':
-			if st := strings.TrimSpace(string(r[start:i])); st != "" {
-				stmts = append(stmts, st)
+			if code {
+				stmts = append(stmts, strings.TrimSpace(string(r[start:i])))
 			}
-			start = i + 1
+			start, code = i+1, false
+		case !unicode.IsSpace(c):
+			code = true
 		}
 	}
 	return stmts, string(r[start:])

@@ -44,6 +44,7 @@ func TestSplitStatements(t *testing.T) {
 		{"block comment", "SELECT /* ; */ 1;", []string{"SELECT /* ; */ 1"}, ""},
 		{"open string", "SELECT 'a;", nil, "SELECT 'a;"},
 		{"empty statements", ";;", nil, ""},
+		{"comment-only statement", "-- x\n; SELECT 1;", []string{"SELECT 1"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,6 +53,27 @@ func TestSplitStatements(t *testing.T) {
 				t.Errorf("splitStatements(%q) = %q, %q; want %q, %q", tt.text, stmts, rest, tt.stmts, tt.rest)
 			}
 		})
+	}
+}
+
+func TestBlank(t *testing.T) {
+	tests := []struct {
+		text string
+		want bool
+	}{
+		{"", true},
+		{"  \n", true},
+		{"-- a comment; still\n", true},
+		{"-- a comment", true},
+		{"/* done */", true},
+		{"/* still open", false},
+		{"SELECT 1", false},
+		{"SELECT 'open", false},
+	}
+	for _, tt := range tests {
+		if got := blank(tt.text); got != tt.want {
+			t.Errorf("blank(%q) = %v, want %v", tt.text, got, tt.want)
+		}
 	}
 }
 
