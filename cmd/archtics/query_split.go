@@ -21,7 +21,15 @@ type sqlStatement struct {
 // SELECT statements only. DuckDB still parses every statement this
 // returns, so a statement split wrongly fails with DuckDB's message.
 func splitStatements(text string) []sqlStatement {
-	var out []sqlStatement
+	out, _, _ := splitSQL(text)
+	return out
+}
+
+// splitSQL is splitStatements, also telling how many of the statements
+// a ';' ended (the others, at most one, run to the end of text) and where
+// the text after the last such ';' begins: what the shell holds as still
+// being typed.
+func splitSQL(text string) (out []sqlStatement, terminated, tail int) {
 	start, startLine, line := 0, 1, 1
 	hasCode := false
 	emit := func(end int) {
@@ -56,6 +64,7 @@ func splitStatements(text string) []sqlStatement {
 		case c == ';':
 			emit(i)
 			start = i + 1
+			terminated, tail = len(out), i+1
 		default:
 			if !hasCode {
 				// The statement starts at its first code, so its
@@ -81,7 +90,7 @@ func splitStatements(text string) []sqlStatement {
 		}
 	}
 	emit(n)
-	return out
+	return out, terminated, tail
 }
 
 // skipQuoted returns the index of the quote closing the one at i (a

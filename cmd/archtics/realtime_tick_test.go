@@ -51,6 +51,31 @@ AND CAST(ticket_scan_time AS DATE) = CURRENT_DATE;`,
 // the seed's placeholder address, and today is not 2022-01-01).
 func TestSeedQueriesOnAGameDay(t *testing.T) {
 	ctx := context.Background()
+	wh, cache, want := seedGameDay(t)
+	w, err := pipeline.Open(ctx, wh, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, q := range seedQueries {
+		var out, errOut bytes.Buffer
+		if err := runQuery(ctx, &out, &errOut, w, cache, "", q, "csv"); err != nil {
+			t.Fatalf("seed query %d: %v\n%s", i+1, err, q)
+		}
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		got := strings.Join(lines[1:], "\n") // the header, then the rows
+		if got != want[i] {
+			t.Errorf("seed query %d answered %q, the truth says %q:\n%s", i+1, got, want[i], q)
+		}
+	}
+}
+
+// seedGameDay builds the warehouse TestSeedQueriesOnAGameDay describes
+// (the game day 2022-01-01 ticked for both teams) in a temporary folder
+// and returns it, its cache and each seed query's answer from the truth
+// (the CSV rows without the header).
+func seedGameDay(t *testing.T) (wh, cache string, want []string) {
+	t.Helper()
+	ctx := context.Background()
 	dir := t.TempDir()
 	cfg := simulator.SmallConfig()
 	loc, _ := time.LoadLocation(cfg.TimeZone)
@@ -58,7 +83,7 @@ func TestSeedQueriesOnAGameDay(t *testing.T) {
 	if _, err := simulator.WriteDump(ctx, cfg, simulator.DirDest(filepath.Join(dir, "dump")), nil); err != nil {
 		t.Fatal(err)
 	}
-	wh, cache := filepath.Join(dir, "warehouse"), filepath.Join(dir, "cache")
+	wh, cache = filepath.Join(dir, "warehouse"), filepath.Join(dir, "cache")
 	if code := run(ctx, []string{"archtics", "-w", wh, "--log-level", "error", "load-dump", "--dump", filepath.Join(dir, "dump")}); code != exitOK {
 		t.Fatalf("load-dump: exit %d", code)
 	}
@@ -120,22 +145,8 @@ func TestSeedQueriesOnAGameDay(t *testing.T) {
 	if section308 == 0 || late == 0 {
 		t.Fatalf("the truth has %d scans in section 308 and %d after the start: the day must have both", section308, late)
 	}
-	w, err := pipeline.Open(ctx, wh, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{strconv.Itoa(section308), strconv.Itoa(late), "", strconv.Itoa(section308), strconv.Itoa(late), ""}
-	for i, q := range seedQueries {
-		var out, errOut bytes.Buffer
-		if err := runQuery(ctx, &out, &errOut, w, cache, "", q, "csv"); err != nil {
-			t.Fatalf("seed query %d: %v\n%s", i+1, err, q)
-		}
-		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-		got := strings.Join(lines[1:], "\n") // the header, then the rows
-		if got != want[i] {
-			t.Errorf("seed query %d answered %q, the truth says %q:\n%s", i+1, got, want[i], q)
-		}
-	}
+	want = []string{strconv.Itoa(section308), strconv.Itoa(late), "", strconv.Itoa(section308), strconv.Itoa(late), ""}
+	return wh, cache, want
 }
 
 // startOf is an event's start instant from the truth's feed events.
