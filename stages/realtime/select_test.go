@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -18,7 +17,6 @@ import (
 	"archtics/simulator/client"
 	"archtics/stages"
 	"archtics/stages/changes"
-	"archtics/storage/file"
 )
 
 // simClone is a small simulated client loaded into a local warehouse,
@@ -33,46 +31,12 @@ type simClone struct {
 
 func newSimClone(t *testing.T) *simClone {
 	t.Helper()
-	ctx := context.Background()
 	cfg := simulator.SmallConfig()
 	cfg.Accounts = 200
 	cfg.TicketsPerEvent = 20
 	cfg.DaysAfterCutoff = 6
-	dir := t.TempDir()
-	dumpDir := filepath.Join(dir, "dump")
-	if _, err := simulator.WriteDump(ctx, cfg, simulator.DirDest(dumpDir), nil); err != nil {
-		t.Fatal(err)
-	}
-	src, err := file.New(dumpDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dump, err := stages.OpenDump(ctx, src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := pipeline.Open(ctx, filepath.Join(dir, "warehouse"), quietLogger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, team := range dump.Teams() {
-		if _, err := stages.LoadDump(ctx, w, dump, team, nil); err != nil {
-			t.Fatalf("load %s: %v", team, err)
-		}
-	}
-	world, err := simulator.NewWorld(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := simulator.NewSimClock(world.Cutoff())
-	srv, err := simulator.NewServer(world, simulator.ServerConfig{Token: "test-token", Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	cli := client.New(hs.URL, "test-token", client.WithSleep(func(ctx context.Context, _ time.Duration) error { return ctx.Err() }))
-	return &simClone{w: w, world: world, clock: clock, cli: cli, cache: filepath.Join(dir, "cache")}
+	g := newGameDay(t, cfg, "")
+	return &simClone{w: g.w, world: g.world, clock: g.clock, cli: g.cli, cache: g.cache}
 }
 
 // advance moves the simulated clock to at and brings every team's clone
