@@ -219,7 +219,7 @@ func pullChanges(ctx context.Context, w *pipeline.Warehouse, src changes.Source,
 						return err
 					}
 					src := DumpFile{Table: t, Name: fmt.Sprintf("change API %s.%s since %s as_of %s", team, t.Name, since.UTC().Format(time.RFC3339), v.AsOf.Format(time.RFC3339))}
-					if err := rejects.add(src, line, fe.Column, fe.Reason, strings.Join(v.Row, "|")); err != nil {
+					if err := rejects.add(src, line, fe.Column, fe.Error(), strings.Join(v.Row, "|")); err != nil {
 						return err
 					}
 					rep.Rejected++

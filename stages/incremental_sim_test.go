@@ -13,6 +13,7 @@ import (
 	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/simulator"
+	"archtics/simulator/client"
 	"archtics/stages/changes"
 )
 
@@ -169,5 +170,61 @@ func checkNoDoubles(t *testing.T, w *pipeline.Warehouse, team, cache string) {
 		if all != distinct {
 			t.Fatalf("%s %s: %d rows, %d distinct versions: the overlap's versions were stored twice", team, ch.SQLName(), all, distinct)
 		}
+	}
+}
+
+// damagingSource serves a real change API but spoils one field of the
+// first ticket version it serves: a wrong type the conversion refuses.
+type damagingSource struct {
+	changes.Source
+	done bool
+}
+
+func (d *damagingSource) Changes(ctx context.Context, dsn, table string, since time.Time, cursor string, pageSize int) (*client.Page, error) {
+	p, err := d.Source.Changes(ctx, dsn, table, since, cursor, pageSize)
+	if err == nil && table == schemas.Ticket.Name && !d.done && len(p.Rows) > 0 {
+		d.done = true
+		row := append([]string(nil), p.Rows[0]...)
+		row[schemas.Ticket.ColumnIndex("purchase_price")] = "12,50 USD"
+		p.Rows[0] = row
+	}
+	return p, err
+}
+
+// TestIncrementalRejectsDamagedVersion: a version whose field does not
+// convert is kept in archtics_meta.rejects with where it came from, the
+// row number, the field and the reason, in the pull's commit, and the run
+// goes on: versions served = written + held already + deferred + rejected.
+func TestIncrementalRejectsDamagedVersion(t *testing.T) {
+	ctx := context.Background()
+	cfg := simulator.SmallConfig()
+	cfg.DaysAfterCutoff = 3
+	dir := t.TempDir()
+	w, _ := loadSimulatedDump(t, cfg, dir)
+	s := newSimSource(t, cfg)
+	s.clock.Set(s.clock.Now().Add(30 * time.Hour))
+	src := &damagingSource{Source: s.cli}
+	rep, err := Incremental(ctx, w, src, "nhl", s.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !src.done || rep.Rejected != 1 {
+		t.Fatalf("damaged %v, rejected %d: want the one damaged version rejected", src.done, rep.Rejected)
+	}
+	if rep.Versions != rep.Upserts+rep.Reserved+rep.Deferred+rep.Rejected {
+		t.Fatalf("%d versions served != %d written + %d held + %d deferred + %d rejected", rep.Versions, rep.Upserts, rep.Reserved, rep.Deferred, rep.Rejected)
+	}
+	db, err := pipeline.OpenDuckDB(ctx, "", w, filepath.Join(dir, "cache"), schemas.Rejects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var source, field, reason, batch string
+	var line int64
+	if err := db.QueryRow(`SELECT source, line, field, reason, batch_id FROM archtics_meta.rejects WHERE team = 'nhl' AND origin = 'clone' AND source LIKE 'change API %'`).Scan(&source, &line, &field, &reason, &batch); err != nil {
+		t.Fatalf("the reject row: %v", err)
+	}
+	if !strings.Contains(source, "nhl.ticket") || line < 1 || field != "purchase_price" || !strings.Contains(reason, "12,50 USD") || batch != rep.Commit.BatchID {
+		t.Fatalf("reject %q line %d field %q reason %q batch %q: want the ticket pull, a row number, purchase_price, the value, and batch %s", source, line, field, reason, batch, rep.Commit.BatchID)
 	}
 }
