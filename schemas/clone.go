@@ -119,9 +119,16 @@ func History(t *Table) *Table { return historyViews[t] }
 // changeTable is archtics_changes.<t>: every column of t (only the key
 // required: a tombstone carries the key alone) and the change columns.
 func changeTable(t *Table) *Table {
+	return keyedCopy(t, ChangesSchema, "Versions of "+t.Name+" pulled by the incrementals since the dump, and tombstones of deleted keys.", changeMeta)
+}
+
+// keyedCopy is a clone table of the same rows as source table t: t's
+// columns, only the key required (a tombstone carries the key alone), then
+// meta; partitioned by team and owned by the clone stream.
+func keyedCopy(t *Table, schema, doc string, meta []Column) *Table {
 	ch := &Table{
-		Schema: ChangesSchema, Name: t.Name,
-		Doc:         "Versions of " + t.Name + " pulled by the incrementals since the dump, and tombstones of deleted keys.",
+		Schema: schema, Name: t.Name,
+		Doc:         doc,
 		Key:         t.Key,
 		PartitionBy: []string{"team"},
 		Owner:       CloneOwner,
@@ -136,7 +143,7 @@ func changeTable(t *Table) *Table {
 		c.Nullable = !key[c.Name]
 		ch.Columns = append(ch.Columns, c)
 	}
-	ch.Columns = append(ch.Columns, changeMeta...)
+	ch.Columns = append(ch.Columns, meta...)
 	return ch
 }
 

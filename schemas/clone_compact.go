@@ -57,27 +57,7 @@ var (
 // foldTable is archtics_base.<t> or archtics_archive.<t>: every column of
 // t (only the key required: a tombstone carries the key alone) and
 // foldMeta, owned by the clone stream like the tables it folds.
-func foldTable(t *Table, schema, doc string) *Table {
-	ft := &Table{
-		Schema: schema, Name: t.Name,
-		Doc:         doc,
-		Key:         t.Key,
-		PartitionBy: []string{"team"},
-		Owner:       CloneOwner,
-		TimeColumns: []string{"_updated_at"},
-		UpdatedAt:   t.UpdatedAt,
-	}
-	key := map[string]bool{}
-	for _, k := range t.Key {
-		key[k] = true
-	}
-	for _, c := range t.Columns {
-		c.Nullable = !key[c.Name]
-		ft.Columns = append(ft.Columns, c)
-	}
-	ft.Columns = append(ft.Columns, foldMeta...)
-	return ft
-}
+func foldTable(t *Table, schema, doc string) *Table { return keyedCopy(t, schema, doc, foldMeta) }
 
 func initFold(t *Table) {
 	baseTables[t] = foldTable(t, BaseSchema,

@@ -9,7 +9,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"archtics/stages"
 	"archtics/stages/realtime"
 )
 
@@ -52,15 +51,10 @@ Example:
 				return err
 			}
 			team := c.String("team")
-			opts, src, err := tickOptions(c, w)
+			opts, src, err := tickOptions(c, w, team)
 			if err != nil {
 				return err
 			}
-			loc, err := stages.CloneLocation(c.Context, w, team, opts.TimeZone)
-			if err != nil {
-				return err
-			}
-			opts.Location = loc
 			rep, err := realtime.Run(c.Context, w, src, team, realtime.RunOptions{
 				Every: c.Duration("every"), Tick: opts, RollupFiles: c.Int("rollup-files"), Expire: !c.Bool("no-expire"),
 				Select: func(ctx context.Context, at time.Time) ([]realtime.SelectedEvent, error) {

@@ -36,8 +36,9 @@ func realtimeSourceFlags() []cli.Flag {
 	}
 }
 
-// tickOptions reads the flags realtimeSourceFlags declares.
-func tickOptions(c *cli.Context, w *pipeline.Warehouse) (realtime.TickOptions, *client.Client, error) {
+// tickOptions reads the flags realtimeSourceFlags declares, and the
+// team's zone (--timezone, else the one the clone recorded).
+func tickOptions(c *cli.Context, w *pipeline.Warehouse, team string) (realtime.TickOptions, *client.Client, error) {
 	for _, f := range []string{"page-size", "concurrency"} {
 		if c.Int(f) <= 0 {
 			return realtime.TickOptions{}, nil, cli.Exit(fmt.Sprintf("--%s must be positive", f), exitUsage)
@@ -51,6 +52,11 @@ func tickOptions(c *cli.Context, w *pipeline.Warehouse) (realtime.TickOptions, *
 		TimeZone: c.String("timezone"), PreferredTimeZone: c.String("preferred-timezone"),
 		PageSize: c.Int("page-size"), Concurrency: c.Int("concurrency"), CacheDir: cache, Logger: slog.Default(),
 	}
+	loc, err := stages.CloneLocation(c.Context, w, team, opts.TimeZone)
+	if err != nil {
+		return realtime.TickOptions{}, nil, err
+	}
+	opts.Location = loc
 	src := strings.TrimSuffix(strings.TrimSuffix(c.String("source"), "/"), "/ats")
 	return opts, client.New(src, c.String("token")), nil
 }
@@ -105,18 +111,13 @@ Examples:
 				return err
 			}
 			team := c.String("team")
-			opts, src, err := tickOptions(c, w)
+			opts, src, err := tickOptions(c, w, team)
 			if err != nil {
 				return err
 			}
-			loc, err := stages.CloneLocation(c.Context, w, team, opts.TimeZone)
-			if err != nil {
-				return err
-			}
-			opts.Location = loc
 			at := time.Now().Truncate(realtime.DefaultEvery)
 			if s := c.String("at"); s != "" {
-				if at, err = parseTickTime(s, loc); err != nil {
+				if at, err = parseTickTime(s, opts.Location); err != nil {
 					return err
 				}
 			}
@@ -131,7 +132,7 @@ Examples:
 			if err := recordMetrics(c, commitMetrics(team, "realtime-tick", rep.Commit, rep.Pulled, 0, start)); err != nil {
 				return err
 			}
-			printTick(os.Stdout, rep, loc)
+			printTick(os.Stdout, rep, opts.Location)
 			return nil
 		},
 	}
