@@ -38,9 +38,9 @@ var ErrPartitionMismatch = errors.New("partition exists with different content")
 // partition its stream does not own (schemas.Table.Owner).
 var ErrNotOwner = errors.New("the partition belongs to another stream")
 
-// ErrReadOnly is wrapped when a warehouse opened as of a past point is
-// asked to commit.
-var ErrReadOnly = errors.New("the warehouse is opened as of a past point, read-only")
+// ErrReadOnly is wrapped when a warehouse opened as of a past point, or an
+// offline copy, is asked to commit.
+var ErrReadOnly = errors.New("the warehouse is opened read-only (as of a past point, or an offline copy)")
 
 // CommitFormat is the version of the commit and checkpoint JSON this
 // program writes. Format 2 added commit ids, retention, deletes, cursors
@@ -156,7 +156,7 @@ type CommitRequest struct {
 // crash is a no-op. If another writer took the sequence number first the
 // error wraps ErrCommitConflict.
 func (w *Warehouse) Commit(ctx context.Context, req CommitRequest) (*Commit, error) {
-	if w.asOf.Set() {
+	if w.readOnlyNow() {
 		return nil, fmt.Errorf("commit %s: %w", req.Stream, ErrReadOnly)
 	}
 	head, err := w.Stream(ctx, req.Stream)
@@ -186,7 +186,7 @@ func (w *Warehouse) existingCommit(ctx context.Context, head *StreamState, req C
 }
 
 func (w *Warehouse) commitOn(ctx context.Context, head *StreamState, req CommitRequest) (*Commit, error) {
-	if w.asOf.Set() {
+	if w.readOnlyNow() {
 		return nil, fmt.Errorf("commit %s: %w", req.Stream, ErrReadOnly)
 	}
 	if req.BatchID == "" || strings.ContainsFunc(req.BatchID, unicode.IsControl) {
@@ -409,7 +409,7 @@ func knownTables() []*schemas.Table {
 // committed meanwhile makes this one fail with ErrCommitConflict instead of
 // silently interleaving.
 func (w *Warehouse) WriteAndCommit(ctx context.Context, req CommitRequest, fn func(add func(t *schemas.Table) *TableWriter) error, opts ...WriterOption) (*Commit, error) {
-	if w.asOf.Set() {
+	if w.readOnlyNow() {
 		return nil, fmt.Errorf("commit %s: %w", req.Stream, ErrReadOnly)
 	}
 	head, err := w.Stream(ctx, req.Stream)

@@ -64,7 +64,7 @@ func (r *VacuumReport) Files() int {
 // leaves files the next vacuum finds as orphans. Commits are never deleted:
 // the log is the truth.
 func (w *Warehouse) Vacuum(ctx context.Context, opts VacuumOptions) (*VacuumReport, error) {
-	if w.asOf.Set() {
+	if w.readOnlyNow() {
 		return nil, fmt.Errorf("vacuum: %w", ErrReadOnly)
 	}
 	if opts.Grace <= 0 {

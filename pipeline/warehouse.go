@@ -27,7 +27,13 @@ type Warehouse struct {
 	Tables []*schemas.Table
 
 	asOf AsOf // readers see the warehouse as of this point; zero: the heads
+
+	readOnly bool // an offline copy (OpenOffline): commits and vacuum are refused
 }
+
+// readOnlyNow reports whether the warehouse refuses writes: opened as of a
+// past point, or an offline copy.
+func (w *Warehouse) readOnlyNow() bool { return w.asOf.Set() || w.readOnly }
 
 func (w *Warehouse) now() time.Time {
 	if w.Now != nil {

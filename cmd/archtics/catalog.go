@@ -38,6 +38,7 @@ it) and opens as it is; its views read the cached files by absolute path.`,
 					&cli.StringFlag{Name: "out", Required: true, Usage: "the DuckDB `FILE` to write (not named archtics.duckdb)"},
 					&cli.StringFlag{Name: "cache", Usage: "local cache of committed files and their verify stamps (default: the user cache folder)", EnvVars: []string{"ARCHTICS_CACHE"}},
 					asOfFlag(),
+					offlineFlag(),
 				},
 				Action: func(c *cli.Context) error {
 					w, cache, err := catalogWarehouse(c)
@@ -107,16 +108,12 @@ issue 10), which list exactly the committed files.`,
 
 // catalogWarehouse opens the warehouse (as of --as-of) and its cache folder.
 func catalogWarehouse(c *cli.Context) (*pipeline.Warehouse, string, error) {
-	w, err := openExistingWarehouse(c)
+	w, cache, err := openReader(c)
 	if err != nil {
 		return nil, "", err
 	}
 	if w, err = atAsOf(c, w); err != nil {
 		return nil, "", err
-	}
-	cache := c.String("cache")
-	if cache == "" {
-		cache = defaultCacheDir(w)
 	}
 	return w, cache, nil
 }

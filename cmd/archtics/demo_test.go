@@ -253,4 +253,31 @@ func TestCommandsOnS3(t *testing.T) {
 	if rejects == 0 {
 		t.Error("the dirty lines of the dump were not rejected with their file and line")
 	}
+
+	// sync, then the same query offline: with the S3 endpoint unreachable,
+	// from the copy alone.
+	copyDir := t.TempDir()
+	q := "SELECT team, count(*) AS n, max(upd_date) AS newest FROM archtics.cust GROUP BY team ORDER BY team"
+	online := captureStdout(t, func() {
+		if code := run(ctx, append(append([]string{}, quiet...), "--warehouse", wh, "query", "--cache", t.TempDir(), "--format", "csv", q)); code != exitOK {
+			t.Fatalf("online query: exit %d", code)
+		}
+	})
+	if code := run(ctx, append(append([]string{}, quiet...), "--warehouse", wh, "sync", "--to", copyDir)); code != exitOK {
+		t.Fatalf("archtics sync: exit %d", code)
+	}
+	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1") // nothing listens there
+	t.Setenv("AWS_MAX_ATTEMPTS", "1")
+	offline := captureStdout(t, func() {
+		if code := run(ctx, append(append([]string{}, quiet...), "--warehouse", wh, "query", "--offline", "--cache", copyDir, "--format", "csv", q)); code != exitOK {
+			t.Fatalf("offline query: exit %d", code)
+		}
+	})
+	if offline != online || !strings.Contains(online, "nhl") {
+		t.Fatalf("offline answer differs from the online one:\n online: %s\n offline: %s", online, offline)
+	}
+	// Without the copy, --offline says to sync; a commit is never attempted.
+	if code := run(ctx, append(append([]string{}, quiet...), "--warehouse", wh, "query", "--offline", "--cache", t.TempDir(), q)); code != exitUsage {
+		t.Errorf("--offline without a copy: exit %d, want %d", code, exitUsage)
+	}
 }

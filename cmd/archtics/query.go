@@ -73,6 +73,7 @@ Examples:
 			&cli.StringFlag{Name: "format", Value: "table", Usage: "output format: table, csv, json, markdown or parquet (parquet needs --out)"},
 			&cli.StringFlag{Name: "out", Usage: "write the result to this file instead of stdout (replaced whole, never half-written)"},
 			asOfFlag(),
+			offlineFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			format := c.String("format")
@@ -89,16 +90,12 @@ Examples:
 			if strings.TrimSpace(text) == "" && c.String("db") == "" {
 				return cli.Exit("give a SQL statement (as an argument, -f FILE or on stdin), --db FILE, or both (see --help)", exitUsage)
 			}
-			w, err := openExistingWarehouse(c)
+			w, cache, err := openReader(c)
 			if err != nil {
 				return err
 			}
 			if w, err = atAsOf(c, w); err != nil {
 				return err
-			}
-			cache := c.String("cache")
-			if cache == "" {
-				cache = defaultCacheDir(w)
 			}
 			opts := queryOptions{Cache: cache, DB: c.String("db"), Format: format, Out: c.String("out")}
 			return queryExit(runQueryOptions(c.Context, os.Stdout, os.Stderr, w, opts, text))

@@ -44,6 +44,7 @@ whether every statement succeeded.`,
 			&cli.StringFlag{Name: "format", Value: "table", Usage: "output format: table or csv"},
 			&cli.StringFlag{Name: "history", Usage: "history `FILE` (default: archtics/sql_history in the user's state folder)", EnvVars: []string{"ARCHTICS_SQL_HISTORY"}},
 			asOfFlag(),
+			offlineFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -52,7 +53,7 @@ whether every statement succeeded.`,
 			if err := checkShellFormat(c.String("format")); err != nil {
 				return cli.Exit("--format: "+err.Error(), exitUsage)
 			}
-			w, err := openExistingWarehouse(c)
+			w, cache, err := openReader(c)
 			if err != nil {
 				return err
 			}
@@ -60,10 +61,6 @@ whether every statement succeeded.`,
 				if _, err := pipeline.ParseAsOf(c.String("as-of")); err != nil {
 					return cli.Exit("--as-of: "+err.Error(), exitUsage)
 				}
-			}
-			cache := c.String("cache")
-			if cache == "" {
-				cache = defaultCacheDir(w)
 			}
 			sh := &shell{base: w, cache: cache, format: c.String("format"), asOf: c.String("as-of"), out: os.Stdout, errOut: os.Stderr}
 			if err := sh.open(c.Context); err != nil {

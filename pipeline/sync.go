@@ -1,0 +1,368 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"archtics/storage"
+	"archtics/storage/file"
+)
+
+// An offline copy.
+//
+// Sync makes a local folder a read-only copy of a warehouse at one
+// consistent point: every live committed file, verified against its
+// commit's SHA-256 (the verified cache's layout, <dir>/<key>, with its
+// stamps), and the commit log of every stream up to that point (commits,
+// checkpoints, the checkpoint hint and the stream registry). The folder is
+// then a local-folder warehouse in its own right: opened read-only
+// (OpenOffline), queries answer from it without the network, as of the
+// synced point. Because a copy is its log plus the files that log names,
+// it is consistent even while the warehouse keeps committing during the
+// sync: the log is copied only up to the state whose files were fetched.
+//
+// The folder stays usable as the warehouse's query cache (the same keys),
+// so `archtics query --cache DIR` online and `--offline` share downloads.
+// Files the synced state no longer names (retired since the last sync)
+// are deleted from the copy, so it does not grow with the warehouse's
+// history; a past state whose files are gone from the copy is read online.
+
+// SyncMarker is the file at the root of an offline copy that records what
+// it is a copy of and of when. Object keys never start with '.', so it
+// cannot collide with a warehouse key.
+const SyncMarker = ".archtics-sync.json"
+
+// SyncInfo is the content of SyncMarker.
+type SyncInfo struct {
+	Source   string           `json:"source"`    // the warehouse's location (its URL, credentials never included)
+	SyncedAt time.Time        `json:"synced_at"` // when the sync finished
+	Streams  map[string]int64 `json:"streams"`   // stream → the commit the copy holds
+}
+
+// SyncProgress reports a sync's progress: files fetched or verified of the
+// live files, and their bytes.
+type SyncProgress struct {
+	Files, TotalFiles int
+	Bytes, TotalBytes int64
+}
+
+// SyncReport says what a sync did.
+type SyncReport struct {
+	Info         SyncInfo
+	Files        int   // live files in the copy
+	Bytes        int64 // their size
+	LogObjects   int   // log objects copied this time (commits, checkpoints, hints, markers)
+	Pruned       int   // files of earlier syncs no longer live, deleted
+	PrunedBytes  int64 // their size
+	AlreadyLocal int   // live files that were already in the copy, verified
+}
+
+// Sync brings the offline copy in dir up to the warehouse's current state
+// (or its as-of point). It is idempotent: a second sync of an unchanged
+// warehouse fetches nothing.
+func (w *Warehouse) Sync(ctx context.Context, dir string, progress func(SyncProgress)) (*SyncReport, error) {
+	if root := localRoot(w); root != "" {
+		if abs, err := filepath.Abs(dir); err == nil && abs == root {
+			return nil, fmt.Errorf("sync: %s is the warehouse itself; give another folder", dir)
+		}
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("sync: %w", err)
+	}
+	mirror, err := file.New(dir)
+	if err != nil {
+		return nil, fmt.Errorf("sync: %w", err)
+	}
+	st, err := w.State(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sync: %w", err)
+	}
+	rep := &SyncReport{Info: SyncInfo{Source: w.Store.URL(), Streams: map[string]int64{}}}
+
+	// Files first, then the log that names them: a copy interrupted
+	// between the two still holds the previous sync's log, whose files
+	// are all present (pruning runs last).
+	if err := w.syncFiles(ctx, dir, st, rep, progress); err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(st.Streams))
+	for n := range st.Streams {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		s := st.Streams[n]
+		rep.Info.Streams[n] = s.Seq
+		copied, err := w.syncLog(ctx, mirror, s)
+		if err != nil {
+			return nil, err
+		}
+		rep.LogObjects += copied
+	}
+	if err := pruneCopy(ctx, dir, st, rep); err != nil {
+		return nil, err
+	}
+	rep.Info.SyncedAt = time.Now().UTC()
+	data, _ := json.MarshalIndent(rep.Info, "", "  ")
+	if err := writeFileAtomic(filepath.Join(dir, SyncMarker), data); err != nil {
+		return nil, fmt.Errorf("sync: %w", err)
+	}
+	return rep, nil
+}
+
+// syncFiles fetches (or verifies in place) every live file of st into dir.
+func (w *Warehouse) syncFiles(ctx context.Context, dir string, st *State, rep *SyncReport, progress func(SyncProgress)) error {
+	type job struct {
+		table string
+		e     FileEntry
+	}
+	var jobs []job
+	var p SyncProgress
+	for _, t := range st.Tables() {
+		for _, e := range st.Files(t) {
+			jobs = append(jobs, job{t, e})
+			p.TotalFiles++
+			p.TotalBytes += e.Bytes
+		}
+	}
+	stamps := newStamps(dir, w.logger())
+	for _, t := range st.Tables() {
+		stamps.load(t)
+	}
+	defer stamps.save()
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	work := make(chan job)
+	for n := 0; n < max(CacheConcurrency, 1); n++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range work {
+				path := filepath.Join(dir, filepath.FromSlash(j.e.Key))
+				local := stamps.trusted(j.table, j.e, path)
+				err := w.cacheFile(ctx, stamps, j.table, path, j.e)
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				if err == nil {
+					p.Files++
+					p.Bytes += j.e.Bytes
+					rep.Files++
+					rep.Bytes += j.e.Bytes
+					if local {
+						rep.AlreadyLocal++
+					}
+					if progress != nil {
+						progress(p)
+					}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, j := range jobs {
+		mu.Lock()
+		stop := firstErr != nil
+		mu.Unlock()
+		if stop || ctx.Err() != nil {
+			break
+		}
+		work <- j
+	}
+	close(work)
+	wg.Wait()
+	if firstErr != nil {
+		return fmt.Errorf("sync: %w", firstErr)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	return nil
+}
+
+// syncLog copies stream s's log up to s.Seq into mirror: the registry
+// marker, every commit and checkpoint not yet there, and a hint naming
+// the newest checkpoint copied. Commits and checkpoints are immutable, so
+// one already in the copy with the same size is the same object.
+func (w *Warehouse) syncLog(ctx context.Context, mirror storage.Store, s *StreamState) (int, error) {
+	copied := 0
+	put := func(key string) error {
+		if info, err := mirror.Stat(ctx, key); err == nil {
+			src, err := w.Store.Stat(ctx, key)
+			if err == nil && src.Size == info.Size {
+				return nil
+			}
+			return fmt.Errorf("sync: %s differs between the warehouse and the copy; log objects never change, so the copy is of another warehouse: sync into an empty folder", key)
+		}
+		data, _, err := w.getAll(ctx, key)
+		if err != nil {
+			return fmt.Errorf("sync: read %s: %w", key, err)
+		}
+		if _, err := mirror.PutIfAbsent(ctx, key, bytes.NewReader(data), int64(len(data))); err != nil && !errors.Is(err, storage.ErrExists) {
+			return fmt.Errorf("sync: copy %s: %w", key, err)
+		}
+		copied++
+		return nil
+	}
+	if err := put(streamMarkerKey(s.Stream)); err != nil {
+		return copied, err
+	}
+	commits, cps, err := w.listStream(ctx, s.Stream)
+	if err != nil {
+		return copied, fmt.Errorf("sync: %w", err)
+	}
+	for _, seq := range commits {
+		if err := ctx.Err(); err != nil {
+			return copied, fmt.Errorf("sync: %w", err)
+		}
+		if seq <= s.Seq {
+			if err := put(commitKey(s.Stream, seq)); err != nil {
+				return copied, err
+			}
+		}
+	}
+	var newest int64
+	for _, seq := range cps {
+		if err := ctx.Err(); err != nil {
+			return copied, fmt.Errorf("sync: %w", err)
+		}
+		if seq <= s.Seq {
+			if err := put(checkpointKey(s.Stream, seq)); err != nil {
+				return copied, err
+			}
+			newest = max(newest, seq)
+		}
+	}
+	if newest > 0 {
+		// The copy's own hint, never the warehouse's: that one may name
+		// a checkpoint past the synced point.
+		key := streamPrefix(s.Stream) + lastCheckpoint
+		data, _ := json.Marshal(checkpointHint{Seq: newest, Key: checkpointKey(s.Stream, newest)})
+		cur, info, err := mirror.Get(ctx, key)
+		etag := ""
+		if err == nil {
+			old := new(bytes.Buffer)
+			_, _ = old.ReadFrom(cur)
+			cur.Close()
+			if bytes.Equal(old.Bytes(), data) {
+				return copied, nil
+			}
+			etag = info.ETag
+		}
+		if _, err := mirror.CompareAndSwap(ctx, key, data, etag); err != nil {
+			return copied, fmt.Errorf("sync: write %s: %w", key, err)
+		}
+		copied++
+	}
+	return copied, nil
+}
+
+// pruneCopy deletes the Parquet files in dir that st does not name: files
+// of earlier syncs retired since. Only data files go; the log, the stamps
+// and anything not ending in .parquet stay.
+func pruneCopy(ctx context.Context, dir string, st *State, rep *SyncReport) error {
+	live := map[string]bool{}
+	for _, t := range st.Tables() {
+		for _, e := range st.Files(t) {
+			live[filepath.Join(dir, filepath.FromSlash(e.Key))] = true
+		}
+	}
+	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			return fmt.Errorf("sync: %w", cerr)
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if path != dir && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(name, ".parquet") || live[path] {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if err := os.Remove(path); err != nil {
+			return fmt.Errorf("sync: prune %s: %w", path, err)
+		}
+		rep.Pruned++
+		rep.PrunedBytes += fi.Size()
+		return nil
+	})
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// ReadSyncInfo returns the marker of the offline copy in dir, or an error
+// that says to sync first.
+func ReadSyncInfo(dir string) (*SyncInfo, error) {
+	data, err := os.ReadFile(filepath.Join(dir, SyncMarker))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s holds no offline copy: run archtics sync --to %s first (with the network)", dir, dir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var info SyncInfo
+	if err := json.Unmarshal(data, &info); err != nil {
+		return nil, fmt.Errorf("%s: %w (sync again to rewrite it)", filepath.Join(dir, SyncMarker), err)
+	}
+	return &info, nil
+}
+
+// OpenOffline opens the offline copy in dir (see Sync) as a read-only
+// warehouse: every reader works, every commit and vacuum is refused.
+func OpenOffline(ctx context.Context, dir string, w0 *Warehouse) (*Warehouse, *SyncInfo, error) {
+	info, err := ReadSyncInfo(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := file.New(abs)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open offline copy %s: %w", dir, err)
+	}
+	w := &Warehouse{Store: store, readOnly: true}
+	if w0 != nil {
+		w.Logger, w.Now, w.Tables = w0.Logger, w0.Now, w0.Tables
+	}
+	return w, info, nil
+}
