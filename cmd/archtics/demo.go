@@ -38,6 +38,11 @@ for Ticketmaster:
                       run the clone is compared with the simulator's truth,
                       every row and column of the four tables; once a
                       simulated day every clone is compacted (and compared)
+   7. realtime        within those hours, every three simulated minutes, each
+                      team whose events (the seed's first example criteria,
+                      set first) have their window open is ticked against the
+                      scan feed; the stored scans are compared with the
+                      truth as of delivery after every hour
    3. verify          re-read every committed file against its commit
    4. query           cache the committed files in DIR/cache and write
                       DIR/warehouse.duckdb with one view per table (open it

@@ -41,6 +41,7 @@ type demoClone struct {
 	clock *simulator.SimClock
 	src   *client.Client
 	stop  func()
+	rt    *demoRealtime // the realtime ticks (demo_realtime.go)
 }
 
 // start serves the simulated change API on a loopback port.
@@ -142,13 +143,24 @@ func (d *demoClone) steps() []pipeline.Step {
 	if d.hours <= 0 {
 		return steps
 	}
-	return append(steps, pipeline.Step{Name: "hourly incrementals", Run: func(ctx context.Context) (string, error) {
+	return append(steps, d.hourlyStep())
+}
+
+// hourlyStep runs the hourly incrementals of the simulated week.
+func (d *demoClone) hourlyStep() pipeline.Step {
+	return pipeline.Step{Name: "hourly incrementals", Run: func(ctx context.Context) (string, error) {
 		start := time.Now()
 		var total, dv, dd, dm int64
 		runs := 0
 		day := d.clock.Now()
+		if err := d.realtimeStart(ctx); err != nil {
+			return "", err
+		}
 		for h := 1; h <= d.hours; h++ {
-			d.clock.Set(d.clock.Now().Add(time.Hour))
+			// The hour's realtime ticks, then its incremental.
+			if err := d.realtimeHour(ctx); err != nil {
+				return "", fmt.Errorf("hour %d: %w", h, err)
+			}
 			v, del, m, err := d.runAll(ctx, 0)
 			if err != nil {
 				return "", fmt.Errorf("hour %d: %w", h, err)
@@ -172,9 +184,10 @@ func (d *demoClone) steps() []pipeline.Step {
 				day = d.clock.Now()
 			}
 		}
+		d.realtimeSummary()
 		fmt.Fprintf(d.out, "   %d hours in %s\n", d.hours, time.Since(start).Round(time.Millisecond))
 		return fmt.Sprintf("%d hours, %d versions", d.hours, total), nil
-	}})
+	}}
 }
 
 // compactAll compacts every team's clone and checks it with the truth
