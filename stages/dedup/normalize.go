@@ -14,7 +14,7 @@ import (
 // NormEmail is an email compared exactly: trimmed and lower case.
 func NormEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
-// NormName is a person's name: lower case, '.', ',' and '\” dropped,
+// NormName is a person's name: lower case, periods, commas and apostrophes dropped,
 // hyphens and runs of whitespace made one space ("O'Brien " and "OBRIEN"
 // agree, "Marc-Andre" and "Marc Andre" agree).
 func NormName(s string) string {
@@ -82,7 +82,7 @@ func isDigits(s string) bool {
 
 // words splits s into lower-case words: letters and digits, '&' as
 // "and", '#' as its own word; other punctuation separates words except
-// '.' and '\” inside one ("St." is "st", "Martha's" is "marthas").
+// periods and apostrophes inside one ("St." is "st", "Martha's" is "marthas").
 func words(s string) []string {
 	var out []string
 	var b strings.Builder

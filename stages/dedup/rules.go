@@ -2,8 +2,6 @@ package dedup
 
 import (
 	"strings"
-
-	"github.com/adrg/strutil/metrics"
 )
 
 // KORE's three rules (help.koresoftware.com), as this package applies
@@ -24,7 +22,9 @@ import (
 // "blank in both counts as equal" is the rule, and a blank on one side is
 // no evidence of the same person. The first name must be filled in both.
 //
-// Similarity (Scores) is in [0, 1]:
+// Similarity (Scores) is in [0, 1], by Jaro-Winkler (jarowinkler.go, the
+// standard definition: Winkler's prefix scale 0.1 over at most 4 letters)
+// where a field is spelled differently:
 //   - first name: 1 equal; 0.95 when one is a known nickname of the other
 //     or both are nicknames of one name (nicknames.go: "Bob" and "Robert",
 //     "Bob" and "Rob"); else the Jaro-Winkler similarity (typos: "Jonh",
@@ -80,14 +80,7 @@ func contactRecOf(c *Contact, company string) rec {
 	return r
 }
 
-var jaroWinkler = metrics.NewJaroWinkler()
-
-func jw(a, b string) float64 {
-	if a == b {
-		return 1
-	}
-	return jaroWinkler.Compare(a, b)
-}
+func jw(a, b string) float64 { return JaroWinkler(a, b) }
 
 // FirstNameSimilarity is the similarity of two normalised first names.
 func FirstNameSimilarity(a, b string) float64 {
