@@ -129,7 +129,7 @@ func keys(r *rec) (ks [nKeys]uint64, ok [nKeys]bool) {
 	}
 	if r.last != "" && r.first != "" {
 		ks[keyLastPostal], ok[keyLastPostal] = keyHash('p', r.last, r.postal), true
-		if r.phone != "" || r.company != "" {
+		if r.phone != "" || r.company.norm != "" {
 			ks[keyLastPhone], ok[keyLastPhone] = keyHash('t', r.last, r.phone), true
 		}
 	}
@@ -507,21 +507,20 @@ func firstPhone(a *Account) string {
 // else the first Company account of a similar name in contact order
 // (pre-existing first, then natural ID order), else a new one.
 func (e *Engine) companyAccount(a *Account, current string, res *Result) string {
-	norm := NormCompany(a.Company)
-	ini := companyInitials(norm)
+	key := companyKeyOf(a.Company)
 	if i, ok := e.acctByID[current]; ok && e.accounts[i].Type == "Company" {
-		cn := NormCompany(e.accounts[i].Name)
-		if companySim(norm, ini, cn, companyInitials(cn)) >= e.th {
+		ck := companyKeyOf(e.accounts[i].Name)
+		if companySim(&key, &ck) >= e.th {
 			return current
 		}
 	}
-	if i, ok := e.companyOf[norm]; ok {
+	if i, ok := e.companyOf[key.norm]; ok {
 		return e.accounts[i].ID
 	}
 	bi := int32(-1)
 	for _, i := range e.companies {
-		cn := NormCompany(e.accounts[i].Name)
-		if companySim(norm, ini, cn, companyInitials(cn)) < e.th {
+		ck := companyKeyOf(e.accounts[i].Name)
+		if companySim(&key, &ck) < e.th {
 			continue
 		}
 		if bi < 0 || accountBefore(&e.accounts[i], &e.accounts[bi]) {
@@ -529,7 +528,7 @@ func (e *Engine) companyAccount(a *Account, current string, res *Result) string 
 		}
 	}
 	if bi >= 0 {
-		e.companyOf[norm] = bi
+		e.companyOf[key.norm] = bi
 		return e.accounts[bi].ID
 	}
 	name := a.Company

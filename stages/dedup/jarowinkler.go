@@ -67,3 +67,69 @@ func JaroWinkler(a, b string) float64 {
 	}
 	return jaro + 0.1*float64(p)*(1-jaro)
 }
+
+// oneEdit reports whether b is a with one letter dropped, added, changed
+// or two neighbours swapped (an optimal-string-alignment distance of 1):
+// the typos a box office makes.
+func oneEdit(a, b string) bool {
+	la, lb := len(a), len(b)
+	if la > lb {
+		a, b, la, lb = b, a, lb, la
+	}
+	if lb-la > 1 || a == b {
+		return false
+	}
+	i := 0
+	for i < la && a[i] == b[i] {
+		i++
+	}
+	if la == lb {
+		// one change, or a swap of i and i+1
+		if a[i+1:] == b[i+1:] {
+			return true
+		}
+		return i+1 < la && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:]
+	}
+	return a[i:] == b[i+1:]
+}
+
+// editSimilarity is 1 - d/max(|a|, |b|) with d the optimal string
+// alignment distance (letters dropped, added, changed, neighbours
+// swapped): a long name with two typos ("Massachsuetts" and
+// "Masachusetts") stays close, where Jaro-Winkler's transpositions
+// count the shifted letters against it.
+func editSimilarity(a, b string) float64 {
+	if a == b {
+		return 1
+	}
+	la, lb := len(a), len(b)
+	if la == 0 || lb == 0 {
+		return 0
+	}
+	var buf [3 * 65]int
+	var prev2, prev, cur []int
+	if lb < 65 {
+		prev2, prev, cur = buf[0:lb+1], buf[65:65+lb+1], buf[130:130+lb+1]
+	} else {
+		prev2, prev, cur = make([]int, lb+1), make([]int, lb+1), make([]int, lb+1)
+	}
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= la; i++ {
+		cur[0] = i
+		for j := 1; j <= lb; j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d := min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d = min(d, prev2[j-2]+1)
+			}
+			cur[j] = d
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return 1 - float64(prev[lb])/float64(max(la, lb))
+}

@@ -28,10 +28,17 @@ import (
 //   - first name: 1 equal; 0.95 when one is a known nickname of the other
 //     or both are nicknames of one name (nicknames.go: "Bob" and "Robert",
 //     "Bob" and "Rob"); else the Jaro-Winkler similarity (typos: "Jonh",
-//     "Micheal" score above 0.9);
+//     "Micheal" score above 0.9), at least 0.92 for one typo (a letter
+//     dropped, added, changed or two swapped) in names of five letters
+//     or more, which Jaro-Winkler can score lower ("Atonio", 0.88);
 //   - company: 1 equal after NormCompany; 0.95 when one is the acronym of
-//     the other ("SSS" of "Sporting Service Solutions"); else Jaro-Winkler
-//     of the normalised names;
+//     the other ("SSS" of "Sporting Service Solutions"); else the greater
+//     of Jaro-Winkler and the edit similarity (1 - edits/length: two
+//     typos in a long name stay close, where Jaro-Winkler counts shifted
+//     letters as transpositions) of the normalised names, capped by the
+//     similarity of their least similar word when both have as many
+//     words ("Commonwealth Legal" and "Commonwealth Health" score 0.93
+//     whole but 0.70 on "legal" and "health");
 //   - address: 0 when the house numbers differ or the units differ (both
 //     filled); else Jaro-Winkler of the canonical street ("main st"). A
 //     unit on one side only does not count against: people leave it off.
@@ -54,30 +61,27 @@ const DefaultThreshold = 0.9
 const (
 	nicknameScore = 0.95
 	acronymScore  = 0.95
+	typoScore     = 0.92
 )
 
 // rec is an account or a contact as the rules see it: normalised.
 type rec struct {
 	email, last, first string
-	company, initials  string
+	company            companyKey
 	addr               Address
 	postal, phone      string
 }
 
 func accountRec(a *Account) rec {
-	r := rec{email: NormEmail(a.Email), last: NormName(a.Last), first: NormName(a.First), company: NormCompany(a.Company),
+	return rec{email: NormEmail(a.Email), last: NormName(a.Last), first: NormName(a.First), company: companyKeyOf(a.Company),
 		addr: NormAddress(a.Street1, a.Street2), postal: NormPostal(a.Zip), phone: NormPhone(a.PhoneDay)}
-	r.initials = companyInitials(r.company)
-	return r
 }
 
 // contactRec normalises a contact; company is the name of its CRM account
 // when that is a company, else "".
 func contactRecOf(c *Contact, company string) rec {
-	r := rec{email: NormEmail(c.Email), last: NormName(c.Last), first: NormName(c.First), company: NormCompany(company),
+	return rec{email: NormEmail(c.Email), last: NormName(c.Last), first: NormName(c.First), company: companyKeyOf(company),
 		addr: NormAddress(c.Street, c.Street2), postal: NormPostal(c.PostalCode), phone: NormPhone(c.Phone)}
-	r.initials = companyInitials(r.company)
-	return r
 }
 
 func jw(a, b string) float64 { return JaroWinkler(a, b) }
@@ -90,23 +94,75 @@ func FirstNameSimilarity(a, b string) float64 {
 	if nicknameOf(a, b) {
 		return nicknameScore
 	}
-	return jw(a, b)
+	return spellSim(a, b)
+}
+
+// spellSim is the similarity of two spellings: the greater of
+// Jaro-Winkler and the edit similarity, and at least typoScore for one
+// typo in words of five letters or more, which Jaro-Winkler can score low
+// when it is near the start ("Atonio" and "Antonio": 0.88).
+func spellSim(a, b string) float64 {
+	if a == b {
+		return 1
+	}
+	s := max(jw(a, b), editSimilarity(a, b))
+	if s < typoScore && len(a) >= 5 && len(b) >= 5 && oneEdit(a, b) {
+		s = typoScore
+	}
+	return s
 }
 
 // CompanySimilarity is the similarity of two company names as typed.
 func CompanySimilarity(a, b string) float64 {
-	na, nb := NormCompany(a), NormCompany(b)
-	return companySim(na, companyInitials(na), nb, companyInitials(nb))
+	ka, kb := companyKeyOf(a), companyKeyOf(b)
+	return companySim(&ka, &kb)
 }
 
-func companySim(a, ia, b, ib string) float64 {
-	if a == b {
+// companyKey is a company name ready to compare: normalised, and the
+// initials an acronym of it would spell, with and without its legal
+// suffix ("Lynn Shoe Company" is "LSC", "Acme Widgets Corp" is "AW" or
+// "AWC").
+type companyKey struct {
+	norm, initials, initialsAll string
+}
+
+func companyKeyOf(s string) companyKey {
+	k := companyKey{norm: NormCompany(s)}
+	if k.norm == "" {
+		return k
+	}
+	k.initials = companyInitials(k.norm)
+	if i := strings.IndexByte(s, '|'); i >= 0 {
+		s = s[:i]
+	}
+	k.initialsAll = companyInitials(strings.Join(words(s), " "))
+	return k
+}
+
+func (k *companyKey) acronymOf(o *companyKey) bool {
+	return len(k.norm) >= 3 && !strings.Contains(k.norm, " ") && (k.norm == o.initials || k.norm == o.initialsAll)
+}
+
+// companySim: 1 equal, acronymScore for an acronym, else the greater of
+// Jaro-Winkler and the edit similarity of the names, but no more than
+// that of their least similar word when they have as many words.
+func companySim(a, b *companyKey) float64 {
+	if a.norm == b.norm {
 		return 1
 	}
-	if len(a) >= 3 && !strings.Contains(a, " ") && a == ib || len(b) >= 3 && !strings.Contains(b, " ") && b == ia {
+	if a.acronymOf(b) || b.acronymOf(a) {
 		return acronymScore
 	}
-	return jw(a, b)
+	s := spellSim(a.norm, b.norm)
+	wa, wb := strings.Fields(a.norm), strings.Fields(b.norm)
+	if len(wa) == len(wb) {
+		for i := range wa {
+			if wa[i] != wb[i] {
+				s = min(s, spellSim(wa[i], wb[i]))
+			}
+		}
+	}
+	return s
 }
 
 // AddressSimilarity is the similarity of two parsed addresses.
@@ -167,7 +223,7 @@ func match(a, c *rec, th float64) (string, Scores) {
 	sc.Last = ls
 	first, fs := fuzzy(a.first == "", c.first == "", func() float64 { return FirstNameSimilarity(a.first, c.first) }, th)
 	sc.First = fs
-	company, cs := fuzzy(a.company == "", c.company == "", func() float64 { return companySim(a.company, a.initials, c.company, c.initials) }, th)
+	company, cs := fuzzy(a.company.norm == "", c.company.norm == "", func() float64 { return companySim(&a.company, &c.company) }, th)
 	sc.Company = cs
 	addr, as := fuzzy(a.addr.Blank(), c.addr.Blank(), func() float64 { return AddressSimilarity(a.addr, c.addr) }, th)
 	sc.Address = as
