@@ -142,4 +142,10 @@ type Config struct {
 	Threshold float64
 	// Now stamps created and updated contacts; zero means time.Now.
 	Now func() time.Time
+	// EmailNeedsFirstName narrows rule 1 beyond KORE's published rule:
+	// an equal email matches only when the first names also agree (or
+	// first and last are swapped). Off (KORE's rule, which the
+	// simulator's CRM truth follows), a household's or a company's
+	// shared email joins different people; on, it does not.
+	EmailNeedsFirstName bool
 }

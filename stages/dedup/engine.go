@@ -67,8 +67,9 @@ type Engine struct {
 
 	accounts  []CRMAccount
 	acctByID  map[string]int32
-	companies []int32          // indexes of the Company accounts, in creation order
-	companyOf map[string]int32 // normalised company name -> the account it resolves to; cleared when one is created
+	companies   map[byte][]int32     // indexes of the Company accounts by the first letter of their normalised name
+	companyKeys map[int32]companyKey // their names, ready to compare
+	companyOf   map[string]resolved  // normalised company name -> the account it resolves to
 
 	maps     []Mapping
 	mapNext  []int32 // next mapping of the same contact, -1 none
@@ -77,6 +78,13 @@ type Engine struct {
 	stamp []uint32 // per contact: the candidate round that last saw it
 	round uint32
 	cand  []int32
+}
+
+// resolved is a company name resolved to a Company account (a cache:
+// kept equal to what a scan of every Company account would find).
+type resolved struct {
+	key  companyKey
+	acct int32
 }
 
 // contact is a contact and what the engine keeps about it.
@@ -151,7 +159,7 @@ func New(cfg Config, st State) (*Engine, error) {
 		return nil, fmt.Errorf("dedup: threshold %v: want a similarity in (0, 1]", cfg.Threshold)
 	}
 	e := &Engine{cfg: cfg, th: th, byID: make(map[string]int32, len(st.Contacts)), acctByID: map[string]int32{},
-		companyOf: map[string]int32{}, mapByAcc: make(map[AccountRef]int32, len(st.Mapping))}
+		companyOf: map[string]resolved{}, companies: map[byte][]int32{}, companyKeys: map[int32]companyKey{}, mapByAcc: make(map[AccountRef]int32, len(st.Mapping))}
 	for k := range e.heads {
 		e.heads[k] = map[uint64]int32{}
 	}
@@ -213,8 +221,16 @@ func (e *Engine) addAccount(a CRMAccount) int32 {
 	e.accounts = append(e.accounts, a)
 	e.acctByID[a.ID] = i
 	if a.Type == "Company" {
-		e.companies = append(e.companies, i)
-		clear(e.companyOf)
+		k := companyKeyOf(a.Name)
+		e.companies[firstByte(k.norm)] = append(e.companies[firstByte(k.norm)], i)
+		e.companyKeys[i] = k
+		// A name resolved before resolves to the new account when it
+		// matches and comes first: the cache stays what a scan finds.
+		for n, r := range e.companyOf {
+			if companySim(&r.key, &k) >= e.th && accountBefore(&e.accounts[i], &e.accounts[r.acct]) {
+				e.companyOf[n] = resolved{key: r.key, acct: i}
+			}
+		}
 	}
 	return i
 }
@@ -388,7 +404,7 @@ func (e *Engine) best(r *rec) (int32, string, Scores) {
 		if bi >= 0 && !ContactBefore(&e.contacts[ci].c, &e.contacts[bi].c) {
 			continue
 		}
-		if rule, sc := match(r, &e.contacts[ci].n, e.th); rule != "" {
+		if rule, sc := match(r, &e.contacts[ci].n, e.th, e.cfg.EmailNeedsFirstName); rule != "" {
 			bi, brule, bsc = ci, rule, sc
 		}
 	}
@@ -412,7 +428,7 @@ func (e *Engine) Add(a *Account) (Result, error) {
 		ci := e.byID[m.ContactID]
 		keep := m.Role == Primary || m.Rule == RuleManual || m.Rule == RuleMerged
 		if !keep {
-			rule, _ := match(&r, &e.contacts[ci].n, e.th)
+			rule, _ := match(&r, &e.contacts[ci].n, e.th, e.cfg.EmailNeedsFirstName)
 			keep = rule != ""
 		}
 		if keep {
@@ -509,17 +525,17 @@ func firstPhone(a *Account) string {
 func (e *Engine) companyAccount(a *Account, current string, res *Result) string {
 	key := companyKeyOf(a.Company)
 	if i, ok := e.acctByID[current]; ok && e.accounts[i].Type == "Company" {
-		ck := companyKeyOf(e.accounts[i].Name)
+		ck := e.companyKeys[i]
 		if companySim(&key, &ck) >= e.th {
 			return current
 		}
 	}
-	if i, ok := e.companyOf[key.norm]; ok {
-		return e.accounts[i].ID
+	if r, ok := e.companyOf[key.norm]; ok {
+		return e.accounts[r.acct].ID
 	}
 	bi := int32(-1)
-	for _, i := range e.companies {
-		ck := companyKeyOf(e.accounts[i].Name)
+	for _, i := range e.companies[firstByte(key.norm)] {
+		ck := e.companyKeys[i]
 		if companySim(&key, &ck) < e.th {
 			continue
 		}
@@ -528,7 +544,7 @@ func (e *Engine) companyAccount(a *Account, current string, res *Result) string 
 		}
 	}
 	if bi >= 0 {
-		e.companyOf[key.norm] = bi
+		e.companyOf[key.norm] = resolved{key: key, acct: bi}
 		return e.accounts[bi].ID
 	}
 	name := a.Company
@@ -543,9 +559,20 @@ func (e *Engine) companyAccount(a *Account, current string, res *Result) string 
 		}
 		acct.ID = "AC-" + a.Team + "-" + strconv.Itoa(int(a.AcctID)) + "-" + strconv.Itoa(k)
 	}
-	e.addAccount(acct)
+	i := e.addAccount(acct)
+	e.companyOf[key.norm] = resolved{key: key, acct: i}
 	res.CRMAccounts = append(res.CRMAccounts, acct)
 	return acct.ID
+}
+
+// firstByte blocks company names: every spelling, abbreviation and
+// acronym of a name the similarity accepts starts with its letter (typos
+// keep the first letter; an acronym starts with the first word's).
+func firstByte(norm string) byte {
+	if norm == "" {
+		return 0
+	}
+	return norm[0]
 }
 
 func accountBefore(a, b *CRMAccount) bool {

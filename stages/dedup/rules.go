@@ -208,7 +208,7 @@ func fuzzy(blankA, blankB bool, sim func() float64, th float64) (int, float64) {
 
 // match applies the rules to account a and contact c: the first rule
 // that holds ("" for none) and the similarity of every field compared.
-func match(a, c *rec, th float64) (string, Scores) {
+func match(a, c *rec, th float64, emailNeedsFirst bool) (string, Scores) {
 	sc := NoScores
 	var email int
 	email, sc.Email = exact(a.email, c.email)
@@ -230,7 +230,8 @@ func match(a, c *rec, th float64) (string, Scores) {
 	var postal, phone int
 	postal, sc.Postal = exact(a.postal, c.postal)
 	phone, sc.Phone = exact(a.phone, c.phone)
-	if email == agreeFilled {
+	if email == agreeFilled && (!emailNeedsFirst || first == agreeFilled ||
+		a.first != "" && a.first == c.last && a.last == c.first) {
 		return RuleEmail, sc
 	}
 	names := last == agreeFilled && first == agreeFilled

@@ -32,4 +32,6 @@ func TestDbgDefault(t *testing.T) {
 	}
 	t.Log(len(diffs), "diffs")
 	logQuality(t, Measure(in, st))
+	e, _ = Run(in, dedup.Config{EmailNeedsFirstName: true})
+	logQuality(t, Measure(in, e.State()))
 }
