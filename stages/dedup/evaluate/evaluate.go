@@ -296,12 +296,15 @@ func missCause(a, b *simulator.DumpAccount) string {
 	return "rules hold between the accounts, but they matched different contacts"
 }
 
+// CauseSharedEmail is the false-join cause of an email two people share.
+const CauseSharedEmail = "shared email (household, family or company inbox)"
+
 // falseCause says what joined two accounts of different people.
 func falseCause(a, b *simulator.DumpAccount) string {
 	ea, eb := dedup.NormEmail(a.Email), dedup.NormEmail(b.Email)
 	switch {
 	case ea != "" && ea == eb:
-		return "shared email (household, family or company inbox)"
+		return CauseSharedEmail
 	case dedup.NormName(a.Last) == dedup.NormName(b.Last) && dedup.NormPostal(a.Zip) == dedup.NormPostal(b.Zip):
 		return "same last name, similar first name, same address (household member)"
 	}
