@@ -65,8 +65,8 @@ type Engine struct {
 	byID     map[string]int32
 	heads    [nKeys]map[uint64]int32 // blocking key -> first contact of its chain
 
-	accounts  []CRMAccount
-	acctByID  map[string]int32
+	accounts    []CRMAccount
+	acctByID    map[string]int32
 	companies   map[byte][]int32     // indexes of the Company accounts by the first letter of their normalised name
 	companyKeys map[int32]companyKey // their names, ready to compare
 	companyOf   map[string]resolved  // normalised company name -> the account it resolves to
@@ -182,7 +182,7 @@ func New(cfg Config, st State) (*Engine, error) {
 			p := *c.Primary
 			c.Primary = &p
 		}
-		e.addContact(c)
+		e.addContact(c, nil)
 	}
 	for _, m := range st.Mapping {
 		ci, ok := e.byID[m.ContactID]
@@ -244,12 +244,17 @@ func (e *Engine) companyName(c *Contact) string {
 	return ""
 }
 
-func (e *Engine) addContact(c Contact) int32 {
+func (e *Engine) addContact(c Contact, n *rec) int32 {
 	ci := int32(len(e.contacts))
 	e.contacts = append(e.contacts, contact{c: c, crm: c.Source != "archtics", firstMp: -1, next: [nKeys]int32{notIndexed, notIndexed, notIndexed}})
 	e.stamp = append(e.stamp, 0)
 	e.byID[c.ID] = ci
-	e.renorm(ci)
+	if n != nil {
+		e.contacts[ci].n = *n
+		e.index(ci)
+	} else {
+		e.renorm(ci)
+	}
 	return ci
 }
 
@@ -259,6 +264,12 @@ func (e *Engine) renorm(ci int32) {
 	x := &e.contacts[ci]
 	e.unindex(ci)
 	x.n = contactRecOf(&x.c, e.companyName(&x.c))
+	e.index(ci)
+}
+
+// index puts a contact in the chains of its keys.
+func (e *Engine) index(ci int32) {
+	x := &e.contacts[ci]
 	ks, ok := keys(&x.n)
 	for k := range ks {
 		if ok[k] {
@@ -441,7 +452,7 @@ func (e *Engine) Add(a *Account) (Result, error) {
 		// A secondary its contact no longer matches: matched again.
 		ni, rule, sc := e.best(&r)
 		if ni < 0 {
-			ni = e.create(a, &res)
+			ni = e.create(a, &r, &res)
 			rule, sc = RuleNew, NoScores
 		}
 		e.relink(mi, ni)
@@ -453,7 +464,7 @@ func (e *Engine) Add(a *Account) (Result, error) {
 	}
 	ci, rule, sc := e.best(&r)
 	if ci < 0 {
-		ci = e.create(a, &res)
+		ci = e.create(a, &r, &res)
 		rule, sc = RuleNew, NoScores
 	}
 	mi := e.link(ci, Mapping{ContactID: e.contacts[ci].c.ID, Account: a.AccountRef, Role: Secondary, Rule: rule, Scores: sc, AddDate: a.AddDate})
@@ -478,7 +489,7 @@ func (e *Engine) claim(ci, mi int32, a *Account, res *Result) {
 }
 
 // create makes a new contact (and its CRM account) from account a.
-func (e *Engine) create(a *Account, res *Result) int32 {
+func (e *Engine) create(a *Account, r *rec, res *Result) int32 {
 	now := e.cfg.Now()
 	id := "AR-" + a.Team + "-" + strconv.Itoa(int(a.AcctID))
 	for k := 2; ; k++ {
@@ -497,7 +508,16 @@ func (e *Engine) create(a *Account, res *Result) int32 {
 	} else {
 		c.AccountID = e.householdAccount(a, res)
 	}
-	ci := e.addContact(c)
+	// The new contact compares as its account does, but for its phone
+	// (phone_day, else cell, else evening), an address only with street
+	// line 1, and its company as its CRM account names it.
+	n := *r
+	n.phone = NormPhone(c.Phone)
+	if blank(a.Street1) {
+		n.addr, n.postal = Address{}, ""
+	}
+	n.company = companyKeyOf(e.companyName(&c))
+	ci := e.addContact(c, &n)
 	res.Contacts = append(res.Contacts, ContactChange{Op: "insert", Contact: e.contacts[ci].c, Fields: slices.Clone(contactFields)})
 	return ci
 }

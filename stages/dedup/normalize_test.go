@@ -7,8 +7,8 @@ import (
 
 func TestNormalise(t *testing.T) {
 	cases := []struct {
-		name      string
-		fn        func(string) string
+		name     string
+		fn       func(string) string
 		in, want string
 	}{
 		{"email trimmed and lowered", NormEmail, "  Gabriel.Tremblay@Gmail.COM ", "gabriel.tremblay@gmail.com"},

@@ -102,7 +102,9 @@ func TestDeterministic(t *testing.T) {
 	shuffled := in
 	shuffled.Accounts = append([]dedup.Account(nil), in.Accounts...)
 	r := rand.New(rand.NewPCG(1, 2))
-	r.Shuffle(len(shuffled.Accounts), func(i, j int) { shuffled.Accounts[i], shuffled.Accounts[j] = shuffled.Accounts[j], shuffled.Accounts[i] })
+	r.Shuffle(len(shuffled.Accounts), func(i, j int) {
+		shuffled.Accounts[i], shuffled.Accounts[j] = shuffled.Accounts[j], shuffled.Accounts[i]
+	})
 	SortFoundFirst(shuffled.Accounts)
 	e2, err := Run(shuffled, dedup.Config{})
 	if err != nil {
