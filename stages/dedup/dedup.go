@@ -28,6 +28,10 @@ type Account struct {
 	First, Last, Email, Company        string
 	Street1, Street2, City, State, Zip string
 	PhoneDay, PhoneCell, PhoneEve      string
+	// HouseholdID is the account's Archtics household_id (0: none): a
+	// new contact of a personal account joins its household's CRM
+	// account, "AH-<team>-<household_id>", shared by the household.
+	HouseholdID int32
 }
 
 // FoundFirst reports whether a comes before b in the order accounts are
@@ -99,6 +103,11 @@ type Mapping struct {
 	Role      Role
 	Rule      string
 	Scores    Scores
+	// AddDate is the account's add_date: when a contact's primary leaves
+	// it (a merge), its next account in the found-first order becomes
+	// primary. Persist it with the mapping; zero orders by team and
+	// acct_id only.
+	AddDate time.Time
 }
 
 // ContactChange is a contact the engine inserted or updated, as it is
@@ -133,4 +142,10 @@ type Config struct {
 	Threshold float64
 	// Now stamps created and updated contacts; zero means time.Now.
 	Now func() time.Time
+	// EmailNeedsFirstName narrows rule 1 beyond KORE's published rule:
+	// an equal email matches only when the first names also agree (or
+	// first and last are swapped). Off (KORE's rule, which the
+	// simulator's CRM truth follows), a household's or a company's
+	// shared email joins different people; on, it does not.
+	EmailNeedsFirstName bool
 }

@@ -2,140 +2,789 @@ package dedup
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// PLACEHOLDER ENGINE: the API is the contract between the CRM stage and
-// the matcher; the body below matches on exact email only and is replaced
-// by the real matcher (three rules, normalisation, fuzzy fields, blocking).
+// The engine: accounts in, one at a time in the found-first order, each
+// compared with the contacts as they are at that moment (the client's
+// pre-existing ones and those earlier accounts created), never contacts
+// with contacts.
+//
+// Choice. When the rules hold for several contacts the account goes to
+// the first in contact order (ContactBefore): pre-existing contacts
+// (Source "crm") before those deduplication created, then by contact_id
+// in natural order (digit runs compared as numbers, so "C99" comes before
+// "C100"). The simulator's truth picks the same: the lowest contact_id,
+// pre-existing first.
+//
+// New contacts. An account no contact matches becomes a new contact,
+// "AR-<team>-<acct_id>", its primary, with a new CRM account: its company
+// when it has one (an existing Company account whose name is similar, at
+// the threshold, is reused; else "AC-<team>-<acct_id>"), else a household
+// ("AH-<team>-<household_id>" shared by the household's accounts, or
+// "AH-<team>-<acct_id>" without one). IDs derive from the account, so an
+// incremental run and a full run name them alike.
+//
+// Primaries and the seed's overwrite rule. The first account mapped to a
+// contact is its primary and overwrites it, field by field, wherever the
+// account's value is not blank: first and last name, email, phone
+// (phone_day, else phone_cell, else phone_eve), company (the contact's CRM
+// account becomes the company's, existing or new) and the address (street
+// lines, city, state and postal code together, when street line 1 is not
+// blank). Later accounts are secondary and change nothing.
+//
+// An account added again (changed in an incremental run):
+//   - a primary stays with its contact, whose data is its data, and its
+//     changes flow to the contact as a first overwrite would;
+//   - a mapping made by hand (set-primary) or by a merge stays;
+//   - a secondary stays while the rules still hold with its contact, else
+//     it is matched again like a new account (and may make a new
+//     contact); a contact it leaves keeps its fields.
+// A mapping that stays keeps the rule and scores it was made with, so
+// adding an unchanged account again changes nothing (Result.Changed false,
+// no contact changes).
+//
+// When a contact's primary leaves it (a merge moves it to its winner's
+// contact), the contact's next account in the found-first order (by
+// Mapping.AddDate, then team and acct_id) becomes its primary, reported in
+// Result.Others; it does not overwrite the contact until it is added
+// again: the engine keeps no account's details.
 
 // Engine holds the CRM state in memory and decides account by account.
 // Feed accounts in the found-first order (FoundFirst): primaries and the
-// contacts new accounts create depend on it.
+// contacts new accounts create depend on it. It holds the contacts, the
+// CRM accounts, the mapping and a blocking index over the contacts; never
+// pairs. An Engine is not safe for concurrent use.
 type Engine struct {
 	cfg      Config
-	contacts []*Contact
-	byID     map[string]*Contact
-	byEmail  map[string][]*Contact
-	accounts []CRMAccount
-	mapping  map[AccountRef]*Mapping
-	nextID   int
+	th       float64
+	contacts []contact
+	byID     map[string]int32
+	heads    [nKeys]map[uint64]int32 // blocking key -> first contact of its chain
+
+	accounts    []CRMAccount
+	acctByID    map[string]int32
+	companies   map[byte][]int32     // indexes of the Company accounts by the first letter of their normalised name
+	companyKeys map[int32]companyKey // their names, ready to compare
+	companyOf   map[string]resolved  // normalised company name -> the account it resolves to
+
+	maps     []Mapping
+	mapNext  []int32 // next mapping of the same contact, -1 none
+	mapByAcc map[AccountRef]int32
+
+	stamp []uint32 // per contact: the candidate round that last saw it
+	round uint32
+	cand  []int32
 }
 
-// New returns an engine over st, which it copies.
+// resolved is a company name resolved to a Company account (a cache:
+// kept equal to what a scan of every Company account would find).
+type resolved struct {
+	key  companyKey
+	acct int32
+}
+
+// contact is a contact and what the engine keeps about it.
+type contact struct {
+	c       Contact
+	n       rec
+	crm     bool         // pre-existing (Source "crm")
+	next    [nKeys]int32 // next contact in each blocking chain; notIndexed when not in one
+	firstMp int32        // first of its mappings (mapNext list), -1 none
+}
+
+// Blocking keys. Every rule needs one of them equal, so looking up the
+// account's keys finds every contact a rule can hold for:
+//   - email: the normalised email (rule 1);
+//   - last name + postal code: rule 2 needs the last name equal and the
+//     postal code equal or blank in both;
+//   - last name + phone: rule 3 needs the last name equal and the phone
+//     equal or blank in both; with a blank phone it needs a company in
+//     both, so blank phones are indexed only with a company.
+//
+// Rules 2 and 3 also need a first name in both: records without one are
+// not indexed under those keys.
+const (
+	keyEmail = iota
+	keyLastPostal
+	keyLastPhone
+	nKeys
+)
+
+const notIndexed = -2
+
+func keyHash(kind byte, parts ...string) uint64 {
+	h := uint64(14695981039346656037) ^ uint64(kind)
+	h *= 1099511628211
+	for _, p := range parts {
+		for i := 0; i < len(p); i++ {
+			h ^= uint64(p[i])
+			h *= 1099511628211
+		}
+		h ^= 0xff
+		h *= 1099511628211
+	}
+	return h
+}
+
+// keys returns the blocking keys of a record; ok[k] false where it has none.
+func keys(r *rec) (ks [nKeys]uint64, ok [nKeys]bool) {
+	if r.email != "" {
+		ks[keyEmail], ok[keyEmail] = keyHash('e', r.email), true
+	}
+	if r.last != "" && r.first != "" {
+		ks[keyLastPostal], ok[keyLastPostal] = keyHash('p', r.last, r.postal), true
+		if r.phone != "" || r.company.norm != "" {
+			ks[keyLastPhone], ok[keyLastPhone] = keyHash('t', r.last, r.phone), true
+		}
+	}
+	return ks, ok
+}
+
+// New returns an engine over st, which it copies. It checks that st is
+// whole: every ID once, every mapping's contact present, and each
+// contact's Primary agreeing with the mapping's roles.
 func New(cfg Config, st State) (*Engine, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	e := &Engine{cfg: cfg, byID: map[string]*Contact{}, byEmail: map[string][]*Contact{}, mapping: map[AccountRef]*Mapping{}}
+	th := cfg.Threshold
+	if th == 0 {
+		th = DefaultThreshold
+	}
+	if th < 0 || th > 1 {
+		return nil, fmt.Errorf("dedup: threshold %v: want a similarity in (0, 1]", cfg.Threshold)
+	}
+	e := &Engine{cfg: cfg, th: th, byID: make(map[string]int32, len(st.Contacts)), acctByID: map[string]int32{},
+		companyOf: map[string]resolved{}, companies: map[byte][]int32{}, companyKeys: map[int32]companyKey{}, mapByAcc: make(map[AccountRef]int32, len(st.Mapping))}
+	for k := range e.heads {
+		e.heads[k] = map[uint64]int32{}
+	}
+	for _, a := range st.Accounts {
+		if _, dup := e.acctByID[a.ID]; dup {
+			return nil, fmt.Errorf("dedup: CRM account %s appears twice in the CRM state: each account_id must be unique", a.ID)
+		}
+		e.addAccount(a)
+	}
+	e.contacts = make([]contact, 0, len(st.Contacts))
 	for i := range st.Contacts {
 		c := st.Contacts[i]
-		if _, dup := e.byID[c.ID]; dup {
-			return nil, fmt.Errorf("dedup: contact %s appears twice in the CRM state", c.ID)
+		if c.ID == "" {
+			return nil, fmt.Errorf("dedup: contact %d of the CRM state has no contact_id", i+1)
 		}
-		e.add(&c)
+		if _, dup := e.byID[c.ID]; dup {
+			return nil, fmt.Errorf("dedup: contact %s appears twice in the CRM state: each contact_id must be unique", c.ID)
+		}
+		if c.Primary != nil {
+			p := *c.Primary
+			c.Primary = &p
+		}
+		e.addContact(c, nil)
 	}
-	e.accounts = append(e.accounts, st.Accounts...)
-	for i := range st.Mapping {
-		m := st.Mapping[i]
-		e.mapping[m.Account] = &m
+	for _, m := range st.Mapping {
+		ci, ok := e.byID[m.ContactID]
+		if !ok {
+			return nil, fmt.Errorf("dedup: mapping of account %s:%d names contact %s, which is not in the CRM state", m.Account.Team, m.Account.AcctID, m.ContactID)
+		}
+		if _, dup := e.mapByAcc[m.Account]; dup {
+			return nil, fmt.Errorf("dedup: account %s:%d is mapped twice in the CRM state: one mapping per account", m.Account.Team, m.Account.AcctID)
+		}
+		c := &e.contacts[ci].c
+		isPrimary := c.Primary != nil && *c.Primary == m.Account
+		if isPrimary != (m.Role == Primary) {
+			return nil, fmt.Errorf("dedup: account %s:%d has role %q for contact %s, whose primary is %s: the state's mapping and contacts disagree", m.Account.Team, m.Account.AcctID, m.Role, m.ContactID, refString(c.Primary))
+		}
+		e.link(ci, m)
+	}
+	for i := range e.contacts {
+		if p := e.contacts[i].c.Primary; p != nil {
+			if mi, ok := e.mapByAcc[*p]; !ok || e.maps[mi].ContactID != e.contacts[i].c.ID {
+				return nil, fmt.Errorf("dedup: contact %s has primary %s, which is not mapped to it in the CRM state", e.contacts[i].c.ID, refString(p))
+			}
+		}
 	}
 	return e, nil
 }
 
-func (e *Engine) add(c *Contact) {
-	e.contacts = append(e.contacts, c)
-	e.byID[c.ID] = c
-	if k := strings.ToLower(strings.TrimSpace(c.Email)); k != "" {
-		e.byEmail[k] = append(e.byEmail[k], c)
+func refString(r *AccountRef) string {
+	if r == nil {
+		return "none"
+	}
+	return r.Team + ":" + strconv.Itoa(int(r.AcctID))
+}
+
+func (e *Engine) addAccount(a CRMAccount) int32 {
+	i := int32(len(e.accounts))
+	e.accounts = append(e.accounts, a)
+	e.acctByID[a.ID] = i
+	if a.Type == "Company" {
+		k := companyKeyOf(a.Name)
+		e.companies[firstByte(k.norm)] = append(e.companies[firstByte(k.norm)], i)
+		e.companyKeys[i] = k
+		// A name resolved before resolves to the new account when it
+		// matches and comes first: the cache stays what a scan finds.
+		for n, r := range e.companyOf {
+			if companySim(&r.key, &k) >= e.th && accountBefore(&e.accounts[i], &e.accounts[r.acct]) {
+				e.companyOf[n] = resolved{key: r.key, acct: i}
+			}
+		}
+	}
+	return i
+}
+
+// companyName is the company a contact is linked to: its CRM account's
+// name when that is a Company, else "".
+func (e *Engine) companyName(c *Contact) string {
+	if i, ok := e.acctByID[c.AccountID]; ok && e.accounts[i].Type == "Company" {
+		return e.accounts[i].Name
+	}
+	return ""
+}
+
+func (e *Engine) addContact(c Contact, n *rec) int32 {
+	ci := int32(len(e.contacts))
+	e.contacts = append(e.contacts, contact{c: c, crm: c.Source != "archtics", firstMp: -1, next: [nKeys]int32{notIndexed, notIndexed, notIndexed}})
+	e.stamp = append(e.stamp, 0)
+	e.byID[c.ID] = ci
+	if n != nil {
+		e.contacts[ci].n = *n
+		e.index(ci)
+	} else {
+		e.renorm(ci)
+	}
+	return ci
+}
+
+// renorm recomputes a contact's normalised fields and moves it in the
+// index: call after changing its fields.
+func (e *Engine) renorm(ci int32) {
+	x := &e.contacts[ci]
+	e.unindex(ci)
+	x.n = contactRecOf(&x.c, e.companyName(&x.c))
+	e.index(ci)
+}
+
+// index puts a contact in the chains of its keys.
+func (e *Engine) index(ci int32) {
+	x := &e.contacts[ci]
+	ks, ok := keys(&x.n)
+	for k := range ks {
+		if ok[k] {
+			if h, has := e.heads[k][ks[k]]; has {
+				x.next[k] = h
+			} else {
+				x.next[k] = -1
+			}
+			e.heads[k][ks[k]] = ci
+		}
 	}
 }
 
-// Add deduplicates one new or changed account against the current state.
-func (e *Engine) Add(a *Account) (Result, error) {
-	if prev, ok := e.mapping[a.AccountRef]; ok {
-		return Result{Mapping: *prev}, nil
+// unindex takes a contact out of its chains (its keys from its current
+// normalised fields).
+func (e *Engine) unindex(ci int32) {
+	x := &e.contacts[ci]
+	ks, _ := keys(&x.n)
+	for k := range ks {
+		if x.next[k] == notIndexed {
+			continue
+		}
+		h := e.heads[k][ks[k]]
+		if h == ci {
+			if x.next[k] < 0 {
+				delete(e.heads[k], ks[k])
+			} else {
+				e.heads[k][ks[k]] = x.next[k]
+			}
+		} else {
+			for p := h; p >= 0; p = e.contacts[p].next[k] {
+				if e.contacts[p].next[k] == ci {
+					e.contacts[p].next[k] = x.next[k]
+					break
+				}
+			}
+		}
+		x.next[k] = notIndexed
 	}
-	m := Mapping{Account: a.AccountRef, Scores: NoScores}
-	var res Result
-	var c *Contact
-	if k := strings.ToLower(strings.TrimSpace(a.Email)); k != "" && len(e.byEmail[k]) > 0 {
-		c = e.byEmail[k][0]
-		m.Rule = RuleEmail
-		m.Scores.Email = 1
-	}
-	if c == nil {
-		e.nextID++
-		c = &Contact{ID: "N" + strconv.Itoa(e.nextID), First: a.First, Last: a.Last, Email: a.Email, Phone: a.PhoneDay,
-			Street: a.Street1, Street2: a.Street2, City: a.City, State: a.State, PostalCode: a.Zip,
-			Created: e.cfg.Now(), Updated: e.cfg.Now(), Source: "archtics"}
-		e.add(c)
-		m.Rule = RuleNew
-		res.Contacts = append(res.Contacts, ContactChange{Op: "insert", Contact: *c})
-	}
-	m.ContactID = c.ID
-	m.Role = Secondary
-	if c.Primary == nil {
-		ref := a.AccountRef
-		c.Primary = &ref
-		m.Role = Primary
-		if m.Rule != RuleNew {
-			c.First, c.Last, c.Email = a.First, a.Last, a.Email
-			c.Updated = e.cfg.Now()
-			res.Contacts = append(res.Contacts, ContactChange{Op: "update", Contact: *c, Fields: []string{"first", "last", "email"}})
+}
+
+// link records mapping m of contact ci.
+func (e *Engine) link(ci int32, m Mapping) int32 {
+	mi := int32(len(e.maps))
+	e.maps = append(e.maps, m)
+	e.mapNext = append(e.mapNext, e.contacts[ci].firstMp)
+	e.contacts[ci].firstMp = mi
+	e.mapByAcc[m.Account] = mi
+	return mi
+}
+
+// relink moves mapping mi from its contact to contact ci.
+func (e *Engine) relink(mi, ci int32) {
+	from := e.byID[e.maps[mi].ContactID]
+	x := &e.contacts[from]
+	if x.firstMp == mi {
+		x.firstMp = e.mapNext[mi]
+	} else {
+		for p := x.firstMp; p >= 0; p = e.mapNext[p] {
+			if e.mapNext[p] == mi {
+				e.mapNext[p] = e.mapNext[mi]
+				break
+			}
 		}
 	}
-	e.mapping[a.AccountRef] = &m
-	res.Mapping, res.Changed = m, true
+	e.mapNext[mi] = e.contacts[ci].firstMp
+	e.contacts[ci].firstMp = mi
+	e.maps[mi].ContactID = e.contacts[ci].c.ID
+}
+
+// ContactBefore reports whether contact a comes before contact b in the
+// choice order: pre-existing (Source other than "archtics") first, then
+// contact_id in natural order.
+func ContactBefore(a, b *Contact) bool {
+	ca, cb := a.Source != "archtics", b.Source != "archtics"
+	if ca != cb {
+		return ca
+	}
+	return naturalLess(a.ID, b.ID)
+}
+
+// naturalLess compares IDs with digit runs as numbers ("C99" < "C100"),
+// then byte by byte.
+func naturalLess(a, b string) bool {
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		da, db := a[i] >= '0' && a[i] <= '9', b[j] >= '0' && b[j] <= '9'
+		if da && db {
+			si, sj := i, j
+			for i < len(a) && a[i] >= '0' && a[i] <= '9' {
+				i++
+			}
+			for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+				j++
+			}
+			na, nb := strings.TrimLeft(a[si:i], "0"), strings.TrimLeft(b[sj:j], "0")
+			if len(na) != len(nb) {
+				return len(na) < len(nb)
+			}
+			if na != nb {
+				return na < nb
+			}
+			continue
+		}
+		if a[i] != b[j] {
+			return a[i] < b[j]
+		}
+		i++
+		j++
+	}
+	if len(a)-i != len(b)-j {
+		return len(a)-i < len(b)-j
+	}
+	return a < b
+}
+
+// best finds the contact the rules send account r to: -1 for none.
+func (e *Engine) best(r *rec) (int32, string, Scores) {
+	ks, ok := keys(r)
+	e.round++
+	if e.round == 0 { // wrapped: forget every stamp
+		clear(e.stamp)
+		e.round = 1
+	}
+	e.cand = e.cand[:0]
+	for k := range ks {
+		if !ok[k] {
+			continue
+		}
+		h, has := e.heads[k][ks[k]]
+		if !has {
+			continue
+		}
+		for p := h; p >= 0; p = e.contacts[p].next[k] {
+			if e.stamp[p] != e.round {
+				e.stamp[p] = e.round
+				e.cand = append(e.cand, p)
+			}
+		}
+	}
+	bi, brule, bsc := int32(-1), "", NoScores
+	for _, ci := range e.cand {
+		if bi >= 0 && !ContactBefore(&e.contacts[ci].c, &e.contacts[bi].c) {
+			continue
+		}
+		if rule, sc := match(r, &e.contacts[ci].n, e.th, e.cfg.EmailNeedsFirstName); rule != "" {
+			bi, brule, bsc = ci, rule, sc
+		}
+	}
+	return bi, brule, bsc
+}
+
+// Add deduplicates one new or changed account against the current state
+// (see the package's rules and the engine's doc above). Call it only for
+// accounts whose type is not excluded from the CRM.
+func (e *Engine) Add(a *Account) (Result, error) {
+	if a == nil {
+		return Result{}, fmt.Errorf("dedup: Add of a nil account")
+	}
+	if a.Team == "" {
+		return Result{}, fmt.Errorf("dedup: account %d has no team: every account names its team database", a.AcctID)
+	}
+	r := accountRec(a)
+	var res Result
+	if mi, ok := e.mapByAcc[a.AccountRef]; ok {
+		m := &e.maps[mi]
+		ci := e.byID[m.ContactID]
+		keep := m.Role == Primary || m.Rule == RuleManual || m.Rule == RuleMerged
+		if !keep {
+			rule, _ := match(&r, &e.contacts[ci].n, e.th, e.cfg.EmailNeedsFirstName)
+			keep = rule != ""
+		}
+		if keep {
+			if m.Role == Primary {
+				e.overwrite(ci, a, &res)
+			}
+			res.Mapping = *m
+			return res, nil
+		}
+		// A secondary its contact no longer matches: matched again.
+		ni, rule, sc := e.best(&r)
+		if ni < 0 {
+			ni = e.create(a, &r, &res)
+			rule, sc = RuleNew, NoScores
+		}
+		e.relink(mi, ni)
+		m = &e.maps[mi]
+		m.Rule, m.Scores, m.Role, m.AddDate = rule, sc, Secondary, a.AddDate
+		e.claim(ni, mi, a, &res)
+		res.Mapping, res.Changed = *m, true
+		return res, nil
+	}
+	ci, rule, sc := e.best(&r)
+	if ci < 0 {
+		ci = e.create(a, &r, &res)
+		rule, sc = RuleNew, NoScores
+	}
+	mi := e.link(ci, Mapping{ContactID: e.contacts[ci].c.ID, Account: a.AccountRef, Role: Secondary, Rule: rule, Scores: sc, AddDate: a.AddDate})
+	e.claim(ci, mi, a, &res)
+	res.Mapping, res.Changed = e.maps[mi], true
 	return res, nil
 }
 
-// Follow maps loser, an account Archtics merged away, to winner's contact.
-func (e *Engine) Follow(loser, winner AccountRef) (Result, error) {
-	w, ok := e.mapping[winner]
-	if !ok {
-		return Result{}, fmt.Errorf("dedup: merge winner %s:%d has no mapping", winner.Team, winner.AcctID)
+// claim makes mapping mi its contact's primary when the contact has none,
+// and lets the account overwrite it.
+func (e *Engine) claim(ci, mi int32, a *Account, res *Result) {
+	x := &e.contacts[ci]
+	if x.c.Primary != nil {
+		return
 	}
-	m := Mapping{ContactID: w.ContactID, Account: loser, Role: Secondary, Rule: RuleMerged, Scores: NoScores}
-	e.mapping[loser] = &m
-	return Result{Mapping: m, Changed: true}, nil
+	ref := a.AccountRef
+	x.c.Primary = &ref
+	e.maps[mi].Role = Primary
+	if e.maps[mi].Rule != RuleNew {
+		e.overwrite(ci, a, res)
+	}
 }
 
-// SetPrimary makes acct, already mapped to contactID, its primary account.
-func (e *Engine) SetPrimary(contactID string, acct AccountRef) (Result, error) {
-	c, ok := e.byID[contactID]
-	if !ok {
-		return Result{}, fmt.Errorf("dedup: no contact %s", contactID)
+// create makes a new contact (and its CRM account) from account a.
+func (e *Engine) create(a *Account, r *rec, res *Result) int32 {
+	now := e.cfg.Now()
+	id := "AR-" + a.Team + "-" + strconv.Itoa(int(a.AcctID))
+	for k := 2; ; k++ {
+		if _, taken := e.byID[id]; !taken {
+			break
+		}
+		id = "AR-" + a.Team + "-" + strconv.Itoa(int(a.AcctID)) + "-" + strconv.Itoa(k)
 	}
-	m, ok := e.mapping[acct]
-	if !ok || m.ContactID != contactID {
-		return Result{}, fmt.Errorf("dedup: account %s:%d is not mapped to contact %s", acct.Team, acct.AcctID, contactID)
+	c := Contact{ID: id, First: a.First, Last: a.Last, Email: a.Email, Phone: firstPhone(a),
+		Created: now, Updated: now, Source: "archtics"}
+	if !blank(a.Street1) {
+		c.Street, c.Street2, c.City, c.State, c.PostalCode = a.Street1, a.Street2, a.City, a.State, a.Zip
+	}
+	if !blank(a.Company) {
+		c.AccountID = e.companyAccount(a, "", res)
+	} else {
+		c.AccountID = e.householdAccount(a, res)
+	}
+	// The new contact compares as its account does, but for its phone
+	// (phone_day, else cell, else evening), an address only with street
+	// line 1, and its company as its CRM account names it.
+	n := *r
+	n.phone = NormPhone(c.Phone)
+	if blank(a.Street1) {
+		n.addr, n.postal = Address{}, ""
+	}
+	n.company = companyKeyOf(e.companyName(&c))
+	ci := e.addContact(c, &n)
+	res.Contacts = append(res.Contacts, ContactChange{Op: "insert", Contact: e.contacts[ci].c, Fields: slices.Clone(contactFields)})
+	return ci
+}
+
+// contactFields are the contact's field names as changes report them
+// (the CRM file's columns).
+var contactFields = []string{"first_name", "last_name", "email", "phone", "account_id",
+	"mailing_street", "mailing_street2", "mailing_city", "mailing_state", "mailing_postal_code"}
+
+func blank(s string) bool { return strings.TrimSpace(s) == "" }
+
+func firstPhone(a *Account) string {
+	for _, p := range []string{a.PhoneDay, a.PhoneCell, a.PhoneEve} {
+		if !blank(p) {
+			return p
+		}
+	}
+	return ""
+}
+
+// companyAccount is the CRM account of account a's company: current (the
+// contact's present account) when that is a Company of a similar name,
+// else the first Company account of a similar name in contact order
+// (pre-existing first, then natural ID order), else a new one.
+func (e *Engine) companyAccount(a *Account, current string, res *Result) string {
+	key := companyKeyOf(a.Company)
+	if i, ok := e.acctByID[current]; ok && e.accounts[i].Type == "Company" {
+		ck := e.companyKeys[i]
+		if companySim(&key, &ck) >= e.th {
+			return current
+		}
+	}
+	if r, ok := e.companyOf[key.norm]; ok {
+		return e.accounts[r.acct].ID
+	}
+	bi := int32(-1)
+	for _, i := range e.companies[firstByte(key.norm)] {
+		ck := e.companyKeys[i]
+		if companySim(&key, &ck) < e.th {
+			continue
+		}
+		if bi < 0 || accountBefore(&e.accounts[i], &e.accounts[bi]) {
+			bi = i
+		}
+	}
+	if bi >= 0 {
+		e.companyOf[key.norm] = resolved{key: key, acct: bi}
+		return e.accounts[bi].ID
+	}
+	name := a.Company
+	if k := strings.IndexByte(name, '|'); k >= 0 {
+		name = name[:k] // a department typed after the name is not the company
+	}
+	acct := CRMAccount{ID: "AC-" + a.Team + "-" + strconv.Itoa(int(a.AcctID)), Name: strings.TrimSpace(name), Type: "Company",
+		City: a.City, State: a.State, Created: e.cfg.Now(), Source: "archtics"}
+	for k := 2; ; k++ {
+		if _, taken := e.acctByID[acct.ID]; !taken {
+			break
+		}
+		acct.ID = "AC-" + a.Team + "-" + strconv.Itoa(int(a.AcctID)) + "-" + strconv.Itoa(k)
+	}
+	i := e.addAccount(acct)
+	e.companyOf[key.norm] = resolved{key: key, acct: i}
+	res.CRMAccounts = append(res.CRMAccounts, acct)
+	return acct.ID
+}
+
+// firstByte blocks company names: every spelling, abbreviation and
+// acronym of a name the similarity accepts starts with its letter (typos
+// keep the first letter; an acronym starts with the first word's).
+func firstByte(norm string) byte {
+	if norm == "" {
+		return 0
+	}
+	return norm[0]
+}
+
+func accountBefore(a, b *CRMAccount) bool {
+	ca, cb := a.Source != "archtics", b.Source != "archtics"
+	if ca != cb {
+		return ca
+	}
+	return naturalLess(a.ID, b.ID)
+}
+
+// householdAccount is the household CRM account of a personal account:
+// its Archtics household's when it has one, else its own.
+func (e *Engine) householdAccount(a *Account, res *Result) string {
+	id := "AH-" + a.Team + "-" + strconv.Itoa(int(a.AcctID))
+	if a.HouseholdID != 0 {
+		id = "AH-" + a.Team + "-" + strconv.Itoa(int(a.HouseholdID))
+	}
+	if _, ok := e.acctByID[id]; ok {
+		return id
+	}
+	acct := CRMAccount{ID: id, Name: strings.TrimSpace(a.Last) + " Household", Type: "Household",
+		City: a.City, State: a.State, Created: e.cfg.Now(), Source: "archtics"}
+	e.addAccount(acct)
+	res.CRMAccounts = append(res.CRMAccounts, acct)
+	return id
+}
+
+// overwrite applies account a's non-blank details to contact ci (the
+// seed's rule for a primary) and reports an update when anything changed.
+func (e *Engine) overwrite(ci int32, a *Account, res *Result) {
+	x := &e.contacts[ci]
+	c := &x.c
+	var fields []string
+	set := func(dst *string, v, name string) {
+		if *dst != v {
+			*dst = v
+			fields = append(fields, name)
+		}
+	}
+	setIf := func(dst *string, v, name string) {
+		if !blank(v) {
+			set(dst, v, name)
+		}
+	}
+	setIf(&c.First, a.First, "first_name")
+	setIf(&c.Last, a.Last, "last_name")
+	setIf(&c.Email, a.Email, "email")
+	setIf(&c.Phone, firstPhone(a), "phone")
+	if !blank(a.Company) {
+		set(&c.AccountID, e.companyAccount(a, c.AccountID, res), "account_id")
+	}
+	if !blank(a.Street1) {
+		set(&c.Street, a.Street1, "mailing_street")
+		set(&c.Street2, a.Street2, "mailing_street2")
+		set(&c.City, a.City, "mailing_city")
+		set(&c.State, a.State, "mailing_state")
+		set(&c.PostalCode, a.Zip, "mailing_postal_code")
+	}
+	if len(fields) == 0 {
+		return
+	}
+	c.Updated = e.cfg.Now()
+	e.renorm(ci)
+	res.Contacts = append(res.Contacts, ContactChange{Op: "update", Contact: x.c, Fields: fields})
+}
+
+// Follow maps loser, an account Archtics merged away, to winner's contact
+// as a secondary (rule "merged"). If loser was its contact's primary, the
+// contact's next account in the found-first order becomes primary
+// (Result.Others).
+func (e *Engine) Follow(loser, winner AccountRef) (Result, error) {
+	wi, ok := e.mapByAcc[winner]
+	if !ok {
+		return Result{}, fmt.Errorf("dedup: merge winner %s:%d has no mapping: add the winner before following its losers", winner.Team, winner.AcctID)
+	}
+	if loser == winner {
+		return Result{}, fmt.Errorf("dedup: account %s:%d cannot follow itself", loser.Team, loser.AcctID)
+	}
+	wc := e.byID[e.maps[wi].ContactID]
+	var res Result
+	mi, ok := e.mapByAcc[loser]
+	if !ok {
+		mi = e.link(wc, Mapping{ContactID: e.contacts[wc].c.ID, Account: loser, Role: Secondary, Rule: RuleMerged, Scores: NoScores})
+		res.Mapping, res.Changed = e.maps[mi], true
+		return res, nil
+	}
+	before := e.maps[mi]
+	if before.ContactID == e.contacts[wc].c.ID && before.Role == Secondary && before.Rule == RuleMerged {
+		res.Mapping = before
+		return res, nil
+	}
+	from := e.byID[before.ContactID]
+	wasPrimary := before.Role == Primary
+	if from != wc {
+		e.relink(mi, wc)
+	}
+	m := &e.maps[mi]
+	m.Role, m.Rule, m.Scores = Secondary, RuleMerged, NoScores
+	if wasPrimary {
+		e.contacts[from].c.Primary = nil
+		e.promote(from, &res)
+	}
+	res.Mapping, res.Changed = e.maps[mi], true
+	return res, nil
+}
+
+// promote makes the contact's first account in the found-first order,
+// if any, its primary.
+func (e *Engine) promote(ci int32, res *Result) {
+	bi := int32(-1)
+	for p := e.contacts[ci].firstMp; p >= 0; p = e.mapNext[p] {
+		if bi < 0 || mappingBefore(&e.maps[p], &e.maps[bi]) {
+			bi = p
+		}
+	}
+	if bi < 0 {
+		return
+	}
+	ref := e.maps[bi].Account
+	e.contacts[ci].c.Primary = &ref
+	e.maps[bi].Role = Primary
+	res.Others = append(res.Others, e.maps[bi])
+}
+
+func mappingBefore(a, b *Mapping) bool {
+	return FoundFirst(&Account{AccountRef: a.Account, AddDate: a.AddDate}, &Account{AccountRef: b.Account, AddDate: b.AddDate})
+}
+
+// SetPrimary makes acct, already mapped to contactID, its primary account
+// (rule "manual"); the old primary becomes secondary (Result.Others).
+//
+// It does not change the contact's fields: the engine keeps no account's
+// details. KORE treats the primary's data as true, so the caller adds the
+// account again right after (Add): a primary's details then flow to its
+// contact as a first overwrite would. A manual mapping stays when the
+// account is added again, whatever the rules say.
+func (e *Engine) SetPrimary(contactID string, acct AccountRef) (Result, error) {
+	ci, ok := e.byID[contactID]
+	if !ok {
+		return Result{}, fmt.Errorf("dedup: no contact %s in the CRM state: check the contact_id", contactID)
+	}
+	mi, ok := e.mapByAcc[acct]
+	if !ok || e.maps[mi].ContactID != contactID {
+		return Result{}, fmt.Errorf("dedup: account %s:%d is not mapped to contact %s: set-primary only chooses among a contact's own accounts", acct.Team, acct.AcctID, contactID)
 	}
 	var res Result
-	if c.Primary != nil && *c.Primary != acct {
-		if old, ok := e.mapping[*c.Primary]; ok {
-			old.Role = Secondary
-			res.Others = append(res.Others, *old)
+	x := &e.contacts[ci]
+	if x.c.Primary != nil && *x.c.Primary == acct {
+		res.Mapping = e.maps[mi]
+		return res, nil
+	}
+	if x.c.Primary != nil {
+		if old, ok := e.mapByAcc[*x.c.Primary]; ok {
+			e.maps[old].Role = Secondary
+			res.Others = append(res.Others, e.maps[old])
 		}
 	}
 	ref := acct
-	c.Primary = &ref
+	x.c.Primary = &ref
+	m := &e.maps[mi]
 	m.Role, m.Rule = Primary, RuleManual
 	res.Mapping, res.Changed = *m, true
 	return res, nil
 }
 
-// State returns a copy of the current state.
+// State returns a copy of the current state: contacts in the order the
+// engine holds them (the state's, then created ones), CRM accounts
+// likewise, mappings by team and acct_id.
 func (e *Engine) State() State {
-	var st State
-	for _, c := range e.contacts {
-		st.Contacts = append(st.Contacts, *c)
+	st := State{Contacts: make([]Contact, len(e.contacts)), Accounts: slices.Clone(e.accounts), Mapping: slices.Clone(e.maps)}
+	for i := range e.contacts {
+		c := e.contacts[i].c
+		if c.Primary != nil {
+			p := *c.Primary
+			c.Primary = &p
+		}
+		st.Contacts[i] = c
 	}
-	st.Accounts = append(st.Accounts, e.accounts...)
-	for _, m := range e.mapping {
-		st.Mapping = append(st.Mapping, *m)
-	}
+	slices.SortFunc(st.Mapping, func(a, b Mapping) int {
+		if a.Account.Team != b.Account.Team {
+			return strings.Compare(a.Account.Team, b.Account.Team)
+		}
+		return int(a.Account.AcctID) - int(b.Account.AcctID)
+	})
 	return st
+}
+
+// Lookup returns the mapping of an account, false if it has none.
+func (e *Engine) Lookup(acct AccountRef) (Mapping, bool) {
+	mi, ok := e.mapByAcc[acct]
+	if !ok {
+		return Mapping{}, false
+	}
+	return e.maps[mi], true
 }

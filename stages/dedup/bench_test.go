@@ -1,0 +1,79 @@
+package dedup_test
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"archtics/simulator"
+	"archtics/stages/dedup"
+	"archtics/stages/dedup/evaluate"
+)
+
+// BenchmarkDedup deduplicates a simulator world's accounts (the dump's
+// primary names, excluded types left out) against its pre-existing CRM:
+// 1,000,000 accounts (BenchConfig: two teams of 500,000) against 100,000
+// contacts, and 100,000 accounts (two teams of 50,000) against 10,000.
+// The input is generated before the timer starts. Reported: ns per
+// account and the peak heap while the engine runs (sampled every 100ms).
+func BenchmarkDedup(b *testing.B) {
+	for _, c := range []struct {
+		name     string
+		accounts int // per team
+		contacts int
+	}{{"100k", 50_000, 10_000}, {"1M", 500_000, 100_000}} {
+		b.Run(c.name, func(b *testing.B) {
+			cfg := simulator.BenchConfig()
+			cfg.Accounts, cfg.CRMContacts = c.accounts, c.contacts
+			w, err := simulator.NewWorldLazy(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			in := evaluate.Load(w)
+			runtime.GC()
+			var base runtime.MemStats
+			runtime.ReadMemStats(&base)
+			b.ResetTimer()
+			var peak atomic.Uint64
+			for range b.N {
+				stop := make(chan struct{})
+				var wg sync.WaitGroup
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					tick := time.NewTicker(100 * time.Millisecond)
+					defer tick.Stop()
+					var ms runtime.MemStats
+					for {
+						select {
+						case <-stop:
+							return
+						case <-tick.C:
+							runtime.ReadMemStats(&ms)
+							if ms.HeapAlloc > peak.Load() {
+								peak.Store(ms.HeapAlloc)
+							}
+						}
+					}
+				}()
+				e, err := evaluate.Run(in, dedup.Config{})
+				close(stop)
+				wg.Wait()
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				st := e.State()
+				b.ReportMetric(float64(len(st.Contacts)), "contacts")
+				b.StartTimer()
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(in.Accounts)), "ns/account")
+			b.ReportMetric(float64(len(in.Accounts)), "accounts")
+			b.ReportMetric(float64(peak.Load()-min(peak.Load(), base.HeapAlloc))/(1<<20), "peak-heap-MB-over-input")
+			b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MB")
+		})
+	}
+}

@@ -1,0 +1,248 @@
+package dedup
+
+import (
+	"strings"
+)
+
+// KORE's three rules (help.koresoftware.com), as this package applies
+// them. An account matches a contact when any rule holds:
+//
+//  1. email: the emails are equal after trimming and lower-casing (both
+//     filled);
+//  2. name_address: last name equal, first name similar, and company,
+//     address and postal code each agreeing, at least one of those three
+//     filled in both;
+//  3. name_phone: last name equal, first name similar, company agreeing
+//     and phone agreeing, at least one of the two filled in both.
+//
+// A field agrees when it is blank in both (after normalising), or filled
+// in both and equal (email, last name, postal code, phone: exact after
+// normalising) or similar (first name, company, address: a similarity of
+// at least the threshold). A field filled in one only does not agree:
+// "blank in both counts as equal" is the rule, and a blank on one side is
+// no evidence of the same person. The first name must be filled in both.
+//
+// Similarity (Scores) is in [0, 1], by Jaro-Winkler (jarowinkler.go, the
+// standard definition: Winkler's prefix scale 0.1 over at most 4 letters)
+// where a field is spelled differently:
+//   - first name: 1 equal; 0.95 when one is a known nickname of the other
+//     or both are nicknames of one name (nicknames.go: "Bob" and "Robert",
+//     "Bob" and "Rob"); else the Jaro-Winkler similarity (typos: "Jonh",
+//     "Micheal" score above 0.9), at least 0.92 for one typo (a letter
+//     dropped, added, changed or two swapped) in names of five letters
+//     or more, which Jaro-Winkler can score lower ("Atonio", 0.88);
+//   - company: 1 equal after NormCompany; 0.95 when one is the acronym of
+//     the other ("SSS" of "Sporting Service Solutions"); else the greater
+//     of Jaro-Winkler and the edit similarity (1 - edits/length: two
+//     typos in a long name stay close, where Jaro-Winkler counts shifted
+//     letters as transpositions) of the normalised names, capped by the
+//     similarity of their least similar word when both have as many
+//     words ("Commonwealth Legal" and "Commonwealth Health" score 0.93
+//     whole but 0.70 on "legal" and "health");
+//   - address: 0 when the house numbers differ or the units differ (both
+//     filled); else Jaro-Winkler of the canonical street ("main st"). A
+//     unit on one side only does not count against: people leave it off.
+//
+// The threshold (Config.Threshold) defaults to DefaultThreshold, 0.9:
+// Jaro-Winkler's usual cut for names; at 0.9 every spelling of every
+// company the simulator writes agrees with its other spellings and with
+// no other company's (TestCompanySimilarityAgainstSpellings).
+//
+// Rule 3's "business phone" is the account's phone_day against the
+// contact's phone. When phone_day is blank it is blank: the rule then
+// holds only with a contact without a phone and with a company in both. A
+// cell or evening phone is not a business phone, and two people of one
+// household share a home phone: comparing them would join them.
+
+// DefaultThreshold is the least similarity for a fuzzy field to agree.
+const DefaultThreshold = 0.9
+
+// Similarity scores given to matches that are not spelling.
+const (
+	nicknameScore = 0.95
+	acronymScore  = 0.95
+	typoScore     = 0.92
+)
+
+// rec is an account or a contact as the rules see it: normalised.
+type rec struct {
+	email, last, first string
+	company            companyKey
+	addr               Address
+	postal, phone      string
+}
+
+func accountRec(a *Account) rec {
+	return rec{email: NormEmail(a.Email), last: NormName(a.Last), first: NormName(a.First), company: companyKeyOf(a.Company),
+		addr: NormAddress(a.Street1, a.Street2), postal: NormPostal(a.Zip), phone: NormPhone(a.PhoneDay)}
+}
+
+// contactRec normalises a contact; company is the name of its CRM account
+// when that is a company, else "".
+func contactRecOf(c *Contact, company string) rec {
+	return rec{email: NormEmail(c.Email), last: NormName(c.Last), first: NormName(c.First), company: companyKeyOf(company),
+		addr: NormAddress(c.Street, c.Street2), postal: NormPostal(c.PostalCode), phone: NormPhone(c.Phone)}
+}
+
+func jw(a, b string) float64 { return JaroWinkler(a, b) }
+
+// FirstNameSimilarity is the similarity of two normalised first names.
+func FirstNameSimilarity(a, b string) float64 {
+	if a == b {
+		return 1
+	}
+	if nicknameOf(a, b) {
+		return nicknameScore
+	}
+	return spellSim(a, b)
+}
+
+// spellSim is the similarity of two spellings: the greater of
+// Jaro-Winkler and the edit similarity, and at least typoScore for one
+// typo in words of five letters or more, which Jaro-Winkler can score low
+// when it is near the start ("Atonio" and "Antonio": 0.88).
+func spellSim(a, b string) float64 {
+	if a == b {
+		return 1
+	}
+	s := max(jw(a, b), editSimilarity(a, b))
+	if s < typoScore && len(a) >= 5 && len(b) >= 5 && oneEdit(a, b) {
+		s = typoScore
+	}
+	return s
+}
+
+// CompanySimilarity is the similarity of two company names as typed.
+func CompanySimilarity(a, b string) float64 {
+	ka, kb := companyKeyOf(a), companyKeyOf(b)
+	return companySim(&ka, &kb)
+}
+
+// companyKey is a company name ready to compare: normalised, and the
+// initials an acronym of it would spell, with and without its legal
+// suffix ("Lynn Shoe Company" is "LSC", "Acme Widgets Corp" is "AW" or
+// "AWC").
+type companyKey struct {
+	norm, initials, initialsAll string
+}
+
+func companyKeyOf(s string) companyKey {
+	k := companyKey{norm: NormCompany(s)}
+	if k.norm == "" {
+		return k
+	}
+	k.initials = companyInitials(k.norm)
+	if i := strings.IndexByte(s, '|'); i >= 0 {
+		s = s[:i]
+	}
+	k.initialsAll = companyInitials(strings.Join(words(s), " "))
+	return k
+}
+
+func (k *companyKey) acronymOf(o *companyKey) bool {
+	return len(k.norm) >= 3 && !strings.Contains(k.norm, " ") && (k.norm == o.initials || k.norm == o.initialsAll)
+}
+
+// companySim: 1 equal, acronymScore for an acronym, else the greater of
+// Jaro-Winkler and the edit similarity of the names, but no more than
+// that of their least similar word when they have as many words.
+func companySim(a, b *companyKey) float64 {
+	if a.norm == b.norm {
+		return 1
+	}
+	if a.acronymOf(b) || b.acronymOf(a) {
+		return acronymScore
+	}
+	s := spellSim(a.norm, b.norm)
+	wa, wb := strings.Fields(a.norm), strings.Fields(b.norm)
+	if len(wa) == len(wb) {
+		for i := range wa {
+			if wa[i] != wb[i] {
+				s = min(s, spellSim(wa[i], wb[i]))
+			}
+		}
+	}
+	return s
+}
+
+// AddressSimilarity is the similarity of two parsed addresses.
+func AddressSimilarity(a, b Address) float64 {
+	if a.Number != b.Number || a.Unit != "" && b.Unit != "" && a.Unit != b.Unit {
+		return 0
+	}
+	return jw(a.Street, b.Street)
+}
+
+// Field agreement.
+const (
+	agreeBlank  = iota // blank in both: agrees, not filled
+	agreeFilled        // filled in both and equal or similar
+	agreeNot           // blank in one, or different
+)
+
+func exact(a, b string) (int, float64) {
+	switch {
+	case a == "" && b == "":
+		return agreeBlank, -1
+	case a == "" || b == "":
+		return agreeNot, 0
+	case a == b:
+		return agreeFilled, 1
+	}
+	return agreeNot, 0
+}
+
+func fuzzy(blankA, blankB bool, sim func() float64, th float64) (int, float64) {
+	switch {
+	case blankA && blankB:
+		return agreeBlank, -1
+	case blankA || blankB:
+		return agreeNot, 0
+	}
+	s := sim()
+	if s >= th {
+		return agreeFilled, s
+	}
+	return agreeNot, s
+}
+
+// match applies the rules to account a and contact c: the first rule
+// that holds ("" for none) and the similarity of every field compared.
+func match(a, c *rec, th float64, emailNeedsFirst bool) (string, Scores) {
+	sc := NoScores
+	var email int
+	email, sc.Email = exact(a.email, c.email)
+	last, ls := exact(a.last, c.last)
+	if email != agreeFilled && last != agreeFilled {
+		// Neither email nor last name: no rule can hold; leave the
+		// fuzzy fields uncompared (the common case of a block's other
+		// people).
+		sc.Last = ls
+		return "", sc
+	}
+	sc.Last = ls
+	first, fs := fuzzy(a.first == "", c.first == "", func() float64 { return FirstNameSimilarity(a.first, c.first) }, th)
+	sc.First = fs
+	company, cs := fuzzy(a.company.norm == "", c.company.norm == "", func() float64 { return companySim(&a.company, &c.company) }, th)
+	sc.Company = cs
+	addr, as := fuzzy(a.addr.Blank(), c.addr.Blank(), func() float64 { return AddressSimilarity(a.addr, c.addr) }, th)
+	sc.Address = as
+	var postal, phone int
+	postal, sc.Postal = exact(a.postal, c.postal)
+	phone, sc.Phone = exact(a.phone, c.phone)
+	if email == agreeFilled && (!emailNeedsFirst || first == agreeFilled ||
+		a.first != "" && a.first == c.last && a.last == c.first) {
+		return RuleEmail, sc
+	}
+	names := last == agreeFilled && first == agreeFilled
+	if !names || company == agreeNot {
+		return "", sc
+	}
+	if addr != agreeNot && postal != agreeNot && (company == agreeFilled || addr == agreeFilled || postal == agreeFilled) {
+		return RuleNameAddress, sc
+	}
+	if phone != agreeNot && (company == agreeFilled || phone == agreeFilled) {
+		return RuleNamePhone, sc
+	}
+	return "", sc
+}

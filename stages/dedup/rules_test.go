@@ -1,0 +1,79 @@
+package dedup
+
+import "testing"
+
+func TestRules(t *testing.T) {
+	base := Contact{ID: "C1", First: "Robert", Last: "Walsh", Email: "rwalsh@gmail.com", Phone: "617-555-0101",
+		Street: "12 Main Street", City: "Boston", State: "MA", PostalCode: "02110"}
+	acct := Account{AccountRef: AccountRef{"nhl", 1}, First: "Robert", Last: "Walsh", Email: "rwalsh@gmail.com",
+		Street1: "12 Main St", City: "Boston", State: "MA", Zip: "02110-4455", PhoneDay: "(617) 555-0101"}
+	cases := []struct {
+		name    string
+		account func(*Account)
+		contact func(*Contact)
+		company string // the contact's company
+		want    string
+	}{
+		{"email", nil, nil, "", RuleEmail},
+		{"email in another case", func(a *Account) { a.Email = " RWalsh@Gmail.com" }, nil, "", RuleEmail},
+		{"name and address", func(a *Account) { a.Email = "" }, nil, "", RuleNameAddress},
+		{"nickname and address", func(a *Account) { a.Email, a.First = "", "Bob" }, nil, "", RuleNameAddress},
+		{"typo and address", func(a *Account) { a.Email, a.First = "", "Rboert" }, nil, "", RuleNameAddress},
+		{"last name typo never matches", func(a *Account) { a.Email, a.Last = "", "Walsch" }, nil, "", ""},
+		{"other first name", func(a *Account) { a.Email, a.First = "", "Margaret" }, nil, "", ""},
+		{"first name blank in both", func(a *Account) { a.Email, a.First = "", "" }, func(c *Contact) { c.First = "" }, "", ""},
+		{"company in one only", func(a *Account) { a.Email, a.Company = "", "Acme Widgets Corp" }, nil, "", ""},
+		{"company in both, similar", func(a *Account) { a.Email, a.Company = "", "ACME WIDGETS CORPORATION" }, nil, "Acme Widgets Corp", RuleNameAddress},
+		{"company in both, different", func(a *Account) { a.Email, a.Company = "", "TryNowDo Ltd" }, nil, "Acme Widgets Corp", ""},
+		{"other postal code", func(a *Account) { a.Email, a.Zip = "", "02111" }, nil, "", RuleNamePhone},
+		{"other postal code, no phone", func(a *Account) { a.Email, a.Zip, a.PhoneDay = "", "02111", "" }, nil, "", ""},
+		{"postal code in one only", func(a *Account) { a.Email, a.Zip, a.PhoneDay = "", "", "" }, nil, "", ""},
+		{"address and postal blank in both, phone", func(a *Account) { a.Email, a.Zip, a.Street1 = "", "", "" },
+			func(c *Contact) { c.PostalCode, c.Street = "", "" }, "", RuleNamePhone},
+		{"names only: rules 2 and 3 need a non-name pair", func(a *Account) { a.Email, a.Zip, a.Street1, a.PhoneDay = "", "", "", "" },
+			func(c *Contact) { c.PostalCode, c.Street, c.Phone = "", "", "" }, "", ""},
+		{"phone_day blank is not the contact's phone", func(a *Account) { a.Email, a.Zip, a.Street1, a.PhoneDay, a.PhoneCell = "", "", "", "", "617-555-0101" },
+			func(c *Contact) { c.PostalCode, c.Street = "", "" }, "", ""},
+		{"company, address blank in both", func(a *Account) { a.Email, a.Zip, a.Street1, a.Company = "", "", "", "SSS Inc" },
+			func(c *Contact) { c.PostalCode, c.Street = "", "" }, "Sporting Service Solutions Inc", RuleNameAddress},
+		{"company and phone, other postal code", func(a *Account) { a.Email, a.Zip, a.Street1, a.Company = "", "02111", "", "SSS Inc" },
+			func(c *Contact) { c.Street = "" }, "Sporting Service Solutions Inc", RuleNamePhone},
+		{"another house number", func(a *Account) { a.Email, a.Street1, a.PhoneDay = "", "14 Main St", "" }, nil, "", ""},
+	}
+	for _, c := range cases {
+		a, k := acct, base
+		if c.account != nil {
+			c.account(&a)
+		}
+		if c.contact != nil {
+			c.contact(&k)
+		}
+		ar, cr := accountRec(&a), contactRecOf(&k, c.company)
+		got, sc := match(&ar, &cr, DefaultThreshold, false)
+		if got != c.want {
+			t.Errorf("%s: rule %q, want %q (scores %+v)", c.name, got, c.want, sc)
+		}
+	}
+}
+
+// TestEmailNeedsFirstName: the optional narrowing of rule 1 keeps a
+// household's shared email from joining two people.
+func TestEmailNeedsFirstName(t *testing.T) {
+	c := Contact{ID: "C1", First: "Mary", Last: "Walsh", Email: "thewalshes@comcast.net"}
+	for _, tc := range []struct {
+		first, last string
+		narrow      bool
+		want        string
+	}{
+		{"John", "Walsh", false, RuleEmail},
+		{"John", "Walsh", true, ""},
+		{"Mary", "Walsh", true, RuleEmail},
+		{"Walsh", "Mary", true, RuleEmail},
+	} {
+		a := Account{AccountRef: AccountRef{"nhl", 2}, First: tc.first, Last: tc.last, Email: "TheWalshes@comcast.net"}
+		ar, cr := accountRec(&a), contactRecOf(&c, "")
+		if got, _ := match(&ar, &cr, DefaultThreshold, tc.narrow); got != tc.want {
+			t.Errorf("%s %s (narrow %v): rule %q, want %q", tc.first, tc.last, tc.narrow, got, tc.want)
+		}
+	}
+}
