@@ -74,7 +74,9 @@ func (c *fileCatalog) fsF() table.FSysF {
 }
 
 // MetadataLocation is the URI of a table's metadata file of version v.
-func (c *fileCatalog) metadataLocation(t *schemas.Table, v int) string { return c.uri(metadataKey(t, v)) }
+func (c *fileCatalog) metadataLocation(t *schemas.Table, v int) string {
+	return c.uri(metadataKey(t, v))
+}
 
 // currentVersion finds a table's newest metadata version: the version
 // hint, then probing forward (a crash between writing a version and the
@@ -163,10 +165,10 @@ func (c *fileCatalog) fresh(st *tableState) error {
 		return fmt.Errorf("iceberg %s: name mapping: %w", t.FullName(), err)
 	}
 	props := iceberg.Properties{
-		table.PropertyFormatVersion:   "2",
-		table.DefaultNameMappingKey:   nm,
-		"archtics.table":              t.FullName(),
-		"comment":                     oneLine(t.Doc),
+		table.PropertyFormatVersion:        "2",
+		table.DefaultNameMappingKey:        nm,
+		"archtics.table":                   t.FullName(),
+		"comment":                          oneLine(t.Doc),
 		"write.metadata.compression-codec": "none",
 	}
 	id := uuid.Nil
@@ -285,7 +287,6 @@ func (c *fileCatalog) writeHint(ctx context.Context, t *schemas.Table, v int) er
 	}
 	return fmt.Errorf("write %s: lost the race three times", key)
 }
-
 
 // Table opens a table's newest published Iceberg metadata for reading
 // (iceberg-go's scanner reads the data files through the warehouse's

@@ -401,7 +401,6 @@ func diffFiles(want, got map[string]int64) string {
 	return strings.Join(out, "\n")
 }
 
-
 // partitionText renders a committed file's partition values in the
 // table's partition order.
 func partitionText(tbl *schemas.Table, p map[string]string) string {
