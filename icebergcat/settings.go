@@ -151,4 +151,3 @@ func touchedTables(c *pipeline.Commit) []string {
 	}
 	return out
 }
-
