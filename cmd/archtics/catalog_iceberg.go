@@ -144,4 +144,3 @@ func autoPublishIceberg(w *pipeline.Warehouse) *pipeline.Warehouse {
 	icebergcat.AutoPublish(w, icebergcat.HookOptions{})
 	return w
 }
-
