@@ -207,7 +207,7 @@ func testIcebergRoundTrip(t *testing.T, location string) {
 			t.Errorf("%s: not published", tbl.FullName())
 		}
 	}
-	before := checkEverySnapshot(t, s.w, tables, true)
+	before := checkEverySnapshot(t, s.w, tables, true, true)
 	for _, want := range []string{schemas.Ticket.FullName(), "archtics_changes.ticket", "archtics_rtx.attendance"} {
 		if before[want] < 2 {
 			t.Errorf("%s: %d snapshots, want the whole history", want, before[want])
@@ -224,12 +224,12 @@ func testIcebergRoundTrip(t *testing.T, location string) {
 	// Rebuild after losing every Iceberg object: the same snapshots.
 	deletePrefix(t, s.w, Prefix)
 	publish(t, s.w, Options{Rebuild: true})
-	if after := checkEverySnapshot(t, s.w, tables, false); !equalCounts(before, after) {
+	if after := checkEverySnapshot(t, s.w, tables, false, true); !equalCounts(before, after) {
 		t.Errorf("snapshots per table after the rebuild %v, before %v", after, before)
 	}
 	// Rebuild over existing metadata: the next version, same snapshots.
 	publish(t, s.w, Options{Rebuild: true})
-	if after := checkEverySnapshot(t, s.w, tables, false); !equalCounts(before, after) {
+	if after := checkEverySnapshot(t, s.w, tables, false, true); !equalCounts(before, after) {
 		t.Errorf("snapshots per table after the second rebuild %v, before %v", after, before)
 	}
 }
@@ -265,9 +265,10 @@ func deletePrefix(t *testing.T, w *pipeline.Warehouse, prefix string) {
 
 // checkEverySnapshot compares every snapshot of every table with our
 // state at the commits it records and returns the snapshots per table.
-// Every commit that touched a table must be exactly one snapshot, in
-// order; scan reads every snapshot's rows through iceberg-go's scanner.
-func checkEverySnapshot(t *testing.T, w *pipeline.Warehouse, tables []*schemas.Table, scan bool) map[string]int {
+// No commit is published twice; when complete, every commit that touched
+// a table is exactly one snapshot; scan reads every snapshot's rows through
+// iceberg-go's scanner.
+func checkEverySnapshot(t *testing.T, w *pipeline.Warehouse, tables []*schemas.Table, scan, complete bool) map[string]int {
 	t.Helper()
 	ctx := context.Background()
 	root := RootURI(w.Store)
@@ -376,7 +377,7 @@ func checkEverySnapshot(t *testing.T, w *pipeline.Warehouse, tables []*schemas.T
 				t.Errorf("%s snapshot %d (%s): the scanner reads %d rows, our state at %v holds %d", name, i, at, rows, positions, wantRows)
 			}
 		}
-		if len(seen) != len(touching[name]) {
+		if complete && len(seen) != len(touching[name]) {
 			t.Errorf("%s: %d snapshots for %d commits that touched it", name, len(seen), len(touching[name]))
 		}
 	}
