@@ -157,15 +157,43 @@ type storeFile struct {
 	key  string
 	info storage.ObjectInfo
 	off  int64
+	data []byte // the whole object, once read (small objects)
 }
 
 func (f *storeFile) Stat() (fs.FileInfo, error) { return fileInfo{f.info}, nil }
 
 func (f *storeFile) Close() error { return nil }
 
+// wholeFileBytes: objects up to this size are read whole on their first
+// read and served from memory, so a Parquet reader's many small reads (the
+// footer, then each column chunk) cost one GET instead of one each.
+const wholeFileBytes = 32 << 20
+
 func (f *storeFile) ReadAt(p []byte, off int64) (int, error) {
 	if off >= f.info.Size {
 		return 0, io.EOF
+	}
+	if f.info.Size <= wholeFileBytes {
+		if f.data == nil {
+			rc, _, err := f.io.store.Get(f.io.ctx, f.key)
+			if err != nil {
+				return 0, pathErr("read", f.key, err)
+			}
+			data, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil {
+				return 0, pathErr("read", f.key, err)
+			}
+			if int64(len(data)) != f.info.Size {
+				return 0, pathErr("read", f.key, fmt.Errorf("read %d bytes, the object has %d: it changed while read", len(data), f.info.Size))
+			}
+			f.data = data
+		}
+		n := copy(p, f.data[off:])
+		if n < len(p) {
+			return n, io.EOF
+		}
+		return n, nil
 	}
 	n := int64(len(p))
 	if off+n > f.info.Size {
