@@ -170,6 +170,11 @@ func (c *fileCatalog) fresh(st *tableState) error {
 		"archtics.table":                   t.FullName(),
 		"comment":                          oneLine(t.Doc),
 		"write.metadata.compression-codec": "none",
+		// Merge small manifests as snapshots accumulate (a realtime
+		// table gets one per three-minute tick), so planning a scan
+		// reads a bounded number of manifests.
+		table.ManifestMergeEnabledKey:  "true",
+		table.ManifestMinMergeCountKey: "16",
 	}
 	id := uuid.Nil
 	if st.stored != nil {

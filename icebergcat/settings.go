@@ -114,22 +114,23 @@ func AutoPublish(w *pipeline.Warehouse, opts HookOptions) {
 			return nil
 		}
 		opt := Options{Tables: tables}
+		var noPointer error
 		if settings.Catalog == CatalogSQL {
-			uri := getenv(SQLURIEnv)
-			if uri == "" {
-				return fmt.Errorf("iceberg: the warehouse publishes to a SQL catalog but %s is not set: the metadata files are not published either; set it, or run archtics catalog iceberg --catalog file", SQLURIEnv)
+			if uri := getenv(SQLURIEnv); uri == "" {
+				noPointer = fmt.Errorf("iceberg: the warehouse publishes to a SQL catalog but %s is not set: the metadata files are published, the SQL catalog still points at the previous ones (set it, or run archtics catalog iceberg --catalog file)", SQLURIEnv)
+			} else {
+				p, err := OpenSQLPointer(ctx, uri, settings.SQLCatalogName)
+				if err != nil {
+					return err
+				}
+				defer p.Close()
+				opt.Pointer = p
 			}
-			p, err := OpenSQLPointer(ctx, uri, settings.SQLCatalogName)
-			if err != nil {
-				return err
-			}
-			defer p.Close()
-			opt.Pointer = p
 		}
 		if _, err := Publish(ctx, w, opt); err != nil {
 			return fmt.Errorf("iceberg: publish after %s seq %d (the commit stands; archtics catalog iceberg catches up): %w", c.Stream, c.Seq, err)
 		}
-		return nil
+		return noPointer
 	})
 }
 
