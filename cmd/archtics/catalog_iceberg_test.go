@@ -80,6 +80,44 @@ func TestCatalogIcebergCLI(t *testing.T) {
 		t.Fatalf("after compact the newest snapshot of archtics.ticket is %+v; want the compaction, seq %d", snap, head.Seq)
 	}
 
+	// ARCHTICS_ICEBERG=0: a commit that does not publish; Iceberg falls
+	// behind until the next publish catches up.
+	t.Setenv(icebergcat.DisableEnv, "0")
+	runOK("load-dump", "--dump", dump) // every team: nhl's is a no-op, the others load
+	all, err := w.Streams(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := ""
+	for _, st := range all {
+		if strings.HasSuffix(st, "/clone") && st != "nhl/clone" {
+			other = strings.TrimSuffix(st, "/clone")
+		}
+	}
+	if other == "" {
+		t.Fatalf("no other team's clone after loading the whole dump: %v", all)
+	}
+	positions := func() map[string]int64 {
+		t.Helper()
+		it, _, err := icebergcat.Table(ctx, w.Store, schemas.Ticket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pos, err := icebergcat.PositionsOf(it.CurrentSnapshot())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pos
+	}
+	if pos := positions(); pos[other+"/clone"] != 0 {
+		t.Fatalf("with %s=0 the load of %s was published: %v", icebergcat.DisableEnv, other, pos)
+	}
+	t.Setenv(icebergcat.DisableEnv, "")
+	runOK("catalog", "iceberg")
+	if pos := positions(); pos[other+"/clone"] != 1 || pos["nhl/clone"] != head.Seq {
+		t.Fatalf("after catalog iceberg archtics.ticket is at %v; want %s/clone@1 and nhl/clone@%d", pos, other, head.Seq)
+	}
+
 	trino := runOK("catalog", "ddl", "--dialect", "trino", "--trino-catalog", "lake")
 	re := regexp.MustCompile(`CALL "lake"\.system\.register_table\(schema_name => '([^']+)', table_name => '([^']+)', table_location => '([^']+)', metadata_file_name => '([^']+)'\);`)
 	calls := re.FindAllStringSubmatch(trino, -1)
