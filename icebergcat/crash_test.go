@@ -54,6 +54,7 @@ func (s *interruptingStore) CompareAndSwap(ctx context.Context, key string, data
 // (behind the log, never wrong); the next whole publish catches up, and
 // the result has the snapshots of an uninterrupted publish.
 func TestIcebergPublishInterrupted(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := newSimWarehouse(t, smallWorld(), "")
 	team := s.teams[0]

@@ -14,6 +14,7 @@ import (
 // its snapshots (checkEverySnapshot), and merged manifests keep the newest snapshot's manifest list far
 // shorter than the snapshot count.
 func TestIcebergAutoPublishTicks(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := newSimWarehouse(t, smallWorld(), "")
 	team := s.teams[0]

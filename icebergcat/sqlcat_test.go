@@ -17,6 +17,7 @@ import (
 // The database is a DuckDB file: the statements are the same on
 // PostgreSQL, which is not available here.
 func TestIcebergSQLCatalogPointer(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := newSimWarehouse(t, smallWorld(), "")
 	uri := "duckdb:" + filepath.Join(t.TempDir(), "catalog.duckdb")
