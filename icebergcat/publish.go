@@ -185,6 +185,8 @@ func publishTable(ctx context.Context, w *pipeline.Warehouse, log *commitReader,
 		}
 	} else if positions, err = PositionsOf(st.meta.CurrentSnapshot()); err != nil {
 		return TableResult{}, fmt.Errorf("iceberg %s: %s: %w (rebuild it: archtics catalog iceberg --rebuild)", t.FullName(), st.location, err)
+	} else if err := sameSchema(t, st.meta.CurrentSchema()); err != nil {
+		return TableResult{}, fmt.Errorf("iceberg %s: %s: %w: the definition changed since it was published; rebuild it: archtics catalog iceberg --rebuild", t.FullName(), st.location, err)
 	}
 	var pending []*pipeline.Commit
 	for _, s := range streams {
@@ -401,4 +403,24 @@ func (r *commitReader) after(ctx context.Context, stream string, seq int64) ([]*
 	}
 	r.byStream[stream] = &streamCommits{from: seq, commits: got}
 	return got, nil
+}
+
+// sameSchema checks that a published schema has t's columns, names and
+// types in order (a definition changed since needs a rebuild: schema
+// evolution is not published).
+func sameSchema(t *schemas.Table, published *iceberg.Schema) error {
+	want, _, err := tableSchema(t)
+	if err != nil {
+		return err
+	}
+	got, exp := published.Fields(), want.Fields()
+	if len(got) != len(exp) {
+		return fmt.Errorf("the published schema has %d columns, the definition %d", len(got), len(exp))
+	}
+	for i := range exp {
+		if got[i].Name != exp[i].Name || !got[i].Type.Equals(exp[i].Type) {
+			return fmt.Errorf("column %d is %s %s in the published schema, %s %s in the definition", i+1, got[i].Name, got[i].Type, exp[i].Name, exp[i].Type)
+		}
+	}
+	return nil
 }
