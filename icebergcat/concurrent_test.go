@@ -79,4 +79,3 @@ func TestIcebergChangedDefinition(t *testing.T) {
 		t.Fatalf("after the rebuild: field %v found %v, uuid %s (was %s)", f, ok, it.Metadata().TableUUID(), st.stored.TableUUID())
 	}
 }
-
