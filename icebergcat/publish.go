@@ -67,6 +67,13 @@ type Options struct {
 	Pointer Pointer
 	// Progress, when set, is called after each table.
 	Progress func(TableResult)
+	// KeepSnapshots: snapshots published longer ago than this are expired
+	// from the metadata (the newest always stays), which otherwise grows by
+	// a snapshot per commit for ever (a realtime table: one per tick). Zero
+	// means pipeline.DefaultRetention, the reach of our own time travel,
+	// after which vacuum may delete the files old snapshots name; negative
+	// keeps every snapshot. Expiry never deletes a file.
+	KeepSnapshots time.Duration
 }
 
 // Pointer records where a table's current metadata file is, for catalogs
@@ -227,6 +234,9 @@ func publishTable(ctx context.Context, w *pipeline.Warehouse, log *commitReader,
 				return res, err
 			}
 		}
+	}
+	if err := expireSnapshots(ctx, cat, st, opt.KeepSnapshots); err != nil {
+		return res, err
 	}
 	if err := cat.flush(ctx, st); err != nil {
 		return res, err
@@ -421,6 +431,38 @@ func sameSchema(t *schemas.Table, published *iceberg.Schema) error {
 		if got[i].Name != exp[i].Name || !got[i].Type.Equals(exp[i].Type) {
 			return fmt.Errorf("column %d is %s %s in the published schema, %s %s in the definition", i+1, got[i].Name, got[i].Type, exp[i].Name, exp[i].Type)
 		}
+	}
+	return nil
+}
+
+// expireSnapshots drops from the metadata the snapshots published longer
+// ago than keep (but the newest), only when there are some, so a publish
+// with nothing to do writes nothing. Nothing is deleted from the store.
+func expireSnapshots(ctx context.Context, cat *fileCatalog, st *tableState, keep time.Duration) error {
+	if keep == 0 {
+		keep = pipeline.DefaultRetention
+	}
+	if keep < 0 || st.meta == nil {
+		return nil
+	}
+	cur := st.meta.CurrentSnapshot()
+	cutoff := time.Now().Add(-keep).UnixMilli()
+	old := false
+	for _, s := range st.meta.Snapshots() {
+		if cur != nil && s.SnapshotID != cur.SnapshotID && s.TimestampMs < cutoff {
+			old = true
+			break
+		}
+	}
+	if !old {
+		return nil
+	}
+	txn := cat.icebergTable(st).NewTransaction()
+	if err := txn.ExpireSnapshots(table.WithOlderThan(keep), table.WithRetainLast(1), table.WithPostCommit(false)); err != nil {
+		return fmt.Errorf("iceberg %s: expire snapshots older than %s: %w", st.def.FullName(), keep, err)
+	}
+	if _, err := txn.Commit(ctx); err != nil {
+		return fmt.Errorf("iceberg %s: expire snapshots older than %s: %w", st.def.FullName(), keep, err)
 	}
 	return nil
 }
