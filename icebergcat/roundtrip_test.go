@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/catalog/hadoop"
 	"github.com/apache/iceberg-go/table"
 
 	"archtics/pipeline"
@@ -223,6 +224,7 @@ func testIcebergRoundTrip(t *testing.T, location string) {
 
 	if local {
 		checkDuckDBReadsPlannedFiles(t, s.w, tables)
+		checkHadoopCatalogReads(t, s.w, tables, before)
 	}
 
 	// A publish with nothing new writes nothing.
@@ -496,4 +498,29 @@ func checkDuckDBReadsPlannedFiles(t *testing.T, w *pipeline.Warehouse, tables []
 		t.Fatal(err)
 	}
 	t.Logf("DuckDB read %d tables' current snapshots by file list (iceberg_scan available: %v)", checked, n > 0)
+}
+
+// checkHadoopCatalogReads: iceberg-go's own Hadoop catalog, pointed at
+// <warehouse>/iceberg, finds every table at its newest version with every
+// snapshot (the layout Spark's hadoop catalog reads).
+func checkHadoopCatalogReads(t *testing.T, w *pipeline.Warehouse, tables []*schemas.Table, snapshots map[string]int) {
+	t.Helper()
+	ctx := context.Background()
+	cat, err := hadoop.NewCatalog("archtics", RootURI(w.Store)+"/iceberg", iceberg.Properties{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tbl := range tables {
+		ht, err := cat.LoadTable(ctx, table.Identifier{tbl.Schema, tbl.Name})
+		if err != nil {
+			t.Fatalf("the Hadoop catalog cannot load %s: %v", tbl.FullName(), err)
+		}
+		_, loc, err := Table(ctx, w.Store, tbl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(ht.Metadata().Snapshots()); got != snapshots[tbl.FullName()] || !strings.HasSuffix(loc, strings.TrimPrefix(ht.MetadataLocation(), "file://")) {
+			t.Errorf("the Hadoop catalog reads %s at %s with %d snapshots; published: %s with %d", tbl.FullName(), ht.MetadataLocation(), got, loc, snapshots[tbl.FullName()])
+		}
+	}
 }
