@@ -56,9 +56,6 @@ Then register the tables in an engine: archtics catalog ddl --dialect trino|athe
 			if err != nil {
 				return err
 			}
-			if c.IsSet("as-of") && c.String("as-of") != "" {
-				return cli.Exit("catalog iceberg publishes the heads; --as-of does not apply (Iceberg readers time-travel by snapshot)", exitUsage)
-			}
 			settings, etag, found, err := icebergcat.ReadSettings(c.Context, w.Store)
 			if err != nil {
 				return err
