@@ -73,7 +73,7 @@ func (c *fileCatalog) fsF() table.FSysF {
 	return func(context.Context) (icebergio.IO, error) { return c.io, nil }
 }
 
-// MetadataLocation is the URI of a table's metadata file of version v.
+// metadataLocation is the URI of a table's metadata file of version v.
 func (c *fileCatalog) metadataLocation(t *schemas.Table, v int) string {
 	return c.uri(metadataKey(t, v))
 }
