@@ -288,6 +288,7 @@ func (w *Warehouse) commitOn(ctx context.Context, head *StreamState, req CommitR
 			head.CheckpointSeq = seq
 		}
 	}
+	w.runHooks(ctx, c)
 	return c, nil
 }
 

@@ -402,6 +402,11 @@ func (w *Warehouse) commitsInOrder(ctx context.Context, stream string, seqs []in
 
 // tablePrefixOf returns "<schema>/<table>/" of a data key.
 func tablePrefixOf(key string) string {
+	if strings.HasPrefix(key, IcebergPrefix) {
+		// The Iceberg metadata over the committed files (icebergcat):
+		// derived from the log, neither a table file nor an orphan.
+		return ""
+	}
 	parts := strings.SplitN(key, "/", 3)
 	if len(parts) < 3 {
 		return ""

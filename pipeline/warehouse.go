@@ -26,7 +26,8 @@ type Warehouse struct {
 	// readers and vacuum find them.
 	Tables []*schemas.Table
 
-	asOf AsOf // readers see the warehouse as of this point; zero: the heads
+	asOf  AsOf         // readers see the warehouse as of this point; zero: the heads
+	hooks []CommitHook // run after each commit (OnCommit, hooks.go)
 
 	readOnly bool // an offline copy (OpenOffline): commits and vacuum are refused
 }

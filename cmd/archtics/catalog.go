@@ -26,6 +26,7 @@ func catalogCommand() *cli.Command {
 		Name:  "catalog",
 		Usage: "register the warehouse's tables elsewhere: a DuckDB file, or DDL for Redshift, Athena, Trino",
 		Subcommands: []*cli.Command{
+			catalogIcebergCommand(),
 			{
 				Name:  "export",
 				Usage: "write a DuckDB file with a view per table, described, for DBeaver and the duckdb CLI",
@@ -54,7 +55,7 @@ it) and opens as it is; its views read the cached files by absolute path.`,
 			},
 			{
 				Name:  "ddl",
-				Usage: "print the statements that register the tables in Redshift Spectrum (Athena and Trino: see --help)",
+				Usage: "print the statements that register the tables in Redshift Spectrum, Trino or Athena (over the Iceberg tables)",
 				Description: `ddl prints statements over the committed files only, never over a bare
 prefix (which would also read retired and orphan files).
 
@@ -66,21 +67,27 @@ Rerun it after commits and run its output again: the statements drop and
 recreate the tables over the new manifests.
 
 athena, trino: their plain Parquet tables read every file under a prefix
-and cannot be given a file list, so ddl prints no table for them: register
-the Iceberg tables instead (archtics catalog iceberg, the next step of
-issue 10), which list exactly the committed files.`,
+and cannot be given a file list, so ddl registers the Iceberg tables that
+archtics catalog iceberg publishes (run it first), whose metadata lists
+exactly the committed files. trino: Trino statements calling the Iceberg
+connector's register_table with each table's current metadata file (and how
+to use the always-current JDBC catalog instead). athena: a shell script of
+AWS CLI commands registering each table in the Glue Data Catalog as an
+Iceberg table at its metadata_location, which Athena queries. --reregister
+moves already registered tables to the newest metadata after commits.`,
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "dialect", Required: true, Usage: "redshift, athena or trino"},
 					&cli.StringFlag{Name: "manifests", Usage: "redshift: where to write the manifests (`LOCATION`: s3://bucket/prefix or a folder)"},
 					&cli.StringFlag{Name: "external-schema", Value: "spectrum", Usage: "redshift: the external schema the tables go in (prefixed to each table's schema)"},
+					&cli.StringFlag{Name: "trino-catalog", Value: "iceberg", Usage: "trino: the Iceberg catalog the tables are registered in"},
+					&cli.BoolFlag{Name: "reregister", Usage: "athena, trino: move already registered tables to the newest metadata (after later commits)"},
 					asOfFlag(),
 				},
 				Action: func(c *cli.Context) error {
 					dialect := c.String("dialect")
 					switch dialect {
 					case "athena", "trino":
-						fmt.Fprint(os.Stdout, icebergOnlyNote(dialect))
-						return nil
+						return icebergDDLAction(c, dialect)
 					case "redshift":
 					default:
 						return cli.Exit(fmt.Sprintf("--dialect %q: want redshift, athena or trino", dialect), exitUsage)
@@ -165,18 +172,6 @@ func commentStatements(t *schemas.Table) []string {
 		}
 	}
 	return out
-}
-
-func icebergOnlyNote(dialect string) string {
-	return fmt.Sprintf(`-- archtics catalog ddl --dialect %s: no statements.
--- A plain Parquet external table in %s reads every file under its LOCATION
--- prefix, which also holds retired files (superseded by compaction, kept
--- until expiry) and orphans of interrupted writes, and it cannot be given
--- an explicit file list: it would double and resurrect rows.
--- Register the Iceberg tables instead (archtics catalog iceberg, the next
--- step of issue 10): their metadata lists exactly the committed files.
--- Redshift Spectrum takes explicit file lists: archtics catalog ddl --dialect redshift.
-`, dialect, dialect)
 }
 
 // spectrumType is the Redshift Spectrum type of a column.

@@ -317,7 +317,11 @@ func newLogger(format, level string) (*slog.Logger, error) {
 // openWarehouse opens the warehouse the global --warehouse flag names,
 // creating a local folder if needed: for the commands that write.
 func openWarehouse(c *cli.Context) (*pipeline.Warehouse, error) {
-	return pipeline.Open(c.Context, c.String("warehouse"), slog.Default())
+	w, err := pipeline.Open(c.Context, c.String("warehouse"), slog.Default())
+	if err != nil {
+		return nil, err
+	}
+	return autoPublishIceberg(w), nil
 }
 
 // openExistingWarehouse opens the warehouse for a command that only reads:

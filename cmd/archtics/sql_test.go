@@ -420,17 +420,5 @@ func TestSeedQueriesThroughShellAndExport(t *testing.T) {
 		}
 	})
 
-	t.Run("catalog ddl athena and trino", func(t *testing.T) {
-		for _, d := range []string{"athena", "trino"} {
-			note := icebergOnlyNote(d)
-			if !strings.Contains(note, "Iceberg") {
-				t.Errorf("%s: want a note pointing at the Iceberg tables, got:\n%s", d, note)
-			}
-			for _, l := range strings.Split(strings.TrimSpace(note), "\n") {
-				if !strings.HasPrefix(l, "--") {
-					t.Errorf("%s: %q is a statement: a plain external table would read a bare prefix", d, l)
-				}
-			}
-		}
-	})
+	// catalog ddl --dialect athena|trino: TestCatalogIcebergCLI (catalog_iceberg_test.go).
 }
