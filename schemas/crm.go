@@ -38,13 +38,13 @@ var seqColumn = req(col("seq", Int64, "the commit of the crm stream that wrote t
 
 // contactColumns are a contact's fields, as crm.contact shows them.
 var contactColumns = []Column{
-	req(str("contact_id", 40, "the contact's id: the CRM's own for a pre-existing contact, A-<team>-<acct_id> "+
+	req(str("contact_id", 100, "the contact's id: the CRM's own for a pre-existing contact, A-<team>-<acct_id> "+
 		"(the account that created it) for one dedup created")),
 	str("first_name", 100, "first name"),
 	str("last_name", 250, "last name"),
 	str("email", 300, "email address"),
 	str("phone", 40, "phone number, as the source wrote it"),
-	str("account_id", 40, "the CRM account (crm.account: company or household) the contact belongs to"),
+	str("account_id", 100, "the CRM account (crm.account: company or household) the contact belongs to"),
 	str("street", 250, "mailing street (first line)"),
 	str("street2", 250, "mailing street, second line"),
 	str("city", 100, "mailing city"),
@@ -103,7 +103,7 @@ var CRMAccountTable = &Table{
 	Schema: "crm", Name: "account",
 	Doc: "The CRM's accounts (companies and households): those of the client's CRM, then those dedup created.",
 	Columns: []Column{
-		req(str("account_id", 40, "the CRM account's id")),
+		req(str("account_id", 100, "the CRM account's id")),
 		str("name", 250, "the company's or household's name"),
 		str("type", 20, "Company or Household"),
 		str("city", 100, "billing city"),
@@ -121,7 +121,7 @@ var CRMAccountTable = &Table{
 var mappingColumns = []Column{
 	teamColumn,
 	req(col("acct_id", Int32, "the Archtics account (its primary customer name took part)")),
-	req(str("contact_id", 40, "the CRM contact the account maps to (crm.contact)")),
+	req(str("contact_id", 100, "the CRM contact the account maps to (crm.contact)")),
 	req(str("role", 10, "primary (the contact's primary account: the first matched, or set-primary's) or secondary")),
 	req(str("rule", 20, "how the mapping came to be: email, name_address or name_phone (KORE's rule that matched), "+
 		"new (nothing matched: the account made a new contact), merged (Archtics merged the account away: it follows "+
@@ -133,7 +133,7 @@ var mappingColumns = []Column{
 	col("sim_address", Float64, "similarity of the street addresses; NULL: not compared"),
 	col("sim_postal", Float64, "similarity of the postal codes; NULL: not compared"),
 	col("sim_phone", Float64, "similarity of the phones; NULL: not compared"),
-	req(str("source_md5", 32, "md5 of the account's primary-name fields as dedup last saw them: a later run feeds the account again when they differ")),
+	str("source_md5", 32, "md5 of the account's primary-name fields as dedup last fed them: a later run feeds the account again when they differ; NULL: never fed (merged away)"),
 	req(col("first_matched", TimestampTZ, "when the account was first mapped")),
 	req(col("last_changed", TimestampTZ, "when this version was written")),
 }
@@ -176,8 +176,8 @@ var CRMMappingHistory = &Table{
 		col("seq", Int64, "the crm commit"),
 		teamColumn,
 		col("acct_id", Int32, "the Archtics account"),
-		str("contact_from", 40, "the contact before; NULL: the account was not mapped"),
-		str("contact_to", 40, "the contact after"),
+		str("contact_from", 100, "the contact before; NULL: the account was not mapped"),
+		str("contact_to", 100, "the contact after"),
 		str("role_from", 10, "the role before; NULL: the account was not mapped"),
 		str("role_to", 10, "the role after"),
 		str("rule", 20, "the rule of the new mapping (see crm.archtics_mapping.rule)"),
