@@ -72,15 +72,17 @@ var CRMContactVersion = &Table{
 	TimeColumns: []string{"updated"},
 }
 
-// CRMContact is crm.contact: the current contacts, the latest version of each.
+// CRMContact is crm.contact: the current contacts, the latest version of
+// each. The first run writes a contact's load and its first change in
+// the same commit: the change wins.
 var CRMContact = &Table{
 	Schema: "crm", Name: "contact",
 	Doc:     "The CRM's contacts as deduplication left them: the latest version of each (crm.contact_version keeps them all).",
 	Columns: append(append([]Column(nil), contactColumns...), col("last_seq", Int64, "the crm commit that wrote this version")),
 	Key:     []string{"contact_id"},
 	ViewSQL: fmt.Sprintf(`SELECT %s, seq AS last_seq FROM %s
-QUALIFY row_number() OVER (PARTITION BY contact_id ORDER BY seq DESC) = 1`,
-		quotedList(contactColumns, ""), "crm.contact_version"),
+QUALIFY row_number() OVER (PARTITION BY contact_id ORDER BY seq DESC, op = '%s') = 1`,
+		quotedList(contactColumns, ""), "crm.contact_version", CRMOpLoad),
 	DependsOn: []string{"crm.contact_version"},
 }
 

@@ -29,9 +29,9 @@ type mappingVersion struct {
 	Reason string
 }
 
-// changes are the rows a run writes: what differs between the state it
+// runChanges are the rows a run writes: what differs between the state it
 // read and the state the engine left.
-type changes struct {
+type runChanges struct {
 	contacts          []contactVersion
 	accounts          []dedup.CRMAccount
 	mapping           []mappingVersion
@@ -71,8 +71,8 @@ var contactFields = []struct {
 // diffState compares the state read with the state the engine left and
 // returns the versions to write. digests are the source_md5 of the
 // accounts this run fed.
-func diffState(prev *crmState, next dedup.State, digests map[dedup.AccountRef]string, runAt time.Time) *changes {
-	ch := &changes{}
+func diffState(prev *crmState, next dedup.State, digests map[dedup.AccountRef]string, runAt time.Time) *runChanges {
+	ch := &runChanges{}
 	before := make(map[string]*dedup.Contact, len(prev.Contacts))
 	for i := range prev.Contacts {
 		before[prev.Contacts[i].ID] = &prev.Contacts[i]
@@ -209,7 +209,7 @@ func mappingRowText(seq int64, m mappingVersion, at time.Time, who string) []str
 
 // writeChanges writes the changed contacts, the created accounts and the
 // changed mapping rows as commit seq's rows.
-func writeChanges(ctx context.Context, add func(*schemas.Table) *pipeline.TableWriter, ch *changes, seq int64, who string, at time.Time) error {
+func writeChanges(ctx context.Context, add func(*schemas.Table) *pipeline.TableWriter, ch *runChanges, seq int64, who string, at time.Time) error {
 	rows := make([][]string, 0, len(ch.contacts))
 	for _, v := range ch.contacts {
 		rows = append(rows, contactRow(seq, v.Op, v.Contact, v.Fields))
