@@ -110,7 +110,7 @@ set-primary committing meanwhile makes it fail with a commit conflict (exit 3): 
 				return dedupError(err)
 			}
 			if !rep.Unchanged {
-				if err := recordMetrics(c, commitMetrics("", "dedup", rep.Commit, rep.RowsIn(), rep.Rejected, start)); err != nil {
+				if err := recordMetrics(c, commitMetrics("all", "dedup", rep.Commit, rep.RowsIn(), rep.Rejected, start)); err != nil {
 					return err
 				}
 			}

@@ -240,8 +240,11 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 	var read int64
 	err = eachAccount(ctx, d.DB, func(a *cloneAccount) error {
 		read++
-		if opts.Progress != nil && read%100_000 == 0 {
-			opts.Progress(read)
+		if read%progressEvery == 0 {
+			logger.Info("dedup: accounts read", "accounts", read)
+			if opts.Progress != nil {
+				opts.Progress(read)
+			}
 		}
 		tc := teams[a.Team]
 		if tc == nil { // a team whose clone stream is not listed: cannot be, the views read the listed streams
@@ -361,6 +364,9 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		"contacts_inserted", ch.inserted, "contacts_updated", ch.updated, "mapping_rows", len(ch.mapping))
 	return rep, nil
 }
+
+// progressEvery is how often (in accounts read) a run logs its progress.
+const progressEvery = 50_000
 
 // coveredAll reports whether the cursors say the last run read every
 // team's current clone commit with the settings version in force.
