@@ -50,9 +50,16 @@ var smallCRM = struct{ contacts, accounts []string }{
 // excluded type, maps every other account (accounts in = mapped +
 // excluded), gives each contact with accounts one primary, records the
 // setting with who set it; a rerun over the same clone changes nothing.
+// On a local folder, and on S3 when make test's endpoint is there.
 func TestDedupFirstRunAndRerun(t *testing.T) {
+	for _, loc := range testLocations(t) {
+		t.Run(loc.name, func(t *testing.T) { testDedupFirstRunAndRerun(t, loc.url) })
+	}
+}
+
+func testDedupFirstRunAndRerun(t *testing.T, url string) {
 	ctx := context.Background()
-	w := openWarehouse(t, t.TempDir())
+	w := openWarehouse(t, url)
 	smallClone(t, w)
 	crmDir := writeCRM(t, smallCRM.contacts, smallCRM.accounts)
 	opts := Options{CRMDir: crmDir, ExcludeAcctTypes: []string{"Broker"}, SetExclude: true, Actor: "ops", Logger: quietLogger}

@@ -24,7 +24,21 @@ import (
 	"archtics/stages"
 	"archtics/stages/changes"
 	"archtics/storage/file"
+	"archtics/storage/storagetest"
 )
+
+type testLocation struct{ name, url string }
+
+// testLocations is a fresh local folder, and a fresh S3 prefix when an
+// endpoint is configured (make test always configures one).
+func testLocations(t *testing.T) []testLocation {
+	locs := []testLocation{{"file", t.TempDir()}}
+	if !storagetest.HaveS3() {
+		t.Log("S3 case skipped: " + storagetest.S3Skip)
+		return locs
+	}
+	return append(locs, testLocation{"s3", storagetest.S3Location(t, "crm")})
+}
 
 var quietLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
 
