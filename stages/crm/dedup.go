@@ -46,6 +46,9 @@ type Options struct {
 	// CacheDir is where committed files are materialized for DuckDB
 	// ("": a temporary folder removed afterwards).
 	CacheDir string
+	// SpoolDir is where DuckDB's sorted accounts and its spill files go
+	// ("": the system's temporary folder).
+	SpoolDir string
 	Logger   *slog.Logger
 	// Progress, when set, is told how many accounts were read so far.
 	Progress func(done int64)
@@ -178,7 +181,14 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		return nil, fmt.Errorf("dedup: open the clones and the crm tables: %w", err)
 	}
 	defer d.Close()
-	if _, err := d.ExecContext(ctx, "SET temp_directory = "+schemas.QuoteString(filepath.Join(cacheDir, "duckdb-tmp"))); err != nil {
+	spoolDir, err := os.MkdirTemp(opts.SpoolDir, "archtics-dedup-")
+	if err != nil {
+		return nil, fmt.Errorf("dedup: spool folder: %w", err)
+	}
+	defer os.RemoveAll(spoolDir)
+	// DuckDB sorts every account: let it spill to the spool folder rather
+	// than to a .tmp in the working directory.
+	if _, err := d.ExecContext(ctx, "SET temp_directory = "+schemas.QuoteString(filepath.Join(spoolDir, "duckdb-tmp"))); err != nil {
 		return nil, fmt.Errorf("dedup: duckdb: %w", err)
 	}
 
@@ -237,8 +247,9 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		teams[t] = &TeamCounts{Team: t, CloneSeq: seq, ByRule: map[string]int64{}}
 	}
 	digests := map[dedup.AccountRef]string{}
+	fedMapping := map[dedup.AccountRef]dedup.Mapping{} // the mappings this run's results gave
 	var read int64
-	err = eachAccount(ctx, d.DB, func(a *cloneAccount) error {
+	err = eachAccount(ctx, d.DB, spoolDir, func(a *cloneAccount) error {
 		read++
 		if read%progressEvery == 0 {
 			logger.Info("dedup: accounts read", "accounts", read)
@@ -271,6 +282,10 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 			return fmt.Errorf("account %s:%d: %w", a.Team, a.AcctID, err)
 		}
 		ids.learn(res, a.AccountRef)
+		fedMapping[a.AccountRef] = res.Mapping
+		for _, o := range res.Others {
+			fedMapping[o.Account] = o
+		}
 		return nil
 	})
 	if err != nil {
@@ -279,11 +294,16 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 	if opts.Progress != nil {
 		opts.Progress(read)
 	}
-	// Merges: the engine's state as of now says who is mapped where.
-	st := eng.State()
-	byRef := make(map[dedup.AccountRef]dedup.Mapping, len(st.Mapping))
-	for _, m := range st.Mapping {
-		byRef[m.Account] = m
+	// Merges: who is mapped where is the state read, updated by this
+	// run's results (the engine's whole State is taken once, at the end).
+	mappingOf := func(r dedup.AccountRef) (dedup.Mapping, bool) {
+		if m, ok := fedMapping[r]; ok {
+			return m, true
+		}
+		if m, ok := prev.Mapping[r]; ok {
+			return m.Mapping, true
+		}
+		return dedup.Mapping{}, false
 	}
 	for i, m := range merges {
 		if i%1024 == 0 {
@@ -295,12 +315,12 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		if tc == nil {
 			continue
 		}
-		win, ok := byRef[m.Winner]
+		win, ok := mappingOf(m.Winner)
 		if !ok {
 			tc.Unfollowed++
 			continue
 		}
-		if cur, ok := byRef[m.Loser]; ok && cur.Rule == dedup.RuleMerged && cur.ContactID == win.ContactID {
+		if cur, ok := mappingOf(m.Loser); ok && cur.Rule == dedup.RuleMerged && cur.ContactID == win.ContactID {
 			continue // followed by an earlier run
 		}
 		res, err := eng.Follow(m.Loser, m.Winner)
@@ -308,7 +328,7 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 			return nil, fmt.Errorf("dedup: follow the merge of %s:%d into %d: %w", m.Loser.Team, m.Loser.AcctID, m.Winner.AcctID, err)
 		}
 		ids.learn(res, m.Loser)
-		byRef[m.Loser] = res.Mapping
+		fedMapping[m.Loser] = res.Mapping
 		tc.Followed++
 	}
 

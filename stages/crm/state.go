@@ -5,9 +5,17 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"archtics/pipeline"
 	"archtics/schemas"
@@ -257,32 +265,91 @@ QUALIFY row_number() OVER (PARTITION BY team, acct_id ORDER BY cust_name_id) = 1
 ORDER BY add_date NULLS FIRST, team, acct_id`
 
 // eachAccount calls fn with each account of the clone in the found-first
-// order.
-func eachAccount(ctx context.Context, db *sql.DB, fn func(*cloneAccount) error) error {
-	rows, err := db.QueryContext(ctx, accountsSQL)
-	if err != nil {
+// order. DuckDB sorts (spilling to spoolDir when it must) and writes the
+// result to a spool Parquet file, read back one Arrow record batch at a
+// time: far cheaper per row than database/sql's Scan, and memory bounded
+// by the batch, whatever the number of accounts.
+func eachAccount(ctx context.Context, db *sql.DB, spoolDir string, fn func(*cloneAccount) error) error {
+	path := filepath.Join(spoolDir, "accounts.parquet")
+	if _, err := db.ExecContext(ctx, "COPY ("+accountsSQL+") TO "+schemas.QuoteString(path)+" (FORMAT parquet)"); err != nil {
 		return fmt.Errorf("read the clone's accounts (archtics.cust, primary names): %w", err)
 	}
-	defer rows.Close()
-	for n := 0; rows.Next(); n++ {
-		if n%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
+	defer os.Remove(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("read the clone's accounts: %w", err)
+	}
+	defer f.Close()
+	pf, err := file.NewParquetReader(f)
+	if err != nil {
+		return fmt.Errorf("read the clone's accounts from DuckDB's output %s: %w", path, err)
+	}
+	defer pf.Close()
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 16 * 1024}, memory.DefaultAllocator)
+	if err != nil {
+		return fmt.Errorf("read the clone's accounts from %s: %w", path, err)
+	}
+	rr, err := fr.GetRecordReader(ctx, nil, nil)
+	if err != nil {
+		return fmt.Errorf("read the clone's accounts from %s: %w", path, err)
+	}
+	defer rr.Release()
+	for rr.Next() {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-		var a cloneAccount
-		var add sql.NullTime
-		if err := rows.Scan(&a.Team, &a.AcctID, &add, &a.AcctType, &a.First, &a.Last, &a.Email, &a.Company, &a.Street1, &a.Street2,
-			&a.City, &a.State, &a.Zip, &a.PhoneDay, &a.PhoneCell, &a.PhoneEve, &a.MD5); err != nil {
-			return fmt.Errorf("read the clone's accounts: %w", err)
-		}
-		a.AddDate = nullTime(add)
-		if err := fn(&a); err != nil {
+		if err := eachInBatch(rr.RecordBatch(), fn); err != nil {
 			return err
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read the clone's accounts: %w", err)
+	if err := rr.Err(); err != nil {
+		return fmt.Errorf("read the clone's accounts from %s: %w", path, err)
+	}
+	return nil
+}
+
+// eachInBatch calls fn with each account of rec (accountsSQL's columns).
+// Strings are copied out of the batch, whose buffers are reused.
+func eachInBatch(rec arrow.RecordBatch, fn func(*cloneAccount) error) error {
+	if rec.NumCols() != 17 {
+		return fmt.Errorf("read the clone's accounts: %d columns, want 17", rec.NumCols())
+	}
+	str := make([]func(int) string, rec.NumCols())
+	for c := 0; c < int(rec.NumCols()); c++ {
+		switch col := rec.Column(c).(type) {
+		case *array.String:
+			str[c] = func(i int) string { return strings.Clone(col.Value(i)) }
+		case *array.LargeString:
+			str[c] = func(i int) string { return strings.Clone(col.Value(i)) }
+		}
+	}
+	for c := 3; c < 17; c++ {
+		if str[c] == nil {
+			return fmt.Errorf("read the clone's accounts: column %d is %s, want a string", c+1, rec.Column(c).DataType())
+		}
+	}
+	team := str[0]
+	ids, ok := rec.Column(1).(*array.Int32)
+	if team == nil || !ok {
+		return fmt.Errorf("read the clone's accounts: columns team, acct_id are %s, %s", rec.Column(0).DataType(), rec.Column(1).DataType())
+	}
+	adds, ok := rec.Column(2).(*array.Timestamp)
+	if !ok {
+		return fmt.Errorf("read the clone's accounts: add_date is %s, want a timestamp", rec.Column(2).DataType())
+	}
+	unit := adds.DataType().(*arrow.TimestampType).Unit
+	for i := 0; i < int(rec.NumRows()); i++ {
+		a := cloneAccount{}
+		a.Team, a.AcctID = team(i), ids.Value(i)
+		if adds.IsValid(i) {
+			a.AddDate = adds.Value(i).ToTime(unit).UTC()
+		}
+		a.AcctType, a.First, a.Last, a.Email, a.Company = str[3](i), str[4](i), str[5](i), str[6](i), str[7](i)
+		a.Street1, a.Street2, a.City, a.State, a.Zip = str[8](i), str[9](i), str[10](i), str[11](i), str[12](i)
+		a.PhoneDay, a.PhoneCell, a.PhoneEve, a.MD5 = str[13](i), str[14](i), str[15](i), str[16](i)
+		if err := fn(&a); err != nil {
+			return err
+		}
 	}
 	return nil
 }
