@@ -19,7 +19,7 @@ const (
 	CatMergedAway = "merged_away" // Archtics merged it into another account
 	CatPrimary    = "primary"     // the primary account of its contact
 	CatSecondary  = "secondary"   // mapped to a contact that has another primary
-	CatPending    = "pending"     // not deduplicated yet (the clone changed since the last dedup)
+	CatPending    = "pending"     // no mapping yet: added to a clone since the last dedup
 )
 
 // TeamSummary is one team's accounts by category and rule.
@@ -189,7 +189,7 @@ func (s *Summary) why() string {
 	fmt.Fprintf(&b, "  - %d accounts were merged into another account in Archtics and follow it;\n", t.MergedAway)
 	fmt.Fprintf(&b, "  - %d accounts are the same person as another account (one of KORE's three rules matched a contact that already had a primary account), so they are secondary accounts of that contact;\n", t.Secondary)
 	if t.Pending > 0 {
-		fmt.Fprintf(&b, "  - %d accounts are new or changed since the last dedup run and not deduplicated yet;\n", t.Pending)
+		fmt.Fprintf(&b, "  - %d accounts were added to a clone since the last dedup run and are not deduplicated yet;\n", t.Pending)
 	}
 	fmt.Fprintf(&b, "  - the other %d accounts are each the primary account of one contact: %d matched a contact that was already in the CRM, %d became new contacts.\n",
 		t.Primary, t.Primary-primaryNew(s), primaryNew(s))
