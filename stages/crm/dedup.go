@@ -168,6 +168,27 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		logger.Warn("dedup: --crm is read by the first run only; the CRM state comes from the committed crm tables", "crm", opts.CRMDir, "crm_seq", head.Seq)
 	}
 
+	// The settings in force are the cursors' (crm.dedup_settings keeps
+	// their history): a run with nothing new stops here, before reading
+	// any table.
+	cur, err := settingsFromCursors(head.Cursors)
+	if err != nil {
+		return nil, fmt.Errorf("dedup: %w", err)
+	}
+	newSettings := cur
+	settingsChanged := false
+	if opts.SetExclude && (encodeTypes(opts.ExcludeAcctTypes) != encodeTypes(cur.Excluded) || cur.Version == 0) {
+		newSettings = settings{Version: cur.Version + 1, Excluded: normalTypes(opts.ExcludeAcctTypes)}
+		settingsChanged = true
+	}
+	rep.Settings, rep.Excluded = newSettings.Version, newSettings.Excluded
+
+	if !rep.FirstRun && !settingsChanged && coveredAll(head.Cursors, heads, cur.Version) {
+		rep.Unchanged = true
+		logger.Info("dedup: no clone commit since the last run and the settings unchanged: nothing to do", "crm_seq", head.Seq)
+		return rep, nil
+	}
+
 	cacheDir := opts.CacheDir
 	if cacheDir == "" {
 		if cacheDir, err = os.MkdirTemp("", "archtics-dedup-cache-"); err != nil {
@@ -190,24 +211,6 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 	// than to a .tmp in the working directory.
 	if _, err := d.ExecContext(ctx, "SET temp_directory = "+schemas.QuoteString(filepath.Join(spoolDir, "duckdb-tmp"))); err != nil {
 		return nil, fmt.Errorf("dedup: duckdb: %w", err)
-	}
-
-	cur, err := readSettings(ctx, d.DB)
-	if err != nil {
-		return nil, fmt.Errorf("dedup: %w", err)
-	}
-	newSettings := cur
-	settingsChanged := false
-	if opts.SetExclude && encodeTypes(opts.ExcludeAcctTypes) != encodeTypes(cur.Excluded) || opts.SetExclude && cur.Version == 0 {
-		newSettings = settings{Version: cur.Version + 1, Excluded: normalTypes(opts.ExcludeAcctTypes)}
-		settingsChanged = true
-	}
-	rep.Settings, rep.Excluded = newSettings.Version, newSettings.Excluded
-
-	if !rep.FirstRun && !settingsChanged && coveredAll(head.Cursors, heads, cur.Version) {
-		rep.Unchanged = true
-		logger.Info("dedup: no clone commit since the last run and the settings unchanged: nothing to do", "crm_seq", head.Seq)
-		return rep, nil
 	}
 
 	runAt := now(w)
@@ -346,7 +349,7 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 	}
 
 	seq := head.Seq + 1
-	cursors := map[string]string{settingsCursor: strconv.FormatInt(newSettings.Version, 10)}
+	cursors := map[string]string{settingsCursor: strconv.FormatInt(newSettings.Version, 10), settingsValueCursor: encodeTypes(newSettings.Excluded)}
 	for t, s := range heads {
 		cursors[cloneCursorPrefix+t] = strconv.FormatInt(s, 10)
 	}

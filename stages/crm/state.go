@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,9 +36,29 @@ const (
 // Cursors of the crm stream: the clone commit of each team a run covered
 // (cloneCursorPrefix + team) and the version of the settings in force.
 const (
-	cloneCursorPrefix = "dedup.clone."
-	settingsCursor    = "dedup.settings.version"
+	cloneCursorPrefix   = "dedup.clone."
+	settingsCursor      = "dedup.settings.version"
+	settingsValueCursor = "dedup.settings.exclude_acct_types"
 )
+
+// settingsFromCursors reads the settings in force from the crm stream's
+// cursors, which every run sets with the version it ran with.
+func settingsFromCursors(cursors map[string]string) (settings, error) {
+	var s settings
+	if v := cursors[settingsCursor]; v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return s, fmt.Errorf("crm stream cursor %s = %q is not a version number", settingsCursor, v)
+		}
+		s.Version = n
+	}
+	if v := cursors[settingsValueCursor]; v != "" {
+		if err := json.Unmarshal([]byte(v), &s.Excluded); err != nil {
+			return s, fmt.Errorf("crm stream cursor %s = %q is not a JSON array of account types: %w", settingsValueCursor, v, err)
+		}
+	}
+	return s, nil
+}
 
 // mappingRow is a mapping as the CRM tables hold it: the engine's, and
 // what the stage keeps beside it.
