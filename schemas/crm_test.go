@@ -41,13 +41,16 @@ func TestCRMTablesDefinitions(t *testing.T) {
 
 // crmFixture fills the stored crm tables by hand: contact C1 loaded then
 // updated; A-nhl-2 inserted; account nhl:1 mapped to C1 then demoted by
-// a set-primary of nhl:3.
+// a set-primary of nhl:3; C3 loaded and updated by the same first run
+// (its update, written first, must still win).
 const crmFixture = `
 INSERT INTO crm.contact_version (seq, op, contact_id, first_name, last_name, email, source, primary_team, primary_acct_id, changed_fields) VALUES
  (1, 'load',   'C1', 'Gabe',    'Tremblay', 'g@old.example', 'crm', NULL, NULL, ''),
  (2, 'update', 'C1', 'Gabriel', 'Tremblay', 'g@x.example',   'crm', 'nhl', 1, 'first_name,email,primary_team,primary_acct_id'),
  (2, 'insert', 'A-nhl-2', 'Ann', 'Lee', NULL, 'archtics', 'nhl', 2, 'first_name,last_name'),
- (3, 'update', 'C1', 'Gabriel', 'Tremblay', 'g@x.example',   'crm', 'nhl', 3, 'primary_team,primary_acct_id');
+ (3, 'update', 'C1', 'Gabriel', 'Tremblay', 'g@x.example',   'crm', 'nhl', 3, 'primary_team,primary_acct_id'),
+ (1, 'update', 'C3', 'Luc',     'Roy',      'luc@x.example', 'crm', 'nhl', 4, 'primary_team,primary_acct_id'),
+ (1, 'load',   'C3', 'Luc',     'Roy',      'luc@x.example', 'crm', NULL, NULL, '');
 INSERT INTO crm.mapping_version (seq, team, acct_id, contact_id, role, rule, source_md5, first_matched, last_changed, changed_by, reason) VALUES
  (2, 'nhl', 1, 'C1', 'primary', 'email', 'x', '2026-01-01 00:00:00+00', '2026-01-01 00:00:00+00', 'ops', 'matched'),
  (2, 'nhl', 3, 'C1', 'secondary', 'email', 'y', '2026-01-01 00:00:00+00', '2026-01-01 00:00:00+00', 'ops', 'matched'),
@@ -106,9 +109,9 @@ func TestCRMViews(t *testing.T) {
 	}
 	for _, tc := range []struct{ query, want string }{
 		{"SELECT string_agg(contact_id || ' ' || first_name || ' ' || primary_acct_id || ' ' || last_seq, '; ' ORDER BY contact_id) FROM crm.contact",
-			"A-nhl-2 Ann 2 2; C1 Gabriel 3 3"},
+			"A-nhl-2 Ann 2 2; C1 Gabriel 3 3; C3 Luc 4 1"},
 		{"SELECT string_agg(seq || ' ' || op || ' ' || contact_id, '; ' ORDER BY seq, contact_id) FROM crm.contact_changes",
-			"2 insert A-nhl-2; 2 update C1; 3 update C1"},
+			"1 update C3; 2 insert A-nhl-2; 2 update C1; 3 update C1"},
 		{"SELECT string_agg(acct_id || ' ' || contact_id || ' ' || role || ' ' || rule, '; ' ORDER BY acct_id) FROM crm.archtics_mapping",
 			"1 C1 secondary email; 2 A-nhl-2 primary new; 3 C1 primary manual"},
 		{"SELECT string_agg(acct_id || ' ' || coalesce(role_from, '-') || '>' || role_to || ' ' || changed_by || ' ' || reason, '; ' ORDER BY seq, acct_id) FROM crm.mapping_history WHERE acct_id IN (1, 3)",
