@@ -1,0 +1,297 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"archtics/pipeline"
+	"archtics/stages"
+	"archtics/stages/crm"
+	"archtics/stages/dedup"
+)
+
+func dedupCommand() *cli.Command {
+	cacheFlag := func() cli.Flag {
+		return &cli.StringFlag{Name: "cache", Usage: "local cache of committed files and their verify stamps (default: the user cache folder, as query's)", EnvVars: []string{"ARCHTICS_CACHE"}}
+	}
+	return &cli.Command{
+		Name:  "dedup",
+		Usage: "deduplicate every team's Archtics accounts into CRM contacts with KORE's three rules (one commit on the crm stream)",
+		Description: `dedup matches the accounts of every team clone in the warehouse (each account's
+primary customer name: archtics.cust where primary_code = 'Primary') with the client's
+CRM contacts, and commits what the CRM becomes in ONE commit on the stream "crm":
+crm.contact, crm.account, crm.archtics_mapping (contact per account, primary or
+secondary, the rule, the similarity per field), crm.mapping_history and
+crm.contact_changes (what to push to the CRM: archtics crm export).
+
+An account matches a contact when one of KORE's rules holds: (1) the same email;
+(2) last name + first name + company + address + postal code; (3) last name + first
+name + company + business phone. Accounts are taken in the found-first order
+(add_date, then team, then acct_id): the first account matched to a contact is its
+primary; an account that matches nothing becomes a new contact (id A-<team>-<acct_id>).
+When an account becomes the primary of a CRM contact that had none, the contact takes
+its details; a secondary account changes nothing. Ticketing data is never changed.
+
+The first run reads the client's CRM from --crm DIR: contacts.csv (contact_id,
+first_name, last_name, email, phone, account_id, mailing_street, mailing_city,
+mailing_state, mailing_postal_code, created_at, updated_at; optional mailing_street2)
+and accounts.csv (account_id, name, type, billing_city, billing_state, created_at),
+CSV with a header, times as 'YYYY-MM-DD HH:MM:SS' in --crm-timezone or RFC 3339.
+A damaged file stops the run with its file, line and field; --max-rejects N loads
+the rest and keeps the bad rows in crm.rejects. Later runs start from the committed
+crm tables and feed only accounts that are new or whose primary name changed since.
+
+--exclude-acct-type T (repeat it) sets, in the same commit, the account types that
+never reach the CRM (crm.dedup_settings keeps every version, who and when); without
+it the committed setting holds. Accounts Archtics merged away follow their winner.
+
+A rerun with no clone commit since the last run commits nothing. Another dedup or
+set-primary committing meanwhile makes it fail with a commit conflict (exit 3): rerun.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "crm", Usage: "folder with the client's CRM before the first run: contacts.csv and accounts.csv (read by the first run only)"},
+			&cli.StringFlag{Name: "crm-timezone", Usage: "IANA zone of the CRM files' local times (default: the zone the first team's clone recorded, else UTC)"},
+			&cli.IntFlag{Name: "max-rejects", Usage: "how many bad rows of the CRM files to reject (kept in crm.rejects) before the run fails; 0: any fails it"},
+			&cli.StringSliceFlag{Name: "exclude-acct-type", Usage: "an account type (acct_type_desc, case-insensitive) that never reaches the CRM; repeat for several; sets the committed setting"},
+			&cli.BoolFlag{Name: "exclude-none", Usage: "set the committed setting to no excluded type"},
+			&cli.Float64Flag{Name: "threshold", Usage: "least similarity (0-1) for a fuzzy field to agree (default: the engine's documented one)"},
+			&cli.StringFlag{Name: "actor", Usage: "who runs it, for the history (default: $USER)"},
+			cacheFlag(),
+			&cli.BoolFlag{Name: "json", Usage: "print the run's report as JSON"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return cli.Exit(fmt.Sprintf("dedup takes no arguments, got %q (subcommands: set-primary, report; see --help)", c.Args().First()), exitUsage)
+			}
+			if c.IsSet("exclude-none") && c.IsSet("exclude-acct-type") {
+				return cli.Exit("--exclude-none and --exclude-acct-type contradict each other (see --help)", exitUsage)
+			}
+			if t := c.Float64("threshold"); t < 0 || t > 1 {
+				return cli.Exit(fmt.Sprintf("--threshold %g: want a similarity between 0 and 1", t), exitUsage)
+			}
+			if dir := c.String("crm"); dir != "" {
+				if err := mustExist(dir, "CRM folder", "--crm names a folder with contacts.csv and accounts.csv"); err != nil {
+					return err
+				}
+			}
+			w, err := openExistingWarehouse(c)
+			if err != nil {
+				return err
+			}
+			opts := crm.Options{
+				CRMDir:     c.String("crm"),
+				MaxRejects: c.Int("max-rejects"),
+				Actor:      c.String("actor"),
+				Engine:     dedup.Config{Threshold: c.Float64("threshold")},
+				CacheDir:   cacheDir(c, w),
+				Logger:     slog.Default(),
+				Progress:   dedupProgress(),
+			}
+			if c.IsSet("exclude-acct-type") || c.Bool("exclude-none") {
+				opts.ExcludeAcctTypes, opts.SetExclude = c.StringSlice("exclude-acct-type"), true
+			}
+			if opts.CRMDir != "" {
+				if opts.CRMLocation, err = crmLocation(c, w); err != nil {
+					return err
+				}
+			}
+			start := time.Now()
+			rep, err := crm.Dedup(c.Context, w, opts)
+			clearProgress()
+			if err != nil {
+				return dedupError(err)
+			}
+			if !rep.Unchanged {
+				if err := recordMetrics(c, commitMetrics("all", "dedup", rep.Commit, rep.RowsIn(), rep.Rejected, start)); err != nil {
+					return err
+				}
+			}
+			if c.Bool("json") {
+				return printJSON(os.Stdout, rep)
+			}
+			printDedupRun(os.Stdout, rep)
+			return nil
+		},
+		Subcommands: []*cli.Command{
+			{
+				Name:  "set-primary",
+				Usage: "make an account, already mapped to a contact, the contact's primary account (the history keeps who, when, from and to)",
+				Description: `set-primary changes which Archtics account is a CRM contact's primary, in one commit
+on the crm stream: the account becomes primary (rule manual), the former primary
+secondary, and crm.mapping_history records both with who (--actor, else $USER) and
+when. The contact's primary account changes; ticketing data does not. See the
+history with: archtics query "SELECT * FROM crm.mapping_history ORDER BY seq"`,
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "contact", Usage: "the CRM contact (crm.contact.contact_id)", Required: true},
+					&cli.StringFlag{Name: "team", Usage: "the account's team (Archtics database)", Required: true},
+					&cli.IntFlag{Name: "acct", Usage: "the account's acct_id", Required: true},
+					&cli.StringFlag{Name: "actor", Usage: "who changes it (default: $USER)"},
+					cacheFlag(),
+				},
+				Action: func(c *cli.Context) error {
+					if c.NArg() > 0 {
+						return cli.Exit(fmt.Sprintf("set-primary takes no arguments, got %q (see --help)", c.Args().First()), exitUsage)
+					}
+					acct := c.Int("acct")
+					if acct <= 0 || acct > 1<<31-1 {
+						return cli.Exit(fmt.Sprintf("--acct %d is not an acct_id (a positive 32-bit integer)", acct), exitUsage)
+					}
+					w, err := openExistingWarehouse(c)
+					if err != nil {
+						return err
+					}
+					ref := dedup.AccountRef{Team: c.String("team"), AcctID: int32(acct)}
+					rep, err := crm.SetPrimary(c.Context, w, c.String("contact"), ref, crm.SetPrimaryOptions{Actor: c.String("actor"), CacheDir: cacheDir(c, w), Logger: slog.Default()})
+					if err != nil {
+						return dedupError(err)
+					}
+					if rep.Unchanged {
+						fmt.Printf("%s:%d is the primary account of contact %s already: nothing to do\n", ref.Team, ref.AcctID, c.String("contact"))
+						return nil
+					}
+					from := "none"
+					if rep.From != nil {
+						from = fmt.Sprintf("%s:%d", rep.From.Team, rep.From.AcctID)
+					}
+					fmt.Printf("contact %s: primary account %s -> %s:%d; commit %d of %s (history: crm.mapping_history)\n",
+						c.String("contact"), from, ref.Team, ref.AcctID, rep.Commit.Seq, rep.Commit.Stream)
+					return nil
+				},
+			},
+			{
+				Name:  "report",
+				Usage: "per rule and per team: accounts matched, new contacts, excluded by type, merged away; and why the CRM has fewer contacts than Archtics has accounts",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "format", Value: "table", Usage: "table or json"},
+					cacheFlag(),
+				},
+				Action: func(c *cli.Context) error {
+					if c.NArg() > 0 {
+						return cli.Exit(fmt.Sprintf("report takes no arguments, got %q (see --help)", c.Args().First()), exitUsage)
+					}
+					format := c.String("format")
+					if format != "table" && format != "json" {
+						return cli.Exit(fmt.Sprintf("--format %q: want table or json", format), exitUsage)
+					}
+					w, err := openExistingWarehouse(c)
+					if err != nil {
+						return err
+					}
+					s, err := crm.Report(c.Context, w, cacheDir(c, w))
+					if err != nil {
+						return dedupError(err)
+					}
+					if format == "json" {
+						return printJSON(os.Stdout, s)
+					}
+					printDedupReport(os.Stdout, s)
+					return nil
+				},
+			},
+		},
+	}
+}
+
+// crmLocation is the zone of the CRM files' local times.
+func crmLocation(c *cli.Context, w *pipeline.Warehouse) (*time.Location, error) {
+	if name := c.String("crm-timezone"); name != "" {
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			return nil, cli.Exit(fmt.Sprintf("--crm-timezone %q: %v (want an IANA zone such as America/New_York)", name, err), exitUsage)
+		}
+		return loc, nil
+	}
+	streams, err := w.Streams(c.Context)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range streams {
+		if team, ok := strings.CutSuffix(s, "/clone"); ok && !strings.Contains(team, "/") {
+			if loc, err := stages.CloneLocation(c.Context, w, team, ""); err == nil {
+				return loc, nil
+			}
+		}
+	}
+	return time.UTC, nil
+}
+
+// dedupError maps a refused request to the usage exit and says what to do
+// when nothing has been deduplicated yet.
+func dedupError(err error) error {
+	switch {
+	case errors.Is(err, crm.ErrRefused):
+		return cli.Exit(err.Error()+"; nothing was written", exitUsage)
+	case errors.Is(err, crm.ErrNoDedup):
+		return cli.Exit(err.Error(), exitFailure)
+	}
+	var ce *crm.CSVError
+	if errors.As(err, &ce) {
+		return cli.Exit(err.Error()+"; nothing was committed", exitFailure)
+	}
+	return err
+}
+
+func dedupProgress() func(int64) {
+	if !isTerminal(os.Stderr) {
+		return nil
+	}
+	start := time.Now()
+	return func(n int64) {
+		fmt.Fprintf(os.Stderr, "\r\033[Kdedup: %d accounts read (%s)", n, time.Since(start).Round(time.Second))
+	}
+}
+
+func printJSON(out io.Writer, v any) error {
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// printDedupRun says what a run did, one line per team.
+func printDedupRun(out io.Writer, rep *crm.RunReport) {
+	if rep.Unchanged {
+		fmt.Fprintln(out, "dedup: no clone commit since the last run and the settings unchanged: nothing to do")
+		return
+	}
+	c := rep.Commit
+	state := ""
+	if c.Existing {
+		state = " (committed before: this run's batch was already there)"
+	}
+	fmt.Fprintf(out, "dedup: commit %d of %s%s\n", c.Seq, c.Stream, state)
+	if rep.FirstRun {
+		fmt.Fprintf(out, "  CRM loaded: %d contacts, %d accounts (%d rows read, %d rejected)\n", rep.CRMContacts, rep.CRMAccounts, rep.CRMRowsIn, rep.Rejected)
+	}
+	excluded := "none"
+	if len(rep.Excluded) > 0 {
+		excluded = strings.Join(rep.Excluded, ", ")
+	}
+	fmt.Fprintf(out, "  excluded account types (settings version %d): %s\n", rep.Settings, excluded)
+	for _, t := range rep.Teams {
+		fmt.Fprintf(out, "  %s (clone commit %d): %d accounts: %d deduplicated, %d unchanged since the last run, %d excluded by type, %d merged away; merges followed %d\n",
+			t.Team, t.CloneSeq, t.Accounts, t.Fed, t.Unchanged, t.Excluded, t.MergedAway, t.Followed)
+	}
+	fmt.Fprintf(out, "  contacts: %d created, %d updated; CRM accounts created: %d; mapping rows written: %d\n",
+		rep.ContactsInserted, rep.ContactsUpdated, rep.AccountsCreated, rep.MappingRows)
+}
+
+// printDedupReport prints the report as a table, then the why.
+func printDedupReport(out io.Writer, s *crm.Summary) {
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "team\taccounts\texcluded\tmerged away\tpending\tprimary\tsecondary\temail\tname_address\tname_phone\tnew\tmerged\tmanual\t")
+	for _, t := range append(append([]crm.TeamSummary(nil), s.Teams...), s.Total) {
+		r := t.ByRule
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", t.Team, t.Accounts, t.Excluded, t.MergedAway, t.Pending,
+			t.Primary, t.Secondary, r[dedup.RuleEmail], r[dedup.RuleNameAddress], r[dedup.RuleNamePhone], r[dedup.RuleNew], r[dedup.RuleMerged], r[dedup.RuleManual])
+	}
+	tw.Flush()
+	fmt.Fprintf(out, "\n(crm commit %d; rule columns count the mapped accounts of the clones by the rule that mapped them)\n\n%s\n", s.CRMSeq, s.Why)
+}

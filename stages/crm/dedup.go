@@ -1,0 +1,415 @@
+// Package crm is the CRM stage around the deduplication engine
+// (stages/dedup): it reads every team clone's accounts and the CRM's
+// state, feeds the engine in the found-first order, and commits what the
+// CRM becomes (contacts, accounts, the mapping and its history, the
+// contact changes to push) in ONE commit on the stream "crm".
+package crm
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"archtics/pipeline"
+	"archtics/schemas"
+	"archtics/stages/dedup"
+)
+
+// Options tunes Dedup.
+type Options struct {
+	// CRMDir holds the client's CRM before the first run (contacts.csv,
+	// accounts.csv). Read by the first run only; later runs start from the
+	// committed crm tables. Required for the first run.
+	CRMDir string
+	// CRMLocation is the zone of the CRM files' wall-clock times (nil: UTC).
+	CRMLocation *time.Location
+	// MaxRejects is how many rows of the CRM files may be rejected (kept in
+	// crm.rejects) before the first run fails; 0: any bad row fails it.
+	MaxRejects int
+	// ExcludeAcctTypes, when SetExclude, become the committed setting:
+	// accounts of these types (acct_type_desc, case-insensitive) never
+	// reach the CRM. Otherwise the committed setting holds.
+	ExcludeAcctTypes []string
+	SetExclude       bool
+	// Actor is who runs it, for the history (default $USER, else "unknown").
+	Actor string
+	// Engine tunes matching (threshold); Now is set by the stage.
+	Engine dedup.Config
+	// CacheDir is where committed files are materialized for DuckDB
+	// ("": a temporary folder removed afterwards).
+	CacheDir string
+	// SpoolDir is where DuckDB's sorted accounts and its spill files go
+	// ("": the system's temporary folder).
+	SpoolDir string
+	Logger   *slog.Logger
+	// Progress, when set, is told how many accounts were read so far.
+	Progress func(done int64)
+}
+
+// TeamCounts is what a run did with one team's accounts. Accounts =
+// Excluded + MergedAway + Fed + Unchanged.
+type TeamCounts struct {
+	Team       string
+	CloneSeq   int64            // the clone commit the run read
+	Accounts   int64            // accounts with a primary name in the clone
+	Excluded   int64            // of an excluded type: never sent to the engine
+	MergedAway int64            // merged away (archtics.acct_merge): they follow their winner instead
+	Fed        int64            // new or changed since the last run: deduplicated
+	Unchanged  int64            // mapped before and unchanged: not fed again
+	ByRule     map[string]int64 // mapping rows this run wrote, by rule
+	Followed   int64            // merges followed (the loser mapped to its winner's contact)
+	Unfollowed int64            // merges whose winner has no mapping (excluded): the loser is left out
+}
+
+// RunReport says what one Dedup run did.
+type RunReport struct {
+	Commit    *pipeline.Commit // nil when Unchanged
+	Unchanged bool             // nothing new since the last run: nothing committed
+	FirstRun  bool
+	// CRMRowsIn, CRMContacts, CRMAccounts and Rejected are the CRM files'
+	// rows read, loaded and rejected (first run only).
+	CRMRowsIn, CRMContacts, CRMAccounts int64
+	Rejected                            int64
+	Rejects                             []*CSVError
+	Settings                            int64    // the settings version in force
+	Excluded                            []string // the excluded account types in force
+	Teams                               []TeamCounts
+	ContactsInserted, ContactsUpdated   int64
+	AccountsCreated                     int64
+	MappingRows                         int64 // mapping versions written
+}
+
+// RowsIn is the accounts read from the clones plus the CRM files' rows.
+func (r *RunReport) RowsIn() int64 {
+	n := r.CRMRowsIn
+	for _, t := range r.Teams {
+		n += t.Accounts
+	}
+	return n
+}
+
+func actor(a string) string {
+	if a == "" {
+		a = os.Getenv("USER")
+	}
+	if a == "" {
+		a = "unknown"
+	}
+	return a
+}
+
+func now(w *pipeline.Warehouse) time.Time {
+	t := time.Now()
+	if w.Now != nil {
+		t = w.Now()
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// batchID names a run by what it read: each team's clone commit and the
+// settings it ran with. A rerun over the same clone state is the same
+// batch (and, before that, found Unchanged by the cursors).
+func batchID(heads map[string]int64, excluded string, settingsVersion int64) string {
+	teams := make([]string, 0, len(heads))
+	for t := range heads {
+		teams = append(teams, t)
+	}
+	sort.Strings(teams)
+	h := sha256.New()
+	for _, t := range teams {
+		fmt.Fprintf(h, "%s\x00%d\x00", t, heads[t])
+	}
+	fmt.Fprintf(h, "settings\x00%d\x00%s", settingsVersion, excluded)
+	return "dedup-" + hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// Dedup runs the deduplication over every team clone's current accounts
+// and commits the CRM it leaves, in one commit on the crm stream:
+//
+//   - the first run loads the client's CRM from opts.CRMDir (crm.contact_version
+//     op load, crm.account), later runs start from the committed state;
+//   - accounts of an excluded type are skipped and counted;
+//   - accounts not mapped yet, and mapped ones whose primary name changed
+//     (source_md5), are fed to the engine in the found-first order;
+//     unchanged mapped accounts are not;
+//   - accounts Archtics merged away follow their winner (Engine.Follow);
+//   - the contacts, accounts and mapping rows that differ from the state
+//     read are written as new versions, with who and why.
+//
+// With no clone commit since the last run and the settings unchanged it
+// commits nothing (Unchanged). Another dedup or set-primary committing
+// meanwhile makes it fail with pipeline.ErrCommitConflict: rerun it.
+func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport, error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	head, err := w.Stream(ctx, Stream)
+	if err != nil {
+		return nil, fmt.Errorf("dedup: %w", err)
+	}
+	heads, err := cloneHeads(ctx, w)
+	if err != nil {
+		return nil, fmt.Errorf("dedup: %w", err)
+	}
+	rep := &RunReport{FirstRun: head.Seq == 0}
+	if rep.FirstRun && opts.CRMDir == "" {
+		return nil, fmt.Errorf("dedup: the first run needs the client's CRM: pass --crm DIR (a folder with %s and %s; an empty CRM is two files with only their headers)", ContactsFile, AccountsFile)
+	}
+	if !rep.FirstRun && opts.CRMDir != "" {
+		logger.Warn("dedup: --crm is read by the first run only; the CRM state comes from the committed crm tables", "crm", opts.CRMDir, "crm_seq", head.Seq)
+	}
+
+	// The settings in force are the cursors' (crm.dedup_settings keeps
+	// their history): a run with nothing new stops here, before reading
+	// any table.
+	cur, err := settingsFromCursors(head.Cursors)
+	if err != nil {
+		return nil, fmt.Errorf("dedup: %w", err)
+	}
+	newSettings := cur
+	settingsChanged := false
+	if opts.SetExclude && (encodeTypes(opts.ExcludeAcctTypes) != encodeTypes(cur.Excluded) || cur.Version == 0) {
+		newSettings = settings{Version: cur.Version + 1, Excluded: normalTypes(opts.ExcludeAcctTypes)}
+		settingsChanged = true
+	}
+	rep.Settings, rep.Excluded = newSettings.Version, newSettings.Excluded
+
+	if !rep.FirstRun && !settingsChanged && coveredAll(head.Cursors, heads, cur.Version) {
+		rep.Unchanged = true
+		logger.Info("dedup: no clone commit since the last run and the settings unchanged: nothing to do", "crm_seq", head.Seq)
+		return rep, nil
+	}
+
+	cacheDir := opts.CacheDir
+	if cacheDir == "" {
+		if cacheDir, err = os.MkdirTemp("", "archtics-dedup-cache-"); err != nil {
+			return nil, fmt.Errorf("dedup: cache folder: %w", err)
+		}
+		defer os.RemoveAll(cacheDir)
+	}
+	views := append([]*schemas.Table{schemas.Current(schemas.Cust), schemas.AcctMerge}, crmViews...)
+	d, err := w.OpenViews(ctx, "", cacheDir, views...)
+	if err != nil {
+		return nil, fmt.Errorf("dedup: open the clones and the crm tables: %w", err)
+	}
+	defer d.Close()
+	spoolDir, err := os.MkdirTemp(opts.SpoolDir, "archtics-dedup-")
+	if err != nil {
+		return nil, fmt.Errorf("dedup: spool folder: %w", err)
+	}
+	defer os.RemoveAll(spoolDir)
+	// DuckDB sorts every account: let it spill to the spool folder rather
+	// than to a .tmp in the working directory.
+	if _, err := d.ExecContext(ctx, "SET temp_directory = "+schemas.QuoteString(filepath.Join(spoolDir, "duckdb-tmp"))); err != nil {
+		return nil, fmt.Errorf("dedup: duckdb: %w", err)
+	}
+
+	runAt := now(w)
+	who := actor(opts.Actor)
+	var prev *crmState
+	var loaded *loadedCRM
+	if rep.FirstRun {
+		if loaded, err = readCRMDir(ctx, opts.CRMDir, opts.CRMLocation, opts.MaxRejects); err != nil {
+			return nil, fmt.Errorf("dedup: load the CRM: %w", err)
+		}
+		prev = &crmState{Contacts: loaded.Contacts, Accounts: loaded.Accounts, Mapping: map[dedup.AccountRef]*mappingRow{}}
+		rep.CRMRowsIn, rep.CRMContacts, rep.CRMAccounts = loaded.RowsIn, int64(len(loaded.Contacts)), int64(len(loaded.Accounts))
+		rep.Rejected, rep.Rejects = int64(len(loaded.Rejects)), loaded.Rejects
+	} else if prev, err = readState(ctx, d.DB); err != nil {
+		return nil, fmt.Errorf("dedup: %w", err)
+	}
+
+	cfg := opts.Engine
+	cfg.Now = func() time.Time { return runAt }
+	eng, err := dedup.New(cfg, prev.engineState())
+	if err != nil {
+		return nil, fmt.Errorf("dedup: the CRM state: %w", err)
+	}
+	ids := newIDs(prev)
+
+	merges, err := readMerges(ctx, d.DB)
+	if err != nil {
+		return nil, fmt.Errorf("dedup: %w", err)
+	}
+	loser := map[dedup.AccountRef]bool{}
+	for _, m := range merges {
+		loser[m.Loser] = true
+	}
+	excluded := newSettings.excludedSet()
+	teams := map[string]*TeamCounts{}
+	for t, seq := range heads {
+		teams[t] = &TeamCounts{Team: t, CloneSeq: seq, ByRule: map[string]int64{}}
+	}
+	digests := map[dedup.AccountRef]string{}
+	fedMapping := map[dedup.AccountRef]dedup.Mapping{} // the mappings this run's results gave
+	var read int64
+	err = eachAccount(ctx, d.DB, spoolDir, func(a *cloneAccount) error {
+		read++
+		if read%progressEvery == 0 {
+			logger.Info("dedup: accounts read", "accounts", read)
+			if opts.Progress != nil {
+				opts.Progress(read)
+			}
+		}
+		tc := teams[a.Team]
+		if tc == nil { // a team whose clone stream is not listed: cannot be, the views read the listed streams
+			tc = &TeamCounts{Team: a.Team, ByRule: map[string]int64{}}
+			teams[a.Team] = tc
+		}
+		tc.Accounts++
+		switch {
+		case excluded[strings.ToLower(strings.TrimSpace(a.AcctType))]:
+			tc.Excluded++
+			return nil
+		case loser[a.AccountRef]:
+			tc.MergedAway++
+			return nil
+		}
+		if m, ok := prev.Mapping[a.AccountRef]; ok && m.SourceMD5 == a.MD5 {
+			tc.Unchanged++
+			return nil
+		}
+		tc.Fed++
+		digests[a.AccountRef] = a.MD5
+		res, err := eng.Add(&a.Account)
+		if err != nil {
+			return fmt.Errorf("account %s:%d: %w", a.Team, a.AcctID, err)
+		}
+		ids.learn(res, a.AccountRef)
+		fedMapping[a.AccountRef] = res.Mapping
+		for _, o := range res.Others {
+			fedMapping[o.Account] = o
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dedup: %w", err)
+	}
+	if opts.Progress != nil {
+		opts.Progress(read)
+	}
+	// Merges: who is mapped where is the state read, updated by this
+	// run's results (the engine's whole State is taken once, at the end).
+	mappingOf := func(r dedup.AccountRef) (dedup.Mapping, bool) {
+		if m, ok := fedMapping[r]; ok {
+			return m, true
+		}
+		if m, ok := prev.Mapping[r]; ok {
+			return m.Mapping, true
+		}
+		return dedup.Mapping{}, false
+	}
+	for i, m := range merges {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		tc := teams[m.Loser.Team]
+		if tc == nil {
+			continue
+		}
+		win, ok := mappingOf(m.Winner)
+		if !ok {
+			tc.Unfollowed++
+			continue
+		}
+		if cur, ok := mappingOf(m.Loser); ok && cur.Rule == dedup.RuleMerged && cur.ContactID == win.ContactID {
+			continue // followed by an earlier run
+		}
+		res, err := eng.Follow(m.Loser, m.Winner)
+		if err != nil {
+			return nil, fmt.Errorf("dedup: follow the merge of %s:%d into %d: %w", m.Loser.Team, m.Loser.AcctID, m.Winner.AcctID, err)
+		}
+		ids.learn(res, m.Loser)
+		fedMapping[m.Loser] = res.Mapping
+		tc.Followed++
+	}
+
+	next := ids.translate(eng.State())
+	ch := diffState(prev, next, digests, runAt)
+	for _, m := range ch.mapping {
+		if tc := teams[m.Account.Team]; tc != nil {
+			tc.ByRule[m.Rule]++
+		}
+	}
+	rep.ContactsInserted, rep.ContactsUpdated = ch.inserted, ch.updated
+	rep.AccountsCreated, rep.MappingRows = int64(len(ch.accounts)), int64(len(ch.mapping))
+	for _, t := range sortedTeams(teams) {
+		rep.Teams = append(rep.Teams, *teams[t])
+	}
+
+	seq := head.Seq + 1
+	cursors := map[string]string{settingsCursor: strconv.FormatInt(newSettings.Version, 10), settingsValueCursor: encodeTypes(newSettings.Excluded)}
+	for t, s := range heads {
+		cursors[cloneCursorPrefix+t] = strconv.FormatInt(s, 10)
+	}
+	req := pipeline.CommitRequest{
+		Stream:    Stream,
+		Stage:     "dedup",
+		BatchID:   batchID(heads, encodeTypes(newSettings.Excluded), newSettings.Version),
+		ExpectSeq: seq,
+		Cursors:   cursors,
+		Summary: map[string]int64{
+			"accounts": rep.RowsIn() - rep.CRMRowsIn, "crm_rows_in": rep.CRMRowsIn, "rejected": rep.Rejected,
+			"contacts_inserted": ch.inserted, "contacts_updated": ch.updated, "mapping_rows": int64(len(ch.mapping)),
+		},
+	}
+	c, err := w.WriteAndCommit(ctx, req, func(add func(t *schemas.Table) *pipeline.TableWriter) error {
+		if rep.FirstRun {
+			if err := writeLoadedCRM(ctx, add, loaded, seq); err != nil {
+				return err
+			}
+		}
+		if settingsChanged {
+			row := []string{schemas.SettingExcludeAcctTypes, strconv.FormatInt(newSettings.Version, 10),
+				encodeTypes(newSettings.Excluded), who, instant(runAt), strconv.FormatInt(seq, 10)}
+			if err := writeRows(ctx, add(schemas.CRMDedupSettings), [][]string{row}); err != nil {
+				return err
+			}
+		}
+		return writeChanges(ctx, add, ch, seq, who, runAt)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dedup: %w", err)
+	}
+	rep.Commit = c
+	logger.Info("dedup: committed", "seq", c.Seq, "batch", req.BatchID, "existing", c.Existing,
+		"contacts_inserted", ch.inserted, "contacts_updated", ch.updated, "mapping_rows", len(ch.mapping))
+	return rep, nil
+}
+
+// progressEvery is how often (in accounts read) a run logs its progress.
+const progressEvery = 50_000
+
+// coveredAll reports whether the cursors say the last run read every
+// team's current clone commit with the settings version in force.
+func coveredAll(cursors map[string]string, heads map[string]int64, settingsVersion int64) bool {
+	if cursors[settingsCursor] != strconv.FormatInt(settingsVersion, 10) {
+		return false
+	}
+	for t, s := range heads {
+		if cursors[cloneCursorPrefix+t] != strconv.FormatInt(s, 10) {
+			return false
+		}
+	}
+	return true
+}
+
+func sortedTeams(m map[string]*TeamCounts) []string {
+	out := make([]string, 0, len(m))
+	for t := range m {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,451 @@
+package crm
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"archtics/pipeline"
+	"archtics/schemas"
+	"archtics/stages"
+	"archtics/stages/dedup"
+)
+
+// Stream is the stream that owns every crm.* table.
+const Stream = schemas.CRMOwner
+
+// Sources of contacts and CRM accounts.
+const (
+	SourceCRM      = "crm"
+	SourceArchtics = "archtics"
+)
+
+// Cursors of the crm stream: the clone commit of each team a run covered
+// (cloneCursorPrefix + team) and the version of the settings in force.
+const (
+	cloneCursorPrefix   = "dedup.clone."
+	settingsCursor      = "dedup.settings.version"
+	settingsValueCursor = "dedup.settings.exclude_acct_types"
+)
+
+// settingsFromCursors reads the settings in force from the crm stream's
+// cursors, which every run sets with the version it ran with.
+func settingsFromCursors(cursors map[string]string) (settings, error) {
+	var s settings
+	if v := cursors[settingsCursor]; v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return s, fmt.Errorf("crm stream cursor %s = %q is not a version number", settingsCursor, v)
+		}
+		s.Version = n
+	}
+	if v := cursors[settingsValueCursor]; v != "" {
+		if err := json.Unmarshal([]byte(v), &s.Excluded); err != nil {
+			return s, fmt.Errorf("crm stream cursor %s = %q is not a JSON array of account types: %w", settingsValueCursor, v, err)
+		}
+	}
+	return s, nil
+}
+
+// mappingRow is a mapping as the CRM tables hold it: the engine's, and
+// what the stage keeps beside it.
+type mappingRow struct {
+	dedup.Mapping
+	SourceMD5    string
+	FirstMatched time.Time
+}
+
+// crmState is the CRM as the last commit left it.
+type crmState struct {
+	Contacts []dedup.Contact
+	Accounts []dedup.CRMAccount
+	Mapping  map[dedup.AccountRef]*mappingRow
+}
+
+func (s *crmState) engineState() dedup.State {
+	st := dedup.State{Contacts: s.Contacts, Accounts: s.Accounts}
+	refs := make([]dedup.AccountRef, 0, len(s.Mapping))
+	for r := range s.Mapping {
+		refs = append(refs, r)
+	}
+	sortRefs(refs)
+	for _, r := range refs {
+		st.Mapping = append(st.Mapping, s.Mapping[r].Mapping)
+	}
+	return st
+}
+
+func sortRefs(refs []dedup.AccountRef) {
+	sort.Slice(refs, func(i, j int) bool {
+		if refs[i].Team != refs[j].Team {
+			return refs[i].Team < refs[j].Team
+		}
+		return refs[i].AcctID < refs[j].AcctID
+	})
+}
+
+// settings are the dedup settings in force.
+type settings struct {
+	Version  int64
+	Excluded []string
+}
+
+func (s settings) excludedSet() map[string]bool {
+	m := map[string]bool{}
+	for _, t := range s.Excluded {
+		m[strings.ToLower(strings.TrimSpace(t))] = true
+	}
+	return m
+}
+
+// encodeTypes is the committed value of exclude_acct_types: a JSON array,
+// sorted and without duplicates, so the same set is the same value.
+func encodeTypes(types []string) string {
+	b, _ := json.Marshal(normalTypes(types))
+	return string(b)
+}
+
+// normalTypes is types trimmed, sorted, without blanks and duplicates.
+func normalTypes(types []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range types {
+		t = strings.TrimSpace(t)
+		if t != "" && !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	sort.Strings(out)
+	if out == nil {
+		out = []string{}
+	}
+	return out
+}
+
+// crmViews are the tables a run reads.
+var crmViews = []*schemas.Table{schemas.CRMContact, schemas.CRMAccountTable, schemas.CRMArchticsMapping, schemas.CRMDedupSettings}
+
+// readSettings reads the settings in force from crm.dedup_settings.
+func readSettings(ctx context.Context, db *sql.DB) (settings, error) {
+	var s settings
+	var value string
+	err := db.QueryRowContext(ctx, `SELECT version, value FROM crm.dedup_settings WHERE setting = ? ORDER BY version DESC LIMIT 1`,
+		schemas.SettingExcludeAcctTypes).Scan(&s.Version, &value)
+	if err == sql.ErrNoRows {
+		return s, nil
+	}
+	if err != nil {
+		return s, fmt.Errorf("read crm.dedup_settings: %w", err)
+	}
+	if err := json.Unmarshal([]byte(value), &s.Excluded); err != nil {
+		return s, fmt.Errorf("crm.dedup_settings version %d: value %q is not a JSON array of account types: %w", s.Version, value, err)
+	}
+	return s, nil
+}
+
+func nullTime(t sql.NullTime) time.Time {
+	if !t.Valid {
+		return time.Time{}
+	}
+	return t.Time.UTC()
+}
+
+// readState reads the CRM the committed crm tables hold.
+func readState(ctx context.Context, db *sql.DB) (*crmState, error) {
+	st := &crmState{Mapping: map[dedup.AccountRef]*mappingRow{}}
+	rows, err := db.QueryContext(ctx, `SELECT contact_id, first_name, last_name, email, phone, account_id, street, street2,
+  city, state, postal_code, source, primary_team, primary_acct_id, created, updated FROM crm.contact ORDER BY contact_id`)
+	if err != nil {
+		return nil, fmt.Errorf("read crm.contact: %w", err)
+	}
+	defer rows.Close()
+	for n := 0; rows.Next(); n++ {
+		if n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		var f [13]sql.NullString
+		var pacct sql.NullInt32
+		var created, updated sql.NullTime
+		if err := rows.Scan(&f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6], &f[7], &f[8], &f[9], &f[10], &f[11], &f[12], &pacct, &created, &updated); err != nil {
+			return nil, fmt.Errorf("read crm.contact: %w", err)
+		}
+		c := dedup.Contact{ID: f[0].String, First: f[1].String, Last: f[2].String, Email: f[3].String, Phone: f[4].String,
+			AccountID: f[5].String, Street: f[6].String, Street2: f[7].String, City: f[8].String, State: f[9].String,
+			PostalCode: f[10].String, Source: f[11].String, Created: nullTime(created), Updated: nullTime(updated)}
+		if f[12].Valid && pacct.Valid {
+			c.Primary = &dedup.AccountRef{Team: f[12].String, AcctID: pacct.Int32}
+		}
+		st.Contacts = append(st.Contacts, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read crm.contact: %w", err)
+	}
+	rows.Close()
+
+	rows, err = db.QueryContext(ctx, `SELECT account_id, name, type, city, state, source, created FROM crm.account ORDER BY account_id`)
+	if err != nil {
+		return nil, fmt.Errorf("read crm.account: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var f [6]sql.NullString
+		var created sql.NullTime
+		if err := rows.Scan(&f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &created); err != nil {
+			return nil, fmt.Errorf("read crm.account: %w", err)
+		}
+		st.Accounts = append(st.Accounts, dedup.CRMAccount{ID: f[0].String, Name: f[1].String, Type: f[2].String,
+			City: f[3].String, State: f[4].String, Source: f[5].String, Created: nullTime(created)})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read crm.account: %w", err)
+	}
+	rows.Close()
+
+	rows, err = db.QueryContext(ctx, `SELECT team, acct_id, contact_id, role, rule, sim_first, sim_last, sim_email, sim_company,
+  sim_address, sim_postal, sim_phone, source_md5, first_matched FROM crm.archtics_mapping`)
+	if err != nil {
+		return nil, fmt.Errorf("read crm.archtics_mapping: %w", err)
+	}
+	defer rows.Close()
+	for n := 0; rows.Next(); n++ {
+		if n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		var m mappingRow
+		var role string
+		var sims [7]sql.NullFloat64
+		var first sql.NullTime
+		var md5 sql.NullString
+		if err := rows.Scan(&m.Account.Team, &m.Account.AcctID, &m.ContactID, &role, &m.Rule, &sims[0], &sims[1], &sims[2],
+			&sims[3], &sims[4], &sims[5], &sims[6], &md5, &first); err != nil {
+			return nil, fmt.Errorf("read crm.archtics_mapping: %w", err)
+		}
+		m.Role = dedup.Role(role)
+		m.Scores = scoresFrom(sims)
+		m.FirstMatched = nullTime(first)
+		m.SourceMD5 = md5.String
+		st.Mapping[m.Account] = &m
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read crm.archtics_mapping: %w", err)
+	}
+	return st, nil
+}
+
+func scoresFrom(s [7]sql.NullFloat64) dedup.Scores {
+	v := func(f sql.NullFloat64) float64 {
+		if !f.Valid {
+			return -1
+		}
+		return f.Float64
+	}
+	return dedup.Scores{First: v(s[0]), Last: v(s[1]), Email: v(s[2]), Company: v(s[3]), Address: v(s[4]), Postal: v(s[5]), Phone: v(s[6])}
+}
+
+// cloneAccount is an account of a team's clone as dedup reads it.
+type cloneAccount struct {
+	dedup.Account
+	MD5 string
+}
+
+// accountsSQL selects every account's primary customer name from the
+// clone's current state, in the found-first order (dedup.FoundFirst:
+// add_date, team, acct_id; an account without add_date first, as the
+// zero time sorts first). An account with several names marked Primary
+// (dirty data) takes the lowest cust_name_id. source_md5 digests exactly
+// the fields dedup reads, so a later run can tell a changed name.
+const accountsSQL = `SELECT team, acct_id, add_date, coalesce(acct_type_desc, ''),
+  coalesce(name_first, ''), coalesce(name_last, ''), coalesce(email_addr, ''), coalesce(company_name, ''),
+  coalesce(street_addr_1, ''), coalesce(street_addr_2, ''), coalesce(city, ''), coalesce(state, ''), coalesce(zip, ''),
+  coalesce(phone_day, ''), coalesce(phone_cell, ''), coalesce(phone_eve, ''),
+  md5(concat_ws(chr(31), coalesce(CAST(add_date AS VARCHAR), ''), coalesce(acct_type_desc, ''), coalesce(name_first, ''),
+    coalesce(name_last, ''), coalesce(email_addr, ''), coalesce(company_name, ''), coalesce(street_addr_1, ''),
+    coalesce(street_addr_2, ''), coalesce(city, ''), coalesce(state, ''), coalesce(zip, ''), coalesce(phone_day, ''),
+    coalesce(phone_cell, ''), coalesce(phone_eve, '')))
+FROM archtics.cust
+WHERE primary_code = 'Primary'
+QUALIFY row_number() OVER (PARTITION BY team, acct_id ORDER BY cust_name_id) = 1
+ORDER BY add_date NULLS FIRST, team, acct_id`
+
+// eachAccount calls fn with each account of the clone in the found-first
+// order. DuckDB sorts (spilling to spoolDir when it must) and writes the
+// result to a spool Parquet file, read back one Arrow record batch at a
+// time: far cheaper per row than database/sql's Scan, and memory bounded
+// by the batch, whatever the number of accounts.
+func eachAccount(ctx context.Context, db *sql.DB, spoolDir string, fn func(*cloneAccount) error) error {
+	path := filepath.Join(spoolDir, "accounts.parquet")
+	if _, err := db.ExecContext(ctx, "COPY ("+accountsSQL+") TO "+schemas.QuoteString(path)+" (FORMAT parquet)"); err != nil {
+		return fmt.Errorf("read the clone's accounts (archtics.cust, primary names): %w", err)
+	}
+	defer os.Remove(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("read the clone's accounts: %w", err)
+	}
+	defer f.Close()
+	pf, err := file.NewParquetReader(f)
+	if err != nil {
+		return fmt.Errorf("read the clone's accounts from DuckDB's output %s: %w", path, err)
+	}
+	defer pf.Close()
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 16 * 1024}, memory.DefaultAllocator)
+	if err != nil {
+		return fmt.Errorf("read the clone's accounts from %s: %w", path, err)
+	}
+	rr, err := fr.GetRecordReader(ctx, nil, nil)
+	if err != nil {
+		return fmt.Errorf("read the clone's accounts from %s: %w", path, err)
+	}
+	defer rr.Release()
+	for rr.Next() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := eachInBatch(rr.RecordBatch(), fn); err != nil {
+			return err
+		}
+	}
+	if err := rr.Err(); err != nil {
+		return fmt.Errorf("read the clone's accounts from %s: %w", path, err)
+	}
+	return nil
+}
+
+// eachInBatch calls fn with each account of rec (accountsSQL's columns).
+// Strings are copied out of the batch, whose buffers are reused.
+func eachInBatch(rec arrow.RecordBatch, fn func(*cloneAccount) error) error {
+	if rec.NumCols() != 17 {
+		return fmt.Errorf("read the clone's accounts: %d columns, want 17", rec.NumCols())
+	}
+	str := make([]func(int) string, rec.NumCols())
+	for c := 0; c < int(rec.NumCols()); c++ {
+		switch col := rec.Column(c).(type) {
+		case *array.String:
+			str[c] = func(i int) string { return strings.Clone(col.Value(i)) }
+		case *array.LargeString:
+			str[c] = func(i int) string { return strings.Clone(col.Value(i)) }
+		}
+	}
+	for c := 3; c < 17; c++ {
+		if str[c] == nil {
+			return fmt.Errorf("read the clone's accounts: column %d is %s, want a string", c+1, rec.Column(c).DataType())
+		}
+	}
+	team := str[0]
+	ids, ok := rec.Column(1).(*array.Int32)
+	if team == nil || !ok {
+		return fmt.Errorf("read the clone's accounts: columns team, acct_id are %s, %s", rec.Column(0).DataType(), rec.Column(1).DataType())
+	}
+	adds, ok := rec.Column(2).(*array.Timestamp)
+	if !ok {
+		return fmt.Errorf("read the clone's accounts: add_date is %s, want a timestamp", rec.Column(2).DataType())
+	}
+	unit := adds.DataType().(*arrow.TimestampType).Unit
+	for i := 0; i < int(rec.NumRows()); i++ {
+		a := cloneAccount{}
+		a.Team, a.AcctID = team(i), ids.Value(i)
+		if adds.IsValid(i) {
+			a.AddDate = adds.Value(i).ToTime(unit).UTC()
+		}
+		a.AcctType, a.First, a.Last, a.Email, a.Company = str[3](i), str[4](i), str[5](i), str[6](i), str[7](i)
+		a.Street1, a.Street2, a.City, a.State, a.Zip = str[8](i), str[9](i), str[10](i), str[11](i), str[12](i)
+		a.PhoneDay, a.PhoneCell, a.PhoneEve, a.MD5 = str[13](i), str[14](i), str[15](i), str[16](i)
+		if err := fn(&a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// merge is an account Archtics merged away, with the winner at the end of
+// its chain of merges.
+type merge struct {
+	Loser, Winner dedup.AccountRef
+}
+
+// readMerges reads archtics.acct_merge of every team, each loser followed
+// to the end of its chain (a winner later merged away itself), in the
+// order they were detected.
+func readMerges(ctx context.Context, db *sql.DB) ([]merge, error) {
+	rows, err := db.QueryContext(ctx, `SELECT team, loser_acct_id, winner_acct_id FROM archtics.acct_merge
+QUALIFY row_number() OVER (PARTITION BY team, loser_acct_id ORDER BY detected_at DESC, winner_acct_id) = 1
+ORDER BY detected_at, team, loser_acct_id`)
+	if err != nil {
+		return nil, fmt.Errorf("read archtics.acct_merge: %w", err)
+	}
+	defer rows.Close()
+	var out []merge
+	next := map[dedup.AccountRef]dedup.AccountRef{}
+	for rows.Next() {
+		var m merge
+		if err := rows.Scan(&m.Loser.Team, &m.Loser.AcctID, &m.Winner.AcctID); err != nil {
+			return nil, fmt.Errorf("read archtics.acct_merge: %w", err)
+		}
+		m.Winner.Team = m.Loser.Team
+		next[m.Loser] = m.Winner
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read archtics.acct_merge: %w", err)
+	}
+	for i := range out {
+		w := out[i].Winner
+		for hops := 0; hops <= len(out); hops++ {
+			n, ok := next[w]
+			if !ok {
+				break
+			}
+			if n == out[i].Loser {
+				return nil, fmt.Errorf("archtics.acct_merge of %s: account %d is merged into itself through a chain of merges: the clone is inconsistent", w.Team, out[i].Loser.AcctID)
+			}
+			w = n
+		}
+		out[i].Winner = w
+	}
+	return out, nil
+}
+
+// cloneHeads returns the clone stream head of every team in the
+// warehouse: a team is a stream named <team>/clone with a commit.
+func cloneHeads(ctx context.Context, w *pipeline.Warehouse) (map[string]int64, error) {
+	streams, err := w.Streams(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list the warehouse's streams: %w", err)
+	}
+	heads := map[string]int64{}
+	for _, s := range streams {
+		team, ok := strings.CutSuffix(s, "/clone")
+		if !ok || team == "" || strings.Contains(team, "/") || stages.CloneStream(team) != s {
+			continue
+		}
+		head, err := w.Stream(ctx, s)
+		if err != nil {
+			return nil, fmt.Errorf("clone of %s: %w", team, err)
+		}
+		if head.Seq > 0 {
+			heads[team] = head.Seq
+		}
+	}
+	if len(heads) == 0 {
+		return nil, fmt.Errorf("the warehouse has no team clone (no <team>/clone stream with a commit): load the teams' dumps first (archtics load-dump)")
+	}
+	return heads, nil
+}
