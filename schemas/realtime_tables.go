@@ -9,8 +9,8 @@ import (
 // stream ({team}/realtime) owns two stored tables, partitioned by team and
 // event date:
 //
-//	archtics_rtx.attendance            the raw kept scans (RTXAttendance): the
-//	                                   seed's eleven columns, then the five
+//	archtics_rtx.attendance_raw        the raw kept scans (RTXAttendanceRaw):
+//	                                   the seed's eleven columns, then the five
 //	                                   the warehouse adds to tell teams and
 //	                                   events apart and to window scans
 //	archtics_rtx.attendance_enriched   the same scans with the event's start,
@@ -19,6 +19,8 @@ import (
 //
 // and the views over them have the seed's names, column order and types:
 //
+//	archtics_rtx.attendance                     11 columns, every team's raw scans
+//	                                            (RTXAttendance, over attendance_raw)
 //	archtics.attendance_realtime_v              12 columns (AttendanceRealtimeV)
 //	korebi.dwa_archtics_realtime_attendance_view 10 columns, the legacy view
 //	archtics_rtx.dwa_archtics_realtime_attendance_view  the same, where the
@@ -36,7 +38,7 @@ import (
 const PreferredTimeZoneVariable = "preferred_time_zone"
 
 // RTXEnriched is archtics_rtx.attendance_enriched: one row per stored
-// scan, as archtics_rtx.attendance, with what the tick looked up in the
+// scan, as archtics_rtx.attendance_raw, with what the tick looked up in the
 // clone. Times are instants (TIMESTAMPTZ), so the views can show them in
 // any zone without the ambiguity of a wall clock in the hour a fall-back
 // repeats.
@@ -121,9 +123,37 @@ var (
 	DWARealtimeAttendanceRTX  = legacyView("archtics_rtx", "archtics_rtx_legacy")
 )
 
+// seedRTXColumns is the seed's archtics_rtx.attendance: the first eleven
+// columns of RTXAttendanceRaw, its names, order and types (varchar(50)).
+func seedRTXColumns() []Column { return append([]Column(nil), RTXAttendanceRaw.Columns[:11]...) }
+
+// rtxAttendanceView is a view of the seed's eleven columns over
+// archtics_rtx.attendance_raw, restricted by where ("" for none).
+func rtxAttendanceView(schema, doc, where string) *Table {
+	cols := seedRTXColumns()
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = QuoteIdent(c.Name)
+	}
+	body := "SELECT " + strings.Join(names, ", ") + " FROM " + RTXAttendanceRaw.SQLName()
+	if where != "" {
+		body += " WHERE " + where
+	}
+	return &Table{Schema: schema, Name: "attendance", Doc: doc, Columns: cols, ViewSQL: body,
+		DependsOn: []string{RTXAttendanceRaw.SQLName()}}
+}
+
+// RTXAttendance is the seed's archtics_rtx.attendance: every team's raw
+// realtime scans with exactly the seed's eleven columns (names, order,
+// varchar(50)), a view over archtics_rtx.attendance_raw. Which team a row
+// is not among them, as in the seed's single-team table:
+// archtics_<team>_rtx.attendance (TeamRTXAttendance) is one team's.
+var RTXAttendance = rtxAttendanceView("archtics_rtx",
+	"Realtime gate scans with the seed's eleven columns, every team's (a view over archtics_rtx.attendance_raw).", "")
+
 // realtimeTables lists the realtime tables and views (for All).
 func realtimeTables() []*Table {
-	return []*Table{RTXEnriched, AttendanceRealtimeV, DWARealtimeAttendanceView, DWARealtimeAttendanceRTX}
+	return []*Table{RTXAttendance, RTXEnriched, AttendanceRealtimeV, DWARealtimeAttendanceView, DWARealtimeAttendanceRTX}
 }
 
 // TeamRTXSchema is the per-team raw schema of the seed, archtics_<team>_rtx.
@@ -131,20 +161,10 @@ func TeamRTXSchema(team string) string { return "archtics_" + team + "_rtx" }
 
 // TeamRTXAttendance is archtics_<team>_rtx.attendance: the team's raw
 // realtime scans with exactly the seed's eleven columns, a view over
-// archtics_rtx.attendance (which holds every team's, with the team).
+// archtics_rtx.attendance_raw (which holds every team's, with the team).
 func TeamRTXAttendance(team string) *Table {
-	cols := RTXAttendance.Columns[:11]
-	var names []string
-	for _, c := range cols {
-		names = append(names, QuoteIdent(c.Name))
-	}
-	return &Table{
-		Schema: TeamRTXSchema(team), Name: "attendance",
-		Doc:       "Team " + team + "'s realtime scans with the seed's eleven columns.",
-		Columns:   append([]Column(nil), cols...),
-		ViewSQL:   "SELECT " + strings.Join(names, ", ") + " FROM " + RTXAttendance.SQLName() + " WHERE team = " + QuoteString(team),
-		DependsOn: []string{RTXAttendance.SQLName()},
-	}
+	return rtxAttendanceView(TeamRTXSchema(team), "Team "+team+"'s realtime scans with the seed's eleven columns.",
+		"team = "+QuoteString(team))
 }
 
 // StreamTables returns the definitions the warehouse's streams imply

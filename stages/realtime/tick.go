@@ -158,7 +158,7 @@ func parseFollowed(key, v string) (followed, error) {
 // the event's window, each seq_num once; enriches them from the clone
 // (the event's name and start, the ticket holder at scan time and its
 // primary name: see the Holder outcomes for which account wins when the
-// clone and the feed disagree); and commits archtics_rtx.attendance,
+// clone and the feed disagree); and commits archtics_rtx.attendance_raw,
 // archtics_rtx.attendance_enriched and the new cursors in one commit on
 // {team}/realtime whose watermark is at. A tick at a logical time already
 // committed returns that commit and pulls nothing; one earlier than the
@@ -323,7 +323,7 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 				continue
 			}
 			raw := p.rawRecord(look)
-			err := add(schemas.RTXAttendance).Write(raw)
+			err := add(schemas.RTXAttendanceRaw).Write(raw)
 			raw.Release()
 			if err != nil {
 				return err
@@ -646,16 +646,16 @@ func appendStr(b *array.StringBuilder, v string) {
 	b.Append(v)
 }
 
-// rawRecord builds the event's kept scans as archtics_rtx.attendance rows.
+// rawRecord builds the event's kept scans as archtics_rtx.attendance_raw rows.
 func (p *eventPull) rawRecord(look *lookups) arrow.RecordBatch {
-	rb := array.NewRecordBuilder(memory.DefaultAllocator, schemas.RTXAttendance.ArrowSchema())
+	rb := array.NewRecordBuilder(memory.DefaultAllocator, schemas.RTXAttendanceRaw.ArrowSchema())
 	defer rb.Release()
 	rb.Reserve(len(p.kept))
 	rs := func(name string) *array.StringBuilder {
-		return rb.Field(schemas.RTXAttendance.ColumnIndex(name)).(*array.StringBuilder)
+		return rb.Field(schemas.RTXAttendanceRaw.ColumnIndex(name)).(*array.StringBuilder)
 	}
 	ri := func(name string) *array.Int32Builder {
-		return rb.Field(schemas.RTXAttendance.ColumnIndex(name)).(*array.Int32Builder)
+		return rb.Field(schemas.RTXAttendanceRaw.ColumnIndex(name)).(*array.Int32Builder)
 	}
 	tmName := look.tmEventName(p.f.id)
 	date := arrow.Date32(p.f.date.Unix() / 86400)
@@ -670,8 +670,8 @@ func (p *eventPull) rawRecord(look *lookups) arrow.RecordBatch {
 	}
 	rEventName, rTeam := rs("event_name"), rs("team")
 	rEventID, rAcct := ri("event_id"), ri("acct_id")
-	rScanTime := rb.Field(schemas.RTXAttendance.ColumnIndex("ticket_scan_time")).(*array.TimestampBuilder)
-	rDate := rb.Field(schemas.RTXAttendance.ColumnIndex("event_date")).(*array.Date32Builder)
+	rScanTime := rb.Field(schemas.RTXAttendanceRaw.ColumnIndex("ticket_scan_time")).(*array.TimestampBuilder)
+	rDate := rb.Field(schemas.RTXAttendanceRaw.ColumnIndex("event_date")).(*array.Date32Builder)
 	for _, k := range p.kept {
 		r := k.row
 		for _, s := range rawStr {

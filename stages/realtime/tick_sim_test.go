@@ -12,10 +12,10 @@ import (
 	"archtics/simulator"
 )
 
-// rawColumns renders archtics_rtx.attendance's columns as one string.
+// rawColumns renders archtics_rtx.attendance_raw's columns as one string.
 var rawColumns = func() string {
 	var parts []string
-	for _, c := range schemas.RTXAttendance.Columns {
+	for _, c := range schemas.RTXAttendanceRaw.Columns {
 		v := "CAST(" + schemas.QuoteIdent(c.Name) + " AS VARCHAR)"
 		if c.Type == schemas.Timestamp {
 			v = "strftime(" + schemas.QuoteIdent(c.Name) + ", '%Y-%m-%d %H:%M:%S')"
@@ -25,18 +25,18 @@ var rawColumns = func() string {
 	return "concat_ws('|', " + strings.Join(parts, ", ") + ")"
 }()
 
-// storedScans reads team's archtics_rtx.attendance as committed now.
+// storedScans reads team's archtics_rtx.attendance_raw as committed now.
 func storedScans(tb testing.TB, g *gameDay, team string) []string {
 	tb.Helper()
-	db, err := pipeline.OpenDuckDB(context.Background(), "", g.w, g.cache, schemas.RTXAttendance)
+	db, err := pipeline.OpenDuckDB(context.Background(), "", g.w, g.cache, schemas.RTXAttendanceRaw)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer db.Close()
-	return queryStrings(tb, db, "SELECT "+rawColumns+" FROM archtics_rtx.attendance WHERE team = ?", team)
+	return queryStrings(tb, db, "SELECT "+rawColumns+" FROM archtics_rtx.attendance_raw WHERE team = ?", team)
 }
 
-// truthScans is the truth's archtics_rtx.attendance at at, for the events
+// truthScans is the truth's archtics_rtx.attendance_raw at at, for the events
 // whose window opened at or after from (the replay's first tick).
 func truthScans(g *gameDay, team string, at, from time.Time) []string {
 	keep := map[string]bool{}
@@ -47,7 +47,7 @@ func truthScans(g *gameDay, team string, at, from time.Time) []string {
 	}
 	var out []string
 	for _, r := range g.world.TrueAttendance(team, at, nil) {
-		if keep[r[schemas.RTXAttendance.ColumnIndex("event_id")]] {
+		if keep[r[schemas.RTXAttendanceRaw.ColumnIndex("event_id")]] {
 			out = append(out, strings.Join(r, "|"))
 		}
 	}
@@ -57,7 +57,7 @@ func truthScans(g *gameDay, team string, at, from time.Time) []string {
 // TestGameDayMatchesTruth replays the doubleheader's day (the third day
 // after the cutoff: nhl plays at 13:00 and 19:00, the arena has a college
 // game at 13:00 and a concert at 20:00) tick by tick for both teams, and
-// after each tick compares archtics_rtx.attendance, row for row, with the
+// after each tick compares archtics_rtx.attendance_raw, row for row, with the
 // simulator's truth as of delivery. In the middle of the day the writer
 // "restarts": a new warehouse handle, ticks missed for an hour and caught
 // up, a tick retried. At the end the enriched view is compared with the
@@ -157,7 +157,7 @@ func checkEnrichedIsTruth(t *testing.T, g *gameDay, at, from time.Time, holders 
 	t.Helper()
 	loc := g.world.Location()
 	ctx := context.Background()
-	db, err := pipeline.OpenDuckDB(ctx, "", g.w, g.cache, schemas.AttendanceRealtimeV, schemas.RTXAttendance)
+	db, err := pipeline.OpenDuckDB(ctx, "", g.w, g.cache, schemas.AttendanceRealtimeV, schemas.RTXAttendanceRaw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +223,7 @@ func checkEnrichedIsTruth(t *testing.T, g *gameDay, at, from time.Time, holders 
   coalesce(gate, ''), coalesce(scan_type, ''), coalesce(CAST(seat_num AS VARCHAR), ''), coalesce(CAST(acct_id AS VARCHAR), ''),
   strftime(event_time, '%Y-%m-%d %H:%M:%S'), strftime(ticket_scan_time, '%Y-%m-%d %H:%M:%S'),
   coalesce(name_first, ''), coalesce(name_last, ''), coalesce(email_addr, ''))
-FROM archtics.attendance_realtime_v v WHERE archtics_event_name IN (SELECT DISTINCT archtics_event_name FROM archtics_rtx.attendance WHERE team = ?)`, team)
+FROM archtics.attendance_realtime_v v WHERE archtics_event_name IN (SELECT DISTINCT archtics_event_name FROM archtics_rtx.attendance_raw WHERE team = ?)`, team)
 		if len(want) == 0 {
 			t.Fatalf("%s: no truth scans to compare", team)
 		}
