@@ -213,7 +213,8 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 	if zone == "" {
 		zone = loc.String()
 	}
-	if _, err := time.LoadLocation(zone); err != nil {
+	displayLoc, err := time.LoadLocation(zone)
+	if err != nil {
 		return nil, fmt.Errorf("tick %s: preferred time zone %q: %w (want an IANA zone such as America/Chicago)", team, zone, err)
 	}
 
@@ -342,7 +343,7 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 			if len(p.kept) == 0 {
 				continue
 			}
-			enriched := p.enrichedRecord(look, zone)
+			enriched := p.enrichedRecord(look, zone, displayLoc)
 			err := add(schemas.RTXEnriched).Write(enriched)
 			enriched.Release()
 			if err != nil {
@@ -693,8 +694,9 @@ func (p *eventPull) rawRecord(look *lookups) arrow.RecordBatch {
 
 // enrichedRecord builds the event's kept scans as
 // archtics_rtx.attendance_enriched rows, with the holders and names the
-// clone gave (clone.holders).
-func (p *eventPull) enrichedRecord(look *lookups, zone string) arrow.RecordBatch {
+// clone gave (clone.holders), and the event's start and the scan's
+// instant as wall clocks of the display zone (zone, loaded as displayLoc).
+func (p *eventPull) enrichedRecord(look *lookups, zone string, displayLoc *time.Location) arrow.RecordBatch {
 	eb := array.NewRecordBuilder(memory.DefaultAllocator, schemas.RTXEnriched.ArrowSchema())
 	defer eb.Release()
 	eb.Reserve(len(p.kept))
@@ -720,6 +722,9 @@ func (p *eventPull) enrichedRecord(look *lookups, zone string) arrow.RecordBatch
 	eSeqText := es("attendance_seq_id")
 	eSeat, eAcct, eEventID := ei("seat_num"), ei("acct_id"), ei("event_id")
 	eStart, eScan := et("event_start"), et("scan_at")
+	eStartWall, eScanWall := et("event_time"), et("ticket_scan_time")
+	walls := &zoneWalls{loc: displayLoc}
+	startWall := walls.micros(p.f.start)
 	eFirst, eLast, eEmail, eZone, eTeam := es("name_first"), es("name_last"), es("email_addr"), es("display_zone"), es("team")
 	eDate := eb.Field(schemas.RTXEnriched.ColumnIndex("event_date")).(*array.Date32Builder)
 	for j, k := range p.kept {
@@ -747,6 +752,8 @@ func (p *eventPull) enrichedRecord(look *lookups, zone string) arrow.RecordBatch
 		}
 		eStart.Append(arrow.Timestamp(startMicros))
 		eScan.Append(arrow.Timestamp(k.scanned.UnixMicro()))
+		eStartWall.Append(arrow.Timestamp(startWall))
+		eScanWall.Append(arrow.Timestamp(walls.micros(k.scanned)))
 		appendStr(eFirst, name.first)
 		appendStr(eLast, name.last)
 		appendStr(eEmail, name.email)
