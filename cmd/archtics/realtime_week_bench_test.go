@@ -67,12 +67,32 @@ func weekFlags() []string {
 //
 // The sub-benchmark bench-clone runs the same queries over
 // ARCHTICS_BENCH_WAREHOUSE (make bench-data), skipped when it is unset.
-// ARCHTICS_BENCH_RUNS sets the timed runs per query and way (default 15).
+// ARCHTICS_BENCH_RUNS sets the timed runs per query and way (default 15);
+// ARCHTICS_BENCH_WEEK_DIR keeps the week in that folder and reuses it when
+// a previous run finished building it there (rm -rf it after a change to
+// the tick or the tables).
 func BenchmarkSeedQueries7Days(b *testing.B) {
 	runs := benchRuns(b)
 	bin := buildBenchBinaries(b)
 	b.Run("week", func(b *testing.B) {
-		wh, cache := buildRealtimeWeek(b, bin)
+		dir := os.Getenv("ARCHTICS_BENCH_WEEK_DIR")
+		var wh, cache string
+		if dir != "" {
+			if _, err := os.Stat(filepath.Join(dir, ".built")); err == nil {
+				wh, cache = filepath.Join(dir, "warehouse"), filepath.Join(dir, "cache")
+				b.Logf("reusing the week built in %s", dir)
+			} else if err := os.MkdirAll(dir, 0o755); err != nil {
+				b.Fatal(err)
+			}
+		} else {
+			dir = b.TempDir()
+		}
+		if wh == "" {
+			wh, cache = buildRealtimeWeek(b, bin, dir)
+			if err := os.WriteFile(filepath.Join(dir, ".built"), nil, 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
 		for range b.N {
 			timeSeedQueries(b, bin, wh, cache, runs)
 		}
@@ -115,11 +135,10 @@ func buildBenchBinaries(b *testing.B) benchBinaries {
 	return bins
 }
 
-// buildRealtimeWeek builds the week (see BenchmarkSeedQueries7Days) in a
-// temporary folder and returns the warehouse and its cache.
-func buildRealtimeWeek(b *testing.B, bin benchBinaries) (wh, cache string) {
+// buildRealtimeWeek builds the week (see BenchmarkSeedQueries7Days) in
+// dir and returns the warehouse and its cache.
+func buildRealtimeWeek(b *testing.B, bin benchBinaries, dir string) (wh, cache string) {
 	ctx := context.Background()
-	dir := b.TempDir()
 	wh, cache = filepath.Join(dir, "warehouse"), filepath.Join(dir, "cache")
 	built := time.Now()
 
@@ -130,11 +149,12 @@ func buildRealtimeWeek(b *testing.B, bin benchBinaries) (wh, cache string) {
 		b.Fatalf("simulate dump: %v\n%s", err, out)
 	}
 	dumpRSS := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
-	b.Logf("simulate dump: %v, peak RSS %d MiB", time.Since(start).Round(time.Second), dumpRSS>>20)
+	var steps []string // logged as one line: a benchmark keeps only its first ten
+	steps = append(steps, fmt.Sprintf("simulate dump %v", time.Since(start).Round(time.Second)))
 
 	start = time.Now()
 	mustRun(b, "-w", wh, "--log-level", "error", "load-dump", "--dump", dump)
-	b.Logf("load-dump: %v", time.Since(start).Round(time.Second))
+	steps = append(steps, fmt.Sprintf("load-dump %v", time.Since(start).Round(time.Second)))
 	if err := os.RemoveAll(dump); err != nil {
 		b.Fatal(err)
 	}
@@ -160,12 +180,13 @@ func buildRealtimeWeek(b *testing.B, bin benchBinaries) (wh, cache string) {
 		start, cpu0 := time.Now(), selfCPU()
 		mustRun(b, "-w", wh, "--log-level", "error", "realtime", "tick", "--team", weekTeam, "--source", sim.url,
 			"--token", weekToken, "--cache", cache, "--at", at.Format(time.DateTime))
-		b.Logf("tick at %s: %v, %.1f CPU-s in this process", at.Format(time.DateTime), time.Since(start).Round(100*time.Millisecond), (selfCPU() - cpu0).Seconds())
+		steps = append(steps, fmt.Sprintf("tick %s %v (%.1f CPU-s)", at.Format("01-02 15:04"), time.Since(start).Round(100*time.Millisecond), (selfCPU() - cpu0).Seconds()))
 	}
 	simRSS := sim.peakRSS(b)
 	start = time.Now()
 	mustRun(b, "-w", wh, "--log-level", "error", "realtime", "rollup", "--team", weekTeam, "--min-files", "2", "--cache", cache)
-	b.Logf("rollup: %v", time.Since(start).Round(100*time.Millisecond))
+	steps = append(steps, fmt.Sprintf("rollup %v", time.Since(start).Round(100*time.Millisecond)))
+	b.Logf("the week's steps: %s", strings.Join(steps, ", "))
 
 	w, err := pipeline.Open(ctx, wh, nil)
 	if err != nil {
