@@ -125,6 +125,7 @@ Examples:
 			if err != nil {
 				return err
 			}
+			defer realtime.GCForTicks()()
 			rep, err := realtime.Tick(c.Context, w, src, team, at, events, opts)
 			if err != nil {
 				return err

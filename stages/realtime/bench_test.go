@@ -108,6 +108,7 @@ func BenchmarkTickScans(b *testing.B) {
 				g.world = world
 				events := g.selected(team, at)
 				runtime.GC()
+				restoreGC := GCForTicks() // as the realtime commands set it
 				b.StartTimer()
 				start, cpu0, sim0 := time.Now(), processCPU(), feed.cpu()
 				rep, err := Tick(context.Background(), g.w, feed.cli, team, at, events, TickOptions{Logger: quietLogger, CacheDir: g.cache})
@@ -117,6 +118,9 @@ func BenchmarkTickScans(b *testing.B) {
 				elapsed += time.Since(start)
 				cpu += processCPU() - cpu0
 				simCPU += feed.cpu() - sim0
+				b.StopTimer()
+				restoreGC()
+				b.StartTimer()
 				scans += rep.Pulled
 				kept += rep.Kept
 				if i == 0 {
@@ -131,6 +135,7 @@ func BenchmarkTickScans(b *testing.B) {
 			// and the feed server's (its own process).
 			b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
 			b.ReportMetric(simCPU.Seconds()/float64(b.N), "sim-cpu-s/op")
+			b.ReportMetric(float64(peakRSS("self")>>20), "peak-rss-MiB") // the process's, setup included
 		})
 	}
 }
@@ -183,6 +188,23 @@ func (f *feedProcess) cpu() time.Duration {
 	ut, _ := strconv.ParseInt(fields[11], 10, 64)
 	st, _ := strconv.ParseInt(fields[12], 10, 64)
 	return time.Duration(ut+st) * time.Second / 100 // clock ticks: USER_HZ is 100 on Linux
+}
+
+// peakRSS reads VmHWM, the peak resident set, of /proc/<pid>/status in
+// bytes (0 when unreadable).
+func peakRSS(pid string) int64 {
+	data, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			if kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64); err == nil {
+				return kb << 10
+			}
+		}
+	}
+	return 0
 }
 
 // processCPU is the user and system CPU time this process has used.
