@@ -180,7 +180,7 @@ func buildRealtimeWeek(b *testing.B, bin benchBinaries, dir string) (wh, cache s
 		start, cpu0 := time.Now(), selfCPU()
 		mustRun(b, "-w", wh, "--log-level", "error", "realtime", "tick", "--team", weekTeam, "--source", sim.url,
 			"--token", weekToken, "--cache", cache, "--at", at.Format(time.DateTime))
-		steps = append(steps, fmt.Sprintf("tick %s %v (%.1f CPU-s)", at.Format("01-02 15:04"), time.Since(start).Round(100*time.Millisecond), (selfCPU() - cpu0).Seconds()))
+		steps = append(steps, fmt.Sprintf("tick %s %v (%.1f CPU-s)", at.Format("01-02 15:04"), time.Since(start).Round(100*time.Millisecond), (selfCPU()-cpu0).Seconds()))
 	}
 	simRSS := sim.peakRSS(b)
 	start = time.Now()
