@@ -59,7 +59,7 @@ func arrowBytes(recs []arrow.RecordBatch) int64 {
 }
 
 func writeAttendance(b *testing.B, w *Warehouse, batch string, recs []arrow.RecordBatch) []FileEntry {
-	tw, err := NewTableWriter(w, schemas.RTXAttendance, batch)
+	tw, err := NewTableWriter(w, schemas.RTXAttendanceRaw, batch)
 	if err != nil {
 		b.Fatal(err)
 	}

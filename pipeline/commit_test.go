@@ -399,7 +399,7 @@ func TestCommitValidationAndIdempotency(t *testing.T) {
 		{"retire not live", CommitRequest{Stream: "s", BatchID: "x", Retires: []FileRef{fakeEntry("s", "nope").Ref()}, Tables: tablesOf("s")}, "not live"},
 		{"add live", CommitRequest{Stream: "s", BatchID: "x", Adds: []FileEntry{fakeEntry("s", "a")}, Tables: tablesOf("s")}, "already live"},
 		{"not uploaded", CommitRequest{Stream: "s", BatchID: "x", Adds: []FileEntry{fakeEntry("s", "never-uploaded")}, Tables: tablesOf("s")}, "not in the store"},
-		{"wrong size", CommitRequest{Stream: "s", BatchID: "x", Adds: []FileEntry{{Table: "t_s.attendance", Key: fakeEntry("s", "zzz").Key, Bytes: 7}}, Tables: tablesOf("s")}, "1 bytes in the store, the commit says 7"},
+		{"wrong size", CommitRequest{Stream: "s", BatchID: "x", Adds: []FileEntry{{Table: "t_s.attendance_raw", Key: fakeEntry("s", "zzz").Key, Bytes: 7}}, Tables: tablesOf("s")}, "1 bytes in the store, the commit says 7"},
 		{"other stream's partition", CommitRequest{Stream: "s", BatchID: "x", Adds: []FileEntry{fakeEntry("other", "o")}, Tables: tablesOf("other")}, "owned by stream other"},
 		{"real table, other team", CommitRequest{Stream: "nhl/clone", BatchID: "x", Adds: []FileEntry{{Table: "archtics.cust", Key: "archtics/cust/team=arena/part-x.parquet"}}}, "owned by stream arena/clone"},
 		{"outside the table folder", CommitRequest{Stream: "nhl/clone", BatchID: "x", Adds: []FileEntry{{Table: "archtics.cust", Key: "archtics/event/team=nhl/part-x.parquet"}}}, "not under archtics.cust's folder"},

@@ -95,7 +95,7 @@ func (c *countingStore) reset() []string {
 	return g
 }
 
-// attendanceGen makes rows shaped like archtics_rtx.attendance.
+// attendanceGen makes rows shaped like archtics_rtx.attendance_raw.
 type attendanceGen struct {
 	teams []string
 	dates []time.Time
@@ -116,7 +116,7 @@ func defaultGen() attendanceGen {
 // (team, date) the way a feed delivers them. seq0 offsets the sequence ids
 // so different calls give different content.
 func (g attendanceGen) batches(rows, batch int, seq0 int) []arrow.RecordBatch {
-	sc := schemas.RTXAttendance.ArrowSchema()
+	sc := schemas.RTXAttendanceRaw.ArrowSchema()
 	b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
 	defer b.Release()
 	groups := len(g.teams) * len(g.dates)
@@ -180,12 +180,12 @@ func releaseAll(recs []arrow.RecordBatch) {
 	}
 }
 
-// ownedRTX is archtics_rtx.attendance's shape under a test schema whose
+// ownedRTX is archtics_rtx.attendance_raw's shape under a test schema whose
 // every partition the given stream owns, so log tests can commit rows of
 // any team to a stream of their choosing. Its name depends only on the
 // stream, so separate calls give the same table.
 func ownedRTX(stream string) *schemas.Table {
-	t := *schemas.RTXAttendance
+	t := *schemas.RTXAttendanceRaw
 	t.Schema = "t_" + strings.NewReplacer("/", "_", "-", "_", ".", "_").Replace(stream)
 	t.Owner = stream
 	return &t
@@ -297,15 +297,15 @@ func keysOf(es []FileEntry) []string {
 	return out
 }
 
-// nhlGen makes archtics_rtx.attendance rows of team nhl only, which the
+// nhlGen makes archtics_rtx.attendance_raw rows of team nhl only, which the
 // stream nhl/realtime owns.
 func nhlGen() attendanceGen { return attendanceGen{teams: []string{"nhl"}, dates: defaultGen().dates} }
 
-// commitNHLScans writes rows archtics_rtx.attendance rows of team nhl
+// commitNHLScans writes rows archtics_rtx.attendance_raw rows of team nhl
 // (batches of 400) and commits them on nhl/realtime as batch r1.
 func commitNHLScans(t testing.TB, w *Warehouse, rows int) *Commit {
 	t.Helper()
 	recs := nhlGen().batches(rows, 400, 0)
 	defer releaseAll(recs)
-	return writeTable(t, w, schemas.RTXAttendance, "nhl/realtime", "r1", Watermark{"", ts(1)}, recs)
+	return writeTable(t, w, schemas.RTXAttendanceRaw, "nhl/realtime", "r1", Watermark{"", ts(1)}, recs)
 }

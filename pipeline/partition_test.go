@@ -210,7 +210,7 @@ func TestWriterRerunIdempotent(t *testing.T) {
 		recs := defaultGen().batches(2000, 500, 0)
 		defer releaseAll(recs)
 		write := func(recs []arrow.RecordBatch) ([]FileEntry, error) {
-			tw, err := NewTableWriter(w, schemas.RTXAttendance, "dump-1", WithUploadConcurrency(2))
+			tw, err := NewTableWriter(w, schemas.RTXAttendanceRaw, "dump-1", WithUploadConcurrency(2))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -310,7 +310,7 @@ func TestWriterInterleavedAndRollover(t *testing.T) {
 	}
 	shuffled := takeRows(t, rec, idx)
 	defer shuffled.Release()
-	tw, err := NewTableWriter(w, schemas.RTXAttendance, "mixed", WithMaxFileRows(150))
+	tw, err := NewTableWriter(w, schemas.RTXAttendanceRaw, "mixed", WithMaxFileRows(150))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,7 +83,7 @@ func TestDamagedStreamIsolated(t *testing.T) {
 	ctx := context.Background()
 	recs := attendanceGen{teams: []string{"nhl"}, dates: defaultGen().dates}.batches(300, 300, 0)
 	defer releaseAll(recs)
-	writeTable(t, w, schemas.RTXAttendance, "nhl/realtime", "r1", Watermark{To: ts(1)}, recs)
+	writeTable(t, w, schemas.RTXAttendanceRaw, "nhl/realtime", "r1", Watermark{To: ts(1)}, recs)
 	cust := fakeCust(t, w, "nhl", "c1")
 	if _, err := w.Commit(ctx, CommitRequest{Stream: "nhl/clone", BatchID: "d1", Adds: []FileEntry{cust}}); err != nil {
 		t.Fatal(err)
@@ -95,7 +95,7 @@ func TestDamagedStreamIsolated(t *testing.T) {
 	if err != nil || len(files) != 1 {
 		t.Fatalf("cust with a damaged realtime stream: %d files, %v", len(files), err)
 	}
-	_, err = w.Snapshot(ctx, schemas.RTXAttendance)
+	_, err = w.Snapshot(ctx, schemas.RTXAttendanceRaw)
 	if err == nil || !strings.Contains(err.Error(), "nhl/realtime") || !strings.Contains(err.Error(), key) {
 		t.Fatalf("the damaged stream's own table: %v, want an error naming the stream and %s", err, key)
 	}

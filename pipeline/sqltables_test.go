@@ -46,7 +46,7 @@ func TestTablesReadBy(t *testing.T) {
 		{"quoted, mixed case", `SELECT * FROM "Archtics"."TICKET"`, []string{"archtics.ticket"}},
 		{"quoted with a doubled quote is another name", `SELECT * FROM "archtics"."tick""et"`, nil},
 		{"spaces and a comment around the dot", "SELECT * FROM archtics /* the clone */ .\n ticket", []string{"archtics.ticket"}},
-		{"catalog qualified", `SELECT * FROM memory.archtics_rtx.attendance`, []string{"archtics_rtx.attendance"}},
+		{"catalog qualified", `SELECT * FROM memory.archtics_rtx.attendance_raw`, []string{"archtics_rtx.attendance_raw"}},
 		{"column qualified", `SELECT archtics.cust.acct_id FROM archtics.cust`, []string{"archtics.cust"}},
 		{"inside a string (query_table)", `SELECT * FROM query_table('archtics.tex')`, []string{"archtics.tex"}},
 		{"inside a dollar-quoted string", `SELECT * FROM query($q$SELECT * FROM archtics_meta.rejects$q$)`, []string{"archtics_meta.rejects"}},
@@ -75,13 +75,13 @@ func TestTablesReadBy(t *testing.T) {
 
 func TestReadSetFollowsDependencies(t *testing.T) {
 	// Views that read other tables, as later issues add them.
-	byEvent := &schemas.Table{Schema: "archtics_rtx", Name: "by_event", DependsOn: []string{"archtics_rtx.attendance", "archtics.event"}}
+	byEvent := &schemas.Table{Schema: "archtics_rtx", Name: "by_event", DependsOn: []string{"archtics_rtx.attendance_raw", "archtics.event"}}
 	top := &schemas.Table{Schema: "archtics_rtx", Name: "top", DependsOn: []string{"archtics_rtx.by_event"}}
 	got, err := readSet([]*schemas.Table{top, byEvent}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"archtics_rtx.attendance", "archtics_dump.event", "archtics_base.event", "archtics_changes.event", "archtics.event", "archtics_rtx.by_event", "archtics_rtx.top"}; !slices.Equal(names(got), want) {
+	if want := []string{"archtics_rtx.attendance_raw", "archtics_dump.event", "archtics_base.event", "archtics_changes.event", "archtics.event", "archtics_rtx.by_event", "archtics_rtx.top"}; !slices.Equal(names(got), want) {
 		t.Fatalf("readSet = %v, want %v (dependencies first, each once)", names(got), want)
 	}
 
@@ -132,19 +132,19 @@ func TestQueryMaterializesWhatItReads(t *testing.T) {
 	cache := t.TempDir()
 
 	var n int
-	info, err := w.Query(ctx, cache, `SELECT count(*) FROM archtics_rtx.attendance`, scanCount(&n))
+	info, err := w.Query(ctx, cache, `SELECT count(*) FROM archtics_rtx.attendance_raw`, scanCount(&n))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != 1200 || info.Fallback || !slices.Equal(info.Tables, []string{"archtics_rtx.attendance"}) || info.Commits != 1 {
-		t.Fatalf("count %d, info %+v; want 1200 over archtics_rtx.attendance alone, 1 commit", n, info)
+	if n != 1200 || info.Fallback || !slices.Equal(info.Tables, []string{"archtics_rtx.attendance_raw"}) || info.Commits != 1 {
+		t.Fatalf("count %d, info %+v; want 1200 over archtics_rtx.attendance_raw alone, 1 commit", n, info)
 	}
 
 	// A wrong guess (as a statement reading a table through a name the
 	// scan cannot see would make): DuckDB's catalog error, then a rerun
 	// over every table, with the right answer.
 	n = -1
-	info, err = w.query(ctx, cache, `SELECT count(*) FROM archtics_rtx.attendance`, []*schemas.Table{schemas.Event}, scanCount(&n))
+	info, err = w.query(ctx, cache, `SELECT count(*) FROM archtics_rtx.attendance_raw`, []*schemas.Table{schemas.Event}, scanCount(&n))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,20 +155,20 @@ func TestQueryMaterializesWhatItReads(t *testing.T) {
 	}
 
 	// A statement that fails for another reason fails once, as it is.
-	_, err = w.Query(ctx, cache, `SELEC count(*) FROM archtics_rtx.attendance`, scanCount(&n))
+	_, err = w.Query(ctx, cache, `SELEC count(*) FROM archtics_rtx.attendance_raw`, scanCount(&n))
 	if err == nil || !strings.Contains(err.Error(), "syntax") {
 		t.Fatalf("syntax error: %v", err)
 	}
 	// A table that really does not exist: still a catalog error, after
 	// the fallback.
-	_, err = w.Query(ctx, cache, `SELECT count(*) FROM archtics_rtx.attendance, archtics.nonesuch`, scanCount(&n))
+	_, err = w.Query(ctx, cache, `SELECT count(*) FROM archtics_rtx.attendance_raw, archtics.nonesuch`, scanCount(&n))
 	if err == nil || !strings.Contains(err.Error(), "nonesuch") {
 		t.Fatalf("missing table: %v", err)
 	}
 
 	// Other tables' files are not even looked at: a damaged file of
-	// archtics_rtx.attendance does not matter to a statement on
-	// archtics.event, and fails one on archtics_rtx.attendance.
+	// archtics_rtx.attendance_raw does not matter to a statement on
+	// archtics.event, and fails one on archtics_rtx.attendance_raw.
 	damaged := filepath.Join(dir, filepath.FromSlash(c.Adds[0].Key))
 	if err := os.WriteFile(damaged, []byte("not parquet"), 0o644); err != nil {
 		t.Fatal(err)
@@ -180,7 +180,7 @@ func TestQueryMaterializesWhatItReads(t *testing.T) {
 	if got := hashes.take(); len(got) != 0 {
 		t.Fatalf("a query of archtics.event hashed %v", got)
 	}
-	if _, err := w.Query(ctx, cache, `SELECT count(*) FROM archtics_rtx.attendance`, scanCount(&n)); err == nil || !strings.Contains(err.Error(), c.Adds[0].Key) {
+	if _, err := w.Query(ctx, cache, `SELECT count(*) FROM archtics_rtx.attendance_raw`, scanCount(&n)); err == nil || !strings.Contains(err.Error(), c.Adds[0].Key) {
 		t.Fatalf("a query of the damaged table: %v, want an error naming %s", err, c.Adds[0].Key)
 	}
 }

@@ -79,7 +79,7 @@ func TestVerifyOnceLocal(t *testing.T) {
 	hashes := countHashes(t)
 
 	materialize := func() (LocalFiles, error) {
-		return w.Materialize(ctx, cache, schemas.RTXAttendance)
+		return w.Materialize(ctx, cache, schemas.RTXAttendanceRaw)
 	}
 	if _, err := materialize(); err != nil {
 		t.Fatal(err)
@@ -94,7 +94,7 @@ func TestVerifyOnceLocal(t *testing.T) {
 	if got := hashes.take(); len(got) != 0 {
 		t.Fatalf("second read hashed %v again, want none (stamped)", got)
 	}
-	if got := files[schemas.RTXAttendance.FullName()]; !slices.Equal(slices.Sorted(slices.Values(got)), all) {
+	if got := files[schemas.RTXAttendanceRaw.FullName()]; !slices.Equal(slices.Sorted(slices.Values(got)), all) {
 		t.Fatalf("materialized %v, want %v", got, all)
 	}
 
@@ -155,7 +155,7 @@ func TestVerifyOnceLocal(t *testing.T) {
 	if err := os.Chtimes(restore, time.Time{}, fi.ModTime()); err != nil {
 		t.Fatal(err)
 	}
-	_, err = w.Materialize(ctx, cache, schemas.RTXAttendance)
+	_, err = w.Materialize(ctx, cache, schemas.RTXAttendanceRaw)
 	if err == nil || !strings.Contains(err.Error(), "corrupt") {
 		t.Fatalf("corrupted file with its modification time restored: err = %v, want corrupt", err)
 	}
@@ -179,7 +179,7 @@ func TestVerifyOnceRacy(t *testing.T) {
 	cache := t.TempDir()
 	hashes := countHashes(t)
 	for round := range 2 {
-		if _, err := w.Materialize(ctx, cache, schemas.RTXAttendance); err != nil {
+		if _, err := w.Materialize(ctx, cache, schemas.RTXAttendanceRaw); err != nil {
 			t.Fatal(err)
 		}
 		if got, want := hashes.take(), localPaths(dir, c); !slices.Equal(got, want) {
@@ -203,13 +203,13 @@ func TestVerifyOnceCache(t *testing.T) {
 
 		dataGets := func() (n int) {
 			for _, k := range counting.reset() {
-				if strings.HasPrefix(k, schemas.RTXAttendance.Prefix()) {
+				if strings.HasPrefix(k, schemas.RTXAttendanceRaw.Prefix()) {
 					n++
 				}
 			}
 			return n
 		}
-		if _, err := remote.Materialize(ctx, cache, schemas.RTXAttendance); err != nil {
+		if _, err := remote.Materialize(ctx, cache, schemas.RTXAttendanceRaw); err != nil {
 			t.Fatal(err)
 		}
 		if n := dataGets(); n != len(c.Adds) {
@@ -217,7 +217,7 @@ func TestVerifyOnceCache(t *testing.T) {
 		}
 		hashes.take() // the download hashes as it copies; no second pass is counted here
 		for round := range 2 {
-			if _, err := remote.Materialize(ctx, cache, schemas.RTXAttendance); err != nil {
+			if _, err := remote.Materialize(ctx, cache, schemas.RTXAttendanceRaw); err != nil {
 				t.Fatal(err)
 			}
 			if n, got := dataGets(), hashes.take(); n != 0 || len(got) != 0 {
@@ -236,7 +236,7 @@ func TestVerifyOnceCache(t *testing.T) {
 		if err := os.WriteFile(cached, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		files, err := remote.Materialize(ctx, cache, schemas.RTXAttendance)
+		files, err := remote.Materialize(ctx, cache, schemas.RTXAttendanceRaw)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -248,17 +248,17 @@ func TestVerifyOnceCache(t *testing.T) {
 		}
 		// The answer is the committed data again.
 		db := openDuck(t)
-		if err := AttachViews(ctx, db, files, schemas.RTXAttendance); err != nil {
+		if err := AttachViews(ctx, db, files, schemas.RTXAttendanceRaw); err != nil {
 			t.Fatal(err)
 		}
 		var rows int
-		if err := db.QueryRow(`SELECT count(*) FROM archtics_rtx.attendance`).Scan(&rows); err != nil {
+		if err := db.QueryRow(`SELECT count(*) FROM archtics_rtx.attendance_raw`).Scan(&rows); err != nil {
 			t.Fatal(err)
 		}
 		if rows != 1200 {
 			t.Fatalf("%d rows after re-download, want 1200", rows)
 		}
-		if _, err := remote.Materialize(ctx, cache, schemas.RTXAttendance); err != nil {
+		if _, err := remote.Materialize(ctx, cache, schemas.RTXAttendanceRaw); err != nil {
 			t.Fatal(err)
 		}
 		if n, got := dataGets(), hashes.take(); n != 0 || len(got) != 0 {
@@ -277,16 +277,16 @@ func TestStampFileDamaged(t *testing.T) {
 	backdate(t, dir, c)
 	cache := t.TempDir()
 	hashes := countHashes(t)
-	if _, err := w.Materialize(ctx, cache, schemas.RTXAttendance); err != nil {
+	if _, err := w.Materialize(ctx, cache, schemas.RTXAttendanceRaw); err != nil {
 		t.Fatal(err)
 	}
 	hashes.take()
-	stampPath := filepath.Join(cache, stampDirName, schemas.RTXAttendance.FullName()+".json")
+	stampPath := filepath.Join(cache, stampDirName, schemas.RTXAttendanceRaw.FullName()+".json")
 	if err := os.WriteFile(stampPath, []byte(`{"version":1,"stamps":{`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for round, want := range [][]string{localPaths(dir, c), nil} {
-		if _, err := w.Materialize(ctx, cache, schemas.RTXAttendance); err != nil {
+		if _, err := w.Materialize(ctx, cache, schemas.RTXAttendanceRaw); err != nil {
 			t.Fatalf("round %d: %v", round, err)
 		}
 		if got := hashes.take(); !slices.Equal(got, want) {

@@ -113,7 +113,7 @@ func TestDuckDBFile(t *testing.T) {
 		ctx := context.Background()
 		for _, team := range []string{"nhl", "arena"} {
 			recs := attendanceGen{teams: []string{team}, dates: defaultGen().dates}.batches(600, 400, 0)
-			writeTable(t, w, schemas.RTXAttendance, team+"/realtime", "r1", Watermark{"", ts(1)}, recs)
+			writeTable(t, w, schemas.RTXAttendanceRaw, team+"/realtime", "r1", Watermark{"", ts(1)}, recs)
 			releaseAll(recs)
 		}
 
@@ -135,7 +135,7 @@ func TestDuckDBFile(t *testing.T) {
 				t.Fatal(err)
 			}
 			var n, teams int
-			if err := db2.QueryRow(`SELECT count(*), count(DISTINCT team) FROM archtics_rtx.attendance`).Scan(&n, &teams); err != nil {
+			if err := db2.QueryRow(`SELECT count(*), count(DISTINCT team) FROM archtics_rtx.attendance_raw`).Scan(&n, &teams); err != nil {
 				t.Fatal(err)
 			}
 			var empty int
@@ -150,7 +150,7 @@ func TestDuckDBFile(t *testing.T) {
 		if _, err := OpenDuckDB(ctx, filepath.Join(t.TempDir(), "archtics.duckdb"), remote, cache); err == nil || !strings.Contains(err.Error(), "name the file differently") {
 			t.Errorf("a database file named like a schema: %v", err)
 		}
-		if _, err := os.Stat(filepath.Join(cache, filepath.FromSlash(schemas.RTXAttendance.Prefix()))); err != nil {
+		if _, err := os.Stat(filepath.Join(cache, filepath.FromSlash(schemas.RTXAttendanceRaw.Prefix()))); err != nil {
 			t.Fatalf("cache keeps the Hive layout: %v", err)
 		}
 	})

@@ -151,7 +151,7 @@ var Tex = &Table{
 
 // Scan is one raw row of the realtime attendance feed, as the scan feed
 // serves it (all varchar, as the seed's archtics_rtx.attendance declares).
-// It is the source shape; RTXAttendance is where it lands.
+// It is the source shape; RTXAttendanceRaw is where it lands.
 var Scan = &Table{
 	Schema: "archtics", Name: "attendance_feed",
 	Doc: "Raw gate scans as the Archtics realtime feed delivers them.",
@@ -181,17 +181,19 @@ var Scan = &Table{
 	UpdatedAt:   "upd_datetime",
 }
 
-// RTXAttendance is archtics_rtx.attendance: the seed's eleven varchar
-// columns in their ordinal order, then the columns the warehouse adds to
-// join and partition (event_id, acct_id, ticket_scan_time, team,
-// event_date). Each Doc says where the value comes from: the feed row
-// (schemas.Scan, "feed.<field>") or the clone. A realtime tick stores the
-// feed rows it keeps: result_code '0', scan_type 'S', one row per
-// seq_num, scan instant within [start-5h, start+6h] of a selected event
-// (see simulator.TrueAttendance, the expected content).
-var RTXAttendance = &Table{
-	Schema: "archtics_rtx", Name: "attendance",
-	Doc: "Realtime gate scans, kept seven days.",
+// RTXAttendanceRaw is archtics_rtx.attendance_raw, the stored raw scans:
+// the seed's eleven varchar columns in their ordinal order, then the
+// columns the warehouse adds to join and partition (event_id, acct_id,
+// ticket_scan_time, team, event_date). The seed's archtics_rtx.attendance
+// itself is the eleven-column view over it (RTXAttendance). Each Doc says
+// where the value comes from: the feed row (schemas.Scan, "feed.<field>")
+// or the clone. A realtime tick stores the feed rows it keeps:
+// result_code '0', scan_type 'S', one row per seq_num, scan instant within
+// [start-5h, start+6h] of a selected event (see simulator.TrueAttendance,
+// the expected content).
+var RTXAttendanceRaw = &Table{
+	Schema: "archtics_rtx", Name: "attendance_raw",
+	Doc: "Realtime gate scans as stored, every team's, kept seven days: the seed's eleven columns, then the warehouse's five.",
 	Columns: []Column{
 		str("result_code", 50, "feed.result_code verbatim; only '0' (successful entry) is kept"),
 		str("gate", 50, "feed.gate verbatim"),
@@ -225,7 +227,7 @@ var RTXAttendance = &Table{
 var SourceTables = []*Table{Event, Cust, Ticket, Tex}
 
 // All lists every table definition.
-var All = append(append(append([]*Table{Event, Cust, Ticket, Tex, Scan, RTXAttendance, Rejects}, cloneTables()...), holderTables()...), realtimeTables()...)
+var All = append(append(append([]*Table{Event, Cust, Ticket, Tex, Scan, RTXAttendanceRaw, Rejects}, cloneTables()...), holderTables()...), realtimeTables()...)
 
 // Lookup finds a table by "schema.table" or bare table name.
 func Lookup(name string) (*Table, bool) {

@@ -40,7 +40,7 @@ func TestBIRuleSettings(t *testing.T) {
 	if err != nil || s != "nhl/settings" {
 		t.Fatalf("owner stream %q, %v; want nhl/settings", s, err)
 	}
-	if !BIRuleSettingsHistory.OwnedBy("nhl/settings") || BIRuleSettingsHistory.OwnedBy("nhl/realtime") || RTXAttendance.OwnedBy("nhl/settings") {
+	if !BIRuleSettingsHistory.OwnedBy("nhl/settings") || BIRuleSettingsHistory.OwnedBy("nhl/realtime") || RTXAttendanceRaw.OwnedBy("nhl/settings") {
 		t.Fatal("settings and realtime streams must own disjoint tables")
 	}
 	if BIRuleSettings.ViewSQL == "" || len(BIRuleSettings.DependsOn) != 1 || BIRuleSettings.DependsOn[0] != BIRuleSettingsHistory.SQLName() {

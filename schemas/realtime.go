@@ -3,8 +3,8 @@ package schemas
 // AttendanceRealtimeV documents archtics.attendance_realtime_v, the view
 // the seed tells analysts to use: its twelve columns with the seed's
 // names, order and types (varchar(50) is String of width 50, int4 Int32),
-// and how each is derived from the feed (through archtics_rtx.attendance,
-// RTXAttendance) and the clone. The realtime stage defines the view; this
+// and how each is derived from the feed (through archtics_rtx.attendance_raw,
+// RTXAttendanceRaw) and the clone. The realtime stage defines the view; this
 // definition is its contract and is not a stored table (not in All).
 //
 // One row per stored scan (result_code '0', scan_type 'S', once per
@@ -17,17 +17,17 @@ var AttendanceRealtimeV = &Table{
 	Schema: "archtics", Name: "attendance_realtime_v",
 	Doc: "Realtime scans with the event's start and the ticket holder (the seed's view).",
 	Columns: []Column{
-		str("archtics_event_name", 50, "archtics_rtx.attendance.archtics_event_name (feed.event_name, the event code)"),
-		str("section_name", 50, "archtics_rtx.attendance.section_name (feed.section_name)"),
-		str("row_name", 50, "archtics_rtx.attendance.row_name (feed.row_name)"),
-		str("gate", 50, "archtics_rtx.attendance.gate (feed.gate)"),
-		str("scan_type", 50, "archtics_rtx.attendance.scan_type (feed.scan_type, always 'S')"),
-		col("seat_num", Int32, "archtics_rtx.attendance.seat_num (feed.seat_num) cast to int4; NULL for a staff credential"),
-		col("acct_id", Int32, "archtics_rtx.attendance.acct_id (feed.acct_id, the holder at scan time), moved to the winner "+
+		str("archtics_event_name", 50, "archtics_rtx.attendance_raw.archtics_event_name (feed.event_name, the event code)"),
+		str("section_name", 50, "archtics_rtx.attendance_raw.section_name (feed.section_name)"),
+		str("row_name", 50, "archtics_rtx.attendance_raw.row_name (feed.row_name)"),
+		str("gate", 50, "archtics_rtx.attendance_raw.gate (feed.gate)"),
+		str("scan_type", 50, "archtics_rtx.attendance_raw.scan_type (feed.scan_type, always 'S')"),
+		col("seat_num", Int32, "archtics_rtx.attendance_raw.seat_num (feed.seat_num) cast to int4; NULL for a staff credential"),
+		col("acct_id", Int32, "archtics_rtx.attendance_raw.acct_id (feed.acct_id, the holder at scan time), moved to the winner "+
 			"of any account merge done since"),
 		col("event_time", Timestamp, "the event's start: archtics.event.event_date + event_time of (team, event_id), "+
 			"in the preferred time zone"),
-		col("ticket_scan_time", Timestamp, "archtics_rtx.attendance.ticket_scan_time (the scan's instant: action_time on "+
+		col("ticket_scan_time", Timestamp, "archtics_rtx.attendance_raw.ticket_scan_time (the scan's instant: action_time on "+
 			"the day of its delivery, feed.upd_datetime), in the preferred time zone"),
 		str("name_first", 100, "archtics.cust.name_first of the acct_id's primary name (team, acct_id, primary_code = 'Primary')"),
 		str("name_last", 250, "archtics.cust.name_last of the same row"),

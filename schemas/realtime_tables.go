@@ -9,8 +9,8 @@ import (
 // stream ({team}/realtime) owns two stored tables, partitioned by team and
 // event date:
 //
-//	archtics_rtx.attendance            the raw kept scans (RTXAttendance): the
-//	                                   seed's eleven columns, then the five
+//	archtics_rtx.attendance_raw        the raw kept scans (RTXAttendanceRaw):
+//	                                   the seed's eleven columns, then the five
 //	                                   the warehouse adds to tell teams and
 //	                                   events apart and to window scans
 //	archtics_rtx.attendance_enriched   the same scans with the event's start,
@@ -19,6 +19,8 @@ import (
 //
 // and the views over them have the seed's names, column order and types:
 //
+//	archtics_rtx.attendance                     11 columns, every team's raw scans
+//	                                            (RTXAttendance, over attendance_raw)
 //	archtics.attendance_realtime_v              12 columns (AttendanceRealtimeV)
 //	korebi.dwa_archtics_realtime_attendance_view 10 columns, the legacy view
 //	archtics_rtx.dwa_archtics_realtime_attendance_view  the same, where the
@@ -36,7 +38,7 @@ import (
 const PreferredTimeZoneVariable = "preferred_time_zone"
 
 // RTXEnriched is archtics_rtx.attendance_enriched: one row per stored
-// scan, as archtics_rtx.attendance, with what the tick looked up in the
+// scan, as archtics_rtx.attendance_raw, with what the tick looked up in the
 // clone. Times are instants (TIMESTAMPTZ), so the views can show them in
 // any zone without the ambiguity of a wall clock in the hour a fall-back
 // repeats.
@@ -56,11 +58,15 @@ var RTXEnriched = &Table{
 		col("event_start", TimestampTZ, "the event's start: archtics.event.event_date + event_time in the client's zone, as an instant"),
 		col("scan_at", TimestampTZ, "the scan's instant: the latest at or before the delivery (feed.upd_datetime) "+
 			"whose local time of day is feed.action_time"),
+		col("event_time", Timestamp, "event_start as the wall clock of display_zone, computed at the tick: what the views "+
+			"show unless the session sets the variable "+PreferredTimeZoneVariable+" (converting instants per row in "+
+			"DuckDB costs seconds over a week of scans)"),
+		col("ticket_scan_time", Timestamp, "scan_at as the wall clock of display_zone, computed at the tick"),
 		str("name_first", 100, "archtics.cust.name_first of acct_id's primary name (primary_code = 'Primary') in the clone at the tick"),
 		str("name_last", 250, "archtics.cust.name_last of the same row"),
 		str("email_addr", 100, "archtics.cust.email_addr of the same row"),
-		str("display_zone", 64, "the preferred time zone (IANA) the team's setting named at the tick; the views convert "+
-			"event_start and scan_at to it unless the session sets the variable "+PreferredTimeZoneVariable),
+		str("display_zone", 64, "the preferred time zone (IANA) the team's setting named at the tick: event_time and "+
+			"ticket_scan_time are its wall clock, which the views show unless the session sets the variable "+PreferredTimeZoneVariable),
 		req(col("event_id", Int32, "feed.event_id")),
 		req(str("attendance_seq_id", 50, "feed.seq_num as text")),
 		teamColumn,
@@ -72,15 +78,23 @@ var RTXEnriched = &Table{
 	TimeColumns: []string{"scan_at"},
 }
 
-// localIn is the SQL that shows instant column c as a wall clock in the
-// preferred time zone.
-func localIn(c string) string {
-	return fmt.Sprintf("CAST(timezone(coalesce(getvariable('%s'), display_zone), %s) AS TIMESTAMP)", PreferredTimeZoneVariable, c)
+// localIn is the SQL that shows instant column instant as a wall clock in
+// the preferred time zone: the session's variable when set (one zone for
+// the whole statement), else the wall clock the tick stored (column
+// stored, in the team's display_zone). DuckDB folds getvariable to a
+// constant when it binds the statement, so an unset variable leaves the
+// plain column, and filters on it reach the Parquet scan; a zone per row
+// (timezone(display_zone, instant)) took 35 CPU-seconds over a week of
+// 5.4 million scans.
+func localIn(instant, stored string) string {
+	v := fmt.Sprintf("getvariable('%s')", PreferredTimeZoneVariable)
+	return fmt.Sprintf("CASE WHEN %s IS NULL THEN %s ELSE CAST(timezone(%s, %s) AS TIMESTAMP) END", v, stored, v, instant)
 }
 
 func init() {
 	AttendanceRealtimeV.ViewSQL = `SELECT archtics_event_name, section_name, row_name, gate, scan_type,
-  seat_num, acct_id, ` + localIn("event_start") + ` AS event_time, ` + localIn("scan_at") + ` AS ticket_scan_time,
+  seat_num, acct_id, ` + localIn("event_start", "event_time") + ` AS event_time,
+  ` + localIn("scan_at", "ticket_scan_time") + ` AS ticket_scan_time,
   name_first, name_last, email_addr
 FROM ` + RTXEnriched.SQLName()
 	AttendanceRealtimeV.DependsOn = []string{RTXEnriched.SQLName()}
@@ -121,9 +135,37 @@ var (
 	DWARealtimeAttendanceRTX  = legacyView("archtics_rtx", "archtics_rtx_legacy")
 )
 
+// seedRTXColumns is the seed's archtics_rtx.attendance: the first eleven
+// columns of RTXAttendanceRaw, its names, order and types (varchar(50)).
+func seedRTXColumns() []Column { return append([]Column(nil), RTXAttendanceRaw.Columns[:11]...) }
+
+// rtxAttendanceView is a view of the seed's eleven columns over
+// archtics_rtx.attendance_raw, restricted by where ("" for none).
+func rtxAttendanceView(schema, doc, where string) *Table {
+	cols := seedRTXColumns()
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = QuoteIdent(c.Name)
+	}
+	body := "SELECT " + strings.Join(names, ", ") + " FROM " + RTXAttendanceRaw.SQLName()
+	if where != "" {
+		body += " WHERE " + where
+	}
+	return &Table{Schema: schema, Name: "attendance", Doc: doc, Columns: cols, ViewSQL: body,
+		DependsOn: []string{RTXAttendanceRaw.SQLName()}}
+}
+
+// RTXAttendance is the seed's archtics_rtx.attendance: every team's raw
+// realtime scans with exactly the seed's eleven columns (names, order,
+// varchar(50)), a view over archtics_rtx.attendance_raw. Which team a row
+// is not among them, as in the seed's single-team table:
+// archtics_<team>_rtx.attendance (TeamRTXAttendance) is one team's.
+var RTXAttendance = rtxAttendanceView("archtics_rtx",
+	"Realtime gate scans with the seed's eleven columns, every team's (a view over archtics_rtx.attendance_raw).", "")
+
 // realtimeTables lists the realtime tables and views (for All).
 func realtimeTables() []*Table {
-	return []*Table{RTXEnriched, AttendanceRealtimeV, DWARealtimeAttendanceView, DWARealtimeAttendanceRTX}
+	return []*Table{RTXAttendance, RTXEnriched, AttendanceRealtimeV, DWARealtimeAttendanceView, DWARealtimeAttendanceRTX}
 }
 
 // TeamRTXSchema is the per-team raw schema of the seed, archtics_<team>_rtx.
@@ -131,20 +173,10 @@ func TeamRTXSchema(team string) string { return "archtics_" + team + "_rtx" }
 
 // TeamRTXAttendance is archtics_<team>_rtx.attendance: the team's raw
 // realtime scans with exactly the seed's eleven columns, a view over
-// archtics_rtx.attendance (which holds every team's, with the team).
+// archtics_rtx.attendance_raw (which holds every team's, with the team).
 func TeamRTXAttendance(team string) *Table {
-	cols := RTXAttendance.Columns[:11]
-	var names []string
-	for _, c := range cols {
-		names = append(names, QuoteIdent(c.Name))
-	}
-	return &Table{
-		Schema: TeamRTXSchema(team), Name: "attendance",
-		Doc:       "Team " + team + "'s realtime scans with the seed's eleven columns.",
-		Columns:   append([]Column(nil), cols...),
-		ViewSQL:   "SELECT " + strings.Join(names, ", ") + " FROM " + RTXAttendance.SQLName() + " WHERE team = " + QuoteString(team),
-		DependsOn: []string{RTXAttendance.SQLName()},
-	}
+	return rtxAttendanceView(TeamRTXSchema(team), "Team "+team+"'s realtime scans with the seed's eleven columns.",
+		"team = "+QuoteString(team))
 }
 
 // StreamTables returns the definitions the warehouse's streams imply

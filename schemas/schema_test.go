@@ -1,6 +1,9 @@
 package schemas
 
 import (
+	"context"
+	"database/sql"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -19,14 +22,82 @@ func TestDefinitionsValidate(t *testing.T) {
 }
 
 // The seed's archtics_rtx.attendance lists eleven varchar(50) columns in a
-// fixed ordinal order; the warehouse table must start with exactly those.
+// fixed ordinal order: the view of that name, and each team's
+// archtics_<team>_rtx.attendance, must have exactly those, as DuckDB
+// describes them once created over the stored table's DDL (so an edit of
+// the view's SQL that adds, drops or reorders a column fails here, not
+// only one of the Go definition); the stored archtics_rtx.attendance_raw
+// starts with them.
 func TestRTXAttendanceMatchesSeed(t *testing.T) {
 	seed := []string{"result_code", "gate", "scan_type", "row_name", "archtics_event_name",
 		"action_time", "seat_num", "section_name", "channel_ind", "attendance_seq_id", "event_name"}
 	for i, name := range seed {
-		c := RTXAttendance.Columns[i]
+		c := RTXAttendanceRaw.Columns[i]
 		if c.Name != name || c.Type != String || c.Width != 50 {
-			t.Errorf("ordinal %d: got %s %s(%d), want %s varchar(50)", i+1, c.Name, c.Type, c.Width, name)
+			t.Errorf("attendance_raw ordinal %d: got %s %s(%d), want %s varchar(50)", i+1, c.Name, c.Type, c.Width, name)
+		}
+	}
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, tbl := range []*Table{RTXAttendanceRaw, RTXAttendance, TeamRTXAttendance("nhl")} {
+		for _, stmt := range []string{"CREATE SCHEMA IF NOT EXISTS " + QuoteIdent(tbl.SQLSchema()), tbl.ViewDDL(nil)} {
+			if _, err := conn.ExecContext(ctx, stmt); err != nil {
+				t.Fatalf("%s: %v\n%s", tbl.FullName(), err, stmt)
+			}
+		}
+	}
+	for _, view := range []string{"archtics_rtx.attendance", "archtics_nhl_rtx.attendance"} {
+		t.Run(view, func(t *testing.T) {
+			rows, err := conn.QueryContext(ctx, "DESCRIBE "+view)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			cols, err := rows.Columns()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for rows.Next() {
+				vals := make([]any, len(cols))
+				ptrs := make([]any, len(cols))
+				for i := range vals {
+					ptrs[i] = &vals[i]
+				}
+				if err := rows.Scan(ptrs...); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, fmt.Sprintf("%v %v", vals[0], vals[1])) // column_name column_type
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			for _, name := range seed {
+				want = append(want, name+" VARCHAR") // varchar(50): DuckDB keeps no width
+			}
+			if strings.Join(got, ", ") != strings.Join(want, ", ") {
+				t.Errorf("DESCRIBE %s:\n got  %s\n want %s", view, strings.Join(got, ", "), strings.Join(want, ", "))
+			}
+		})
+	}
+	for _, tbl := range []*Table{RTXAttendance, TeamRTXAttendance("nhl")} {
+		if len(tbl.Columns) != len(seed) {
+			t.Errorf("%s declares %d columns, the seed %d", tbl.FullName(), len(tbl.Columns), len(seed))
+		}
+		for i, c := range tbl.Columns {
+			if i < len(seed) && (c.Name != seed[i] || c.Type != String || c.Width != 50) {
+				t.Errorf("%s ordinal %d: got %s %s(%d), want %s varchar(50)", tbl.FullName(), i+1, c.Name, c.Type, c.Width, seed[i])
+			}
 		}
 	}
 }
@@ -50,12 +121,12 @@ func TestViewDDL(t *testing.T) {
 		files []string
 		want  []string
 	}{
-		{"empty table", nil, []string{`CREATE OR REPLACE VIEW "archtics_rtx"."attendance"`, "WHERE false", `CAST(NULL AS DATE) AS "event_date"`}},
+		{"empty table", nil, []string{`CREATE OR REPLACE VIEW "archtics_rtx"."attendance_raw"`, "WHERE false", `CAST(NULL AS DATE) AS "event_date"`}},
 		{"files", []string{"/c/x'y.parquet"}, []string{"read_parquet(['/c/x''y.parquet']", "hive_partitioning = true", "'event_date': DATE"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ddl := RTXAttendance.ViewDDL(tt.files)
+			ddl := RTXAttendanceRaw.ViewDDL(tt.files)
 			for _, w := range tt.want {
 				if !strings.Contains(ddl, w) {
 					t.Errorf("DDL lacks %q:\n%s", w, ddl)
@@ -125,9 +196,9 @@ func TestAttendanceRealtimeVMatchesSeed(t *testing.T) {
 			t.Errorf("ordinal %d: got %s %s(%d) %q, want %s %s(%d) with a derivation", i+1, c.Name, c.Type, c.Width, c.Doc, s.name, s.typ, s.width)
 		}
 	}
-	for _, c := range RTXAttendance.Columns {
+	for _, c := range RTXAttendanceRaw.Columns {
 		if c.Doc == "" && c.Name != "team" {
-			t.Errorf("archtics_rtx.attendance.%s: no derivation documented", c.Name)
+			t.Errorf("archtics_rtx.attendance_raw.%s: no derivation documented", c.Name)
 		}
 	}
 	if err := AttendanceRealtimeV.Validate(); err != nil {
@@ -148,7 +219,7 @@ func TestOwners(t *testing.T) {
 		{Cust, map[string]string{"team": "arena"}, "arena/clone"},
 		{Ticket, map[string]string{"team": "nhl"}, "nhl/clone"},
 		{Tex, map[string]string{"team": "nhl"}, "nhl/clone"},
-		{RTXAttendance, map[string]string{"team": "nhl", "event_date": "2026-11-21"}, "nhl/realtime"},
+		{RTXAttendanceRaw, map[string]string{"team": "nhl", "event_date": "2026-11-21"}, "nhl/realtime"},
 		{Scan, map[string]string{"team": "nhl", "event_date": "2026-11-21"}, "nhl/realtime"},
 		{Rejects, map[string]string{"team": "nhl", "origin": "realtime"}, "nhl/realtime"},
 	} {

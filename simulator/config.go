@@ -58,6 +58,11 @@ type Config struct {
 	// cutoff, with a rush when the gates open: the realtime benchmark's
 	// busiest tick (LeagueConfig). 0: none.
 	LeagueNight int
+	// LeagueDays repeats the league night on that many consecutive days
+	// from the day after the cutoff (0 or 1: one night): the seven-day
+	// realtime query benchmark's week of crowds. Days past the simulated
+	// end get none.
+	LeagueDays int
 
 	PartRows    int  // rows per dump part, roughly (parts split on entity ranges)
 	CRMContacts int  // contacts in the pre-existing CRM file; 0: Accounts/8
@@ -234,6 +239,9 @@ func (c Config) Validate() error {
 	}
 	if c.LeagueNight < 0 || c.LeagueNight > 64 {
 		bad("league night = %d: want 0..64 extra events per team", c.LeagueNight)
+	}
+	if c.LeagueDays < 0 || c.LeagueDays > 14 {
+		bad("league days = %d: want 0..14 nights", c.LeagueDays)
 	}
 	if c.PartRows < 100 {
 		bad("part rows = %d: want at least 100", c.PartRows)

@@ -36,8 +36,9 @@ import (
 //     at 01:59:30 EST and 03:00:30 EDT, as the box office's overnight
 //     schedule sync touches them;
 //   - a league night (Config.LeagueNight): that many extra events per
-//     database at 19:00 the day after the cutoff, the crowd pouring in
-//     when the gates open 45 minutes before.
+//     database at 19:00 the day after the cutoff (and the Config.LeagueDays
+//     - 1 days after it), the crowd pouring in when the gates open 45
+//     minutes before.
 //
 // Every realtime event also has accepted scans before its window opens and
 // after it closes, on both edges, and at its last minutes delivered late
@@ -121,7 +122,14 @@ func (tg *teamGen) placeHardDays(evs []eventSpec, y int, current bool) []eventSp
 			}
 		}
 	}
-	if n := g.cfg.LeagueNight; n > 0 && cutDate+1 <= endDate {
+	// The league night, on LeagueDays consecutive days (one when unset);
+	// the first night's draws come first, so a one-night world is the
+	// same as before the knob.
+	for day := int32(1); day <= int32(max(1, g.cfg.LeagueDays)); day++ {
+		n := g.cfg.LeagueNight
+		if n == 0 || cutDate+day > endDate {
+			break
+		}
 		kind, major, minor, typ, layout := evGame, "SPORTS", "NHL PRO HOCKEY", "Game", lyBowl
 		if tg.kind == KindArena {
 			kind, major, minor, typ, layout = evConcert, "CONCERTS", "ROCK/POP", "Concert", lyFloor
@@ -130,7 +138,7 @@ func (tg *teamGen) placeHardDays(evs []eventSpec, y int, current bool) []eventSp
 		for k := 0; k < n; k++ {
 			e := eventSpec{season: proto.season, seasonID: proto.seasonID, enabled: true, total: 1, parent: -1,
 				kind: kind, etype: typ, major: major, minor: minor, layout: layout, priceMul: 1,
-				date: cutDate + 1, tod: 19 * 3600, rush: true}
+				date: cutDate + day, tod: 19 * 3600, rush: true}
 			if kind == evGame {
 				e.opp = pick(r, opponents)
 			} else {

@@ -188,7 +188,7 @@ var (
 )
 
 // TrueAttendance is TrueScansDelivered as the rows of
-// archtics_rtx.attendance (schemas.RTXAttendance order): the seed's eleven
+// archtics_rtx.attendance_raw (schemas.RTXAttendanceRaw order): the seed's eleven
 // varchar columns from the feed row (attendance_seq_id is seq_num,
 // archtics_event_name the feed's event_name, event_name the event's
 // tm_event_name from archtics.event at asOf), then event_id, acct_id,
@@ -210,7 +210,7 @@ func (w *World) TrueAttendance(team string, asOf time.Time, c Criteria) []Row {
 	return out
 }
 
-// attendanceRow maps a feed row to archtics_rtx.attendance.
+// attendanceRow maps a feed row to archtics_rtx.attendance_raw.
 func attendanceRow(r Row, eventName, scanTime string) Row {
 	sc := func(name string) string { return r[schemas.Scan.ColumnIndex(name)] }
 	return Row{

@@ -56,7 +56,7 @@ var (
 
 // TruthAt returns the whole truth at instant at, every team in each table:
 // archtics.event, cust, ticket and tex as they stand (StateAt),
-// archtics_rtx.attendance as a realtime store holds it (TrueAttendance
+// archtics_rtx.attendance_raw as a realtime store holds it (TrueAttendance
 // with the default criteria), the duplicate clusters and merges as of at,
 // and the CRM outcome (crmTruth).
 func (w *World) TruthAt(at time.Time) []TruthTable {
@@ -76,7 +76,7 @@ func (w *World) TruthAt(at time.Time) []TruthTable {
 		}
 		out = append(out, tt)
 	}
-	att := TruthTable{Path: "archtics_rtx/attendance.parquet", Table: schemas.RTXAttendance}
+	att := TruthTable{Path: "archtics_rtx/attendance_raw.parquet", Table: schemas.RTXAttendanceRaw}
 	for _, team := range w.teams {
 		att.Rows = append(att.Rows, w.TrueAttendance(team, at, nil)...)
 	}

@@ -55,6 +55,7 @@ Example:
 			if err != nil {
 				return err
 			}
+			defer realtime.GCForTicks()()
 			rep, err := realtime.Run(c.Context, w, src, team, realtime.RunOptions{
 				Every: c.Duration("every"), Tick: opts, RollupFiles: c.Int("rollup-files"), Expire: !c.Bool("no-expire"),
 				Select: func(ctx context.Context, at time.Time) ([]realtime.SelectedEvent, error) {

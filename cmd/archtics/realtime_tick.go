@@ -85,7 +85,7 @@ window closes (six hours after the start), pulls every scan after the
 event's last stored seq_num that the feed had delivered by --at (all pages,
 several events at once), keeps the initial entries (result_code '0',
 scan_type 'S') scanned inside the window, each seq_num once, and commits the
-raw rows (archtics_rtx.attendance), the enriched rows the views read and the
+raw rows (archtics_rtx.attendance_raw), the enriched rows the views read and the
 new cursors in one commit on <team>/realtime. The commit's summary counts
 what each rule dropped.
 
@@ -125,6 +125,7 @@ Examples:
 			if err != nil {
 				return err
 			}
+			defer realtime.GCForTicks()()
 			rep, err := realtime.Tick(c.Context, w, src, team, at, events, opts)
 			if err != nil {
 				return err

@@ -82,6 +82,8 @@ func worldFlags() []cli.Flag {
 		&cli.StringFlag{Name: "cutoff", Usage: "cutoff, local time 'YYYY-MM-DD HH:MM:SS' (with an offset such as -05:00 in a repeated hour) or RFC 3339", DefaultText: "2026-11-20 12:00:01"},
 		&cli.StringFlag{Name: "timezone", Usage: "the client's IANA time zone", DefaultText: "America/New_York"},
 		&cli.IntFlag{Name: "days-after-cutoff", Usage: "days of activity after the cutoff (served by the change API)", DefaultText: preset},
+		&cli.IntFlag{Name: "league-night", Usage: "extra events per team at 19:00 the day after the cutoff, the crowd rushing in (0..64)", DefaultText: preset},
+		&cli.IntFlag{Name: "league-days", Usage: "repeat the league night on that many consecutive days (0..14)", DefaultText: "1"},
 	}
 }
 
@@ -103,6 +105,7 @@ func dumpConfig(c *cli.Context) (simulator.Config, error) {
 		"accounts": &cfg.Accounts, "seasons": &cfg.Seasons, "events": &cfg.EventsPerSeason,
 		"tickets-per-event": &cfg.TicketsPerEvent, "days-after-cutoff": &cfg.DaysAfterCutoff,
 		"part-rows": &cfg.PartRows, "workers": &cfg.Workers,
+		"league-night": &cfg.LeagueNight, "league-days": &cfg.LeagueDays,
 	} {
 		if c.IsSet(flag) {
 			*dst = c.Int(flag)

@@ -20,7 +20,7 @@ client) and writes, at the instant --at, with the clone's column names and
 types:
 
    archtics/event.parquet, cust, ticket, tex   every table as it stands (all teams)
-   archtics_rtx/attendance.parquet             the accepted scans (result_code 0, scan_type S,
+   archtics_rtx/attendance_raw.parquet         the accepted scans (result_code 0, scan_type S,
                                                once per seq_num) the feed had delivered by
                                                --at, from 5 h before each event's start to
                                                6 h after, of the events the default criteria

@@ -16,7 +16,7 @@ func TestSimulateTruth(t *testing.T) {
 	if code := run(ctx, append(quiet, "simulate", "truth", "--scale", "small", "--out", out, "--at", "2026-11-20 21:00:00")); code != exitOK {
 		t.Fatalf("simulate truth: exit %d", code)
 	}
-	for _, f := range []string{"truth.json", "archtics/cust.parquet", "archtics_rtx/attendance.parquet", "truth/merges.parquet"} {
+	for _, f := range []string{"truth.json", "archtics/cust.parquet", "archtics_rtx/attendance_raw.parquet", "truth/merges.parquet"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("simulate truth wrote no %s: %v", f, err)
 		}

@@ -6,8 +6,8 @@
 //	archtics/cust.parquet            archtics.cust
 //	archtics/ticket.parquet          archtics.ticket
 //	archtics/tex.parquet             archtics.tex
-//	archtics_rtx/attendance.parquet  what a realtime store holds: the accepted scans
-//	                                 the feed had delivered, window and filter applied,
+//	archtics_rtx/attendance_raw.parquet  what a realtime store holds: the accepted scans
+//	                                 (archtics_rtx.attendance_raw's columns) the feed had delivered, window and filter applied,
 //	                                 of the events the default criteria select
 //	truth/duplicate_clusters.parquet people with several accounts at the instant
 //	truth/merges.parquet             the merges done by the instant

@@ -104,7 +104,7 @@ func TestTruthFilesReadBack(t *testing.T) {
 		}
 	}
 	for _, team := range w.Teams() {
-		want["archtics_rtx/attendance.parquet"] = append(want["archtics_rtx/attendance.parquet"], w.TrueAttendance(team, at, nil)...)
+		want["archtics_rtx/attendance_raw.parquet"] = append(want["archtics_rtx/attendance_raw.parquet"], w.TrueAttendance(team, at, nil)...)
 	}
 	for _, mg := range w.Merges() {
 		if !mg.At.After(at) {
@@ -175,7 +175,7 @@ func TestTruthFilesReadBack(t *testing.T) {
 		}
 	}
 	// The realtime store mid-game: scans of the game, all inside its window.
-	if n := len(want["archtics_rtx/attendance.parquet"]); n == 0 {
+	if n := len(want["archtics_rtx/attendance_raw.parquet"]); n == 0 {
 		t.Error("no realtime scan in the truth mid-game")
 	}
 	b, err := os.ReadFile(filepath.Join(dir, ManifestName))

@@ -1,14 +1,22 @@
 package realtime
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"archtics/simulator"
+	"archtics/simulator/client"
 	"archtics/storage/storagetest"
 )
 
@@ -59,10 +67,16 @@ func BenchmarkTick(b *testing.B) {
 // whose league night (Config.LeagueNight events at 19:00 the day after the
 // cutoff, the crowd pouring in) is as large as the size asks; the tick is
 // the stream's first, at 23:59 that night, so it pulls every row the feed
-// delivered for the night's events by then in one tick. Building the
-// world, its dump and the clone is not timed; each iteration gets a fresh
-// warehouse (use -benchtime 1x).
+// delivered for the night's events by then in one tick. The feed is
+// `archtics simulate serve` in its own process, as in production, so
+// cpu-s/op is the tick's CPU alone and sim-cpu-s/op the feed server's.
+// Building the world, its dump and the clone is not timed; each iteration
+// gets a fresh warehouse (use -benchtime 1x).
 func BenchmarkTickScans(b *testing.B) {
+	bin := filepath.Join(b.TempDir(), "archtics")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/archtics").CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
 	for _, bc := range []struct {
 		name           string
 		night, tickets int // league-night events, seat blocks each (about 2.9 feed rows per block)
@@ -72,30 +86,41 @@ func BenchmarkTickScans(b *testing.B) {
 			cfg.Teams = cfg.Teams[:1]
 			cfg.LeagueNight = bc.night
 			cfg.TicketsPerEvent = bc.tickets
+			team := cfg.Teams[0].Name
+			world, err := simulator.NewWorldLazy(cfg) // events and selection only: the feed is the other process's
+			if err != nil {
+				b.Fatal(err)
+			}
+			loc := world.Location()
+			cut := world.Cutoff().In(loc)
+			at := time.Date(cut.Year(), cut.Month(), cut.Day()+1, 23, 59, 0, 0, loc)
+			feed := startFeed(b, bin, "--scale", "league", "--teams", team+":hockey", "--league-night", strconv.Itoa(bc.night),
+				"--tickets-per-event", strconv.Itoa(bc.tickets), "--clock-speed", "0", "--clock-start", at.Format(time.RFC3339))
 			var scans, kept int64
-			var elapsed, cpu time.Duration
+			var elapsed, cpu, simCPU time.Duration
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
 				location := ""
 				if storagetest.HaveS3() {
 					location = storagetest.S3Location(b, fmt.Sprintf("tickbench-%s-%d", bc.name, i))
 				}
-				g := newGameDay(b, cfg, location)
-				team := g.world.Teams()[0]
-				loc := g.world.Location()
-				cut := g.world.Cutoff().In(loc)
-				at := time.Date(cut.Year(), cut.Month(), cut.Day()+1, 23, 59, 0, 0, loc)
-				g.clock.Set(at)
+				g := newClone(b, cfg, location)
+				g.world = world
 				events := g.selected(team, at)
 				runtime.GC()
+				restoreGC := GCForTicks() // as the realtime commands set it
 				b.StartTimer()
-				start, cpu0 := time.Now(), processCPU()
-				rep, err := Tick(context.Background(), g.w, g.cli, team, at, events, TickOptions{Logger: quietLogger, CacheDir: g.cache})
+				start, cpu0, sim0 := time.Now(), processCPU(), feed.cpu()
+				rep, err := Tick(context.Background(), g.w, feed.cli, team, at, events, TickOptions{Logger: quietLogger, CacheDir: g.cache})
 				if err != nil {
 					b.Fatal(err)
 				}
 				elapsed += time.Since(start)
 				cpu += processCPU() - cpu0
+				simCPU += feed.cpu() - sim0
+				b.StopTimer()
+				restoreGC()
+				b.StartTimer()
 				scans += rep.Pulled
 				kept += rep.Kept
 				if i == 0 {
@@ -105,12 +130,81 @@ func BenchmarkTickScans(b *testing.B) {
 			b.ReportMetric(float64(scans)/float64(b.N), "scans/op")
 			b.ReportMetric(float64(kept)/float64(b.N), "kept/op")
 			b.ReportMetric(float64(scans)/elapsed.Seconds(), "scans/s")
-			// The CPU the process spent in the tick (the feed's server
-			// included: it runs in this process), which the machine's other
-			// load does not inflate the way it does the wall clock.
+			// The CPU this process spent in the tick, which the machine's
+			// other load does not inflate the way it does the wall clock,
+			// and the feed server's (its own process).
 			b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+			b.ReportMetric(simCPU.Seconds()/float64(b.N), "sim-cpu-s/op")
+			b.ReportMetric(float64(peakRSS("self")>>20), "peak-rss-MiB") // the process's, setup included
 		})
 	}
+}
+
+// feedProcess is `archtics simulate serve` in its own process.
+type feedProcess struct {
+	cmd *exec.Cmd
+	cli *client.Client
+}
+
+// startFeed starts `archtics simulate serve` with args on a free loopback
+// port; it is stopped when the benchmark ends.
+func startFeed(b *testing.B, bin string, args ...string) *feedProcess {
+	b.Helper()
+	cmd := exec.Command(bin, append([]string{"--log-level", "error", "simulate", "serve", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd.Env = append(os.Environ(), "ARCHTICS_SIM_TOKEN=bench")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		if u, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "url:"); ok {
+			go io.Copy(io.Discard, stderr)
+			url := strings.TrimSuffix(strings.TrimSpace(u), "/ats")
+			return &feedProcess{cmd: cmd, cli: client.New(url, "bench")}
+		}
+	}
+	b.Fatalf("simulate serve printed no url (%v)", sc.Err())
+	return nil
+}
+
+// cpu is the feed process's user and system CPU time so far
+// (/proc/<pid>/stat), 0 when unreadable.
+func (f *feedProcess) cpu() time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", f.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// After the command name in parentheses: state is field 3, utime 14, stime 15.
+	i := strings.LastIndexByte(string(data), ')')
+	fields := strings.Fields(string(data[i+1:]))
+	if len(fields) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(fields[11], 10, 64)
+	st, _ := strconv.ParseInt(fields[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // clock ticks: USER_HZ is 100 on Linux
+}
+
+// peakRSS reads VmHWM, the peak resident set, of /proc/<pid>/status in
+// bytes (0 when unreadable).
+func peakRSS(pid string) int64 {
+	data, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			if kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64); err == nil {
+				return kb << 10
+			}
+		}
+	}
+	return 0
 }
 
 // processCPU is the user and system CPU time this process has used.

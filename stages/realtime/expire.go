@@ -25,7 +25,7 @@ type ExpireReport struct {
 }
 
 // stored are the realtime tables a tick writes, raw first.
-var stored = []*schemas.Table{schemas.RTXAttendance, schemas.RTXEnriched}
+var stored = []*schemas.Table{schemas.RTXAttendanceRaw, schemas.RTXEnriched}
 
 // Expire retires team's realtime data older than keep (0: Retention) at
 // instant at: every partition (event date) whose newest scan (the
@@ -73,7 +73,7 @@ func Expire(ctx context.Context, w *pipeline.Warehouse, team string, at time.Tim
 			if old[e.Partition["event_date"]] {
 				retires = append(retires, e.Ref())
 				rep.Files++
-				if t == schemas.RTXAttendance {
+				if t == schemas.RTXAttendanceRaw {
 					rep.Rows += e.Rows
 				}
 			}

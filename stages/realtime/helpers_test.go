@@ -38,6 +38,28 @@ type gameDay struct {
 // the feed.
 func newGameDay(tb testing.TB, cfg simulator.Config, location string) *gameDay {
 	tb.Helper()
+	g := newClone(tb, cfg, location)
+	world, err := simulator.NewWorld(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	clock := simulator.NewSimClock(world.Cutoff())
+	srv, err := simulator.NewServer(world, simulator.ServerConfig{Token: "t", Clock: clock})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	tb.Cleanup(hs.Close)
+	g.world, g.clock = world, clock
+	g.cli = client.New(hs.URL, "t", client.WithSleep(func(ctx context.Context, _ time.Duration) error { return ctx.Err() }))
+	return g
+}
+
+// newClone writes cfg's dump and loads every team into a warehouse at
+// location (a folder or an s3:// prefix; "" a temporary folder), without
+// a world or a feed.
+func newClone(tb testing.TB, cfg simulator.Config, location string) *gameDay {
+	tb.Helper()
 	ctx := context.Background()
 	dir := tb.TempDir()
 	if _, err := simulator.WriteDump(ctx, cfg, simulator.DirDest(filepath.Join(dir, "dump")), nil); err != nil {
@@ -63,19 +85,7 @@ func newGameDay(tb testing.TB, cfg simulator.Config, location string) *gameDay {
 			tb.Fatalf("load %s: %v", team, err)
 		}
 	}
-	world, err := simulator.NewWorld(cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	clock := simulator.NewSimClock(world.Cutoff())
-	srv, err := simulator.NewServer(world, simulator.ServerConfig{Token: "t", Clock: clock})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	tb.Cleanup(hs.Close)
-	cli := client.New(hs.URL, "t", client.WithSleep(func(ctx context.Context, _ time.Duration) error { return ctx.Err() }))
-	return &gameDay{world: world, w: w, clock: clock, cli: cli, dir: dir, cache: filepath.Join(dir, "cache")}
+	return &gameDay{w: w, dir: dir, cache: filepath.Join(dir, "cache")}
 }
 
 // selected is the truth's selection at at (the seed's query, default

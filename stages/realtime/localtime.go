@@ -91,3 +91,24 @@ func wallMicros(t time.Time, loc *time.Location) int64 {
 	_, off := l.Zone()
 	return t.Unix()*1e6 + int64(off)*1e6 + int64(t.Nanosecond()/1000)
 }
+
+// zoneWalls turns instants into wall-clock microseconds of one zone
+// (wallMicros), remembering the span in which the last offset holds: a
+// tick's scans nearly all fall in one span, so they skip the zone's
+// lookup.
+type zoneWalls struct {
+	loc        *time.Location
+	ok         bool
+	start, end time.Time // the span of off; zero: unbounded on that side
+	off        int64     // seconds east of UTC
+}
+
+func (z *zoneWalls) micros(t time.Time) int64 {
+	if !z.ok || (!z.start.IsZero() && t.Before(z.start)) || (!z.end.IsZero() && !t.Before(z.end)) {
+		l := t.In(z.loc)
+		_, off := l.Zone()
+		z.start, z.end = l.ZoneBounds()
+		z.off, z.ok = int64(off), true
+	}
+	return t.Unix()*1e6 + z.off*1e6 + int64(t.Nanosecond()/1000)
+}

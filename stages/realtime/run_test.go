@@ -133,7 +133,7 @@ func testRunCatchesUpRollsUpAndExpires(t *testing.T, location string) {
 	}
 }
 
-// storedScansAt reads team's archtics_rtx.attendance as of seq of its
+// storedScansAt reads team's archtics_rtx.attendance_raw as of seq of its
 // realtime stream.
 func storedScansAt(tb testing.TB, g *gameDay, team string, seq int64) []string {
 	tb.Helper()

@@ -53,7 +53,7 @@ func generateSamples(t *testing.T) (raw, report []byte) {
 	}
 	_, closes := simulator.RealtimeWindow(ev.Start)
 	asOf := closes.Add(10 * time.Minute) // past the late deliveries
-	col := func(name string) int { return schemas.RTXAttendance.ColumnIndex(name) }
+	col := func(name string) int { return schemas.RTXAttendanceRaw.ColumnIndex(name) }
 	var scans []simulator.Row
 	for _, r := range world.TrueAttendance(sampleTeam, asOf, simulator.HockeyCriteria) {
 		if r[col("archtics_event_name")] == sampleEvent {

@@ -158,7 +158,7 @@ func parseFollowed(key, v string) (followed, error) {
 // the event's window, each seq_num once; enriches them from the clone
 // (the event's name and start, the ticket holder at scan time and its
 // primary name: see the Holder outcomes for which account wins when the
-// clone and the feed disagree); and commits archtics_rtx.attendance,
+// clone and the feed disagree); and commits archtics_rtx.attendance_raw,
 // archtics_rtx.attendance_enriched and the new cursors in one commit on
 // {team}/realtime whose watermark is at. A tick at a logical time already
 // committed returns that commit and pulls nothing; one earlier than the
@@ -213,7 +213,8 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 	if zone == "" {
 		zone = loc.String()
 	}
-	if _, err := time.LoadLocation(zone); err != nil {
+	displayLoc, err := time.LoadLocation(zone)
+	if err != nil {
 		return nil, fmt.Errorf("tick %s: preferred time zone %q: %w (want an IANA zone such as America/Chicago)", team, zone, err)
 	}
 
@@ -323,7 +324,7 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 				continue
 			}
 			raw := p.rawRecord(look)
-			err := add(schemas.RTXAttendance).Write(raw)
+			err := add(schemas.RTXAttendanceRaw).Write(raw)
 			raw.Release()
 			if err != nil {
 				return err
@@ -342,7 +343,7 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 			if len(p.kept) == 0 {
 				continue
 			}
-			enriched := p.enrichedRecord(look, zone)
+			enriched := p.enrichedRecord(look, zone, displayLoc)
 			err := add(schemas.RTXEnriched).Write(enriched)
 			enriched.Release()
 			if err != nil {
@@ -646,16 +647,16 @@ func appendStr(b *array.StringBuilder, v string) {
 	b.Append(v)
 }
 
-// rawRecord builds the event's kept scans as archtics_rtx.attendance rows.
+// rawRecord builds the event's kept scans as archtics_rtx.attendance_raw rows.
 func (p *eventPull) rawRecord(look *lookups) arrow.RecordBatch {
-	rb := array.NewRecordBuilder(memory.DefaultAllocator, schemas.RTXAttendance.ArrowSchema())
+	rb := array.NewRecordBuilder(memory.DefaultAllocator, schemas.RTXAttendanceRaw.ArrowSchema())
 	defer rb.Release()
 	rb.Reserve(len(p.kept))
 	rs := func(name string) *array.StringBuilder {
-		return rb.Field(schemas.RTXAttendance.ColumnIndex(name)).(*array.StringBuilder)
+		return rb.Field(schemas.RTXAttendanceRaw.ColumnIndex(name)).(*array.StringBuilder)
 	}
 	ri := func(name string) *array.Int32Builder {
-		return rb.Field(schemas.RTXAttendance.ColumnIndex(name)).(*array.Int32Builder)
+		return rb.Field(schemas.RTXAttendanceRaw.ColumnIndex(name)).(*array.Int32Builder)
 	}
 	tmName := look.tmEventName(p.f.id)
 	date := arrow.Date32(p.f.date.Unix() / 86400)
@@ -670,8 +671,8 @@ func (p *eventPull) rawRecord(look *lookups) arrow.RecordBatch {
 	}
 	rEventName, rTeam := rs("event_name"), rs("team")
 	rEventID, rAcct := ri("event_id"), ri("acct_id")
-	rScanTime := rb.Field(schemas.RTXAttendance.ColumnIndex("ticket_scan_time")).(*array.TimestampBuilder)
-	rDate := rb.Field(schemas.RTXAttendance.ColumnIndex("event_date")).(*array.Date32Builder)
+	rScanTime := rb.Field(schemas.RTXAttendanceRaw.ColumnIndex("ticket_scan_time")).(*array.TimestampBuilder)
+	rDate := rb.Field(schemas.RTXAttendanceRaw.ColumnIndex("event_date")).(*array.Date32Builder)
 	for _, k := range p.kept {
 		r := k.row
 		for _, s := range rawStr {
@@ -693,8 +694,9 @@ func (p *eventPull) rawRecord(look *lookups) arrow.RecordBatch {
 
 // enrichedRecord builds the event's kept scans as
 // archtics_rtx.attendance_enriched rows, with the holders and names the
-// clone gave (clone.holders).
-func (p *eventPull) enrichedRecord(look *lookups, zone string) arrow.RecordBatch {
+// clone gave (clone.holders), and the event's start and the scan's
+// instant as wall clocks of the display zone (zone, loaded as displayLoc).
+func (p *eventPull) enrichedRecord(look *lookups, zone string, displayLoc *time.Location) arrow.RecordBatch {
 	eb := array.NewRecordBuilder(memory.DefaultAllocator, schemas.RTXEnriched.ArrowSchema())
 	defer eb.Release()
 	eb.Reserve(len(p.kept))
@@ -720,6 +722,9 @@ func (p *eventPull) enrichedRecord(look *lookups, zone string) arrow.RecordBatch
 	eSeqText := es("attendance_seq_id")
 	eSeat, eAcct, eEventID := ei("seat_num"), ei("acct_id"), ei("event_id")
 	eStart, eScan := et("event_start"), et("scan_at")
+	eStartWall, eScanWall := et("event_time"), et("ticket_scan_time")
+	walls := &zoneWalls{loc: displayLoc}
+	startWall := walls.micros(p.f.start)
 	eFirst, eLast, eEmail, eZone, eTeam := es("name_first"), es("name_last"), es("email_addr"), es("display_zone"), es("team")
 	eDate := eb.Field(schemas.RTXEnriched.ColumnIndex("event_date")).(*array.Date32Builder)
 	for j, k := range p.kept {
@@ -747,6 +752,8 @@ func (p *eventPull) enrichedRecord(look *lookups, zone string) arrow.RecordBatch
 		}
 		eStart.Append(arrow.Timestamp(startMicros))
 		eScan.Append(arrow.Timestamp(k.scanned.UnixMicro()))
+		eStartWall.Append(arrow.Timestamp(startWall))
+		eScanWall.Append(arrow.Timestamp(walls.micros(k.scanned)))
 		appendStr(eFirst, name.first)
 		appendStr(eLast, name.last)
 		appendStr(eEmail, name.email)

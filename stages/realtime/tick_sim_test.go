@@ -2,6 +2,8 @@ package realtime
 
 import (
 	"context"
+	"database/sql"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,10 +14,10 @@ import (
 	"archtics/simulator"
 )
 
-// rawColumns renders archtics_rtx.attendance's columns as one string.
+// rawColumns renders archtics_rtx.attendance_raw's columns as one string.
 var rawColumns = func() string {
 	var parts []string
-	for _, c := range schemas.RTXAttendance.Columns {
+	for _, c := range schemas.RTXAttendanceRaw.Columns {
 		v := "CAST(" + schemas.QuoteIdent(c.Name) + " AS VARCHAR)"
 		if c.Type == schemas.Timestamp {
 			v = "strftime(" + schemas.QuoteIdent(c.Name) + ", '%Y-%m-%d %H:%M:%S')"
@@ -25,18 +27,18 @@ var rawColumns = func() string {
 	return "concat_ws('|', " + strings.Join(parts, ", ") + ")"
 }()
 
-// storedScans reads team's archtics_rtx.attendance as committed now.
+// storedScans reads team's archtics_rtx.attendance_raw as committed now.
 func storedScans(tb testing.TB, g *gameDay, team string) []string {
 	tb.Helper()
-	db, err := pipeline.OpenDuckDB(context.Background(), "", g.w, g.cache, schemas.RTXAttendance)
+	db, err := pipeline.OpenDuckDB(context.Background(), "", g.w, g.cache, schemas.RTXAttendanceRaw)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer db.Close()
-	return queryStrings(tb, db, "SELECT "+rawColumns+" FROM archtics_rtx.attendance WHERE team = ?", team)
+	return queryStrings(tb, db, "SELECT "+rawColumns+" FROM archtics_rtx.attendance_raw WHERE team = ?", team)
 }
 
-// truthScans is the truth's archtics_rtx.attendance at at, for the events
+// truthScans is the truth's archtics_rtx.attendance_raw at at, for the events
 // whose window opened at or after from (the replay's first tick).
 func truthScans(g *gameDay, team string, at, from time.Time) []string {
 	keep := map[string]bool{}
@@ -47,7 +49,7 @@ func truthScans(g *gameDay, team string, at, from time.Time) []string {
 	}
 	var out []string
 	for _, r := range g.world.TrueAttendance(team, at, nil) {
-		if keep[r[schemas.RTXAttendance.ColumnIndex("event_id")]] {
+		if keep[r[schemas.RTXAttendanceRaw.ColumnIndex("event_id")]] {
 			out = append(out, strings.Join(r, "|"))
 		}
 	}
@@ -57,7 +59,7 @@ func truthScans(g *gameDay, team string, at, from time.Time) []string {
 // TestGameDayMatchesTruth replays the doubleheader's day (the third day
 // after the cutoff: nhl plays at 13:00 and 19:00, the arena has a college
 // game at 13:00 and a concert at 20:00) tick by tick for both teams, and
-// after each tick compares archtics_rtx.attendance, row for row, with the
+// after each tick compares archtics_rtx.attendance_raw, row for row, with the
 // simulator's truth as of delivery. In the middle of the day the writer
 // "restarts": a new warehouse handle, ticks missed for an hour and caught
 // up, a tick retried. At the end the enriched view is compared with the
@@ -157,12 +159,16 @@ func checkEnrichedIsTruth(t *testing.T, g *gameDay, at, from time.Time, holders 
 	t.Helper()
 	loc := g.world.Location()
 	ctx := context.Background()
-	db, err := pipeline.OpenDuckDB(ctx, "", g.w, g.cache, schemas.AttendanceRealtimeV, schemas.RTXAttendance)
+	db, err := pipeline.OpenDuckDB(ctx, "", g.w, g.cache, schemas.AttendanceRealtimeV, schemas.RTXAttendanceRaw)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
 	dumpSeen := g.world.Cutoff().Add(-time.Nanosecond)
+	chicago, err := time.LoadLocation("America/Chicago")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, team := range g.world.Teams() {
 		names := map[string][3]string{}
 		cust := schemas.Cust
@@ -188,7 +194,7 @@ func checkEnrichedIsTruth(t *testing.T, g *gameDay, at, from time.Time, holders 
 		}
 		sc := func(r simulator.Row, name string) string { return r[schemas.Scan.ColumnIndex(name)] }
 		outcomes := map[string]int64{}
-		var want []string
+		var want, wantChicago []string
 		for _, r := range g.world.TrueScansDelivered(team, at, nil) {
 			start, ok := starts[sc(r, "event_id")]
 			if !ok {
@@ -218,17 +224,27 @@ func checkEnrichedIsTruth(t *testing.T, g *gameDay, at, from time.Time, holders 
 			want = append(want, strings.Join([]string{sc(r, "event_name"), sc(r, "section_name"), sc(r, "row_name"), sc(r, "gate"),
 				sc(r, "scan_type"), sc(r, "seat_num"), acct, start.In(loc).Format(time.DateTime),
 				scanned.In(loc).Format(time.DateTime), n[0], n[1], n[2]}, "|"))
+			wantChicago = append(wantChicago, strings.Join([]string{sc(r, "event_name"), sc(r, "section_name"), sc(r, "row_name"), sc(r, "gate"),
+				sc(r, "scan_type"), sc(r, "seat_num"), acct, start.In(chicago).Format(time.DateTime),
+				scanned.In(chicago).Format(time.DateTime), n[0], n[1], n[2]}, "|"))
 		}
-		got := queryStrings(t, db, `SELECT concat_ws('|', coalesce(archtics_event_name, ''), coalesce(section_name, ''), coalesce(row_name, ''),
+		viewSQL := `SELECT concat_ws('|', coalesce(archtics_event_name, ''), coalesce(section_name, ''), coalesce(row_name, ''),
   coalesce(gate, ''), coalesce(scan_type, ''), coalesce(CAST(seat_num AS VARCHAR), ''), coalesce(CAST(acct_id AS VARCHAR), ''),
   strftime(event_time, '%Y-%m-%d %H:%M:%S'), strftime(ticket_scan_time, '%Y-%m-%d %H:%M:%S'),
   coalesce(name_first, ''), coalesce(name_last, ''), coalesce(email_addr, ''))
-FROM archtics.attendance_realtime_v v WHERE archtics_event_name IN (SELECT DISTINCT archtics_event_name FROM archtics_rtx.attendance WHERE team = ?)`, team)
+FROM archtics.attendance_realtime_v v WHERE archtics_event_name IN (SELECT DISTINCT archtics_event_name FROM archtics_rtx.attendance_raw WHERE team = ?)`
+		got := queryStrings(t, db, viewSQL, team)
 		if len(want) == 0 {
 			t.Fatalf("%s: no truth scans to compare", team)
 		}
 		if diff := diffSets(want, got); diff != "" {
 			t.Fatalf("%s: archtics.attendance_realtime_v differs from the truth (%d want, %d got):\n%s", team, len(want), len(got), diff)
+		}
+		// The session's preferred zone converts the instants instead of
+		// showing the wall clocks the tick stored.
+		gotChicago := queryInZone(t, db, "America/Chicago", viewSQL, team)
+		if diff := diffSets(wantChicago, gotChicago); diff != "" {
+			t.Fatalf("%s: archtics.attendance_realtime_v in America/Chicago differs from the truth:\n%s", team, diff)
 		}
 		for _, o := range []string{HolderClone, HolderDisagrees, HolderFeed, HolderNone} {
 			if holders[team][o] != outcomes[o] {
@@ -237,4 +253,45 @@ FROM archtics.attendance_realtime_v v WHERE archtics_event_name IN (SELECT DISTI
 		}
 		t.Logf("%s: holders %v", team, outcomes)
 	}
+}
+
+// queryInZone runs q, whose rows are one string each, with the session's
+// preferred time zone set to zone, on one connection of db (a variable
+// holds for its connection only, and is reset before the connection goes
+// back to the pool), and returns the rows sorted.
+func queryInZone(tb testing.TB, db *sql.DB, zone, q string, args ...any) []string {
+	tb.Helper()
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close()
+	set := "SET VARIABLE " + schemas.PreferredTimeZoneVariable + " = " + schemas.QuoteString(zone)
+	if _, err := conn.ExecContext(ctx, set); err != nil {
+		tb.Fatalf("%s: %v", set, err)
+	}
+	defer func() {
+		if _, err := conn.ExecContext(ctx, "RESET VARIABLE "+schemas.PreferredTimeZoneVariable); err != nil {
+			tb.Fatal(err)
+		}
+	}()
+	rows, err := conn.QueryContext(ctx, q, args...)
+	if err != nil {
+		tb.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	sort.Strings(out)
+	return out
 }

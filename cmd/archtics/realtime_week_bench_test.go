@@ -1,0 +1,472 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"archtics/pipeline"
+	"archtics/schemas"
+	"archtics/simulator"
+)
+
+// The week BenchmarkSeedQueries7Days builds: one hockey team of the league
+// preset whose league night (weekNight games at 19:00, 14,000 seat blocks
+// each, the crowd rushing in) repeats on seven consecutive days, the
+// cutoff chosen so the week holds 2022-01-01, the date the seed's second
+// and fifth example queries name.
+const (
+	weekTeam   = "club01"
+	weekNight  = 21 // games a night: 7 x 21 x about 36,000 kept scans > 5,000,000
+	weekCutoff = "2021-12-28 12:00:01"
+	weekToken  = "bench"
+)
+
+// weekFlags are the simulator's flags (simulate dump and simulate serve)
+// of the week.
+func weekFlags() []string {
+	return []string{"--scale", "league", "--teams", weekTeam + ":hockey", "--league-night", strconv.Itoa(weekNight),
+		"--league-days", "7", "--cutoff", weekCutoff, "--days-after-cutoff", "9"}
+}
+
+// BenchmarkSeedQueries7Days times the seed's six example queries
+// (seedQueries, verbatim) over seven days of one team's realtime data,
+// warm, three ways: (a) in-process, on the product's DuckDB views over
+// the verified cache (pipeline.OpenDuckDB, opened once); (b) `archtics
+// query` as a whole process; (c) DuckDB alone (cmd/duckdb-sql) running
+// the same view SQL over read_parquet of the same committed files, as a
+// whole process. It reports each query's p50 and the ratio (b)/(c).
+// Targets: (a) <= 100 ms, (b)/(c) <= 1.5.
+//
+// The week is built once, untimed, through the product: the simulator
+// (`archtics simulate dump` and `simulate serve`, each its own process, so
+// its memory is not the product's), `archtics load-dump`, the seed's
+// first example criteria, one `archtics realtime tick` a night at 23:59
+// (it pulls the whole night's feed, and the previous night's late rows)
+// and one at 02:30 after the last night, then `archtics realtime rollup
+// --min-files 2`, so each day is one file per table as in production. It
+// fails unless at least 5,000,000 scans are stored. Peak RSS of the
+// benchmark process and of the simulator's are reported.
+//
+// The seed's third and sixth queries name CURRENT_DATE (the machine's
+// date) and a placeholder email: no simulated date can be both today and
+// in the week that holds 2022-01-01, so they return no rows, after reading
+// the week's email column.
+//
+// The sub-benchmark bench-clone runs the same queries over
+// ARCHTICS_BENCH_WAREHOUSE (make bench-data), skipped when it is unset.
+// ARCHTICS_BENCH_RUNS sets the timed runs per query and way (default 15);
+// ARCHTICS_BENCH_WEEK_DIR keeps the week in that folder and reuses it when
+// a previous run finished building it there (rm -rf it after a change to
+// the tick or the tables).
+func BenchmarkSeedQueries7Days(b *testing.B) {
+	runs := benchRuns(b)
+	bin := buildBenchBinaries(b)
+	b.Run("week", func(b *testing.B) {
+		dir := os.Getenv("ARCHTICS_BENCH_WEEK_DIR")
+		var wh, cache string
+		if dir != "" {
+			if _, err := os.Stat(filepath.Join(dir, ".built")); err == nil {
+				wh, cache = filepath.Join(dir, "warehouse"), filepath.Join(dir, "cache")
+				b.Logf("reusing the week built in %s", dir)
+			} else if err := os.MkdirAll(dir, 0o755); err != nil {
+				b.Fatal(err)
+			}
+		} else {
+			dir = b.TempDir()
+		}
+		if wh == "" {
+			wh, cache = buildRealtimeWeek(b, bin, dir)
+			if err := os.WriteFile(filepath.Join(dir, ".built"), nil, 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for range b.N {
+			timeSeedQueries(b, bin, wh, cache, runs)
+		}
+	})
+	b.Run("bench-clone", func(b *testing.B) {
+		wh := os.Getenv("ARCHTICS_BENCH_WAREHOUSE")
+		if wh == "" {
+			b.Skip("set ARCHTICS_BENCH_WAREHOUSE to a bench-scale warehouse (make bench-data builds ./bench-data/warehouse; make bench sets it)")
+		}
+		cache := b.TempDir()
+		for range b.N {
+			timeSeedQueries(b, bin, wh, cache, runs)
+		}
+	})
+}
+
+func benchRuns(b *testing.B) int {
+	runs := 15
+	if s := os.Getenv("ARCHTICS_BENCH_RUNS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			b.Fatalf("ARCHTICS_BENCH_RUNS=%q: want a positive count", s)
+		}
+		runs = n
+	}
+	return runs
+}
+
+// benchBinaries are freshly built archtics and duckdb-sql.
+type benchBinaries struct{ archtics, duckdb string }
+
+func buildBenchBinaries(b *testing.B) benchBinaries {
+	dir := b.TempDir()
+	bins := benchBinaries{archtics: filepath.Join(dir, "archtics"), duckdb: filepath.Join(dir, "duckdb-sql")}
+	for pkg, out := range map[string]string{".": bins.archtics, "../duckdb-sql": bins.duckdb} {
+		if msg, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
+			b.Fatalf("go build %s: %v\n%s", pkg, err, msg)
+		}
+	}
+	return bins
+}
+
+// buildRealtimeWeek builds the week (see BenchmarkSeedQueries7Days) in
+// dir and returns the warehouse and its cache.
+func buildRealtimeWeek(b *testing.B, bin benchBinaries, dir string) (wh, cache string) {
+	ctx := context.Background()
+	wh, cache = filepath.Join(dir, "warehouse"), filepath.Join(dir, "cache")
+	built := time.Now()
+
+	dump := filepath.Join(dir, "dump")
+	start := time.Now()
+	cmd := exec.Command(bin.archtics, append([]string{"--log-level", "error", "simulate", "dump", "--out", dump}, weekFlags()...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("simulate dump: %v\n%s", err, out)
+	}
+	dumpRSS := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
+	var steps []string // logged as one line: a benchmark keeps only its first ten
+	steps = append(steps, fmt.Sprintf("simulate dump %v", time.Since(start).Round(time.Second)))
+
+	start = time.Now()
+	mustRun(b, "-w", wh, "--log-level", "error", "load-dump", "--dump", dump)
+	steps = append(steps, fmt.Sprintf("load-dump %v", time.Since(start).Round(time.Second)))
+	if err := os.RemoveAll(dump); err != nil {
+		b.Fatal(err)
+	}
+
+	sim := startSimulator(b, bin.archtics, append(weekFlags(), "--clock-speed", "0")...)
+	loc, err := time.LoadLocation(simulator.DefaultTimeZone)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cut, err := simulator.ParseLocalTime(weekCutoff, loc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	mustRun(b, "-w", wh, "--log-level", "error", "realtime", "criteria", "set", "--team", weekTeam,
+		"--effective", cut.In(loc).Format(time.DateTime), "total_events = 1 AND major_category IN ('SPORTS','CONCERTS')")
+	var ticks []time.Time
+	for d := 1; d <= 7; d++ {
+		ticks = append(ticks, time.Date(cut.Year(), cut.Month(), cut.Day()+d, 23, 59, 0, 0, loc))
+	}
+	ticks = append(ticks, time.Date(cut.Year(), cut.Month(), cut.Day()+8, 2, 30, 0, 0, loc))
+	for _, at := range ticks {
+		sim.setClock(b, at)
+		start, cpu0 := time.Now(), selfCPU()
+		mustRun(b, "-w", wh, "--log-level", "error", "realtime", "tick", "--team", weekTeam, "--source", sim.url,
+			"--token", weekToken, "--cache", cache, "--at", at.Format(time.DateTime))
+		steps = append(steps, fmt.Sprintf("tick %s %v (%.1f CPU-s)", at.Format("01-02 15:04"), time.Since(start).Round(100*time.Millisecond), (selfCPU()-cpu0).Seconds()))
+	}
+	simRSS := sim.peakRSS(b)
+	start = time.Now()
+	mustRun(b, "-w", wh, "--log-level", "error", "realtime", "rollup", "--team", weekTeam, "--min-files", "2", "--cache", cache)
+	steps = append(steps, fmt.Sprintf("rollup %v", time.Since(start).Round(100*time.Millisecond)))
+	b.Logf("the week's steps: %s", strings.Join(steps, ", "))
+
+	w, err := pipeline.Open(ctx, wh, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := w.State(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var stored int64
+	var files, days int
+	for _, t := range []*schemas.Table{schemas.RTXAttendanceRaw, schemas.RTXEnriched} {
+		perDay := map[string]int{}
+		for _, e := range st.Files(t.FullName()) {
+			perDay[e.Partition["event_date"]]++
+			files++
+			if t == schemas.RTXEnriched {
+				stored += e.Rows
+			}
+		}
+		for day, n := range perDay {
+			if n != 1 {
+				b.Errorf("%s event_date=%s holds %d files after the roll-up, want 1", t.FullName(), day, n)
+			}
+		}
+		days = len(perDay)
+	}
+	if stored < 5_000_000 {
+		b.Fatalf("the week stores %d scans, the benchmark needs at least 5,000,000: raise weekNight", stored)
+	}
+	selfRSS := peakRSS(b, "self")
+	b.ReportMetric(float64(stored), "stored-scans")
+	b.ReportMetric(float64(selfRSS>>20), "peak-rss-MiB")
+	b.ReportMetric(float64(simRSS>>20), "sim-peak-rss-MiB")
+	b.Logf("the week: %d scans stored in %d files over %d event dates, built in %v; peak RSS: this process %d MiB, simulate serve %d MiB, simulate dump %d MiB",
+		stored, files, days, time.Since(built).Round(time.Second), selfRSS>>20, simRSS>>20, dumpRSS>>20)
+	return wh, cache
+}
+
+// timeSeedQueries times the six seed queries the three ways and reports
+// each one's p50s and ratio.
+func timeSeedQueries(b *testing.B, bin benchBinaries, wh, cache string, runs int) {
+	ctx := context.Background()
+	w, err := pipeline.Open(ctx, wh, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	views := []*schemas.Table{schemas.AttendanceRealtimeV, schemas.DWARealtimeAttendanceView, schemas.DWARealtimeAttendanceRTX}
+	db, err := pipeline.OpenDuckDB(ctx, "", w, cache, views...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	viewSQL := duckdbAloneViews(b, w)
+
+	for i, q := range seedQueries {
+		name := fmt.Sprintf("q%d", i+1)
+		inProcess := func() (time.Duration, string) { return timeInProcess(b, db, q) }
+		archtics := func() (time.Duration, string) {
+			d, out := runProcessOutput(b, "", bin.archtics, "--warehouse", wh, "--log-level", "warn", "query", "--cache", cache, "--format", "csv", q)
+			return d, answerOf(out, ",")
+		}
+		duckdb := func() (time.Duration, string) {
+			d, out := runProcessOutput(b, viewSQL+q, bin.duckdb)
+			return d, answerOf(out, "\t")
+		}
+		// One untimed warm-up each; all three must agree.
+		_, want := inProcess()
+		if _, got := archtics(); got != want {
+			b.Fatalf("%s: archtics query answers %s, in-process %s", name, got, want)
+		}
+		if _, got := duckdb(); got != want {
+			b.Fatalf("%s: DuckDB alone answers %s, archtics %s", name, got, want)
+		}
+		var ta, tb, tc []time.Duration
+		for range runs {
+			for _, way := range []struct {
+				f  func() (time.Duration, string)
+				to *[]time.Duration
+			}{{inProcess, &ta}, {archtics, &tb}, {duckdb, &tc}} {
+				d, got := way.f()
+				if got != want {
+					b.Fatalf("%s answered %s, then %s", name, want, got)
+				}
+				*way.to = append(*way.to, d)
+			}
+		}
+		pa, pb, pc := p50(ta), p50(tb), p50(tc)
+		b.ReportMetric(ms(pa), name+"-inproc-p50-ms")
+		b.ReportMetric(ms(pb), name+"-archtics-p50-ms")
+		b.ReportMetric(ms(pc), name+"-duckdb-p50-ms")
+		b.ReportMetric(pb.Seconds()/pc.Seconds(), name+"-x-duckdb")
+		b.Logf("%s (%s): in-process p50 %v, archtics query p50 %v, DuckDB alone p50 %v, ratio %.2f; answer %s; %d runs each",
+			name, strings.Join(strings.Fields(q), " "), pa.Round(time.Millisecond), pb.Round(time.Millisecond), pc.Round(time.Millisecond),
+			pb.Seconds()/pc.Seconds(), want, runs)
+	}
+}
+
+func ms(d time.Duration) float64 { return d.Seconds() * 1000 }
+
+// duckdbAloneViews is the realtime views' SQL over read_parquet of the
+// committed files of archtics_rtx.attendance_enriched, in the warehouse
+// itself (not the cache): what DuckDB alone runs before each query.
+func duckdbAloneViews(b *testing.B, w *pipeline.Warehouse) string {
+	st, err := w.State(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	var files []string
+	for _, e := range st.Files(schemas.RTXEnriched.FullName()) {
+		files = append(files, filepath.Join(w.Store.URL(), filepath.FromSlash(e.Key)))
+	}
+	var s strings.Builder
+	schemasMade := map[string]bool{}
+	for _, t := range []*schemas.Table{schemas.RTXEnriched, schemas.AttendanceRealtimeV, schemas.DWARealtimeAttendanceView, schemas.DWARealtimeAttendanceRTX} {
+		if !schemasMade[t.SQLSchema()] {
+			fmt.Fprintf(&s, "CREATE SCHEMA IF NOT EXISTS %s;\n", schemas.QuoteIdent(t.SQLSchema()))
+			schemasMade[t.SQLSchema()] = true
+		}
+		var ddl string
+		if t == schemas.RTXEnriched {
+			ddl = t.ViewDDL(files)
+		} else {
+			ddl = t.ViewDDL(nil)
+		}
+		s.WriteString(strings.TrimRight(ddl, "; \n") + ";\n")
+	}
+	return s.String()
+}
+
+// timeInProcess runs q on db and returns its time and answer.
+func timeInProcess(b *testing.B, db *sql.DB, q string) (time.Duration, string) {
+	start := time.Now()
+	rows, err := db.Query(q)
+	if err != nil {
+		b.Fatalf("%s: %v", q, err)
+	}
+	cols, err := rows.Columns()
+	if err != nil {
+		b.Fatal(err)
+	}
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	var lines []string
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			b.Fatal(err)
+		}
+		lines = append(lines, fmt.Sprint(vals...))
+	}
+	if err := rows.Err(); err != nil {
+		b.Fatal(err)
+	}
+	rows.Close()
+	d := time.Since(start)
+	if len(cols) == 1 && len(lines) == 1 {
+		return d, "1 row: " + lines[0]
+	}
+	return d, fmt.Sprintf("%d rows", len(lines))
+}
+
+// answerOf summarises a process's output (a header, then rows split by
+// sep) as timeInProcess does: one value, or the number of rows.
+func answerOf(out, sep string) string {
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	data := lines[1:]
+	if len(data) == 1 && !strings.Contains(lines[0], sep) {
+		return "1 row: " + data[0]
+	}
+	return fmt.Sprintf("%d rows", len(data))
+}
+
+// runProcessOutput runs a command, stdin given, to its end and returns its
+// wall time and output.
+func runProcessOutput(b *testing.B, stdin, name string, args ...string) (time.Duration, string) {
+	b.Helper()
+	var out, errOut bytes.Buffer
+	cmd := exec.Command(name, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	start := time.Now()
+	err := cmd.Run()
+	d := time.Since(start)
+	if err != nil {
+		b.Fatalf("%s: %v\n%s", filepath.Base(name), err, errOut.String())
+	}
+	return d, out.String()
+}
+
+// mustRun runs the archtics command line in this process.
+func mustRun(b *testing.B, args ...string) {
+	b.Helper()
+	if code := run(context.Background(), append([]string{"archtics"}, args...)); code != exitOK {
+		b.Fatalf("archtics %s: exit %d", strings.Join(args, " "), code)
+	}
+}
+
+// benchSimulator is `archtics simulate serve` in its own process.
+type benchSimulator struct {
+	cmd *exec.Cmd
+	url string
+}
+
+// startSimulator starts `archtics simulate serve` with args on a free
+// loopback port (token weekToken); it is stopped when the benchmark ends.
+func startSimulator(b *testing.B, archtics string, args ...string) *benchSimulator {
+	b.Helper()
+	cmd := exec.Command(archtics, append([]string{"--log-level", "error", "simulate", "serve", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd.Env = append(os.Environ(), "ARCHTICS_SIM_TOKEN="+weekToken)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		if u, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "url:"); ok {
+			go io.Copy(io.Discard, stderr)
+			return &benchSimulator{cmd: cmd, url: strings.TrimSuffix(strings.TrimSpace(u), "/ats")}
+		}
+	}
+	b.Fatalf("simulate serve printed no url (%v)", sc.Err())
+	return nil
+}
+
+// setClock sets the simulator's clock (POST /admin/clock).
+func (s *benchSimulator) setClock(b *testing.B, at time.Time) {
+	b.Helper()
+	req, err := http.NewRequest(http.MethodPost, s.url+"/admin/clock", strings.NewReader(fmt.Sprintf(`{"set": %q}`, at.Format(time.RFC3339))))
+	if err != nil {
+		b.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+weekToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b.Fatalf("set the simulator's clock to %s: %s: %s", at.Format(time.RFC3339), resp.Status, body)
+	}
+}
+
+// peakRSS is the simulator's peak resident memory so far.
+func (s *benchSimulator) peakRSS(b *testing.B) int64 {
+	return peakRSS(b, strconv.Itoa(s.cmd.Process.Pid))
+}
+
+// peakRSS reads VmHWM, the peak resident set, of /proc/<pid>/status in
+// bytes.
+func peakRSS(b *testing.B, pid string) int64 {
+	b.Helper()
+	data, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		b.Logf("peak RSS of %s: %v", pid, err)
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err == nil {
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}
+
+// selfCPU is the user and system CPU time this process has used.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
