@@ -44,7 +44,7 @@ func TestIcebergAutoPublishTicks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	it, _, err := Table(ctx, s.w.Store, schemas.RTXAttendance)
+	it, _, err := Table(ctx, s.w.Store, schemas.RTXAttendanceRaw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,5 +64,5 @@ func TestIcebergAutoPublishTicks(t *testing.T) {
 	if n < ticks/2 || len(manifests) > n/2 {
 		t.Errorf("%d snapshots, the newest lists %d manifests: want every tick published and manifests merged", n, len(manifests))
 	}
-	t.Logf("%d snapshots of %s, the newest lists %d manifests", n, schemas.RTXAttendance.FullName(), len(manifests))
+	t.Logf("%d snapshots of %s, the newest lists %d manifests", n, schemas.RTXAttendanceRaw.FullName(), len(manifests))
 }
