@@ -51,8 +51,13 @@ has passed. archtics log --stream <team>/realtime shows what went.`,
 					return err
 				}
 			}
+			start := time.Now()
 			rep, err := realtime.Expire(c.Context, w, team, at, 0)
 			if err != nil {
+				return err
+			}
+			// Rows in: the scans retired (they leave what queries see).
+			if err := recordMetrics(c, commitMetrics(team, "realtime-expire", rep.Commit, rep.Rows, 0, start)); err != nil {
 				return err
 			}
 			if rep.Commit == nil {
@@ -87,8 +92,12 @@ func realtimeRollupCommand() *cli.Command {
 			if cache == "" {
 				cache = defaultCacheDir(w)
 			}
+			start := time.Now()
 			rep, err := realtime.Rollup(c.Context, w, c.String("team"), c.Int("min-files"), cache)
 			if err != nil {
+				return err
+			}
+			if err := recordMetrics(c, commitMetrics(rep.Team, "realtime-rollup", rep.Commit, rep.Rows, 0, start)); err != nil {
 				return err
 			}
 			if rep.Commit == nil {

@@ -61,6 +61,9 @@ Example:
 				Select: func(ctx context.Context, at time.Time) ([]realtime.SelectedEvent, error) {
 					return realtime.SelectEvents(ctx, w, team, at, realtime.SelectOptions{TimeZone: opts.TimeZone, CacheDir: opts.CacheDir, Logger: slog.Default()})
 				},
+				AfterTick: func(t *realtime.TickReport, started time.Time) error {
+					return recordMetrics(c, commitMetrics(team, "realtime-tick", t.Commit, t.Pulled, 0, started))
+				},
 				Logger: slog.Default(),
 			})
 			if rep != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -66,6 +67,61 @@ func TestSeedQueriesOnAGameDay(t *testing.T) {
 		if got != want[i] {
 			t.Errorf("seed query %d answered %q, the truth says %q:\n%s", i+1, got, want[i], q)
 		}
+	}
+	checkRealtimeMetrics(t, w, wh, cache)
+}
+
+// checkRealtimeMetrics rolls nhl's day up and then expires it (three weeks
+// later) with --metrics-file, and checks what the file says against the
+// warehouse: the roll-up rewrote as many rows as it read, and the expiry
+// retired every live scan of the team.
+func checkRealtimeMetrics(t *testing.T, w *pipeline.Warehouse, wh, cache string) {
+	t.Helper()
+	ctx := context.Background()
+	prom := filepath.Join(t.TempDir(), "archtics.prom")
+	base := []string{"archtics", "-w", wh, "--log-level", "error", "--metrics-file", prom, "realtime"}
+	// The scans of nhl: rows of the raw table (the enriched table holds
+	// the same scans again).
+	liveRows := func() (n float64) {
+		st, err := w.StateOf(ctx, schemas.RTXAttendanceRaw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range st.Files(schemas.RTXAttendanceRaw.FullName()) {
+			if strings.Contains(f.Key, "team=nhl/") {
+				n += float64(f.Rows)
+			}
+		}
+		return n
+	}
+	before := liveRows()
+	captureStdout(t, func() {
+		if code := run(ctx, append(append([]string{}, base...), "rollup", "--team", "nhl", "--min-files", "2", "--cache", cache)); code != exitOK {
+			t.Fatalf("realtime rollup: exit %d", code)
+		}
+		if code := run(ctx, append(append([]string{}, base...), "expire", "--team", "nhl", "--at", "2022-01-22 00:00:00")); code != exitOK {
+			t.Fatalf("realtime expire: exit %d", code)
+		}
+	})
+	b, err := os.ReadFile(prom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := parseExposition(t, string(b))
+	sample := func(family, stage string) float64 {
+		for l, v := range got[family] {
+			if strings.Contains(l, "stage="+stage) && strings.Contains(l, "team=nhl") {
+				return v
+			}
+		}
+		t.Fatalf("%s has no %s sample for stage %s:\n%s", prom, family, stage, b)
+		return 0
+	}
+	if in, loaded := sample("archtics_stage_rows_in", "realtime-rollup"), sample("archtics_stage_rows_loaded", "realtime-rollup"); in == 0 || in != loaded {
+		t.Errorf("realtime-rollup metrics: %v rows in, %v loaded; want equal and not zero", in, loaded)
+	}
+	if in := sample("archtics_stage_rows_in", "realtime-expire"); before == 0 || in != before || liveRows() != 0 {
+		t.Errorf("realtime-expire metrics: %v rows retired; the warehouse held %v live nhl realtime rows, %v after", in, before, liveRows())
 	}
 }
 

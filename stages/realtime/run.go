@@ -34,6 +34,10 @@ type RunOptions struct {
 	// a simulated one.
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
+	// AfterTick, when set, is called after each tick's commit with its
+	// report and when the tick started (the command writes its metrics).
+	// An error stops the run.
+	AfterTick func(rep *TickReport, started time.Time) error
 	// Ticks, when positive, stops the run after that many ticks.
 	Ticks  int
 	Logger *slog.Logger
@@ -101,6 +105,7 @@ func Run(ctx context.Context, w *pipeline.Warehouse, src Source, team string, op
 			continue
 		}
 		caughtUp := opts.Now().Sub(next) >= opts.Every
+		started := time.Now()
 		events, err := opts.Select(ctx, next)
 		if err == nil {
 			rep.Last, err = Tick(ctx, w, src, team, next, events, opts.Tick)
@@ -112,6 +117,11 @@ func Run(ctx context.Context, w *pipeline.Warehouse, src Source, team string, op
 			return rep, fmt.Errorf("realtime run %s: %w", team, err)
 		}
 		rep.Ticks++
+		if opts.AfterTick != nil {
+			if err := opts.AfterTick(rep.Last, started); err != nil {
+				return rep, fmt.Errorf("realtime run %s: %w", team, err)
+			}
+		}
 		if caughtUp {
 			rep.CaughtUp++
 		}
