@@ -30,21 +30,28 @@ for Ticketmaster:
    2. load-dump       load every team's dump into DIR/warehouse, one commit per
                       team on "<team>/clone", with the cutoff as the watermark;
                       rows that do not convert go to archtics_meta.rejects
-   5. incremental     serve the simulator's change API on loopback, move its
+   3. crm dedup       deduplicate every team's accounts into the client's CRM
+                      (the dump's crm/ files) with KORE's three rules, the
+                      simulated client's excluded account types left out;
+                      every pre-existing contact's primary account is
+                      compared with the simulator's CRM truth
+   4. incremental     serve the simulator's change API on loopback, move its
                       clock five days past the cutoff and bring every team's
                       clone up to it at once (the first large incremental)
-   6. hourly          then every simulated hour for --hours (a week by default):
+   5. hourly          then every simulated hour for --hours (a week by default):
                       each team's incremental with its key sweep; after every
                       run the clone is compared with the simulator's truth,
                       every row and column of the four tables; once a
-                      simulated day every clone is compacted (and compared)
-   7. realtime        within those hours, every three simulated minutes, each
+                      simulated day every clone is compacted (and compared),
+                      and the day's new and changed accounts deduplicated
+   6. realtime        within those hours, every three simulated minutes, each
                       team whose events (the seed's first example criteria,
                       set first) have their window open is ticked against the
                       scan feed; the stored scans are compared with the
                       truth as of delivery after every hour
-   3. verify          re-read every committed file against its commit
-   4. query           cache the committed files in DIR/cache and write
+   7. crm report      why the CRM has fewer contacts than Archtics accounts
+   8. verify          re-read every committed file against its commit
+   9. query           cache the committed files in DIR/cache and write
                       DIR/warehouse.duckdb with one view per table (open it
                       in DBeaver, or the duckdb CLI if you have it), then
                       print a summary
@@ -114,7 +121,7 @@ func runDemo(ctx context.Context, logger *slog.Logger, cfg simulator.Config, dir
 		w  *pipeline.Warehouse
 		db *sql.DB
 	)
-	clone := &demoClone{cfg: cfg, cache: p.cache, out: out, logger: logger, catchUp: demoCatchUp, hours: hours}
+	clone := &demoClone{cfg: cfg, cache: p.cache, out: out, logger: logger, catchUp: demoCatchUp, hours: hours, dump: p.dump}
 	defer func() {
 		if db != nil {
 			db.Close()
@@ -194,7 +201,7 @@ func runDemo(ctx context.Context, logger *slog.Logger, cfg simulator.Config, dir
 			for _, pr := range rep.Problems {
 				fmt.Fprintf(out, "   %-12s %s: %s\n", pr.Kind, pr.Key, pr.Detail)
 			}
-			fmt.Fprintf(out, "3. verify: %d streams, %d commits, %d files (%d rows, %s): %d problems\n",
+			fmt.Fprintf(out, "8. verify: %d streams, %d commits, %d files (%d rows, %s): %d problems\n",
 				rep.Streams, rep.Commits, rep.Files, rep.Rows, humanBytes(rep.Bytes), len(rep.Problems))
 			if !rep.OK() {
 				return "", fmt.Errorf("verify found %d problems in %s (run `archtics --warehouse %s verify` for the list)", len(rep.Problems), p.warehouse, p.warehouse)
@@ -206,7 +213,7 @@ func runDemo(ctx context.Context, logger *slog.Logger, cfg simulator.Config, dir
 			if db, err = pipeline.OpenDuckDB(ctx, p.duckdb, w, p.cache); err != nil {
 				return "", err
 			}
-			fmt.Fprintf(out, "4. DuckDB views written to %s (open it in DBeaver, or the duckdb CLI if you have it)\n", p.duckdb)
+			fmt.Fprintf(out, "9. DuckDB views written to %s (open it in DBeaver, or the duckdb CLI if you have it)\n", p.duckdb)
 			return "views attached", printDemoSummary(ctx, out, db, p.warehouse)
 		}},
 	}...)

@@ -42,6 +42,7 @@ type demoClone struct {
 	src   *client.Client
 	stop  func()
 	rt    *demoRealtime // the realtime ticks (demo_realtime.go)
+	dump  string        // the dump's folder (its crm/ is the client's CRM)
 }
 
 // start serves the simulated change API on a loopback port.
@@ -125,9 +126,12 @@ func (d *demoClone) check(ctx context.Context, team string, asOf time.Time) erro
 // steps are the demo's steps for the living clone.
 func (d *demoClone) steps() []pipeline.Step {
 	steps := []pipeline.Step{
+		d.crmStep(d.dump),
 		{Name: "large incremental", Run: func(ctx context.Context) (string, error) {
-			if err := d.start(); err != nil {
-				return "", err
+			if d.world == nil {
+				if err := d.start(); err != nil {
+					return "", err
+				}
 			}
 			start := time.Now()
 			d.clock.Set(d.world.Cutoff().Add(d.catchUp))
@@ -135,15 +139,23 @@ func (d *demoClone) steps() []pipeline.Step {
 			if err != nil {
 				return "", err
 			}
-			fmt.Fprintf(d.out, "5. large incremental, %s of changes at once: %d versions, %d deletions, %d merges, in %s; the clone equals the truth (every row and column)\n",
+			fmt.Fprintf(d.out, "4. large incremental, %s of changes at once: %d versions, %d deletions, %d merges, in %s; the clone equals the truth (every row and column)\n",
 				d.catchUp, v, del, m, time.Since(start).Round(time.Millisecond))
 			return fmt.Sprintf("%d versions", v), nil
 		}},
 	}
-	if d.hours <= 0 {
-		return steps
+	if d.hours > 0 {
+		steps = append(steps, d.hourlyStep())
 	}
-	return append(steps, d.hourlyStep())
+	return append(steps, pipeline.Step{Name: "crm report", Run: func(ctx context.Context) (string, error) {
+		if d.hours <= 0 {
+			// The large incremental's changes, deduplicated.
+			if _, err := d.crmDaily(ctx); err != nil {
+				return "", err
+			}
+		}
+		return "", d.crmSummary(ctx)
+	}})
 }
 
 // hourlyStep runs the hourly incrementals of the simulated week.
@@ -176,9 +188,14 @@ func (d *demoClone) hourlyStep() pipeline.Step {
 					return "", fmt.Errorf("hour %d: %w", h, err)
 				}
 				compacted = ", and after the day's compaction"
+				dd, err := d.crmDaily(ctx)
+				if err != nil {
+					return "", fmt.Errorf("hour %d: %w", h, err)
+				}
+				compacted += dd
 			}
 			if h%24 == 0 || h == d.hours {
-				fmt.Fprintf(d.out, "6. from %s: %d hourly runs per team, %d versions, %d deletions, %d merges; the clone equals the truth after each%s\n",
+				fmt.Fprintf(d.out, "5. from %s: %d hourly runs per team, %d versions, %d deletions, %d merges; the clone equals the truth after each%s\n",
 					day.In(d.world.Location()).Format("Mon 2006-01-02 15:04"), runs, dv, dd, dm, compacted)
 				dv, dd, dm, runs = 0, 0, 0, 0
 				day = d.clock.Now()

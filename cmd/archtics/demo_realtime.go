@@ -191,7 +191,7 @@ func (d *demoClone) realtimeSummary() {
 	}
 	for _, team := range d.world.Teams() {
 		if d.rt.ticks[team] == 0 {
-			fmt.Fprintf(d.out, "7. realtime %s: no event the criteria select had its window open\n", team)
+			fmt.Fprintf(d.out, "6. realtime %s: no event the criteria select had its window open\n", team)
 			continue
 		}
 		var names []string
@@ -199,7 +199,7 @@ func (d *demoClone) realtimeSummary() {
 			names = append(names, n)
 		}
 		sort.Strings(names)
-		fmt.Fprintf(d.out, "7. realtime %s: %d ticks every %s over %d events %v, %d scans kept (%d dropped by the window and the entry filter); equal to the truth as of delivery after every hour\n",
+		fmt.Fprintf(d.out, "6. realtime %s: %d ticks every %s over %d events %v, %d scans kept (%d dropped by the window and the entry filter); equal to the truth as of delivery after every hour\n",
 			team, d.rt.ticks[team], demoTickEvery, len(names), names, d.rt.kept[team], d.rt.dropped[team])
 	}
 }

@@ -39,7 +39,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 	p := newDemoPaths(dir)
 	checkDemoOutput(t, out.String(), readManifest(t, p.dump))
-	for _, want := range []string{"5. large incremental", "the clone equals the truth after each", "scans kept", "equal to the truth as of delivery after every hour"} {
+	for _, want := range []string{"3. CRM dedup of the initial load", "4. large incremental", "the clone equals the truth after each", "scans kept", "equal to the truth as of delivery after every hour"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the demo output has no %q:\n%s", want, out.String())
 		}
