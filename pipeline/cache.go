@@ -89,46 +89,22 @@ func (w *Warehouse) materialize(ctx context.Context, cacheDir string, tables []*
 			stamps.load(t.FullName())
 		}
 	}
-	var (
-		mu       sync.Mutex
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	work := make(chan job)
-	for n := 0; n < max(CacheConcurrency, 1); n++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range work {
-				var path string
-				var err error
-				if root != "" {
-					path = filepath.Join(root, filepath.FromSlash(j.e.Key))
-					err = checkLocal(ctx, stamps, j.table, path, j.e)
-				} else {
-					path = filepath.Join(cacheDir, filepath.FromSlash(j.e.Key))
-					err = w.cacheFile(ctx, stamps, j.table, path, j.e)
-				}
-				mu.Lock()
-				if err != nil && firstErr == nil {
-					firstErr = err
-				}
-				out[j.table][j.i] = path
-				mu.Unlock()
-			}
-		}()
-	}
-	for _, j := range jobs {
-		mu.Lock()
-		stop := firstErr != nil
-		mu.Unlock()
-		if stop || ctx.Err() != nil {
-			break
+	var mu sync.Mutex
+	firstErr := eachFile(ctx, CacheConcurrency, jobs, func(j job) error {
+		var path string
+		var err error
+		if root != "" {
+			path = filepath.Join(root, filepath.FromSlash(j.e.Key))
+			err = checkLocal(ctx, stamps, j.table, path, j.e)
+		} else {
+			path = filepath.Join(cacheDir, filepath.FromSlash(j.e.Key))
+			err = w.cacheFile(ctx, stamps, j.table, path, j.e)
 		}
-		work <- j
-	}
-	close(work)
-	wg.Wait()
+		mu.Lock()
+		out[j.table][j.i] = path
+		mu.Unlock()
+		return err
+	})
 	// What was verified stays verified, even if another file failed.
 	stamps.save()
 	if firstErr != nil {

@@ -141,51 +141,27 @@ func (w *Warehouse) syncFiles(ctx context.Context, dir string, st *State, rep *S
 		stamps.load(t)
 	}
 	defer stamps.save()
-	var (
-		mu       sync.Mutex
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	work := make(chan job)
-	for n := 0; n < max(CacheConcurrency, 1); n++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range work {
-				path := filepath.Join(dir, filepath.FromSlash(j.e.Key))
-				local := stamps.trusted(j.table, j.e, path)
-				err := w.cacheFile(ctx, stamps, j.table, path, j.e)
-				mu.Lock()
-				if err != nil && firstErr == nil {
-					firstErr = err
-				}
-				if err == nil {
-					p.Files++
-					p.Bytes += j.e.Bytes
-					rep.Files++
-					rep.Bytes += j.e.Bytes
-					if local {
-						rep.AlreadyLocal++
-					}
-					if progress != nil {
-						progress(p)
-					}
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	for _, j := range jobs {
-		mu.Lock()
-		stop := firstErr != nil
-		mu.Unlock()
-		if stop || ctx.Err() != nil {
-			break
+	var mu sync.Mutex
+	firstErr := eachFile(ctx, CacheConcurrency, jobs, func(j job) error {
+		path := filepath.Join(dir, filepath.FromSlash(j.e.Key))
+		local := stamps.trusted(j.table, j.e, path)
+		if err := w.cacheFile(ctx, stamps, j.table, path, j.e); err != nil {
+			return err
 		}
-		work <- j
-	}
-	close(work)
-	wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		p.Files++
+		p.Bytes += j.e.Bytes
+		rep.Files++
+		rep.Bytes += j.e.Bytes
+		if local {
+			rep.AlreadyLocal++
+		}
+		if progress != nil {
+			progress(p)
+		}
+		return nil
+	})
 	if firstErr != nil {
 		return fmt.Errorf("sync: %w", firstErr)
 	}
