@@ -410,16 +410,20 @@ func (e *Engine) best(r *rec) (int32, string, Scores) {
 			}
 		}
 	}
-	bi, brule, bsc := int32(-1), "", NoScores
+	bi := int32(-1)
 	for _, ci := range e.cand {
 		if bi >= 0 && !ContactBefore(&e.contacts[ci].c, &e.contacts[bi].c) {
 			continue
 		}
-		if rule, sc := match(r, &e.contacts[ci].n, e.th, e.cfg.EmailNeedsFirstName); rule != "" {
-			bi, brule, bsc = ci, rule, sc
+		if matches(r, &e.contacts[ci].n, e.th, e.cfg.EmailNeedsFirstName) {
+			bi = ci
 		}
 	}
-	return bi, brule, bsc
+	if bi < 0 {
+		return -1, "", NoScores
+	}
+	rule, sc := match(r, &e.contacts[bi].n, e.th, e.cfg.EmailNeedsFirstName)
+	return bi, rule, sc
 }
 
 // Add deduplicates one new or changed account against the current state
@@ -439,8 +443,7 @@ func (e *Engine) Add(a *Account) (Result, error) {
 		ci := e.byID[m.ContactID]
 		keep := m.Role == Primary || m.Rule == RuleManual || m.Rule == RuleMerged
 		if !keep {
-			rule, _ := match(&r, &e.contacts[ci].n, e.th, e.cfg.EmailNeedsFirstName)
-			keep = rule != ""
+			keep = matches(&r, &e.contacts[ci].n, e.th, e.cfg.EmailNeedsFirstName)
 		}
 		if keep {
 			if m.Role == Primary {

@@ -246,3 +246,67 @@ func match(a, c *rec, th float64, emailNeedsFirst bool) (string, Scores) {
 	}
 	return "", sc
 }
+
+// matches reports whether match would find a rule holding for account a
+// and contact c, without computing the scores: the cheap comparisons
+// first (exact fields), a fuzzy one only when the answer still depends on
+// it. Most candidates of a block fail, and their scores were thrown away;
+// match computes them for the one the engine keeps.
+func matches(a, c *rec, th float64, emailNeedsFirst bool) bool {
+	emailEq := a.email != "" && a.email == c.email
+	if emailEq && !emailNeedsFirst {
+		return true
+	}
+	lastEq := a.last != "" && a.last == c.last
+	if !emailEq && !lastEq {
+		return false
+	}
+	firstOK := a.first != "" && c.first != "" && FirstNameSimilarity(a.first, c.first) >= th
+	if emailEq && (firstOK || a.first != "" && a.first == c.last && a.last == c.first) {
+		return true
+	}
+	if !lastEq || !firstOK {
+		return false
+	}
+	postal, phone := agreement(a.postal, c.postal), agreement(a.phone, c.phone)
+	if postal == agreeNot && phone == agreeNot {
+		return false
+	}
+	company := agreeBlank
+	switch {
+	case a.company.norm == "" && c.company.norm == "":
+	case a.company.norm == "" || c.company.norm == "":
+		return false
+	case companySim(&a.company, &c.company) >= th:
+		company = agreeFilled
+	default:
+		return false
+	}
+	if postal != agreeNot {
+		addr := agreeBlank
+		switch ab, cb := a.addr.Blank(), c.addr.Blank(); {
+		case ab && cb:
+		case ab || cb:
+			addr = agreeNot
+		case AddressSimilarity(a.addr, c.addr) >= th:
+			addr = agreeFilled
+		default:
+			addr = agreeNot
+		}
+		if addr != agreeNot && (company == agreeFilled || addr == agreeFilled || postal == agreeFilled) {
+			return true
+		}
+	}
+	return phone != agreeNot && (company == agreeFilled || phone == agreeFilled)
+}
+
+// agreement is exact's agreement without the score.
+func agreement(a, b string) int {
+	switch {
+	case a == "" && b == "":
+		return agreeBlank
+	case a == b:
+		return agreeFilled
+	}
+	return agreeNot
+}
