@@ -61,17 +61,17 @@ import (
 type Engine struct {
 	cfg      Config
 	th       float64
-	contacts []contact
+	contacts chunked[contact]
 	byID     map[string]int32
 	heads    [nKeys]map[uint64]int32 // blocking key -> first contact of its chain
 
-	accounts    []CRMAccount
+	accounts    chunked[CRMAccount]
 	acctByID    map[string]int32
 	companies   map[byte][]int32     // indexes of the Company accounts by the first letter of their normalised name
 	companyKeys map[int32]companyKey // their names, ready to compare
 	companyOf   map[string]resolved  // normalised company name -> the account it resolves to
 
-	maps     []Mapping
+	maps     chunked[Mapping]
 	mapNext  []int32 // next mapping of the same contact, -1 none
 	mapByAcc map[AccountRef]int32
 
@@ -169,7 +169,6 @@ func New(cfg Config, st State) (*Engine, error) {
 		}
 		e.addAccount(a)
 	}
-	e.contacts = make([]contact, 0, len(st.Contacts))
 	for i := range st.Contacts {
 		c := st.Contacts[i]
 		if c.ID == "" {
@@ -192,17 +191,17 @@ func New(cfg Config, st State) (*Engine, error) {
 		if _, dup := e.mapByAcc[m.Account]; dup {
 			return nil, fmt.Errorf("dedup: account %s:%d is mapped twice in the CRM state: one mapping per account", m.Account.Team, m.Account.AcctID)
 		}
-		c := &e.contacts[ci].c
+		c := &e.contacts.at(ci).c
 		isPrimary := c.Primary != nil && *c.Primary == m.Account
 		if isPrimary != (m.Role == Primary) {
 			return nil, fmt.Errorf("dedup: account %s:%d has role %q for contact %s, whose primary is %s: the state's mapping and contacts disagree", m.Account.Team, m.Account.AcctID, m.Role, m.ContactID, refString(c.Primary))
 		}
 		e.link(ci, m)
 	}
-	for i := range e.contacts {
-		if p := e.contacts[i].c.Primary; p != nil {
-			if mi, ok := e.mapByAcc[*p]; !ok || e.maps[mi].ContactID != e.contacts[i].c.ID {
-				return nil, fmt.Errorf("dedup: contact %s has primary %s, which is not mapped to it in the CRM state", e.contacts[i].c.ID, refString(p))
+	for i := range e.contacts.len() {
+		if p := e.contacts.at(i).c.Primary; p != nil {
+			if mi, ok := e.mapByAcc[*p]; !ok || e.maps.at(mi).ContactID != e.contacts.at(i).c.ID {
+				return nil, fmt.Errorf("dedup: contact %s has primary %s, which is not mapped to it in the CRM state", e.contacts.at(i).c.ID, refString(p))
 			}
 		}
 	}
@@ -217,8 +216,7 @@ func refString(r *AccountRef) string {
 }
 
 func (e *Engine) addAccount(a CRMAccount) int32 {
-	i := int32(len(e.accounts))
-	e.accounts = append(e.accounts, a)
+	i := e.accounts.push(a)
 	e.acctByID[a.ID] = i
 	if a.Type == "Company" {
 		k := companyKeyOf(a.Name)
@@ -227,7 +225,7 @@ func (e *Engine) addAccount(a CRMAccount) int32 {
 		// A name resolved before resolves to the new account when it
 		// matches and comes first: the cache stays what a scan finds.
 		for n, r := range e.companyOf {
-			if companySim(&r.key, &k) >= e.th && accountBefore(&e.accounts[i], &e.accounts[r.acct]) {
+			if companySim(&r.key, &k) >= e.th && accountBefore(e.accounts.at(i), e.accounts.at(r.acct)) {
 				e.companyOf[n] = resolved{key: r.key, acct: i}
 			}
 		}
@@ -238,19 +236,18 @@ func (e *Engine) addAccount(a CRMAccount) int32 {
 // companyName is the company a contact is linked to: its CRM account's
 // name when that is a Company, else "".
 func (e *Engine) companyName(c *Contact) string {
-	if i, ok := e.acctByID[c.AccountID]; ok && e.accounts[i].Type == "Company" {
-		return e.accounts[i].Name
+	if i, ok := e.acctByID[c.AccountID]; ok && e.accounts.at(i).Type == "Company" {
+		return e.accounts.at(i).Name
 	}
 	return ""
 }
 
 func (e *Engine) addContact(c Contact, n *rec) int32 {
-	ci := int32(len(e.contacts))
-	e.contacts = append(e.contacts, contact{c: c, crm: c.Source != "archtics", firstMp: -1, next: [nKeys]int32{notIndexed, notIndexed, notIndexed}})
+	ci := e.contacts.push(contact{c: c, crm: c.Source != "archtics", firstMp: -1, next: [nKeys]int32{notIndexed, notIndexed, notIndexed}})
 	e.stamp = append(e.stamp, 0)
 	e.byID[c.ID] = ci
 	if n != nil {
-		e.contacts[ci].n = *n
+		e.contacts.at(ci).n = *n
 		e.index(ci)
 	} else {
 		e.renorm(ci)
@@ -261,7 +258,7 @@ func (e *Engine) addContact(c Contact, n *rec) int32 {
 // renorm recomputes a contact's normalised fields and moves it in the
 // index: call after changing its fields.
 func (e *Engine) renorm(ci int32) {
-	x := &e.contacts[ci]
+	x := e.contacts.at(ci)
 	e.unindex(ci)
 	x.n = contactRecOf(&x.c, e.companyName(&x.c))
 	e.index(ci)
@@ -269,7 +266,7 @@ func (e *Engine) renorm(ci int32) {
 
 // index puts a contact in the chains of its keys.
 func (e *Engine) index(ci int32) {
-	x := &e.contacts[ci]
+	x := e.contacts.at(ci)
 	ks, ok := keys(&x.n)
 	for k := range ks {
 		if ok[k] {
@@ -286,7 +283,7 @@ func (e *Engine) index(ci int32) {
 // unindex takes a contact out of its chains (its keys from its current
 // normalised fields).
 func (e *Engine) unindex(ci int32) {
-	x := &e.contacts[ci]
+	x := e.contacts.at(ci)
 	ks, _ := keys(&x.n)
 	for k := range ks {
 		if x.next[k] == notIndexed {
@@ -300,9 +297,9 @@ func (e *Engine) unindex(ci int32) {
 				e.heads[k][ks[k]] = x.next[k]
 			}
 		} else {
-			for p := h; p >= 0; p = e.contacts[p].next[k] {
-				if e.contacts[p].next[k] == ci {
-					e.contacts[p].next[k] = x.next[k]
+			for p := h; p >= 0; p = e.contacts.at(p).next[k] {
+				if e.contacts.at(p).next[k] == ci {
+					e.contacts.at(p).next[k] = x.next[k]
 					break
 				}
 			}
@@ -313,18 +310,17 @@ func (e *Engine) unindex(ci int32) {
 
 // link records mapping m of contact ci.
 func (e *Engine) link(ci int32, m Mapping) int32 {
-	mi := int32(len(e.maps))
-	e.maps = append(e.maps, m)
-	e.mapNext = append(e.mapNext, e.contacts[ci].firstMp)
-	e.contacts[ci].firstMp = mi
+	mi := e.maps.push(m)
+	e.mapNext = append(e.mapNext, e.contacts.at(ci).firstMp)
+	e.contacts.at(ci).firstMp = mi
 	e.mapByAcc[m.Account] = mi
 	return mi
 }
 
 // relink moves mapping mi from its contact to contact ci.
 func (e *Engine) relink(mi, ci int32) {
-	from := e.byID[e.maps[mi].ContactID]
-	x := &e.contacts[from]
+	from := e.byID[e.maps.at(mi).ContactID]
+	x := e.contacts.at(from)
 	if x.firstMp == mi {
 		x.firstMp = e.mapNext[mi]
 	} else {
@@ -335,9 +331,9 @@ func (e *Engine) relink(mi, ci int32) {
 			}
 		}
 	}
-	e.mapNext[mi] = e.contacts[ci].firstMp
-	e.contacts[ci].firstMp = mi
-	e.maps[mi].ContactID = e.contacts[ci].c.ID
+	e.mapNext[mi] = e.contacts.at(ci).firstMp
+	e.contacts.at(ci).firstMp = mi
+	e.maps.at(mi).ContactID = e.contacts.at(ci).c.ID
 }
 
 // ContactBefore reports whether contact a comes before contact b in the
@@ -403,7 +399,7 @@ func (e *Engine) best(r *rec) (int32, string, Scores) {
 		if !has {
 			continue
 		}
-		for p := h; p >= 0; p = e.contacts[p].next[k] {
+		for p := h; p >= 0; p = e.contacts.at(p).next[k] {
 			if e.stamp[p] != e.round {
 				e.stamp[p] = e.round
 				e.cand = append(e.cand, p)
@@ -412,17 +408,17 @@ func (e *Engine) best(r *rec) (int32, string, Scores) {
 	}
 	bi := int32(-1)
 	for _, ci := range e.cand {
-		if bi >= 0 && !ContactBefore(&e.contacts[ci].c, &e.contacts[bi].c) {
+		if bi >= 0 && !ContactBefore(&e.contacts.at(ci).c, &e.contacts.at(bi).c) {
 			continue
 		}
-		if matches(r, &e.contacts[ci].n, e.th, e.cfg.EmailNeedsFirstName) {
+		if matches(r, &e.contacts.at(ci).n, e.th, e.cfg.EmailNeedsFirstName) {
 			bi = ci
 		}
 	}
 	if bi < 0 {
 		return -1, "", NoScores
 	}
-	rule, sc := match(r, &e.contacts[bi].n, e.th, e.cfg.EmailNeedsFirstName)
+	rule, sc := match(r, &e.contacts.at(bi).n, e.th, e.cfg.EmailNeedsFirstName)
 	return bi, rule, sc
 }
 
@@ -439,11 +435,11 @@ func (e *Engine) Add(a *Account) (Result, error) {
 	r := accountRec(a)
 	var res Result
 	if mi, ok := e.mapByAcc[a.AccountRef]; ok {
-		m := &e.maps[mi]
+		m := e.maps.at(mi)
 		ci := e.byID[m.ContactID]
 		keep := m.Role == Primary || m.Rule == RuleManual || m.Rule == RuleMerged
 		if !keep {
-			keep = matches(&r, &e.contacts[ci].n, e.th, e.cfg.EmailNeedsFirstName)
+			keep = matches(&r, &e.contacts.at(ci).n, e.th, e.cfg.EmailNeedsFirstName)
 		}
 		if keep {
 			if m.Role == Primary {
@@ -459,7 +455,7 @@ func (e *Engine) Add(a *Account) (Result, error) {
 			rule, sc = RuleNew, NoScores
 		}
 		e.relink(mi, ni)
-		m = &e.maps[mi]
+		m = e.maps.at(mi)
 		m.Rule, m.Scores, m.Role, m.AddDate = rule, sc, Secondary, a.AddDate
 		e.claim(ni, mi, a, &res)
 		res.Mapping, res.Changed = *m, true
@@ -470,23 +466,23 @@ func (e *Engine) Add(a *Account) (Result, error) {
 		ci = e.create(a, &r, &res)
 		rule, sc = RuleNew, NoScores
 	}
-	mi := e.link(ci, Mapping{ContactID: e.contacts[ci].c.ID, Account: a.AccountRef, Role: Secondary, Rule: rule, Scores: sc, AddDate: a.AddDate})
+	mi := e.link(ci, Mapping{ContactID: e.contacts.at(ci).c.ID, Account: a.AccountRef, Role: Secondary, Rule: rule, Scores: sc, AddDate: a.AddDate})
 	e.claim(ci, mi, a, &res)
-	res.Mapping, res.Changed = e.maps[mi], true
+	res.Mapping, res.Changed = *e.maps.at(mi), true
 	return res, nil
 }
 
 // claim makes mapping mi its contact's primary when the contact has none,
 // and lets the account overwrite it.
 func (e *Engine) claim(ci, mi int32, a *Account, res *Result) {
-	x := &e.contacts[ci]
+	x := e.contacts.at(ci)
 	if x.c.Primary != nil {
 		return
 	}
 	ref := a.AccountRef
 	x.c.Primary = &ref
-	e.maps[mi].Role = Primary
-	if e.maps[mi].Rule != RuleNew {
+	e.maps.at(mi).Role = Primary
+	if e.maps.at(mi).Rule != RuleNew {
 		e.overwrite(ci, a, res)
 	}
 }
@@ -521,7 +517,7 @@ func (e *Engine) create(a *Account, r *rec, res *Result) int32 {
 	}
 	n.company = companyKeyOf(e.companyName(&c))
 	ci := e.addContact(c, &n)
-	res.Contacts = append(res.Contacts, ContactChange{Op: "insert", Contact: e.contacts[ci].c, Fields: slices.Clone(contactFields)})
+	res.Contacts = append(res.Contacts, ContactChange{Op: "insert", Contact: e.contacts.at(ci).c, Fields: slices.Clone(contactFields)})
 	return ci
 }
 
@@ -547,14 +543,14 @@ func firstPhone(a *Account) string {
 // (pre-existing first, then natural ID order), else a new one.
 func (e *Engine) companyAccount(a *Account, current string, res *Result) string {
 	key := companyKeyOf(a.Company)
-	if i, ok := e.acctByID[current]; ok && e.accounts[i].Type == "Company" {
+	if i, ok := e.acctByID[current]; ok && e.accounts.at(i).Type == "Company" {
 		ck := e.companyKeys[i]
 		if companySim(&key, &ck) >= e.th {
 			return current
 		}
 	}
 	if r, ok := e.companyOf[key.norm]; ok {
-		return e.accounts[r.acct].ID
+		return e.accounts.at(r.acct).ID
 	}
 	bi := int32(-1)
 	for _, i := range e.companies[firstByte(key.norm)] {
@@ -562,13 +558,13 @@ func (e *Engine) companyAccount(a *Account, current string, res *Result) string 
 		if companySim(&key, &ck) < e.th {
 			continue
 		}
-		if bi < 0 || accountBefore(&e.accounts[i], &e.accounts[bi]) {
+		if bi < 0 || accountBefore(e.accounts.at(i), e.accounts.at(bi)) {
 			bi = i
 		}
 	}
 	if bi >= 0 {
 		e.companyOf[key.norm] = resolved{key: key, acct: bi}
-		return e.accounts[bi].ID
+		return e.accounts.at(bi).ID
 	}
 	name := a.Company
 	if k := strings.IndexByte(name, '|'); k >= 0 {
@@ -626,7 +622,7 @@ func (e *Engine) householdAccount(a *Account, res *Result) string {
 // overwrite applies account a's non-blank details to contact ci (the
 // seed's rule for a primary) and reports an update when anything changed.
 func (e *Engine) overwrite(ci int32, a *Account, res *Result) {
-	x := &e.contacts[ci]
+	x := e.contacts.at(ci)
 	c := &x.c
 	var fields []string
 	set := func(dst *string, v, name string) {
@@ -674,16 +670,16 @@ func (e *Engine) Follow(loser, winner AccountRef) (Result, error) {
 	if loser == winner {
 		return Result{}, fmt.Errorf("dedup: account %s:%d cannot follow itself", loser.Team, loser.AcctID)
 	}
-	wc := e.byID[e.maps[wi].ContactID]
+	wc := e.byID[e.maps.at(wi).ContactID]
 	var res Result
 	mi, ok := e.mapByAcc[loser]
 	if !ok {
-		mi = e.link(wc, Mapping{ContactID: e.contacts[wc].c.ID, Account: loser, Role: Secondary, Rule: RuleMerged, Scores: NoScores})
-		res.Mapping, res.Changed = e.maps[mi], true
+		mi = e.link(wc, Mapping{ContactID: e.contacts.at(wc).c.ID, Account: loser, Role: Secondary, Rule: RuleMerged, Scores: NoScores})
+		res.Mapping, res.Changed = *e.maps.at(mi), true
 		return res, nil
 	}
-	before := e.maps[mi]
-	if before.ContactID == e.contacts[wc].c.ID && before.Role == Secondary && before.Rule == RuleMerged {
+	before := *e.maps.at(mi)
+	if before.ContactID == e.contacts.at(wc).c.ID && before.Role == Secondary && before.Rule == RuleMerged {
 		res.Mapping = before
 		return res, nil
 	}
@@ -692,13 +688,13 @@ func (e *Engine) Follow(loser, winner AccountRef) (Result, error) {
 	if from != wc {
 		e.relink(mi, wc)
 	}
-	m := &e.maps[mi]
+	m := e.maps.at(mi)
 	m.Role, m.Rule, m.Scores = Secondary, RuleMerged, NoScores
 	if wasPrimary {
-		e.contacts[from].c.Primary = nil
+		e.contacts.at(from).c.Primary = nil
 		e.promote(from, &res)
 	}
-	res.Mapping, res.Changed = e.maps[mi], true
+	res.Mapping, res.Changed = *e.maps.at(mi), true
 	return res, nil
 }
 
@@ -706,18 +702,18 @@ func (e *Engine) Follow(loser, winner AccountRef) (Result, error) {
 // if any, its primary.
 func (e *Engine) promote(ci int32, res *Result) {
 	bi := int32(-1)
-	for p := e.contacts[ci].firstMp; p >= 0; p = e.mapNext[p] {
-		if bi < 0 || mappingBefore(&e.maps[p], &e.maps[bi]) {
+	for p := e.contacts.at(ci).firstMp; p >= 0; p = e.mapNext[p] {
+		if bi < 0 || mappingBefore(e.maps.at(p), e.maps.at(bi)) {
 			bi = p
 		}
 	}
 	if bi < 0 {
 		return
 	}
-	ref := e.maps[bi].Account
-	e.contacts[ci].c.Primary = &ref
-	e.maps[bi].Role = Primary
-	res.Others = append(res.Others, e.maps[bi])
+	ref := e.maps.at(bi).Account
+	e.contacts.at(ci).c.Primary = &ref
+	e.maps.at(bi).Role = Primary
+	res.Others = append(res.Others, *e.maps.at(bi))
 }
 
 func mappingBefore(a, b *Mapping) bool {
@@ -738,24 +734,24 @@ func (e *Engine) SetPrimary(contactID string, acct AccountRef) (Result, error) {
 		return Result{}, fmt.Errorf("dedup: no contact %s in the CRM state: check the contact_id", contactID)
 	}
 	mi, ok := e.mapByAcc[acct]
-	if !ok || e.maps[mi].ContactID != contactID {
+	if !ok || e.maps.at(mi).ContactID != contactID {
 		return Result{}, fmt.Errorf("dedup: account %s:%d is not mapped to contact %s: set-primary only chooses among a contact's own accounts", acct.Team, acct.AcctID, contactID)
 	}
 	var res Result
-	x := &e.contacts[ci]
+	x := e.contacts.at(ci)
 	if x.c.Primary != nil && *x.c.Primary == acct {
-		res.Mapping = e.maps[mi]
+		res.Mapping = *e.maps.at(mi)
 		return res, nil
 	}
 	if x.c.Primary != nil {
 		if old, ok := e.mapByAcc[*x.c.Primary]; ok {
-			e.maps[old].Role = Secondary
-			res.Others = append(res.Others, e.maps[old])
+			e.maps.at(old).Role = Secondary
+			res.Others = append(res.Others, *e.maps.at(old))
 		}
 	}
 	ref := acct
 	x.c.Primary = &ref
-	m := &e.maps[mi]
+	m := e.maps.at(mi)
 	m.Role, m.Rule = Primary, RuleManual
 	res.Mapping, res.Changed = *m, true
 	return res, nil
@@ -765,9 +761,9 @@ func (e *Engine) SetPrimary(contactID string, acct AccountRef) (Result, error) {
 // engine holds them (the state's, then created ones), CRM accounts
 // likewise, mappings by team and acct_id.
 func (e *Engine) State() State {
-	st := State{Contacts: make([]Contact, len(e.contacts)), Accounts: slices.Clone(e.accounts), Mapping: slices.Clone(e.maps)}
-	for i := range e.contacts {
-		c := e.contacts[i].c
+	st := State{Contacts: make([]Contact, e.contacts.len()), Accounts: e.accounts.all(), Mapping: e.maps.all()}
+	for i := range e.contacts.len() {
+		c := e.contacts.at(i).c
 		if c.Primary != nil {
 			p := *c.Primary
 			c.Primary = &p
@@ -789,5 +785,5 @@ func (e *Engine) Lookup(acct AccountRef) (Mapping, bool) {
 	if !ok {
 		return Mapping{}, false
 	}
-	return e.maps[mi], true
+	return *e.maps.at(mi), true
 }
