@@ -116,7 +116,6 @@ func refNormAddress(lines ...string) Address {
 	return a
 }
 
-
 // normInputs: the spellings the tests and the simulator use, and the
 // awkward ones: non-ASCII letters and spaces, invalid UTF-8, '&' and '#'
 // next to words, long lines.
