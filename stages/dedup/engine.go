@@ -233,6 +233,16 @@ func (e *Engine) addAccount(a CRMAccount) int32 {
 	return i
 }
 
+// contactCompanyKey is the key of the company a contact is linked to
+// (companyName's, kept in companyKeys): none when its CRM account is not
+// a Company.
+func (e *Engine) contactCompanyKey(c *Contact) companyKey {
+	if i, ok := e.acctByID[c.AccountID]; ok && e.accounts.at(i).Type == "Company" {
+		return e.companyKeys[i]
+	}
+	return companyKey{}
+}
+
 // companyName is the company a contact is linked to: its CRM account's
 // name when that is a Company, else "".
 func (e *Engine) companyName(c *Contact) string {
@@ -260,7 +270,7 @@ func (e *Engine) addContact(c Contact, n *rec) int32 {
 func (e *Engine) renorm(ci int32) {
 	x := e.contacts.at(ci)
 	e.unindex(ci)
-	x.n = contactRecOf(&x.c, e.companyName(&x.c))
+	x.n = contactRecWith(&x.c, e.contactCompanyKey(&x.c))
 	e.index(ci)
 }
 
@@ -443,7 +453,7 @@ func (e *Engine) Add(a *Account) (Result, error) {
 		}
 		if keep {
 			if m.Role == Primary {
-				e.overwrite(ci, a, &res)
+				e.overwrite(ci, a, &r, &res)
 			}
 			res.Mapping = *m
 			return res, nil
@@ -457,7 +467,7 @@ func (e *Engine) Add(a *Account) (Result, error) {
 		e.relink(mi, ni)
 		m = e.maps.at(mi)
 		m.Rule, m.Scores, m.Role, m.AddDate = rule, sc, Secondary, a.AddDate
-		e.claim(ni, mi, a, &res)
+		e.claim(ni, mi, a, &r, &res)
 		res.Mapping, res.Changed = *m, true
 		return res, nil
 	}
@@ -467,14 +477,14 @@ func (e *Engine) Add(a *Account) (Result, error) {
 		rule, sc = RuleNew, NoScores
 	}
 	mi := e.link(ci, Mapping{ContactID: e.contacts.at(ci).c.ID, Account: a.AccountRef, Role: Secondary, Rule: rule, Scores: sc, AddDate: a.AddDate})
-	e.claim(ci, mi, a, &res)
+	e.claim(ci, mi, a, &r, &res)
 	res.Mapping, res.Changed = *e.maps.at(mi), true
 	return res, nil
 }
 
 // claim makes mapping mi its contact's primary when the contact has none,
 // and lets the account overwrite it.
-func (e *Engine) claim(ci, mi int32, a *Account, res *Result) {
+func (e *Engine) claim(ci, mi int32, a *Account, r *rec, res *Result) {
 	x := e.contacts.at(ci)
 	if x.c.Primary != nil {
 		return
@@ -483,7 +493,7 @@ func (e *Engine) claim(ci, mi int32, a *Account, res *Result) {
 	x.c.Primary = &ref
 	e.maps.at(mi).Role = Primary
 	if e.maps.at(mi).Rule != RuleNew {
-		e.overwrite(ci, a, res)
+		e.overwrite(ci, a, r, res)
 	}
 }
 
@@ -503,7 +513,7 @@ func (e *Engine) create(a *Account, r *rec, res *Result) int32 {
 		c.Street, c.Street2, c.City, c.State, c.PostalCode = a.Street1, a.Street2, a.City, a.State, a.Zip
 	}
 	if !blank(a.Company) {
-		c.AccountID = e.companyAccount(a, "", res)
+		c.AccountID = e.companyAccount(a, &r.company, "", res)
 	} else {
 		c.AccountID = e.householdAccount(a, res)
 	}
@@ -515,7 +525,7 @@ func (e *Engine) create(a *Account, r *rec, res *Result) int32 {
 	if blank(a.Street1) {
 		n.addr, n.postal = Address{}, ""
 	}
-	n.company = companyKeyOf(e.companyName(&c))
+	n.company = e.contactCompanyKey(&c)
 	ci := e.addContact(c, &n)
 	res.Contacts = append(res.Contacts, ContactChange{Op: "insert", Contact: e.contacts.at(ci).c, Fields: slices.Clone(contactFields)})
 	return ci
@@ -541,11 +551,10 @@ func firstPhone(a *Account) string {
 // contact's present account) when that is a Company of a similar name,
 // else the first Company account of a similar name in contact order
 // (pre-existing first, then natural ID order), else a new one.
-func (e *Engine) companyAccount(a *Account, current string, res *Result) string {
-	key := companyKeyOf(a.Company)
+func (e *Engine) companyAccount(a *Account, key *companyKey, current string, res *Result) string {
 	if i, ok := e.acctByID[current]; ok && e.accounts.at(i).Type == "Company" {
 		ck := e.companyKeys[i]
-		if companySim(&key, &ck) >= e.th {
+		if companySim(key, &ck) >= e.th {
 			return current
 		}
 	}
@@ -555,7 +564,7 @@ func (e *Engine) companyAccount(a *Account, current string, res *Result) string 
 	bi := int32(-1)
 	for _, i := range e.companies[firstByte(key.norm)] {
 		ck := e.companyKeys[i]
-		if companySim(&key, &ck) < e.th {
+		if companySim(key, &ck) < e.th {
 			continue
 		}
 		if bi < 0 || accountBefore(e.accounts.at(i), e.accounts.at(bi)) {
@@ -563,7 +572,7 @@ func (e *Engine) companyAccount(a *Account, current string, res *Result) string 
 		}
 	}
 	if bi >= 0 {
-		e.companyOf[key.norm] = resolved{key: key, acct: bi}
+		e.companyOf[key.norm] = resolved{key: *key, acct: bi}
 		return e.accounts.at(bi).ID
 	}
 	name := a.Company
@@ -579,7 +588,7 @@ func (e *Engine) companyAccount(a *Account, current string, res *Result) string 
 		acct.ID = "AC-" + a.Team + "-" + strconv.Itoa(int(a.AcctID)) + "-" + strconv.Itoa(k)
 	}
 	i := e.addAccount(acct)
-	e.companyOf[key.norm] = resolved{key: key, acct: i}
+	e.companyOf[key.norm] = resolved{key: *key, acct: i}
 	res.CRMAccounts = append(res.CRMAccounts, acct)
 	return acct.ID
 }
@@ -621,7 +630,7 @@ func (e *Engine) householdAccount(a *Account, res *Result) string {
 
 // overwrite applies account a's non-blank details to contact ci (the
 // seed's rule for a primary) and reports an update when anything changed.
-func (e *Engine) overwrite(ci int32, a *Account, res *Result) {
+func (e *Engine) overwrite(ci int32, a *Account, r *rec, res *Result) {
 	x := e.contacts.at(ci)
 	c := &x.c
 	var fields []string
@@ -641,7 +650,7 @@ func (e *Engine) overwrite(ci int32, a *Account, res *Result) {
 	setIf(&c.Email, a.Email, "email")
 	setIf(&c.Phone, firstPhone(a), "phone")
 	if !blank(a.Company) {
-		set(&c.AccountID, e.companyAccount(a, c.AccountID, res), "account_id")
+		set(&c.AccountID, e.companyAccount(a, &r.company, c.AccountID, res), "account_id")
 	}
 	if !blank(a.Street1) {
 		set(&c.Street, a.Street1, "mailing_street")

@@ -162,3 +162,52 @@ func TestNormalisationAgreesWithReference(t *testing.T) {
 		}
 	}
 }
+
+func refCompanyKeyOf(s string) companyKey {
+	k := companyKey{norm: NormCompany(s)}
+	if k.norm == "" {
+		return k
+	}
+	k.initials = companyInitials(k.norm)
+	if i := strings.IndexByte(s, '|'); i >= 0 {
+		s = s[:i]
+	}
+	k.initialsAll = companyInitials(strings.Join(refWords(s), " "))
+	return k
+}
+
+func refCompanySim(a, b *companyKey) float64 {
+	if a.norm == b.norm {
+		return 1
+	}
+	if a.acronymOf(b) || b.acronymOf(a) {
+		return acronymScore
+	}
+	s := spellSim(a.norm, b.norm)
+	wa, wb := strings.Fields(a.norm), strings.Fields(b.norm)
+	if len(wa) == len(wb) {
+		for i := range wa {
+			if wa[i] != wb[i] {
+				s = min(s, spellSim(wa[i], wb[i]))
+			}
+		}
+	}
+	return s
+}
+
+func TestCompanyKeyAgreesWithReference(t *testing.T) {
+	names := append([]string{"SSS", "Sporting Svc Solutions", "Acme Widgets", "Acme Widgits Inc", "AW", "AWC",
+		"Lynn Shoe", "LSC", "Commonwealth Health", "Commonwealth\u00a0Health", "B of B", "Bank of Boston"}, normInputs...)
+	for _, a := range names {
+		ka, ra := companyKeyOf(a), refCompanyKeyOf(a)
+		if ka != ra {
+			t.Errorf("companyKeyOf(%q) = %+v, reference %+v", a, ka, ra)
+		}
+		for _, b := range names {
+			kb := refCompanyKeyOf(b)
+			if got, want := companySim(&ra, &kb), refCompanySim(&ra, &kb); got != want {
+				t.Errorf("companySim(%q, %q) = %v, reference %v", a, b, got, want)
+			}
+		}
+	}
+}

@@ -2,6 +2,8 @@ package dedup
 
 import (
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // KORE's three rules (help.koresoftware.com), as this package applies
@@ -80,7 +82,12 @@ func accountRec(a *Account) rec {
 // contactRec normalises a contact; company is the name of its CRM account
 // when that is a company, else "".
 func contactRecOf(c *Contact, company string) rec {
-	return rec{email: NormEmail(c.Email), last: NormName(c.Last), first: NormName(c.First), company: companyKeyOf(company),
+	return contactRecWith(c, companyKeyOf(company))
+}
+
+// contactRecWith normalises a contact whose company key is known.
+func contactRecWith(c *Contact, company companyKey) rec {
+	return rec{email: NormEmail(c.Email), last: NormName(c.Last), first: NormName(c.First), company: company,
 		addr: NormAddress(c.Street, c.Street2), postal: NormPostal(c.PostalCode), phone: NormPhone(c.Phone)}
 }
 
@@ -127,16 +134,104 @@ type companyKey struct {
 }
 
 func companyKeyOf(s string) companyKey {
-	k := companyKey{norm: NormCompany(s)}
-	if k.norm == "" {
-		return k
-	}
-	k.initials = companyInitials(k.norm)
 	if i := strings.IndexByte(s, '|'); i >= 0 {
-		s = s[:i]
+		s = s[:i] // a department typed after the name is not the company
 	}
-	k.initialsAll = companyInitials(strings.Join(words(s), " "))
-	return k
+	// The words once, into stack buffers: joined (for the initials of
+	// the whole name) and their ends (to drop suffixes and write
+	// abbreviations out), then the three strings in one allocation.
+	var joinedBuf, normBuf [128]byte
+	var endsBuf [32]int
+	joined, ends := joinedBuf[:0], endsBuf[:0]
+	var sc wordScanner
+	sc.reset(s)
+	for w, ok := sc.next(); ok; w, ok = sc.next() {
+		if len(joined) > 0 {
+			joined = append(joined, ' ')
+		}
+		joined = append(joined, w...)
+		ends = append(ends, len(joined))
+	}
+	sc.release()
+	word := func(i int) []byte {
+		start := 0
+		if i > 0 {
+			start = ends[i-1] + 1
+		}
+		return joined[start:ends[i]]
+	}
+	n := len(ends)
+	for n > 1 && companySuffixes[string(word(n-1))] {
+		n--
+	}
+	norm := normBuf[:0]
+	for i := range n {
+		if full, ok := companyWords[string(word(i))]; ok {
+			norm = appendWord(norm, full)
+		} else {
+			norm = appendWord(norm, string(word(i)))
+		}
+	}
+	if len(norm) == 0 {
+		return companyKey{}
+	}
+	nn := len(norm)
+	all := appendInitials(norm, norm[:nn])
+	ni := len(all)
+	all = appendInitials(all, joined)
+	str := string(all)
+	return companyKey{norm: str[:nn], initials: str[nn:ni], initialsAll: str[ni:]}
+}
+
+// appendInitials appends companyInitials(s) to dst.
+func appendInitials(dst, s []byte) []byte {
+	for i := 0; ; {
+		start, end := nextField(s, i)
+		if start == end {
+			return dst
+		}
+		if w := string(s[start:end]); w != "and" && w != "of" && w != "the" {
+			dst = append(dst, s[start])
+		}
+		i = end
+	}
+}
+
+// nextField is the next field of s from byte i as strings.Fields splits
+// them (runs of runes that are not unicode.IsSpace): start == end when
+// none is left.
+func nextField[T string | []byte](s T, i int) (start, end int) {
+	inField := false
+	for i < len(s) {
+		r, size := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRune([]byte(s[i:min(i+utf8.UTFMax, len(s))]))
+		}
+		if unicode.IsSpace(r) {
+			if inField {
+				return start, i
+			}
+		} else if !inField {
+			inField, start = true, i
+		}
+		i += size
+	}
+	if inField {
+		return start, len(s)
+	}
+	return len(s), len(s)
+}
+
+// fieldCount is len(strings.Fields(s)).
+func fieldCount(s string) int {
+	n := 0
+	for i := 0; ; n++ {
+		start, end := nextField(s, i)
+		if start == end {
+			return n
+		}
+		i = end
+	}
 }
 
 func (k *companyKey) acronymOf(o *companyKey) bool {
@@ -154,12 +249,18 @@ func companySim(a, b *companyKey) float64 {
 		return acronymScore
 	}
 	s := spellSim(a.norm, b.norm)
-	wa, wb := strings.Fields(a.norm), strings.Fields(b.norm)
-	if len(wa) == len(wb) {
-		for i := range wa {
-			if wa[i] != wb[i] {
-				s = min(s, spellSim(wa[i], wb[i]))
+	if fieldCount(a.norm) == fieldCount(b.norm) {
+		// word by word, without splitting the names into slices
+		for i, j := 0, 0; ; {
+			sa, ea := nextField(a.norm, i)
+			sb, eb := nextField(b.norm, j)
+			if sa == ea {
+				break
 			}
+			if wa, wb := a.norm[sa:ea], b.norm[sb:eb]; wa != wb {
+				s = min(s, spellSim(wa, wb))
+			}
+			i, j = ea, eb
 		}
 	}
 	return s
