@@ -500,14 +500,15 @@ func (e *Engine) claim(ci, mi int32, a *Account, r *rec, res *Result) {
 // create makes a new contact (and its CRM account) from account a.
 func (e *Engine) create(a *Account, r *rec, res *Result) int32 {
 	now := e.cfg.Now()
-	id := "AR-" + a.Team + "-" + strconv.Itoa(int(a.AcctID))
+	var idBuf [64]byte
+	id := derivedID(idBuf[:0], "AR-", a.Team, a.AcctID)
 	for k := 2; ; k++ {
-		if _, taken := e.byID[id]; !taken {
+		if _, taken := e.byID[string(id)]; !taken {
 			break
 		}
-		id = "AR-" + a.Team + "-" + strconv.Itoa(int(a.AcctID)) + "-" + strconv.Itoa(k)
+		id = strconv.AppendInt(append(derivedID(idBuf[:0], "AR-", a.Team, a.AcctID), '-'), int64(k), 10)
 	}
-	c := Contact{ID: id, First: a.First, Last: a.Last, Email: a.Email, Phone: firstPhone(a),
+	c := Contact{ID: string(id), First: a.First, Last: a.Last, Email: a.Email, Phone: firstPhone(a),
 		Created: now, Updated: now, Source: "archtics"}
 	if !blank(a.Street1) {
 		c.Street, c.Street2, c.City, c.State, c.PostalCode = a.Street1, a.Street2, a.City, a.State, a.Zip
@@ -611,16 +612,27 @@ func accountBefore(a, b *CRMAccount) bool {
 	return naturalLess(a.ID, b.ID)
 }
 
+// derivedID appends "<prefix><team>-<n>" to dst: the IDs derived from an
+// account, built without allocating so that a lookup of one that exists
+// allocates nothing.
+func derivedID(dst []byte, prefix, team string, n int32) []byte {
+	dst = append(append(append(dst, prefix...), team...), '-')
+	return strconv.AppendInt(dst, int64(n), 10)
+}
+
 // householdAccount is the household CRM account of a personal account:
 // its Archtics household's when it has one, else its own.
 func (e *Engine) householdAccount(a *Account, res *Result) string {
-	id := "AH-" + a.Team + "-" + strconv.Itoa(int(a.AcctID))
+	var idBuf [64]byte
+	n := a.AcctID
 	if a.HouseholdID != 0 {
-		id = "AH-" + a.Team + "-" + strconv.Itoa(int(a.HouseholdID))
+		n = a.HouseholdID
 	}
-	if _, ok := e.acctByID[id]; ok {
-		return id
+	idb := derivedID(idBuf[:0], "AH-", a.Team, n)
+	if i, ok := e.acctByID[string(idb)]; ok {
+		return e.accounts.at(i).ID // the household's: no copy per member
 	}
+	id := string(idb)
 	acct := CRMAccount{ID: id, Name: strings.TrimSpace(a.Last) + " Household", Type: "Household",
 		City: a.City, State: a.State, Created: e.cfg.Now(), Source: "archtics"}
 	e.addAccount(acct)
