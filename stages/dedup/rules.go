@@ -354,23 +354,21 @@ func match(a, c *rec, th float64, emailNeedsFirst bool) (string, Scores) {
 // it. Most candidates of a block fail, and their scores were thrown away;
 // match computes them for the one the engine keeps.
 func matches(a, c *rec, th float64, emailNeedsFirst bool) bool {
-	emailEq := a.email != "" && a.email == c.email
-	if emailEq && !emailNeedsFirst {
-		return true
+	if a.email != "" && a.email == c.email {
+		// Rule 1, or with EmailNeedsFirstName the first names agreeing
+		// or swapped; else rules 2 and 3 fail too, needing the first
+		// names to agree.
+		return !emailNeedsFirst || a.first != "" && (c.first != "" && firstNameAgrees(a.first, c.first, th) ||
+			a.first == c.last && a.last == c.first)
 	}
-	lastEq := a.last != "" && a.last == c.last
-	if !emailEq && !lastEq {
-		return false
-	}
-	firstOK := a.first != "" && c.first != "" && FirstNameSimilarity(a.first, c.first) >= th
-	if emailEq && (firstOK || a.first != "" && a.first == c.last && a.last == c.first) {
-		return true
-	}
-	if !lastEq || !firstOK {
+	if a.last == "" || a.last != c.last {
 		return false
 	}
 	postal, phone := agreement(a.postal, c.postal), agreement(a.phone, c.phone)
 	if postal == agreeNot && phone == agreeNot {
+		return false
+	}
+	if a.first == "" || c.first == "" || !firstNameAgrees(a.first, c.first, th) {
 		return false
 	}
 	company := agreeBlank
@@ -399,6 +397,54 @@ func matches(a, c *rec, th float64, emailNeedsFirst bool) bool {
 		}
 	}
 	return phone != agreeNot && (company == agreeFilled || phone == agreeFilled)
+}
+
+// firstNameAgrees is FirstNameSimilarity(a, b) >= th for names filled in
+// both, mostly without computing it: different people of one block (a
+// surname in a postal code) have names that share few letters, and an
+// upper bound from the letters they share rejects them. Jaro counts at
+// most the letters both hold (as a multiset), m, so Jaro <= (m/|a| +
+// m/|b| + 1)/3 and Winkler's boost of the exact common prefix keeps it
+// increasing; an edit similarity needs at least max(|a|, |b|) - m edits
+// (a swap keeps the letters, any other edit fixes at most one on each
+// side), so it is at most m/max(|a|, |b|).
+func firstNameAgrees(a, b string, th float64) bool {
+	if a == b {
+		return true
+	}
+	if len(a) <= 64 && len(b) <= 64 && !nicknameOf(a, b) &&
+		!(len(a) >= 5 && len(b) >= 5 && oneEdit(a, b)) {
+		m := commonLetters(a, b)
+		la, lb := float64(len(a)), float64(len(b))
+		jaro := (m/la + m/lb + 1) / 3
+		p := 0
+		for p < 4 && p < len(a) && p < len(b) && a[p] == b[p] {
+			p++
+		}
+		jw := jaro + 0.1*float64(p)*(1-jaro)
+		// The margin covers rounding: only a clear miss is decided here.
+		if max(jw, m/max(la, lb)) < th-1e-9 {
+			return false
+		}
+	}
+	return FirstNameSimilarity(a, b) >= th
+}
+
+// commonLetters is the number of bytes a and b hold in common, as
+// multisets (len(a), len(b) <= 64).
+func commonLetters(a, b string) float64 {
+	var used uint64
+	m := 0
+	for i := 0; i < len(a); i++ {
+		for j := 0; j < len(b); j++ {
+			if used&(1<<j) == 0 && a[i] == b[j] {
+				used |= 1 << j
+				m++
+				break
+			}
+		}
+	}
+	return float64(m)
 }
 
 // agreement is exact's agreement without the score.

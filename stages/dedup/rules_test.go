@@ -124,3 +124,44 @@ func TestMatchesAgreesWithMatch(t *testing.T) {
 		t.Fatal("no pair matched: the values drawn do not exercise the rules")
 	}
 }
+
+// TestFirstNameAgrees: the bound that rejects most first names without
+// computing their similarity never rejects a pair the similarity
+// accepts, nor accepts one it rejects: every pair of the nickname
+// table's names and their typos (a letter dropped, doubled, changed or
+// two swapped), at several thresholds.
+func TestFirstNameAgrees(t *testing.T) {
+	var names []string
+	for formal, nicks := range nicknameGroups {
+		names = append(names, formal)
+		names = append(names, nicks...)
+	}
+	base := len(names)
+	for i, n := range names[:base] {
+		if len(n) < 3 || i%2 == 1 {
+			continue
+		}
+		names = append(names, n[1:], n[:2]+n[3:], n[:len(n)-1], n[:2]+n[1:], n[:1]+"x"+n[2:], n[:1]+n[2:3]+n[1:2]+n[3:])
+	}
+	names = append(names, "marc andre", "jean-luc", "o", "an", "zz", "\u00e9lodie", "elodie")
+	thresholds := []float64{0.8, 0.85, 0.9, 0.92, 0.95}
+	agreed := make([]int, len(thresholds))
+	for _, a := range names {
+		for _, b := range names {
+			sim := FirstNameSimilarity(a, b)
+			for k, th := range thresholds {
+				if got := firstNameAgrees(a, b, th); got != (sim >= th) {
+					t.Fatalf("threshold %v: firstNameAgrees(%q, %q) = %v, similarity %v", th, a, b, got, sim)
+				}
+				if sim >= th && a != b {
+					agreed[k]++
+				}
+			}
+		}
+	}
+	for k, n := range agreed {
+		if n == 0 {
+			t.Fatalf("threshold %v: no two different names agreed: the pairs do not exercise the bound", thresholds[k])
+		}
+	}
+}
