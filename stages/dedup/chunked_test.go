@@ -33,3 +33,4 @@ func TestChunked(t *testing.T) {
 		}
 	}
 }
+

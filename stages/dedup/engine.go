@@ -89,11 +89,13 @@ type resolved struct {
 
 // contact is a contact and what the engine keeps about it.
 type contact struct {
-	c       Contact
-	n       rec
-	crm     bool         // pre-existing (Source "crm")
+	// What a block's walk reads first: the chains and the normalised
+	// fields, ahead of the contact's own.
 	next    [nKeys]int32 // next contact in each blocking chain; notIndexed when not in one
 	firstMp int32        // first of its mappings (mapNext list), -1 none
+	crm     bool         // pre-existing (Source "crm")
+	n       packedRec
+	c       Contact
 }
 
 // Blocking keys. Every rule needs one of them equal, so looking up the
@@ -257,7 +259,7 @@ func (e *Engine) addContact(c Contact, n *rec) int32 {
 	e.stamp = append(e.stamp, 0)
 	e.byID[c.ID] = ci
 	if n != nil {
-		e.contacts.at(ci).n = *n
+		e.contacts.at(ci).n = pack(n)
 		e.index(ci)
 	} else {
 		e.renorm(ci)
@@ -270,14 +272,16 @@ func (e *Engine) addContact(c Contact, n *rec) int32 {
 func (e *Engine) renorm(ci int32) {
 	x := e.contacts.at(ci)
 	e.unindex(ci)
-	x.n = contactRecWith(&x.c, e.contactCompanyKey(&x.c))
+	n := contactRecWith(&x.c, e.contactCompanyKey(&x.c))
+	x.n = pack(&n)
 	e.index(ci)
 }
 
 // index puts a contact in the chains of its keys.
 func (e *Engine) index(ci int32) {
 	x := e.contacts.at(ci)
-	ks, ok := keys(&x.n)
+	n := x.n.rec()
+	ks, ok := keys(&n)
 	for k := range ks {
 		if ok[k] {
 			if h, has := e.heads[k][ks[k]]; has {
@@ -294,7 +298,8 @@ func (e *Engine) index(ci int32) {
 // normalised fields).
 func (e *Engine) unindex(ci int32) {
 	x := e.contacts.at(ci)
-	ks, _ := keys(&x.n)
+	n := x.n.rec()
+	ks, _ := keys(&n)
 	for k := range ks {
 		if x.next[k] == notIndexed {
 			continue
@@ -421,14 +426,15 @@ func (e *Engine) best(r *rec) (int32, string, Scores) {
 		if bi >= 0 && !ContactBefore(&e.contacts.at(ci).c, &e.contacts.at(bi).c) {
 			continue
 		}
-		if matches(r, &e.contacts.at(ci).n, e.th, e.cfg.EmailNeedsFirstName) {
+		if c := e.contacts.at(ci).n.rec(); matches(r, &c, e.th, e.cfg.EmailNeedsFirstName) {
 			bi = ci
 		}
 	}
 	if bi < 0 {
 		return -1, "", NoScores
 	}
-	rule, sc := match(r, &e.contacts.at(bi).n, e.th, e.cfg.EmailNeedsFirstName)
+	c := e.contacts.at(bi).n.rec()
+	rule, sc := match(r, &c, e.th, e.cfg.EmailNeedsFirstName)
 	return bi, rule, sc
 }
 
@@ -449,7 +455,8 @@ func (e *Engine) Add(a *Account) (Result, error) {
 		ci := e.byID[m.ContactID]
 		keep := m.Role == Primary || m.Rule == RuleManual || m.Rule == RuleMerged
 		if !keep {
-			keep = matches(&r, &e.contacts.at(ci).n, e.th, e.cfg.EmailNeedsFirstName)
+			c := e.contacts.at(ci).n.rec()
+			keep = matches(&r, &c, e.th, e.cfg.EmailNeedsFirstName)
 		}
 		if keep {
 			if m.Role == Primary {
