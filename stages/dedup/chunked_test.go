@@ -33,4 +33,3 @@ func TestChunked(t *testing.T) {
 		}
 	}
 }
-
