@@ -71,13 +71,75 @@ type Engine struct {
 	companyKeys map[int32]companyKey // their names, ready to compare
 	companyOf   map[string]resolved  // normalised company name -> the account it resolves to
 
-	maps     chunked[Mapping]
-	mapNext  []int32 // next mapping of the same contact, -1 none
+	maps     chunked[mapping]
+	scores   chunked[Scores]   // the mappings' scores other than NoScores
+	names    []string          // roles and rules, by mapping.role and mapping.rule
+	nameIdx  map[string]uint32 // names' indexes
+	mapNext  []int32           // next mapping of the same contact, -1 none
 	mapByAcc map[AccountRef]int32
 
 	stamp []uint32 // per contact: the candidate round that last saw it
 	round uint32
 	cand  []int32
+}
+
+// mapping is a Mapping as the engine holds it (64 bytes where a Mapping
+// takes 152): its contact by index (the contact's ID is its ContactID),
+// role and rule by index into Engine.names, the scores apart (most
+// mappings are new contacts' and have none).
+type mapping struct {
+	acct    AccountRef
+	addDate time.Time
+	contact int32
+	scores  int32 // index into Engine.scores; -1: NoScores
+	role    uint32
+	rule    uint32
+}
+
+// The names every engine holds first, so that these indexes are theirs.
+const (
+	namePrimary = iota
+	nameSecondary
+	nameNew
+	nameMerged
+	nameManual
+)
+
+var firstNames = []string{string(Primary), string(Secondary), RuleNew, RuleMerged, RuleManual}
+
+// name is the index of a role or rule name, added when new.
+func (e *Engine) name(s string) uint32 {
+	if i, ok := e.nameIdx[s]; ok {
+		return i
+	}
+	i := uint32(len(e.names))
+	e.names = append(e.names, s)
+	e.nameIdx[s] = i
+	return i
+}
+
+// setScores sets mapping mi's scores.
+func (e *Engine) setScores(mi int32, sc Scores) {
+	m := e.maps.at(mi)
+	switch {
+	case sc == NoScores:
+		m.scores = -1
+	case m.scores >= 0:
+		*e.scores.at(m.scores) = sc
+	default:
+		m.scores = e.scores.push(sc)
+	}
+}
+
+// mappingOf is mapping mi as a Mapping.
+func (e *Engine) mappingOf(mi int32) Mapping {
+	m := e.maps.at(mi)
+	sc := NoScores
+	if m.scores >= 0 {
+		sc = *e.scores.at(m.scores)
+	}
+	return Mapping{ContactID: e.contacts.at(m.contact).c.ID, Account: m.acct, Role: Role(e.names[m.role]), Rule: e.names[m.rule],
+		Scores: sc, AddDate: m.addDate}
 }
 
 // resolved is a company name resolved to a Company account (a cache:
@@ -161,7 +223,10 @@ func New(cfg Config, st State) (*Engine, error) {
 		return nil, fmt.Errorf("dedup: threshold %v: want a similarity in (0, 1]", cfg.Threshold)
 	}
 	e := &Engine{cfg: cfg, th: th, byID: make(map[string]int32, len(st.Contacts)), acctByID: map[string]int32{},
-		companyOf: map[string]resolved{}, companies: map[byte][]int32{}, companyKeys: map[int32]companyKey{}, mapByAcc: make(map[AccountRef]int32, len(st.Mapping))}
+		companyOf: map[string]resolved{}, companies: map[byte][]int32{}, companyKeys: map[int32]companyKey{}, mapByAcc: make(map[AccountRef]int32, len(st.Mapping)), nameIdx: map[string]uint32{}}
+	for _, n := range firstNames {
+		e.name(n)
+	}
 	for k := range e.heads {
 		e.heads[k] = map[uint64]int32{}
 	}
@@ -202,7 +267,7 @@ func New(cfg Config, st State) (*Engine, error) {
 	}
 	for i := range e.contacts.len() {
 		if p := e.contacts.at(i).c.Primary; p != nil {
-			if mi, ok := e.mapByAcc[*p]; !ok || e.maps.at(mi).ContactID != e.contacts.at(i).c.ID {
+			if mi, ok := e.mapByAcc[*p]; !ok || e.maps.at(mi).contact != i {
 				return nil, fmt.Errorf("dedup: contact %s has primary %s, which is not mapped to it in the CRM state", e.contacts.at(i).c.ID, refString(p))
 			}
 		}
@@ -323,9 +388,10 @@ func (e *Engine) unindex(ci int32) {
 	}
 }
 
-// link records mapping m of contact ci.
+// link records mapping m of contact ci (m.ContactID is not read).
 func (e *Engine) link(ci int32, m Mapping) int32 {
-	mi := e.maps.push(m)
+	mi := e.maps.push(mapping{acct: m.Account, addDate: m.AddDate, contact: ci, scores: -1, role: e.name(string(m.Role)), rule: e.name(m.Rule)})
+	e.setScores(mi, m.Scores)
 	e.mapNext = append(e.mapNext, e.contacts.at(ci).firstMp)
 	e.contacts.at(ci).firstMp = mi
 	e.mapByAcc[m.Account] = mi
@@ -334,7 +400,7 @@ func (e *Engine) link(ci int32, m Mapping) int32 {
 
 // relink moves mapping mi from its contact to contact ci.
 func (e *Engine) relink(mi, ci int32) {
-	from := e.byID[e.maps.at(mi).ContactID]
+	from := e.maps.at(mi).contact
 	x := e.contacts.at(from)
 	if x.firstMp == mi {
 		x.firstMp = e.mapNext[mi]
@@ -348,7 +414,7 @@ func (e *Engine) relink(mi, ci int32) {
 	}
 	e.mapNext[mi] = e.contacts.at(ci).firstMp
 	e.contacts.at(ci).firstMp = mi
-	e.maps.at(mi).ContactID = e.contacts.at(ci).c.ID
+	e.maps.at(mi).contact = ci
 }
 
 // ContactBefore reports whether contact a comes before contact b in the
@@ -452,17 +518,17 @@ func (e *Engine) Add(a *Account) (Result, error) {
 	var res Result
 	if mi, ok := e.mapByAcc[a.AccountRef]; ok {
 		m := e.maps.at(mi)
-		ci := e.byID[m.ContactID]
-		keep := m.Role == Primary || m.Rule == RuleManual || m.Rule == RuleMerged
+		ci := m.contact
+		keep := m.role == namePrimary || m.rule == nameManual || m.rule == nameMerged
 		if !keep {
 			c := e.contacts.at(ci).n.rec()
 			keep = matches(&r, &c, e.th, e.cfg.EmailNeedsFirstName)
 		}
 		if keep {
-			if m.Role == Primary {
+			if m.role == namePrimary {
 				e.overwrite(ci, a, &r, &res)
 			}
-			res.Mapping = *m
+			res.Mapping = e.mappingOf(mi)
 			return res, nil
 		}
 		// A secondary its contact no longer matches: matched again.
@@ -473,9 +539,10 @@ func (e *Engine) Add(a *Account) (Result, error) {
 		}
 		e.relink(mi, ni)
 		m = e.maps.at(mi)
-		m.Rule, m.Scores, m.Role, m.AddDate = rule, sc, Secondary, a.AddDate
+		m.rule, m.role, m.addDate = e.name(rule), nameSecondary, a.AddDate
+		e.setScores(mi, sc)
 		e.claim(ni, mi, a, &r, &res)
-		res.Mapping, res.Changed = *m, true
+		res.Mapping, res.Changed = e.mappingOf(mi), true
 		return res, nil
 	}
 	ci, rule, sc := e.best(&r)
@@ -483,9 +550,9 @@ func (e *Engine) Add(a *Account) (Result, error) {
 		ci = e.create(a, &r, &res)
 		rule, sc = RuleNew, NoScores
 	}
-	mi := e.link(ci, Mapping{ContactID: e.contacts.at(ci).c.ID, Account: a.AccountRef, Role: Secondary, Rule: rule, Scores: sc, AddDate: a.AddDate})
+	mi := e.link(ci, Mapping{Account: a.AccountRef, Role: Secondary, Rule: rule, Scores: sc, AddDate: a.AddDate})
 	e.claim(ci, mi, a, &r, &res)
-	res.Mapping, res.Changed = *e.maps.at(mi), true
+	res.Mapping, res.Changed = e.mappingOf(mi), true
 	return res, nil
 }
 
@@ -498,8 +565,8 @@ func (e *Engine) claim(ci, mi int32, a *Account, r *rec, res *Result) {
 	}
 	ref := a.AccountRef
 	x.c.Primary = &ref
-	e.maps.at(mi).Role = Primary
-	if e.maps.at(mi).Rule != RuleNew {
+	e.maps.at(mi).role = namePrimary
+	if e.maps.at(mi).rule != nameNew {
 		e.overwrite(ci, a, r, res)
 	}
 }
@@ -698,31 +765,32 @@ func (e *Engine) Follow(loser, winner AccountRef) (Result, error) {
 	if loser == winner {
 		return Result{}, fmt.Errorf("dedup: account %s:%d cannot follow itself", loser.Team, loser.AcctID)
 	}
-	wc := e.byID[e.maps.at(wi).ContactID]
+	wc := e.maps.at(wi).contact
 	var res Result
 	mi, ok := e.mapByAcc[loser]
 	if !ok {
-		mi = e.link(wc, Mapping{ContactID: e.contacts.at(wc).c.ID, Account: loser, Role: Secondary, Rule: RuleMerged, Scores: NoScores})
-		res.Mapping, res.Changed = *e.maps.at(mi), true
+		mi = e.link(wc, Mapping{Account: loser, Role: Secondary, Rule: RuleMerged, Scores: NoScores})
+		res.Mapping, res.Changed = e.mappingOf(mi), true
 		return res, nil
 	}
-	before := *e.maps.at(mi)
+	before := e.mappingOf(mi)
 	if before.ContactID == e.contacts.at(wc).c.ID && before.Role == Secondary && before.Rule == RuleMerged {
 		res.Mapping = before
 		return res, nil
 	}
-	from := e.byID[before.ContactID]
+	from := e.maps.at(mi).contact
 	wasPrimary := before.Role == Primary
 	if from != wc {
 		e.relink(mi, wc)
 	}
 	m := e.maps.at(mi)
-	m.Role, m.Rule, m.Scores = Secondary, RuleMerged, NoScores
+	m.role, m.rule = nameSecondary, nameMerged
+	e.setScores(mi, NoScores)
 	if wasPrimary {
 		e.contacts.at(from).c.Primary = nil
 		e.promote(from, &res)
 	}
-	res.Mapping, res.Changed = *e.maps.at(mi), true
+	res.Mapping, res.Changed = e.mappingOf(mi), true
 	return res, nil
 }
 
@@ -738,14 +806,14 @@ func (e *Engine) promote(ci int32, res *Result) {
 	if bi < 0 {
 		return
 	}
-	ref := e.maps.at(bi).Account
+	ref := e.maps.at(bi).acct
 	e.contacts.at(ci).c.Primary = &ref
-	e.maps.at(bi).Role = Primary
-	res.Others = append(res.Others, *e.maps.at(bi))
+	e.maps.at(bi).role = namePrimary
+	res.Others = append(res.Others, e.mappingOf(bi))
 }
 
-func mappingBefore(a, b *Mapping) bool {
-	return FoundFirst(&Account{AccountRef: a.Account, AddDate: a.AddDate}, &Account{AccountRef: b.Account, AddDate: b.AddDate})
+func mappingBefore(a, b *mapping) bool {
+	return FoundFirst(&Account{AccountRef: a.acct, AddDate: a.addDate}, &Account{AccountRef: b.acct, AddDate: b.addDate})
 }
 
 // SetPrimary makes acct, already mapped to contactID, its primary account
@@ -762,26 +830,26 @@ func (e *Engine) SetPrimary(contactID string, acct AccountRef) (Result, error) {
 		return Result{}, fmt.Errorf("dedup: no contact %s in the CRM state: check the contact_id", contactID)
 	}
 	mi, ok := e.mapByAcc[acct]
-	if !ok || e.maps.at(mi).ContactID != contactID {
+	if !ok || e.maps.at(mi).contact != ci {
 		return Result{}, fmt.Errorf("dedup: account %s:%d is not mapped to contact %s: set-primary only chooses among a contact's own accounts", acct.Team, acct.AcctID, contactID)
 	}
 	var res Result
 	x := e.contacts.at(ci)
 	if x.c.Primary != nil && *x.c.Primary == acct {
-		res.Mapping = *e.maps.at(mi)
+		res.Mapping = e.mappingOf(mi)
 		return res, nil
 	}
 	if x.c.Primary != nil {
 		if old, ok := e.mapByAcc[*x.c.Primary]; ok {
-			e.maps.at(old).Role = Secondary
-			res.Others = append(res.Others, *e.maps.at(old))
+			e.maps.at(old).role = nameSecondary
+			res.Others = append(res.Others, e.mappingOf(old))
 		}
 	}
 	ref := acct
 	x.c.Primary = &ref
 	m := e.maps.at(mi)
-	m.Role, m.Rule = Primary, RuleManual
-	res.Mapping, res.Changed = *m, true
+	m.role, m.rule = namePrimary, nameManual
+	res.Mapping, res.Changed = e.mappingOf(mi), true
 	return res, nil
 }
 
@@ -789,7 +857,10 @@ func (e *Engine) SetPrimary(contactID string, acct AccountRef) (Result, error) {
 // engine holds them (the state's, then created ones), CRM accounts
 // likewise, mappings by team and acct_id.
 func (e *Engine) State() State {
-	st := State{Contacts: make([]Contact, e.contacts.len()), Accounts: e.accounts.all(), Mapping: e.maps.all()}
+	st := State{Contacts: make([]Contact, e.contacts.len()), Accounts: e.accounts.all(), Mapping: make([]Mapping, e.maps.len())}
+	for i := range e.maps.len() {
+		st.Mapping[i] = e.mappingOf(i)
+	}
 	for i := range e.contacts.len() {
 		c := e.contacts.at(i).c
 		if c.Primary != nil {
@@ -813,5 +884,5 @@ func (e *Engine) Lookup(acct AccountRef) (Mapping, bool) {
 	if !ok {
 		return Mapping{}, false
 	}
-	return *e.maps.at(mi), true
+	return e.mappingOf(mi), true
 }
