@@ -300,23 +300,14 @@ func (e *Engine) addAccount(a CRMAccount) int32 {
 	return i
 }
 
-// contactCompanyKey is the key of the company a contact is linked to
-// (companyName's, kept in companyKeys): none when its CRM account is not
-// a Company.
+// contactCompanyKey is the key of the company a contact is linked to:
+// its CRM account's name's (kept in companyKeys) when that is a Company,
+// else none.
 func (e *Engine) contactCompanyKey(c *Contact) companyKey {
 	if i, ok := e.acctByID[c.AccountID]; ok && e.accounts.at(i).Type == "Company" {
 		return e.companyKeys[i]
 	}
 	return companyKey{}
-}
-
-// companyName is the company a contact is linked to: its CRM account's
-// name when that is a Company, else "".
-func (e *Engine) companyName(c *Contact) string {
-	if i, ok := e.acctByID[c.AccountID]; ok && e.accounts.at(i).Type == "Company" {
-		return e.accounts.at(i).Name
-	}
-	return ""
 }
 
 func (e *Engine) addContact(c Contact, n *rec) int32 {
