@@ -61,23 +61,85 @@ import (
 type Engine struct {
 	cfg      Config
 	th       float64
-	contacts []contact
+	contacts chunked[contact]
 	byID     map[string]int32
 	heads    [nKeys]map[uint64]int32 // blocking key -> first contact of its chain
 
-	accounts    []CRMAccount
+	accounts    chunked[CRMAccount]
 	acctByID    map[string]int32
 	companies   map[byte][]int32     // indexes of the Company accounts by the first letter of their normalised name
 	companyKeys map[int32]companyKey // their names, ready to compare
 	companyOf   map[string]resolved  // normalised company name -> the account it resolves to
 
-	maps     []Mapping
-	mapNext  []int32 // next mapping of the same contact, -1 none
+	maps     chunked[mapping]
+	scores   chunked[Scores]   // the mappings' scores other than NoScores
+	names    []string          // roles and rules, by mapping.role and mapping.rule
+	nameIdx  map[string]uint32 // names' indexes
+	mapNext  []int32           // next mapping of the same contact, -1 none
 	mapByAcc map[AccountRef]int32
 
 	stamp []uint32 // per contact: the candidate round that last saw it
 	round uint32
 	cand  []int32
+}
+
+// mapping is a Mapping as the engine holds it (64 bytes where a Mapping
+// takes 152): its contact by index (the contact's ID is its ContactID),
+// role and rule by index into Engine.names, the scores apart (most
+// mappings are new contacts' and have none).
+type mapping struct {
+	acct    AccountRef
+	addDate time.Time
+	contact int32
+	scores  int32 // index into Engine.scores; -1: NoScores
+	role    uint32
+	rule    uint32
+}
+
+// The names every engine holds first, so that these indexes are theirs.
+const (
+	namePrimary = iota
+	nameSecondary
+	nameNew
+	nameMerged
+	nameManual
+)
+
+var firstNames = []string{string(Primary), string(Secondary), RuleNew, RuleMerged, RuleManual}
+
+// name is the index of a role or rule name, added when new.
+func (e *Engine) name(s string) uint32 {
+	if i, ok := e.nameIdx[s]; ok {
+		return i
+	}
+	i := uint32(len(e.names))
+	e.names = append(e.names, s)
+	e.nameIdx[s] = i
+	return i
+}
+
+// setScores sets mapping mi's scores.
+func (e *Engine) setScores(mi int32, sc Scores) {
+	m := e.maps.at(mi)
+	switch {
+	case sc == NoScores:
+		m.scores = -1
+	case m.scores >= 0:
+		*e.scores.at(m.scores) = sc
+	default:
+		m.scores = e.scores.push(sc)
+	}
+}
+
+// mappingOf is mapping mi as a Mapping.
+func (e *Engine) mappingOf(mi int32) Mapping {
+	m := e.maps.at(mi)
+	sc := NoScores
+	if m.scores >= 0 {
+		sc = *e.scores.at(m.scores)
+	}
+	return Mapping{ContactID: e.contacts.at(m.contact).c.ID, Account: m.acct, Role: Role(e.names[m.role]), Rule: e.names[m.rule],
+		Scores: sc, AddDate: m.addDate}
 }
 
 // resolved is a company name resolved to a Company account (a cache:
@@ -89,11 +151,13 @@ type resolved struct {
 
 // contact is a contact and what the engine keeps about it.
 type contact struct {
-	c       Contact
-	n       rec
-	crm     bool         // pre-existing (Source "crm")
+	// What a block's walk reads first: the chains and the normalised
+	// fields, ahead of the contact's own.
 	next    [nKeys]int32 // next contact in each blocking chain; notIndexed when not in one
 	firstMp int32        // first of its mappings (mapNext list), -1 none
+	crm     bool         // pre-existing (Source "crm")
+	n       packedRec
+	c       Contact
 }
 
 // Blocking keys. Every rule needs one of them equal, so looking up the
@@ -159,7 +223,10 @@ func New(cfg Config, st State) (*Engine, error) {
 		return nil, fmt.Errorf("dedup: threshold %v: want a similarity in (0, 1]", cfg.Threshold)
 	}
 	e := &Engine{cfg: cfg, th: th, byID: make(map[string]int32, len(st.Contacts)), acctByID: map[string]int32{},
-		companyOf: map[string]resolved{}, companies: map[byte][]int32{}, companyKeys: map[int32]companyKey{}, mapByAcc: make(map[AccountRef]int32, len(st.Mapping))}
+		companyOf: map[string]resolved{}, companies: map[byte][]int32{}, companyKeys: map[int32]companyKey{}, mapByAcc: make(map[AccountRef]int32, len(st.Mapping)), nameIdx: map[string]uint32{}}
+	for _, n := range firstNames {
+		e.name(n)
+	}
 	for k := range e.heads {
 		e.heads[k] = map[uint64]int32{}
 	}
@@ -169,7 +236,6 @@ func New(cfg Config, st State) (*Engine, error) {
 		}
 		e.addAccount(a)
 	}
-	e.contacts = make([]contact, 0, len(st.Contacts))
 	for i := range st.Contacts {
 		c := st.Contacts[i]
 		if c.ID == "" {
@@ -192,17 +258,17 @@ func New(cfg Config, st State) (*Engine, error) {
 		if _, dup := e.mapByAcc[m.Account]; dup {
 			return nil, fmt.Errorf("dedup: account %s:%d is mapped twice in the CRM state: one mapping per account", m.Account.Team, m.Account.AcctID)
 		}
-		c := &e.contacts[ci].c
+		c := &e.contacts.at(ci).c
 		isPrimary := c.Primary != nil && *c.Primary == m.Account
 		if isPrimary != (m.Role == Primary) {
 			return nil, fmt.Errorf("dedup: account %s:%d has role %q for contact %s, whose primary is %s: the state's mapping and contacts disagree", m.Account.Team, m.Account.AcctID, m.Role, m.ContactID, refString(c.Primary))
 		}
 		e.link(ci, m)
 	}
-	for i := range e.contacts {
-		if p := e.contacts[i].c.Primary; p != nil {
-			if mi, ok := e.mapByAcc[*p]; !ok || e.maps[mi].ContactID != e.contacts[i].c.ID {
-				return nil, fmt.Errorf("dedup: contact %s has primary %s, which is not mapped to it in the CRM state", e.contacts[i].c.ID, refString(p))
+	for i := range e.contacts.len() {
+		if p := e.contacts.at(i).c.Primary; p != nil {
+			if mi, ok := e.mapByAcc[*p]; !ok || e.maps.at(mi).contact != i {
+				return nil, fmt.Errorf("dedup: contact %s has primary %s, which is not mapped to it in the CRM state", e.contacts.at(i).c.ID, refString(p))
 			}
 		}
 	}
@@ -217,8 +283,7 @@ func refString(r *AccountRef) string {
 }
 
 func (e *Engine) addAccount(a CRMAccount) int32 {
-	i := int32(len(e.accounts))
-	e.accounts = append(e.accounts, a)
+	i := e.accounts.push(a)
 	e.acctByID[a.ID] = i
 	if a.Type == "Company" {
 		k := companyKeyOf(a.Name)
@@ -227,7 +292,7 @@ func (e *Engine) addAccount(a CRMAccount) int32 {
 		// A name resolved before resolves to the new account when it
 		// matches and comes first: the cache stays what a scan finds.
 		for n, r := range e.companyOf {
-			if companySim(&r.key, &k) >= e.th && accountBefore(&e.accounts[i], &e.accounts[r.acct]) {
+			if companySim(&r.key, &k) >= e.th && accountBefore(e.accounts.at(i), e.accounts.at(r.acct)) {
 				e.companyOf[n] = resolved{key: r.key, acct: i}
 			}
 		}
@@ -235,22 +300,22 @@ func (e *Engine) addAccount(a CRMAccount) int32 {
 	return i
 }
 
-// companyName is the company a contact is linked to: its CRM account's
-// name when that is a Company, else "".
-func (e *Engine) companyName(c *Contact) string {
-	if i, ok := e.acctByID[c.AccountID]; ok && e.accounts[i].Type == "Company" {
-		return e.accounts[i].Name
+// contactCompanyKey is the key of the company a contact is linked to:
+// its CRM account's name's (kept in companyKeys) when that is a Company,
+// else none.
+func (e *Engine) contactCompanyKey(c *Contact) companyKey {
+	if i, ok := e.acctByID[c.AccountID]; ok && e.accounts.at(i).Type == "Company" {
+		return e.companyKeys[i]
 	}
-	return ""
+	return companyKey{}
 }
 
 func (e *Engine) addContact(c Contact, n *rec) int32 {
-	ci := int32(len(e.contacts))
-	e.contacts = append(e.contacts, contact{c: c, crm: c.Source != "archtics", firstMp: -1, next: [nKeys]int32{notIndexed, notIndexed, notIndexed}})
+	ci := e.contacts.push(contact{c: c, crm: c.Source != "archtics", firstMp: -1, next: [nKeys]int32{notIndexed, notIndexed, notIndexed}})
 	e.stamp = append(e.stamp, 0)
 	e.byID[c.ID] = ci
 	if n != nil {
-		e.contacts[ci].n = *n
+		e.contacts.at(ci).n = pack(n)
 		e.index(ci)
 	} else {
 		e.renorm(ci)
@@ -261,16 +326,18 @@ func (e *Engine) addContact(c Contact, n *rec) int32 {
 // renorm recomputes a contact's normalised fields and moves it in the
 // index: call after changing its fields.
 func (e *Engine) renorm(ci int32) {
-	x := &e.contacts[ci]
+	x := e.contacts.at(ci)
 	e.unindex(ci)
-	x.n = contactRecOf(&x.c, e.companyName(&x.c))
+	n := contactRecWith(&x.c, e.contactCompanyKey(&x.c))
+	x.n = pack(&n)
 	e.index(ci)
 }
 
 // index puts a contact in the chains of its keys.
 func (e *Engine) index(ci int32) {
-	x := &e.contacts[ci]
-	ks, ok := keys(&x.n)
+	x := e.contacts.at(ci)
+	n := x.n.rec()
+	ks, ok := keys(&n)
 	for k := range ks {
 		if ok[k] {
 			if h, has := e.heads[k][ks[k]]; has {
@@ -286,8 +353,9 @@ func (e *Engine) index(ci int32) {
 // unindex takes a contact out of its chains (its keys from its current
 // normalised fields).
 func (e *Engine) unindex(ci int32) {
-	x := &e.contacts[ci]
-	ks, _ := keys(&x.n)
+	x := e.contacts.at(ci)
+	n := x.n.rec()
+	ks, _ := keys(&n)
 	for k := range ks {
 		if x.next[k] == notIndexed {
 			continue
@@ -300,9 +368,9 @@ func (e *Engine) unindex(ci int32) {
 				e.heads[k][ks[k]] = x.next[k]
 			}
 		} else {
-			for p := h; p >= 0; p = e.contacts[p].next[k] {
-				if e.contacts[p].next[k] == ci {
-					e.contacts[p].next[k] = x.next[k]
+			for p := h; p >= 0; p = e.contacts.at(p).next[k] {
+				if e.contacts.at(p).next[k] == ci {
+					e.contacts.at(p).next[k] = x.next[k]
 					break
 				}
 			}
@@ -311,20 +379,20 @@ func (e *Engine) unindex(ci int32) {
 	}
 }
 
-// link records mapping m of contact ci.
+// link records mapping m of contact ci (m.ContactID is not read).
 func (e *Engine) link(ci int32, m Mapping) int32 {
-	mi := int32(len(e.maps))
-	e.maps = append(e.maps, m)
-	e.mapNext = append(e.mapNext, e.contacts[ci].firstMp)
-	e.contacts[ci].firstMp = mi
+	mi := e.maps.push(mapping{acct: m.Account, addDate: m.AddDate, contact: ci, scores: -1, role: e.name(string(m.Role)), rule: e.name(m.Rule)})
+	e.setScores(mi, m.Scores)
+	e.mapNext = append(e.mapNext, e.contacts.at(ci).firstMp)
+	e.contacts.at(ci).firstMp = mi
 	e.mapByAcc[m.Account] = mi
 	return mi
 }
 
 // relink moves mapping mi from its contact to contact ci.
 func (e *Engine) relink(mi, ci int32) {
-	from := e.byID[e.maps[mi].ContactID]
-	x := &e.contacts[from]
+	from := e.maps.at(mi).contact
+	x := e.contacts.at(from)
 	if x.firstMp == mi {
 		x.firstMp = e.mapNext[mi]
 	} else {
@@ -335,9 +403,9 @@ func (e *Engine) relink(mi, ci int32) {
 			}
 		}
 	}
-	e.mapNext[mi] = e.contacts[ci].firstMp
-	e.contacts[ci].firstMp = mi
-	e.maps[mi].ContactID = e.contacts[ci].c.ID
+	e.mapNext[mi] = e.contacts.at(ci).firstMp
+	e.contacts.at(ci).firstMp = mi
+	e.maps.at(mi).contact = ci
 }
 
 // ContactBefore reports whether contact a comes before contact b in the
@@ -403,23 +471,28 @@ func (e *Engine) best(r *rec) (int32, string, Scores) {
 		if !has {
 			continue
 		}
-		for p := h; p >= 0; p = e.contacts[p].next[k] {
+		for p := h; p >= 0; p = e.contacts.at(p).next[k] {
 			if e.stamp[p] != e.round {
 				e.stamp[p] = e.round
 				e.cand = append(e.cand, p)
 			}
 		}
 	}
-	bi, brule, bsc := int32(-1), "", NoScores
+	bi := int32(-1)
 	for _, ci := range e.cand {
-		if bi >= 0 && !ContactBefore(&e.contacts[ci].c, &e.contacts[bi].c) {
+		if bi >= 0 && !ContactBefore(&e.contacts.at(ci).c, &e.contacts.at(bi).c) {
 			continue
 		}
-		if rule, sc := match(r, &e.contacts[ci].n, e.th, e.cfg.EmailNeedsFirstName); rule != "" {
-			bi, brule, bsc = ci, rule, sc
+		if c := e.contacts.at(ci).n.rec(); matches(r, &c, e.th, e.cfg.EmailNeedsFirstName) {
+			bi = ci
 		}
 	}
-	return bi, brule, bsc
+	if bi < 0 {
+		return -1, "", NoScores
+	}
+	c := e.contacts.at(bi).n.rec()
+	rule, sc := match(r, &c, e.th, e.cfg.EmailNeedsFirstName)
+	return bi, rule, sc
 }
 
 // Add deduplicates one new or changed account against the current state
@@ -435,18 +508,18 @@ func (e *Engine) Add(a *Account) (Result, error) {
 	r := accountRec(a)
 	var res Result
 	if mi, ok := e.mapByAcc[a.AccountRef]; ok {
-		m := &e.maps[mi]
-		ci := e.byID[m.ContactID]
-		keep := m.Role == Primary || m.Rule == RuleManual || m.Rule == RuleMerged
+		m := e.maps.at(mi)
+		ci := m.contact
+		keep := m.role == namePrimary || m.rule == nameManual || m.rule == nameMerged
 		if !keep {
-			rule, _ := match(&r, &e.contacts[ci].n, e.th, e.cfg.EmailNeedsFirstName)
-			keep = rule != ""
+			c := e.contacts.at(ci).n.rec()
+			keep = matches(&r, &c, e.th, e.cfg.EmailNeedsFirstName)
 		}
 		if keep {
-			if m.Role == Primary {
-				e.overwrite(ci, a, &res)
+			if m.role == namePrimary {
+				e.overwrite(ci, a, &r, &res)
 			}
-			res.Mapping = *m
+			res.Mapping = e.mappingOf(mi)
 			return res, nil
 		}
 		// A secondary its contact no longer matches: matched again.
@@ -456,10 +529,11 @@ func (e *Engine) Add(a *Account) (Result, error) {
 			rule, sc = RuleNew, NoScores
 		}
 		e.relink(mi, ni)
-		m = &e.maps[mi]
-		m.Rule, m.Scores, m.Role, m.AddDate = rule, sc, Secondary, a.AddDate
-		e.claim(ni, mi, a, &res)
-		res.Mapping, res.Changed = *m, true
+		m = e.maps.at(mi)
+		m.rule, m.role, m.addDate = e.name(rule), nameSecondary, a.AddDate
+		e.setScores(mi, sc)
+		e.claim(ni, mi, a, &r, &res)
+		res.Mapping, res.Changed = e.mappingOf(mi), true
 		return res, nil
 	}
 	ci, rule, sc := e.best(&r)
@@ -467,44 +541,45 @@ func (e *Engine) Add(a *Account) (Result, error) {
 		ci = e.create(a, &r, &res)
 		rule, sc = RuleNew, NoScores
 	}
-	mi := e.link(ci, Mapping{ContactID: e.contacts[ci].c.ID, Account: a.AccountRef, Role: Secondary, Rule: rule, Scores: sc, AddDate: a.AddDate})
-	e.claim(ci, mi, a, &res)
-	res.Mapping, res.Changed = e.maps[mi], true
+	mi := e.link(ci, Mapping{Account: a.AccountRef, Role: Secondary, Rule: rule, Scores: sc, AddDate: a.AddDate})
+	e.claim(ci, mi, a, &r, &res)
+	res.Mapping, res.Changed = e.mappingOf(mi), true
 	return res, nil
 }
 
 // claim makes mapping mi its contact's primary when the contact has none,
 // and lets the account overwrite it.
-func (e *Engine) claim(ci, mi int32, a *Account, res *Result) {
-	x := &e.contacts[ci]
+func (e *Engine) claim(ci, mi int32, a *Account, r *rec, res *Result) {
+	x := e.contacts.at(ci)
 	if x.c.Primary != nil {
 		return
 	}
 	ref := a.AccountRef
 	x.c.Primary = &ref
-	e.maps[mi].Role = Primary
-	if e.maps[mi].Rule != RuleNew {
-		e.overwrite(ci, a, res)
+	e.maps.at(mi).role = namePrimary
+	if e.maps.at(mi).rule != nameNew {
+		e.overwrite(ci, a, r, res)
 	}
 }
 
 // create makes a new contact (and its CRM account) from account a.
 func (e *Engine) create(a *Account, r *rec, res *Result) int32 {
 	now := e.cfg.Now()
-	id := "AR-" + a.Team + "-" + strconv.Itoa(int(a.AcctID))
+	var idBuf [64]byte
+	id := derivedID(idBuf[:0], "AR-", a.Team, a.AcctID)
 	for k := 2; ; k++ {
-		if _, taken := e.byID[id]; !taken {
+		if _, taken := e.byID[string(id)]; !taken {
 			break
 		}
-		id = "AR-" + a.Team + "-" + strconv.Itoa(int(a.AcctID)) + "-" + strconv.Itoa(k)
+		id = strconv.AppendInt(append(derivedID(idBuf[:0], "AR-", a.Team, a.AcctID), '-'), int64(k), 10)
 	}
-	c := Contact{ID: id, First: a.First, Last: a.Last, Email: a.Email, Phone: firstPhone(a),
+	c := Contact{ID: string(id), First: a.First, Last: a.Last, Email: a.Email, Phone: firstPhone(a),
 		Created: now, Updated: now, Source: "archtics"}
 	if !blank(a.Street1) {
 		c.Street, c.Street2, c.City, c.State, c.PostalCode = a.Street1, a.Street2, a.City, a.State, a.Zip
 	}
 	if !blank(a.Company) {
-		c.AccountID = e.companyAccount(a, "", res)
+		c.AccountID = e.companyAccount(a, &r.company, "", res)
 	} else {
 		c.AccountID = e.householdAccount(a, res)
 	}
@@ -516,9 +591,9 @@ func (e *Engine) create(a *Account, r *rec, res *Result) int32 {
 	if blank(a.Street1) {
 		n.addr, n.postal = Address{}, ""
 	}
-	n.company = companyKeyOf(e.companyName(&c))
+	n.company = e.contactCompanyKey(&c)
 	ci := e.addContact(c, &n)
-	res.Contacts = append(res.Contacts, ContactChange{Op: "insert", Contact: e.contacts[ci].c, Fields: slices.Clone(contactFields)})
+	res.Contacts = append(res.Contacts, ContactChange{Op: "insert", Contact: e.contacts.at(ci).c, Fields: slices.Clone(contactFields)})
 	return ci
 }
 
@@ -542,30 +617,29 @@ func firstPhone(a *Account) string {
 // contact's present account) when that is a Company of a similar name,
 // else the first Company account of a similar name in contact order
 // (pre-existing first, then natural ID order), else a new one.
-func (e *Engine) companyAccount(a *Account, current string, res *Result) string {
-	key := companyKeyOf(a.Company)
-	if i, ok := e.acctByID[current]; ok && e.accounts[i].Type == "Company" {
+func (e *Engine) companyAccount(a *Account, key *companyKey, current string, res *Result) string {
+	if i, ok := e.acctByID[current]; ok && e.accounts.at(i).Type == "Company" {
 		ck := e.companyKeys[i]
-		if companySim(&key, &ck) >= e.th {
+		if companySim(key, &ck) >= e.th {
 			return current
 		}
 	}
 	if r, ok := e.companyOf[key.norm]; ok {
-		return e.accounts[r.acct].ID
+		return e.accounts.at(r.acct).ID
 	}
 	bi := int32(-1)
 	for _, i := range e.companies[firstByte(key.norm)] {
 		ck := e.companyKeys[i]
-		if companySim(&key, &ck) < e.th {
+		if companySim(key, &ck) < e.th {
 			continue
 		}
-		if bi < 0 || accountBefore(&e.accounts[i], &e.accounts[bi]) {
+		if bi < 0 || accountBefore(e.accounts.at(i), e.accounts.at(bi)) {
 			bi = i
 		}
 	}
 	if bi >= 0 {
-		e.companyOf[key.norm] = resolved{key: key, acct: bi}
-		return e.accounts[bi].ID
+		e.companyOf[key.norm] = resolved{key: *key, acct: bi}
+		return e.accounts.at(bi).ID
 	}
 	name := a.Company
 	if k := strings.IndexByte(name, '|'); k >= 0 {
@@ -580,7 +654,7 @@ func (e *Engine) companyAccount(a *Account, current string, res *Result) string 
 		acct.ID = "AC-" + a.Team + "-" + strconv.Itoa(int(a.AcctID)) + "-" + strconv.Itoa(k)
 	}
 	i := e.addAccount(acct)
-	e.companyOf[key.norm] = resolved{key: key, acct: i}
+	e.companyOf[key.norm] = resolved{key: *key, acct: i}
 	res.CRMAccounts = append(res.CRMAccounts, acct)
 	return acct.ID
 }
@@ -603,16 +677,27 @@ func accountBefore(a, b *CRMAccount) bool {
 	return naturalLess(a.ID, b.ID)
 }
 
+// derivedID appends "<prefix><team>-<n>" to dst: the IDs derived from an
+// account, built without allocating so that a lookup of one that exists
+// allocates nothing.
+func derivedID(dst []byte, prefix, team string, n int32) []byte {
+	dst = append(append(append(dst, prefix...), team...), '-')
+	return strconv.AppendInt(dst, int64(n), 10)
+}
+
 // householdAccount is the household CRM account of a personal account:
 // its Archtics household's when it has one, else its own.
 func (e *Engine) householdAccount(a *Account, res *Result) string {
-	id := "AH-" + a.Team + "-" + strconv.Itoa(int(a.AcctID))
+	var idBuf [64]byte
+	n := a.AcctID
 	if a.HouseholdID != 0 {
-		id = "AH-" + a.Team + "-" + strconv.Itoa(int(a.HouseholdID))
+		n = a.HouseholdID
 	}
-	if _, ok := e.acctByID[id]; ok {
-		return id
+	idb := derivedID(idBuf[:0], "AH-", a.Team, n)
+	if i, ok := e.acctByID[string(idb)]; ok {
+		return e.accounts.at(i).ID // the household's: no copy per member
 	}
+	id := string(idb)
 	acct := CRMAccount{ID: id, Name: strings.TrimSpace(a.Last) + " Household", Type: "Household",
 		City: a.City, State: a.State, Created: e.cfg.Now(), Source: "archtics"}
 	e.addAccount(acct)
@@ -622,8 +707,8 @@ func (e *Engine) householdAccount(a *Account, res *Result) string {
 
 // overwrite applies account a's non-blank details to contact ci (the
 // seed's rule for a primary) and reports an update when anything changed.
-func (e *Engine) overwrite(ci int32, a *Account, res *Result) {
-	x := &e.contacts[ci]
+func (e *Engine) overwrite(ci int32, a *Account, r *rec, res *Result) {
+	x := e.contacts.at(ci)
 	c := &x.c
 	var fields []string
 	set := func(dst *string, v, name string) {
@@ -642,7 +727,7 @@ func (e *Engine) overwrite(ci int32, a *Account, res *Result) {
 	setIf(&c.Email, a.Email, "email")
 	setIf(&c.Phone, firstPhone(a), "phone")
 	if !blank(a.Company) {
-		set(&c.AccountID, e.companyAccount(a, c.AccountID, res), "account_id")
+		set(&c.AccountID, e.companyAccount(a, &r.company, c.AccountID, res), "account_id")
 	}
 	if !blank(a.Street1) {
 		set(&c.Street, a.Street1, "mailing_street")
@@ -671,31 +756,32 @@ func (e *Engine) Follow(loser, winner AccountRef) (Result, error) {
 	if loser == winner {
 		return Result{}, fmt.Errorf("dedup: account %s:%d cannot follow itself", loser.Team, loser.AcctID)
 	}
-	wc := e.byID[e.maps[wi].ContactID]
+	wc := e.maps.at(wi).contact
 	var res Result
 	mi, ok := e.mapByAcc[loser]
 	if !ok {
-		mi = e.link(wc, Mapping{ContactID: e.contacts[wc].c.ID, Account: loser, Role: Secondary, Rule: RuleMerged, Scores: NoScores})
-		res.Mapping, res.Changed = e.maps[mi], true
+		mi = e.link(wc, Mapping{Account: loser, Role: Secondary, Rule: RuleMerged, Scores: NoScores})
+		res.Mapping, res.Changed = e.mappingOf(mi), true
 		return res, nil
 	}
-	before := e.maps[mi]
-	if before.ContactID == e.contacts[wc].c.ID && before.Role == Secondary && before.Rule == RuleMerged {
+	before := e.mappingOf(mi)
+	if before.ContactID == e.contacts.at(wc).c.ID && before.Role == Secondary && before.Rule == RuleMerged {
 		res.Mapping = before
 		return res, nil
 	}
-	from := e.byID[before.ContactID]
+	from := e.maps.at(mi).contact
 	wasPrimary := before.Role == Primary
 	if from != wc {
 		e.relink(mi, wc)
 	}
-	m := &e.maps[mi]
-	m.Role, m.Rule, m.Scores = Secondary, RuleMerged, NoScores
+	m := e.maps.at(mi)
+	m.role, m.rule = nameSecondary, nameMerged
+	e.setScores(mi, NoScores)
 	if wasPrimary {
-		e.contacts[from].c.Primary = nil
+		e.contacts.at(from).c.Primary = nil
 		e.promote(from, &res)
 	}
-	res.Mapping, res.Changed = e.maps[mi], true
+	res.Mapping, res.Changed = e.mappingOf(mi), true
 	return res, nil
 }
 
@@ -703,22 +789,22 @@ func (e *Engine) Follow(loser, winner AccountRef) (Result, error) {
 // if any, its primary.
 func (e *Engine) promote(ci int32, res *Result) {
 	bi := int32(-1)
-	for p := e.contacts[ci].firstMp; p >= 0; p = e.mapNext[p] {
-		if bi < 0 || mappingBefore(&e.maps[p], &e.maps[bi]) {
+	for p := e.contacts.at(ci).firstMp; p >= 0; p = e.mapNext[p] {
+		if bi < 0 || mappingBefore(e.maps.at(p), e.maps.at(bi)) {
 			bi = p
 		}
 	}
 	if bi < 0 {
 		return
 	}
-	ref := e.maps[bi].Account
-	e.contacts[ci].c.Primary = &ref
-	e.maps[bi].Role = Primary
-	res.Others = append(res.Others, e.maps[bi])
+	ref := e.maps.at(bi).acct
+	e.contacts.at(ci).c.Primary = &ref
+	e.maps.at(bi).role = namePrimary
+	res.Others = append(res.Others, e.mappingOf(bi))
 }
 
-func mappingBefore(a, b *Mapping) bool {
-	return FoundFirst(&Account{AccountRef: a.Account, AddDate: a.AddDate}, &Account{AccountRef: b.Account, AddDate: b.AddDate})
+func mappingBefore(a, b *mapping) bool {
+	return FoundFirst(&Account{AccountRef: a.acct, AddDate: a.addDate}, &Account{AccountRef: b.acct, AddDate: b.addDate})
 }
 
 // SetPrimary makes acct, already mapped to contactID, its primary account
@@ -735,26 +821,26 @@ func (e *Engine) SetPrimary(contactID string, acct AccountRef) (Result, error) {
 		return Result{}, fmt.Errorf("dedup: no contact %s in the CRM state: check the contact_id", contactID)
 	}
 	mi, ok := e.mapByAcc[acct]
-	if !ok || e.maps[mi].ContactID != contactID {
+	if !ok || e.maps.at(mi).contact != ci {
 		return Result{}, fmt.Errorf("dedup: account %s:%d is not mapped to contact %s: set-primary only chooses among a contact's own accounts", acct.Team, acct.AcctID, contactID)
 	}
 	var res Result
-	x := &e.contacts[ci]
+	x := e.contacts.at(ci)
 	if x.c.Primary != nil && *x.c.Primary == acct {
-		res.Mapping = e.maps[mi]
+		res.Mapping = e.mappingOf(mi)
 		return res, nil
 	}
 	if x.c.Primary != nil {
 		if old, ok := e.mapByAcc[*x.c.Primary]; ok {
-			e.maps[old].Role = Secondary
-			res.Others = append(res.Others, e.maps[old])
+			e.maps.at(old).role = nameSecondary
+			res.Others = append(res.Others, e.mappingOf(old))
 		}
 	}
 	ref := acct
 	x.c.Primary = &ref
-	m := &e.maps[mi]
-	m.Role, m.Rule = Primary, RuleManual
-	res.Mapping, res.Changed = *m, true
+	m := e.maps.at(mi)
+	m.role, m.rule = namePrimary, nameManual
+	res.Mapping, res.Changed = e.mappingOf(mi), true
 	return res, nil
 }
 
@@ -762,9 +848,12 @@ func (e *Engine) SetPrimary(contactID string, acct AccountRef) (Result, error) {
 // engine holds them (the state's, then created ones), CRM accounts
 // likewise, mappings by team and acct_id.
 func (e *Engine) State() State {
-	st := State{Contacts: make([]Contact, len(e.contacts)), Accounts: slices.Clone(e.accounts), Mapping: slices.Clone(e.maps)}
-	for i := range e.contacts {
-		c := e.contacts[i].c
+	st := State{Contacts: make([]Contact, e.contacts.len()), Accounts: e.accounts.all(), Mapping: make([]Mapping, e.maps.len())}
+	for i := range e.maps.len() {
+		st.Mapping[i] = e.mappingOf(i)
+	}
+	for i := range e.contacts.len() {
+		c := e.contacts.at(i).c
 		if c.Primary != nil {
 			p := *c.Primary
 			c.Primary = &p
@@ -786,5 +875,5 @@ func (e *Engine) Lookup(acct AccountRef) (Mapping, bool) {
 	if !ok {
 		return Mapping{}, false
 	}
-	return e.maps[mi], true
+	return e.mappingOf(mi), true
 }

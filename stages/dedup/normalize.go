@@ -2,6 +2,8 @@ package dedup
 
 import (
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Normalisation: every field is brought to one canonical form before the
@@ -16,32 +18,43 @@ func NormEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 // NormName is a person's name: lower case, periods, commas and apostrophes dropped,
 // hyphens and runs of whitespace made one space ("O'Brien " and "OBRIEN"
-// agree, "Marc-Andre" and "Marc Andre" agree).
+// agree, "Marc-Andre" and "Marc Andre" agree). Built in a stack buffer:
+// a name already normal is returned as is, else allocated once.
 func NormName(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
+	var stack [64]byte
+	b := stack[:0]
 	space := false
-	for _, r := range strings.ToLower(s) {
+	for i := 0; i < len(s); {
+		r, size := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(s[i:])
+		}
+		i += size
+		r = unicode.ToLower(r)
 		switch {
 		case r == '.' || r == ',' || r == '\'' || r == '\u2019':
 			continue
 		case r == '-' || r == ' ' || r == '\t' || r == '\n' || r == '\r':
-			space = b.Len() > 0
+			space = len(b) > 0
 			continue
 		}
 		if space {
-			b.WriteByte(' ')
+			b = append(b, ' ')
 			space = false
 		}
-		b.WriteRune(r)
+		b = utf8.AppendRune(b, r)
 	}
-	return b.String()
+	if string(b) == s {
+		return s
+	}
+	return string(b)
 }
 
 // NormPhone is a phone number's digits, a leading US country code 1
 // dropped from an 11-digit number ("+1 (617) 555-1234" is "6175551234").
 func NormPhone(s string) string {
-	d := make([]byte, 0, 12)
+	var stack [16]byte
+	d := stack[:0]
 	for i := 0; i < len(s); i++ {
 		if s[i] >= '0' && s[i] <= '9' {
 			d = append(d, s[i])
@@ -50,6 +63,9 @@ func NormPhone(s string) string {
 	if len(d) == 11 && d[0] == '1' {
 		d = d[1:]
 	}
+	if len(d) == len(s) && string(d) == s {
+		return s
+	}
 	return string(d)
 }
 
@@ -57,18 +73,30 @@ func NormPhone(s string) string {
 // ZIP+4 ("02110-1234", "021101234") is its five-digit ZIP, a Canadian code
 // "H2X 1Y4" is "H2X1Y4".
 func NormPostal(s string) string {
-	var b strings.Builder
-	for _, r := range strings.ToUpper(s) {
+	var stack [16]byte
+	b := stack[:0]
+	for i := 0; i < len(s); {
+		r, size := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(s[i:])
+		}
+		i += size
+		r = unicode.ToUpper(r)
 		if r == ' ' || r == '-' || r == '\t' || r == '.' {
 			continue
 		}
-		b.WriteRune(r)
+		b = utf8.AppendRune(b, r)
 	}
-	p := b.String()
-	if len(p) >= 5 && isDigits(p[:5]) && (len(p) == 5 || len(p) == 9 && isDigits(p)) {
-		return p[:5]
+	if len(b) >= 5 && isDigitBytes(b[:5]) && (len(b) == 5 || len(b) == 9 && isDigitBytes(b)) {
+		b = b[:5]
 	}
-	return p
+	switch {
+	case string(b) == s:
+		return s
+	case len(s) >= len(b) && string(b) == s[:len(b)]:
+		return s[:len(b)] // a ZIP+4 written without a separator
+	}
+	return string(b)
 }
 
 func isDigits(s string) bool {
@@ -197,34 +225,125 @@ type Address struct {
 // ("Suite 200" and "Ste 200" agree, "#12" is "# 12"). Words on a further
 // line that are not a unit (an "Attn: Receiving" note) are ignored: they
 // say nothing about where the place is.
+//
+// It runs for every account, so it builds the parts in stack buffers and
+// allocates once: the three parts share one string.
 func NormAddress(lines ...string) Address {
-	var a Address
-	var street, unit []string
+	var numBuf [16]byte
+	var streetBuf, unitBuf [128]byte
+	number, street, unit := numBuf[:0], streetBuf[:0], unitBuf[:0]
+	var sc wordScanner
 	for li, line := range lines {
-		ws := words(line)
+		sc.reset(line)
 		inUnit := false
-		for i, w := range ws {
-			if u, ok := unitWords[w]; ok && (i > 0 || li > 0) {
+		for i := 0; ; i++ {
+			w, ok := sc.next()
+			if !ok {
+				break
+			}
+			if u, ok := unitWords[string(w)]; ok && (i > 0 || li > 0) {
 				inUnit = true
-				unit = append(unit, u)
+				unit = appendWord(unit, u)
 				continue
 			}
 			switch {
 			case inUnit:
-				unit = append(unit, w)
-			case li == 0 && i == 0 && isDigits(w):
-				a.Number = w
+				unit = appendWord(unit, string(w))
+			case li == 0 && i == 0 && isDigitBytes(w):
+				number = append(number[:0], w...)
 			case li == 0:
-				if c, ok := streetWords[w]; ok {
-					w = c
+				if c, ok := streetWords[string(w)]; ok {
+					street = appendWord(street, c)
+				} else {
+					street = appendWord(street, string(w))
 				}
-				street = append(street, w)
+			}
+		}
+		sc.release()
+	}
+	if len(number)+len(street)+len(unit) == 0 {
+		return Address{}
+	}
+	var allBuf [288]byte
+	all := string(append(append(append(allBuf[:0], number...), street...), unit...))
+	n, s := len(number), len(number)+len(street)
+	return Address{Number: all[:n], Street: all[n:s], Unit: all[s:]}
+}
+
+// appendWord appends w to a space-separated list of words.
+func appendWord(dst []byte, w string) []byte {
+	if len(dst) > 0 {
+		dst = append(dst, ' ')
+	}
+	return append(dst, w...)
+}
+
+func isDigitBytes(b []byte) bool {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
+// wordScanner yields the words of a string as words() splits them, one
+// at a time into a buffer it reuses (valid until the next call): the
+// normalisation of every account then makes no garbage per word.
+type wordScanner struct {
+	s       string
+	i       int
+	buf     []byte
+	pending string // "and" or "#": the word a '&' or '#' makes after the one it ended
+	stack   [64]byte
+}
+
+func (w *wordScanner) reset(s string) {
+	w.s, w.i, w.pending = s, 0, ""
+	if w.buf == nil {
+		w.buf = w.stack[:0]
+	}
+}
+
+// release drops the reference to the scanned string.
+func (w *wordScanner) release() { w.s = "" }
+
+func (w *wordScanner) next() ([]byte, bool) {
+	w.buf = w.buf[:0]
+	if w.pending != "" {
+		w.buf = append(w.buf, w.pending...)
+		w.pending = ""
+		return w.buf, true
+	}
+	for w.i < len(w.s) {
+		r, size := rune(w.s[w.i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(w.s[w.i:])
+		}
+		w.i += size
+		r = unicode.ToLower(r)
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r > 127 && r != '\u2019':
+			w.buf = utf8.AppendRune(w.buf, r)
+		case r == '.' || r == '\'' || r == '\u2019':
+		case r == '&' || r == '#':
+			word := "and"
+			if r == '#' {
+				word = "#"
+			}
+			if len(w.buf) > 0 {
+				w.pending = word
+				return w.buf, true
+			}
+			w.buf = append(w.buf, word...)
+			return w.buf, true
+		default:
+			if len(w.buf) > 0 {
+				return w.buf, true
 			}
 		}
 	}
-	a.Street = strings.Join(street, " ")
-	a.Unit = strings.Join(unit, " ")
-	return a
+	return w.buf, len(w.buf) > 0
 }
 
 // Blank reports whether the address has nothing to compare.

@@ -2,6 +2,8 @@ package dedup
 
 import (
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // KORE's three rules (help.koresoftware.com), as this package applies
@@ -80,7 +82,12 @@ func accountRec(a *Account) rec {
 // contactRec normalises a contact; company is the name of its CRM account
 // when that is a company, else "".
 func contactRecOf(c *Contact, company string) rec {
-	return rec{email: NormEmail(c.Email), last: NormName(c.Last), first: NormName(c.First), company: companyKeyOf(company),
+	return contactRecWith(c, companyKeyOf(company))
+}
+
+// contactRecWith normalises a contact whose company key is known.
+func contactRecWith(c *Contact, company companyKey) rec {
+	return rec{email: NormEmail(c.Email), last: NormName(c.Last), first: NormName(c.First), company: company,
 		addr: NormAddress(c.Street, c.Street2), postal: NormPostal(c.PostalCode), phone: NormPhone(c.Phone)}
 }
 
@@ -127,16 +134,104 @@ type companyKey struct {
 }
 
 func companyKeyOf(s string) companyKey {
-	k := companyKey{norm: NormCompany(s)}
-	if k.norm == "" {
-		return k
-	}
-	k.initials = companyInitials(k.norm)
 	if i := strings.IndexByte(s, '|'); i >= 0 {
-		s = s[:i]
+		s = s[:i] // a department typed after the name is not the company
 	}
-	k.initialsAll = companyInitials(strings.Join(words(s), " "))
-	return k
+	// The words once, into stack buffers: joined (for the initials of
+	// the whole name) and their ends (to drop suffixes and write
+	// abbreviations out), then the three strings in one allocation.
+	var joinedBuf, normBuf [128]byte
+	var endsBuf [32]int
+	joined, ends := joinedBuf[:0], endsBuf[:0]
+	var sc wordScanner
+	sc.reset(s)
+	for w, ok := sc.next(); ok; w, ok = sc.next() {
+		if len(joined) > 0 {
+			joined = append(joined, ' ')
+		}
+		joined = append(joined, w...)
+		ends = append(ends, len(joined))
+	}
+	sc.release()
+	word := func(i int) []byte {
+		start := 0
+		if i > 0 {
+			start = ends[i-1] + 1
+		}
+		return joined[start:ends[i]]
+	}
+	n := len(ends)
+	for n > 1 && companySuffixes[string(word(n-1))] {
+		n--
+	}
+	norm := normBuf[:0]
+	for i := range n {
+		if full, ok := companyWords[string(word(i))]; ok {
+			norm = appendWord(norm, full)
+		} else {
+			norm = appendWord(norm, string(word(i)))
+		}
+	}
+	if len(norm) == 0 {
+		return companyKey{}
+	}
+	nn := len(norm)
+	all := appendInitials(norm, norm[:nn])
+	ni := len(all)
+	all = appendInitials(all, joined)
+	str := string(all)
+	return companyKey{norm: str[:nn], initials: str[nn:ni], initialsAll: str[ni:]}
+}
+
+// appendInitials appends companyInitials(s) to dst.
+func appendInitials(dst, s []byte) []byte {
+	for i := 0; ; {
+		start, end := nextField(s, i)
+		if start == end {
+			return dst
+		}
+		if w := string(s[start:end]); w != "and" && w != "of" && w != "the" {
+			dst = append(dst, s[start])
+		}
+		i = end
+	}
+}
+
+// nextField is the next field of s from byte i as strings.Fields splits
+// them (runs of runes that are not unicode.IsSpace): start == end when
+// none is left.
+func nextField[T string | []byte](s T, i int) (start, end int) {
+	inField := false
+	for i < len(s) {
+		r, size := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRune([]byte(s[i:min(i+utf8.UTFMax, len(s))]))
+		}
+		if unicode.IsSpace(r) {
+			if inField {
+				return start, i
+			}
+		} else if !inField {
+			inField, start = true, i
+		}
+		i += size
+	}
+	if inField {
+		return start, len(s)
+	}
+	return len(s), len(s)
+}
+
+// fieldCount is len(strings.Fields(s)).
+func fieldCount(s string) int {
+	n := 0
+	for i := 0; ; n++ {
+		start, end := nextField(s, i)
+		if start == end {
+			return n
+		}
+		i = end
+	}
 }
 
 func (k *companyKey) acronymOf(o *companyKey) bool {
@@ -154,12 +249,18 @@ func companySim(a, b *companyKey) float64 {
 		return acronymScore
 	}
 	s := spellSim(a.norm, b.norm)
-	wa, wb := strings.Fields(a.norm), strings.Fields(b.norm)
-	if len(wa) == len(wb) {
-		for i := range wa {
-			if wa[i] != wb[i] {
-				s = min(s, spellSim(wa[i], wb[i]))
+	if fieldCount(a.norm) == fieldCount(b.norm) {
+		// word by word, without splitting the names into slices
+		for i, j := 0, 0; ; {
+			sa, ea := nextField(a.norm, i)
+			sb, eb := nextField(b.norm, j)
+			if sa == ea {
+				break
 			}
+			if wa, wb := a.norm[sa:ea], b.norm[sb:eb]; wa != wb {
+				s = min(s, spellSim(wa, wb))
+			}
+			i, j = ea, eb
 		}
 	}
 	return s
@@ -245,4 +346,114 @@ func match(a, c *rec, th float64, emailNeedsFirst bool) (string, Scores) {
 		return RuleNamePhone, sc
 	}
 	return "", sc
+}
+
+// matches reports whether match would find a rule holding for account a
+// and contact c, without computing the scores: the cheap comparisons
+// first (exact fields), a fuzzy one only when the answer still depends on
+// it. Most candidates of a block fail, and their scores were thrown away;
+// match computes them for the one the engine keeps.
+func matches(a, c *rec, th float64, emailNeedsFirst bool) bool {
+	if a.email != "" && a.email == c.email {
+		// Rule 1, or with EmailNeedsFirstName the first names agreeing
+		// or swapped; else rules 2 and 3 fail too, needing the first
+		// names to agree.
+		return !emailNeedsFirst || a.first != "" && (c.first != "" && firstNameAgrees(a.first, c.first, th) ||
+			a.first == c.last && a.last == c.first)
+	}
+	if a.last == "" || a.last != c.last {
+		return false
+	}
+	postal, phone := agreement(a.postal, c.postal), agreement(a.phone, c.phone)
+	if postal == agreeNot && phone == agreeNot {
+		return false
+	}
+	if a.first == "" || c.first == "" || !firstNameAgrees(a.first, c.first, th) {
+		return false
+	}
+	company := agreeBlank
+	switch {
+	case a.company.norm == "" && c.company.norm == "":
+	case a.company.norm == "" || c.company.norm == "":
+		return false
+	case companySim(&a.company, &c.company) >= th:
+		company = agreeFilled
+	default:
+		return false
+	}
+	if postal != agreeNot {
+		addr := agreeBlank
+		switch ab, cb := a.addr.Blank(), c.addr.Blank(); {
+		case ab && cb:
+		case ab || cb:
+			addr = agreeNot
+		case AddressSimilarity(a.addr, c.addr) >= th:
+			addr = agreeFilled
+		default:
+			addr = agreeNot
+		}
+		if addr != agreeNot && (company == agreeFilled || addr == agreeFilled || postal == agreeFilled) {
+			return true
+		}
+	}
+	return phone != agreeNot && (company == agreeFilled || phone == agreeFilled)
+}
+
+// firstNameAgrees is FirstNameSimilarity(a, b) >= th for names filled in
+// both, mostly without computing it: different people of one block (a
+// surname in a postal code) have names that share few letters, and an
+// upper bound from the letters they share rejects them. Jaro counts at
+// most the letters both hold (as a multiset), m, so Jaro <= (m/|a| +
+// m/|b| + 1)/3 and Winkler's boost of the exact common prefix keeps it
+// increasing; an edit similarity needs at least max(|a|, |b|) - m edits
+// (a swap keeps the letters, any other edit fixes at most one on each
+// side), so it is at most m/max(|a|, |b|).
+func firstNameAgrees(a, b string, th float64) bool {
+	if a == b {
+		return true
+	}
+	if len(a) <= 64 && len(b) <= 64 && !nicknameOf(a, b) &&
+		!(len(a) >= 5 && len(b) >= 5 && oneEdit(a, b)) {
+		m := commonLetters(a, b)
+		la, lb := float64(len(a)), float64(len(b))
+		jaro := (m/la + m/lb + 1) / 3
+		p := 0
+		for p < 4 && p < len(a) && p < len(b) && a[p] == b[p] {
+			p++
+		}
+		jw := jaro + 0.1*float64(p)*(1-jaro)
+		// The margin covers rounding: only a clear miss is decided here.
+		if max(jw, m/max(la, lb)) < th-1e-9 {
+			return false
+		}
+	}
+	return FirstNameSimilarity(a, b) >= th
+}
+
+// commonLetters is the number of bytes a and b hold in common, as
+// multisets (len(a), len(b) <= 64).
+func commonLetters(a, b string) float64 {
+	var used uint64
+	m := 0
+	for i := 0; i < len(a); i++ {
+		for j := 0; j < len(b); j++ {
+			if used&(1<<j) == 0 && a[i] == b[j] {
+				used |= 1 << j
+				m++
+				break
+			}
+		}
+	}
+	return float64(m)
+}
+
+// agreement is exact's agreement without the score.
+func agreement(a, b string) int {
+	switch {
+	case a == "" && b == "":
+		return agreeBlank
+	case a == b:
+		return agreeFilled
+	}
+	return agreeNot
 }

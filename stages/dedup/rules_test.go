@@ -77,3 +77,91 @@ func TestEmailNeedsFirstName(t *testing.T) {
 		}
 	}
 }
+
+// TestMatchesAgreesWithMatch: the engine decides with matches (no scores,
+// cheap fields first) and scores only the contact it keeps with match, so
+// the two must agree on whether a rule holds. Pairs drawn from values
+// that are blank, equal, similar and different in every field, with both
+// settings of EmailNeedsFirstName.
+func TestMatchesAgreesWithMatch(t *testing.T) {
+	emails := []string{"", "rwalsh@gmail.com", "walsh@x.com"}
+	lasts := []string{"", "Walsh", "Welsh", "Robert"}
+	firsts := []string{"", "Robert", "Bob", "Rboert", "Margaret", "Walsh"}
+	companies := []string{"", "Acme Widgets Corp", "ACME WIDGET", "AW", "TryNowDo Ltd"}
+	streets := []string{"", "12 Main Street", "12 Main St Apt 4", "14 Main St", "12 Maine St"}
+	zips := []string{"", "02110", "02110-4455", "02111"}
+	phones := []string{"", "617-555-0101", "6175550199"}
+	pick := func(seed uint64) (Account, string) {
+		next := func(n int) int {
+			seed = seed*6364136223846793005 + 1442695040888963407
+			return int(seed>>33) % n
+		}
+		a := Account{AccountRef: AccountRef{"nhl", 1}, Email: emails[next(len(emails))], Last: lasts[next(len(lasts))],
+			First: firsts[next(len(firsts))], Company: companies[next(len(companies))], Street1: streets[next(len(streets))],
+			Zip: zips[next(len(zips))], PhoneDay: phones[next(len(phones))]}
+		return a, companies[next(len(companies))]
+	}
+	held := 0
+	for i := range uint64(200_000) {
+		a, _ := pick(2*i + 1)
+		b, company := pick(2*i + 2)
+		if i%3 == 0 { // mostly alike: the last name and email shared, as a block's candidates are
+			b.Last, b.Email = a.Last, a.Email
+		}
+		c := Contact{ID: "C1", First: b.First, Last: b.Last, Email: b.Email, Phone: b.PhoneDay, Street: b.Street1, PostalCode: b.Zip}
+		ar, cr := accountRec(&a), contactRecOf(&c, company)
+		for _, narrow := range []bool{false, true} {
+			rule, _ := match(&ar, &cr, DefaultThreshold, narrow)
+			if got := matches(&ar, &cr, DefaultThreshold, narrow); got != (rule != "") {
+				t.Fatalf("account %+v, contact %+v (company %q, narrow %v): matches %v, match %q", a, c, company, narrow, got, rule)
+			}
+			if rule != "" {
+				held++
+			}
+		}
+	}
+	if held == 0 {
+		t.Fatal("no pair matched: the values drawn do not exercise the rules")
+	}
+}
+
+// TestFirstNameAgrees: the bound that rejects most first names without
+// computing their similarity never rejects a pair the similarity
+// accepts, nor accepts one it rejects: every pair of the nickname
+// table's names and their typos (a letter dropped, doubled, changed or
+// two swapped), at several thresholds.
+func TestFirstNameAgrees(t *testing.T) {
+	var names []string
+	for formal, nicks := range nicknameGroups {
+		names = append(names, formal)
+		names = append(names, nicks...)
+	}
+	base := len(names)
+	for i, n := range names[:base] {
+		if len(n) < 3 || i%2 == 1 {
+			continue
+		}
+		names = append(names, n[1:], n[:2]+n[3:], n[:len(n)-1], n[:2]+n[1:], n[:1]+"x"+n[2:], n[:1]+n[2:3]+n[1:2]+n[3:])
+	}
+	names = append(names, "marc andre", "jean-luc", "o", "an", "zz", "\u00e9lodie", "elodie")
+	thresholds := []float64{0.8, 0.85, 0.9, 0.92, 0.95}
+	agreed := make([]int, len(thresholds))
+	for _, a := range names {
+		for _, b := range names {
+			sim := FirstNameSimilarity(a, b)
+			for k, th := range thresholds {
+				if got := firstNameAgrees(a, b, th); got != (sim >= th) {
+					t.Fatalf("threshold %v: firstNameAgrees(%q, %q) = %v, similarity %v", th, a, b, got, sim)
+				}
+				if sim >= th && a != b {
+					agreed[k]++
+				}
+			}
+		}
+	}
+	for k, n := range agreed {
+		if n == 0 {
+			t.Fatalf("threshold %v: no two different names agreed: the pairs do not exercise the bound", thresholds[k])
+		}
+	}
+}
