@@ -2,10 +2,13 @@
 
 One task per stage, each a plain `archtics` command run by a BashOperator:
 
-  archtics_load_dump    once          load-dump (the team's first full dump)
-  archtics_incremental  hourly        incremental --until {{ data_interval_end }}
+  archtics_load_dump    once          load-dump (the team's first full dump), then the
+                                      initial CRM dedup (dedup --crm, the client's CRM)
+  archtics_incremental  hourly        incremental --until {{ data_interval_end }}, then
+                                      dedup (new and changed accounts, all teams)
   archtics_realtime     every 3 min   realtime tick --at {{ data_interval_end }}
-  archtics_maintenance  daily         compact, then vacuum, then verify
+  archtics_maintenance  daily         compact, realtime rollup and expire, then
+                                      vacuum, then verify
 
 Every stage is idempotent for its logical time: a retry, a rerun or a
 backfill of the same interval commits nothing twice (incremental stops its
@@ -44,6 +47,7 @@ ENV = {
         "ARCHTICS_SOURCE_URL",  # the change API and scan feed's base URL
         "ARCHTICS_SOURCE_TOKEN",  # bearer token: a secret
         "ARCHTICS_DUMP",  # the full dump's folder or s3:// prefix
+        "ARCHTICS_CRM_DIR",  # the client's CRM export (contacts.csv, accounts.csv), for the first dedup
         "ARCHTICS_CACHE",  # local cache of verified files
         "ARCHTICS_METRICS_FILE",  # e.g. /var/lib/node_exporter/textfile/archtics.prom
         "AWS_ACCESS_KEY_ID",
@@ -68,7 +72,11 @@ COMMANDS = {
     "load_dump": "archtics --log-format json load-dump --dump ${ARCHTICS_DUMP:?} --team {{ params.team }}",
     "incremental": "archtics --log-format json incremental --team {{ params.team }} --source ${ARCHTICS_SOURCE_URL:?} --until {{ data_interval_end | ts }}",
     "realtime_tick": "archtics --log-format json realtime tick --team {{ params.team }} --source ${ARCHTICS_SOURCE_URL:?} --at {{ data_interval_end | ts }}",
+    "dedup_initial": "archtics --log-format json dedup --crm ${ARCHTICS_CRM_DIR:?} --exclude-acct-type Broker --exclude-acct-type Test",
+    "dedup": "archtics --log-format json dedup",
     "compact": "archtics --log-format json compact --team {{ params.team }}",
+    "realtime_rollup": "archtics --log-format json realtime rollup --team {{ params.team }}",
+    "realtime_expire": "archtics --log-format json realtime expire --team {{ params.team }} --at {{ data_interval_end | ts }}",
     "vacuum": "archtics --log-format json vacuum --json",
     "verify": "archtics --log-format json verify --json",
 }
@@ -99,7 +107,7 @@ with DAG(
     default_args=DEFAULTS,
     params={"team": TEAM},
 ):
-    stage("load_dump", timedelta(hours=2))
+    stage("load_dump", timedelta(hours=2)) >> stage("dedup_initial", timedelta(hours=2))
 
 with DAG(
     "archtics_incremental",
@@ -110,7 +118,7 @@ with DAG(
     default_args=DEFAULTS,
     params={"team": TEAM},
 ):
-    stage("incremental", timedelta(minutes=50))
+    stage("incremental", timedelta(minutes=40)) >> stage("dedup", timedelta(minutes=15))
 
 with DAG(
     "archtics_realtime",
@@ -132,4 +140,10 @@ with DAG(
     default_args=DEFAULTS,
     params={"team": TEAM},
 ):
-    stage("compact", timedelta(hours=1)) >> stage("vacuum", timedelta(hours=1)) >> stage("verify", timedelta(hours=1))
+    (
+        stage("compact", timedelta(hours=1))
+        >> stage("realtime_rollup", timedelta(hours=1))
+        >> stage("realtime_expire", timedelta(hours=1))
+        >> stage("vacuum", timedelta(hours=1))
+        >> stage("verify", timedelta(hours=1))
+    )
