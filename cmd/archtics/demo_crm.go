@@ -76,7 +76,7 @@ func (d *demoClone) crmDaily(ctx context.Context) (string, error) {
 	for _, t := range rep.Teams {
 		fed += t.Fed
 	}
-	return fmt.Sprintf("; dedup of %d new and changed accounts: %d contacts created, %d updated", fed, rep.ContactsInserted, rep.ContactsUpdated), nil
+	return fmt.Sprintf("dedup of %d new and changed accounts: %d contacts created, %d updated", fed, rep.ContactsInserted, rep.ContactsUpdated), nil
 }
 
 // crmSummary prints the report's plain-words answer.
