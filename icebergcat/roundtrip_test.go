@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -22,6 +21,7 @@ import (
 	"archtics/schemas"
 	"archtics/simulator"
 	"archtics/simulator/client"
+	"archtics/simulator/simtest"
 	"archtics/stages"
 	"archtics/stages/changes"
 	"archtics/stages/realtime"
@@ -83,19 +83,8 @@ func newSimWarehouse(t *testing.T, cfg simulator.Config, location string) *simWa
 			t.Fatalf("load %s: %v", team, err)
 		}
 	}
-	world, err := simulator.NewWorld(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := simulator.NewSimClock(world.Cutoff())
-	srv, err := simulator.NewServer(world, simulator.ServerConfig{Token: "t", Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	cli := client.New(hs.URL, "t", client.WithSleep(func(ctx context.Context, _ time.Duration) error { return ctx.Err() }))
-	return &simWarehouse{w: w, world: world, clock: clock, cli: cli, cache: filepath.Join(dir, "cache"), teams: dump.Teams()}
+	s := simtest.Serve(t, cfg)
+	return &simWarehouse{w: w, world: s.World, clock: s.Clock, cli: s.Client, cache: filepath.Join(dir, "cache"), teams: dump.Teams()}
 }
 
 func (s *simWarehouse) incremental(t *testing.T, team string, step time.Duration) {

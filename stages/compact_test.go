@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"archtics/schemas"
 	"archtics/simulator"
 	"archtics/simulator/client"
+	"archtics/simulator/simtest"
 	"archtics/stages/changes"
 	"archtics/storage"
 	"archtics/storage/backend"
@@ -44,20 +44,9 @@ type simSource struct {
 
 func newSimSource(tb testing.TB, cfg simulator.Config) *simSource {
 	tb.Helper()
-	world, err := simulator.NewWorld(cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	clock := simulator.NewSimClock(world.Cutoff())
-	srv, err := simulator.NewServer(world, simulator.ServerConfig{Token: "test-token", Clock: clock})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	tb.Cleanup(hs.Close)
-	cli := client.New(hs.URL, "test-token", client.WithSleep(func(ctx context.Context, _ time.Duration) error { return ctx.Err() }))
-	return &simSource{world: world, clock: clock, cli: cli,
-		opts: IncrementalOptions{Pull: changes.Options{Location: world.Location(), PageSize: 97}, Logger: quietLogger}}
+	s := simtest.Serve(tb, cfg)
+	return &simSource{world: s.World, clock: s.Clock, cli: s.Client,
+		opts: IncrementalOptions{Pull: changes.Options{Location: s.World.Location(), PageSize: 97}, Logger: quietLogger}}
 }
 
 // advance moves the clock by step and runs an incremental of team.

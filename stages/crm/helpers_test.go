@@ -6,14 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
@@ -21,6 +19,7 @@ import (
 	"archtics/schemas"
 	"archtics/simulator"
 	"archtics/simulator/client"
+	"archtics/simulator/simtest"
 	"archtics/stages"
 	"archtics/stages/changes"
 	"archtics/storage/file"
@@ -185,20 +184,9 @@ func newSimClient(t *testing.T, cfg simulator.Config) *simClient {
 	if err != nil {
 		t.Fatal(err)
 	}
-	world, err := simulator.NewWorld(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := simulator.NewSimClock(world.Cutoff())
-	srv, err := simulator.NewServer(world, simulator.ServerConfig{Token: "test-token", Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	cli := client.New(hs.URL, "test-token", client.WithSleep(func(ctx context.Context, _ time.Duration) error { return ctx.Err() }))
-	return &simClient{world: world, clock: clock, cli: cli, dump: dump, crm: filepath.Join(dir, "crm"),
-		opts: stages.IncrementalOptions{Pull: changes.Options{Location: world.Location(), PageSize: 97}, Logger: quietLogger}}
+	s := simtest.Serve(t, cfg)
+	return &simClient{world: s.World, clock: s.Clock, cli: s.Client, dump: dump, crm: filepath.Join(dir, "crm"),
+		opts: stages.IncrementalOptions{Pull: changes.Options{Location: s.World.Location(), PageSize: 97}, Logger: quietLogger}}
 }
 
 // load loads every team's dump into w.
