@@ -210,25 +210,22 @@ func mappingRowText(seq int64, m mappingVersion, at time.Time, who string) []str
 // writeChanges writes the changed contacts, the created accounts and the
 // changed mapping rows as commit seq's rows.
 func writeChanges(ctx context.Context, add func(*schemas.Table) *pipeline.TableWriter, ch *runChanges, seq int64, who string, at time.Time) error {
-	rows := make([][]string, 0, len(ch.contacts))
-	for _, v := range ch.contacts {
-		rows = append(rows, contactRow(seq, v.Op, v.Contact, v.Fields))
-	}
-	if err := writeRows(ctx, add(schemas.CRMContactVersion), rows); err != nil {
+	// Rows are made one at a time as they are written: a first run's
+	// million contacts, accounts and mappings never sit in memory as text.
+	if err := writeEach(ctx, add(schemas.CRMContactVersion), len(ch.contacts), func(i int) []string {
+		v := ch.contacts[i]
+		return contactRow(seq, v.Op, v.Contact, v.Fields)
+	}); err != nil {
 		return err
 	}
-	rows = rows[:0]
-	for _, a := range ch.accounts {
-		rows = append(rows, accountRow(seq, a))
-	}
-	if err := writeRows(ctx, add(schemas.CRMAccountTable), rows); err != nil {
+	if err := writeEach(ctx, add(schemas.CRMAccountTable), len(ch.accounts), func(i int) []string {
+		return accountRow(seq, ch.accounts[i])
+	}); err != nil {
 		return err
 	}
-	rows = rows[:0]
-	for _, m := range ch.mapping {
-		rows = append(rows, mappingRowText(seq, m, at, who))
-	}
-	return writeRows(ctx, add(schemas.CRMMappingVersion), rows)
+	return writeEach(ctx, add(schemas.CRMMappingVersion), len(ch.mapping), func(i int) []string {
+		return mappingRowText(seq, ch.mapping[i], at, who)
+	})
 }
 
 // writeLoadedCRM writes the client's CRM as the first run loaded it: every
@@ -266,6 +263,11 @@ const recordRows = 64 * 1024
 // and writes them. A row that does not convert is a bug of this stage,
 // not bad input (input was checked when read): it fails the run.
 func writeRows(ctx context.Context, tw *pipeline.TableWriter, rows [][]string) error {
+	return writeEach(ctx, tw, len(rows), func(i int) []string { return rows[i] })
+}
+
+// writeEach writes the n rows row(i) makes, as writeRows does.
+func writeEach(ctx context.Context, tw *pipeline.TableWriter, n int, row func(i int) []string) error {
 	t := tw.Table()
 	rb := stages.NewRowBuilder(memory.DefaultAllocator, t)
 	defer rb.Release()
@@ -277,13 +279,13 @@ func writeRows(ctx context.Context, tw *pipeline.TableWriter, rows [][]string) e
 		defer rec.Release()
 		return tw.Write(rec)
 	}
-	for i, r := range rows {
+	for i := 0; i < n; i++ {
 		if i%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		if err := rb.Append(r); err != nil {
+		if err := rb.Append(row(i)); err != nil {
 			return fmt.Errorf("%s row %d: %w", t.SQLName(), i+1, err)
 		}
 		if rb.Len() >= recordRows {
