@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"archtics/internal/dbtest"
+
 	// The DuckDB driver, registered as "duckdb": the view runs in DuckDB.
 	_ "github.com/duckdb/duckdb-go/v2"
 )
@@ -76,25 +78,8 @@ func openHolderFixture(t *testing.T) *sql.DB {
 
 func holderRows(t *testing.T, db *sql.DB, query string, args ...any) []string {
 	t.Helper()
-	rows, err := db.QueryContext(context.Background(), "SELECT concat_ws(' ', team, event_id, coalesce(section_name, '-'), coalesce(row_name, '-'), seat_num, acct_id, "+
+	return dbtest.Strings(t, db, "SELECT concat_ws(' ', team, event_id, coalesce(section_name, '-'), coalesce(row_name, '-'), seat_num, acct_id, "+
 		"strftime(held_from, '%m-%d %H:%M'), coalesce(strftime(held_until, '%m-%d %H:%M'), 'holds'), via, source_id) FROM ("+query+")", args...)
-	if err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // TestTicketHolderRules checks each rule of the view on a hand-made

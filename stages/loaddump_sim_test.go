@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"archtics/internal/dbtest"
 	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/simulator"
@@ -137,51 +138,12 @@ func cloneVersions(t *testing.T, db *sql.DB, tbl *schemas.Table, team string) []
 // sorted.
 func queryStrings(t *testing.T, db *sql.DB, q string, args ...any) []string {
 	t.Helper()
-	rows, err := db.Query(q, args...)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(out)
-	return out
+	return dbtest.Strings(t, db, q, args...)
 }
 
 // diffSets lists up to ten entries of each side missing from the other.
 func diffSets(want, got []string) string {
-	in := func(s []string, v string) bool {
-		i := sort.SearchStrings(s, v)
-		return i < len(s) && s[i] == v
-	}
-	var b strings.Builder
-	n := 0
-	for _, v := range want {
-		if !in(got, v) && n < 10 {
-			fmt.Fprintf(&b, "  missing %s\n", v)
-			n++
-		}
-	}
-	n = 0
-	for _, v := range got {
-		if !in(want, v) && n < 10 {
-			fmt.Fprintf(&b, "  extra   %s\n", v)
-			n++
-		}
-	}
-	if len(want) != len(got) && b.Len() == 0 {
-		fmt.Fprintf(&b, "  %d rows want, %d got (duplicates)\n", len(want), len(got))
-	}
-	return b.String()
+	return dbtest.DiffSets(want, got)
 }
 
 // BenchmarkLoadDump loads a simulated dump of two teams (100,000

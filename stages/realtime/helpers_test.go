@@ -3,16 +3,14 @@ package realtime
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
-	"sort"
-	"strings"
 	"testing"
 	"time"
 
+	"archtics/internal/dbtest"
 	"archtics/pipeline"
 	"archtics/simulator"
 	"archtics/simulator/client"
@@ -123,51 +121,10 @@ func (g *gameDay) tick(tb testing.TB, team string, at time.Time, opts TickOption
 // sorted.
 func queryStrings(tb testing.TB, db *sql.DB, q string, args ...any) []string {
 	tb.Helper()
-	rows, err := db.Query(q, args...)
-	if err != nil {
-		tb.Fatalf("%s: %v", q, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			tb.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		tb.Fatal(err)
-	}
-	sort.Strings(out)
-	return out
+	return dbtest.Strings(tb, db, q, args...)
 }
 
 // diffSets lists up to ten entries of each side missing from the other.
 func diffSets(want, got []string) string {
-	sort.Strings(want)
-	sort.Strings(got)
-	in := func(s []string, v string) bool {
-		i := sort.SearchStrings(s, v)
-		return i < len(s) && s[i] == v
-	}
-	var b strings.Builder
-	n := 0
-	for _, v := range want {
-		if !in(got, v) && n < 10 {
-			fmt.Fprintf(&b, "  missing %s\n", v)
-			n++
-		}
-	}
-	n = 0
-	for _, v := range got {
-		if !in(want, v) && n < 10 {
-			fmt.Fprintf(&b, "  extra   %s\n", v)
-			n++
-		}
-	}
-	if len(want) != len(got) && b.Len() == 0 {
-		fmt.Fprintf(&b, "  %d rows want, %d got (duplicates)\n", len(want), len(got))
-	}
-	return b.String()
+	return dbtest.DiffSets(want, got)
 }

@@ -3,12 +3,12 @@ package realtime
 import (
 	"context"
 	"database/sql"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"archtics/internal/dbtest"
 	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/simulator"
@@ -276,22 +276,5 @@ func queryInZone(tb testing.TB, db *sql.DB, zone, q string, args ...any) []strin
 			tb.Fatal(err)
 		}
 	}()
-	rows, err := conn.QueryContext(ctx, q, args...)
-	if err != nil {
-		tb.Fatalf("%s: %v", q, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			tb.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		tb.Fatal(err)
-	}
-	sort.Strings(out)
-	return out
+	return dbtest.Strings(tb, conn, q, args...)
 }
