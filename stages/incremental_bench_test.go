@@ -1,19 +1,17 @@
 package stages
 
 import (
-	"bufio"
 	"cmp"
 	"context"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"archtics/internal/benchproc"
 	"archtics/pipeline"
 	"archtics/simulator"
 	"archtics/simulator/client"
@@ -118,23 +116,5 @@ func serveSimulator(b *testing.B, args ...string) string {
 	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/archtics").CombinedOutput(); err != nil {
 		b.Fatalf("go build: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, append([]string{"--log-level", "error", "simulate", "serve", "--addr", "127.0.0.1:0"}, args...)...)
-	cmd.Env = append(os.Environ(), "ARCHTICS_SIM_TOKEN=bench")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		if u, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "url:"); ok {
-			go io.Copy(io.Discard, stderr)
-			return strings.TrimSuffix(strings.TrimSpace(u), "/ats")
-		}
-	}
-	b.Fatalf("simulate serve printed no url (%v)", sc.Err())
-	return ""
+	return benchproc.StartSimulator(b, bin, "bench", args...).URL
 }

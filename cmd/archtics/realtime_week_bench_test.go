@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"archtics/internal/benchproc"
 	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/simulator"
@@ -177,12 +177,12 @@ func buildRealtimeWeek(b *testing.B, bin benchBinaries, dir string) (wh, cache s
 	ticks = append(ticks, time.Date(cut.Year(), cut.Month(), cut.Day()+8, 2, 30, 0, 0, loc))
 	for _, at := range ticks {
 		sim.setClock(b, at)
-		start, cpu0 := time.Now(), selfCPU()
-		mustRun(b, "-w", wh, "--log-level", "error", "realtime", "tick", "--team", weekTeam, "--source", sim.url,
+		start, cpu0 := time.Now(), benchproc.SelfCPU()
+		mustRun(b, "-w", wh, "--log-level", "error", "realtime", "tick", "--team", weekTeam, "--source", sim.URL,
 			"--token", weekToken, "--cache", cache, "--at", at.Format(time.DateTime))
-		steps = append(steps, fmt.Sprintf("tick %s %v (%.1f CPU-s)", at.Format("01-02 15:04"), time.Since(start).Round(100*time.Millisecond), (selfCPU()-cpu0).Seconds()))
+		steps = append(steps, fmt.Sprintf("tick %s %v (%.1f CPU-s)", at.Format("01-02 15:04"), time.Since(start).Round(100*time.Millisecond), (benchproc.SelfCPU()-cpu0).Seconds()))
 	}
-	simRSS := sim.peakRSS(b)
+	simRSS := sim.PeakRSS()
 	start = time.Now()
 	mustRun(b, "-w", wh, "--log-level", "error", "realtime", "rollup", "--team", weekTeam, "--min-files", "2", "--cache", cache)
 	steps = append(steps, fmt.Sprintf("rollup %v", time.Since(start).Round(100*time.Millisecond)))
@@ -217,7 +217,7 @@ func buildRealtimeWeek(b *testing.B, bin benchBinaries, dir string) (wh, cache s
 	if stored < 5_000_000 {
 		b.Fatalf("the week stores %d scans, the benchmark needs at least 5,000,000: raise weekNight", stored)
 	}
-	selfRSS := peakRSS(b, "self")
+	selfRSS := benchproc.PeakRSS("self")
 	b.ReportMetric(float64(stored), "stored-scans")
 	b.ReportMetric(float64(selfRSS>>20), "peak-rss-MiB")
 	b.ReportMetric(float64(simRSS>>20), "sim-peak-rss-MiB")
@@ -388,40 +388,19 @@ func mustRun(b *testing.B, args ...string) {
 }
 
 // benchSimulator is `archtics simulate serve` in its own process.
-type benchSimulator struct {
-	cmd *exec.Cmd
-	url string
-}
+type benchSimulator struct{ *benchproc.Simulator }
 
 // startSimulator starts `archtics simulate serve` with args on a free
 // loopback port (token weekToken); it is stopped when the benchmark ends.
 func startSimulator(b *testing.B, archtics string, args ...string) *benchSimulator {
 	b.Helper()
-	cmd := exec.Command(archtics, append([]string{"--log-level", "error", "simulate", "serve", "--addr", "127.0.0.1:0"}, args...)...)
-	cmd.Env = append(os.Environ(), "ARCHTICS_SIM_TOKEN="+weekToken)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		if u, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "url:"); ok {
-			go io.Copy(io.Discard, stderr)
-			return &benchSimulator{cmd: cmd, url: strings.TrimSuffix(strings.TrimSpace(u), "/ats")}
-		}
-	}
-	b.Fatalf("simulate serve printed no url (%v)", sc.Err())
-	return nil
+	return &benchSimulator{benchproc.StartSimulator(b, archtics, weekToken, args...)}
 }
 
 // setClock sets the simulator's clock (POST /admin/clock).
 func (s *benchSimulator) setClock(b *testing.B, at time.Time) {
 	b.Helper()
-	req, err := http.NewRequest(http.MethodPost, s.url+"/admin/clock", strings.NewReader(fmt.Sprintf(`{"set": %q}`, at.Format(time.RFC3339))))
+	req, err := http.NewRequest(http.MethodPost, s.URL+"/admin/clock", strings.NewReader(fmt.Sprintf(`{"set": %q}`, at.Format(time.RFC3339))))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -435,38 +414,4 @@ func (s *benchSimulator) setClock(b *testing.B, at time.Time) {
 	if resp.StatusCode != http.StatusOK {
 		b.Fatalf("set the simulator's clock to %s: %s: %s", at.Format(time.RFC3339), resp.Status, body)
 	}
-}
-
-// peakRSS is the simulator's peak resident memory so far.
-func (s *benchSimulator) peakRSS(b *testing.B) int64 {
-	return peakRSS(b, strconv.Itoa(s.cmd.Process.Pid))
-}
-
-// peakRSS reads VmHWM, the peak resident set, of /proc/<pid>/status in
-// bytes.
-func peakRSS(b *testing.B, pid string) int64 {
-	b.Helper()
-	data, err := os.ReadFile("/proc/" + pid + "/status")
-	if err != nil {
-		b.Logf("peak RSS of %s: %v", pid, err)
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			if err == nil {
-				return kb << 10
-			}
-		}
-	}
-	return 0
-}
-
-// selfCPU is the user and system CPU time this process has used.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

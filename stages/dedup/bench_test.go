@@ -4,10 +4,10 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
+	"archtics/internal/benchproc"
 	"archtics/simulator"
 	"archtics/stages/dedup"
 	"archtics/stages/dedup/evaluate"
@@ -70,9 +70,9 @@ func BenchmarkDedup(b *testing.B) {
 						}
 					}
 				}()
-				cpu0 := processCPU()
+				cpu0 := benchproc.SelfCPU()
 				e, err := evaluate.Run(in, dedup.Config{})
-				cpu += processCPU() - cpu0
+				cpu += benchproc.SelfCPU() - cpu0
 				close(stop)
 				wg.Wait()
 				if err != nil {
@@ -99,13 +99,4 @@ func BenchmarkDedup(b *testing.B) {
 			b.ReportMetric(float64(retained)/float64(max(contacts, 1)), "engine-B/contact")
 		})
 	}
-}
-
-// processCPU is the user and system CPU time this process has used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

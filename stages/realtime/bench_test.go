@@ -1,20 +1,16 @@
 package realtime
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"archtics/internal/benchproc"
 	"archtics/simulator"
 	"archtics/simulator/client"
 	"archtics/storage/storagetest"
@@ -94,7 +90,7 @@ func BenchmarkTickScans(b *testing.B) {
 			loc := world.Location()
 			cut := world.Cutoff().In(loc)
 			at := time.Date(cut.Year(), cut.Month(), cut.Day()+1, 23, 59, 0, 0, loc)
-			feed := startFeed(b, bin, "--scale", "league", "--teams", team+":hockey", "--league-night", strconv.Itoa(bc.night),
+			feed := benchproc.StartSimulator(b, bin, "bench", "--scale", "league", "--teams", team+":hockey", "--league-night", strconv.Itoa(bc.night),
 				"--tickets-per-event", strconv.Itoa(bc.tickets), "--clock-speed", "0", "--clock-start", at.Format(time.RFC3339))
 			var scans, kept int64
 			var elapsed, cpu, simCPU time.Duration
@@ -110,14 +106,14 @@ func BenchmarkTickScans(b *testing.B) {
 				runtime.GC()
 				restoreGC := GCForTicks() // as the realtime commands set it
 				b.StartTimer()
-				start, cpu0, sim0 := time.Now(), processCPU(), feed.cpu()
-				rep, err := Tick(context.Background(), g.w, feed.cli, team, at, events, TickOptions{Logger: quietLogger, CacheDir: g.cache})
+				start, cpu0, sim0 := time.Now(), benchproc.SelfCPU(), feed.CPU()
+				rep, err := Tick(context.Background(), g.w, client.New(feed.URL, "bench"), team, at, events, TickOptions{Logger: quietLogger, CacheDir: g.cache})
 				if err != nil {
 					b.Fatal(err)
 				}
 				elapsed += time.Since(start)
-				cpu += processCPU() - cpu0
-				simCPU += feed.cpu() - sim0
+				cpu += benchproc.SelfCPU() - cpu0
+				simCPU += feed.CPU() - sim0
 				b.StopTimer()
 				restoreGC()
 				b.StartTimer()
@@ -135,83 +131,7 @@ func BenchmarkTickScans(b *testing.B) {
 			// and the feed server's (its own process).
 			b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
 			b.ReportMetric(simCPU.Seconds()/float64(b.N), "sim-cpu-s/op")
-			b.ReportMetric(float64(peakRSS("self")>>20), "peak-rss-MiB") // the process's, setup included
+			b.ReportMetric(float64(benchproc.PeakRSS("self")>>20), "peak-rss-MiB") // the process's, setup included
 		})
 	}
-}
-
-// feedProcess is `archtics simulate serve` in its own process.
-type feedProcess struct {
-	cmd *exec.Cmd
-	cli *client.Client
-}
-
-// startFeed starts `archtics simulate serve` with args on a free loopback
-// port; it is stopped when the benchmark ends.
-func startFeed(b *testing.B, bin string, args ...string) *feedProcess {
-	b.Helper()
-	cmd := exec.Command(bin, append([]string{"--log-level", "error", "simulate", "serve", "--addr", "127.0.0.1:0"}, args...)...)
-	cmd.Env = append(os.Environ(), "ARCHTICS_SIM_TOKEN=bench")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		if u, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "url:"); ok {
-			go io.Copy(io.Discard, stderr)
-			url := strings.TrimSuffix(strings.TrimSpace(u), "/ats")
-			return &feedProcess{cmd: cmd, cli: client.New(url, "bench")}
-		}
-	}
-	b.Fatalf("simulate serve printed no url (%v)", sc.Err())
-	return nil
-}
-
-// cpu is the feed process's user and system CPU time so far
-// (/proc/<pid>/stat), 0 when unreadable.
-func (f *feedProcess) cpu() time.Duration {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", f.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	// After the command name in parentheses: state is field 3, utime 14, stime 15.
-	i := strings.LastIndexByte(string(data), ')')
-	fields := strings.Fields(string(data[i+1:]))
-	if len(fields) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseInt(fields[11], 10, 64)
-	st, _ := strconv.ParseInt(fields[12], 10, 64)
-	return time.Duration(ut+st) * time.Second / 100 // clock ticks: USER_HZ is 100 on Linux
-}
-
-// peakRSS reads VmHWM, the peak resident set, of /proc/<pid>/status in
-// bytes (0 when unreadable).
-func peakRSS(pid string) int64 {
-	data, err := os.ReadFile("/proc/" + pid + "/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			if kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64); err == nil {
-				return kb << 10
-			}
-		}
-	}
-	return 0
-}
-
-// processCPU is the user and system CPU time this process has used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
