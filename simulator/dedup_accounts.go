@@ -19,6 +19,7 @@ type DumpAccount struct {
 	First, Last, Email, Company        string
 	Street1, Street2, City, State, Zip string
 	PhoneDay, PhoneCell, PhoneEve      string
+	BirthDate                          string // YYYY-MM-DD; "": none (archtics.cust.birth_date NULL)
 	Person                             string // truth: person_id
 	Excluded                           bool   // truth: its type is in CRMExcludedAcctTypes
 }
@@ -44,7 +45,7 @@ func (w *World) DumpPrimaryNames() []DumpAccount {
 					AcctType: acctTypes[tg.acctType[i]], HouseholdID: row.household,
 					First: row.first, Last: row.last, Email: row.email, Company: row.company,
 					Street1: row.street1, Street2: row.street2, City: row.city, State: row.state, Zip: row.zip,
-					PhoneDay: row.phoneDay, PhoneCell: row.phoneCell, PhoneEve: row.phoneEve,
+					PhoneDay: row.phoneDay, PhoneCell: row.phoneCell, PhoneEve: row.phoneEve, BirthDate: birthDate(row.birth),
 					Person: w.g.personID(pt, pi), Excluded: excludedType(tg.acctType[i])})
 			}
 			per[ti] = out
@@ -56,4 +57,12 @@ func (w *World) DumpPrimaryNames() []DumpAccount {
 		all = append(all, p...)
 	}
 	return all
+}
+
+// birthDate is a cust row's birth_date as the dump writes it ("": NULL).
+func birthDate(days int32) string {
+	if days < 0 {
+		return ""
+	}
+	return string(appendDate(nil, int64(days)))
 }

@@ -16,7 +16,8 @@ import (
 // BenchmarkDedup deduplicates a simulator world's accounts (the dump's
 // primary names, excluded types left out) against its pre-existing CRM:
 // 1,000,000 accounts (BenchConfig: two teams of 500,000) against 100,000
-// contacts, and 100,000 accounts (two teams of 50,000) against 10,000.
+// contacts with KORE's rules and with the evidence rules (1M-evidence), and 100,000
+// accounts (two teams of 50,000) against 10,000.
 // The input is generated before the timer starts. Reported:
 //   - ns/account: wall time per account (noisy on a shared machine);
 //   - cpu-s/op: the CPU seconds (user and system, every thread: the
@@ -32,7 +33,9 @@ func BenchmarkDedup(b *testing.B) {
 		name     string
 		accounts int // per team
 		contacts int
-	}{{"100k", 50_000, 10_000}, {"1M", 500_000, 100_000}} {
+		rules    string
+	}{{"100k", 50_000, 10_000, dedup.RulesKORE}, {"1M", 500_000, 100_000, dedup.RulesKORE},
+		{"1M-evidence", 500_000, 100_000, dedup.RulesEvidence}} {
 		b.Run(c.name, func(b *testing.B) {
 			cfg := simulator.BenchConfig()
 			cfg.Accounts, cfg.CRMContacts = c.accounts, c.contacts
@@ -71,7 +74,7 @@ func BenchmarkDedup(b *testing.B) {
 					}
 				}()
 				cpu0 := benchproc.SelfCPU()
-				e, err := evaluate.Run(in, dedup.Config{})
+				e, err := evaluate.Run(in, dedup.Config{Rules: c.rules})
 				cpu += benchproc.SelfCPU() - cpu0
 				close(stop)
 				wg.Wait()

@@ -28,6 +28,9 @@ type Account struct {
 	First, Last, Email, Company        string
 	Street1, Street2, City, State, Zip string
 	PhoneDay, PhoneCell, PhoneEve      string
+	// BirthDate is birth_date as YYYY-MM-DD ("": none); only the evidence
+	// rules (RulesEvidence) read it.
+	BirthDate string
 	// HouseholdID is the account's Archtics household_id (0: none): a
 	// new contact of a personal account joins its household's CRM
 	// account, "AH-<team>-<household_id>", shared by the household.
@@ -148,4 +151,9 @@ type Config struct {
 	// simulator's CRM truth follows), a household's or a company's
 	// shared email joins different people; on, it does not.
 	EmailNeedsFirstName bool
+	// Rules is the rule set: RulesKORE ("" too: KORE's three rules, as
+	// published) or RulesEvidence (rule 1 narrowed as EmailNeedsFirstName
+	// does, and rule 4: loosely agreeing names and one identifier a person
+	// keeps across accounts; see evidence.go).
+	Rules string
 }

@@ -78,6 +78,11 @@ type Engine struct {
 	mapNext  []int32           // next mapping of the same contact, -1 none
 	mapByAcc map[AccountRef]int32
 
+	// emailNeedsFirst narrows rule 1 (Config.EmailNeedsFirstName, or
+	// the evidence rules); ev is rule 4's index, nil under KORE's rules.
+	emailNeedsFirst bool
+	ev              *evidenceRule
+
 	stamp []uint32 // per contact: the candidate round that last saw it
 	round uint32
 	cand  []int32
@@ -222,10 +227,18 @@ func New(cfg Config, st State) (*Engine, error) {
 	if th < 0 || th > 1 {
 		return nil, fmt.Errorf("dedup: threshold %v: want a similarity in (0, 1]", cfg.Threshold)
 	}
-	e := &Engine{cfg: cfg, th: th, byID: make(map[string]int32, len(st.Contacts)), acctByID: map[string]int32{},
+	rules, err := ruleSet(cfg.Rules)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Rules = rules
+	e := &Engine{cfg: cfg, th: th, emailNeedsFirst: cfg.EmailNeedsFirstName || rules == RulesEvidence, byID: make(map[string]int32, len(st.Contacts)), acctByID: map[string]int32{},
 		companyOf: map[string]resolved{}, companies: map[byte][]int32{}, companyKeys: map[int32]companyKey{}, mapByAcc: make(map[AccountRef]int32, len(st.Mapping)), nameIdx: map[string]uint32{}}
 	for _, n := range firstNames {
 		e.name(n)
+	}
+	if rules == RulesEvidence {
+		e.ev = newEvidenceRule()
 	}
 	for k := range e.heads {
 		e.heads[k] = map[uint64]int32{}
@@ -348,6 +361,7 @@ func (e *Engine) index(ci int32) {
 			e.heads[k][ks[k]] = ci
 		}
 	}
+	e.indexContactEvidence(ci)
 }
 
 // unindex takes a contact out of its chains (its keys from its current
@@ -454,8 +468,10 @@ func naturalLess(a, b string) bool {
 	return a < b
 }
 
-// best finds the contact the rules send account r to: -1 for none.
-func (e *Engine) best(r *rec) (int32, string, Scores) {
+// best finds the contact the rules send account a (normalised: r) to: -1
+// for none. skip is a's own mapping (-1: none), which the evidence rules'
+// checks leave out.
+func (e *Engine) best(a *Account, r *rec, skip int32) (int32, string, Scores) {
 	ks, ok := keys(r)
 	e.round++
 	if e.round == 0 { // wrapped: forget every stamp
@@ -483,7 +499,7 @@ func (e *Engine) best(r *rec) (int32, string, Scores) {
 		if bi >= 0 && !ContactBefore(&e.contacts.at(ci).c, &e.contacts.at(bi).c) {
 			continue
 		}
-		if c := e.contacts.at(ci).n.rec(); matches(r, &c, e.th, e.cfg.EmailNeedsFirstName) {
+		if c := e.contacts.at(ci).n.rec(); matches(r, &c, e.th, e.emailNeedsFirst) && (e.ev == nil || e.evidenceAllows(a, r, &c, ci, skip)) {
 			bi = ci
 		}
 	}
@@ -491,7 +507,7 @@ func (e *Engine) best(r *rec) (int32, string, Scores) {
 		return -1, "", NoScores
 	}
 	c := e.contacts.at(bi).n.rec()
-	rule, sc := match(r, &c, e.th, e.cfg.EmailNeedsFirstName)
+	rule, sc := match(r, &c, e.th, e.emailNeedsFirst)
 	return bi, rule, sc
 }
 
@@ -513,17 +529,24 @@ func (e *Engine) Add(a *Account) (Result, error) {
 		keep := m.role == namePrimary || m.rule == nameManual || m.rule == nameMerged
 		if !keep {
 			c := e.contacts.at(ci).n.rec()
-			keep = matches(&r, &c, e.th, e.cfg.EmailNeedsFirstName)
+			keep = matches(&r, &c, e.th, e.emailNeedsFirst) && (e.ev == nil || e.evidenceAllows(a, &r, &c, ci, mi)) ||
+				e.ev != nil && e.evidenceHoldsWith(a, &r, ci, mi)
 		}
 		if keep {
 			if m.role == namePrimary {
 				e.overwrite(ci, a, &r, &res)
 			}
+			if e.ev != nil {
+				e.know(mi, a, &r)
+			}
 			res.Mapping = e.mappingOf(mi)
 			return res, nil
 		}
 		// A secondary its contact no longer matches: matched again.
-		ni, rule, sc := e.best(&r)
+		ni, rule, sc := e.best(a, &r, mi)
+		if ni < 0 && e.ev != nil {
+			ni, rule, sc = e.evidenceBest(a, &r, mi)
+		}
 		if ni < 0 {
 			ni = e.create(a, &r, &res)
 			rule, sc = RuleNew, NoScores
@@ -532,16 +555,25 @@ func (e *Engine) Add(a *Account) (Result, error) {
 		m = e.maps.at(mi)
 		m.rule, m.role, m.addDate = e.name(rule), nameSecondary, a.AddDate
 		e.setScores(mi, sc)
+		if e.ev != nil {
+			e.know(mi, a, &r)
+		}
 		e.claim(ni, mi, a, &r, &res)
 		res.Mapping, res.Changed = e.mappingOf(mi), true
 		return res, nil
 	}
-	ci, rule, sc := e.best(&r)
+	ci, rule, sc := e.best(a, &r, -1)
+	if ci < 0 && e.ev != nil {
+		ci, rule, sc = e.evidenceBest(a, &r, -1)
+	}
 	if ci < 0 {
 		ci = e.create(a, &r, &res)
 		rule, sc = RuleNew, NoScores
 	}
 	mi := e.link(ci, Mapping{Account: a.AccountRef, Role: Secondary, Rule: rule, Scores: sc, AddDate: a.AddDate})
+	if e.ev != nil {
+		e.know(mi, a, &r)
+	}
 	e.claim(ci, mi, a, &r, &res)
 	res.Mapping, res.Changed = e.mappingOf(mi), true
 	return res, nil

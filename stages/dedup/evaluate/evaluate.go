@@ -54,7 +54,7 @@ func AccountOf(d *simulator.DumpAccount) dedup.Account {
 	return dedup.Account{AccountRef: dedup.AccountRef{Team: d.Team, AcctID: d.AcctID}, AddDate: d.AddDate, AcctType: d.AcctType,
 		First: d.First, Last: d.Last, Email: d.Email, Company: d.Company, Street1: d.Street1, Street2: d.Street2,
 		City: d.City, State: d.State, Zip: d.Zip, PhoneDay: d.PhoneDay, PhoneCell: d.PhoneCell, PhoneEve: d.PhoneEve,
-		HouseholdID: d.HouseholdID}
+		BirthDate: d.BirthDate, HouseholdID: d.HouseholdID}
 }
 
 // SortFoundFirst sorts accounts in the found-first order.
@@ -191,6 +191,17 @@ type Quality struct {
 	FalseByCause    map[string]int64 // false positives by what joined two people
 	PeopleSplit     int              // people whose accounts went to several contacts
 	ContactsMerging int              // contacts holding accounts of several people
+	// Linkable pairs are true pairs the data can join: the two accounts
+	// are connected, through the person's accounts, by identifiers they
+	// share (an email, a phone number, a birth date, an address). The
+	// others share nothing but a name: a corporate account with the work
+	// email, phone and office, and a personal one, say.
+	LinkablePairs, LinkableFound int64
+	RecallLinkable               float64
+	// NamesakePairs are pairs of accounts of different people with the
+	// same first and last name (normalised): what a join on the name
+	// alone would add to the false positives.
+	NamesakePairs int64
 }
 
 func pairs(n int64) int64 { return n * (n - 1) / 2 }
@@ -251,6 +262,31 @@ func Measure(in Input, st dedup.State) Quality {
 			q.PeopleSplit++
 		}
 	}
+	q.LinkablePairs, q.LinkableFound = linkable(in, byPerson, contactOf)
+	q.RecallLinkable = 1
+	if q.LinkablePairs > 0 {
+		q.RecallLinkable = float64(q.LinkableFound) / float64(q.LinkablePairs)
+	}
+	byName := map[[2]string]map[string]int64{}
+	for _, a := range in.Accounts {
+		d := in.Dump[a.AccountRef]
+		k := [2]string{dedup.NormName(d.First), dedup.NormName(d.Last)}
+		if k[0] == "" || k[1] == "" {
+			continue
+		}
+		if byName[k] == nil {
+			byName[k] = map[string]int64{}
+		}
+		byName[k][d.Person]++
+	}
+	for _, people := range byName {
+		var all, same int64
+		for _, n := range people {
+			all += n
+			same += pairs(n)
+		}
+		q.NamesakePairs += pairs(all) - same
+	}
 	for _, as := range byContact {
 		mixed := false
 		for i := range as {
@@ -309,4 +345,74 @@ func falseCause(a, b *simulator.DumpAccount) string {
 		return "same last name, similar first name, same address (household member)"
 	}
 	return "joined through a contact both matched (chained)"
+}
+
+// linkable counts the true pairs whose accounts are connected through the
+// person's accounts by shared identifiers, and how many of them the
+// mapping joined.
+func linkable(in Input, byPerson map[string][]dedup.AccountRef, contactOf map[dedup.AccountRef]string) (pairsAll, found int64) {
+	for _, as := range byPerson {
+		if len(as) < 2 {
+			continue
+		}
+		parent := make([]int, len(as))
+		for i := range parent {
+			parent[i] = i
+		}
+		var find func(int) int
+		find = func(i int) int {
+			for parent[i] != i {
+				parent[i] = parent[parent[i]]
+				i = parent[i]
+			}
+			return i
+		}
+		for i := range as {
+			for j := i + 1; j < len(as); j++ {
+				if shareIdentifier(in.Dump[as[i]], in.Dump[as[j]]) {
+					parent[find(i)] = find(j)
+				}
+			}
+		}
+		for i := range as {
+			for j := i + 1; j < len(as); j++ {
+				if find(i) == find(j) {
+					pairsAll++
+					if contactOf[as[i]] == contactOf[as[j]] {
+						found++
+					}
+				}
+			}
+		}
+	}
+	return pairsAll, found
+}
+
+// shareIdentifier reports whether two accounts share an email, a phone
+// number (any of day, cell and evening against any), a birth date or an
+// address (postal code, and a similar street).
+func shareIdentifier(a, b *simulator.DumpAccount) bool {
+	if e := dedup.NormEmail(a.Email); e != "" && e == dedup.NormEmail(b.Email) {
+		return true
+	}
+	if a.BirthDate != "" && a.BirthDate == b.BirthDate {
+		return true
+	}
+	for _, p := range []string{a.PhoneDay, a.PhoneCell, a.PhoneEve} {
+		p = dedup.NormPhone(p)
+		if len(p) < 7 {
+			continue
+		}
+		for _, o := range []string{b.PhoneDay, b.PhoneCell, b.PhoneEve} {
+			if p == dedup.NormPhone(o) {
+				return true
+			}
+		}
+	}
+	pa := dedup.NormPostal(a.Zip)
+	if pa == "" || pa != dedup.NormPostal(b.Zip) {
+		return false
+	}
+	aa, ab := dedup.NormAddress(a.Street1, a.Street2), dedup.NormAddress(b.Street1, b.Street2)
+	return !aa.Blank() && !ab.Blank() && dedup.AddressSimilarity(aa, ab) >= dedup.DefaultThreshold
 }
