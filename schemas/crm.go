@@ -126,8 +126,9 @@ var mappingColumns = []Column{
 	req(str("contact_id", 100, "the CRM contact the account maps to (crm.contact)")),
 	req(str("role", 10, "primary (the contact's primary account: the first matched, or set-primary's) or secondary")),
 	req(str("rule", 20, "how the mapping came to be: email, name_address or name_phone (KORE's rule that matched), "+
-		"new (nothing matched: the account made a new contact), merged (Archtics merged the account away: it follows "+
-		"its winner) or manual (set-primary)")),
+		"evidence_email, evidence_phone, evidence_birth_date or evidence_address (the evidence rule set's rule 4, by the "+
+		"identifier that agreed), new (nothing matched: the account made a new contact), merged (Archtics merged the "+
+		"account away: it follows its winner) or manual (set-primary)")),
 	col("sim_first", Float64, "similarity of the first names in [0, 1] in the match that decided; NULL: not compared"),
 	col("sim_last", Float64, "similarity of the last names; NULL: not compared"),
 	col("sim_email", Float64, "similarity of the emails; NULL: not compared"),
@@ -198,15 +199,19 @@ WINDOW w AS (PARTITION BY team, acct_id ORDER BY seq)`,
 // that never reach the CRM.
 const SettingExcludeAcctTypes = "exclude_acct_types"
 
+// SettingRules is the dedup setting naming the rule set: "kore" (KORE's
+// three rules, the default) or "evidence" (rule 1 narrowed, and rule 4).
+const SettingRules = "rules"
+
 // CRMDedupSettings is crm.dedup_settings: every version of the dedup
 // settings.
 var CRMDedupSettings = &Table{
 	Schema: "crm", Name: "dedup_settings",
-	Doc: "Every version of the CRM deduplication's settings (the account types excluded from the CRM): who set it and when; the highest version is in force.",
+	Doc: "Every version of the CRM deduplication's settings (the account types excluded from the CRM, the rule set): who set it and when; the highest version is in force.",
 	Columns: []Column{
-		req(str("setting", 100, "exclude_acct_types: the acct_type_desc values whose accounts never reach the CRM")),
+		req(str("setting", 100, "exclude_acct_types: the acct_type_desc values whose accounts never reach the CRM; rules: the rule set, kore (KORE's three rules) or evidence (rule 1 narrowed, and rule 4)")),
 		req(col("version", Int64, "1, 2, ...: the highest is in force")),
-		req(str("value", MaxSettingValue, "the setting's value: for exclude_acct_types a JSON array of type names, [] for none")),
+		req(str("value", MaxSettingValue, "the setting's value: for exclude_acct_types a JSON array of type names, [] for none; for rules kore or evidence")),
 		req(str("set_by", 100, "who set it ($USER, or --actor)")),
 		req(col("set_at", TimestampTZ, "when it was committed")),
 		seqColumn,

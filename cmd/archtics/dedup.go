@@ -54,6 +54,14 @@ crm tables and feed only accounts that are new or whose primary name changed sin
 never reach the CRM (crm.dedup_settings keeps every version, who and when); without
 it the committed setting holds. Accounts Archtics merged away follow their winner.
 
+--rules kore|evidence sets the rule set the same way. kore (the default) is KORE's
+three rules as published. evidence is this product's: rule 1 needs the first names
+to agree too (a household's or a company's shared inbox no longer joins people), a
+birth date that differs keeps two accounts apart, and rule 4 joins an account to a
+contact when the names agree (a last-name typo or swapped names allowed) and one of
+the contact's accounts shares a phone number, email, birth date or address with it.
+Changing it applies to accounts fed from then on; mapped accounts keep their contact.
+
 A rerun with no clone commit since the last run commits nothing. Another dedup or
 set-primary committing meanwhile makes it fail with a commit conflict (exit 3): rerun.`,
 		Flags: []cli.Flag{
@@ -62,6 +70,7 @@ set-primary committing meanwhile makes it fail with a commit conflict (exit 3): 
 			&cli.IntFlag{Name: "max-rejects", Usage: "how many bad rows of the CRM files to reject (kept in crm.rejects) before the run fails; 0: any fails it"},
 			&cli.StringSliceFlag{Name: "exclude-acct-type", Usage: "an account type (acct_type_desc, case-insensitive) that never reaches the CRM; repeat for several; sets the committed setting"},
 			&cli.BoolFlag{Name: "exclude-none", Usage: "set the committed setting to no excluded type"},
+			&cli.StringFlag{Name: "rules", Usage: "the rule set, kept as a committed setting: kore (KORE's three rules, as published; the default) or evidence (rule 1 needs the first names to agree, and rule 4 joins accounts whose names agree and that share a phone, email, birth date or address; see the README)"},
 			&cli.Float64Flag{Name: "threshold", Usage: "least similarity (0-1) for a fuzzy field to agree (default: the engine's documented one)"},
 			&cli.StringFlag{Name: "actor", Usage: "who runs it, for the history (default: $USER)"},
 			cacheFlag(),
@@ -94,6 +103,12 @@ set-primary committing meanwhile makes it fail with a commit conflict (exit 3): 
 				CacheDir:   cacheDir(c, w),
 				Logger:     slog.Default(),
 				Progress:   dedupProgress(),
+			}
+			if c.IsSet("rules") {
+				if _, err := dedup.ParseRules(c.String("rules")); err != nil {
+					return cli.Exit(fmt.Sprintf("--rules %q: want kore or evidence (see --help)", c.String("rules")), exitUsage)
+				}
+				opts.Rules, opts.SetRules = c.String("rules"), true
 			}
 			if c.IsSet("exclude-acct-type") || c.Bool("exclude-none") {
 				opts.ExcludeAcctTypes, opts.SetExclude = c.StringSlice("exclude-acct-type"), true
@@ -274,7 +289,7 @@ func printDedupRun(out io.Writer, rep *crm.RunReport) {
 	if len(rep.Excluded) > 0 {
 		excluded = strings.Join(rep.Excluded, ", ")
 	}
-	fmt.Fprintf(out, "  excluded account types (settings version %d): %s\n", rep.Settings, excluded)
+	fmt.Fprintf(out, "  settings version %d: rule set %s; excluded account types: %s\n", rep.Settings, rep.Rules, excluded)
 	for _, t := range rep.Teams {
 		fmt.Fprintf(out, "  %s (clone commit %d): %d accounts: %d deduplicated, %d unchanged since the last run, %d excluded by type, %d merged away; merges followed %d\n",
 			t.Team, t.CloneSeq, t.Accounts, t.Fed, t.Unchanged, t.Excluded, t.MergedAway, t.Followed)
@@ -286,11 +301,20 @@ func printDedupRun(out io.Writer, rep *crm.RunReport) {
 // printDedupReport prints the report as a table, then the why.
 func printDedupReport(out io.Writer, s *crm.Summary) {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "team\taccounts\texcluded\tmerged away\tpending\tprimary\tsecondary\temail\tname_address\tname_phone\tnew\tmerged\tmanual\t")
+	evidence := s.Rules == dedup.RulesEvidence
+	head := "team\taccounts\texcluded\tmerged away\tpending\tprimary\tsecondary\temail\tname_address\tname_phone\t"
+	if evidence {
+		head += "evidence\t"
+	}
+	fmt.Fprintln(tw, head+"new\tmerged\tmanual\t")
 	for _, t := range append(append([]crm.TeamSummary(nil), s.Teams...), s.Total) {
 		r := t.ByRule
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", t.Team, t.Accounts, t.Excluded, t.MergedAway, t.Pending,
-			t.Primary, t.Secondary, r[dedup.RuleEmail], r[dedup.RuleNameAddress], r[dedup.RuleNamePhone], r[dedup.RuleNew], r[dedup.RuleMerged], r[dedup.RuleManual])
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t", t.Team, t.Accounts, t.Excluded, t.MergedAway, t.Pending,
+			t.Primary, t.Secondary, r[dedup.RuleEmail], r[dedup.RuleNameAddress], r[dedup.RuleNamePhone])
+		if evidence {
+			fmt.Fprintf(tw, "%d\t", r[dedup.RuleEvidenceEmail]+r[dedup.RuleEvidencePhone]+r[dedup.RuleEvidenceBirth]+r[dedup.RuleEvidenceAddress])
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%d\t\n", r[dedup.RuleNew], r[dedup.RuleMerged], r[dedup.RuleManual])
 	}
 	tw.Flush()
 	fmt.Fprintf(out, "\n(crm commit %d; rule columns count the mapped accounts of the clones by the rule that mapped them)\n\n%s\n", s.CRMSeq, s.Why)

@@ -106,88 +106,92 @@ func itoa(n int32) string { return strconv.Itoa(int(n)) }
 //   - current first: the current account is primary; the outdated one,
 //     found later, is secondary and does not overwrite the contact.
 func TestDedupTremblayBothOrders(t *testing.T) {
-	for _, order := range []struct {
-		name          string
-		first, second tremblayAccount
-	}{
-		{"outdated first", tremblayOutdated, tremblayCurrent},
-		{"current first", tremblayCurrent, tremblayOutdated},
-	} {
-		t.Run(order.name, func(t *testing.T) {
-			ctx := context.Background()
-			dir := t.TempDir()
-			wh, cache := filepath.Join(dir, "warehouse"), filepath.Join(dir, "cache")
-			w, err := pipeline.Open(ctx, wh, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			runOK := func(args ...string) string {
-				t.Helper()
-				var code int
-				out := captureStdout(t, func() {
-					code = run(ctx, append([]string{"archtics", "--log-level", "error", "--warehouse", wh}, args...))
-				})
-				if code != exitOK {
-					t.Fatalf("archtics %s: exit %d\n%s", strings.Join(args, " "), code, out)
+	// Both rule sets: the story is the same under the evidence rules (the
+	// two accounts share the personal email and the first name).
+	for _, rules := range []string{"kore", "evidence"} {
+		for _, order := range []struct {
+			name          string
+			first, second tremblayAccount
+		}{
+			{"outdated first", tremblayOutdated, tremblayCurrent},
+			{"current first", tremblayCurrent, tremblayOutdated},
+		} {
+			t.Run(rules+"/"+order.name, func(t *testing.T) {
+				ctx := context.Background()
+				dir := t.TempDir()
+				wh, cache := filepath.Join(dir, "warehouse"), filepath.Join(dir, "cache")
+				w, err := pipeline.Open(ctx, wh, nil)
+				if err != nil {
+					t.Fatal(err)
 				}
-				return out
-			}
-			contact := func() map[string]string {
-				t.Helper()
-				lines := queryCSV(t, w, cache, `SELECT c.email, c.phone, c.street, c.city, c.postal_code, a.name AS company,
+				runOK := func(args ...string) string {
+					t.Helper()
+					var code int
+					out := captureStdout(t, func() {
+						code = run(ctx, append([]string{"archtics", "--log-level", "error", "--warehouse", wh}, args...))
+					})
+					if code != exitOK {
+						t.Fatalf("archtics %s: exit %d\n%s", strings.Join(args, " "), code, out)
+					}
+					return out
+				}
+				contact := func() map[string]string {
+					t.Helper()
+					lines := queryCSV(t, w, cache, `SELECT c.email, c.phone, c.street, c.city, c.postal_code, a.name AS company,
   c.primary_team || ':' || c.primary_acct_id AS primary_account
 FROM crm.contact c LEFT JOIN crm.account a ON a.account_id = c.account_id WHERE c.contact_id = 'C100'`)
-				recs, err := csv.NewReader(strings.NewReader(strings.Join(lines, "\n"))).ReadAll()
-				if err != nil || len(recs) != 2 {
-					t.Fatalf("contact C100: %v %v", lines, err)
+					recs, err := csv.NewReader(strings.NewReader(strings.Join(lines, "\n"))).ReadAll()
+					if err != nil || len(recs) != 2 {
+						t.Fatalf("contact C100: %v %v", lines, err)
+					}
+					m := map[string]string{}
+					for i, k := range recs[0] {
+						m[k] = recs[1][i]
+					}
+					return m
 				}
-				m := map[string]string{}
-				for i, k := range recs[0] {
-					m[k] = recs[1][i]
+				check := func(when string, got map[string]string, primary, details tremblayAccount) {
+					t.Helper()
+					if got["primary_account"] != "nhl:"+itoa(primary.acctID) || got["email"] != details.email {
+						t.Errorf("%s: contact %v; want primary nhl:%d and the email %s", when, got, primary.acctID, details.email)
+					}
+					if got["phone"] != details.phone || got["street"] != details.street || got["city"] != details.city ||
+						got["postal_code"] != details.zip || got["company"] != details.company {
+						t.Errorf("%s: contact %v; want the details of account %d (%s, %s, %s)", when, got, details.acctID, details.phone, details.street, details.company)
+					}
 				}
-				return m
-			}
-			check := func(when string, got map[string]string, primary, details tremblayAccount) {
-				t.Helper()
-				if got["primary_account"] != "nhl:"+itoa(primary.acctID) || got["email"] != details.email {
-					t.Errorf("%s: contact %v; want primary nhl:%d and the email %s", when, got, primary.acctID, details.email)
-				}
-				if got["phone"] != details.phone || got["street"] != details.street || got["city"] != details.city ||
-					got["postal_code"] != details.zip || got["company"] != details.company {
-					t.Errorf("%s: contact %v; want the details of account %d (%s, %s, %s)", when, got, details.acctID, details.phone, details.street, details.company)
-				}
-			}
 
-			commitTremblay(t, w, order.first, "2016-04-02", "2026-11-20T17:00:01Z")
-			runOK("dedup", "--crm", tremblayCRM(t), "--crm-timezone", "America/New_York", "--cache", cache)
-			afterFirst := contact()
-			check("after the first account", afterFirst, order.first, order.first)
+				commitTremblay(t, w, order.first, "2016-04-02", "2026-11-20T17:00:01Z")
+				runOK("dedup", "--crm", tremblayCRM(t), "--crm-timezone", "America/New_York", "--cache", cache, "--rules", rules)
+				afterFirst := contact()
+				check("after the first account", afterFirst, order.first, order.first)
 
-			commitTremblay(t, w, order.second, "2021-09-14", "2026-11-21T17:00:01Z")
-			runOK("dedup", "--cache", cache)
-			afterSecond := contact()
-			check("after the second account", afterSecond, order.first, order.first)
-			if !mapsEqual(afterFirst, afterSecond) {
-				t.Errorf("the secondary account changed the contact:\nbefore %v\nafter  %v", afterFirst, afterSecond)
-			}
-			roles := queryCSV(t, w, cache, "SELECT acct_id, contact_id, role, rule FROM crm.archtics_mapping ORDER BY acct_id")
-			want := []string{"acct_id,contact_id,role,rule"}
-			for _, a := range []tremblayAccount{tremblayOutdated, tremblayCurrent} {
-				if a.acctID == order.first.acctID {
-					want = append(want, itoa(a.acctID)+",C100,primary,email")
-				} else {
-					want = append(want, itoa(a.acctID)+",C100,secondary,email")
+				commitTremblay(t, w, order.second, "2021-09-14", "2026-11-21T17:00:01Z")
+				runOK("dedup", "--cache", cache)
+				afterSecond := contact()
+				check("after the second account", afterSecond, order.first, order.first)
+				if !mapsEqual(afterFirst, afterSecond) {
+					t.Errorf("the secondary account changed the contact:\nbefore %v\nafter  %v", afterFirst, afterSecond)
 				}
-			}
-			slices.Sort(want[1:])
-			if !slices.Equal(roles, want) {
-				t.Errorf("mapping %v, want %v", roles, want)
-			}
-			// Marie, whom no account matches, is never pushed.
-			if got := queryCSV(t, w, cache, "SELECT count(*) FROM crm.contact_changes WHERE contact_id = 'C101'"); got[1] != "0" {
-				t.Errorf("C101 pushed: %v", got)
-			}
-		})
+				roles := queryCSV(t, w, cache, "SELECT acct_id, contact_id, role, rule FROM crm.archtics_mapping ORDER BY acct_id")
+				want := []string{"acct_id,contact_id,role,rule"}
+				for _, a := range []tremblayAccount{tremblayOutdated, tremblayCurrent} {
+					if a.acctID == order.first.acctID {
+						want = append(want, itoa(a.acctID)+",C100,primary,email")
+					} else {
+						want = append(want, itoa(a.acctID)+",C100,secondary,email")
+					}
+				}
+				slices.Sort(want[1:])
+				if !slices.Equal(roles, want) {
+					t.Errorf("mapping %v, want %v", roles, want)
+				}
+				// Marie, whom no account matches, is never pushed.
+				if got := queryCSV(t, w, cache, "SELECT count(*) FROM crm.contact_changes WHERE contact_id = 'C101'"); got[1] != "0" {
+					t.Errorf("C101 pushed: %v", got)
+				}
+			})
+		}
 	}
 }
 

@@ -39,6 +39,11 @@ type Options struct {
 	// reach the CRM. Otherwise the committed setting holds.
 	ExcludeAcctTypes []string
 	SetExclude       bool
+	// Rules, when SetRules, becomes the committed rule set
+	// (dedup.RulesKORE, the default, or dedup.RulesEvidence); otherwise
+	// the committed setting holds. Engine.Rules is not read.
+	Rules    string
+	SetRules bool
 	// Actor is who runs it, for the history (default $USER, else "unknown").
 	Actor string
 	// Engine tunes matching (threshold); Now is set by the stage.
@@ -81,6 +86,7 @@ type RunReport struct {
 	Rejects                             []*CSVError
 	Settings                            int64    // the settings version in force
 	Excluded                            []string // the excluded account types in force
+	Rules                               string   // the rule set in force (dedup.RulesKORE or dedup.RulesEvidence)
 	Teams                               []TeamCounts
 	ContactsInserted, ContactsUpdated   int64
 	AccountsCreated                     int64
@@ -176,12 +182,25 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		return nil, fmt.Errorf("dedup: %w", err)
 	}
 	newSettings := cur
-	settingsChanged := false
-	if opts.SetExclude && (encodeTypes(opts.ExcludeAcctTypes) != encodeTypes(cur.Excluded) || cur.Version == 0) {
-		newSettings = settings{Version: cur.Version + 1, Excluded: normalTypes(opts.ExcludeAcctTypes)}
-		settingsChanged = true
+	newSettings.Excluded = normalTypes(cur.Excluded)
+	if opts.SetExclude {
+		newSettings.Excluded = normalTypes(opts.ExcludeAcctTypes)
 	}
-	rep.Settings, rep.Excluded = newSettings.Version, newSettings.Excluded
+	if opts.SetRules {
+		r, err := dedup.ParseRules(opts.Rules)
+		if err != nil {
+			return nil, err
+		}
+		newSettings.Rules = r
+	}
+	// A change of either setting is a new version of both (each version
+	// of crm.dedup_settings holds every setting).
+	settingsChanged := (opts.SetExclude || opts.SetRules) && (cur.Version == 0 ||
+		encodeTypes(newSettings.Excluded) != encodeTypes(cur.Excluded) || newSettings.Rules != cur.Rules)
+	if settingsChanged {
+		newSettings.Version = cur.Version + 1
+	}
+	rep.Settings, rep.Excluded, rep.Rules = newSettings.Version, newSettings.Excluded, newSettings.Rules
 
 	if !rep.FirstRun && !settingsChanged && coveredAll(head.Cursors, heads, cur.Version) {
 		rep.Unchanged = true
@@ -230,6 +249,7 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 
 	cfg := opts.Engine
 	cfg.Now = func() time.Time { return runAt }
+	cfg.Rules = newSettings.Rules
 	eng, err := dedup.New(cfg, prev.engineState())
 	if err != nil {
 		return nil, fmt.Errorf("dedup: the CRM state: %w", err)
@@ -276,6 +296,11 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		}
 		if m, ok := prev.Mapping[a.AccountRef]; ok && m.SourceMD5 == a.MD5 {
 			tc.Unchanged++
+			// Under the evidence rules its details are evidence for the
+			// accounts fed after it (a no-op under KORE's).
+			if err := eng.Know(&a.Account); err != nil {
+				return fmt.Errorf("account %s:%d: %w", a.Team, a.AcctID, err)
+			}
 			return nil
 		}
 		tc.Fed++
@@ -349,7 +374,8 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 	}
 
 	seq := head.Seq + 1
-	cursors := map[string]string{settingsCursor: strconv.FormatInt(newSettings.Version, 10), settingsValueCursor: encodeTypes(newSettings.Excluded)}
+	cursors := map[string]string{settingsCursor: strconv.FormatInt(newSettings.Version, 10), settingsValueCursor: encodeTypes(newSettings.Excluded),
+		settingsRulesCursor: newSettings.Rules}
 	for t, s := range heads {
 		cursors[cloneCursorPrefix+t] = strconv.FormatInt(s, 10)
 	}
@@ -371,9 +397,10 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 			}
 		}
 		if settingsChanged {
-			row := []string{schemas.SettingExcludeAcctTypes, strconv.FormatInt(newSettings.Version, 10),
-				encodeTypes(newSettings.Excluded), who, instant(runAt), strconv.FormatInt(seq, 10)}
-			if err := writeRows(ctx, add(schemas.CRMDedupSettings), [][]string{row}); err != nil {
+			version, at, s := strconv.FormatInt(newSettings.Version, 10), instant(runAt), strconv.FormatInt(seq, 10)
+			rows := [][]string{{schemas.SettingExcludeAcctTypes, version, encodeTypes(newSettings.Excluded), who, at, s},
+				{schemas.SettingRules, version, newSettings.Rules, who, at, s}}
+			if err := writeRows(ctx, add(schemas.CRMDedupSettings), rows); err != nil {
 				return err
 			}
 		}

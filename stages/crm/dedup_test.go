@@ -99,7 +99,8 @@ func testDedupFirstRunAndRerun(t *testing.T, url string) {
 	if got := query(t, w, "SELECT count(*) FROM crm.contact c WHERE source = 'archtics' AND NOT EXISTS (SELECT 1 FROM crm.archtics_mapping m WHERE m.contact_id = c.contact_id AND m.rule = 'new')"); got[0] != "0" {
 		t.Fatalf("%s created contacts have no account of rule new", got[0])
 	}
-	if got := query(t, w, "SELECT version, value, set_by FROM crm.dedup_settings"); !slices.Equal(got, []string{`1 ["Broker"] ops`}) {
+	if got := query(t, w, "SELECT version, setting, value, set_by FROM crm.dedup_settings ORDER BY setting"); !slices.Equal(got,
+		[]string{`1 exclude_acct_types ["Broker"] ops`, `1 rules kore ops`}) {
 		t.Fatalf("settings %v", got)
 	}
 	if got := query(t, w, "SELECT DISTINCT changed_by FROM crm.mapping_history"); !slices.Equal(got, []string{"ops"}) {
@@ -126,8 +127,23 @@ func testDedupFirstRunAndRerun(t *testing.T, url string) {
 	if next.Unchanged || next.Settings != 2 {
 		t.Fatalf("new setting: %+v", next)
 	}
-	if got := query(t, w, "SELECT version, value, set_by FROM crm.dedup_settings ORDER BY version"); !slices.Equal(got, []string{`1 ["Broker"] ops`, `2 ["Broker","Test"] ann`}) {
+	if got := query(t, w, "SELECT version, value, set_by FROM crm.dedup_settings WHERE setting = 'exclude_acct_types' ORDER BY version"); !slices.Equal(got, []string{`1 ["Broker"] ops`, `2 ["Broker","Test"] ann`}) {
 		t.Fatalf("settings %v", got)
+	}
+	// The rule set is a setting too: every version holds every setting.
+	ev, err := Dedup(ctx, w, Options{Rules: dedup.RulesEvidence, SetRules: true, Actor: "bo", Logger: quietLogger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Unchanged || ev.Settings != 3 || ev.Rules != dedup.RulesEvidence || !slices.Equal(ev.Excluded, []string{"Broker", "Test"}) {
+		t.Fatalf("new rule set: %+v", ev)
+	}
+	if got := query(t, w, "SELECT version, setting, value, set_by FROM crm.dedup_settings WHERE version = 3 ORDER BY setting"); !slices.Equal(got,
+		[]string{`3 exclude_acct_types ["Broker","Test"] bo`, `3 rules evidence bo`}) {
+		t.Fatalf("settings version 3: %v", got)
+	}
+	if _, err := Dedup(ctx, w, Options{Rules: "fuzzy", SetRules: true, Logger: quietLogger}); err == nil {
+		t.Fatal("an unknown rule set: no error")
 	}
 }
 
@@ -390,6 +406,14 @@ func TestDedupSimulatedIncrementalEqualsFull(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulated client with days of changes")
 	}
+	// Both rule sets: under the evidence rules an incremental run knows
+	// the unchanged accounts' details only through Engine.Know.
+	for _, rules := range []string{dedup.RulesKORE, dedup.RulesEvidence} {
+		t.Run(rules, func(t *testing.T) { testIncrementalEqualsFull(t, rules) })
+	}
+}
+
+func testIncrementalEqualsFull(t *testing.T, rules string) {
 	ctx := context.Background()
 	cfg := simulator.SmallConfig()
 	cfg.Accounts = 400
@@ -398,7 +422,7 @@ func TestDedupSimulatedIncrementalEqualsFull(t *testing.T) {
 	cfg.MergeRate = 0.6
 	cfg.DuplicateRate = 0.2
 	cfg.DaysAfterCutoff = 4
-	exclude := Options{ExcludeAcctTypes: simulator.CRMExcludedAcctTypes, SetExclude: true, Logger: quietLogger}
+	exclude := Options{ExcludeAcctTypes: simulator.CRMExcludedAcctTypes, SetExclude: true, Rules: rules, SetRules: true, Logger: quietLogger}
 
 	inc := newSimClient(t, cfg)
 	w := openWarehouse(t, t.TempDir())
@@ -464,6 +488,14 @@ WHERE NOT EXISTS (SELECT 1 FROM archtics.acct_merge x WHERE x.team = l.team AND 
 	}
 	if n := query(t, w, "SELECT count(*) FROM crm.archtics_mapping WHERE rule = 'merged'"); n[0] == "0" {
 		t.Fatal("no merge was followed: the world must merge accounts")
+	}
+	if got := query(t, w, "SELECT value FROM crm.dedup_settings WHERE setting = 'rules' ORDER BY version DESC LIMIT 1"); len(got) != 1 || got[0] != rules {
+		t.Fatalf("the committed rule set is %v, want %s", got, rules)
+	}
+	if rules == dedup.RulesEvidence {
+		if n := query(t, w, "SELECT count(*) FROM crm.archtics_mapping WHERE rule LIKE 'evidence_%'"); n[0] == "0" {
+			t.Fatal("no account was mapped by the evidence rule: the world's duplicates should need it")
+		}
 	}
 }
 

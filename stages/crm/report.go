@@ -31,7 +31,7 @@ type TeamSummary struct {
 	Primary    int64            `json:"primary"`
 	Secondary  int64            `json:"secondary"`
 	Pending    int64            `json:"pending"`
-	Matched    int64            `json:"matched_existing_contact"` // mapped by one of KORE's rules
+	Matched    int64            `json:"matched_existing_contact"` // mapped by a rule: KORE's three, or the evidence rule set's rule 4
 	New        int64            `json:"new_contacts"`             // made a new contact
 	PrimaryNew int64            `json:"primary_new"`              // of them, still the primary of the contact they made
 	ByRule     map[string]int64 `json:"by_rule"`                  // mapped accounts (not merged away) by rule
@@ -42,6 +42,7 @@ type TeamSummary struct {
 type Summary struct {
 	CRMSeq          int64         `json:"crm_seq"`
 	Excluded        []string      `json:"excluded_acct_types"`
+	Rules           string        `json:"rules"` // the rule set in force: kore or evidence
 	Teams           []TeamSummary `json:"teams"`
 	Total           TeamSummary   `json:"total"`
 	Contacts        int64         `json:"crm_contacts"`               // contacts in the CRM now
@@ -95,7 +96,7 @@ func Report(ctx context.Context, w *pipeline.Warehouse, cacheDir string) (*Summa
 	if err != nil {
 		return nil, fmt.Errorf("dedup report: %w", err)
 	}
-	s := &Summary{CRMSeq: head.Seq, Excluded: set.Excluded}
+	s := &Summary{CRMSeq: head.Seq, Excluded: set.Excluded, Rules: set.Rules}
 	var lowered []string
 	for t := range set.excludedSet() {
 		lowered = append(lowered, t)
@@ -172,7 +173,8 @@ func (t *TeamSummary) add(cat, rule string, n int64) {
 	}
 	t.ByRule[rule] += n
 	switch rule {
-	case dedup.RuleEmail, dedup.RuleNameAddress, dedup.RuleNamePhone:
+	case dedup.RuleEmail, dedup.RuleNameAddress, dedup.RuleNamePhone,
+		dedup.RuleEvidenceEmail, dedup.RuleEvidencePhone, dedup.RuleEvidenceBirth, dedup.RuleEvidenceAddress:
 		t.Matched += n
 	case dedup.RuleNew:
 		t.New += n
@@ -187,7 +189,11 @@ func (s *Summary) why() string {
 		t.Accounts, len(s.Teams), s.WithAccounts)
 	fmt.Fprintf(&b, "  - %d accounts are of a type excluded from the CRM (%s);\n", t.Excluded, typesText(s.Excluded))
 	fmt.Fprintf(&b, "  - %d accounts were merged into another account in Archtics and follow it;\n", t.MergedAway)
-	fmt.Fprintf(&b, "  - %d accounts are the same person as another account (one of KORE's three rules matched a contact that already had a primary account), so they are secondary accounts of that contact;\n", t.Secondary)
+	rules := "one of KORE's three rules"
+	if s.Rules == dedup.RulesEvidence {
+		rules = "one of KORE's three rules, or the evidence rule,"
+	}
+	fmt.Fprintf(&b, "  - %d accounts are the same person as another account (%s matched a contact that already had a primary account), so they are secondary accounts of that contact;\n", t.Secondary, rules)
 	if t.Pending > 0 {
 		fmt.Fprintf(&b, "  - %d accounts were added to a clone since the last dedup run and are not deduplicated yet;\n", t.Pending)
 	}

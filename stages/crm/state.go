@@ -39,6 +39,7 @@ const (
 	cloneCursorPrefix   = "dedup.clone."
 	settingsCursor      = "dedup.settings.version"
 	settingsValueCursor = "dedup.settings.exclude_acct_types"
+	settingsRulesCursor = "dedup.settings.rules"
 )
 
 // settingsFromCursors reads the settings in force from the crm stream's
@@ -51,6 +52,10 @@ func settingsFromCursors(cursors map[string]string) (settings, error) {
 			return s, fmt.Errorf("crm stream cursor %s = %q is not a version number", settingsCursor, v)
 		}
 		s.Version = n
+	}
+	s.Rules = dedup.RulesKORE
+	if v := cursors[settingsRulesCursor]; v != "" {
+		s.Rules = v
 	}
 	if v := cursors[settingsValueCursor]; v != "" {
 		if err := json.Unmarshal([]byte(v), &s.Excluded); err != nil {
@@ -101,6 +106,7 @@ func sortRefs(refs []dedup.AccountRef) {
 type settings struct {
 	Version  int64
 	Excluded []string
+	Rules    string // dedup.RulesKORE or dedup.RulesEvidence
 }
 
 func (s settings) excludedSet() map[string]bool {
@@ -153,6 +159,12 @@ func readSettings(ctx context.Context, db *sql.DB) (settings, error) {
 	}
 	if err := json.Unmarshal([]byte(value), &s.Excluded); err != nil {
 		return s, fmt.Errorf("crm.dedup_settings version %d: value %q is not a JSON array of account types: %w", s.Version, value, err)
+	}
+	s.Rules = dedup.RulesKORE
+	err = db.QueryRowContext(ctx, `SELECT value FROM crm.dedup_settings WHERE setting = ? ORDER BY version DESC LIMIT 1`,
+		schemas.SettingRules).Scan(&s.Rules)
+	if err != nil && err != sql.ErrNoRows {
+		return s, fmt.Errorf("read crm.dedup_settings: %w", err)
 	}
 	return s, nil
 }
@@ -279,7 +291,8 @@ const accountsSQL = `SELECT team, acct_id, add_date, coalesce(acct_type_desc, ''
   md5(concat_ws(chr(31), coalesce(CAST(add_date AS VARCHAR), ''), coalesce(acct_type_desc, ''), coalesce(name_first, ''),
     coalesce(name_last, ''), coalesce(email_addr, ''), coalesce(company_name, ''), coalesce(street_addr_1, ''),
     coalesce(street_addr_2, ''), coalesce(city, ''), coalesce(state, ''), coalesce(zip, ''), coalesce(phone_day, ''),
-    coalesce(phone_cell, ''), coalesce(phone_eve, '')))
+    coalesce(phone_cell, ''), coalesce(phone_eve, ''), coalesce(CAST(birth_date AS VARCHAR), ''))),
+  coalesce(CAST(birth_date AS VARCHAR), '')
 FROM archtics.cust
 WHERE primary_code = 'Primary'
 QUALIFY row_number() OVER (PARTITION BY team, acct_id ORDER BY cust_name_id) = 1
@@ -332,8 +345,8 @@ func eachAccount(ctx context.Context, db *sql.DB, spoolDir string, fn func(*clon
 // eachInBatch calls fn with each account of rec (accountsSQL's columns).
 // Strings are copied out of the batch, whose buffers are reused.
 func eachInBatch(rec arrow.RecordBatch, fn func(*cloneAccount) error) error {
-	if rec.NumCols() != 17 {
-		return fmt.Errorf("read the clone's accounts: %d columns, want 17", rec.NumCols())
+	if rec.NumCols() != 18 {
+		return fmt.Errorf("read the clone's accounts: %d columns, want 18", rec.NumCols())
 	}
 	str := make([]func(int) string, rec.NumCols())
 	for c := 0; c < int(rec.NumCols()); c++ {
@@ -344,7 +357,7 @@ func eachInBatch(rec arrow.RecordBatch, fn func(*cloneAccount) error) error {
 			str[c] = func(i int) string { return strings.Clone(col.Value(i)) }
 		}
 	}
-	for c := 3; c < 17; c++ {
+	for c := 3; c < 18; c++ {
 		if str[c] == nil {
 			return fmt.Errorf("read the clone's accounts: column %d is %s, want a string", c+1, rec.Column(c).DataType())
 		}
@@ -367,7 +380,7 @@ func eachInBatch(rec arrow.RecordBatch, fn func(*cloneAccount) error) error {
 		}
 		a.AcctType, a.First, a.Last, a.Email, a.Company = str[3](i), str[4](i), str[5](i), str[6](i), str[7](i)
 		a.Street1, a.Street2, a.City, a.State, a.Zip = str[8](i), str[9](i), str[10](i), str[11](i), str[12](i)
-		a.PhoneDay, a.PhoneCell, a.PhoneEve, a.MD5 = str[13](i), str[14](i), str[15](i), str[16](i)
+		a.PhoneDay, a.PhoneCell, a.PhoneEve, a.MD5, a.BirthDate = str[13](i), str[14](i), str[15](i), str[16](i), str[17](i)
 		if err := fn(&a); err != nil {
 			return err
 		}

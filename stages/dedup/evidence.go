@@ -51,6 +51,9 @@ const (
 	RuleEvidenceAddress = "evidence_address"
 )
 
+// ParseRules checks a rule set's name ("" is RulesKORE).
+func ParseRules(s string) (string, error) { return ruleSet(s) }
+
 // ruleSet checks a Config.Rules value.
 func ruleSet(s string) (string, error) {
 	switch s {
