@@ -880,9 +880,11 @@ func (e *Engine) SetPrimary(contactID string, acct AccountRef) (Result, error) {
 // engine holds them (the state's, then created ones), CRM accounts
 // likewise, mappings by team and acct_id.
 func (e *Engine) State() State {
-	st := State{Contacts: make([]Contact, e.contacts.len()), Accounts: e.accounts.all(), Mapping: make([]Mapping, e.maps.len())}
+	st := State{Contacts: make([]Contact, e.contacts.len()), Accounts: e.accounts.all(), Mapping: make([]Mapping, 0, e.maps.len())}
 	for i := range e.maps.len() {
-		st.Mapping[i] = e.mappingOf(i)
+		if e.maps.at(i).contact != removed {
+			st.Mapping = append(st.Mapping, e.mappingOf(i))
+		}
 	}
 	for i := range e.contacts.len() {
 		c := e.contacts.at(i).c
