@@ -124,7 +124,9 @@ var mappingColumns = []Column{
 	teamColumn,
 	req(col("acct_id", Int32, "the Archtics account (its primary customer name took part)")),
 	req(str("contact_id", 100, "the CRM contact the account maps to (crm.contact)")),
-	req(str("role", 10, "primary (the contact's primary account: the first matched, or set-primary's) or secondary")),
+	req(str("role", 10, "primary (the contact's primary account: the first matched, or set-primary's) or secondary; "+
+		"in crm.mapping_version and crm.mapping_history also deleted (Archtics deleted the account: it left its contact, "+
+		"which keeps its fields)")),
 	req(str("rule", 20, "how the mapping came to be: email, name_address or name_phone (KORE's rule that matched), "+
 		"evidence_email, evidence_phone, evidence_birth_date or evidence_address (the evidence rule set's rule 4, by the "+
 		"identifier that agreed), new (nothing matched: the account made a new contact), merged (Archtics merged the "+
@@ -163,7 +165,7 @@ var CRMArchticsMapping = &Table{
 	Columns: append(append([]Column(nil), mappingColumns...), col("last_seq", Int64, "the crm commit that wrote this version")),
 	Key:     []string{"team", "acct_id"},
 	ViewSQL: fmt.Sprintf(`SELECT %s, seq AS last_seq FROM %s
-QUALIFY row_number() OVER (PARTITION BY team, acct_id ORDER BY seq DESC) = 1`,
+QUALIFY row_number() OVER (PARTITION BY team, acct_id ORDER BY seq DESC) = 1 AND role <> 'deleted'`,
 		quotedList(mappingColumns, ""), "crm.mapping_version"),
 	DependsOn: []string{"crm.mapping_version"},
 }
