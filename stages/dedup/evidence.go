@@ -25,6 +25,9 @@ import "fmt"
 //     account already mapped to it: an email; a phone number (any of the
 //     account's day, cell and evening phones against any of theirs); the
 //     birth date; or the address (postal code equal and street similar).
+//     With the first names only agreeing (a married name) only a phone
+//     counts; with the last names only (a first name mistyped past the
+//     threshold) the birth date and one more identifier are needed.
 //
 // Rule 4 is tried only when rules 1 to 3 match no contact, so whatever
 // KORE's rules decide stays decided; the choice among several contacts is
@@ -160,7 +163,8 @@ func (ev *accountEvidence) keys(dst []uint64) []uint64 {
 const (
 	namesDisagree = iota
 	namesAgree    // first names similar, last names equal or similar (a typo), or first and last swapped
-	namesFirstOnly
+	namesFirstOnly // first names similar, last names not
+	namesLastOnly  // last names equal or similar, first names not
 )
 
 // namesAgreement compares the names (both filled in both): first names
@@ -175,6 +179,12 @@ func namesAgreement(a, b *accountEvidence, th float64) (int, float64, float64) {
 		return namesAgree, 1, 1
 	}
 	if !firstNameAgrees(a.first, b.first, th) {
+		if a.last == b.last {
+			return namesLastOnly, FirstNameSimilarity(a.first, b.first), 1
+		}
+		if ls := spellSim(a.last, b.last); ls >= th {
+			return namesLastOnly, FirstNameSimilarity(a.first, b.first), ls
+		}
 		return namesDisagree, -1, -1
 	}
 	fs := FirstNameSimilarity(a.first, b.first)
@@ -187,24 +197,33 @@ func namesAgreement(a, b *accountEvidence, th float64) (int, float64, float64) {
 	return namesFirstOnly, fs, spellSim(a.last, b.last)
 }
 
-// identifierAgrees reports whether one identifier agrees and which field
-// it is ("email", "phone", "birth", "address").
-func identifierAgrees(a, b *accountEvidence, th float64) string {
-	switch {
-	case a.email != "" && a.email == b.email:
-		return "email"
-	case a.birth != "" && a.birth == b.birth:
-		return "birth"
+// Identifiers two evidence records can share, as bits.
+const (
+	idEmail = 1 << iota
+	idPhone
+	idBirth
+	idAddress
+)
+
+// identifiersAgreeing returns the identifiers a and b share.
+func identifiersAgreeing(a, b *accountEvidence, th float64) int {
+	ids := 0
+	if a.email != "" && a.email == b.email {
+		ids |= idEmail
+	}
+	if a.birth != "" && a.birth == b.birth {
+		ids |= idBirth
 	}
 	for _, p := range a.phones {
 		if p != "" && contains(b.phones[:], p) {
-			return "phone"
+			ids |= idPhone
+			break
 		}
 	}
 	if a.postal != "" && a.postal == b.postal && !a.addr.Blank() && !b.addr.Blank() && AddressSimilarity(a.addr, b.addr) >= th {
-		return "address"
+		ids |= idAddress
 	}
-	return ""
+	return ids
 }
 
 // evidenceRule holds what the engine keeps for rule 4: the evidence of
@@ -477,22 +496,30 @@ func evidenceMatch(a, b *accountEvidence, th float64) (string, Scores) {
 	if names == namesDisagree {
 		return "", NoScores
 	}
+	ids := identifiersAgreeing(a, b, th)
+	switch names {
+	case namesFirstOnly:
+		ids &= idPhone // a married name: only a phone number backs it
+	case namesLastOnly:
+		// A first name mistyped past the threshold ("Hlen"): the birth
+		// date and one more identifier, which a spouse sharing the
+		// email and address does not have.
+		if ids&idBirth == 0 || ids&^idBirth == 0 {
+			ids = 0
+		}
+	}
 	sc := NoScores
 	sc.First, sc.Last = fs, ls
-	id := identifierAgrees(a, b, th)
-	if names == namesFirstOnly && id != "phone" {
-		return "", NoScores
-	}
-	switch id {
-	case "email":
+	switch {
+	case ids&idEmail != 0:
 		sc.Email = 1
 		return RuleEvidenceEmail, sc
-	case "phone":
+	case ids&idPhone != 0:
 		sc.Phone = 1
 		return RuleEvidencePhone, sc
-	case "birth":
+	case ids&idBirth != 0:
 		return RuleEvidenceBirth, sc // no score column: the rule says it
-	case "address":
+	case ids&idAddress != 0:
 		sc.Address, sc.Postal = AddressSimilarity(a.addr, b.addr), 1
 		return RuleEvidenceAddress, sc
 	}

@@ -32,6 +32,11 @@ func TestEvidenceRules(t *testing.T) {
 		{"a married name and the cell", nil, func(a *Account) { a.Last, a.PhoneCell = "Gagnon", "8575550199" }, RuleNew, RuleEvidencePhone},
 		{"a married name and the birth date is not enough", nil, func(a *Account) { a.Last, a.BirthDate = "Gagnon", "1980-03-14" }, RuleNew, RuleNew},
 		{"swapped names and the birth date", nil, func(a *Account) { a.First, a.Last, a.BirthDate = "Tremblay", "Gabriel", "1980-03-14" }, RuleNew, RuleEvidenceBirth},
+		{"a first name mistyped past the threshold, the email and the birth date", func(a *Account) { a.Email = "gt@gmail.com" },
+			func(a *Account) { a.First, a.Email, a.BirthDate = "Gbrl", "gt@gmail.com", "1980-03-14" }, RuleEmail, RuleEvidenceEmail},
+		{"another first name, the email and the address, no birth date (a spouse)", func(a *Account) { a.Email = "gt@gmail.com" },
+			func(a *Account) { a.First, a.Email, a.Company, a.Street1, a.Street2, a.Zip = "Marie", "gt@gmail.com", "", "40 Summer St", "Suite 300", "02110" },
+			RuleEmail, RuleNew},
 		{"another first name and the cell", nil, func(a *Account) { a.First, a.PhoneCell = "Marie", "8575550199" }, RuleNew, RuleNew},
 		{"the same address, moved office", nil, func(a *Account) {
 			a.Company, a.Street1, a.Street2, a.Zip = "", "40 Summer Street", "Ste 300", "02110-1234"
