@@ -882,7 +882,7 @@ func (e *Engine) SetPrimary(contactID string, acct AccountRef) (Result, error) {
 func (e *Engine) State() State {
 	st := State{Contacts: make([]Contact, e.contacts.len()), Accounts: e.accounts.all(), Mapping: make([]Mapping, 0, e.maps.len())}
 	for i := range e.maps.len() {
-		if e.maps.at(i).contact != removed {
+		if e.names[e.maps.at(i).role] != string(Deleted) {
 			st.Mapping = append(st.Mapping, e.mappingOf(i))
 		}
 	}

@@ -29,7 +29,9 @@ func (e *Engine) Remove(acct AccountRef) (Result, error) {
 	}
 	e.mapNext[mi] = -1
 	delete(e.mapByAcc, acct)
-	e.maps.at(mi).contact = removed
+	// The mapping keeps its contact (a writer of its last version names
+	// it) with the role Deleted; State leaves it out.
+	e.maps.at(mi).role = e.name(string(Deleted))
 	if e.ev != nil {
 		if ev := e.ev.of(mi); ev != nil {
 			ev.known = false // no longer evidence: its index entries now find nothing
@@ -42,5 +44,6 @@ func (e *Engine) Remove(acct AccountRef) (Result, error) {
 	return res, nil
 }
 
-// removed is the contact of a mapping Remove took out.
-const removed = -1
+// Deleted is the role of a mapping Remove took out: its last version in
+// the mapping's history.
+const Deleted Role = "deleted"
