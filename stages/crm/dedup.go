@@ -230,11 +230,15 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 
 	cfg := opts.Engine
 	cfg.Now = func() time.Time { return runAt }
-	eng, err := dedup.New(cfg, prev.engineState())
+	state, prevMaps := prev.engineState()
+	eng, err := dedup.New(cfg, state)
 	if err != nil {
 		return nil, fmt.Errorf("dedup: the CRM state: %w", err)
 	}
-	ids := newIDs(prev)
+	state = dedup.State{}
+	// The engine reports what it changes (changesOf): the stage neither
+	// copies its state nor diffs all of it with the state read.
+	eng.TrackChanges()
 
 	merges, err := readMerges(ctx, d.DB)
 	if err != nil {
@@ -244,15 +248,30 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 	for _, m := range merges {
 		loser[m.Loser] = true
 	}
-	excluded := newSettings.excludedSet()
+	excludedSet := newSettings.excludedSet()
+	typeExcluded := map[string]bool{} // by acct_type_desc as the clone has it: a few types among a million accounts
+	excluded := func(acctType string) bool {
+		x, ok := typeExcluded[acctType]
+		if !ok {
+			x = excludedSet[strings.ToLower(strings.TrimSpace(acctType))]
+			typeExcluded[strings.Clone(acctType)] = x
+		}
+		return x
+	}
 	teams := map[string]*TeamCounts{}
 	for t, seq := range heads {
 		teams[t] = &TeamCounts{Team: t, CloneSeq: seq, ByRule: map[string]int64{}}
 	}
-	digests := map[dedup.AccountRef]string{}
-	fedMapping := map[dedup.AccountRef]dedup.Mapping{} // the mappings this run's results gave
+	// digests are the source_md5 of the accounts fed, by the engine's
+	// mapping index ("": not fed); ids names what the engine creates.
+	var digests []string
+	var ids *ids
+	sized := func(n int64) {
+		digests = make([]string, eng.NumMappings(), int64(eng.NumMappings())+n)
+		ids = newIDs(prev, eng, int(n))
+	}
 	var read int64
-	err = eachAccount(ctx, d.DB, spoolDir, func(a *cloneAccount) error {
+	err = eachAccount(ctx, d.DB, spoolDir, sized, func(a *cloneAccount) error {
 		read++
 		if read%progressEvery == 0 {
 			logger.Info("dedup: accounts read", "accounts", read)
@@ -267,7 +286,7 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		}
 		tc.Accounts++
 		switch {
-		case excluded[strings.ToLower(strings.TrimSpace(a.AcctType))]:
+		case excluded(a.AcctType):
 			tc.Excluded++
 			return nil
 		case loser[a.AccountRef]:
@@ -279,35 +298,33 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 			return nil
 		}
 		tc.Fed++
-		digests[a.AccountRef] = a.MD5
-		res, err := eng.Add(&a.Account)
-		if err != nil {
+		maps := eng.NumMappings()
+		if _, err := eng.Add(&a.Account); err != nil {
 			return fmt.Errorf("account %s:%d: %w", a.Team, a.AcctID, err)
 		}
-		ids.learn(res, a.AccountRef)
-		fedMapping[a.AccountRef] = res.Mapping
-		for _, o := range res.Others {
-			fedMapping[o.Account] = o
+		ids.learn(eng, a.AccountRef)
+		mi := maps // a new account's mapping is the one Add made
+		if eng.NumMappings() == maps {
+			mi, _ = eng.MappingIndex(a.AccountRef)
 		}
+		for int(mi) >= len(digests) {
+			digests = append(digests, "")
+		}
+		digests[mi] = a.MD5
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dedup: %w", err)
 	}
+	if ids == nil { // eachAccount sizes them before the first account: cannot be
+		sized(0)
+	}
 	if opts.Progress != nil {
 		opts.Progress(read)
 	}
 	// Merges: who is mapped where is the state read, updated by this
-	// run's results (the engine's whole State is taken once, at the end).
-	mappingOf := func(r dedup.AccountRef) (dedup.Mapping, bool) {
-		if m, ok := fedMapping[r]; ok {
-			return m, true
-		}
-		if m, ok := prev.Mapping[r]; ok {
-			return m.Mapping, true
-		}
-		return dedup.Mapping{}, false
-	}
+	// run's results: the engine's.
+	mappingOf := eng.Lookup
 	for i, m := range merges {
 		if i%1024 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -326,20 +343,18 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		if cur, ok := mappingOf(m.Loser); ok && cur.Rule == dedup.RuleMerged && cur.ContactID == win.ContactID {
 			continue // followed by an earlier run
 		}
-		res, err := eng.Follow(m.Loser, m.Winner)
+		_, err := eng.Follow(m.Loser, m.Winner)
 		if err != nil {
 			return nil, fmt.Errorf("dedup: follow the merge of %s:%d into %d: %w", m.Loser.Team, m.Loser.AcctID, m.Winner.AcctID, err)
 		}
-		ids.learn(res, m.Loser)
-		fedMapping[m.Loser] = res.Mapping
+		ids.learn(eng, m.Loser)
 		tc.Followed++
 	}
 
-	next := ids.translate(eng.State())
-	ch := diffState(prev, next, digests, runAt)
+	ch := changesOf(eng, ids, prev, prevMaps, digests, runAt)
 	for _, m := range ch.mapping {
-		if tc := teams[m.Account.Team]; tc != nil {
-			tc.ByRule[m.Rule]++
+		if tc := teams[eng.MappingAccount(m.idx).Team]; tc != nil {
+			tc.ByRule[eng.MappingAt(m.idx).Rule]++
 		}
 	}
 	rep.ContactsInserted, rep.ContactsUpdated = ch.inserted, ch.updated
@@ -366,7 +381,10 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 	}
 	c, err := w.WriteAndCommit(ctx, req, func(add func(t *schemas.Table) *pipeline.TableWriter) error {
 		if rep.FirstRun {
-			if err := writeLoadedCRM(ctx, add, loaded, seq); err != nil {
+			// The tables in the order the commit lists them.
+			add(schemas.CRMContactVersion)
+			add(schemas.CRMAccountTable)
+			if err := writeRejects(ctx, add, loaded, seq); err != nil {
 				return err
 			}
 		}
@@ -377,7 +395,7 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 				return err
 			}
 		}
-		return writeChanges(ctx, add, ch, seq, who, runAt)
+		return writeChanges(ctx, add, loaded, ch, seq, who, runAt)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dedup: %w", err)

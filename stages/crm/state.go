@@ -75,17 +75,22 @@ type crmState struct {
 	Mapping  map[dedup.AccountRef]*mappingRow
 }
 
-func (s *crmState) engineState() dedup.State {
-	st := dedup.State{Contacts: s.Contacts, Accounts: s.Accounts}
+// engineState is the state to build the engine with, and the mapping
+// rows in the order of its mappings (by team and acct_id): the engine's
+// mapping i < len(rows) is rows[i]'s (see dedup.Changes).
+func (s *crmState) engineState() (dedup.State, []*mappingRow) {
+	st := dedup.State{Contacts: s.Contacts, Accounts: s.Accounts, Mapping: make([]dedup.Mapping, 0, len(s.Mapping))}
 	refs := make([]dedup.AccountRef, 0, len(s.Mapping))
 	for r := range s.Mapping {
 		refs = append(refs, r)
 	}
 	sortRefs(refs)
-	for _, r := range refs {
-		st.Mapping = append(st.Mapping, s.Mapping[r].Mapping)
+	rows := make([]*mappingRow, len(refs))
+	for i, r := range refs {
+		rows[i] = s.Mapping[r]
+		st.Mapping = append(st.Mapping, rows[i].Mapping)
 	}
-	return st
+	return st, rows
 }
 
 func sortRefs(refs []dedup.AccountRef) {
@@ -286,11 +291,13 @@ QUALIFY row_number() OVER (PARTITION BY team, acct_id ORDER BY cust_name_id) = 1
 ORDER BY add_date NULLS FIRST, team, acct_id`
 
 // eachAccount calls fn with each account of the clone in the found-first
-// order. DuckDB sorts (spilling to spoolDir when it must) and writes the
-// result to a spool Parquet file, read back one Arrow record batch at a
-// time: far cheaper per row than database/sql's Scan, and memory bounded
-// by the batch, whatever the number of accounts.
-func eachAccount(ctx context.Context, db *sql.DB, spoolDir string, fn func(*cloneAccount) error) error {
+// order, after telling total how many there are. DuckDB sorts (spilling
+// to spoolDir when it must) and writes the result to a spool Parquet
+// file, read back one Arrow record batch at a time: far cheaper per row
+// than database/sql's Scan, and memory bounded by the batch, whatever
+// the number of accounts. fn must not keep the *cloneAccount, which is
+// reused; its strings it may keep.
+func eachAccount(ctx context.Context, db *sql.DB, spoolDir string, total func(n int64), fn func(*cloneAccount) error) error {
 	path := filepath.Join(spoolDir, "accounts.parquet")
 	if _, err := db.ExecContext(ctx, "COPY ("+accountsSQL+") TO "+schemas.QuoteString(path)+" (FORMAT parquet)"); err != nil {
 		return fmt.Errorf("read the clone's accounts (archtics.cust, primary names): %w", err)
@@ -306,6 +313,7 @@ func eachAccount(ctx context.Context, db *sql.DB, spoolDir string, fn func(*clon
 		return fmt.Errorf("read the clone's accounts from DuckDB's output %s: %w", path, err)
 	}
 	defer pf.Close()
+	total(pf.NumRows())
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 16 * 1024}, memory.DefaultAllocator)
 	if err != nil {
 		return fmt.Errorf("read the clone's accounts from %s: %w", path, err)
@@ -330,7 +338,12 @@ func eachAccount(ctx context.Context, db *sql.DB, spoolDir string, fn func(*clon
 }
 
 // eachInBatch calls fn with each account of rec (accountsSQL's columns).
-// Strings are copied out of the batch, whose buffers are reused.
+// Strings are copied out of the batch, whose buffers are reused: each
+// column's values at once into one string that the accounts' strings
+// slice (a million accounts' fourteen fields are otherwise fourteen
+// million allocations for the garbage collector to track). A string kept
+// keeps its column's batch alive: the engine keeps most accounts' names
+// and addresses anyway.
 func eachInBatch(rec arrow.RecordBatch, fn func(*cloneAccount) error) error {
 	if rec.NumCols() != 17 {
 		return fmt.Errorf("read the clone's accounts: %d columns, want 17", rec.NumCols())
@@ -339,9 +352,13 @@ func eachInBatch(rec arrow.RecordBatch, fn func(*cloneAccount) error) error {
 	for c := 0; c < int(rec.NumCols()); c++ {
 		switch col := rec.Column(c).(type) {
 		case *array.String:
-			str[c] = func(i int) string { return strings.Clone(col.Value(i)) }
+			off := col.ValueOffsets()
+			buf := string(col.ValueBytes())
+			str[c] = func(i int) string { return buf[off[i]-off[0] : off[i+1]-off[0]] }
 		case *array.LargeString:
-			str[c] = func(i int) string { return strings.Clone(col.Value(i)) }
+			off := col.ValueOffsets()
+			buf := string(col.ValueBytes())
+			str[c] = func(i int) string { return buf[off[i]-off[0] : off[i+1]-off[0]] }
 		}
 	}
 	for c := 3; c < 17; c++ {
@@ -359,9 +376,16 @@ func eachInBatch(rec arrow.RecordBatch, fn func(*cloneAccount) error) error {
 		return fmt.Errorf("read the clone's accounts: add_date is %s, want a timestamp", rec.Column(2).DataType())
 	}
 	unit := adds.DataType().(*arrow.TimestampType).Unit
+	var a cloneAccount
+	teams := map[string]string{} // a few teams: one string each, not one per account
 	for i := 0; i < int(rec.NumRows()); i++ {
-		a := cloneAccount{}
-		a.Team, a.AcctID = team(i), ids.Value(i)
+		a = cloneAccount{}
+		t, ok := teams[team(i)]
+		if !ok {
+			t = strings.Clone(team(i))
+			teams[t] = t
+		}
+		a.Team, a.AcctID = t, ids.Value(i)
 		if adds.IsValid(i) {
 			a.AddDate = adds.Value(i).ToTime(unit).UTC()
 		}

@@ -1,0 +1,164 @@
+package crm
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"archtics/pipeline"
+	"archtics/schemas"
+)
+
+// rowWriter appends typed values straight to a table's Arrow record
+// builder, column by column in the table's order, and hands full records
+// to the table writer. It checks what stages.RowBuilder checks of text
+// (a required column not empty, a string not wider than its column) but
+// skips making text of every value and parsing it back: a first run
+// writes a million contact and a million mapping rows. "" and a zero time
+// are NULL, as empty text is for RowBuilder.
+type rowWriter struct {
+	ctx  context.Context
+	tw   *pipeline.TableWriter
+	t    *schemas.Table
+	b    *array.RecordBuilder
+	col  int   // the next column of the row being appended
+	rows int64 // rows appended, for messages
+	err  error // the first bad value
+}
+
+func newRowWriter(ctx context.Context, tw *pipeline.TableWriter) *rowWriter {
+	t := tw.Table()
+	b := array.NewRecordBuilder(memory.DefaultAllocator, t.ArrowSchema())
+	for i := range t.Columns {
+		b.Field(i).Reserve(recordRows)
+	}
+	return &rowWriter{ctx: ctx, tw: tw, t: t, b: b}
+}
+
+// next is the next column, checked to be of type want.
+func (w *rowWriter) next(want schemas.Type) (schemas.Column, array.Builder, bool) {
+	if w.err != nil {
+		return schemas.Column{}, nil, false
+	}
+	if w.col >= len(w.t.Columns) {
+		w.err = fmt.Errorf("%s row %d: more values than the table's %d columns", w.t.SQLName(), w.rows+1, len(w.t.Columns))
+		return schemas.Column{}, nil, false
+	}
+	c := w.t.Columns[w.col]
+	if c.Type != want && !(want == schemas.Timestamp && c.Type == schemas.TimestampTZ) {
+		w.err = fmt.Errorf("%s row %d column %s: the column is %s, the stage wrote a %s", w.t.SQLName(), w.rows+1, c.Name, c.Type, want)
+		return schemas.Column{}, nil, false
+	}
+	b := w.b.Field(w.col)
+	w.col++
+	return c, b, true
+}
+
+func (w *rowWriter) null(c schemas.Column, b array.Builder) {
+	if !c.Nullable {
+		w.err = fmt.Errorf("%s row %d column %s: required field is empty", w.t.SQLName(), w.rows+1, c.Name)
+		return
+	}
+	b.AppendNull()
+}
+
+// str appends s ("" is NULL).
+func (w *rowWriter) str(s string) {
+	c, b, ok := w.next(schemas.String)
+	switch {
+	case !ok:
+	case s == "":
+		w.null(c, b)
+	case c.Width > 0 && len(s) > c.Width:
+		w.err = fmt.Errorf("%s row %d column %s: %q is %d bytes, longer than varchar(%d)", w.t.SQLName(), w.rows+1, c.Name, s, len(s), c.Width)
+	default:
+		b.(*array.StringBuilder).Append(s)
+	}
+}
+
+// int64 appends n.
+func (w *rowWriter) int64(n int64) {
+	if _, b, ok := w.next(schemas.Int64); ok {
+		b.(*array.Int64Builder).Append(n)
+	}
+}
+
+// int32 appends n, or NULL when !valid.
+func (w *rowWriter) int32(n int32, valid bool) {
+	c, b, ok := w.next(schemas.Int32)
+	switch {
+	case !ok:
+	case !valid:
+		w.null(c, b)
+	default:
+		b.(*array.Int32Builder).Append(n)
+	}
+}
+
+// score appends a similarity; a negative one (not compared) is NULL.
+func (w *rowWriter) score(f float64) {
+	c, b, ok := w.next(schemas.Float64)
+	switch {
+	case !ok:
+	case f < 0:
+		w.null(c, b)
+	default:
+		b.(*array.Float64Builder).Append(f)
+	}
+}
+
+// instant appends t in microseconds; the zero time is NULL.
+func (w *rowWriter) instant(t time.Time) {
+	c, b, ok := w.next(schemas.Timestamp)
+	switch {
+	case !ok:
+	case t.IsZero():
+		w.null(c, b)
+	default:
+		b.(*array.TimestampBuilder).Append(arrow.Timestamp(t.UnixMicro()))
+	}
+}
+
+// end finishes a row, and writes a record when it has recordRows rows.
+func (w *rowWriter) end() error {
+	if w.err == nil && w.col != len(w.t.Columns) {
+		w.err = fmt.Errorf("%s row %d: %d values for the table's %d columns", w.t.SQLName(), w.rows+1, w.col, len(w.t.Columns))
+	}
+	if w.err != nil {
+		return w.err
+	}
+	w.col = 0
+	w.rows++
+	if w.rows%4096 == 0 {
+		if err := w.ctx.Err(); err != nil {
+			return err
+		}
+	}
+	if w.b.Field(0).Len() >= recordRows {
+		return w.flush()
+	}
+	return nil
+}
+
+// flush writes the rows appended so far.
+func (w *rowWriter) flush() error {
+	if w.b.Field(0).Len() == 0 {
+		return nil
+	}
+	rec := w.b.NewRecordBatch()
+	defer rec.Release()
+	return w.tw.Write(rec)
+}
+
+// close writes what is left and frees the builder.
+func (w *rowWriter) close() error {
+	defer w.b.Release()
+	if w.err != nil {
+		return w.err
+	}
+	return w.flush()
+}
