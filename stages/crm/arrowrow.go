@@ -149,8 +149,22 @@ func (w *rowWriter) flush() error {
 	if w.b.Field(0).Len() == 0 {
 		return nil
 	}
+	// The next record is about as large as this one: reserve its room
+	// now rather than grow every column's buffers by doubling again.
+	data := make([]int, len(w.t.Columns))
+	for i := range w.t.Columns {
+		if sb, ok := w.b.Field(i).(*array.StringBuilder); ok {
+			data[i] = sb.DataLen()
+		}
+	}
 	rec := w.b.NewRecordBatch()
 	defer rec.Release()
+	for i, n := range data {
+		w.b.Field(i).Reserve(recordRows)
+		if n > 0 {
+			w.b.Field(i).(*array.StringBuilder).ReserveData(n)
+		}
+	}
 	return w.tw.Write(rec)
 }
 

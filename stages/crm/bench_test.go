@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -56,6 +57,10 @@ func BenchmarkDedupStage(b *testing.B) {
 	if err := writeBenchCRM(cfg, crmDir); err != nil {
 		b.Fatal(err)
 	}
+	logger := quietLogger
+	if os.Getenv("ARCHTICS_BENCH_LOG") != "" { // the run's phases, timed
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	var rep *RunReport
 	var cpu time.Duration
 	var peakRSS int64
@@ -79,7 +84,7 @@ func BenchmarkDedupStage(b *testing.B) {
 		cpu0 := benchproc.SelfCPU()
 		b.StartTimer()
 		rep, err = Dedup(ctx, w, Options{
-			CRMDir: crmDir, CRMLocation: loc, SpoolDir: b.TempDir(), Logger: quietLogger,
+			CRMDir: crmDir, CRMLocation: loc, SpoolDir: b.TempDir(), Logger: logger,
 			ExcludeAcctTypes: []string{"Broker", "Internal Comp", "Test"}, SetExclude: true,
 		})
 		b.StopTimer()

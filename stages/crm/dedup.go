@@ -244,6 +244,15 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 	if err != nil {
 		return nil, fmt.Errorf("dedup: %w", err)
 	}
+	phase := time.Now()
+	accountsFile, err := sortAccounts(ctx, d.DB, spoolDir)
+	if err != nil {
+		return nil, fmt.Errorf("dedup: %w", err)
+	}
+	// DuckDB is done: close it now, so that the memory of its sort goes
+	// back before the engine grows (a million accounts sorted hold about
+	// as much as the engine's contacts).
+	d.Close()
 	loser := map[dedup.AccountRef]bool{}
 	for _, m := range merges {
 		loser[m.Loser] = true
@@ -267,11 +276,13 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 	var digests []string
 	var ids *ids
 	sized := func(n int64) {
+		logger.Debug("dedup: accounts sorted by DuckDB", "accounts", n, "rss_peak_mb", peakRSSMB(), "took", time.Since(phase).Round(time.Millisecond))
+		phase = time.Now()
 		digests = make([]string, eng.NumMappings(), int64(eng.NumMappings())+n)
 		ids = newIDs(prev, eng, int(n))
 	}
 	var read int64
-	err = eachAccount(ctx, d.DB, spoolDir, sized, func(a *cloneAccount) error {
+	err = eachAccount(ctx, accountsFile, sized, func(a *cloneAccount) error {
 		read++
 		if read%progressEvery == 0 {
 			logger.Info("dedup: accounts read", "accounts", read)
@@ -319,6 +330,8 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 	if ids == nil { // eachAccount sizes them before the first account: cannot be
 		sized(0)
 	}
+	logger.Debug("dedup: accounts fed", "accounts", read, "rss_peak_mb", peakRSSMB(), "took", time.Since(phase).Round(time.Millisecond))
+	phase = time.Now()
 	if opts.Progress != nil {
 		opts.Progress(read)
 	}
@@ -352,6 +365,8 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 	}
 
 	ch := changesOf(eng, ids, prev, prevMaps, digests, runAt)
+	logger.Debug("dedup: merges followed, changes collected", "took", time.Since(phase).Round(time.Millisecond))
+	phase = time.Now()
 	for _, m := range ch.mapping {
 		if tc := teams[eng.MappingAccount(m.idx).Team]; tc != nil {
 			tc.ByRule[eng.MappingAt(m.idx).Rule]++
@@ -401,6 +416,7 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		return nil, fmt.Errorf("dedup: %w", err)
 	}
 	rep.Commit = c
+	logger.Debug("dedup: written and committed", "rss_peak_mb", peakRSSMB(), "took", time.Since(phase).Round(time.Millisecond))
 	logger.Info("dedup: committed", "seq", c.Seq, "batch", req.BatchID, "existing", c.Existing,
 		"contacts_inserted", ch.inserted, "contacts_updated", ch.updated, "mapping_rows", len(ch.mapping))
 	return rep, nil
@@ -431,3 +447,4 @@ func sortedTeams(m map[string]*TeamCounts) []string {
 	sort.Strings(out)
 	return out
 }
+

@@ -85,25 +85,36 @@ var contactFields = []struct {
 		}
 		return c.Primary.Team
 	}},
-	{"primary_acct_id", func(c *dedup.Contact) string {
-		if c.Primary == nil {
-			return ""
-		}
-		return strconv.FormatInt(int64(c.Primary.AcctID), 10)
-	}},
+	// primary_acct_id: compared as a number by changedFields.
+	{"primary_acct_id", nil},
 }
 
 // changedFields is which of contactFields differ between c and p (p nil:
-// which c has).
+// which c has), bit i for contactFields[i].
 func changedFields(c, p *dedup.Contact) uint32 {
 	var bits uint32
-	for i, f := range contactFields {
+	last := len(contactFields) - 1
+	for i, f := range contactFields[:last] {
 		if p == nil && f.get(c) != "" || p != nil && f.get(c) != f.get(p) {
 			bits |= 1 << i
 		}
 	}
+	// The primary's acct_id as crm.contact holds it: NULL without one.
+	if p == nil && c.Primary != nil || p != nil && primaryAcct(c) != primaryAcct(p) {
+		bits |= 1 << last
+	}
 	return bits
 }
+
+// primaryAcct is c's primary account's acct_id; noPrimary without one.
+func primaryAcct(c *dedup.Contact) int64 {
+	if c.Primary == nil {
+		return noPrimary
+	}
+	return int64(c.Primary.AcctID)
+}
+
+const noPrimary = -1 << 40 // beyond any int32 acct_id
 
 // fieldNames are the names of the fields in bits, comma-separated, made
 // once per set of fields (a few dozen sets among a million contacts).
