@@ -447,4 +447,3 @@ func sortedTeams(m map[string]*TeamCounts) []string {
 	sort.Strings(out)
 	return out
 }
-
