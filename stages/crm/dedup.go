@@ -280,6 +280,7 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		phase = time.Now()
 		digests = make([]string, eng.NumMappings(), int64(eng.NumMappings())+n)
 		ids = newIDs(prev, eng, int(n))
+		eng.Reserve(int(n))
 	}
 	var read int64
 	err = eachAccount(ctx, accountsFile, sized, func(a *cloneAccount) error {

@@ -34,10 +34,10 @@ type ids struct {
 func newIDs(prev *crmState, eng *dedup.Engine, expect int) *ids {
 	x := &ids{
 		known:     make(map[string]struct{}, len(prev.Contacts)+expect),
-		knownAcct: make(map[string]struct{}, len(prev.Accounts)+expect/2),
+		knownAcct: make(map[string]struct{}, len(prev.Accounts)+expect),
 		contacts0: eng.NumContacts(), accounts0: eng.NumAccounts(),
 		contact:  make([]string, 0, expect),
-		accounts: make(map[string]string, expect/2),
+		accounts: make(map[string]string, expect),
 	}
 	for _, c := range prev.Contacts {
 		x.known[c.ID] = struct{}{}
