@@ -411,7 +411,9 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 				return err
 			}
 		}
-		return writeChanges(ctx, add, loaded, ch, seq, who, runAt)
+		err := writeChanges(ctx, add, loaded, ch, seq, who, runAt)
+		logger.Debug("dedup: rows encoded (the files are finished and committed next)", "took", time.Since(phase).Round(time.Millisecond))
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dedup: %w", err)

@@ -24,9 +24,8 @@ type ids struct {
 	knownAcct map[string]struct{} // CRM account ids likewise
 	contacts0 int32               // contacts the engine started with
 	accounts0 int32
-	contact   []string          // our id of contact contacts0+i
-	account   []string          // our id of CRM account accounts0+i
-	accounts  map[string]string // the engine's id of a CRM account it created → ours
+	contact   []string // our id of contact contacts0+i
+	account   []string // our id of CRM account accounts0+i
 }
 
 // newIDs names what eng creates from here on; prev is the state it was
@@ -34,10 +33,9 @@ type ids struct {
 func newIDs(prev *crmState, eng *dedup.Engine, expect int) *ids {
 	x := &ids{
 		known:     make(map[string]struct{}, len(prev.Contacts)+expect),
-		knownAcct: make(map[string]struct{}, len(prev.Accounts)+expect),
+		knownAcct: make(map[string]struct{}, len(prev.Accounts)+expect/2), // about one account per two new contacts
 		contacts0: eng.NumContacts(), accounts0: eng.NumAccounts(),
-		contact:  make([]string, 0, expect),
-		accounts: make(map[string]string, expect),
+		contact: make([]string, 0, expect),
 	}
 	for _, c := range prev.Contacts {
 		x.known[c.ID] = struct{}{}
@@ -68,9 +66,7 @@ func (x *ids) learn(eng *dedup.Engine, ref dedup.AccountRef) {
 		x.contact = append(x.contact, name(x.known, "A-", ref))
 	}
 	for n := eng.NumAccounts(); x.accounts0+int32(len(x.account)) < n; {
-		id := name(x.knownAcct, "AA-", ref)
-		x.accounts[eng.AccountAt(x.accounts0+int32(len(x.account))).ID] = id
-		x.account = append(x.account, id)
+		x.account = append(x.account, name(x.knownAcct, "AA-", ref))
 	}
 }
 
@@ -83,9 +79,9 @@ func (x *ids) contactID(eng *dedup.Engine, i int32) string {
 }
 
 // accountID is our id of the CRM account the engine calls id.
-func (x *ids) accountID(id string) string {
-	if n, ok := x.accounts[id]; ok {
-		return n
+func (x *ids) accountID(eng *dedup.Engine, id string) string {
+	if i, ok := eng.AccountIndex(id); ok {
+		return x.accountAt(eng, i)
 	}
 	return id
 }

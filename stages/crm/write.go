@@ -148,46 +148,57 @@ func (f *fieldNames) of(bits uint32) string {
 func changesOf(eng *dedup.Engine, x *ids, prev *crmState, prevMaps []*mappingRow, digests []string, runAt time.Time) *runChanges {
 	chg := eng.Changes()
 	ch := &runChanges{eng: eng, ids: x, prev: prev, prevMaps: prevMaps, digests: digests, runAt: runAt}
-
-	ch.contacts = make([]contactChange, 0, len(chg.Contacts))
-	for _, i := range chg.Contacts {
-		c := ch.contact(i)
-		if i >= chg.NewContacts {
-			ch.contacts = append(ch.contacts, contactChange{idx: i, insert: true, fields: changedFields(&c, nil)})
-			ch.inserted++
-		} else if bits := changedFields(&c, &prev.Contacts[i]); bits != 0 {
-			ch.contacts = append(ch.contacts, contactChange{idx: i, fields: bits})
-			ch.updated++
+	// Contacts, accounts and mappings are collected and sorted at once,
+	// each by its own goroutine: they only read the engine and the ids.
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		ch.contacts = make([]contactChange, 0, len(chg.Contacts))
+		for _, i := range chg.Contacts {
+			c := ch.contact(i)
+			if i >= chg.NewContacts {
+				ch.contacts = append(ch.contacts, contactChange{idx: i, insert: true, fields: changedFields(&c, nil)})
+				ch.inserted++
+			} else if bits := changedFields(&c, &prev.Contacts[i]); bits != 0 {
+				ch.contacts = append(ch.contacts, contactChange{idx: i, fields: bits})
+				ch.updated++
+			}
 		}
-	}
-	// By contact_id, as the ids are written.
-	cid := func(i int32) string { return x.contactID(eng, i) }
-	slices.SortFunc(ch.contacts, func(a, b contactChange) int { return strings.Compare(cid(a.idx), cid(b.idx)) })
-
-	// The engine never changes a CRM account: the new ones are written.
-	ch.accounts = chg.Accounts
-	slices.SortFunc(ch.accounts, func(a, b int32) int { return strings.Compare(x.accountAt(eng, a), x.accountAt(eng, b)) })
-
-	ch.mapping = make([]mappingChange, 0, len(chg.Mappings))
-	for _, i := range chg.Mappings {
-		if r := ch.reason(i); r != "" {
-			ch.mapping = append(ch.mapping, mappingChange{idx: i, reason: r})
+		// By contact_id, as the ids are written.
+		cid := func(i int32) string { return x.contactID(eng, i) }
+		slices.SortFunc(ch.contacts, func(a, b contactChange) int { return strings.Compare(cid(a.idx), cid(b.idx)) })
+	}()
+	go func() {
+		defer wg.Done()
+		// The engine never changes a CRM account: the new ones are written.
+		ch.accounts = chg.Accounts
+		slices.SortFunc(ch.accounts, func(a, b int32) int { return strings.Compare(x.accountAt(eng, a), x.accountAt(eng, b)) })
+	}()
+	go func() {
+		defer wg.Done()
+		ch.mapping = make([]mappingChange, 0, len(chg.Mappings))
+		for _, i := range chg.Mappings {
+			if r := ch.reason(i); r != "" {
+				ch.mapping = append(ch.mapping, mappingChange{idx: i, reason: r})
+			}
 		}
-	}
-	slices.SortFunc(ch.mapping, func(a, b mappingChange) int {
-		ra, rb := eng.MappingAccount(a.idx), eng.MappingAccount(b.idx)
-		if ra.Team != rb.Team {
-			return strings.Compare(ra.Team, rb.Team)
-		}
-		return int(ra.AcctID) - int(rb.AcctID)
-	})
+		slices.SortFunc(ch.mapping, func(a, b mappingChange) int {
+			ra, rb := eng.MappingAccount(a.idx), eng.MappingAccount(b.idx)
+			if ra.Team != rb.Team {
+				return strings.Compare(ra.Team, rb.Team)
+			}
+			return int(ra.AcctID) - int(rb.AcctID)
+		})
+	}()
+	wg.Wait()
 	return ch
 }
 
 // contact is the engine's contact i with our ids.
 func (ch *runChanges) contact(i int32) dedup.Contact {
 	c := ch.eng.ContactAt(i)
-	c.ID, c.AccountID = ch.ids.contactID(ch.eng, i), ch.ids.accountID(c.AccountID)
+	c.ID, c.AccountID = ch.ids.contactID(ch.eng, i), ch.ids.accountID(ch.eng, c.AccountID)
 	return c
 }
 

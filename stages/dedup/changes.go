@@ -114,6 +114,13 @@ func (e *Engine) ContactAt(i int32) Contact { return e.contacts.at(i).c }
 // ContactID is contact i's contact_id.
 func (e *Engine) ContactID(i int32) string { return e.contacts.at(i).c.ID }
 
+// AccountIndex is the index of the CRM account the engine calls id
+// (AccountAt), false if it holds none.
+func (e *Engine) AccountIndex(id string) (int32, bool) {
+	i, ok := e.acctByID[id]
+	return i, ok
+}
+
 // MappingIndex is the index of acct's mapping, false if it has none.
 func (e *Engine) MappingIndex(acct AccountRef) (int32, bool) {
 	mi, ok := e.mapByAcc[acct]

@@ -137,6 +137,9 @@ func TestChangesCoverEveryDifference(t *testing.T) {
 		if a := e.AccountAt(i); a != after.Accounts[i] {
 			t.Errorf("AccountAt(%d) = %+v, State has %+v", i, a, after.Accounts[i])
 		}
+		if j, ok := e.AccountIndex(after.Accounts[i].ID); !ok || j != i {
+			t.Errorf("AccountIndex(%s) = %d, %v; want %d", after.Accounts[i].ID, j, ok, i)
+		}
 	}
 
 	listedMap := map[dedup.AccountRef]bool{}
