@@ -3,6 +3,7 @@ package crm
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -20,14 +21,22 @@ import (
 // skips making text of every value and parsing it back: a first run
 // writes a million contact and a million mapping rows. "" and a zero time
 // are NULL, as empty text is for RowBuilder.
+//
+// A full record goes to a goroutine of its own that hands it to the table
+// writer (Parquet encoding, most of the work), while the next one is
+// built: a first run's contact rows are otherwise the last to finish,
+// alone on one core. Only that goroutine uses the table writer.
 type rowWriter struct {
 	ctx  context.Context
-	tw   *pipeline.TableWriter
 	t    *schemas.Table
 	b    *array.RecordBuilder
 	col  int   // the next column of the row being appended
 	rows int64 // rows appended, for messages
 	err  error // the first bad value
+
+	recs   chan arrow.RecordBatch // full records to write
+	done   chan error             // the writing goroutine's first error, once recs is closed
+	failed atomic.Bool            // the writing goroutine failed: stop building
 }
 
 func newRowWriter(ctx context.Context, tw *pipeline.TableWriter) *rowWriter {
@@ -36,7 +45,20 @@ func newRowWriter(ctx context.Context, tw *pipeline.TableWriter) *rowWriter {
 	for i := range t.Columns {
 		b.Field(i).Reserve(recordRows)
 	}
-	return &rowWriter{ctx: ctx, tw: tw, t: t, b: b}
+	w := &rowWriter{ctx: ctx, t: t, b: b, recs: make(chan arrow.RecordBatch, 1), done: make(chan error, 1)}
+	go func() {
+		var err error
+		for rec := range w.recs {
+			if err == nil {
+				if err = tw.Write(rec); err != nil {
+					w.failed.Store(true)
+				}
+			}
+			rec.Release()
+		}
+		w.done <- err
+	}()
+	return w
 }
 
 // next is the next column, checked to be of type want.
@@ -137,6 +159,9 @@ func (w *rowWriter) end() error {
 		if err := w.ctx.Err(); err != nil {
 			return err
 		}
+		if w.failed.Load() {
+			return fmt.Errorf("%s: the table writer failed (finish says why)", w.t.SQLName())
+		}
 	}
 	if w.b.Field(0).Len() >= recordRows {
 		return w.flush()
@@ -158,21 +183,31 @@ func (w *rowWriter) flush() error {
 		}
 	}
 	rec := w.b.NewRecordBatch()
-	defer rec.Release()
 	for i, n := range data {
 		w.b.Field(i).Reserve(recordRows)
 		if n > 0 {
 			w.b.Field(i).(*array.StringBuilder).ReserveData(n)
 		}
 	}
-	return w.tw.Write(rec)
+	w.recs <- rec // the writing goroutine releases it
+	return nil
 }
 
-// close writes what is left and frees the builder.
-func (w *rowWriter) close() error {
+// finish ends the writing: when err is nil it writes what is left. It
+// waits for the writing goroutine, frees the builder and returns the
+// first cause of failure: the table writer's, else err, else a bad value.
+// Call it once, after an error too.
+func (w *rowWriter) finish(err error) error {
 	defer w.b.Release()
-	if w.err != nil {
-		return w.err
+	if err == nil && w.err == nil {
+		err = w.flush()
 	}
-	return w.flush()
+	close(w.recs)
+	if werr := <-w.done; werr != nil {
+		return werr // a later error may only follow from it
+	}
+	if err == nil {
+		err = w.err
+	}
+	return err
 }

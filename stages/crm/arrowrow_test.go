@@ -22,31 +22,35 @@ func TestRowWriterChecksValues(t *testing.T) {
 	}
 	at := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 	cases := []struct {
-		name string
-		row  func(w *rowWriter) error
-		want string // "" for no error
+		name  string
+		abort bool // the table writer fails (is aborted) first
+		row   func(w *rowWriter) error
+		want  string // "" for no error
 	}{
-		{"good", func(w *rowWriter) error {
+		{"good", false, func(w *rowWriter) error {
 			return appendAccount(w, 1, &dedup.CRMAccount{ID: "A1", Name: "Lee Household", Type: "Household", Source: SourceCRM, Created: at})
 		}, ""},
-		{"NULLs where allowed", func(w *rowWriter) error {
+		{"NULLs where allowed", false, func(w *rowWriter) error {
 			return appendAccount(w, 1, &dedup.CRMAccount{ID: "A1", Source: SourceCRM})
 		}, ""},
-		{"required empty", func(w *rowWriter) error {
+		{"required empty", false, func(w *rowWriter) error {
 			return appendAccount(w, 1, &dedup.CRMAccount{Name: "x", Source: SourceCRM})
 		}, "crm.account row 1 column account_id: required field is empty"},
-		{"too wide", func(w *rowWriter) error {
+		{"too wide", false, func(w *rowWriter) error {
 			return appendAccount(w, 1, &dedup.CRMAccount{ID: "A1", Type: strings.Repeat("x", 21), Source: SourceCRM})
 		}, "column type: \"xxxxxxxxxxxxxxxxxxxxx\" is 21 bytes, longer than varchar(20)"},
-		{"wrong type", func(w *rowWriter) error {
+		{"wrong type", false, func(w *rowWriter) error {
 			w.int64(1)
 			w.str("A1")
 			return w.end()
 		}, "crm.account row 1 column account_id: the column is"},
-		{"too few values", func(w *rowWriter) error {
+		{"too few values", false, func(w *rowWriter) error {
 			w.str("A1")
 			return w.end()
 		}, "crm.account row 1: 1 values for the table's 8 columns"},
+		{"table writer fails: its error, not the rows'", true, func(w *rowWriter) error {
+			return appendAccount(w, 1, &dedup.CRMAccount{ID: "A1", Source: SourceCRM})
+		}, "table writer aborted"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -56,10 +60,10 @@ func TestRowWriterChecksValues(t *testing.T) {
 			}
 			defer tw.Abort()
 			rw := newRowWriter(ctx, tw)
-			err = c.row(rw)
-			if cerr := rw.close(); err == nil {
-				err = cerr
+			if c.abort {
+				tw.Abort()
 			}
+			err = rw.finish(c.row(rw))
 			switch {
 			case c.want == "" && err != nil:
 				t.Fatalf("error %v, want none", err)

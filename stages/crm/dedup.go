@@ -235,7 +235,6 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 	if err != nil {
 		return nil, fmt.Errorf("dedup: the CRM state: %w", err)
 	}
-	state = dedup.State{}
 	// The engine reports what it changes (changesOf): the stage neither
 	// copies its state nor diffs all of it with the state read.
 	eng.TrackChanges()

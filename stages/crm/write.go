@@ -21,7 +21,6 @@ import (
 type contactVersion struct {
 	Op      string
 	Contact dedup.Contact
-	Fields  []string
 }
 
 // mappingVersion is a mapping row to write.
@@ -391,52 +390,53 @@ func writeChanges(ctx context.Context, add func(*schemas.Table) *pipeline.TableW
 	jobs := []func() error{
 		func() error {
 			w := newRowWriter(ctx, contacts)
-			if l != nil {
-				for i := range l.Contacts {
-					if err := appendContact(w, seq, schemas.CRMOpLoad, &l.Contacts[i], ""); err != nil {
-						w.close()
+			return w.finish(func() error {
+				if l != nil {
+					for i := range l.Contacts {
+						if err := appendContact(w, seq, schemas.CRMOpLoad, &l.Contacts[i], ""); err != nil {
+							return err
+						}
+					}
+				}
+				for k := range ch.contacts {
+					v := ch.contactVersion(k)
+					if err := appendContact(w, seq, v.Op, &v.Contact, names.of(ch.contacts[k].fields)); err != nil {
 						return err
 					}
 				}
-			}
-			for k := range ch.contacts {
-				v := ch.contactVersion(k)
-				if err := appendContact(w, seq, v.Op, &v.Contact, names.of(ch.contacts[k].fields)); err != nil {
-					w.close()
-					return err
-				}
-			}
-			return w.close()
+				return nil
+			}())
 		},
 		func() error {
 			w := newRowWriter(ctx, accounts)
-			if l != nil {
-				for i := range l.Accounts {
-					if err := appendAccount(w, seq, &l.Accounts[i]); err != nil {
-						w.close()
+			return w.finish(func() error {
+				if l != nil {
+					for i := range l.Accounts {
+						if err := appendAccount(w, seq, &l.Accounts[i]); err != nil {
+							return err
+						}
+					}
+				}
+				for _, i := range ch.accounts {
+					a := ch.account(i)
+					if err := appendAccount(w, seq, &a); err != nil {
 						return err
 					}
 				}
-			}
-			for _, i := range ch.accounts {
-				a := ch.account(i)
-				if err := appendAccount(w, seq, &a); err != nil {
-					w.close()
-					return err
-				}
-			}
-			return w.close()
+				return nil
+			}())
 		},
 		func() error {
 			w := newRowWriter(ctx, mapping)
-			for k := range ch.mapping {
-				v := ch.mappingVersion(k)
-				if err := appendMapping(w, seq, &v, at, who); err != nil {
-					w.close()
-					return err
+			return w.finish(func() error {
+				for k := range ch.mapping {
+					v := ch.mappingVersion(k)
+					if err := appendMapping(w, seq, &v, at, who); err != nil {
+						return err
+					}
 				}
-			}
-			return w.close()
+				return nil
+			}())
 		},
 	}
 	errs := make([]error, len(jobs))
