@@ -119,6 +119,7 @@ set-primary committing meanwhile makes it fail with a commit conflict (exit 3): 
 				}
 			}
 			start := time.Now()
+			defer crm.GCForRun()() // a first run's million contacts: see GCForRun
 			rep, err := crm.Dedup(c.Context, w, opts)
 			clearProgress()
 			if err != nil {

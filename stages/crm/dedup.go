@@ -250,29 +250,59 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 	cfg := opts.Engine
 	cfg.Now = func() time.Time { return runAt }
 	cfg.Rules = newSettings.Rules
-	eng, err := dedup.New(cfg, prev.engineState())
+	state, prevMaps := prev.engineState()
+	eng, err := dedup.New(cfg, state)
 	if err != nil {
 		return nil, fmt.Errorf("dedup: the CRM state: %w", err)
 	}
-	ids := newIDs(prev)
+	// The engine reports what it changes (changesOf): the stage neither
+	// copies its state nor diffs all of it with the state read.
+	eng.TrackChanges()
 
 	merges, err := readMerges(ctx, d.DB)
 	if err != nil {
 		return nil, fmt.Errorf("dedup: %w", err)
 	}
+	phase := time.Now()
+	accountsFile, err := sortAccounts(ctx, d.DB, spoolDir)
+	if err != nil {
+		return nil, fmt.Errorf("dedup: %w", err)
+	}
+	// DuckDB is done: close it now, so that the memory of its sort goes
+	// back before the engine grows (a million accounts sorted hold about
+	// as much as the engine's contacts).
+	d.Close()
 	loser := map[dedup.AccountRef]bool{}
 	for _, m := range merges {
 		loser[m.Loser] = true
 	}
-	excluded := newSettings.excludedSet()
+	excludedSet := newSettings.excludedSet()
+	typeExcluded := map[string]bool{} // by acct_type_desc as the clone has it: a few types among a million accounts
+	excluded := func(acctType string) bool {
+		x, ok := typeExcluded[acctType]
+		if !ok {
+			x = excludedSet[strings.ToLower(strings.TrimSpace(acctType))]
+			typeExcluded[strings.Clone(acctType)] = x
+		}
+		return x
+	}
 	teams := map[string]*TeamCounts{}
 	for t, seq := range heads {
 		teams[t] = &TeamCounts{Team: t, CloneSeq: seq, ByRule: map[string]int64{}}
 	}
-	digests := map[dedup.AccountRef]string{}
-	fedMapping := map[dedup.AccountRef]dedup.Mapping{} // the mappings this run's results gave
+	// digests are the source_md5 of the accounts fed, by the engine's
+	// mapping index ("": not fed); ids names what the engine creates.
+	var digests []string
+	var ids *ids
+	sized := func(n int64) {
+		logger.Debug("dedup: accounts sorted by DuckDB", "accounts", n, "rss_peak_mb", peakRSSMB(), "took", time.Since(phase).Round(time.Millisecond))
+		phase = time.Now()
+		digests = make([]string, eng.NumMappings(), int64(eng.NumMappings())+n)
+		ids = newIDs(prev, eng, int(n))
+		eng.Reserve(int(n))
+	}
 	var read int64
-	err = eachAccount(ctx, d.DB, spoolDir, func(a *cloneAccount) error {
+	err = eachAccount(ctx, accountsFile, sized, func(a *cloneAccount) error {
 		read++
 		if read%progressEvery == 0 {
 			logger.Info("dedup: accounts read", "accounts", read)
@@ -287,7 +317,7 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		}
 		tc.Accounts++
 		switch {
-		case excluded[strings.ToLower(strings.TrimSpace(a.AcctType))]:
+		case excluded(a.AcctType):
 			tc.Excluded++
 			return nil
 		case loser[a.AccountRef]:
@@ -304,35 +334,35 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 			return nil
 		}
 		tc.Fed++
-		digests[a.AccountRef] = a.MD5
-		res, err := eng.Add(&a.Account)
-		if err != nil {
+		maps := eng.NumMappings()
+		if _, err := eng.Add(&a.Account); err != nil {
 			return fmt.Errorf("account %s:%d: %w", a.Team, a.AcctID, err)
 		}
-		ids.learn(res, a.AccountRef)
-		fedMapping[a.AccountRef] = res.Mapping
-		for _, o := range res.Others {
-			fedMapping[o.Account] = o
+		ids.learn(eng, a.AccountRef)
+		mi := maps // a new account's mapping is the one Add made
+		if eng.NumMappings() == maps {
+			mi, _ = eng.MappingIndex(a.AccountRef)
 		}
+		for int(mi) >= len(digests) {
+			digests = append(digests, "")
+		}
+		digests[mi] = a.MD5
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dedup: %w", err)
 	}
+	if ids == nil { // eachAccount sizes them before the first account: cannot be
+		sized(0)
+	}
+	logger.Debug("dedup: accounts fed", "accounts", read, "rss_peak_mb", peakRSSMB(), "took", time.Since(phase).Round(time.Millisecond))
+	phase = time.Now()
 	if opts.Progress != nil {
 		opts.Progress(read)
 	}
 	// Merges: who is mapped where is the state read, updated by this
-	// run's results (the engine's whole State is taken once, at the end).
-	mappingOf := func(r dedup.AccountRef) (dedup.Mapping, bool) {
-		if m, ok := fedMapping[r]; ok {
-			return m, true
-		}
-		if m, ok := prev.Mapping[r]; ok {
-			return m.Mapping, true
-		}
-		return dedup.Mapping{}, false
-	}
+	// run's results: the engine's.
+	mappingOf := eng.Lookup
 	for i, m := range merges {
 		if i%1024 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -351,20 +381,20 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		if cur, ok := mappingOf(m.Loser); ok && cur.Rule == dedup.RuleMerged && cur.ContactID == win.ContactID {
 			continue // followed by an earlier run
 		}
-		res, err := eng.Follow(m.Loser, m.Winner)
+		_, err := eng.Follow(m.Loser, m.Winner)
 		if err != nil {
 			return nil, fmt.Errorf("dedup: follow the merge of %s:%d into %d: %w", m.Loser.Team, m.Loser.AcctID, m.Winner.AcctID, err)
 		}
-		ids.learn(res, m.Loser)
-		fedMapping[m.Loser] = res.Mapping
+		ids.learn(eng, m.Loser)
 		tc.Followed++
 	}
 
-	next := ids.translate(eng.State())
-	ch := diffState(prev, next, digests, runAt)
+	ch := changesOf(eng, ids, prev, prevMaps, digests, runAt)
+	logger.Debug("dedup: merges followed, changes collected", "took", time.Since(phase).Round(time.Millisecond))
+	phase = time.Now()
 	for _, m := range ch.mapping {
-		if tc := teams[m.Account.Team]; tc != nil {
-			tc.ByRule[m.Rule]++
+		if tc := teams[eng.MappingAccount(m.idx).Team]; tc != nil {
+			tc.ByRule[eng.MappingAt(m.idx).Rule]++
 		}
 	}
 	rep.ContactsInserted, rep.ContactsUpdated = ch.inserted, ch.updated
@@ -392,7 +422,10 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 	}
 	c, err := w.WriteAndCommit(ctx, req, func(add func(t *schemas.Table) *pipeline.TableWriter) error {
 		if rep.FirstRun {
-			if err := writeLoadedCRM(ctx, add, loaded, seq); err != nil {
+			// The tables in the order the commit lists them.
+			add(schemas.CRMContactVersion)
+			add(schemas.CRMAccountTable)
+			if err := writeRejects(ctx, add, loaded, seq); err != nil {
 				return err
 			}
 		}
@@ -404,12 +437,15 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 				return err
 			}
 		}
-		return writeChanges(ctx, add, ch, seq, who, runAt)
+		err := writeChanges(ctx, add, loaded, ch, seq, who, runAt)
+		logger.Debug("dedup: rows encoded (the files are finished and committed next)", "took", time.Since(phase).Round(time.Millisecond))
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dedup: %w", err)
 	}
 	rep.Commit = c
+	logger.Debug("dedup: written and committed", "rss_peak_mb", peakRSSMB(), "took", time.Since(phase).Round(time.Millisecond))
 	logger.Info("dedup: committed", "seq", c.Seq, "batch", req.BatchID, "existing", c.Existing,
 		"contacts_inserted", ch.inserted, "contacts_updated", ch.updated, "mapping_rows", len(ch.mapping))
 	return rep, nil

@@ -8,106 +8,88 @@ import (
 
 // ids names the contacts and CRM accounts the engine creates after the
 // account that created them: contact A-<team>-<acct_id>, account
-// AA-<team>-<acct_id> (a -2, -3 suffix should one account create
-// several). The engine's own ids are valid only within one engine: a
-// later run starts another engine over the committed state, which could
-// hand out the same ids again. Named after their account, the ids are the
-// same whatever run creates them, so an incremental run and a full run
-// over the same accounts name a new contact alike.
+// AA-<team>-<acct_id> (a -2, -3 suffix should the name be taken). The
+// engine's own ids are valid only within one engine: a later run starts
+// another engine over the committed state, which could hand out the same
+// ids again. Named after their account, the ids are the same whatever run
+// creates them, so an incremental run and a full run over the same
+// accounts name a new contact alike.
+//
+// Contacts and accounts the engine held from the start (the state read)
+// keep their ids. Those it creates are named by index (Engine.NumContacts,
+// NumAccounts: what an Add creates follows what was there), so naming a
+// contact costs no lookup of the engine's id.
 type ids struct {
-	known    map[string]bool   // ids committed before, or handed out this run
-	contacts map[string]string // the engine's id → ours
-	accounts map[string]string
+	known     map[string]struct{} // contact ids committed before, or handed out this run
+	knownAcct map[string]struct{} // CRM account ids likewise
+	contacts0 int32               // contacts the engine started with
+	accounts0 int32
+	contact   []string // our id of contact contacts0+i
+	account   []string // our id of CRM account accounts0+i
 }
 
-func newIDs(prev *crmState) *ids {
-	x := &ids{known: map[string]bool{}, contacts: map[string]string{}, accounts: map[string]string{}}
+// newIDs names what eng creates from here on; prev is the state it was
+// built with, expect how many accounts the run may feed (to size maps).
+func newIDs(prev *crmState, eng *dedup.Engine, expect int) *ids {
+	x := &ids{
+		known:     make(map[string]struct{}, len(prev.Contacts)+expect),
+		knownAcct: make(map[string]struct{}, len(prev.Accounts)+expect/2), // about one account per two new contacts
+		contacts0: eng.NumContacts(), accounts0: eng.NumAccounts(),
+		contact: make([]string, 0, expect),
+	}
 	for _, c := range prev.Contacts {
-		x.known[c.ID] = true
+		x.known[c.ID] = struct{}{}
 	}
 	for _, a := range prev.Accounts {
-		x.known["account:"+a.ID] = true
+		x.knownAcct[a.ID] = struct{}{}
 	}
 	return x
 }
 
-func (x *ids) name(prefix string, ref dedup.AccountRef, space string) string {
+func name(known map[string]struct{}, prefix string, ref dedup.AccountRef) string {
 	base := prefix + ref.Team + "-" + strconv.FormatInt(int64(ref.AcctID), 10)
 	id := base
-	for n := 2; x.known[space+id]; n++ {
+	for n := 2; ; n++ {
+		if _, taken := known[id]; !taken {
+			break
+		}
 		id = base + "-" + strconv.Itoa(n)
 	}
-	x.known[space+id] = true
+	known[id] = struct{}{}
 	return id
 }
 
-func (x *ids) contact(engineID string, ref dedup.AccountRef) {
-	if engineID == "" || x.known[engineID] {
-		return
+// learn names what the engine created while deciding ref's account (an
+// Add or a Follow): every contact and CRM account past those named.
+func (x *ids) learn(eng *dedup.Engine, ref dedup.AccountRef) {
+	for n := eng.NumContacts(); x.contacts0+int32(len(x.contact)) < n; {
+		x.contact = append(x.contact, name(x.known, "A-", ref))
 	}
-	if _, ok := x.contacts[engineID]; !ok {
-		x.contacts[engineID] = x.name("A-", ref, "")
-	}
-}
-
-// learn names what the engine created while deciding ref's account.
-func (x *ids) learn(res dedup.Result, ref dedup.AccountRef) {
-	for _, c := range res.Contacts {
-		if c.Op == "insert" {
-			x.contact(c.Contact.ID, ref)
-		}
-	}
-	if res.Mapping.Rule == dedup.RuleNew {
-		x.contact(res.Mapping.ContactID, ref)
-	}
-	for _, a := range res.CRMAccounts {
-		if x.known["account:"+a.ID] {
-			continue
-		}
-		if _, ok := x.accounts[a.ID]; !ok {
-			x.accounts[a.ID] = x.name("AA-", ref, "account:")
-		}
+	for n := eng.NumAccounts(); x.accounts0+int32(len(x.account)) < n; {
+		x.account = append(x.account, name(x.knownAcct, "AA-", ref))
 	}
 }
 
-func (x *ids) contactID(id string) string {
-	if n, ok := x.contacts[id]; ok {
-		return n
+// contactID is our id of the engine's contact i.
+func (x *ids) contactID(eng *dedup.Engine, i int32) string {
+	if i >= x.contacts0 && int(i-x.contacts0) < len(x.contact) {
+		return x.contact[i-x.contacts0]
+	}
+	return eng.ContactID(i)
+}
+
+// accountID is our id of the CRM account the engine calls id.
+func (x *ids) accountID(eng *dedup.Engine, id string) string {
+	if i, ok := eng.AccountIndex(id); ok {
+		return x.accountAt(eng, i)
 	}
 	return id
 }
 
-func (x *ids) accountID(id string) string {
-	if n, ok := x.accounts[id]; ok {
-		return n
+// accountAt is our id of the engine's CRM account i.
+func (x *ids) accountAt(eng *dedup.Engine, i int32) string {
+	if i >= x.accounts0 && int(i-x.accounts0) < len(x.account) {
+		return x.account[i-x.accounts0]
 	}
-	return id
-}
-
-// translate returns st with our ids. A contact the engine created without
-// saying so (no insert in any result) is named after its primary account.
-func (x *ids) translate(st dedup.State) dedup.State {
-	for _, c := range st.Contacts {
-		if _, ok := x.contacts[c.ID]; !ok && !x.known[c.ID] && c.Primary != nil {
-			x.contact(c.ID, *c.Primary)
-		}
-	}
-	out := dedup.State{
-		Contacts: make([]dedup.Contact, len(st.Contacts)),
-		Accounts: make([]dedup.CRMAccount, len(st.Accounts)),
-		Mapping:  make([]dedup.Mapping, len(st.Mapping)),
-	}
-	for i, c := range st.Contacts {
-		c.ID, c.AccountID = x.contactID(c.ID), x.accountID(c.AccountID)
-		out.Contacts[i] = c
-	}
-	for i, a := range st.Accounts {
-		a.ID = x.accountID(a.ID)
-		out.Accounts[i] = a
-	}
-	for i, m := range st.Mapping {
-		m.ContactID = x.contactID(m.ContactID)
-		out.Mapping[i] = m
-	}
-	return out
+	return eng.AccountAt(i).ID
 }

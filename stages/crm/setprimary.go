@@ -81,15 +81,17 @@ func SetPrimary(ctx context.Context, w *pipeline.Warehouse, contactID string, ac
 		}
 	}
 	runAt := now(w)
-	eng, err := dedup.New(dedup.Config{Now: func() time.Time { return runAt }}, prev.engineState())
+	state, prevMaps := prev.engineState()
+	eng, err := dedup.New(dedup.Config{Now: func() time.Time { return runAt }}, state)
 	if err != nil {
 		return nil, fmt.Errorf("%s: the CRM state: %w", what, err)
 	}
+	eng.TrackChanges()
 	if _, err := eng.SetPrimary(contactID, acct); err != nil {
 		return nil, fmt.Errorf("%s: %w: %w (see crm.archtics_mapping for the accounts mapped to the contact)", what, ErrRefused, err)
 	}
-	ch := diffState(prev, eng.State(), nil, runAt)
-	rep.Mapping = ch.mapping
+	ch := changesOf(eng, newIDs(prev, eng, 0), prev, prevMaps, nil, runAt)
+	rep.Mapping = ch.mappingVersions()
 	if len(ch.mapping) == 0 && len(ch.contacts) == 0 {
 		rep.Unchanged = true
 		logger.Info("set-primary: the account is the contact's primary already: nothing to do", "contact", contactID, "team", acct.Team, "acct_id", acct.AcctID)
@@ -106,7 +108,7 @@ func SetPrimary(ctx context.Context, w *pipeline.Warehouse, contactID string, ac
 	}
 	who := actor(opts.Actor)
 	c, err := w.WriteAndCommit(ctx, req, func(add func(t *schemas.Table) *pipeline.TableWriter) error {
-		return writeChanges(ctx, add, ch, seq, who, runAt)
+		return writeChanges(ctx, add, nil, ch, seq, who, runAt)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)

@@ -80,17 +80,22 @@ type crmState struct {
 	Mapping  map[dedup.AccountRef]*mappingRow
 }
 
-func (s *crmState) engineState() dedup.State {
-	st := dedup.State{Contacts: s.Contacts, Accounts: s.Accounts}
+// engineState is the state to build the engine with, and the mapping
+// rows in the order of its mappings (by team and acct_id): the engine's
+// mapping i < len(rows) is rows[i]'s (see dedup.Changes).
+func (s *crmState) engineState() (dedup.State, []*mappingRow) {
+	st := dedup.State{Contacts: s.Contacts, Accounts: s.Accounts, Mapping: make([]dedup.Mapping, 0, len(s.Mapping))}
 	refs := make([]dedup.AccountRef, 0, len(s.Mapping))
 	for r := range s.Mapping {
 		refs = append(refs, r)
 	}
 	sortRefs(refs)
-	for _, r := range refs {
-		st.Mapping = append(st.Mapping, s.Mapping[r].Mapping)
+	rows := make([]*mappingRow, len(refs))
+	for i, r := range refs {
+		rows[i] = s.Mapping[r]
+		st.Mapping = append(st.Mapping, rows[i].Mapping)
 	}
-	return st
+	return st, rows
 }
 
 func sortRefs(refs []dedup.AccountRef) {
@@ -298,17 +303,24 @@ WHERE primary_code = 'Primary'
 QUALIFY row_number() OVER (PARTITION BY team, acct_id ORDER BY cust_name_id) = 1
 ORDER BY add_date NULLS FIRST, team, acct_id`
 
-// eachAccount calls fn with each account of the clone in the found-first
-// order. DuckDB sorts (spilling to spoolDir when it must) and writes the
-// result to a spool Parquet file, read back one Arrow record batch at a
-// time: far cheaper per row than database/sql's Scan, and memory bounded
-// by the batch, whatever the number of accounts.
-func eachAccount(ctx context.Context, db *sql.DB, spoolDir string, fn func(*cloneAccount) error) error {
+// sortAccounts has DuckDB write every account of the clones, in the
+// found-first order, to a spool Parquet file in spoolDir (DuckDB sorts,
+// spilling to its temp_directory when it must), and returns its path.
+func sortAccounts(ctx context.Context, db *sql.DB, spoolDir string) (string, error) {
 	path := filepath.Join(spoolDir, "accounts.parquet")
 	if _, err := db.ExecContext(ctx, "COPY ("+accountsSQL+") TO "+schemas.QuoteString(path)+" (FORMAT parquet)"); err != nil {
-		return fmt.Errorf("read the clone's accounts (archtics.cust, primary names): %w", err)
+		return "", fmt.Errorf("read the clone's accounts (archtics.cust, primary names): %w", err)
 	}
-	defer os.Remove(path)
+	return path, nil
+}
+
+// eachAccount calls fn with each account of sortAccounts' file at path,
+// after telling total how many there are. The file is read back one
+// Arrow record batch at a time: far cheaper per row than database/sql's
+// Scan, and memory bounded by the batch, whatever the number of
+// accounts. fn must not keep the *cloneAccount, which is reused; its
+// strings it may keep.
+func eachAccount(ctx context.Context, path string, total func(n int64), fn func(*cloneAccount) error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("read the clone's accounts: %w", err)
@@ -319,6 +331,7 @@ func eachAccount(ctx context.Context, db *sql.DB, spoolDir string, fn func(*clon
 		return fmt.Errorf("read the clone's accounts from DuckDB's output %s: %w", path, err)
 	}
 	defer pf.Close()
+	total(pf.NumRows())
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 16 * 1024}, memory.DefaultAllocator)
 	if err != nil {
 		return fmt.Errorf("read the clone's accounts from %s: %w", path, err)
@@ -328,64 +341,124 @@ func eachAccount(ctx context.Context, db *sql.DB, spoolDir string, fn func(*clon
 		return fmt.Errorf("read the clone's accounts from %s: %w", path, err)
 	}
 	defer rr.Release()
-	for rr.Next() {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := eachInBatch(rr.RecordBatch(), fn); err != nil {
-			return err
-		}
+
+	// A goroutine decodes the next batch of accounts while fn (the
+	// engine, single-threaded) takes the current one: decoding is a fifth
+	// of reading, and the second core is otherwise idle meanwhile. Three
+	// batches of accounts go round (one decoded, one waiting, one taken).
+	type decoded struct {
+		accts []cloneAccount
+		err   error
 	}
-	if err := rr.Err(); err != nil {
-		return fmt.Errorf("read the clone's accounts from %s: %w", path, err)
+	full := make(chan decoded, 1)
+	free := make(chan []cloneAccount, 3)
+	for range cap(free) {
+		free <- nil
 	}
-	return nil
+	dctx, cancel := context.WithCancel(ctx)
+	go func() {
+		defer close(full)
+		for rr.Next() {
+			var buf []cloneAccount
+			select {
+			case buf = <-free:
+			case <-dctx.Done():
+				return
+			}
+			buf, err := batchAccounts(rr.RecordBatch(), buf[:0])
+			select {
+			case full <- decoded{buf, err}:
+			case <-dctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+		if err := rr.Err(); err != nil {
+			full <- decoded{err: fmt.Errorf("read the clone's accounts from %s: %w", path, err)}
+		}
+	}()
+	err = func() error {
+		for b := range full {
+			if b.err != nil {
+				return b.err
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			for i := range b.accts {
+				if err := fn(&b.accts[i]); err != nil {
+					return err
+				}
+			}
+			free <- b.accts
+		}
+		return ctx.Err()
+	}()
+	cancel()
+	for range full { // the decoder has stopped when full is closed: rr may be released
+	}
+	return err
 }
 
-// eachInBatch calls fn with each account of rec (accountsSQL's columns).
-// Strings are copied out of the batch, whose buffers are reused.
-func eachInBatch(rec arrow.RecordBatch, fn func(*cloneAccount) error) error {
+// batchAccounts appends the accounts of rec (accountsSQL's columns) to
+// dst. Strings are copied out of the batch, whose buffers are reused: each
+// column's values at once into one string that the accounts' strings
+// slice (a million accounts' fourteen fields are otherwise fourteen
+// million allocations for the garbage collector to track). A string kept
+// keeps its column's batch alive: the engine keeps most accounts' names
+// and addresses anyway.
+func batchAccounts(rec arrow.RecordBatch, dst []cloneAccount) ([]cloneAccount, error) {
 	if rec.NumCols() != 18 {
-		return fmt.Errorf("read the clone's accounts: %d columns, want 18", rec.NumCols())
+		return dst, fmt.Errorf("read the clone's accounts: %d columns, want 18", rec.NumCols())
 	}
 	str := make([]func(int) string, rec.NumCols())
 	for c := 0; c < int(rec.NumCols()); c++ {
 		switch col := rec.Column(c).(type) {
 		case *array.String:
-			str[c] = func(i int) string { return strings.Clone(col.Value(i)) }
+			off := col.ValueOffsets()
+			buf := string(col.ValueBytes())
+			str[c] = func(i int) string { return buf[off[i]-off[0] : off[i+1]-off[0]] }
 		case *array.LargeString:
-			str[c] = func(i int) string { return strings.Clone(col.Value(i)) }
+			off := col.ValueOffsets()
+			buf := string(col.ValueBytes())
+			str[c] = func(i int) string { return buf[off[i]-off[0] : off[i+1]-off[0]] }
 		}
 	}
 	for c := 3; c < 18; c++ {
 		if str[c] == nil {
-			return fmt.Errorf("read the clone's accounts: column %d is %s, want a string", c+1, rec.Column(c).DataType())
+			return dst, fmt.Errorf("read the clone's accounts: column %d is %s, want a string", c+1, rec.Column(c).DataType())
 		}
 	}
 	team := str[0]
 	ids, ok := rec.Column(1).(*array.Int32)
 	if team == nil || !ok {
-		return fmt.Errorf("read the clone's accounts: columns team, acct_id are %s, %s", rec.Column(0).DataType(), rec.Column(1).DataType())
+		return dst, fmt.Errorf("read the clone's accounts: columns team, acct_id are %s, %s", rec.Column(0).DataType(), rec.Column(1).DataType())
 	}
 	adds, ok := rec.Column(2).(*array.Timestamp)
 	if !ok {
-		return fmt.Errorf("read the clone's accounts: add_date is %s, want a timestamp", rec.Column(2).DataType())
+		return dst, fmt.Errorf("read the clone's accounts: add_date is %s, want a timestamp", rec.Column(2).DataType())
 	}
 	unit := adds.DataType().(*arrow.TimestampType).Unit
+	teams := map[string]string{} // a few teams: one string each, not one per account
 	for i := 0; i < int(rec.NumRows()); i++ {
-		a := cloneAccount{}
-		a.Team, a.AcctID = team(i), ids.Value(i)
+		dst = append(dst, cloneAccount{})
+		a := &dst[len(dst)-1]
+		t, ok := teams[team(i)]
+		if !ok {
+			t = strings.Clone(team(i))
+			teams[t] = t
+		}
+		a.Team, a.AcctID = t, ids.Value(i)
 		if adds.IsValid(i) {
 			a.AddDate = adds.Value(i).ToTime(unit).UTC()
 		}
 		a.AcctType, a.First, a.Last, a.Email, a.Company = str[3](i), str[4](i), str[5](i), str[6](i), str[7](i)
 		a.Street1, a.Street2, a.City, a.State, a.Zip = str[8](i), str[9](i), str[10](i), str[11](i), str[12](i)
 		a.PhoneDay, a.PhoneCell, a.PhoneEve, a.MD5, a.BirthDate = str[13](i), str[14](i), str[15](i), str[16](i), str[17](i)
-		if err := fn(&a); err != nil {
-			return err
-		}
 	}
-	return nil
+	return dst, nil
 }
 
 // merge is an account Archtics merged away, with the winner at the end of

@@ -3,9 +3,10 @@ package crm
 import (
 	"context"
 	"fmt"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -20,7 +21,6 @@ import (
 type contactVersion struct {
 	Op      string
 	Contact dedup.Contact
-	Fields  []string
 }
 
 // mappingVersion is a mapping row to write.
@@ -30,12 +30,36 @@ type mappingVersion struct {
 }
 
 // runChanges are the rows a run writes: what differs between the state it
-// read and the state the engine left.
+// read and the state the engine left. They are held as the engine's
+// indexes (dedup.Changes) and made into rows as they are written, so a
+// first run's million contacts and mappings are never copied out of the
+// engine into a second state.
 type runChanges struct {
-	contacts          []contactVersion
-	accounts          []dedup.CRMAccount
-	mapping           []mappingVersion
+	eng      *dedup.Engine
+	ids      *ids
+	prev     *crmState
+	prevMaps []*mappingRow // the engine's mapping i < len(prevMaps) is prevMaps[i]'s
+	digests  []string      // per mapping index: the source_md5 this run fed it with; "": not fed
+	runAt    time.Time
+
+	contacts          []contactChange
+	accounts          []int32
+	mapping           []mappingChange
 	inserted, updated int64
+}
+
+// contactChange is a contact to write: the engine's index, insert or
+// update, and which of contactFields changed (bit i: contactFields[i]).
+type contactChange struct {
+	idx    int32
+	insert bool
+	fields uint32
+}
+
+// mappingChange is a mapping row to write: the engine's index and why.
+type mappingChange struct {
+	idx    int32
+	reason string
 }
 
 // contactFields are a contact's fields the CRM cares about, by the
@@ -60,117 +84,229 @@ var contactFields = []struct {
 		}
 		return c.Primary.Team
 	}},
-	{"primary_acct_id", func(c *dedup.Contact) string {
-		if c.Primary == nil {
-			return ""
-		}
-		return strconv.FormatInt(int64(c.Primary.AcctID), 10)
-	}},
+	// primary_acct_id: compared as a number by changedFields.
+	{"primary_acct_id", nil},
 }
 
-// diffState compares the state read with the state the engine left and
-// returns the versions to write. digests are the source_md5 of the
-// accounts this run fed.
-func diffState(prev *crmState, next dedup.State, digests map[dedup.AccountRef]string, runAt time.Time) *runChanges {
-	ch := &runChanges{}
-	before := make(map[string]*dedup.Contact, len(prev.Contacts))
-	for i := range prev.Contacts {
-		before[prev.Contacts[i].ID] = &prev.Contacts[i]
-	}
-	for _, c := range next.Contacts {
-		p := before[c.ID]
-		var fields []string
-		for _, f := range contactFields {
-			if p == nil && f.get(&c) != "" || p != nil && f.get(&c) != f.get(p) {
-				fields = append(fields, f.name)
-			}
-		}
-		switch {
-		case p == nil:
-			if c.Source == "" {
-				c.Source = SourceArchtics
-			}
-			if c.Created.IsZero() {
-				c.Created = runAt
-			}
-			if c.Updated.IsZero() {
-				c.Updated = runAt
-			}
-			ch.contacts = append(ch.contacts, contactVersion{Op: schemas.CRMOpInsert, Contact: c, Fields: fields})
-			ch.inserted++
-		case len(fields) > 0:
-			if !c.Updated.After(p.Updated) {
-				c.Updated = runAt
-			}
-			ch.contacts = append(ch.contacts, contactVersion{Op: schemas.CRMOpUpdate, Contact: c, Fields: fields})
-			ch.updated++
+// changedFields is which of contactFields differ between c and p (p nil:
+// which c has), bit i for contactFields[i].
+func changedFields(c, p *dedup.Contact) uint32 {
+	var bits uint32
+	last := len(contactFields) - 1
+	for i, f := range contactFields[:last] {
+		if p == nil && f.get(c) != "" || p != nil && f.get(c) != f.get(p) {
+			bits |= 1 << i
 		}
 	}
-	sort.Slice(ch.contacts, func(i, j int) bool { return ch.contacts[i].Contact.ID < ch.contacts[j].Contact.ID })
+	// The primary's acct_id as crm.contact holds it: NULL without one.
+	if p == nil && c.Primary != nil || p != nil && primaryAcct(c) != primaryAcct(p) {
+		bits |= 1 << last
+	}
+	return bits
+}
 
-	had := make(map[string]bool, len(prev.Accounts))
-	for _, a := range prev.Accounts {
-		had[a.ID] = true
+// primaryAcct is c's primary account's acct_id; noPrimary without one.
+func primaryAcct(c *dedup.Contact) int64 {
+	if c.Primary == nil {
+		return noPrimary
 	}
-	for _, a := range next.Accounts {
-		if had[a.ID] {
-			continue
-		}
-		had[a.ID] = true
-		if a.Source == "" {
-			a.Source = SourceArchtics
-		}
-		if a.Created.IsZero() {
-			a.Created = runAt
-		}
-		ch.accounts = append(ch.accounts, a)
-	}
-	sort.Slice(ch.accounts, func(i, j int) bool { return ch.accounts[i].ID < ch.accounts[j].ID })
+	return int64(c.Primary.AcctID)
+}
 
-	for _, m := range next.Mapping {
-		p := prev.Mapping[m.Account]
-		digest, fed := digests[m.Account]
-		v := mappingVersion{mappingRow: mappingRow{Mapping: m, SourceMD5: digest, FirstMatched: runAt}}
-		switch {
-		case p == nil:
-			v.Reason = "matched"
-			if m.Rule == dedup.RuleMerged {
-				v.Reason = "merged"
-			}
-		case p.ContactID != m.ContactID:
-			v.Reason = "rematched"
-			if m.Rule == dedup.RuleMerged {
-				v.Reason = "merged"
-			}
-		case p.Role != m.Role && m.Rule == dedup.RuleManual:
-			v.Reason = "set-primary"
-		case p.Role != m.Role && m.Role == dedup.Secondary:
-			v.Reason = "demoted"
-		case p.Role != m.Role:
-			v.Reason = "promoted"
-		case p.Rule != m.Rule || p.Scores != m.Scores:
-			v.Reason = "rematched"
-		case fed && digest != p.SourceMD5:
-			v.Reason = "account changed"
-		default:
-			continue
-		}
-		if p != nil {
-			v.FirstMatched = p.FirstMatched
-			if !fed {
-				v.SourceMD5 = p.SourceMD5
-			}
-		}
-		ch.mapping = append(ch.mapping, v)
+const noPrimary = -1 << 40 // beyond any int32 acct_id
+
+// fieldNames are the names of the fields in bits, comma-separated, made
+// once per set of fields (a few dozen sets among a million contacts).
+type fieldNames struct {
+	names map[uint32]string
+}
+
+func (f *fieldNames) of(bits uint32) string {
+	if s, ok := f.names[bits]; ok {
+		return s
 	}
-	sort.Slice(ch.mapping, func(i, j int) bool {
-		a, b := ch.mapping[i].Account, ch.mapping[j].Account
-		if a.Team != b.Team {
-			return a.Team < b.Team
+	var names []string
+	for i, cf := range contactFields {
+		if bits&(1<<i) != 0 {
+			names = append(names, cf.name)
 		}
-		return a.AcctID < b.AcctID
-	})
+	}
+	s := strings.Join(names, ",")
+	if f.names == nil {
+		f.names = map[uint32]string{}
+	}
+	f.names[bits] = s
+	return s
+}
+
+// changesOf collects what the engine changed since TrackChanges against
+// the state it was built with (prev, and prevMaps in its mapping order):
+// contacts inserted or whose fields differ, CRM accounts created, and
+// mapping rows that are new or differ, each with its reason. digests are
+// the source_md5 of the accounts this run fed, by mapping index.
+func changesOf(eng *dedup.Engine, x *ids, prev *crmState, prevMaps []*mappingRow, digests []string, runAt time.Time) *runChanges {
+	chg := eng.Changes()
+	ch := &runChanges{eng: eng, ids: x, prev: prev, prevMaps: prevMaps, digests: digests, runAt: runAt}
+	// Contacts, accounts and mappings are collected and sorted at once,
+	// each by its own goroutine: they only read the engine and the ids.
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		ch.contacts = make([]contactChange, 0, len(chg.Contacts))
+		for _, i := range chg.Contacts {
+			c := ch.contact(i)
+			if i >= chg.NewContacts {
+				ch.contacts = append(ch.contacts, contactChange{idx: i, insert: true, fields: changedFields(&c, nil)})
+				ch.inserted++
+			} else if bits := changedFields(&c, &prev.Contacts[i]); bits != 0 {
+				ch.contacts = append(ch.contacts, contactChange{idx: i, fields: bits})
+				ch.updated++
+			}
+		}
+		// By contact_id, as the ids are written.
+		cid := func(i int32) string { return x.contactID(eng, i) }
+		slices.SortFunc(ch.contacts, func(a, b contactChange) int { return strings.Compare(cid(a.idx), cid(b.idx)) })
+	}()
+	go func() {
+		defer wg.Done()
+		// The engine never changes a CRM account: the new ones are written.
+		ch.accounts = chg.Accounts
+		slices.SortFunc(ch.accounts, func(a, b int32) int { return strings.Compare(x.accountAt(eng, a), x.accountAt(eng, b)) })
+	}()
+	go func() {
+		defer wg.Done()
+		ch.mapping = make([]mappingChange, 0, len(chg.Mappings))
+		for _, i := range chg.Mappings {
+			if r := ch.reason(i); r != "" {
+				ch.mapping = append(ch.mapping, mappingChange{idx: i, reason: r})
+			}
+		}
+		slices.SortFunc(ch.mapping, func(a, b mappingChange) int {
+			ra, rb := eng.MappingAccount(a.idx), eng.MappingAccount(b.idx)
+			if ra.Team != rb.Team {
+				return strings.Compare(ra.Team, rb.Team)
+			}
+			return int(ra.AcctID) - int(rb.AcctID)
+		})
+	}()
+	wg.Wait()
 	return ch
+}
+
+// contact is the engine's contact i with our ids.
+func (ch *runChanges) contact(i int32) dedup.Contact {
+	c := ch.eng.ContactAt(i)
+	c.ID, c.AccountID = ch.ids.contactID(ch.eng, i), ch.ids.accountID(ch.eng, c.AccountID)
+	return c
+}
+
+// contactVersion is change k as written: an insert takes its source and
+// times from the run when the engine left them blank; an update whose
+// time did not move is stamped with the run's.
+func (ch *runChanges) contactVersion(k int) contactVersion {
+	v := ch.contacts[k]
+	c := ch.contact(v.idx)
+	if v.insert {
+		if c.Source == "" {
+			c.Source = SourceArchtics
+		}
+		if c.Created.IsZero() {
+			c.Created = ch.runAt
+		}
+		if c.Updated.IsZero() {
+			c.Updated = ch.runAt
+		}
+		return contactVersion{Op: schemas.CRMOpInsert, Contact: c}
+	}
+	if !c.Updated.After(ch.prev.Contacts[v.idx].Updated) {
+		c.Updated = ch.runAt
+	}
+	return contactVersion{Op: schemas.CRMOpUpdate, Contact: c}
+}
+
+// account is the engine's CRM account i as written.
+func (ch *runChanges) account(i int32) dedup.CRMAccount {
+	a := ch.eng.AccountAt(i)
+	a.ID = ch.ids.accountAt(ch.eng, i)
+	if a.Source == "" {
+		a.Source = SourceArchtics
+	}
+	if a.Created.IsZero() {
+		a.Created = ch.runAt
+	}
+	return a
+}
+
+// fed is the source_md5 this run fed mapping i's account with.
+func (ch *runChanges) fed(i int32) (string, bool) {
+	if int(i) < len(ch.digests) && ch.digests[i] != "" {
+		return ch.digests[i], true
+	}
+	return "", false
+}
+
+func (ch *runChanges) prevMapping(i int32) *mappingRow {
+	if int(i) < len(ch.prevMaps) {
+		return ch.prevMaps[i]
+	}
+	return nil
+}
+
+// reason is why mapping i is written, "" when it is as it was.
+func (ch *runChanges) reason(i int32) string {
+	m := ch.eng.MappingAt(i)
+	m.ContactID = ch.ids.contactID(ch.eng, ch.eng.MappingContact(i))
+	p := ch.prevMapping(i)
+	digest, fed := ch.fed(i)
+	switch {
+	case p == nil:
+		if m.Rule == dedup.RuleMerged {
+			return "merged"
+		}
+		return "matched"
+	case p.ContactID != m.ContactID:
+		if m.Rule == dedup.RuleMerged {
+			return "merged"
+		}
+		return "rematched"
+	case p.Role != m.Role && m.Rule == dedup.RuleManual:
+		return "set-primary"
+	case p.Role != m.Role && m.Role == dedup.Secondary:
+		return "demoted"
+	case p.Role != m.Role:
+		return "promoted"
+	case p.Rule != m.Rule || p.Scores != m.Scores:
+		return "rematched"
+	case fed && digest != p.SourceMD5:
+		return "account changed"
+	}
+	return ""
+}
+
+// mappingVersion is mapping change k as written.
+func (ch *runChanges) mappingVersion(k int) mappingVersion {
+	c := ch.mapping[k]
+	m := ch.eng.MappingAt(c.idx)
+	m.ContactID = ch.ids.contactID(ch.eng, ch.eng.MappingContact(c.idx))
+	digest, fed := ch.fed(c.idx)
+	v := mappingVersion{mappingRow: mappingRow{Mapping: m, SourceMD5: digest, FirstMatched: ch.runAt}, Reason: c.reason}
+	if p := ch.prevMapping(c.idx); p != nil {
+		v.FirstMatched = p.FirstMatched
+		if !fed {
+			v.SourceMD5 = p.SourceMD5
+		}
+	}
+	return v
+}
+
+// mappingVersions are every mapping change as written.
+func (ch *runChanges) mappingVersions() []mappingVersion {
+	out := make([]mappingVersion, len(ch.mapping))
+	for k := range ch.mapping {
+		out[k] = ch.mappingVersion(k)
+	}
+	return out
 }
 
 func instant(t time.Time) string {
@@ -180,72 +316,150 @@ func instant(t time.Time) string {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
-func score(f float64) string {
-	if f < 0 {
-		return ""
-	}
-	return strconv.FormatFloat(f, 'g', -1, 64)
-}
-
-func contactRow(seq int64, op string, c dedup.Contact, fields []string) []string {
-	pteam, pacct := "", ""
+// appendContact appends a crm.contact_version row.
+func appendContact(w *rowWriter, seq int64, op string, c *dedup.Contact, fields string) error {
+	w.int64(seq)
+	w.str(op)
+	w.str(c.ID)
+	w.str(c.First)
+	w.str(c.Last)
+	w.str(c.Email)
+	w.str(c.Phone)
+	w.str(c.AccountID)
+	w.str(c.Street)
+	w.str(c.Street2)
+	w.str(c.City)
+	w.str(c.State)
+	w.str(c.PostalCode)
+	w.str(c.Source)
 	if c.Primary != nil {
-		pteam, pacct = c.Primary.Team, strconv.FormatInt(int64(c.Primary.AcctID), 10)
+		w.str(c.Primary.Team)
+		w.int32(c.Primary.AcctID, true)
+	} else {
+		w.str("")
+		w.int32(0, false)
 	}
-	return []string{strconv.FormatInt(seq, 10), op, c.ID, c.First, c.Last, c.Email, c.Phone, c.AccountID, c.Street, c.Street2,
-		c.City, c.State, c.PostalCode, c.Source, pteam, pacct, instant(c.Created), instant(c.Updated), strings.Join(fields, ",")}
+	w.instant(c.Created)
+	w.instant(c.Updated)
+	w.str(fields)
+	return w.end()
 }
 
-func accountRow(seq int64, a dedup.CRMAccount) []string {
-	return []string{a.ID, a.Name, a.Type, a.City, a.State, a.Source, instant(a.Created), strconv.FormatInt(seq, 10)}
+// appendAccount appends a crm.account row.
+func appendAccount(w *rowWriter, seq int64, a *dedup.CRMAccount) error {
+	w.str(a.ID)
+	w.str(a.Name)
+	w.str(a.Type)
+	w.str(a.City)
+	w.str(a.State)
+	w.str(a.Source)
+	w.instant(a.Created)
+	w.int64(seq)
+	return w.end()
 }
 
-func mappingRowText(seq int64, m mappingVersion, at time.Time, who string) []string {
+// appendMapping appends a crm.mapping_version row.
+func appendMapping(w *rowWriter, seq int64, m *mappingVersion, at time.Time, who string) error {
+	w.int64(seq)
+	w.str(m.Account.Team)
+	w.int32(m.Account.AcctID, true)
+	w.str(m.ContactID)
+	w.str(string(m.Role))
+	w.str(m.Rule)
 	s := m.Scores
-	return []string{strconv.FormatInt(seq, 10), m.Account.Team, strconv.FormatInt(int64(m.Account.AcctID), 10), m.ContactID,
-		string(m.Role), m.Rule, score(s.First), score(s.Last), score(s.Email), score(s.Company), score(s.Address), score(s.Postal),
-		score(s.Phone), m.SourceMD5, instant(m.FirstMatched), instant(at), who, m.Reason}
+	for _, f := range []float64{s.First, s.Last, s.Email, s.Company, s.Address, s.Postal, s.Phone} {
+		w.score(f)
+	}
+	w.str(m.SourceMD5)
+	w.instant(m.FirstMatched)
+	w.instant(at)
+	w.str(who)
+	w.str(m.Reason)
+	return w.end()
 }
 
 // writeChanges writes the changed contacts, the created accounts and the
-// changed mapping rows as commit seq's rows.
-func writeChanges(ctx context.Context, add func(*schemas.Table) *pipeline.TableWriter, ch *runChanges, seq int64, who string, at time.Time) error {
-	// Rows are made one at a time as they are written: a first run's
-	// million contacts, accounts and mappings never sit in memory as text.
-	if err := writeEach(ctx, add(schemas.CRMContactVersion), len(ch.contacts), func(i int) []string {
-		v := ch.contacts[i]
-		return contactRow(seq, v.Op, v.Contact, v.Fields)
-	}); err != nil {
-		return err
+// changed mapping rows as commit seq's rows, after the first run's loaded
+// CRM (l, nil on later runs). The three tables are written at once, each
+// by its own goroutine (their writers are apart; the engine is only
+// read): Parquet encoding is most of this, and a second core takes a
+// third of it.
+func writeChanges(ctx context.Context, add func(*schemas.Table) *pipeline.TableWriter, l *loadedCRM, ch *runChanges, seq int64, who string, at time.Time) error {
+	contacts, accounts, mapping := add(schemas.CRMContactVersion), add(schemas.CRMAccountTable), add(schemas.CRMMappingVersion)
+	var names fieldNames
+	jobs := []func() error{
+		func() error {
+			w := newRowWriter(ctx, contacts)
+			return w.finish(func() error {
+				if l != nil {
+					for i := range l.Contacts {
+						if err := appendContact(w, seq, schemas.CRMOpLoad, &l.Contacts[i], ""); err != nil {
+							return err
+						}
+					}
+				}
+				for k := range ch.contacts {
+					v := ch.contactVersion(k)
+					if err := appendContact(w, seq, v.Op, &v.Contact, names.of(ch.contacts[k].fields)); err != nil {
+						return err
+					}
+				}
+				return nil
+			}())
+		},
+		func() error {
+			w := newRowWriter(ctx, accounts)
+			return w.finish(func() error {
+				if l != nil {
+					for i := range l.Accounts {
+						if err := appendAccount(w, seq, &l.Accounts[i]); err != nil {
+							return err
+						}
+					}
+				}
+				for _, i := range ch.accounts {
+					a := ch.account(i)
+					if err := appendAccount(w, seq, &a); err != nil {
+						return err
+					}
+				}
+				return nil
+			}())
+		},
+		func() error {
+			w := newRowWriter(ctx, mapping)
+			return w.finish(func() error {
+				for k := range ch.mapping {
+					v := ch.mappingVersion(k)
+					if err := appendMapping(w, seq, &v, at, who); err != nil {
+						return err
+					}
+				}
+				return nil
+			}())
+		},
 	}
-	if err := writeEach(ctx, add(schemas.CRMAccountTable), len(ch.accounts), func(i int) []string {
-		return accountRow(seq, ch.accounts[i])
-	}); err != nil {
-		return err
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	for i, job := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = job()
+		}()
 	}
-	return writeEach(ctx, add(schemas.CRMMappingVersion), len(ch.mapping), func(i int) []string {
-		return mappingRowText(seq, ch.mapping[i], at, who)
-	})
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// writeLoadedCRM writes the client's CRM as the first run loaded it: every
-// contact as version "load", every account, and the rejected rows.
-func writeLoadedCRM(ctx context.Context, add func(*schemas.Table) *pipeline.TableWriter, l *loadedCRM, seq int64) error {
-	rows := make([][]string, 0, len(l.Contacts))
-	for _, c := range l.Contacts {
-		rows = append(rows, contactRow(seq, schemas.CRMOpLoad, c, nil))
-	}
-	if err := writeRows(ctx, add(schemas.CRMContactVersion), rows); err != nil {
-		return err
-	}
-	rows = rows[:0]
-	for _, a := range l.Accounts {
-		rows = append(rows, accountRow(seq, a))
-	}
-	if err := writeRows(ctx, add(schemas.CRMAccountTable), rows); err != nil {
-		return err
-	}
-	rows = rows[:0]
+// writeRejects writes the rows of the CRM files the first run rejected.
+func writeRejects(ctx context.Context, add func(*schemas.Table) *pipeline.TableWriter, l *loadedCRM, seq int64) error {
+	rows := make([][]string, 0, len(l.Rejects))
 	for _, r := range l.Rejects {
 		raw := r.Raw
 		if len(raw) > 8192 {
@@ -260,14 +474,10 @@ func writeLoadedCRM(ctx context.Context, add func(*schemas.Table) *pipeline.Tabl
 const recordRows = 64 * 1024
 
 // writeRows converts text rows (in tw's table's column order, "" = NULL)
-// and writes them. A row that does not convert is a bug of this stage,
-// not bad input (input was checked when read): it fails the run.
+// and writes them: for the few rows of the settings and the rejects. A
+// row that does not convert is a bug of this stage, not bad input (input
+// was checked when read): it fails the run.
 func writeRows(ctx context.Context, tw *pipeline.TableWriter, rows [][]string) error {
-	return writeEach(ctx, tw, len(rows), func(i int) []string { return rows[i] })
-}
-
-// writeEach writes the n rows row(i) makes, as writeRows does.
-func writeEach(ctx context.Context, tw *pipeline.TableWriter, n int, row func(i int) []string) error {
 	t := tw.Table()
 	rb := stages.NewRowBuilder(memory.DefaultAllocator, t)
 	defer rb.Release()
@@ -279,13 +489,13 @@ func writeEach(ctx context.Context, tw *pipeline.TableWriter, n int, row func(i 
 		defer rec.Release()
 		return tw.Write(rec)
 	}
-	for i := 0; i < n; i++ {
+	for i, row := range rows {
 		if i%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		if err := rb.Append(row(i)); err != nil {
+		if err := rb.Append(row); err != nil {
 			return fmt.Errorf("%s row %d: %w", t.SQLName(), i+1, err)
 		}
 		if rb.Len() >= recordRows {

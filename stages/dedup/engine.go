@@ -86,6 +86,8 @@ type Engine struct {
 	stamp []uint32 // per contact: the candidate round that last saw it
 	round uint32
 	cand  []int32
+
+	chg *changeLog // what changed since TrackChanges (changes.go); nil: not tracking
 }
 
 // mapping is a Mapping as the engine holds it (64 bytes where a Mapping
@@ -125,6 +127,7 @@ func (e *Engine) name(s string) uint32 {
 
 // setScores sets mapping mi's scores.
 func (e *Engine) setScores(mi int32, sc Scores) {
+	e.touchMapping(mi)
 	m := e.maps.at(mi)
 	switch {
 	case sc == NoScores:
@@ -405,6 +408,7 @@ func (e *Engine) link(ci int32, m Mapping) int32 {
 
 // relink moves mapping mi from its contact to contact ci.
 func (e *Engine) relink(mi, ci int32) {
+	e.touchMapping(mi)
 	from := e.maps.at(mi).contact
 	x := e.contacts.at(from)
 	if x.firstMp == mi {
@@ -589,6 +593,8 @@ func (e *Engine) claim(ci, mi int32, a *Account, r *rec, res *Result) {
 	ref := a.AccountRef
 	x.c.Primary = &ref
 	e.maps.at(mi).role = namePrimary
+	e.touchContact(ci)
+	e.touchMapping(mi)
 	if e.maps.at(mi).rule != nameNew {
 		e.overwrite(ci, a, r, res)
 	}
@@ -772,6 +778,7 @@ func (e *Engine) overwrite(ci int32, a *Account, r *rec, res *Result) {
 		return
 	}
 	c.Updated = e.cfg.Now()
+	e.touchContact(ci)
 	e.renorm(ci)
 	res.Contacts = append(res.Contacts, ContactChange{Op: "update", Contact: x.c, Fields: fields})
 }
@@ -808,9 +815,11 @@ func (e *Engine) Follow(loser, winner AccountRef) (Result, error) {
 	}
 	m := e.maps.at(mi)
 	m.role, m.rule = nameSecondary, nameMerged
+	e.touchMapping(mi)
 	e.setScores(mi, NoScores)
 	if wasPrimary {
 		e.contacts.at(from).c.Primary = nil
+		e.touchContact(from)
 		e.promote(from, &res)
 	}
 	res.Mapping, res.Changed = e.mappingOf(mi), true
@@ -832,6 +841,8 @@ func (e *Engine) promote(ci int32, res *Result) {
 	ref := e.maps.at(bi).acct
 	e.contacts.at(ci).c.Primary = &ref
 	e.maps.at(bi).role = namePrimary
+	e.touchContact(ci)
+	e.touchMapping(bi)
 	res.Others = append(res.Others, e.mappingOf(bi))
 }
 
@@ -865,6 +876,7 @@ func (e *Engine) SetPrimary(contactID string, acct AccountRef) (Result, error) {
 	if x.c.Primary != nil {
 		if old, ok := e.mapByAcc[*x.c.Primary]; ok {
 			e.maps.at(old).role = nameSecondary
+			e.touchMapping(old)
 			res.Others = append(res.Others, e.mappingOf(old))
 		}
 	}
@@ -872,6 +884,8 @@ func (e *Engine) SetPrimary(contactID string, acct AccountRef) (Result, error) {
 	x.c.Primary = &ref
 	m := e.maps.at(mi)
 	m.role, m.rule = namePrimary, nameManual
+	e.touchContact(ci)
+	e.touchMapping(mi)
 	res.Mapping, res.Changed = e.mappingOf(mi), true
 	return res, nil
 }
