@@ -292,8 +292,8 @@ func printDedupRun(out io.Writer, rep *crm.RunReport) {
 	}
 	fmt.Fprintf(out, "  settings version %d: rule set %s; excluded account types: %s\n", rep.Settings, rep.Rules, excluded)
 	for _, t := range rep.Teams {
-		fmt.Fprintf(out, "  %s (clone commit %d): %d accounts: %d deduplicated, %d unchanged since the last run, %d excluded by type, %d merged away; merges followed %d\n",
-			t.Team, t.CloneSeq, t.Accounts, t.Fed, t.Unchanged, t.Excluded, t.MergedAway, t.Followed)
+		fmt.Fprintf(out, "  %s (clone commit %d): %d accounts: %d deduplicated, %d unchanged since the last run, %d excluded by type, %d merged away; merges followed %d; deleted from the clone since %d\n",
+			t.Team, t.CloneSeq, t.Accounts, t.Fed, t.Unchanged, t.Excluded, t.MergedAway, t.Followed, t.Deleted)
 	}
 	fmt.Fprintf(out, "  contacts: %d created, %d updated; CRM accounts created: %d; mapping rows written: %d\n",
 		rep.ContactsInserted, rep.ContactsUpdated, rep.AccountsCreated, rep.MappingRows)

@@ -72,6 +72,7 @@ type TeamCounts struct {
 	ByRule     map[string]int64 // mapping rows this run wrote, by rule
 	Followed   int64            // merges followed (the loser mapped to its winner's contact)
 	Unfollowed int64            // merges whose winner has no mapping (excluded): the loser is left out
+	Deleted    int64            // mapped before, deleted from the clone since: taken out of the mapping
 }
 
 // RunReport says what one Dedup run did.
@@ -316,6 +317,10 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 			teams[a.Team] = tc
 		}
 		tc.Accounts++
+		m, mapped := prev.Mapping[a.AccountRef]
+		if mapped {
+			m.seen = true // still in its clone: not deleted
+		}
 		switch {
 		case excluded(a.AcctType):
 			tc.Excluded++
@@ -324,7 +329,7 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 			tc.MergedAway++
 			return nil
 		}
-		if m, ok := prev.Mapping[a.AccountRef]; ok && m.SourceMD5 == a.MD5 {
+		if mapped && m.SourceMD5 == a.MD5 {
 			tc.Unchanged++
 			// Under the evidence rules its details are evidence for the
 			// accounts fed after it (a no-op under KORE's).
@@ -387,6 +392,29 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		}
 		ids.learn(eng, m.Loser)
 		tc.Followed++
+	}
+
+	// Accounts Archtics deleted: mapped before, no longer in their clone
+	// (merged-away accounts follow their winner instead). Each leaves its
+	// contact, which keeps its fields; a removed primary's next account
+	// takes its place. In acct_id order, so a run is the same every time.
+	var gone []dedup.AccountRef
+	for ref, m := range prev.Mapping {
+		if !m.seen && !loser[ref] && teams[ref.Team] != nil {
+			gone = append(gone, ref)
+		}
+	}
+	sortRefs(gone)
+	for i, ref := range gone {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		if _, err := eng.Remove(ref); err != nil {
+			return nil, fmt.Errorf("dedup: the deleted account %s:%d: %w", ref.Team, ref.AcctID, err)
+		}
+		teams[ref.Team].Deleted++
 	}
 
 	ch := changesOf(eng, ids, prev, prevMaps, digests, runAt)

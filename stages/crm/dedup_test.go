@@ -489,6 +489,21 @@ WHERE NOT EXISTS (SELECT 1 FROM archtics.acct_merge x WHERE x.team = l.team AND 
 	if n := query(t, w, "SELECT count(*) FROM crm.archtics_mapping WHERE rule = 'merged'"); n[0] == "0" {
 		t.Fatal("no merge was followed: the world must merge accounts")
 	}
+	// Accounts Archtics deleted left the mapping: none is mapped that is
+	// not in its clone (or merged away), the history says when, and no
+	// contact keeps a deleted account as its primary.
+	if bad := query(t, w, `SELECT m.team, m.acct_id FROM crm.archtics_mapping m
+WHERE NOT EXISTS (SELECT 1 FROM archtics.cust a WHERE a.team = m.team AND a.acct_id = m.acct_id AND a.primary_code = 'Primary')
+  AND NOT EXISTS (SELECT 1 FROM archtics.acct_merge a WHERE a.team = m.team AND a.loser_acct_id = m.acct_id)`); len(bad) > 0 {
+		t.Fatalf("mapped accounts that are in no clone: %v", bad)
+	}
+	if n := query(t, w, "SELECT count(*) FROM crm.mapping_history WHERE role_to = 'deleted' AND reason = 'deleted' AND role_from IN ('primary', 'secondary')"); n[0] == "0" {
+		t.Fatal("no mapped account was deleted: the world's incrementals must delete accounts")
+	}
+	if bad := query(t, w, `SELECT c.contact_id FROM crm.contact c JOIN crm.mapping_version v
+  ON v.team = c.primary_team AND v.acct_id = c.primary_acct_id AND v.role = 'deleted'`); len(bad) > 0 {
+		t.Fatalf("contacts whose primary account was deleted: %v", bad)
+	}
 	if got := query(t, w, "SELECT value FROM crm.dedup_settings WHERE setting = 'rules' ORDER BY version DESC LIMIT 1"); len(got) != 1 || got[0] != rules {
 		t.Fatalf("the committed rule set is %v, want %s", got, rules)
 	}

@@ -71,6 +71,7 @@ type mappingRow struct {
 	dedup.Mapping
 	SourceMD5    string
 	FirstMatched time.Time
+	seen         bool // a run read the account in its clone
 }
 
 // crmState is the CRM as the last commit left it.

@@ -260,6 +260,8 @@ func (ch *runChanges) reason(i int32) string {
 	p := ch.prevMapping(i)
 	digest, fed := ch.fed(i)
 	switch {
+	case m.Role == dedup.Deleted:
+		return "deleted"
 	case p == nil:
 		if m.Rule == dedup.RuleMerged {
 			return "merged"

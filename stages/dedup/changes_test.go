@@ -93,6 +93,15 @@ func TestChangesCoverEveryDifference(t *testing.T) {
 		break
 	}
 
+	// Deletions: a primary and a secondary leave their contacts.
+	removed := map[dedup.AccountRef]bool{}
+	for _, r := range []dedup.AccountRef{primaries[16], secondaries[17]} {
+		if _, err := e.Remove(r); err != nil {
+			t.Fatal(err)
+		}
+		removed[r] = true
+	}
+
 	after := e.State()
 	chg := e.Changes()
 	if int(chg.NewContacts) != len(before.Contacts) || int(chg.NewAccounts) != len(before.Accounts) || int(chg.NewMappings) != len(before.Mapping) {
@@ -149,8 +158,19 @@ func TestChangesCoverEveryDifference(t *testing.T) {
 		if e.MappingAccount(i) != m.Account || e.ContactID(e.MappingContact(i)) != m.ContactID {
 			t.Errorf("mapping %d: MappingAccount/MappingContact disagree with MappingAt %+v", i, m)
 		}
+		if m.Role == dedup.Deleted {
+			if !removed[m.Account] {
+				t.Errorf("mapping %d of %v is deleted but was not removed", i, m.Account)
+			}
+			continue
+		}
 		if mi, ok := e.MappingIndex(m.Account); !ok || mi != i {
 			t.Errorf("MappingIndex(%v) = %d, %v; want %d", m.Account, mi, ok, i)
+		}
+	}
+	for r := range removed {
+		if !listedMap[r] {
+			t.Errorf("the removed mapping of %v is not in Changes", r)
 		}
 	}
 	old := map[dedup.AccountRef]dedup.Mapping{}

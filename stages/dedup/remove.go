@@ -32,6 +32,7 @@ func (e *Engine) Remove(acct AccountRef) (Result, error) {
 	// The mapping keeps its contact (a writer of its last version names
 	// it) with the role Deleted; State leaves it out.
 	e.maps.at(mi).role = e.name(string(Deleted))
+	e.touchMapping(mi)
 	if e.ev != nil {
 		if ev := e.ev.of(mi); ev != nil {
 			ev.known = false // no longer evidence: its index entries now find nothing
@@ -39,6 +40,7 @@ func (e *Engine) Remove(acct AccountRef) (Result, error) {
 	}
 	if x.c.Primary != nil && *x.c.Primary == acct {
 		x.c.Primary = nil
+		e.touchContact(ci)
 		e.promote(ci, &res)
 	}
 	return res, nil
