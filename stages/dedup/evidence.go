@@ -161,8 +161,8 @@ func (ev *accountEvidence) keys(dst []uint64) []uint64 {
 
 // How the names of two evidence records agree.
 const (
-	namesDisagree = iota
-	namesAgree    // first names similar, last names equal or similar (a typo), or first and last swapped
+	namesDisagree  = iota
+	namesAgree     // first names similar, last names equal or similar (a typo), or first and last swapped
 	namesFirstOnly // first names similar, last names not
 	namesLastOnly  // last names equal or similar, first names not
 )

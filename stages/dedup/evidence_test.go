@@ -35,7 +35,9 @@ func TestEvidenceRules(t *testing.T) {
 		{"a first name mistyped past the threshold, the email and the birth date", func(a *Account) { a.Email = "gt@gmail.com" },
 			func(a *Account) { a.First, a.Email, a.BirthDate = "Gbrl", "gt@gmail.com", "1980-03-14" }, RuleEmail, RuleEvidenceEmail},
 		{"another first name, the email and the address, no birth date (a spouse)", func(a *Account) { a.Email = "gt@gmail.com" },
-			func(a *Account) { a.First, a.Email, a.Company, a.Street1, a.Street2, a.Zip = "Marie", "gt@gmail.com", "", "40 Summer St", "Suite 300", "02110" },
+			func(a *Account) {
+				a.First, a.Email, a.Company, a.Street1, a.Street2, a.Zip = "Marie", "gt@gmail.com", "", "40 Summer St", "Suite 300", "02110"
+			},
 			RuleEmail, RuleNew},
 		{"another first name and the cell", nil, func(a *Account) { a.First, a.PhoneCell = "Marie", "8575550199" }, RuleNew, RuleNew},
 		{"the same address, moved office", nil, func(a *Account) {
