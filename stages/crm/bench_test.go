@@ -19,6 +19,7 @@ import (
 	"archtics/internal/benchproc"
 	"archtics/pipeline"
 	"archtics/simulator"
+	"archtics/stages/dedup"
 )
 
 // BenchmarkDedupStage is the first `archtics dedup` over the bench-scale
@@ -30,7 +31,8 @@ import (
 // linked, its log copied, so the run's commit leaves the original as it
 // was) and the CRM files written from the simulator. Timed: crm.Dedup
 // alone, with the garbage collector set as the CLI sets it (GCForRun).
-// Reported:
+// Two sub-benchmarks: kore (KORE's rules, the default) and evidence (the
+// evidence rule set). Reported:
 //   - cpu-s/op: this process's user and system CPU in the run (every
 //     thread: DuckDB's and the garbage collector's included), which the
 //     machine's other load does not inflate as it does the wall clock;
@@ -46,7 +48,6 @@ func BenchmarkDedupStage(b *testing.B) {
 	if _, err := os.Stat(filepath.Join(src, "_log")); err != nil {
 		b.Skipf("ARCHTICS_BENCH_WAREHOUSE=%s is not a warehouse folder (no _log): run make bench-data", src)
 	}
-	ctx := context.Background()
 	crmDir := filepath.Join(b.TempDir(), "crm")
 	cfg := simulator.BenchConfig()
 	cfg.CRMContacts = 100_000
@@ -61,6 +62,15 @@ func BenchmarkDedupStage(b *testing.B) {
 	if os.Getenv("ARCHTICS_BENCH_LOG") != "" { // the run's phases, timed
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
+	// KORE's rules (the default) and the evidence rule set, which also
+	// keeps every account's identifiers.
+	for _, rules := range []string{dedup.RulesKORE, dedup.RulesEvidence} {
+		b.Run(rules, func(b *testing.B) { benchDedupStage(b, src, crmDir, loc, logger, rules) })
+	}
+}
+
+func benchDedupStage(b *testing.B, src, crmDir string, loc *time.Location, logger *slog.Logger, rules string) {
+	ctx := context.Background()
 	var rep *RunReport
 	var cpu time.Duration
 	var peakRSS int64
@@ -85,7 +95,7 @@ func BenchmarkDedupStage(b *testing.B) {
 		b.StartTimer()
 		rep, err = Dedup(ctx, w, Options{
 			CRMDir: crmDir, CRMLocation: loc, SpoolDir: b.TempDir(), Logger: logger,
-			ExcludeAcctTypes: []string{"Broker", "Internal Comp", "Test"}, SetExclude: true,
+			ExcludeAcctTypes: []string{"Broker", "Internal Comp", "Test"}, SetExclude: true, Rules: rules, SetRules: true,
 		})
 		b.StopTimer()
 		cpu += benchproc.SelfCPU() - cpu0
