@@ -65,23 +65,7 @@ func BenchmarkLargeIncremental(b *testing.B) {
 		var base runtime.MemStats
 		runtime.ReadMemStats(&base)
 		var peak atomic.Uint64
-		done := make(chan struct{})
-		go func() {
-			var ms runtime.MemStats
-			t := time.NewTicker(10 * time.Millisecond)
-			defer t.Stop()
-			for {
-				select {
-				case <-done:
-					return
-				case <-t.C:
-					runtime.ReadMemStats(&ms)
-					if ms.HeapInuse > peak.Load() {
-						peak.Store(ms.HeapInuse)
-					}
-				}
-			}
-		}()
+		stop := benchproc.SampleHeap(10*time.Millisecond, benchproc.HeapInuse, &peak)
 		b.StartTimer()
 		began := time.Now()
 		rep, err := Incremental(ctx, w, src, team, IncrementalOptions{
@@ -92,7 +76,7 @@ func BenchmarkLargeIncremental(b *testing.B) {
 		})
 		took := time.Since(began)
 		b.StopTimer()
-		close(done)
+		stop()
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -89,7 +88,7 @@ func benchDedupStage(b *testing.B, src, crmDir string, loc *time.Location, logge
 		runtime.GC()
 		debug.FreeOSMemory()
 		resetPeakRSS(b)
-		stop := sampleHeap(&peakHeap)
+		stop := benchproc.SampleHeap(100*time.Millisecond, benchproc.HeapAlloc, &peakHeap)
 		restore := GCForRun()
 		cpu0 := benchproc.SelfCPU()
 		b.StartTimer()
@@ -196,27 +195,3 @@ func resetPeakRSS(b *testing.B) {
 	}
 }
 
-// sampleHeap records the Go heap's peak every 100ms until stop is called.
-func sampleHeap(peak *atomic.Uint64) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(100 * time.Millisecond)
-		defer tick.Stop()
-		var ms runtime.MemStats
-		for {
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-				runtime.ReadMemStats(&ms)
-				if ms.HeapAlloc > peak.Load() {
-					peak.Store(ms.HeapAlloc)
-				}
-			}
-		}
-	}()
-	return func() { close(done); wg.Wait() }
-}

@@ -2,7 +2,6 @@ package dedup_test
 
 import (
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -53,31 +52,11 @@ func BenchmarkDedup(b *testing.B) {
 			var retained uint64
 			var contacts int
 			for range b.N {
-				stop := make(chan struct{})
-				var wg sync.WaitGroup
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					tick := time.NewTicker(100 * time.Millisecond)
-					defer tick.Stop()
-					var ms runtime.MemStats
-					for {
-						select {
-						case <-stop:
-							return
-						case <-tick.C:
-							runtime.ReadMemStats(&ms)
-							if ms.HeapAlloc > peak.Load() {
-								peak.Store(ms.HeapAlloc)
-							}
-						}
-					}
-				}()
+				stop := benchproc.SampleHeap(100*time.Millisecond, benchproc.HeapAlloc, &peak)
 				cpu0 := benchproc.SelfCPU()
 				e, err := evaluate.Run(in, dedup.Config{Rules: c.rules})
 				cpu += benchproc.SelfCPU() - cpu0
-				close(stop)
-				wg.Wait()
+				stop()
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -409,8 +409,16 @@ func (e *Engine) link(ci int32, m Mapping) int32 {
 // relink moves mapping mi from its contact to contact ci.
 func (e *Engine) relink(mi, ci int32) {
 	e.touchMapping(mi)
-	from := e.maps.at(mi).contact
-	x := e.contacts.at(from)
+	e.unlink(mi)
+	e.mapNext[mi] = e.contacts.at(ci).firstMp
+	e.contacts.at(ci).firstMp = mi
+	e.maps.at(mi).contact = ci
+}
+
+// unlink takes mapping mi out of its contact's list of mappings (its
+// contact field is left as it is).
+func (e *Engine) unlink(mi int32) {
+	x := e.contacts.at(e.maps.at(mi).contact)
 	if x.firstMp == mi {
 		x.firstMp = e.mapNext[mi]
 	} else {
@@ -421,9 +429,7 @@ func (e *Engine) relink(mi, ci int32) {
 			}
 		}
 	}
-	e.mapNext[mi] = e.contacts.at(ci).firstMp
-	e.contacts.at(ci).firstMp = mi
-	e.maps.at(mi).contact = ci
+	e.mapNext[mi] = -1
 }
 
 // ContactBefore reports whether contact a comes before contact b in the

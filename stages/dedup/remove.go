@@ -17,17 +17,7 @@ func (e *Engine) Remove(acct AccountRef) (Result, error) {
 	res := Result{Mapping: e.mappingOf(mi), Changed: true}
 	ci := e.maps.at(mi).contact
 	x := e.contacts.at(ci)
-	if x.firstMp == mi {
-		x.firstMp = e.mapNext[mi]
-	} else {
-		for p := x.firstMp; p >= 0; p = e.mapNext[p] {
-			if e.mapNext[p] == mi {
-				e.mapNext[p] = e.mapNext[mi]
-				break
-			}
-		}
-	}
-	e.mapNext[mi] = -1
+	e.unlink(mi)
 	delete(e.mapByAcc, acct)
 	// The mapping keeps its contact (a writer of its last version names
 	// it) with the role Deleted; State leaves it out.
