@@ -194,4 +194,3 @@ func resetPeakRSS(b *testing.B) {
 		b.Logf("peak RSS not reset (%v): peak-RSS-MB includes the setup", err)
 	}
 }
-
