@@ -15,17 +15,7 @@ func TestCompactCommand(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	dump, wh, cache := filepath.Join(dir, "dump"), filepath.Join(dir, "warehouse"), filepath.Join(dir, "cache")
-	runOK := func(args ...string) string {
-		t.Helper()
-		var code int
-		out := captureStdout(t, func() {
-			code = run(ctx, append([]string{"archtics", "--log-level", "error", "--warehouse", wh}, args...))
-		})
-		if code != exitOK {
-			t.Fatalf("archtics %s: exit %d\n%s", strings.Join(args, " "), code, out)
-		}
-		return out
-	}
+	runOK := runner(t, ctx, wh)
 	query := func(asOf string) string {
 		t.Helper()
 		args := []string{"query", "--cache", cache}

@@ -124,17 +124,7 @@ func TestDedupTremblayBothOrders(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				runOK := func(args ...string) string {
-					t.Helper()
-					var code int
-					out := captureStdout(t, func() {
-						code = run(ctx, append([]string{"archtics", "--log-level", "error", "--warehouse", wh}, args...))
-					})
-					if code != exitOK {
-						t.Fatalf("archtics %s: exit %d\n%s", strings.Join(args, " "), code, out)
-					}
-					return out
-				}
+				runOK := runner(t, ctx, wh)
 				contact := func() map[string]string {
 					t.Helper()
 					lines := queryCSV(t, w, cache, `SELECT c.email, c.phone, c.street, c.city, c.postal_code, a.name AS company,

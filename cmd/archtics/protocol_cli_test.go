@@ -16,6 +16,22 @@ import (
 // printed.
 func captureStdout(t *testing.T, f func()) string { return captureFile(t, &os.Stdout, f) }
 
+// runner returns a function that runs archtics over warehouse wh (errors
+// only logged), fails the test unless it exits 0, and returns its stdout.
+func runner(t *testing.T, ctx context.Context, wh string) func(args ...string) string {
+	return func(args ...string) string {
+		t.Helper()
+		var code int
+		out := captureStdout(t, func() {
+			code = run(ctx, append([]string{"archtics", "--log-level", "error", "--warehouse", wh}, args...))
+		})
+		if code != exitOK {
+			t.Fatalf("archtics %s: exit %d\n%s", strings.Join(args, " "), code, out)
+		}
+		return out
+	}
+}
+
 // captureStderr is captureStdout for os.Stderr (where errors and hints go).
 func captureStderr(t *testing.T, f func()) string { return captureFile(t, &os.Stderr, f) }
 
