@@ -217,6 +217,14 @@ func TestDedupCommands(t *testing.T) {
 	commitTremblay(t, w, tremblayOutdated, "2016-04-02", "2026-11-20T17:00:01Z")
 	commitTremblay(t, w, tremblayCurrent, "2021-09-14", "2026-11-21T17:00:01Z")
 
+	// Who is who: Gabriel Tremblay's two accounts are one person.
+	truth, badTruth := filepath.Join(dir, "truth.csv"), filepath.Join(dir, "bad-truth.csv")
+	if err := os.WriteFile(truth, []byte("person_id,team,acct_id,variant\ngabriel,nhl,302,original\ngabriel,nhl,501,employer_change\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(badTruth, []byte("person_id,team,acct_id\ngabriel,nhl,three hundred two\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	badCRM := tremblayCRM(t)
 	if err := os.WriteFile(filepath.Join(badCRM, crm.ContactsFile), []byte("contact_id,first_name,last_name,email,phone,account_id,mailing_street,mailing_city,mailing_state,mailing_postal_code,created_at,updated_at\nC1,A,B,,,,,,,,not a date,\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -227,6 +235,8 @@ func TestDedupCommands(t *testing.T) {
 		want int
 	}{
 		{"report before any dedup", []string{"dedup", "report"}, exitFailure},
+		{"evaluate before any dedup", []string{"dedup", "evaluate", "--truth", truth}, exitFailure},
+		{"evaluate without --truth", []string{"dedup", "evaluate"}, exitUsage},
 		{"first run without --crm", []string{"dedup"}, exitFailure},
 		{"a --crm folder that does not exist", []string{"dedup", "--crm", filepath.Join(dir, "nope")}, exitUsage},
 		{"a bad date in the CRM", []string{"dedup", "--crm", badCRM}, exitFailure},
@@ -256,6 +266,22 @@ func TestDedupCommands(t *testing.T) {
 	}
 	if code, out := runCode("dedup", "report", "--format", "json", "--cache", cache); code != exitOK || !strings.Contains(out, `"secondary": 1`) {
 		t.Fatalf("report json: exit %d\n%s", code, out)
+	}
+	// evaluate: the one true pair found, nothing false.
+	if code, out := runCode("dedup", "evaluate", "--truth", truth, "--cache", cache); code != exitOK ||
+		!strings.Contains(out, "pairs: true 1, predicted 1, true positives 1, false positives 0, false negatives 0") ||
+		!strings.Contains(out, "precision 1.0000, recall 1.0000") {
+		t.Fatalf("evaluate: exit %d\n%s", code, out)
+	}
+	if code, out := runCode("dedup", "evaluate", "--truth", truth, "--format", "json", "--cache", cache); code != exitOK || !strings.Contains(out, `"true_positives": 1`) {
+		t.Fatalf("evaluate json: exit %d\n%s", code, out)
+	}
+	for _, bad := range []string{badTruth, filepath.Join(dir, "no-such-truth.csv")} {
+		var code int
+		msg := captureStderr(t, func() { code, _ = runCode("dedup", "evaluate", "--truth", bad, "--cache", cache) })
+		if code != exitUsage || !strings.Contains(msg, bad) {
+			t.Fatalf("evaluate --truth %s: exit %d, want %d and the file named\n%s", bad, code, exitUsage, msg)
+		}
 	}
 
 	// set-primary: refused for an account of no contact (exit 2), done

@@ -167,6 +167,7 @@ type simClient struct {
 	opts  stages.IncrementalOptions
 	dump  stages.Dump
 	crm   string // the dump's crm/ folder
+	truth string // the dump's groundtruth/duplicate_clusters.csv
 }
 
 func newSimClient(t *testing.T, cfg simulator.Config) *simClient {
@@ -186,7 +187,8 @@ func newSimClient(t *testing.T, cfg simulator.Config) *simClient {
 	}
 	s := simtest.Serve(t, cfg)
 	return &simClient{world: s.World, clock: s.Clock, cli: s.Client, dump: dump, crm: filepath.Join(dir, "crm"),
-		opts: stages.IncrementalOptions{Pull: changes.Options{Location: s.World.Location(), PageSize: 97}, Logger: quietLogger}}
+		truth: filepath.Join(dir, "groundtruth", "duplicate_clusters.csv"),
+		opts:  stages.IncrementalOptions{Pull: changes.Options{Location: s.World.Location(), PageSize: 97}, Logger: quietLogger}}
 }
 
 // load loads every team's dump into w.
