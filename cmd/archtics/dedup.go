@@ -192,14 +192,7 @@ history with: archtics query "SELECT * FROM crm.mapping_history ORDER BY seq"`,
 					cacheFlag(),
 				},
 				Action: func(c *cli.Context) error {
-					if c.NArg() > 0 {
-						return cli.Exit(fmt.Sprintf("report takes no arguments, got %q (see --help)", c.Args().First()), exitUsage)
-					}
-					format := c.String("format")
-					if format != "table" && format != "json" {
-						return cli.Exit(fmt.Sprintf("--format %q: want table or json", format), exitUsage)
-					}
-					w, err := openExistingWarehouse(c)
+					format, w, err := reportArgs(c, "report")
 					if err != nil {
 						return err
 					}
@@ -231,14 +224,7 @@ the file, line and field), 4 before any dedup run.`,
 					cacheFlag(),
 				},
 				Action: func(c *cli.Context) error {
-					if c.NArg() > 0 {
-						return cli.Exit(fmt.Sprintf("evaluate takes no arguments, got %q (see --help)", c.Args().First()), exitUsage)
-					}
-					format := c.String("format")
-					if format != "table" && format != "json" {
-						return cli.Exit(fmt.Sprintf("--format %q: want table or json", format), exitUsage)
-					}
-					w, err := openExistingWarehouse(c)
+					format, w, err := reportArgs(c, "evaluate")
 					if err != nil {
 						return err
 					}
@@ -258,6 +244,20 @@ the file, line and field), 4 before any dedup run.`,
 			},
 		},
 	}
+}
+
+// reportArgs checks a report-like command's arguments (none; --format
+// table or json) and opens the warehouse.
+func reportArgs(c *cli.Context, name string) (string, *pipeline.Warehouse, error) {
+	if c.NArg() > 0 {
+		return "", nil, cli.Exit(fmt.Sprintf("%s takes no arguments, got %q (see --help)", name, c.Args().First()), exitUsage)
+	}
+	format := c.String("format")
+	if format != "table" && format != "json" {
+		return "", nil, cli.Exit(fmt.Sprintf("--format %q: want table or json", format), exitUsage)
+	}
+	w, err := openExistingWarehouse(c)
+	return format, w, err
 }
 
 // printDedupQuality prints an evaluation.

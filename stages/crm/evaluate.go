@@ -10,6 +10,7 @@ import (
 
 	"archtics/pipeline"
 	"archtics/schemas"
+	"archtics/stages/dedup"
 )
 
 // Quality is the committed mapping measured pairwise against a truth of
@@ -122,15 +123,8 @@ ORDER BY line LIMIT 1`).Scan(&line, &field, &value); {
 	if err != nil {
 		return nil, fmt.Errorf("dedup evaluate: %w", err)
 	}
-	q.FalsePositives = q.PredictedPairs - q.TruePositives
-	q.FalseNegatives = q.TruePairs - q.TruePositives
-	q.Precision, q.Recall = 1, 1
-	if q.PredictedPairs > 0 {
-		q.Precision = float64(q.TruePositives) / float64(q.PredictedPairs)
-	}
-	if q.TruePairs > 0 {
-		q.Recall = float64(q.TruePositives) / float64(q.TruePairs)
-	}
+	pc := dedup.PairCounts{TruePairs: q.TruePairs, PredictedPairs: q.PredictedPairs, TruePositives: q.TruePositives}
+	q.FalsePositives, q.FalseNegatives, q.Precision, q.Recall = pc.FalsePositives(), pc.FalseNegatives(), pc.Precision(), pc.Recall()
 	rows, err := d.QueryContext(ctx, falseByRuleSQL)
 	if err != nil {
 		return nil, fmt.Errorf("dedup evaluate: %w", err)

@@ -238,15 +238,8 @@ func Measure(in Input, st dedup.State) Quality {
 	for _, as := range byPerson {
 		q.TruePairs += pairs(int64(len(as)))
 	}
-	q.FalsePositives = q.PredictedPairs - q.TruePositives
-	q.FalseNegatives = q.TruePairs - q.TruePositives
-	q.Precision, q.Recall = 1, 1
-	if q.PredictedPairs > 0 {
-		q.Precision = float64(q.TruePositives) / float64(q.PredictedPairs)
-	}
-	if q.TruePairs > 0 {
-		q.Recall = float64(q.TruePositives) / float64(q.TruePairs)
-	}
+	pc := dedup.PairCounts{TruePairs: q.TruePairs, PredictedPairs: q.PredictedPairs, TruePositives: q.TruePositives}
+	q.FalsePositives, q.FalseNegatives, q.Precision, q.Recall = pc.FalsePositives(), pc.FalseNegatives(), pc.Precision(), pc.Recall()
 	// Causes, pair by pair (the clusters are small).
 	for _, as := range byPerson {
 		split := false
