@@ -1,8 +1,11 @@
 package stages
 
 import (
+	"math"
 	"os"
+	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 )
 
 // SetGC sets the garbage collector for a long run that holds a large live
@@ -22,5 +25,30 @@ func SetGC(percent int, limit int64) (restore func()) {
 	return func() {
 		debug.SetGCPercent(pct)
 		debug.SetMemoryLimit(lim)
+	}
+}
+
+// MakeHeadroom raises a soft memory limit that SetGC set to at least
+// factor times the live heap, measured now (after a collection). A run
+// whose live heap nears the limit would make the collector run without
+// end (a later dedup run holds the committed CRM twice: as read, to
+// compare with, and in its engine). A limit from GOMEMLIMIT, or none, is
+// left as it is.
+func MakeHeadroom(factor float64) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	limit := debug.SetMemoryLimit(-1)
+	if limit == math.MaxInt64 {
+		return
+	}
+	runtime.GC()
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(sample)
+	if sample[0].Value.Kind() != metrics.KindUint64 {
+		return
+	}
+	if want := int64(float64(sample[0].Value.Uint64()) * factor); want > limit {
+		debug.SetMemoryLimit(want)
 	}
 }

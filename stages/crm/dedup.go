@@ -20,6 +20,7 @@ import (
 
 	"archtics/pipeline"
 	"archtics/schemas"
+	"archtics/stages"
 	"archtics/stages/dedup"
 )
 
@@ -255,6 +256,11 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 	eng, err := dedup.New(cfg, state)
 	if err != nil {
 		return nil, fmt.Errorf("dedup: the CRM state: %w", err)
+	}
+	if !rep.FirstRun {
+		// The committed CRM is now held twice (prev, to compare with, and
+		// the engine's): keep a soft memory limit (GCForRun) above it.
+		stages.MakeHeadroom(1.6)
 	}
 	// The engine reports what it changes (changesOf): the stage neither
 	// copies its state nor diffs all of it with the state read.
