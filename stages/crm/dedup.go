@@ -236,6 +236,7 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 
 	runAt := now(w)
 	who := actor(opts.Actor)
+	began := time.Now()
 	var prev *crmState
 	var loaded *loadedCRM
 	if rep.FirstRun {
@@ -245,9 +246,11 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		prev = &crmState{Contacts: loaded.Contacts, Accounts: loaded.Accounts, Mapping: map[dedup.AccountRef]*mappingRow{}}
 		rep.CRMRowsIn, rep.CRMContacts, rep.CRMAccounts = loaded.RowsIn, int64(len(loaded.Contacts)), int64(len(loaded.Accounts))
 		rep.Rejected, rep.Rejects = int64(len(loaded.Rejects)), loaded.Rejects
-	} else if prev, err = readState(ctx, d.DB); err != nil {
+	} else if prev, err = readState(ctx, d.DB, spoolDir); err != nil {
 		return nil, fmt.Errorf("dedup: %w", err)
 	}
+	logger.Debug("dedup: CRM state read", "contacts", len(prev.Contacts), "mappings", len(prev.Mapping), "took", time.Since(began).Round(time.Millisecond))
+	began = time.Now()
 
 	cfg := opts.Engine
 	cfg.Now = func() time.Time { return runAt }
@@ -262,6 +265,7 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		// the engine's): keep a soft memory limit (GCForRun) above it.
 		stages.MakeHeadroom(1.6)
 	}
+	logger.Debug("dedup: engine built", "rss_peak_mb", peakRSSMB(), "took", time.Since(began).Round(time.Millisecond))
 	// The engine reports what it changes (changesOf): the stage neither
 	// copies its state nor diffs all of it with the state read.
 	eng.TrackChanges()

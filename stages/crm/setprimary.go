@@ -69,7 +69,7 @@ func SetPrimary(ctx context.Context, w *pipeline.Warehouse, contactID string, ac
 		return nil, fmt.Errorf("%s: open the crm tables: %w", what, err)
 	}
 	defer d.Close()
-	prev, err := readState(ctx, d.DB)
+	prev, err := readState(ctx, d.DB, "")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
