@@ -175,8 +175,6 @@ func readSettings(ctx context.Context, db *sql.DB) (settings, error) {
 	return s, nil
 }
 
-
-
 // cloneAccount is an account of a team's clone as dedup reads it.
 type cloneAccount struct {
 	dedup.Account
