@@ -177,9 +177,25 @@ func changesOf(eng *dedup.Engine, x *ids, prev *crmState, prevMaps []*mappingRow
 	go func() {
 		defer wg.Done()
 		ch.mapping = make([]mappingChange, 0, len(chg.Mappings))
+		touched := make(map[int32]bool, len(chg.Mappings))
 		for _, i := range chg.Mappings {
+			touched[i] = true
 			if r := ch.reason(i); r != "" {
 				ch.mapping = append(ch.mapping, mappingChange{idx: i, reason: r})
+			}
+		}
+		// An account fed again whose mapping the engine kept as it was
+		// (a primary, or a secondary its contact still matches) is not in
+		// Changes, but its row must record the new source_md5: else the
+		// next run finds it changed again, and the next, for ever.
+		for i, d := range digests {
+			if d == "" || touched[int32(i)] {
+				continue
+			}
+			if p := ch.prevMapping(int32(i)); p != nil && p.SourceMD5 != d {
+				if r := ch.reason(int32(i)); r != "" {
+					ch.mapping = append(ch.mapping, mappingChange{idx: int32(i), reason: r})
+				}
 			}
 		}
 		slices.SortFunc(ch.mapping, func(a, b mappingChange) int {
