@@ -128,26 +128,12 @@ func eachBatch(ctx context.Context, db *sql.DB, spoolDir, what, query string, si
 		return fmt.Errorf("read %s: %w", what, err)
 	}
 	defer os.Remove(path)
-	f, err := os.Open(path)
+	rr, rows, done, err := openSpool(ctx, path, what)
 	if err != nil {
-		return fmt.Errorf("read %s: %w", what, err)
+		return err
 	}
-	defer f.Close()
-	pf, err := file.NewParquetReader(f)
-	if err != nil {
-		return fmt.Errorf("read %s from DuckDB's output %s: %w", what, path, err)
-	}
-	defer pf.Close()
-	size(pf.NumRows())
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 16 * 1024}, memory.DefaultAllocator)
-	if err != nil {
-		return fmt.Errorf("read %s from %s: %w", what, path, err)
-	}
-	rr, err := fr.GetRecordReader(ctx, nil, nil)
-	if err != nil {
-		return fmt.Errorf("read %s from %s: %w", what, path, err)
-	}
-	defer rr.Release()
+	defer done()
+	size(rows)
 	for rr.Next() {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -161,6 +147,35 @@ func eachBatch(ctx context.Context, db *sql.DB, spoolDir, what, query string, si
 		return fmt.Errorf("read %s from %s: %w", what, path, err)
 	}
 	return nil
+}
+
+// openSpool opens a Parquet file DuckDB wrote (what names its content in
+// errors) for reading one Arrow record batch at a time: the reader, its
+// number of rows, and a function that releases them.
+func openSpool(ctx context.Context, path, what string) (pqarrow.RecordReader, int64, func(), error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("read %s: %w", what, err)
+	}
+	pf, err := file.NewParquetReader(f)
+	if err != nil {
+		f.Close()
+		return nil, 0, nil, fmt.Errorf("read %s from DuckDB's output %s: %w", what, path, err)
+	}
+	fail := func(err error) (pqarrow.RecordReader, int64, func(), error) {
+		pf.Close()
+		f.Close()
+		return nil, 0, nil, fmt.Errorf("read %s from %s: %w", what, path, err)
+	}
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 16 * 1024}, memory.DefaultAllocator)
+	if err != nil {
+		return fail(err)
+	}
+	rr, err := fr.GetRecordReader(ctx, nil, nil)
+	if err != nil {
+		return fail(err)
+	}
+	return rr, pf.NumRows(), func() { rr.Release(); pf.Close(); f.Close() }, nil
 }
 
 // batchCols reads a record batch's columns by type. The first column of

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -13,10 +12,6 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"archtics/pipeline"
 	"archtics/schemas"
@@ -219,26 +214,12 @@ func sortAccounts(ctx context.Context, db *sql.DB, spoolDir string) (string, err
 // accounts. fn must not keep the *cloneAccount, which is reused; its
 // strings it may keep.
 func eachAccount(ctx context.Context, path string, total func(n int64), fn func(*cloneAccount) error) error {
-	f, err := os.Open(path)
+	rr, rows, done, err := openSpool(ctx, path, "the clone's accounts")
 	if err != nil {
-		return fmt.Errorf("read the clone's accounts: %w", err)
+		return err
 	}
-	defer f.Close()
-	pf, err := file.NewParquetReader(f)
-	if err != nil {
-		return fmt.Errorf("read the clone's accounts from DuckDB's output %s: %w", path, err)
-	}
-	defer pf.Close()
-	total(pf.NumRows())
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 16 * 1024}, memory.DefaultAllocator)
-	if err != nil {
-		return fmt.Errorf("read the clone's accounts from %s: %w", path, err)
-	}
-	rr, err := fr.GetRecordReader(ctx, nil, nil)
-	if err != nil {
-		return fmt.Errorf("read the clone's accounts from %s: %w", path, err)
-	}
-	defer rr.Release()
+	defer done()
+	total(rows)
 
 	// A goroutine decodes the next batch of accounts while fn (the
 	// engine, single-threaded) takes the current one: decoding is a fifth
@@ -311,36 +292,20 @@ func batchAccounts(rec arrow.RecordBatch, dst []cloneAccount) ([]cloneAccount, e
 	if rec.NumCols() != 18 {
 		return dst, fmt.Errorf("read the clone's accounts: %d columns, want 18", rec.NumCols())
 	}
-	str := make([]func(int) string, rec.NumCols())
-	for c := 0; c < int(rec.NumCols()); c++ {
-		switch col := rec.Column(c).(type) {
-		case *array.String:
-			off := col.ValueOffsets()
-			buf := string(col.ValueBytes())
-			str[c] = func(i int) string { return buf[off[i]-off[0] : off[i+1]-off[0]] }
-		case *array.LargeString:
-			off := col.ValueOffsets()
-			buf := string(col.ValueBytes())
-			str[c] = func(i int) string { return buf[off[i]-off[0] : off[i+1]-off[0]] }
+	b := &batchCols{rec: rec, n: int(rec.NumRows()), what: "the clone's accounts"}
+	var str [18]func(int) string
+	for c := range str {
+		if c != 1 && c != 2 {
+			str[c] = b.str(c)
 		}
 	}
-	for c := 3; c < 18; c++ {
-		if str[c] == nil {
-			return dst, fmt.Errorf("read the clone's accounts: column %d is %s, want a string", c+1, rec.Column(c).DataType())
-		}
+	ids, adds := b.i32(1), b.ts(2)
+	if b.err != nil {
+		return dst, b.err
 	}
 	team := str[0]
-	ids, ok := rec.Column(1).(*array.Int32)
-	if team == nil || !ok {
-		return dst, fmt.Errorf("read the clone's accounts: columns team, acct_id are %s, %s", rec.Column(0).DataType(), rec.Column(1).DataType())
-	}
-	adds, ok := rec.Column(2).(*array.Timestamp)
-	if !ok {
-		return dst, fmt.Errorf("read the clone's accounts: add_date is %s, want a timestamp", rec.Column(2).DataType())
-	}
-	unit := adds.DataType().(*arrow.TimestampType).Unit
 	teams := map[string]string{} // a few teams: one string each, not one per account
-	for i := 0; i < int(rec.NumRows()); i++ {
+	for i := range b.n {
 		dst = append(dst, cloneAccount{})
 		a := &dst[len(dst)-1]
 		t, ok := teams[team(i)]
@@ -348,10 +313,8 @@ func batchAccounts(rec arrow.RecordBatch, dst []cloneAccount) ([]cloneAccount, e
 			t = strings.Clone(team(i))
 			teams[t] = t
 		}
-		a.Team, a.AcctID = t, ids.Value(i)
-		if adds.IsValid(i) {
-			a.AddDate = adds.Value(i).ToTime(unit).UTC()
-		}
+		a.Team, a.AddDate = t, adds(i)
+		a.AcctID, _ = ids(i)
 		a.AcctType, a.First, a.Last, a.Email, a.Company = str[3](i), str[4](i), str[5](i), str[6](i), str[7](i)
 		a.Street1, a.Street2, a.City, a.State, a.Zip = str[8](i), str[9](i), str[10](i), str[11](i), str[12](i)
 		a.PhoneDay, a.PhoneCell, a.PhoneEve, a.MD5, a.BirthDate = str[13](i), str[14](i), str[15](i), str[16](i), str[17](i)
