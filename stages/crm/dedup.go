@@ -210,13 +210,11 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		return rep, nil
 	}
 
-	cacheDir := opts.CacheDir
-	if cacheDir == "" {
-		if cacheDir, err = os.MkdirTemp("", "archtics-dedup-cache-"); err != nil {
-			return nil, fmt.Errorf("dedup: cache folder: %w", err)
-		}
-		defer os.RemoveAll(cacheDir)
+	cacheDir, done, err := cacheFolder(opts.CacheDir, "dedup")
+	if err != nil {
+		return nil, err
 	}
+	defer done()
 	views := append([]*schemas.Table{schemas.Current(schemas.Cust), schemas.AcctMerge}, crmViews...)
 	d, err := w.OpenViews(ctx, "", cacheDir, views...)
 	if err != nil {

@@ -71,19 +71,15 @@ func Evaluate(ctx context.Context, w *pipeline.Warehouse, truthPath, cacheDir st
 	if _, err := os.Stat(truthPath); err != nil {
 		return nil, fmt.Errorf("dedup evaluate: %w", err)
 	}
-	head, err := w.Stream(ctx, Stream)
+	head, err := committedHead(ctx, w, "dedup evaluate")
 	if err != nil {
-		return nil, fmt.Errorf("dedup evaluate: %w", err)
+		return nil, err
 	}
-	if head.Seq == 0 {
-		return nil, fmt.Errorf("dedup evaluate: %w: run archtics dedup first", ErrNoDedup)
+	cacheDir, done, err := cacheFolder(cacheDir, "dedup evaluate")
+	if err != nil {
+		return nil, err
 	}
-	if cacheDir == "" {
-		if cacheDir, err = os.MkdirTemp("", "archtics-dedup-cache-"); err != nil {
-			return nil, fmt.Errorf("dedup evaluate: cache folder: %w", err)
-		}
-		defer os.RemoveAll(cacheDir)
-	}
+	defer done()
 	d, err := w.OpenViews(ctx, "", cacheDir, schemas.CRMArchticsMapping)
 	if err != nil {
 		return nil, fmt.Errorf("dedup evaluate: open crm.archtics_mapping: %w", err)

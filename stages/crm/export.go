@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -51,20 +50,16 @@ func Export(ctx context.Context, w *pipeline.Warehouse, since int64, format stri
 	if since < 0 {
 		return nil, fmt.Errorf("crm export: --since %d: want a crm commit number, 0 for everything", since)
 	}
-	head, err := w.Stream(ctx, Stream)
+	head, err := committedHead(ctx, w, "crm export")
 	if err != nil {
-		return nil, fmt.Errorf("crm export: %w", err)
-	}
-	if head.Seq == 0 {
-		return nil, fmt.Errorf("crm export: %w: run archtics dedup first", ErrNoDedup)
+		return nil, err
 	}
 	rep := &ExportReport{Since: since, Head: head.Seq}
-	if cacheDir == "" {
-		if cacheDir, err = os.MkdirTemp("", "archtics-crm-export-"); err != nil {
-			return nil, fmt.Errorf("crm export: cache folder: %w", err)
-		}
-		defer os.RemoveAll(cacheDir)
+	cacheDir, done, err := cacheFolder(cacheDir, "crm export")
+	if err != nil {
+		return nil, err
 	}
+	defer done()
 	d, err := w.At(pipeline.AsOf{Stream: Stream, Seq: head.Seq}).OpenViews(ctx, "", cacheDir, schemas.CRMContactChanges)
 	if err != nil {
 		return nil, fmt.Errorf("crm export: open crm.contact_changes: %w", err)

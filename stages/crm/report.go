@@ -3,7 +3,6 @@ package crm
 import (
 	"context"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 
@@ -73,19 +72,15 @@ GROUP BY ALL ORDER BY ALL`
 // contacts, excluded by type, merged away, pending, and in plain words why
 // the CRM has fewer contacts than Archtics has accounts.
 func Report(ctx context.Context, w *pipeline.Warehouse, cacheDir string) (*Summary, error) {
-	head, err := w.Stream(ctx, Stream)
+	head, err := committedHead(ctx, w, "dedup report")
 	if err != nil {
-		return nil, fmt.Errorf("dedup report: %w", err)
+		return nil, err
 	}
-	if head.Seq == 0 {
-		return nil, fmt.Errorf("dedup report: %w: run archtics dedup first", ErrNoDedup)
+	cacheDir, done, err := cacheFolder(cacheDir, "dedup report")
+	if err != nil {
+		return nil, err
 	}
-	if cacheDir == "" {
-		if cacheDir, err = os.MkdirTemp("", "archtics-dedup-cache-"); err != nil {
-			return nil, fmt.Errorf("dedup report: cache folder: %w", err)
-		}
-		defer os.RemoveAll(cacheDir)
-	}
+	defer done()
 	views := append([]*schemas.Table{schemas.Current(schemas.Cust), schemas.AcctMerge}, crmViews...)
 	d, err := w.OpenViews(ctx, "", cacheDir, views...)
 	if err != nil {

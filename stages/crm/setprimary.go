@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strconv"
 	"time"
 
@@ -50,20 +49,15 @@ func SetPrimary(ctx context.Context, w *pipeline.Warehouse, contactID string, ac
 		logger = slog.Default()
 	}
 	what := fmt.Sprintf("set-primary of contact %s to %s:%d", contactID, acct.Team, acct.AcctID)
-	head, err := w.Stream(ctx, Stream)
+	head, err := committedHead(ctx, w, what)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+		return nil, err
 	}
-	if head.Seq == 0 {
-		return nil, fmt.Errorf("%s: %w: run archtics dedup first", what, ErrNoDedup)
+	cacheDir, done, err := cacheFolder(opts.CacheDir, what)
+	if err != nil {
+		return nil, err
 	}
-	cacheDir := opts.CacheDir
-	if cacheDir == "" {
-		if cacheDir, err = os.MkdirTemp("", "archtics-dedup-cache-"); err != nil {
-			return nil, fmt.Errorf("%s: cache folder: %w", what, err)
-		}
-		defer os.RemoveAll(cacheDir)
-	}
+	defer done()
 	d, err := w.At(pipeline.AsOf{Stream: Stream, Seq: head.Seq}).OpenViews(ctx, "", cacheDir, crmViews...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: open the crm tables: %w", what, err)
