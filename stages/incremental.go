@@ -148,12 +148,14 @@ func Incremental(ctx context.Context, w *pipeline.Warehouse, src changes.Source,
 	}
 	rep := &IncrementalReport{Team: team, From: from, To: from}
 	if !opts.Until.IsZero() && !opts.Until.After(from) {
+		// Nothing to pull, but the sweep may still be owed: a run stopped
+		// between its pull's commit and its sweep's leaves the watermark
+		// at the interval's end and the sweep cursor behind, and its rerun
+		// is this one.
 		rep.Unchanged = true
 		opts.Logger.Info("incremental: the interval ends at or before the watermark: nothing to pull", "team", team,
 			"watermark", head.Watermark, "until", opts.Until.UTC().Format(time.RFC3339))
-		return rep, nil
-	}
-	if err := pullChanges(ctx, w, src, team, head, from, opts, rep); err != nil {
+	} else if err := pullChanges(ctx, w, src, team, head, from, opts, rep); err != nil {
 		return nil, fmt.Errorf("incremental %s: %w", team, err)
 	}
 	if err := sweepIfDue(ctx, w, src, team, opts, rep); err != nil {
