@@ -135,8 +135,8 @@ func (w *Warehouse) readCommit(ctx context.Context, key string) (*Commit, error)
 	if err := json.Unmarshal(data, &c); err != nil {
 		return nil, fmt.Errorf("decode commit %s: %w", key, err)
 	}
-	if c.Format > CommitFormat {
-		return nil, fmt.Errorf("commit %s has format %d; this program reads up to %d: upgrade it", key, c.Format, CommitFormat)
+	if c.Format > maxReadFormat {
+		return nil, fmt.Errorf("commit %s has format %d; this program reads up to %d: upgrade it", key, c.Format, maxReadFormat)
 	}
 	return &c, nil
 }
