@@ -102,7 +102,7 @@ func printRestore(out io.Writer, rep *pipeline.RestoreReport, dryRun bool) {
 	default:
 		fmt.Fprintf(out, "%s: restored to seq %d from seq %d by commit %d:\n", rep.Stream, rep.ToSeq, rep.FromSeq, rep.Commit.Seq)
 	}
-	fmt.Fprintf(out, "  files: %s\n", fileChanges(rep.Adds, rep.Retires))
+	fmt.Fprint(out, fileChanges(rep.Adds, rep.Retires))
 	fmt.Fprintf(out, "  watermark: %s -> %s\n", orDash(rep.Watermark.From), orDash(rep.Watermark.To))
 	keys := make([]string, 0, len(rep.Cursors))
 	for k := range rep.Cursors {
@@ -125,7 +125,7 @@ func printRestore(out io.Writer, rep *pipeline.RestoreReport, dryRun bool) {
 	}
 }
 
-// fileChanges sums a restore's files per table: "t +2 files (40 rows), -1 file (7 rows)".
+// fileChanges sums a restore's files per table, a line each.
 func fileChanges(adds, retires []pipeline.FileEntry) string {
 	type sum struct{ add, addRows, ret, retRows int64 }
 	per := map[string]*sum{}
@@ -146,19 +146,19 @@ func fileChanges(adds, retires []pipeline.FileEntry) string {
 		s.retRows += e.Rows
 	}
 	if len(per) == 0 {
-		return "none change"
+		return "  files: no change\n"
 	}
 	tables := make([]string, 0, len(per))
 	for t := range per {
 		tables = append(tables, t)
 	}
 	sort.Strings(tables)
-	var parts []string
+	var b strings.Builder
 	for _, t := range tables {
 		s := per[t]
-		parts = append(parts, fmt.Sprintf("%s +%d back (%d rows), -%d retired (%d rows)", t, s.add, s.addRows, s.ret, s.retRows))
+		fmt.Fprintf(&b, "  %s: %d files back (%d rows), %d retired (%d rows)\n", t, s.add, s.addRows, s.ret, s.retRows)
 	}
-	return strings.Join(parts, "; ")
+	return b.String()
 }
 
 // restoreLine describes a restore commit for log: what it went back to.
