@@ -41,6 +41,11 @@ func floats(min, max float64) flagBound {
 	return flagBound{min: min, max: max, text: strconv.FormatFloat(min, 'g', -1, 64) + ".." + strconv.FormatFloat(max, 'g', -1, 64)}
 }
 
+// positiveUpTo is a float above 0, at most max.
+func positiveUpTo(max float64) flagBound {
+	return flagBound{min: math.SmallestNonzeroFloat64, max: max, text: "(0, " + strconv.FormatFloat(max, 'g', -1, 64) + "]"}
+}
+
 // anyValue is for flags every value of whose type is meaningful.
 var anyValue = flagBound{any: true}
 
@@ -93,14 +98,14 @@ var flagBounds = map[string]map[string]flagBound{
 	"simulate dump": {
 		"part-rows": ints(1, math.MaxInt32), "workers": ints(1, 1024), "seed": anyValue,
 		"accounts": ints(1, 100_000_000), "seasons": ints(1, 100), "events": ints(1, 10_000), "tickets-per-event": ints(1, 1_000_000),
-		"attendance-rate": floats(math.SmallestNonzeroFloat64, 1), "duplicate-rate": floats(0, 0.5), "merge-rate": floats(0, 1),
+		"attendance-rate": positiveUpTo(1), "duplicate-rate": floats(0, 0.5), "merge-rate": floats(0, 1),
 		"days-after-cutoff": ints(0, 3660), "league-night": ints(0, 64), "league-days": ints(0, 14),
 	},
 	"simulate truth": {"seed": anyValue, "accounts": ints(1, 100_000_000), "seasons": ints(1, 100), "events": ints(1, 10_000),
-		"tickets-per-event": ints(1, 1_000_000), "attendance-rate": floats(math.SmallestNonzeroFloat64, 1), "duplicate-rate": floats(0, 0.5),
+		"tickets-per-event": ints(1, 1_000_000), "attendance-rate": positiveUpTo(1), "duplicate-rate": floats(0, 0.5),
 		"merge-rate": floats(0, 1), "days-after-cutoff": ints(0, 3660), "league-night": ints(0, 64), "league-days": ints(0, 14)},
 	"simulate serve": {"seed": anyValue, "accounts": ints(1, 100_000_000), "seasons": ints(1, 100), "events": ints(1, 10_000),
-		"tickets-per-event": ints(1, 1_000_000), "attendance-rate": floats(math.SmallestNonzeroFloat64, 1), "duplicate-rate": floats(0, 0.5),
+		"tickets-per-event": ints(1, 1_000_000), "attendance-rate": positiveUpTo(1), "duplicate-rate": floats(0, 0.5),
 		"merge-rate": floats(0, 1), "days-after-cutoff": ints(0, 3660), "league-night": ints(0, 64), "league-days": ints(0, 14),
 		"clock-speed": floats(0, 1e6), "fault-rate": floats(0, 1), "fault-seed": anyValue,
 		"slow-delay": durations(0, time.Hour), "retry-after": durations(0, time.Hour)},

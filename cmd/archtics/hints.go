@@ -24,7 +24,8 @@ func hint(err error) string {
 		return "restore can reach back only as far as the retention: vacuum deletes a retired file once it has passed. Pick a later --to (archtics log --stream <stream>), or restore --to 0 and load the data again"
 	}
 	if errors.Is(err, stages.ErrCloneExists) {
-		return "each team has one clone: to start over from this dump, rerun load-dump with --replace (the old clone's files are retired in the same commit, and stay readable with --as-of until vacuum)"
+		return "each team has one clone: to start over from this dump, rerun load-dump with --replace (the old clone's files are retired in the same commit, and stay readable with --as-of until vacuum); " +
+			"to load again a dump the clone once held, archtics restore --stream <team>/clone --to 0 first"
 	}
 	if errors.Is(err, pipeline.ErrWatermarkBackwards) {
 		return "a stream's watermark never goes back: this input is older than what the warehouse already holds; read the past with --as-of, " +

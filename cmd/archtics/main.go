@@ -154,7 +154,7 @@ S3-compatible endpoint such as LocalStack.
 Exit codes:
    0  success
    1  a check found a problem (verify: a file is missing, corrupt or uncommitted)
-   2  usage error (bad flag or argument)
+   2  usage error (bad flag, argument or command; a flag out of its bounds; a time in the future)
    3  commit conflict: another writer committed first; rerun
    4  any other failure (the message says what and where)
  130  stopped by SIGINT (Ctrl-C)

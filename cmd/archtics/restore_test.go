@@ -156,11 +156,16 @@ func TestRestoreRepairsBrickedRealtime(t *testing.T) {
 	if !strings.Contains(out, "restore") || !strings.Contains(out, "0 problems") || !strings.Contains(out, "1 restores") {
 		t.Fatalf("verify after the restore:\n%s", out)
 	}
-	// Refused targets are usage errors.
+	// Refused targets, and a restore while reading as of the past, are
+	// usage errors.
 	for _, args := range [][]string{{"--to", "999"}, {"--to=-1"}} {
 		if code, _, stderr := archtics(append([]string{"restore", "--stream", stream}, args...)...); code != exitUsage {
 			t.Errorf("restore %v: exit %d, want %d\n%s", args, code, exitUsage, stderr)
 		}
+	}
+	t.Setenv("ARCHTICS_AS_OF", stream+"@1")
+	if code, _, stderr := archtics("restore", "--stream", stream, "--to", "1"); code != exitUsage || !strings.Contains(stderr, "ARCHTICS_AS_OF") {
+		t.Errorf("restore with ARCHTICS_AS_OF set: exit %d, want %d\n%s", code, exitUsage, stderr)
 	}
 }
 
