@@ -66,12 +66,20 @@ Examples:
 			if by == "" {
 				by = os.Getenv("USER")
 			}
+			start := time.Now()
 			rep, err := w.Restore(c.Context, stream, c.Int64("to"), pipeline.RestoreOptions{By: by, Reason: c.String("reason"), DryRun: c.Bool("dry-run")})
 			if errors.Is(err, pipeline.ErrRestoreTarget) {
 				return cli.Exit(err.Error()+" (see archtics log --stream "+stream+")", exitUsage)
 			}
 			if err != nil {
 				return err
+			}
+			if rep.Commit != nil {
+				// Rows in: the rows the restore brought back.
+				team, _, _ := strings.Cut(stream, "/")
+				if err := recordMetrics(c, commitMetrics(team, "restore", rep.Commit, rep.Commit.Summary["rows_added"], 0, start)); err != nil {
+					return err
+				}
 			}
 			if c.Bool("json") {
 				enc := json.NewEncoder(os.Stdout)
