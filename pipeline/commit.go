@@ -47,6 +47,15 @@ var ErrReadOnly = errors.New("the warehouse is opened read-only (as of a past po
 // and checkpoint checksums; format 1 commits are still read.
 const CommitFormat = 2
 
+// RestoreFormat is the format of a restore commit (Commit.Restore): format
+// 2 plus the restore and forget_batches fields, which move a watermark back
+// and forget batch ids. A program that reads only format 2 would replay it
+// wrongly, so it refuses the commit and asks to be upgraded instead.
+const RestoreFormat = 3
+
+// maxReadFormat is the newest commit format this program reads.
+const maxReadFormat = RestoreFormat
+
 // CheckpointEvery is how often (in commits) a stream's state is
 // checkpointed, so opening a stream reads one checkpoint and at most about
 // this many commits. A checkpoint that failed to be written is retried by
@@ -107,6 +116,16 @@ type Commit struct {
 	// Summary holds a stage's own counts (rows in, rejected, dropped by a
 	// rule), for the log and the metrics.
 	Summary map[string]int64 `json:"summary,omitempty"`
+	// Restore marks a restore commit (archtics restore): it makes the
+	// stream's live files, watermark, cursors and schema fingerprints
+	// those of commit Restore.ToSeq. It is the one commit that may move
+	// the watermark back or clear it (Watermark.To is ToSeq's watermark,
+	// empty when ToSeq had none).
+	Restore *RestoreInfo `json:"restore,omitempty"`
+	// ForgetBatches are the batch ids committed after Restore.ToSeq that
+	// the stream forgets, so that those batches can be committed again
+	// (a dump load redone from a clean dump). Only a restore has them.
+	ForgetBatches []string `json:"forget_batches,omitempty"`
 
 	// Existing is set when Commit found the batch already committed and
 	// returned the earlier commit without writing.
@@ -148,6 +167,8 @@ type CommitRequest struct {
 	// Tables lists definitions of the touched tables that are not in
 	// schemas.All (their fingerprints and owners are needed). Optional.
 	Tables []*schemas.Table
+
+	restore *restoreRequest // set only by Restore (restore.go)
 }
 
 // Commit validates req against the stream's head and writes commit
@@ -221,18 +242,29 @@ func (w *Warehouse) commitOn(ctx context.Context, head *StreamState, req CommitR
 	if c.Retires == nil {
 		c.Retires = []FileRef{}
 	}
-	if c.Watermark.To == "" {
-		c.Watermark = Watermark{From: head.Watermark, To: head.Watermark}
-	} else if c.Watermark.From == "" {
-		c.Watermark.From = head.Watermark
-	}
 	extra := append(append([]*schemas.Table{}, req.Tables...), w.Tables...)
-	fps, err := fingerprints(c, extra)
-	if err != nil {
-		return nil, fmt.Errorf("commit %s seq %d: %w", req.Stream, seq, err)
-	}
-	if len(fps) > 0 {
-		c.Schemas = fps
+	if r := req.restore; r != nil {
+		// The restored commit's watermark and fingerprints, as they were:
+		// the files it brings back were written under those.
+		info := r.info
+		c.Format, c.Restore, c.ForgetBatches = RestoreFormat, &info, r.forget
+		c.Watermark = Watermark{From: head.Watermark, To: r.watermark}
+		if len(r.schemas) > 0 {
+			c.Schemas = r.schemas
+		}
+	} else {
+		if c.Watermark.To == "" {
+			c.Watermark = Watermark{From: head.Watermark, To: head.Watermark}
+		} else if c.Watermark.From == "" {
+			c.Watermark.From = head.Watermark
+		}
+		fps, err := fingerprints(c, extra)
+		if err != nil {
+			return nil, fmt.Errorf("commit %s seq %d: %w", req.Stream, seq, err)
+		}
+		if len(fps) > 0 {
+			c.Schemas = fps
+		}
 	}
 	if err := checkOwnership(c, extra); err != nil {
 		return nil, fmt.Errorf("commit %s seq %d: %w", req.Stream, seq, err)

@@ -135,8 +135,8 @@ func (w *Warehouse) readCommit(ctx context.Context, key string) (*Commit, error)
 	if err := json.Unmarshal(data, &c); err != nil {
 		return nil, fmt.Errorf("decode commit %s: %w", key, err)
 	}
-	if c.Format > CommitFormat {
-		return nil, fmt.Errorf("commit %s has format %d; this program reads up to %d: upgrade it", key, c.Format, CommitFormat)
+	if c.Format > maxReadFormat {
+		return nil, fmt.Errorf("commit %s has format %d; this program reads up to %d: upgrade it", key, c.Format, maxReadFormat)
 	}
 	return &c, nil
 }
@@ -397,6 +397,31 @@ func (w *Warehouse) seqAsOf(ctx context.Context, name string, commits []int64) (
 		return w.seqAtTime(ctx, name, commits, at)
 	}
 	return seq, nil
+}
+
+// FirstCommitTime returns the time of the warehouse's first commit (the
+// earliest commit 1 of its streams) and whether there is one: the
+// earliest point a read as of a time can see anything.
+func (w *Warehouse) FirstCommitTime(ctx context.Context) (time.Time, bool, error) {
+	names, err := w.Streams(ctx)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	var first time.Time
+	found := false
+	for _, n := range names {
+		c, err := w.readCommit(ctx, commitKey(n, 1))
+		if errors.Is(err, storage.ErrNotFound) {
+			continue // registered, no commit yet
+		}
+		if err != nil {
+			return time.Time{}, false, err
+		}
+		if !found || c.CommittedAt.Before(first) {
+			first, found = c.CommittedAt, true
+		}
+	}
+	return first, found, nil
 }
 
 // Streams lists the registered streams, sorted.

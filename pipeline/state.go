@@ -116,8 +116,17 @@ func (s *StreamState) check(c *Commit) error {
 	if c.Stream != s.Stream {
 		return fmt.Errorf("commit seq %d names stream %q", c.Seq, c.Stream)
 	}
-	if err := checkWatermark(s.Watermark, c.Watermark.To); err != nil {
-		return fmt.Errorf("commit seq %d: %w", c.Seq, err)
+	if c.Restore != nil {
+		if err := s.checkRestore(c); err != nil {
+			return fmt.Errorf("commit seq %d: %w", c.Seq, err)
+		}
+	} else {
+		if len(c.ForgetBatches) > 0 {
+			return fmt.Errorf("commit seq %d forgets batch ids, which only a restore does", c.Seq)
+		}
+		if err := checkWatermark(s.Watermark, c.Watermark.To); err != nil {
+			return fmt.Errorf("commit seq %d: %w", c.Seq, err)
+		}
 	}
 	if c.Retention != "" {
 		if d, err := time.ParseDuration(c.Retention); err != nil || d <= 0 {
@@ -179,7 +188,11 @@ func (s *StreamState) apply(c *Commit) error {
 		delete(s.Retired, d.Key)
 	}
 	for t, fp := range c.Schemas {
-		s.Schemas[t] = fp
+		if fp == "" {
+			delete(s.Schemas, t) // a restore to before the table's first commit
+		} else {
+			s.Schemas[t] = fp
+		}
 	}
 	for k, v := range c.Cursors {
 		if v == "" {
@@ -188,12 +201,17 @@ func (s *StreamState) apply(c *Commit) error {
 			s.Cursors[k] = v
 		}
 	}
+	for _, id := range c.ForgetBatches {
+		delete(s.Batches, id) // its batchOrder entry is skipped by expire
+	}
 	s.Batches[c.BatchID] = BatchRecord{Seq: c.Seq, At: c.CommittedAt, Pinned: c.PinBatch}
 	if !c.PinBatch {
 		s.batchOrder = append(s.batchOrder, orderEntry{c.BatchID, c.Seq})
 	}
 	s.Seq = c.Seq
-	if c.Watermark.To != "" {
+	if c.Watermark.To != "" || c.Restore != nil {
+		// A restore sets the watermark of the commit it restores, which
+		// may be earlier or none at all.
 		s.Watermark = c.Watermark.To
 	}
 	s.CommittedAt = c.CommittedAt
@@ -236,6 +254,27 @@ func (s *StreamState) expire() {
 	if cap(s.retiredOrder) > 64 && len(s.retiredOrder) < cap(s.retiredOrder)/4 {
 		s.retiredOrder = append([]orderEntry(nil), s.retiredOrder...)
 	}
+}
+
+// checkRestore validates a restore commit (restore.go): it restores from
+// the head to an earlier commit, its watermark is an instant or empty, and
+// it forgets only batch ids the stream remembers from after that commit.
+func (s *StreamState) checkRestore(c *Commit) error {
+	r := c.Restore
+	if r.FromSeq != s.Seq || r.ToSeq < 0 || r.ToSeq >= s.Seq {
+		return fmt.Errorf("restore from seq %d to seq %d does not go back from the head, seq %d", r.FromSeq, r.ToSeq, s.Seq)
+	}
+	if c.Watermark.To != "" {
+		if _, err := time.Parse(time.RFC3339Nano, c.Watermark.To); err != nil {
+			return fmt.Errorf("watermark %q is not an RFC 3339 instant", c.Watermark.To)
+		}
+	}
+	for _, id := range c.ForgetBatches {
+		if b, ok := s.Batches[id]; !ok || b.Seq <= r.ToSeq {
+			return fmt.Errorf("restore forgets batch %q, which stream %s does not remember from after seq %d", id, s.Stream, r.ToSeq)
+		}
+	}
+	return nil
 }
 
 // checkWatermark refuses a watermark earlier than the head's. Watermarks

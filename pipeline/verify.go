@@ -65,6 +65,17 @@ type VerifyReport struct {
 	Rows        int64      `json:"rows"`
 	Problems    []Problem  `json:"problems"`
 	InFlight    []InFlight `json:"in_flight"`
+	// Restores lists the restore commits found in the replay: audited
+	// repairs, not problems.
+	Restores []RestoreRecord `json:"restores"`
+}
+
+// RestoreRecord is a restore commit as verify reports it.
+type RestoreRecord struct {
+	Stream      string    `json:"stream"`
+	Seq         int64     `json:"seq"`
+	CommittedAt time.Time `json:"committed_at"`
+	RestoreInfo
 }
 
 // OK reports whether Verify found nothing wrong.
@@ -101,7 +112,8 @@ func (w *Warehouse) Verify(ctx context.Context, progress func(VerifyProgress)) (
 //     older than the grace period they are problems (left by a writer that
 //     crashed before committing: invisible to readers, but worth knowing),
 //     younger they are in flight;
-//   - checks each stream's commit sequence has no gaps.
+//   - checks each stream's commit sequence has no gaps;
+//   - lists the restore commits (Restores), which are not problems.
 //
 // The data objects are listed before the log is read, so a commit landing
 // meanwhile cannot make its files look uncommitted. VerifyWith returns an
@@ -111,7 +123,7 @@ func (w *Warehouse) VerifyWith(ctx context.Context, opts VerifyOptions) (*Verify
 	if opts.Grace == 0 {
 		opts.Grace = DefaultGrace
 	}
-	rep := &VerifyReport{AsOf: w.asOf.String(), Problems: []Problem{}, InFlight: []InFlight{}}
+	rep := &VerifyReport{AsOf: w.asOf.String(), Problems: []Problem{}, InFlight: []InFlight{}, Restores: []RestoreRecord{}}
 	started := w.now()
 
 	// 1. The data objects, first.
@@ -325,6 +337,9 @@ func (w *Warehouse) replayAndCompare(ctx context.Context, n string, commits, cps
 		}
 		for _, a := range c.Adds {
 			named[a.Key] = true
+		}
+		if c.Restore != nil && c.Seq <= asOf {
+			rep.Restores = append(rep.Restores, RestoreRecord{Stream: n, Seq: c.Seq, CommittedAt: c.CommittedAt, RestoreInfo: *c.Restore})
 		}
 		if c.Seq == asOf {
 			for _, m := range state.Files {

@@ -1,6 +1,10 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"time"
+
 	"github.com/urfave/cli/v2"
 
 	"archtics/pipeline"
@@ -16,7 +20,10 @@ func asOfFlag() cli.Flag {
 	}
 }
 
-// atAsOf returns w as of the --as-of flag, or w itself without it.
+// atAsOf returns w as of the --as-of flag, or w itself without it. A point
+// before anything was committed (a time before the warehouse's first
+// commit, STREAM@0, a seq after the stream's head) is a usage error: read
+// there, every table would be empty, which looks like lost data.
 func atAsOf(c *cli.Context, w *pipeline.Warehouse) (*pipeline.Warehouse, error) {
 	s := c.String("as-of")
 	if s == "" {
@@ -26,5 +33,38 @@ func atAsOf(c *cli.Context, w *pipeline.Warehouse) (*pipeline.Warehouse, error) 
 	if err != nil {
 		return nil, cli.Exit("--as-of: "+err.Error(), exitUsage)
 	}
+	if err := reachable(c.Context, w, a); err != nil {
+		return nil, err
+	}
 	return w.At(a), nil
+}
+
+// reachable refuses an as-of point before the first commit or after the
+// head. What it cannot read (an offline copy without the log's start) it
+// leaves to the readers.
+func reachable(ctx context.Context, w *pipeline.Warehouse, a pipeline.AsOf) error {
+	if a.Stream != "" {
+		head, err := w.Stream(ctx, a.Stream)
+		if err != nil {
+			return nil
+		}
+		switch {
+		case head.Seq == 0:
+			return cli.Exit(fmt.Sprintf("--as-of %s: stream %s has no commits (archtics log lists the streams)", a, a.Stream), exitUsage)
+		case a.Seq == 0:
+			return cli.Exit(fmt.Sprintf("--as-of %s: seq 0 is before the stream's first commit, seq 1: nothing to read there", a), exitUsage)
+		case a.Seq > head.Seq:
+			return cli.Exit(fmt.Sprintf("--as-of %s: the stream's head is seq %d", a, head.Seq), exitUsage)
+		}
+		return nil
+	}
+	first, found, err := w.FirstCommitTime(ctx)
+	if err != nil || !found {
+		return nil
+	}
+	if a.Time.Before(first) {
+		return cli.Exit(fmt.Sprintf("--as-of %s is before the warehouse's first commit, at %s: nothing was committed then (archtics log -n 0 lists every commit)",
+			a.Time.UTC().Format(time.RFC3339Nano), first.UTC().Format(time.RFC3339Nano)), exitUsage)
+	}
+	return nil
 }

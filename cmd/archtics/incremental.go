@@ -71,6 +71,9 @@ jitter, honouring Retry-After.`,
 				if err != nil {
 					return cli.Exit(fmt.Sprintf("--until %q: want an RFC 3339 instant such as 2026-11-24T13:00:00Z (see incremental --help)", v), exitUsage)
 				}
+				if err := notFuture(c, "until", t); err != nil {
+					return err
+				}
 				until = t
 			}
 			if ps := c.Int("page-size"); ps < 1 || ps > changes.MaxPageSize {

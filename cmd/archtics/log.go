@@ -23,7 +23,9 @@ func logCommand() *cli.Command {
 		Usage: "show the commit log, newest first",
 		Description: `Every stage run ends in one commit: the files it added and retired per table,
 and the watermark the stream reached. log lists commits newest first across
-all streams (or one), reading only as many commits as it prints.`,
+all streams (or one), reading only as many commits as it prints. A restore
+(archtics restore) shows as stage "restore" with a RESTORE line naming the
+commit it went back to and the head it was made on.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "table", Usage: "only commits touching `SCHEMA.TABLE`"},
 			&cli.StringFlag{Name: "stream", Usage: "only the stream `NAME` (e.g. nhl/realtime)"},
@@ -70,6 +72,9 @@ all streams (or one), reading only as many commits as it prints.`,
 				head := fmt.Sprintf("%d\t%s\t%s\t%s\t%s\t%s → %s", cm.Seq, cm.Stream, cm.Stage, cm.BatchID,
 					cm.CommittedAt.UTC().Format(time.RFC3339), orDash(cm.Watermark.From), orDash(cm.Watermark.To))
 				lines := changeLines(cm, table)
+				if cm.Restore != nil {
+					lines = append([]string{"-\t" + restoreLine(cm)}, lines...)
+				}
 				if len(lines) == 0 {
 					fmt.Fprintf(tw, "%s\t-\tno files\n", head)
 				}

@@ -113,6 +113,11 @@ func run(ctx context.Context, args []string) int {
 		return signalExitCode(intr.sig)
 	}
 	if err == nil {
+		if name, ok := app.Metadata[unknownHelpTopic].(string); ok {
+			// `archtics help demoo`: urfave/cli's hook cannot fail.
+			fmt.Fprintln(os.Stderr, "archtics:", unknownCommandMessage(name, app.Commands, "archtics"))
+			return exitUsage
+		}
 		return exitOK
 	}
 	var exit cli.ExitCoder
@@ -149,7 +154,7 @@ S3-compatible endpoint such as LocalStack.
 Exit codes:
    0  success
    1  a check found a problem (verify: a file is missing, corrupt or uncommitted)
-   2  usage error (bad flag or argument)
+   2  usage error (bad flag, argument or command; a flag out of its bounds; a time in the future)
    3  commit conflict: another writer committed first; rerun
    4  any other failure (the message says what and where)
  130  stopped by SIGINT (Ctrl-C)
@@ -183,6 +188,7 @@ commit. A second signal, or 10 seconds without stopping, exits at once.`,
 				Usage:   "log level: debug, info, warn or error",
 				EnvVars: []string{"ARCHTICS_LOG_LEVEL"},
 			},
+			maxFutureCLIFlag(),
 		},
 		Before: func(c *cli.Context) error {
 			logger, err := newLogger(c.String("log-format"), c.String("log-level"))
@@ -208,6 +214,7 @@ commit. A second signal, or 10 seconds without stopping, exits at once.`,
 			syncCommand(),
 			logCommand(),
 			verifyCommand(),
+			restoreCommand(),
 			vacuumCommand(),
 			realtimeCommand(),
 			compactCommand(),
@@ -218,6 +225,8 @@ commit. A second signal, or 10 seconds without stopping, exits at once.`,
 		},
 	}
 	usageErrorsExit2(app.Commands)
+	unknownCommandsExit2(app)
+	enforceBounds(app)
 	return app
 }
 
@@ -319,6 +328,9 @@ func newLogger(format, level string) (*slog.Logger, error) {
 // openWarehouse opens the warehouse the global --warehouse flag names,
 // creating a local folder if needed: for the commands that write.
 func openWarehouse(c *cli.Context) (*pipeline.Warehouse, error) {
+	if err := checkLocation(c.String("warehouse")); err != nil {
+		return nil, err
+	}
 	w, err := pipeline.Open(c.Context, c.String("warehouse"), slog.Default())
 	if err != nil {
 		return nil, err
@@ -335,6 +347,21 @@ func openExistingWarehouse(c *cli.Context) (*pipeline.Warehouse, error) {
 		return nil, err
 	}
 	return openWarehouse(c)
+}
+
+// checkLocation refuses, as a usage error, a --warehouse the store
+// backends do not open: a scheme other than s3:// or file://, a malformed
+// file URL.
+func checkLocation(location string) error {
+	_, local, err := backend.LocalPath(location)
+	if err != nil {
+		return cli.Exit("--warehouse: "+err.Error(), exitUsage)
+	}
+	if scheme, _, _ := strings.Cut(location, "://"); !local && !strings.EqualFold(scheme, "s3") {
+		return cli.Exit(fmt.Sprintf("--warehouse %q: unsupported scheme %q; want a folder path, file:///absolute/path or s3://bucket/prefix (check --warehouse or ARCHTICS_WAREHOUSE)",
+			location, scheme), exitUsage)
+	}
+	return nil
 }
 
 // mustExist fails with a usage error when location is a local path that
@@ -427,6 +454,82 @@ func removeIfNoFiles(root string) {
 	for i := len(dirs) - 1; i >= 0; i-- {
 		os.Remove(dirs[i])
 	}
+}
+
+// unknownHelpTopic is the app's Metadata key under which `archtics help X`
+// records an X that names no command.
+const unknownHelpTopic = "unknown-help-topic"
+
+// unknownCommandsExit2 makes a word that names no command a usage error
+// with the nearest command's name, for the app and every command that
+// groups subcommands: without an action of their own, urfave/cli answers
+// "No help topic for 'demoo'" with exit 3, the code of a commit conflict.
+func unknownCommandsExit2(app *cli.App) {
+	app.Action = func(c *cli.Context) error {
+		if c.NArg() == 0 {
+			return cli.ShowAppHelp(c)
+		}
+		return cli.Exit(unknownCommandMessage(c.Args().First(), app.Commands, "archtics"), exitUsage)
+	}
+	app.CommandNotFound = func(c *cli.Context, name string) { c.App.Metadata[unknownHelpTopic] = name }
+	var walk func(prefix string, cmds []*cli.Command)
+	walk = func(prefix string, cmds []*cli.Command) {
+		for _, cmd := range cmds {
+			path := prefix + " " + cmd.Name
+			if len(cmd.Subcommands) > 0 && cmd.Action == nil {
+				subs := cmd.Subcommands
+				cmd.Action = func(c *cli.Context) error {
+					if c.NArg() == 0 {
+						return cli.ShowSubcommandHelp(c)
+					}
+					return cli.Exit(unknownCommandMessage(c.Args().First(), subs, path), exitUsage)
+				}
+			}
+			walk(path, cmd.Subcommands)
+		}
+	}
+	walk("archtics", app.Commands)
+}
+
+// unknownCommandMessage names the unknown word and the nearest command.
+func unknownCommandMessage(word string, cmds []*cli.Command, path string) string {
+	best, bestDist := "", len(word)/2+2 // farther than this is no suggestion
+	for _, cmd := range cmds {
+		if cmd.Hidden {
+			continue
+		}
+		for _, name := range cmd.Names() {
+			if d := editDistance(strings.ToLower(word), name); d < bestDist {
+				best, bestDist = cmd.Name, d
+			}
+		}
+	}
+	msg := fmt.Sprintf("%s: unknown command %q", path, word)
+	if best != "" {
+		msg += fmt.Sprintf("; did you mean %q?", best)
+	}
+	return msg + fmt.Sprintf(" (see %s --help for the commands)", path)
+}
+
+// editDistance is the Levenshtein distance of a and b, by bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 func simulateCommand() *cli.Command {

@@ -50,6 +50,9 @@ has passed. archtics log --stream <team>/realtime shows what went.`,
 				if at, err = parseTickTime(s, loc); err != nil {
 					return err
 				}
+				if err := notFuture(c, "at", at); err != nil {
+					return err
+				}
 			}
 			start := time.Now()
 			rep, err := realtime.Expire(c.Context, w, team, at, 0)

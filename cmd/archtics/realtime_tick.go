@@ -120,6 +120,9 @@ Examples:
 				if at, err = parseTickTime(s, opts.Location); err != nil {
 					return err
 				}
+				if err := notFuture(c, "at", at); err != nil {
+					return err
+				}
 			}
 			events, err := realtime.SelectEvents(c.Context, w, team, at, realtime.SelectOptions{TimeZone: opts.TimeZone, CacheDir: opts.CacheDir, Logger: slog.Default()})
 			if err != nil {

@@ -23,8 +23,9 @@ SHA-256 and Parquet row count; lists objects under the table folders that no
 commit names: older than --grace they are problems (left by a writer that
 crashed before committing; invisible to readers; vacuum deletes them), younger
 they are reported as in flight (a live writer's upload); and checks every
-stream's commit sequence has no gaps. With --as-of it checks the files that
-were live then.
+stream's commit sequence has no gaps. It lists the restore commits (archtics
+restore) it replayed: audited repairs, not problems. With --as-of it checks
+the files that were live then.
 
 Exit status 1 when it finds a problem, 0 when the warehouse is sound.`,
 		Flags: []cli.Flag{
@@ -64,6 +65,7 @@ Exit status 1 when it finds a problem, 0 when the warehouse is sound.`,
 				for _, p := range rep.Problems {
 					fmt.Printf("%-12s %s: %s\n", p.Kind, p.Key, p.Detail)
 				}
+				printRestores(os.Stdout, rep.Restores)
 				for _, o := range rep.InFlight {
 					fmt.Printf("%-12s %s: %d bytes written %s, no commit yet (younger than --grace)\n", "in-flight", o.Key, o.Size, o.LastModified.UTC().Format(time.RFC3339))
 				}
@@ -71,8 +73,8 @@ Exit status 1 when it finds a problem, 0 when the warehouse is sound.`,
 				if rep.AsOf != "head" {
 					asOf = " as of " + rep.AsOf
 				}
-				fmt.Printf("%d streams, %d commits, %d checkpoints replayed, %d files (%d rows, %s) checked%s: %d problems, %d in flight\n",
-					rep.Streams, rep.Commits, rep.Checkpoints, rep.Files, rep.Rows, humanBytes(rep.Bytes), asOf, len(rep.Problems), len(rep.InFlight))
+				fmt.Printf("%d streams, %d commits, %d checkpoints replayed, %d files (%d rows, %s) checked%s: %d problems, %d in flight, %d restores\n",
+					rep.Streams, rep.Commits, rep.Checkpoints, rep.Files, rep.Rows, humanBytes(rep.Bytes), asOf, len(rep.Problems), len(rep.InFlight), len(rep.Restores))
 			}
 			if !rep.OK() {
 				return cli.Exit("", exitProblem)
