@@ -207,6 +207,7 @@ func copyTree(t testing.TB, src, dst string) {
 // calls), each on its own simulated clock.
 type world struct {
 	cfg    simulator.Config
+	sim    *simulator.World
 	loc    *time.Location
 	dump   string
 	crm    string
@@ -265,6 +266,7 @@ func newWorld() (*world, error) {
 	if err != nil {
 		return nil, err
 	}
+	w.sim = sim
 	w.clock = simulator.NewSimClock(sim.Cutoff())
 	srv, err := simulator.NewServer(sim, simulator.ServerConfig{Token: token, Clock: w.clock})
 	if err != nil {
