@@ -20,7 +20,7 @@ func TestConcurrentWriters(t *testing.T) {
 	w := sharedWorld(t)
 	rounds := 1
 	if full() {
-		rounds = 4
+		rounds = 2
 	}
 	for _, s := range stages() {
 		t.Run(s.name, func(t *testing.T) {

@@ -24,7 +24,7 @@ func killsPerStage() int {
 const maxFailedTrials = 3
 
 // TestCrash runs each stage from its starting warehouse and SIGKILLs it at
-// seeded random points (up to three kills in a row, the reruns killed
+// seeded random points (two to five kills in a row, the reruns killed
 // too), then runs it to the end, and compares the warehouse with the
 // uninterrupted run's: the same rows in every table and view, no key held
 // twice in the current-state tables, as many commits per stream and
@@ -100,7 +100,7 @@ func crashTrial(t *testing.T, w *world, snaps map[string]*snapshot, s step, seed
 	defer func() { res.count(runs, kills, 0) }()
 	var o outcome
 	finished := false
-	for range 1 + rng.IntN(3) {
+	for range 2 + rng.IntN(4) {
 		delay := time.Duration(rng.Int64N(int64(*maxDelay) + 1))
 		r := start(t, spec)
 		runs++

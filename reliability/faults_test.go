@@ -74,7 +74,7 @@ func uploadSnapshot(t *testing.T, bucket, local, name string) string {
 // S3 endpoint; the short form runs one stage once.
 func faultRunsPerStage() int {
 	if full() {
-		return 3
+		return 2
 	}
 	return 1
 }
@@ -186,7 +186,7 @@ func TestSourceFaults(t *testing.T) {
 	w := sharedWorld(t)
 	runsPer := 1
 	if full() {
-		runsPer = 5
+		runsPer = 3
 	}
 	for _, s := range stages() {
 		if !s.source {

@@ -120,6 +120,7 @@ var (
 func snapshots(t *testing.T) map[string]*snapshot {
 	t.Helper()
 	w := sharedWorld(t)
+	binary(t) // built before the runs are timed
 	chainOnce.Do(func() {
 		snaps = map[string]*snapshot{}
 		begun := time.Now()
@@ -138,6 +139,7 @@ func snapshots(t *testing.T) map[string]*snapshot {
 				return
 			}
 			snap := &snapshot{dir: dir, took: time.Since(t0)}
+			t1 := time.Now()
 			if s.test {
 				st, err := readState(dir)
 				if err != nil {
@@ -147,6 +149,7 @@ func snapshots(t *testing.T) map[string]*snapshot {
 				snap.state = st
 			}
 			snaps[s.name] = snap
+			progress("setup %-16s ran in %v, read in %v", s.name, snap.took.Round(time.Millisecond), time.Since(t1).Round(time.Millisecond))
 		}
 		progress("setup: %d steps in %v (seed %d; %s form)", len(chain), time.Since(begun).Round(time.Millisecond), baseSeed(), map[bool]string{true: "full", false: "short"}[full()])
 	})
