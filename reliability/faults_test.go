@@ -196,7 +196,9 @@ func TestSourceFaults(t *testing.T) {
 			res := record("source faults", s.name)
 			begun := time.Now()
 			w.setClock(s)
-			for i := range runsPer {
+			// A stage that makes few calls may draw no fault in a run:
+			// keep going (up to three times as many runs) until one did.
+			for i := 0; i < runsPer || (res.faults == 0 && i < 3*runsPer+3); i++ {
 				seed := subSeed("source", s.name, i)
 				dir := trialDir(t, "source-", slug(s.name), "-", i)
 				wh := filepath.Join(dir, "wh")
@@ -236,6 +238,9 @@ func TestSourceFaults(t *testing.T) {
 				}
 			}
 			progress("source faults %-16s %d runs, %d faults injected (%v)", s.name, res.runs, res.faults, time.Since(begun).Round(time.Second))
+			if res.faults == 0 {
+				t.Errorf("%s: no fault was injected in %d runs: the test proved nothing", s.name, res.runs)
+			}
 		})
 	}
 }
