@@ -18,7 +18,7 @@ TEST_ENV = AWS_ENDPOINT_URL=$$(cat $(ENDPOINT_FILE)) \
 	AWS_REGION=$${AWS_REGION:-us-east-1} \
 	ARCHTICS_TEST_BUCKET=archtics-test
 
-.PHONY: all build run test bench bench-data lint clean testdata fuzz-clone
+.PHONY: all build run test bench bench-data lint clean testdata fuzz-clone reliability fuzz
 
 all: build
 
@@ -59,6 +59,24 @@ $(BENCH_DATA)/.built:
 fuzz-clone:
 	$(GO) test -run '^TestPullConvergesToTruth$$' -count=1 -timeout 30m ./stages/changes -long
 
+## reliability: the full reliability suite (kills, S3 and source faults, concurrent writers, secrets; at most 20 minutes on 2 cores);
+## ARCHTICS_RELIABILITY_SEED=N repeats a run, ARCHTICS_RELIABILITY_TRIAL=S one crash trial (both printed on failure)
+reliability:
+	./localstack/start
+	@set -o pipefail; trap './localstack/stop' EXIT; start=$$(date +%s); \
+	$(TEST_ENV) ARCHTICS_RELIABILITY=full $(GO) test -count=1 -v -timeout 30m ./reliability 2>&1 | tee reliability.out \
+	| grep --line-buffered -E '^(reliability|---|FAIL|ok|PASS|panic)|^ *(part|crash|concurrent|s3 faults|source faults) |_test.go:'; \
+	code=$$?; echo "reliability: $$(( $$(date +%s) - start )) s wall, load $$(uptime | sed 's/.*load average: //'); full log in reliability.out"; exit $$code
+
+## fuzz: every fuzz target for FUZZTIME each (the dump parser, the change-API and feed decoders, the criteria sandbox, the CRM reader)
+FUZZTIME ?= 30s
+FUZZ_TARGETS := ./stages:FuzzLoadDumpFile ./simulator/client:FuzzParseRows ./simulator/client:FuzzDecodeScanPage \
+	./simulator/client:FuzzDecodePage ./stages/realtime:FuzzCriteriaSandbox ./stages/crm:FuzzReadCRM
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+	echo "fuzz: $$name in $$pkg for $(FUZZTIME)"; \
+	$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; done
+
 ## testdata: regenerate testdata/dump-tiny after an intended change to the simulator's output
 testdata:
 	$(GO) test ./simulator -run '^TestGoldenDump$$' -update
@@ -76,4 +94,4 @@ lint:
 	$(GO) vet ./...
 
 clean:
-	rm -rf bin demo bench.out $(BENCH_DATA)
+	rm -rf bin demo bench.out reliability.out $(BENCH_DATA)

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
@@ -93,6 +94,18 @@ func New(ctx context.Context, bucket, prefix string) (*Store, error) {
 		httpClient = bc.WithTransportOptions(tune)
 	} else {
 		httpClient = awshttp.NewBuildableClient().WithTransportOptions(tune)
+	}
+
+	// A 200 whose body ends early (a LIST cut short) is retried like a
+	// 5xx; the standard retryer only knows resets and statuses.
+	maxAttempts := cfg.RetryMaxAttempts
+	cfg.Retryer = func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			if maxAttempts > 0 {
+				o.MaxAttempts = maxAttempts
+			}
+			o.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(truncatedAnswer)}, o.Retryables...)
+		})
 	}
 
 	client := awss3.NewFromConfig(cfg, func(o *awss3.Options) {
@@ -433,9 +446,11 @@ func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, storage.Obj
 		}
 		return nil, storage.ObjectInfo{}, fmt.Errorf("s3 get %s: %w", key, err)
 	}
-	return out.Body, storage.ObjectInfo{
+	size := aws.ToInt64(out.ContentLength)
+	body := &resumingBody{ctx: ctx, s: s, key: key, full: full, etag: aws.ToString(out.ETag), body: out.Body, end: size}
+	return body, storage.ObjectInfo{
 		Key:          key,
-		Size:         aws.ToInt64(out.ContentLength),
+		Size:         size,
 		ETag:         aws.ToString(out.ETag),
 		LastModified: aws.ToTime(out.LastModified),
 	}, nil
@@ -472,7 +487,8 @@ func (s *Store) GetRange(ctx context.Context, key string, offset, length int64) 
 		}
 		return nil, fmt.Errorf("s3 get range %s %s: %w", key, rng, err)
 	}
-	return out.Body, nil
+	return &resumingBody{ctx: ctx, s: s, key: key, full: full, etag: aws.ToString(out.ETag), body: out.Body,
+		pos: offset, end: offset + aws.ToInt64(out.ContentLength)}, nil
 }
 
 // Stat implements storage.Store.
