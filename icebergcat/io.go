@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"path"
 	"strings"
 	"time"
@@ -47,10 +48,14 @@ func RootURI(store storage.Store) string {
 
 // key maps a URI under the root to the store's key.
 func (s *storeIO) key(name string) (string, error) {
-	rest, ok := strings.CutPrefix(name, s.root+"/")
-	if !ok && strings.HasPrefix(s.root, "file://") {
-		// file:/abs (one slash) is how some writers spell local URIs.
-		rest, ok = strings.CutPrefix(name, "file:"+strings.TrimPrefix(s.root, "file://")+"/")
+	rest, ok := s.under(name)
+	if !ok {
+		// iceberg-go builds metadata paths as URLs, escaping what the root
+		// holds raw (a space in a folder name comes back as %20). Data
+		// file keys keep their Hive %XX escapes and match raw above.
+		if unescaped, err := url.PathUnescape(name); err == nil && unescaped != name {
+			rest, ok = s.under(unescaped)
+		}
 	}
 	if !ok || rest == "" {
 		return "", &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("%w: not under the warehouse %s", fs.ErrInvalid, s.root)}
@@ -59,6 +64,16 @@ func (s *storeIO) key(name string) (string, error) {
 		return "", &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("%w: %v", fs.ErrInvalid, err)}
 	}
 	return rest, nil
+}
+
+// under cuts the root off name: the key, and whether name is under it.
+func (s *storeIO) under(name string) (string, bool) {
+	rest, ok := strings.CutPrefix(name, s.root+"/")
+	if !ok && strings.HasPrefix(s.root, "file://") {
+		// file:/abs (one slash) is how some writers spell local URIs.
+		rest, ok = strings.CutPrefix(name, "file:"+strings.TrimPrefix(s.root, "file://")+"/")
+	}
+	return rest, ok
 }
 
 func pathErr(op, name string, err error) error {

@@ -71,10 +71,16 @@ func WriteSettings(ctx context.Context, store storage.Store, s Settings, etag st
 	if err != nil {
 		return err
 	}
-	if _, err := store.CompareAndSwap(ctx, SettingsKey, append(data, '\n'), etag); err != nil {
-		return fmt.Errorf("write %s: %w (another catalog iceberg ran meanwhile: run it again)", SettingsKey, err)
+	_, err = store.CompareAndSwap(ctx, SettingsKey, append(data, '\n'), etag)
+	if err == nil || !errors.Is(err, storage.ErrExists) && !errors.Is(err, storage.ErrConflict) {
+		return err
 	}
-	return nil
+	// Another catalog iceberg wrote the setting meanwhile: the work is
+	// done if it wrote this one; otherwise it is a conflict to rerun on.
+	if now, _, found, rerr := ReadSettings(ctx, store); rerr == nil && found && now == s {
+		return nil
+	}
+	return fmt.Errorf("write %s: %w: %w (another catalog iceberg ran meanwhile: run it again)", SettingsKey, storage.ErrConflict, err)
 }
 
 // HookOptions configure AutoPublish.

@@ -63,7 +63,7 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*Warehouse, err
 	}
 	store, err := backend.Open(ctx, url)
 	if err != nil {
-		return nil, fmt.Errorf("open warehouse %s: %w", url, err)
+		return nil, fmt.Errorf("open warehouse %s: %w", storage.Redact(url), err)
 	}
 	return &Warehouse{Store: store, Logger: logger}, nil
 }

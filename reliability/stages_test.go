@@ -72,6 +72,12 @@ var chain = []step{
 		args: func(*world, string) []string { return []string{"vacuum", "--retain", "1s"} }},
 	{name: "dedup", base: "incremental", test: true,
 		args: func(w *world, _ string) []string { return []string{"dedup", "--crm", w.crm, "--actor", "reliability"} }},
+	{name: "restore", base: "incremental", test: true,
+		// Back to the dump: the pull's and the sweep's files retired, the
+		// watermark moved back to the cutoff, their batches forgotten.
+		args: func(*world, string) []string {
+			return []string{"restore", "--stream", "nhl/clone", "--to", "1", "--by", "reliability", "--reason", "suite"}
+		}},
 	{name: "catalog iceberg", base: "incremental", test: true,
 		args: func(*world, string) []string { return []string{"catalog", "iceberg"} }},
 	{name: "criteria", base: "incremental",

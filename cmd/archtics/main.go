@@ -107,7 +107,7 @@ func run(ctx context.Context, args []string) int {
 		// with the signal's code so a scheduler sees the kill, not a data
 		// failure.
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "archtics:", err) // where it stopped
+			fmt.Fprintln(os.Stderr, "archtics:", storage.Redact(err.Error())) // where it stopped
 		}
 		fmt.Fprintf(os.Stderr, "archtics: %s; nothing unfinished was committed (commits are all or nothing): rerun the command to finish\n", intr)
 		return signalExitCode(intr.sig)
@@ -123,13 +123,15 @@ func run(ctx context.Context, args []string) int {
 	var exit cli.ExitCoder
 	if errors.As(err, &exit) {
 		if msg := err.Error(); msg != "" {
-			fmt.Fprintln(os.Stderr, "archtics:", msg)
+			fmt.Fprintln(os.Stderr, "archtics:", storage.Redact(msg))
 		}
 		return exit.ExitCode()
 	}
-	fmt.Fprintln(os.Stderr, "archtics:", err)
+	// A location or source URL the user typed with a password may be in
+	// the message: the last place to keep it out of a terminal or a log.
+	fmt.Fprintln(os.Stderr, "archtics:", storage.Redact(err.Error()))
 	if h := hint(err); h != "" {
-		fmt.Fprintln(os.Stderr, "archtics:", h)
+		fmt.Fprintln(os.Stderr, "archtics:", storage.Redact(h))
 	}
 	if errors.Is(err, storage.ErrConflict) || errors.Is(err, pipeline.ErrCommitConflict) {
 		fmt.Fprintln(os.Stderr, "archtics: another writer committed first; rerun the command, it will pick up from the new state")
@@ -315,7 +317,7 @@ func newLogger(format, level string) (*slog.Logger, error) {
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
 	}
-	opts := &slog.HandlerOptions{Level: lv}
+	opts := &slog.HandlerOptions{Level: lv, ReplaceAttr: redactAttr}
 	switch format {
 	case "text":
 		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
@@ -323,6 +325,21 @@ func newLogger(format, level string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+// redactAttr hides the passwords of URLs in a log line's text and errors.
+func redactAttr(_ []string, a slog.Attr) slog.Attr {
+	switch v := a.Value.Any().(type) {
+	case string:
+		if r := storage.Redact(v); r != v {
+			return slog.String(a.Key, r)
+		}
+	case error:
+		if s := v.Error(); storage.Redact(s) != s {
+			return slog.String(a.Key, storage.Redact(s))
+		}
+	}
+	return a
 }
 
 // openWarehouse opens the warehouse the global --warehouse flag names,
@@ -359,7 +376,7 @@ func checkLocation(location string) error {
 	}
 	if scheme, _, _ := strings.Cut(location, "://"); !local && !strings.EqualFold(scheme, "s3") {
 		return cli.Exit(fmt.Sprintf("--warehouse %q: unsupported scheme %q; want a folder path, file:///absolute/path or s3://bucket/prefix (check --warehouse or ARCHTICS_WAREHOUSE)",
-			location, scheme), exitUsage)
+			storage.Redact(location), scheme), exitUsage)
 	}
 	return nil
 }

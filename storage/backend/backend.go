@@ -33,15 +33,15 @@ func Open(ctx context.Context, location string) (storage.Store, error) {
 	case "s3":
 		bucket, prefix, _ := strings.Cut(rest, "/")
 		if bucket == "" {
-			return nil, fmt.Errorf("open store %q: missing bucket, want s3://bucket/prefix", location)
+			return nil, fmt.Errorf("open store %q: missing bucket, want s3://bucket/prefix", storage.Redact(location))
 		}
 		s, err := s3.New(ctx, bucket, prefix)
 		if err != nil {
-			return nil, fmt.Errorf("open store %q: %w", location, err)
+			return nil, fmt.Errorf("open store %q: %w", storage.Redact(location), err)
 		}
 		return s, nil
 	default:
-		return nil, fmt.Errorf("open store %q: unsupported scheme %q; supported: s3://bucket/prefix, file:///abs/path, or a plain folder path", location, scheme)
+		return nil, fmt.Errorf("open store %q: unsupported scheme %q; supported: s3://bucket/prefix, file:///abs/path, or a plain folder path", storage.Redact(location), scheme)
 	}
 }
 
@@ -60,13 +60,13 @@ func LocalPath(location string) (path string, ok bool, err error) {
 	}
 	u, err := url.Parse(location)
 	if err != nil {
-		return "", true, fmt.Errorf("open store %q: %w", location, err)
+		return "", true, fmt.Errorf("open store %q: %w", storage.Redact(location), err)
 	}
 	if u.Host != "" && u.Host != "localhost" {
-		return "", true, fmt.Errorf("open store %q: file URLs must be file:///absolute/path (host %q is not supported)", location, u.Host)
+		return "", true, fmt.Errorf("open store %q: file URLs must be file:///absolute/path (host %q is not supported)", storage.Redact(location), u.Host)
 	}
 	if u.Path == "" {
-		return "", true, fmt.Errorf("open store %q: missing path, want file:///absolute/path", location)
+		return "", true, fmt.Errorf("open store %q: missing path, want file:///absolute/path", storage.Redact(location))
 	}
 	return u.Path, true, nil
 }
@@ -74,7 +74,7 @@ func LocalPath(location string) (path string, ok bool, err error) {
 func openFile(location, path string) (storage.Store, error) {
 	s, err := file.New(path)
 	if err != nil {
-		return nil, fmt.Errorf("open store %q: %w", location, err)
+		return nil, fmt.Errorf("open store %q: %w", storage.Redact(location), err)
 	}
 	return s, nil
 }
