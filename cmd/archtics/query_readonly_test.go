@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -217,4 +218,32 @@ func mustGetwd(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return wd
+}
+
+// TestShellReadOnly: archtics sql --read-only refuses what query
+// --read-only refuses, goes on after a refusal, and answers the rest.
+func TestShellReadOnly(t *testing.T) {
+	_, w, cache := demoWarehouse(t)
+	ctx := context.Background()
+	out := t.TempDir()
+	var want, stdout, stderr bytes.Buffer
+	if err := runQueryOptions(ctx, &want, &stderr, w, queryOptions{Cache: cache, Format: "csv"}, "SELECT count(*) AS n FROM archtics.event"); err != nil {
+		t.Fatal(err)
+	}
+	sh := &shell{base: w, cache: cache, format: "csv", out: &stdout, errOut: &stderr, guard: w.Guard(true)}
+	if err := sh.open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer sh.close()
+	input := "COPY (SELECT 1) TO '" + out + "/x.csv';\nSELECT count(*) AS n FROM archtics.event;\nSELECT * FROM read_text('/etc/passwd');\nSET enable_external_access = true;\n"
+	err := sh.run(ctx, &plainLines{r: bufio.NewReader(strings.NewReader(input))}, false)
+	if err == nil || sh.failed != 3 {
+		t.Errorf("the shell: %v, %d failed; want the three hostile statements failed\n%s", err, sh.failed, stderr.String())
+	}
+	if stdout.String() != want.String() {
+		t.Errorf("the shell printed %q, want %q", stdout.String(), want.String())
+	}
+	if left := filesUnder(t, out); len(left) > 0 {
+		t.Errorf("the shell wrote %v", left)
+	}
 }

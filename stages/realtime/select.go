@@ -132,6 +132,11 @@ func Select(ctx context.Context, w *pipeline.Warehouse, team string, at time.Tim
 		}
 		return nil, err
 	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	logger.Debug("realtime: running the criteria", "team", team, "criteria", sel.Criteria)
 	if sel.Rows, err = runCriteria(ctx, sb, sel.Criteria); err != nil {
 		return nil, fmt.Errorf("select events of %s: %w", team, err)
 	}
