@@ -145,13 +145,17 @@ func querySQL(c *cli.Context) (string, error) {
 	return "", nil
 }
 
-// queryExit gives a statement DuckDB could not parse or bind the usage
-// exit code (2): the SQL needs fixing, rerunning will not help.
+// queryExit gives a statement DuckDB could not parse or bind, or that
+// was refused (by the guard, or by the read-only lock), the usage exit
+// code (2): the SQL needs fixing, rerunning will not help.
 func queryExit(err error) error {
+	if errors.Is(err, pipeline.ErrRefusedStatement) {
+		return cli.Exit(err.Error(), exitUsage)
+	}
 	var de *duckdb.Error
 	if err != nil && errors.As(err, &de) {
 		switch de.Type {
-		case duckdb.ErrorTypeParser, duckdb.ErrorTypeSyntax, duckdb.ErrorTypeBinder, duckdb.ErrorTypeCatalog:
+		case duckdb.ErrorTypeParser, duckdb.ErrorTypeSyntax, duckdb.ErrorTypeBinder, duckdb.ErrorTypeCatalog, duckdb.ErrorTypePermission:
 			return cli.Exit(err.Error(), exitUsage)
 		}
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/urfave/cli/v2"
+
 	"archtics/pipeline"
 )
 
@@ -61,6 +63,10 @@ func TestQueryReadOnlyRefusesHostile(t *testing.T) {
 			t.Log(err)
 			if !slices.ContainsFunc(strings.Split(tc.want, "|"), func(w string) bool { return strings.Contains(err.Error(), w) }) {
 				t.Errorf("refused with %q, want a message with %q", err, tc.want)
+			}
+			var exit cli.ExitCoder
+			if !errors.As(queryExit(err), &exit) || exit.ExitCode() != exitUsage {
+				t.Errorf("exit code: %v, want %d (fix the SQL)", queryExit(err), exitUsage)
 			}
 			if strings.Contains(stdout.String(), "not for the query") {
 				t.Errorf("the secret file reached the output: %s", stdout.String())
