@@ -199,13 +199,32 @@ func TestQueryNeverWritesIntoTheWarehouse(t *testing.T) {
 		}
 	})
 	t.Run("the same statements elsewhere run", func(t *testing.T) {
-		target := filepath.Join(t.TempDir(), "cust.csv")
+		dir := t.TempDir()
+		script := strings.ReplaceAll(`COPY (SELECT * FROM archtics.cust) TO 'DIR/cust.csv';
+ATTACH 'DIR/other.duckdb' AS other;
+CREATE TABLE other.kept AS SELECT acct_id FROM archtics.cust;
+DETACH other;
+SET temp_directory = 'DIR/tmp';
+SET threads = 1;
+CREATE TEMP TABLE t AS SELECT 1 AS x;
+BEGIN;
+INSERT INTO t VALUES (2);
+COMMIT;
+PREPARE p AS SELECT count(*) FROM t WHERE x > ?;
+EXECUTE p(0);
+EXPORT DATABASE 'DIR/export';
+SELECT count(*) FROM t`, "DIR", dir)
 		var stdout, stderr bytes.Buffer
-		if err := runQueryOptions(ctx, &stdout, &stderr, w, queryOptions{Cache: cache, Format: "csv"}, "COPY (SELECT * FROM archtics.cust) TO '"+target+"'"); err != nil {
-			t.Fatal(err)
+		if err := runQueryOptions(ctx, &stdout, &stderr, w, queryOptions{Cache: cache, Format: "csv"}, script); err != nil {
+			t.Fatalf("%v\n%s", err, stderr.String())
 		}
-		if _, err := os.Stat(target); err != nil {
-			t.Errorf("COPY outside the warehouse wrote nothing: %v", err)
+		for _, f := range []string{"cust.csv", "other.duckdb", "export"} {
+			if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+				t.Errorf("%s outside the warehouse: %v", f, err)
+			}
+		}
+		if !strings.HasSuffix(stdout.String(), "count_star()\n2\n") {
+			t.Errorf("the script printed %q, want the temporary table's 2 rows last", stdout.String())
 		}
 	})
 	t.Run("--out inside the warehouse", func(t *testing.T) {
