@@ -54,6 +54,9 @@ type DuckDB struct {
 	// Commits counts the commits, across every stream, of the state the
 	// views show: 0 means nothing has been committed (loaded) yet.
 	Commits int64
+	// Files are the verified local files the views read (LockReadOnly
+	// allows them and nothing else).
+	Files []string
 }
 
 // OpenDuckDB materializes the committed files of tables (default: every
@@ -112,7 +115,11 @@ func (w *Warehouse) OpenViews(ctx context.Context, dbPath, cacheDir string, tabl
 	for _, s := range st.Streams {
 		commits += s.Seq
 	}
-	return &DuckDB{DB: db, Tables: tables, Commits: commits}, nil
+	var paths []string
+	for _, t := range tables {
+		paths = append(paths, files[t.FullName()]...)
+	}
+	return &DuckDB{DB: db, Tables: tables, Commits: commits, Files: paths}, nil
 }
 
 // QueryInfo says how Query answered.

@@ -22,19 +22,23 @@ import (
 // printed), the database is reopened with a view over every table, the
 // statements before it are replayed without output (their effects on the
 // session restored), and the run continues from the failed statement.
-func (w *Warehouse) QueryEach(ctx context.Context, cacheDir string, statements []string, fn func(ctx context.Context, i int, conn *sql.Conn) error) (QueryInfo, error) {
+//
+// With guard.ReadOnly the database is locked down before any statement
+// (LockReadOnly, allowing allow too: the file fn writes a result to, say);
+// fn checks each statement with guard (CheckStatement, CheckSettings).
+func (w *Warehouse) QueryEach(ctx context.Context, cacheDir string, statements []string, guard SQLGuard, allow []string, fn func(ctx context.Context, i int, conn *sql.Conn) error) (QueryInfo, error) {
 	w, err := w.withStreamTables(ctx)
 	if err != nil {
 		return QueryInfo{}, fmt.Errorf("query: %w", err)
 	}
 	guess := tablesReadBy(strings.Join(statements, ";\n"), w.Tables)
-	info, failedAt, err := w.queryEachOver(ctx, cacheDir, statements, guess, 0, fn)
+	info, failedAt, err := w.queryEachOver(ctx, cacheDir, statements, guess, 0, guard, allow, fn)
 	if err == nil || guess == nil || !isCatalogError(err) {
 		return info, err
 	}
 	w.logger().Debug("a statement reads a table it does not name as schema.table; rerunning from it over every table",
 		"statement", failedAt+1, "tables", info.Tables, "err", err)
-	info, _, err = w.queryEachOver(ctx, cacheDir, statements, nil, failedAt, fn)
+	info, _, err = w.queryEachOver(ctx, cacheDir, statements, nil, failedAt, guard, allow, fn)
 	info.Fallback = true
 	return info, err
 }
@@ -42,12 +46,17 @@ func (w *Warehouse) QueryEach(ctx context.Context, cacheDir string, statements [
 // queryEachOver opens views over tables, replays statements[:from]
 // silently and hands statements[from:] to fn; failedAt is the index of the
 // statement that failed.
-func (w *Warehouse) queryEachOver(ctx context.Context, cacheDir string, statements []string, tables []*schemas.Table, from int, fn func(context.Context, int, *sql.Conn) error) (info QueryInfo, failedAt int, err error) {
+func (w *Warehouse) queryEachOver(ctx context.Context, cacheDir string, statements []string, tables []*schemas.Table, from int, guard SQLGuard, allow []string, fn func(context.Context, int, *sql.Conn) error) (info QueryInfo, failedAt int, err error) {
 	d, err := w.OpenViews(ctx, "", cacheDir, tables...)
 	if err != nil {
 		return info, 0, err
 	}
 	defer d.Close()
+	if guard.ReadOnly {
+		if err := d.LockReadOnly(ctx, allow...); err != nil {
+			return info, 0, err
+		}
+	}
 	info.Commits = d.Commits
 	for _, t := range d.Tables {
 		info.Tables = append(info.Tables, t.FullName())

@@ -60,22 +60,36 @@ With --db, views over every table are also saved in that DuckDB file, which
 DBeaver, the duckdb CLI and Tableau open (the views point at the verified
 files by absolute path).
 
+The statements run with all of DuckDB, as in DuckDB's own shell: COPY ... TO
+any file, ATTACH, INSTALL, read_csv of any file. One thing is refused: writing
+inside a warehouse that is a local folder (COPY, EXPORT or ATTACH there, or a
+setting such as temp_directory pointing there), where a file no commit names
+is an orphan. With --read-only, only SELECT statements run (SHOW, DESCRIBE
+and SUMMARIZE too), DuckDB reads no file but the verified files of the views,
+reaches no network, loads no extension and its settings are locked: use it
+for SQL you did not write yourself.
+
 Examples:
    archtics query "SELECT team, count(*) FROM archtics.cust GROUP BY team"
    archtics query -f report.sql --format markdown
    echo "SELECT count(*) FROM archtics.ticket" | archtics query --format json
    archtics query --format parquet --out tickets.parquet "SELECT * FROM archtics.ticket"
-   archtics query --db warehouse.duckdb`,
+   archtics query --db warehouse.duckdb
+   archtics query --read-only -f someone_elses.sql`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "read the SQL from this file (- for stdin)"},
 			&cli.StringFlag{Name: "db", Usage: "also save the views in this DuckDB file (not named archtics.duckdb: that would clash with the archtics schema)"},
 			&cli.StringFlag{Name: "cache", Usage: "local cache of committed files and their verify stamps (default: the user cache folder)", EnvVars: []string{"ARCHTICS_CACHE"}},
 			&cli.StringFlag{Name: "format", Value: "table", Usage: "output format: table, csv, json, markdown or parquet (parquet needs --out)"},
 			&cli.StringFlag{Name: "out", Usage: "write the result to this file instead of stdout (replaced whole, never half-written)"},
+			&cli.BoolFlag{Name: "read-only", Usage: "run SELECT statements only, reading no file but the warehouse's verified ones (for SQL you did not write)"},
 			asOfFlag(),
 			offlineFlag(),
 		},
 		Action: func(c *cli.Context) error {
+			if c.Bool("read-only") && c.String("db") != "" {
+				return cli.Exit("--read-only runs the statements in memory and writes no database file: give --read-only or --db, not both", exitUsage)
+			}
 			format := c.String("format")
 			if !slices.Contains(queryFormats, format) {
 				return cli.Exit(fmt.Sprintf("--format %q: want one of %s", format, strings.Join(queryFormats, ", ")), exitUsage)
@@ -97,7 +111,7 @@ Examples:
 			if w, err = atAsOf(c, w); err != nil {
 				return err
 			}
-			opts := queryOptions{Cache: cache, DB: c.String("db"), Format: format, Out: c.String("out")}
+			opts := queryOptions{Cache: cache, DB: c.String("db"), Format: format, Out: c.String("out"), ReadOnly: c.Bool("read-only")}
 			return queryExit(runQueryOptions(c.Context, os.Stdout, os.Stderr, w, opts, text))
 		},
 	}
@@ -131,13 +145,17 @@ func querySQL(c *cli.Context) (string, error) {
 	return "", nil
 }
 
-// queryExit gives a statement DuckDB could not parse or bind the usage
-// exit code (2): the SQL needs fixing, rerunning will not help.
+// queryExit gives a statement DuckDB could not parse or bind, or that
+// was refused (by the guard, or by the read-only lock), the usage exit
+// code (2): the SQL needs fixing, rerunning will not help.
 func queryExit(err error) error {
+	if errors.Is(err, pipeline.ErrRefusedStatement) {
+		return cli.Exit(err.Error(), exitUsage)
+	}
 	var de *duckdb.Error
 	if err != nil && errors.As(err, &de) {
 		switch de.Type {
-		case duckdb.ErrorTypeParser, duckdb.ErrorTypeSyntax, duckdb.ErrorTypeBinder, duckdb.ErrorTypeCatalog:
+		case duckdb.ErrorTypeParser, duckdb.ErrorTypeSyntax, duckdb.ErrorTypeBinder, duckdb.ErrorTypeCatalog, duckdb.ErrorTypePermission:
 			return cli.Exit(err.Error(), exitUsage)
 		}
 	}
@@ -150,6 +168,9 @@ type queryOptions struct {
 	DB     string // also save views over every table in this DuckDB file
 	Format string // one of queryFormats
 	Out    string // write the result here instead of stdout
+	// ReadOnly runs SELECT statements only, in a locked-down DuckDB
+	// (pipeline.SQLGuard).
+	ReadOnly bool
 }
 
 // runQuery is runQueryOptions without --out.
@@ -162,6 +183,22 @@ func runQuery(ctx context.Context, stdout, stderr io.Writer, w *pipeline.Warehou
 // saved in that file (and the statements, if any, run there).
 func runQueryOptions(ctx context.Context, stdout, stderr io.Writer, w *pipeline.Warehouse, opts queryOptions, sqlText string) (err error) {
 	statements := splitStatements(sqlText)
+	guard := w.Guard(opts.ReadOnly)
+	for _, f := range []struct{ flag, path string }{{"--out", opts.Out}, {"--db", opts.DB}} {
+		if f.path != "" && guard.Inside(f.path) {
+			return cli.Exit(fmt.Sprintf("%s %s lies inside the warehouse %s, where a file no commit names is an orphan: write it elsewhere", f.flag, f.path, guard.Root), exitUsage)
+		}
+	}
+	var allow []string
+	if opts.Format == "parquet" {
+		// The result's temporary file, written by COPY: the one file a
+		// read-only run may write.
+		tmp, err := parquetTemp(opts.Out)
+		if err != nil {
+			return err
+		}
+		allow = append(allow, tmp)
+	}
 	out := stdout
 	var commitOut func() error
 	if opts.Out != "" && opts.Format != "parquet" {
@@ -189,14 +226,21 @@ func runQueryOptions(ctx context.Context, stdout, stderr io.Writer, w *pipeline.
 	printed := 0
 	run := func(ctx context.Context, i int, conn *sql.Conn) error {
 		s := statements[i]
-		if err := runStatement(ctx, out, stderr, conn, s, opts, i == len(statements)-1, &printed); err != nil {
+		err := guard.CheckStatement(ctx, conn, s.SQL)
+		if err == nil {
+			err = runStatement(ctx, out, stderr, conn, s, opts, i == len(statements)-1, &printed)
+		}
+		if err == nil {
+			err = guard.CheckSettings(ctx, conn)
+		}
+		if err != nil {
 			return fmt.Errorf("statement %d of %d (input line %d): %w", i+1, len(statements), s.Line, err)
 		}
 		return nil
 	}
 	var commits int64
 	if opts.DB == "" {
-		info, err := w.QueryEach(ctx, opts.Cache, sqlTexts(statements), run)
+		info, err := w.QueryEach(ctx, opts.Cache, sqlTexts(statements), guard, allow, run)
 		if err != nil {
 			return err
 		}
@@ -252,7 +296,10 @@ func runStatement(ctx context.Context, out, stderr io.Writer, conn *sql.Conn, s 
 			_, err := conn.ExecContext(ctx, s.SQL)
 			return err
 		}
-		tmp := filepath.Join(filepath.Dir(opts.Out), fmt.Sprintf(".%s.%d.tmp", filepath.Base(opts.Out), os.Getpid()))
+		tmp, err := parquetTemp(opts.Out)
+		if err != nil {
+			return err
+		}
 		copySQL := fmt.Sprintf("COPY (%s\n) TO '%s' (FORMAT parquet)", s.SQL, strings.ReplaceAll(tmp, "'", "''"))
 		if _, err := conn.ExecContext(ctx, copySQL); err != nil {
 			os.Remove(tmp)
@@ -283,6 +330,16 @@ func runStatement(ctx context.Context, out, stderr io.Writer, conn *sql.Conn, s 
 	}
 	*printed++
 	return printRows(out, stderr, rows, opts.Format)
+}
+
+// parquetTemp is the temporary file the parquet format writes out's
+// result to before renaming it into place.
+func parquetTemp(out string) (string, error) {
+	abs, err := filepath.Abs(out)
+	if err != nil {
+		return "", fmt.Errorf("--out %s: %w", out, err)
+	}
+	return filepath.Join(filepath.Dir(abs), fmt.Sprintf(".%s.%d.tmp", filepath.Base(abs), os.Getpid())), nil
 }
 
 // statementIsQuiet reports whether sqlText is a statement whose result is

@@ -54,8 +54,11 @@ Only an expression is allowed: columns of archtics.event, constants, comparisons
 AND/OR/NOT, IN, BETWEEN, LIKE/ILIKE, IS [NOT] NULL, CAST, CASE and plain functions
 (lower, upper, trim, substr, coalesce, date_part, year, ...). Refused, with the reason:
 ';', comments, subqueries, other tables, file, network and table functions (read_csv,
-read_parquet, glob, ...), COPY, ATTACH, PRAGMA, SET and DDL. A refused fragment exits 2
-and nothing is written.`,
+read_parquet, glob, ...), COPY, ATTACH, PRAGMA, SET and DDL; and what costs too much:
+more than 4000 bytes, nesting deeper than 32, a replace whose texts are not constants,
+text that can grow past 64 times the values it is made of (nested replaces). The query
+runs on one thread, within 256 MB and 5 seconds. A refused fragment exits 2 and nothing
+is written.`,
 		Subcommands: []*cli.Command{
 			{
 				Name:      "set",

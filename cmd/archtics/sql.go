@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -38,11 +39,18 @@ Dot commands (at the start of a line):
 
 When standard input is not a terminal, statements are read from it without
 prompts or history (archtics sql < queries.sql), and the exit status says
-whether every statement succeeded.`,
+whether every statement succeeded.
+
+Statements run with all of DuckDB, as in DuckDB's own shell (COPY ... TO,
+ATTACH, INSTALL, any file), except writing inside a warehouse that is a local
+folder. --read-only runs SELECT statements only, over the verified files
+alone, with no network, no extension and settings locked (see archtics query
+--help).`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "cache", Usage: "local cache of committed files and their verify stamps (default: the user cache folder)", EnvVars: []string{"ARCHTICS_CACHE"}},
 			&cli.StringFlag{Name: "format", Value: "table", Usage: "output format: table or csv"},
 			&cli.StringFlag{Name: "history", Usage: "history `FILE` (default: archtics/sql_history in the user's state folder)", EnvVars: []string{"ARCHTICS_SQL_HISTORY"}},
+			&cli.BoolFlag{Name: "read-only", Usage: "run SELECT statements only, reading no file but the warehouse's verified ones (for SQL you did not write)"},
 			asOfFlag(),
 			offlineFlag(),
 		},
@@ -62,7 +70,8 @@ whether every statement succeeded.`,
 					return cli.Exit("--as-of: "+err.Error(), exitUsage)
 				}
 			}
-			sh := &shell{base: w, cache: cache, format: c.String("format"), asOf: c.String("as-of"), out: os.Stdout, errOut: os.Stderr}
+			sh := &shell{base: w, cache: cache, format: c.String("format"), asOf: c.String("as-of"), out: os.Stdout, errOut: os.Stderr,
+				guard: w.Guard(c.Bool("read-only"))}
 			if err := sh.open(c.Context); err != nil {
 				return err
 			}
@@ -112,6 +121,9 @@ type shell struct {
 	errOut io.Writer
 	db     *pipeline.DuckDB
 	failed int // statements and commands that failed
+	// guard checks each statement (pipeline.SQLGuard); with ReadOnly the
+	// views' database is locked down when opened.
+	guard pipeline.SQLGuard
 }
 
 // open (re)opens the views at the shell's as-of point.
@@ -127,6 +139,12 @@ func (s *shell) open(ctx context.Context) error {
 	db, err := w.OpenViews(ctx, "", s.cache)
 	if err != nil {
 		return err
+	}
+	if s.guard.ReadOnly {
+		if err := db.LockReadOnly(ctx); err != nil {
+			db.Close()
+			return err
+		}
 	}
 	s.close()
 	s.db = db
@@ -285,9 +303,33 @@ func (s *shell) run(ctx context.Context, src lineSource, interactive bool) error
 	return nil
 }
 
-// exec runs one statement and prints its result.
+// exec runs one statement, checked by the guard, and prints its result.
+// A statement that pointed a setting into the warehouse is undone by
+// reopening the views.
 func (s *shell) exec(ctx context.Context, stmt string) error {
-	rows, err := s.db.QueryContext(ctx, stmt)
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := s.guard.CheckStatement(ctx, conn, stmt); err != nil {
+		return err
+	}
+	if err := s.query(ctx, conn, stmt); err != nil {
+		return err
+	}
+	if err := s.guard.CheckSettings(ctx, conn); err != nil {
+		conn.Close()
+		if rerr := s.open(ctx); rerr != nil {
+			return fmt.Errorf("%w; reopening the views: %v", err, rerr)
+		}
+		return fmt.Errorf("%w (undone: the session was reopened)", err)
+	}
+	return nil
+}
+
+func (s *shell) query(ctx context.Context, conn *sql.Conn, stmt string) error {
+	rows, err := conn.QueryContext(ctx, stmt)
 	if err != nil {
 		return err
 	}

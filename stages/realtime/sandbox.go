@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"time"
 
 	// The DuckDB driver, registered as "duckdb".
 	_ "github.com/duckdb/duckdb-go/v2"
@@ -38,11 +39,20 @@ import (
 //     CASE and a short list of plain functions (allowedFunctions). The
 //     lexical pass is for messages only: the tree is the wall, and what
 //     runs is the text whose tree was checked.
+//     The check also bounds what the fragment can cost: at most
+//     MaxCriteriaLength bytes, expressions nested at most MaxCriteriaDepth
+//     deep, and text that can grow at most MaxCriteriaGrowth times the
+//     longest value it is made of (replace with a longer replacement
+//     multiplies a value's length, and nested replaces multiply again:
+//     four of them made every event name gigabytes long).
 //  2. The selection runs on a private in-memory DuckDB holding only the
 //     team's events (copied in first), after `SET enable_external_access
 //     = false` and `SET lock_configuration = true`: even a fragment that
 //     got past the first wall could read no file, reach no network and
-//     change no setting, and it has no other table to read.
+//     change no setting, and it has no other table to read. It runs on
+//     one thread, within SandboxMemory and within CriteriaTimeout, and a
+//     cancelled context (SIGTERM) abandons it at once rather than wait
+//     for DuckDB to notice the interrupt between two chunks of rows.
 
 // CriteriaError is a refused criteria fragment: Reason names what was
 // refused, Pos is its 1-based character position in the fragment (0 when
@@ -124,9 +134,29 @@ var castTypes = map[string]bool{
 // DuckDB binds before its own clock.
 const CurrentDateColumn = "current_date"
 
-// MaxCriteriaLength bounds a fragment, and so the depth of the tree the
-// check walks.
-const MaxCriteriaLength = 4000
+// Limits of a fragment, each refused with a CriteriaError when set.
+const (
+	// MaxCriteriaLength bounds a fragment's size in bytes.
+	MaxCriteriaLength = 4000
+	// MaxCriteriaDepth bounds how deep a fragment's expressions (and its
+	// parentheses) nest: the seed's examples nest three deep.
+	MaxCriteriaDepth = 32
+	// MaxCriteriaGrowth bounds how many times longer than the values it
+	// is made of (columns, constants) a text the fragment computes can
+	// be: concatenation adds lengths, a replace by a longer text
+	// multiplies them.
+	MaxCriteriaGrowth = 64
+)
+
+// The second wall's limits on the sandbox's DuckDB.
+const (
+	// SandboxMemory is the sandbox's DuckDB memory_limit: a team's events
+	// take a few megabytes.
+	SandboxMemory = "256MB"
+	// CriteriaTimeout bounds the selection query: over a team's events it
+	// takes milliseconds.
+	CriteriaTimeout = 5 * time.Second
+)
 
 // referenceQuery is SelectionQuery with criteria that are a constant:
 // its tree is what every checked query must match but for the criteria.
@@ -149,7 +179,7 @@ func checkCriteria(ctx context.Context, db *sql.DB, fragment string) error {
 		return &CriteriaError{Fragment: fragment, Reason: fmt.Sprintf(format, args...), Pos: pos}
 	}
 	if len(fragment) > MaxCriteriaLength {
-		return refuse(0, "the criteria are %d characters long, more than %d: an expression over an event's columns is short", len(fragment), MaxCriteriaLength)
+		return refuse(0, "the criteria are %d bytes long, more than %d: an expression over an event's columns is short", len(fragment), MaxCriteriaLength)
 	}
 	if strings.TrimSpace(fragment) == "" {
 		return refuse(0, "the criteria are empty: give an expression over archtics.event's columns, such as major_category = 'SPORTS'")
@@ -190,11 +220,91 @@ func checkCriteria(ctx context.Context, db *sql.DB, fragment string) error {
 		return err
 	}
 	for _, c := range criteria {
-		if err := walkExpr(c, refuse); err != nil {
+		if err := walkExpr(c, 1, refuse); err != nil {
 			return err
 		}
 	}
+	for _, c := range criteria {
+		if g, n := growth(c); g > MaxCriteriaGrowth && !uncheckedCriteria {
+			return refuse(nodePos(n), "this text can grow to %.0f times the length of the values it is made of, more than %d (a replace by a longer text multiplies a value's length, nested replaces multiply again): "+
+				"the criteria would make each event's text much longer, which costs memory and time for nothing", g, MaxCriteriaGrowth)
+		}
+	}
 	return nil
+}
+
+// growth bounds how many times longer than the longest value it reads
+// (a column's, or a constant's per started 256 bytes) the text an
+// expression computes can be, and names the node that makes it so. Only
+// concatenation and replace grow text; every other allowed function
+// returns a value no longer than its longest argument's, within a small
+// factor that nesting cannot compound past MaxCriteriaDepth.
+func growth(v any) (float64, map[string]any) {
+	n, _ := v.(map[string]any)
+	if n == nil {
+		return 1, nil
+	}
+	var kids []any
+	for _, k := range []string{"children", "left", "right", "input", "lower", "upper", "child", "else_expr"} {
+		switch c := n[k].(type) {
+		case []any:
+			kids = append(kids, c...)
+		case map[string]any:
+			kids = append(kids, c)
+		}
+	}
+	if checks, ok := n["case_checks"].([]any); ok {
+		for _, c := range checks {
+			if m, ok := c.(map[string]any); ok {
+				kids = append(kids, m["when_expr"], m["then_expr"])
+			}
+		}
+	}
+	if n["class"] == "CONSTANT" {
+		if s, ok := constantString(n); ok {
+			return max(1, float64((len(s)+255)/256)), n
+		}
+		return 1, n
+	}
+	name, _ := n["function_name"].(string)
+	switch strings.ToLower(name) {
+	case "||", "concat":
+		sum, at := 0.0, n
+		for _, k := range kids {
+			g, _ := growth(k)
+			sum += g
+		}
+		return sum, at
+	case "replace":
+		g, at := growth(kids[0])
+		search, _ := constantString(kids[1].(map[string]any))
+		repl, _ := constantString(kids[2].(map[string]any))
+		if len(search) > 0 && len(repl) > len(search) {
+			g, at = g*float64(len(repl))/float64(len(search)), n
+		}
+		return g, at
+	}
+	best, at := 1.0, n
+	for _, k := range kids {
+		if g, a := growth(k); g > best {
+			best, at = g, a
+		}
+	}
+	return best, at
+}
+
+// constantString is a constant node's text, if it is a string constant.
+func constantString(n map[string]any) (string, bool) {
+	if n == nil || n["class"] != "CONSTANT" {
+		return "", false
+	}
+	val, _ := n["value"].(map[string]any)
+	typ, _ := val["type"].(map[string]any)
+	if typ["id"] != "VARCHAR" {
+		return "", false
+	}
+	s, ok := val["value"].(string)
+	return s, ok
 }
 
 // findSubquery reports whether the tree holds a subquery, and where.
@@ -271,6 +381,7 @@ type refuseFunc func(pos int, format string, args ...any) error
 // identifiers for what has no place in an expression and would otherwise
 // surface as a bare syntax error (or, for a comment, hide code).
 func lexCheck(s string, refuse refuseFunc) error {
+	depth := 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		switch {
@@ -293,6 +404,14 @@ func lexCheck(s string, refuse refuseFunc) error {
 				return refuse(i+1, "unterminated %s", what)
 			}
 			i = j + 1
+		case c == '(':
+			if depth++; depth > MaxCriteriaDepth {
+				return refuse(i+1, "parentheses nested more than %d deep: write the criteria flatter", MaxCriteriaDepth)
+			}
+			i++
+		case c == ')':
+			depth--
+			i++
 		case c == ';':
 			return refuse(i+1, "statement separator ';': the criteria are one expression, not statements")
 		case c == '-' && strings.HasPrefix(s[i:], "--"), c == '/' && strings.HasPrefix(s[i:], "/*"):
@@ -417,8 +536,9 @@ var eventColumns = func() map[string]bool {
 	return m
 }()
 
-// walkExpr checks one expression node and its children.
-func walkExpr(v any, refuse refuseFunc) error {
+// walkExpr checks one expression node, at depth in the criteria, and its
+// children.
+func walkExpr(v any, depth int, refuse refuseFunc) error {
 	n, ok := v.(map[string]any)
 	if !ok {
 		return refuse(0, "unexpected parse tree node %T", v)
@@ -426,12 +546,15 @@ func walkExpr(v any, refuse refuseFunc) error {
 	class, _ := n["class"].(string)
 	typ, _ := n["type"].(string)
 	pos := nodePos(n)
+	if depth > MaxCriteriaDepth {
+		return refuse(pos, "expressions nested more than %d deep: write the criteria flatter", MaxCriteriaDepth)
+	}
 	children := func(keys ...string) error {
 		for _, k := range keys {
 			if n[k] == nil {
 				continue
 			}
-			if err := walkExpr(n[k], refuse); err != nil {
+			if err := walkExpr(n[k], depth+1, refuse); err != nil {
 				return err
 			}
 		}
@@ -440,7 +563,7 @@ func walkExpr(v any, refuse refuseFunc) error {
 	list := func(key string) error {
 		l, _ := n[key].([]any)
 		for _, c := range l {
-			if err := walkExpr(c, refuse); err != nil {
+			if err := walkExpr(c, depth+1, refuse); err != nil {
 				return err
 			}
 		}
@@ -478,10 +601,10 @@ func walkExpr(v any, refuse refuseFunc) error {
 		checks, _ := n["case_checks"].([]any)
 		for _, c := range checks {
 			m, _ := c.(map[string]any)
-			if err := walkExpr(m["when_expr"], refuse); err != nil {
+			if err := walkExpr(m["when_expr"], depth+1, refuse); err != nil {
 				return err
 			}
-			if err := walkExpr(m["then_expr"], refuse); err != nil {
+			if err := walkExpr(m["then_expr"], depth+1, refuse); err != nil {
 				return err
 			}
 		}
@@ -555,6 +678,21 @@ func checkFunction(n map[string]any, pos int, refuse refuseFunc, list func(strin
 	}
 	if e, _ := n["export_state"].(bool); e {
 		return refuse(pos, "EXPORT_STATE on %s", name)
+	}
+	if lname == "replace" {
+		// growth bounds what a replace can make only when it knows both
+		// texts.
+		args, _ := n["children"].([]any)
+		if len(args) != 3 {
+			return refuse(pos, "replace takes three arguments: replace(text, 'search', 'replacement')")
+		}
+		for _, a := range args[1:] {
+			if m, _ := a.(map[string]any); m == nil {
+				return refuse(pos, "replace's search and replacement must be string constants")
+			} else if _, ok := constantString(m); !ok {
+				return refuse(nodePos(m), "replace's search and replacement must be string constants, such as replace(event_name, '-', ' ')")
+			}
+		}
 	}
 	return list("children")
 }

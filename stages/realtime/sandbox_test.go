@@ -3,8 +3,10 @@ package realtime
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The seed's two example criteria, as the seed writes them.
@@ -55,7 +57,17 @@ func TestCheckCriteriaRefusesHostile(t *testing.T) {
 		{"unterminated string", "event_name = 'x", "unterminated string"},
 		{"not an expression", "major_category =", "parse"},
 		{"empty", "   ", "empty"},
-		{"too long", "event_id = 1 OR " + strings.Repeat("event_id = 1 OR ", 300) + "false", "characters long"},
+		{"too long", "event_id = 1 OR " + strings.Repeat("event_id = 1 OR ", 300) + "false", "bytes long"},
+		// The fragment that ran for tens of seconds and gigabytes: each
+		// replace makes event_name up to 96 times longer.
+		{"replace amplifying text", amplifying(4, 96), "longer"},
+		{"one replace amplifying text", amplifying(1, 96), "longer"},
+		{"nested replaces, each modest", amplifying(3, 8), "longer"},
+		{"concatenated amplifiers", "length(" + strings.Repeat(amplifying(1, 40)[len("length("):len(amplifying(1, 40))-len(") > 0")]+" || ", 3) + "'x') > 0", "longer"},
+		{"replace by a column", "length(replace(event_name, 'N', event_name)) > 0", "replace"},
+		{"replace searching a column", "length(replace(event_name, event_name, 'NNNNNNNN')) > 0", "replace"},
+		{"deep nesting", strings.Repeat("(", 40) + "event_id = 1" + strings.Repeat(")", 40), "nested"},
+		{"deep function nesting", strings.Repeat("lower(", 40) + "event_name" + strings.Repeat(")", 40) + " = 'x'", "nested"},
 		{"cast to a complex type", "CAST(event_name AS VARCHAR[]) IS NULL", "CAST to"},
 		{"lambda", "list_filter([1], x -> x > 1) IS NULL", "not allowed"},
 	} {
@@ -71,6 +83,16 @@ func TestCheckCriteriaRefusesHostile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// amplifying is the issue's hostile fragment with levels nested replaces,
+// each replacing 'N' by n Ns.
+func amplifying(levels, n int) string {
+	s := "event_name"
+	for range levels {
+		s = "replace(" + s + ",'N','" + strings.Repeat("N", n) + "')"
+	}
+	return "length(" + s + ") > 0"
 }
 
 // TestCheckCriteriaAllows: the seed's examples and expressions using every
@@ -90,9 +112,73 @@ func TestCheckCriteriaAllows(t *testing.T) {
 		"season_name = 'it''s; -- not a comment /* nor this */ $$'",
 		"event_date IS DISTINCT FROM current_date - INTERVAL 1 DAY",
 		"substr(event_name, 1, 2) = '27' AND event_name NOT IN ('X', 'Y')",
+		"replace(event_name, 'NHL', 'N.H.L.') LIKE '%N.H.L.%' AND replace(season_name, ' ', '') = '2026'",
+		"lower(event_name) || ' ' || upper(season_name) || '-' || minor_category <> ''",
 	} {
 		if err := CheckCriteria(ctx, fragment); err != nil {
 			t.Errorf("CheckCriteria(%q): %v", fragment, err)
 		}
 	}
+}
+
+// sandboxEvents is a sandbox load of n events named like the issue's
+// (with Ns for the hostile fragment to multiply), all selected today.
+func sandboxEvents(n int) string {
+	return fmt.Sprintf(`CREATE TABLE archtics.event AS SELECT i::INTEGER AS event_id, 'NHL NNN game ' || i AS event_name,
+		DATE '2026-01-02' AS event_date, '19:00' AS event_time, 'FRI' AS event_day, 'nhl' AS team, 'SPORTS' AS major_category,
+		'NHL PRO HOCKEY' AS minor_category, '2026' AS season_name, 'Y' AS enabled, 1 AS total_events,
+		DATE '2026-01-01' AS current_date FROM range(%d) t(i)`, n)
+}
+
+// TestSandboxLimits: the sandbox runs on one thread within its memory
+// limit, with its configuration locked; a fragment the first wall would
+// refuse (run here without it) ends with an error, not the machine's
+// memory, and a cancelled context returns from it at once.
+func TestSandboxLimits(t *testing.T) {
+	ctx := context.Background()
+	t.Run("settings", func(t *testing.T) {
+		sb, err := newSandbox(ctx, sandboxEvents(10))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sb.Close()
+		var threads, mem, access string
+		if err := sb.QueryRowContext(ctx, "SELECT current_setting('threads')::VARCHAR, current_setting('memory_limit'), current_setting('enable_external_access')::VARCHAR").Scan(&threads, &mem, &access); err != nil {
+			t.Fatal(err)
+		}
+		if threads != "1" || !strings.Contains(mem, "MiB") || access != "false" {
+			t.Errorf("threads %s, memory_limit %s, enable_external_access %s; want 1, %s, false", threads, mem, access, SandboxMemory)
+		}
+		for _, stmt := range []string{"SET memory_limit = '8GB'", "SET threads = 8", "SET enable_external_access = true"} {
+			if _, err := sb.ExecContext(ctx, stmt); err == nil {
+				t.Errorf("%s: accepted in the sandbox", stmt)
+			}
+		}
+	})
+	t.Run("hostile fragment past the first wall", func(t *testing.T) {
+		sb, err := newSandbox(ctx, sandboxEvents(5000))
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		rows, err := runCriteria(ctx, sb, amplifying(4, 96))
+		t.Logf("%d rows, %v after %v", len(rows), err, time.Since(start))
+		if err == nil {
+			t.Fatal("the hostile fragment ran to the end")
+		}
+	})
+	t.Run("cancelled", func(t *testing.T) {
+		sb, err := newSandbox(ctx, sandboxEvents(5000))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cctx, cancel := context.WithCancel(ctx)
+		time.AfterFunc(200*time.Millisecond, cancel)
+		start := time.Now()
+		_, err = runCriteria(cctx, sb, amplifying(4, 96))
+		t.Logf("returned %v after %v", err, time.Since(start))
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("runCriteria after a cancel: %v, want context.Canceled", err)
+		}
+	})
 }

@@ -121,34 +121,26 @@ func Select(ctx context.Context, w *pipeline.Warehouse, team string, at time.Tim
 	if err != nil {
 		return nil, fmt.Errorf("select events of %s: %w", team, err)
 	}
-	defer sb.Close()
+	defer func() {
+		if sb != nil {
+			sb.Close()
+		}
+	}()
 	if err := checkCriteria(ctx, sb, sel.Criteria); err != nil {
 		if sel.Record != nil {
 			return nil, fmt.Errorf("select events of %s: version %d of its criteria (korebi.birulesettings): %w", team, sel.Record.Version, err)
 		}
 		return nil, err
 	}
-	rows, err := sb.QueryContext(ctx, SelectionQuery(sel.Criteria))
-	if err != nil {
-		return nil, fmt.Errorf("select events of %s with criteria %q: %w", team, sel.Criteria, err)
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
 	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		var r SelectionRow
-		var name, tm, day, tmName, major, minor, season sql.NullString
-		if err := rows.Scan(&r.EventID, &name, &r.EventDate, &tm, &day, &tmName, &major, &minor, &season); err != nil {
-			return nil, fmt.Errorf("select events of %s: %w", team, err)
-		}
-		r.EventName, r.EventTime, r.EventDay, r.Team = name.String, tm.String, day.String, tmName.String
-		r.MajorCategory, r.MinorCategory, r.SeasonName = major.String, minor.String, season.String
-		sel.Rows = append(sel.Rows, r)
+	logger.Debug("realtime: running the criteria", "team", team, "criteria", sel.Criteria)
+	if sel.Rows, err = runCriteria(ctx, sb, sel.Criteria); err != nil {
+		return nil, fmt.Errorf("select events of %s: %w", team, err)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("select events of %s with criteria %q: %w", team, sel.Criteria, err)
-	}
+	sb = nil // runCriteria closed it
 	sort.Slice(sel.Rows, func(i, j int) bool {
 		a, b := sel.Rows[i], sel.Rows[j]
 		if !a.EventDate.Equal(b.EventDate) {
@@ -215,6 +207,68 @@ func EventStart(date time.Time, eventTime string, loc *time.Location) (time.Time
 	return time.Date(date.Year(), date.Month(), date.Day(), tod.Hour(), tod.Minute(), tod.Second(), 0, loc), nil
 }
 
+// runCriteria runs the selection query with criteria on the sandbox sb,
+// within CriteriaTimeout, and closes sb. DuckDB notices an interrupt only
+// between two chunks of rows, so a cancelled context (a signal) or the
+// timeout returns at once and leaves the query to be interrupted, and sb
+// closed, behind it: a stopping tick does not wait for it.
+func runCriteria(ctx context.Context, sb *sql.DB, criteria string) ([]SelectionRow, error) {
+	qctx, cancel := context.WithTimeout(ctx, CriteriaTimeout)
+	defer cancel()
+	type answer struct {
+		rows []SelectionRow
+		err  error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		defer sb.Close()
+		rows, err := querySelection(qctx, sb, criteria)
+		done <- answer{rows, err}
+	}()
+	select {
+	case a := <-done:
+		if a.err != nil && ctx.Err() == nil && errors.Is(a.err, context.DeadlineExceeded) {
+			return nil, timedOut(criteria)
+		}
+		if a.err != nil {
+			return nil, fmt.Errorf("criteria %q: %w", criteria, a.err)
+		}
+		return a.rows, nil
+	case <-qctx.Done():
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return nil, timedOut(criteria)
+	}
+}
+
+func timedOut(criteria string) error {
+	return &CriteriaError{Fragment: criteria, Reason: fmt.Sprintf("selecting the events took longer than %s (over a team's events it takes milliseconds): write simpler criteria", CriteriaTimeout)}
+}
+
+func querySelection(ctx context.Context, sb *sql.DB, criteria string) ([]SelectionRow, error) {
+	rows, err := sb.QueryContext(ctx, SelectionQuery(criteria))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []SelectionRow
+	for rows.Next() {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		var r SelectionRow
+		var name, tm, day, tmName, major, minor, season sql.NullString
+		if err := rows.Scan(&r.EventID, &name, &r.EventDate, &tm, &day, &tmName, &major, &minor, &season); err != nil {
+			return nil, err
+		}
+		r.EventName, r.EventTime, r.EventDay, r.Team = name.String, tm.String, day.String, tmName.String
+		r.MajorCategory, r.MinorCategory, r.SeasonName = major.String, minor.String, season.String
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
 // openSandbox opens the second wall: a private in-memory DuckDB holding a
 // copy of team's rows of archtics.event (from db, the warehouse's views)
 // and, as the column current_date, the logical date today; then file and
@@ -239,6 +293,14 @@ func openSandbox(ctx context.Context, db *sql.DB, team string, today time.Time) 
 	if _, err := db.ExecContext(ctx, copySQL); err != nil {
 		return nil, fmt.Errorf("criteria sandbox: copy the events of %s: %w", team, err)
 	}
+	return newSandbox(ctx, fmt.Sprintf("CREATE TABLE archtics.event AS SELECT %s, DATE %s AS %s FROM read_parquet(%s)",
+		strings.Join(cols, ", "), schemas.QuoteString(today.Format(time.DateOnly)), schemas.QuoteIdent(CurrentDateColumn), schemas.QuoteString(file)))
+}
+
+// newSandbox opens an in-memory DuckDB, runs load (which creates
+// archtics.event) and puts the walls up: one thread, SandboxMemory and no
+// spilling to disk, no file or network access, configuration locked.
+func newSandbox(ctx context.Context, load string) (*sql.DB, error) {
 	sb, err := sql.Open("duckdb", "")
 	if err != nil {
 		return nil, fmt.Errorf("criteria sandbox: open duckdb: %w", err)
@@ -247,8 +309,10 @@ func openSandbox(ctx context.Context, db *sql.DB, team string, today time.Time) 
 	sb.SetMaxOpenConns(1)
 	for _, stmt := range []string{
 		"CREATE SCHEMA archtics",
-		fmt.Sprintf("CREATE TABLE archtics.event AS SELECT %s, DATE %s AS %s FROM read_parquet(%s)",
-			strings.Join(cols, ", "), schemas.QuoteString(today.Format(time.DateOnly)), schemas.QuoteIdent(CurrentDateColumn), schemas.QuoteString(file)),
+		load,
+		"SET threads = 1",
+		"SET memory_limit = " + schemas.QuoteString(SandboxMemory),
+		"SET temp_directory = ''",
 		"SET enable_external_access = false",
 		"SET lock_configuration = true",
 	} {
