@@ -46,6 +46,9 @@ it) and opens as it is; its views read the cached files by absolute path.`,
 					if err != nil {
 						return err
 					}
+					if g := w.Guard(false); g.Inside(c.String("out")) {
+						return cli.Exit(fmt.Sprintf("--out %s lies inside the warehouse %s, where a file no commit names is an orphan: write it elsewhere", c.String("out"), g.Root), exitUsage)
+					}
 					if err := exportCatalog(c.Context, w, cache, c.String("out")); err != nil {
 						return err
 					}

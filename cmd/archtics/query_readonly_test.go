@@ -234,6 +234,15 @@ SELECT count(*) FROM t`, "DIR", dir)
 			t.Errorf("--out inside the warehouse: %v, want a refusal", err)
 		}
 	})
+	t.Run("catalog export --out inside the warehouse", func(t *testing.T) {
+		out := filepath.Join(link, "catalog.duckdb")
+		if code := run(ctx, []string{"archtics", "-w", wh, "catalog", "export", "--cache", cache, "--out", out}); code != exitUsage {
+			t.Errorf("catalog export --out %s: exit %d, want %d", out, code, exitUsage)
+		}
+		if after := filesUnder(t, wh); !slices.Equal(after, whBefore) {
+			t.Errorf("the warehouse changed: %v", slices.DeleteFunc(after, func(f string) bool { return slices.Contains(whBefore, f) }))
+		}
+	})
 }
 
 func mustGetwd(t *testing.T) string {
