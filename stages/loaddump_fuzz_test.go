@@ -60,7 +60,7 @@ func FuzzLoadDumpFile(f *testing.F) {
 		loaded, rejected := &rowCounter{}, &rowCounter{}
 		sink := newRejectSink(rejected, "batch", "nhl", "clone")
 		defer sink.release()
-		fl, err := readDumpFile(context.Background(), file, loaded, sink, nil)
+		fl, err := readDumpFile(context.Background(), file, fileScan{tw: loaded, rejects: sink, record: true})
 		if err != nil {
 			t.Fatalf("a body the reader can split must load or reject, not fail: %v", err)
 		}
@@ -123,7 +123,7 @@ func FuzzLoadDumpFileDamaged(f *testing.F) {
 		defer cancel()
 		done := make(chan error, 1)
 		go func() {
-			_, err := readDumpFile(ctx, file, &rowCounter{}, sink, nil)
+			_, err := readDumpFile(ctx, file, fileScan{tw: &rowCounter{}, rejects: sink, record: true})
 			done <- err
 		}()
 		var err error
