@@ -74,7 +74,7 @@ type RowBuilder struct {
 	table   *schemas.Table
 	builder *array.RecordBuilder
 	parsed  []value
-	inKey   []bool
+	inKey   []bool // part of the key, or required in the source table (RequireAsIn): never stored NULL
 	keyCols []int
 	repairs []Repair
 	// Lossless keeps a row whose optional fields do not convert.
@@ -96,6 +96,18 @@ func NewRowBuilder(mem memory.Allocator, t *schemas.Table) *RowBuilder {
 		}
 	}
 	return rb
+}
+
+// RequireAsIn makes the columns src requires required here too, for
+// lossless mode: a change table takes NULLs in every column but the key
+// (a tombstone is a key alone), yet a version whose required field does
+// not convert is rejected, not stored with it NULL.
+func (rb *RowBuilder) RequireAsIn(src *schemas.Table) {
+	for _, c := range src.Columns {
+		if i := rb.table.ColumnIndex(c.Name); i >= 0 && !c.Nullable {
+			rb.inKey[i] = true
+		}
+	}
 }
 
 // Repairs are the fields the last Append changed (valid until the next).
