@@ -350,7 +350,13 @@ func loadDumpTable(ctx context.Context, ws *writerSet, files []DumpFile, rejects
 		return nil, err
 	}
 	seed := maphash.MakeSeed()
-	var hashes []uint64
+	var rows int64
+	for _, f := range files {
+		rows += max(f.Rows, 0)
+	}
+	// Sized by the manifest's count (no regrowth), within reason: a
+	// manifest may lie, and the rows' count is checked only at the end.
+	hashes := make([]uint64, 0, min(rows, 1<<24))
 	var buf []byte
 	hashKey := func(rb *RowBuilder) uint64 {
 		buf = rb.appendKey(buf[:0])
