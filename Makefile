@@ -59,9 +59,10 @@ $(BENCH_DATA)/.built:
 fuzz-clone:
 	$(GO) test -run '^TestPullConvergesToTruth$$' -count=1 -timeout 30m ./stages/changes -long
 
-## testdata: regenerate testdata/dump-tiny after an intended change to the simulator's output
+## testdata: regenerate testdata/dump-tiny (and testdata/hostile, made from it) after an intended change to the simulator's output
 testdata:
 	$(GO) test ./simulator -run '^TestGoldenDump$$' -update
+	$(GO) test ./internal/hostile -run '^TestCorpusIsGenerated$$' -update
 
 ## samples: regenerate schemas/samples/*.csv (the korebi realtime sample tables) after an intended change to the simulator
 samples:

@@ -356,7 +356,8 @@ func loadDumpTable(ctx context.Context, ws *writerSet, files []DumpFile, rejects
 	}
 	// Sized by the manifest's count (no regrowth), within reason: a
 	// manifest may lie, and the rows' count is checked only at the end.
-	hashes := make([]uint64, 0, min(rows, 1<<24))
+	hashes, free := allocHashes(min(rows, 1<<27))
+	defer free()
 	var buf []byte
 	hashKey := func(rb *RowBuilder) uint64 {
 		buf = rb.appendKey(buf[:0])

@@ -116,3 +116,24 @@ func checkHostileLoad(t *testing.T, c hostile.Case, wh, stdout string) {
 		}
 	}
 }
+
+// TestLoadDumpBadTeamFlag: a --team that is not a plain name, or not in
+// the dump, is a usage error before the warehouse folder is made.
+func TestLoadDumpBadTeamFlag(t *testing.T) {
+	dump := filepath.Join("..", "..", "testdata", "dump-tiny")
+	for _, team := range []string{"../evil", "nhl/clone", "nope"} {
+		t.Run(team, func(t *testing.T) {
+			wh := filepath.Join(t.TempDir(), "warehouse")
+			var code int
+			stderr := captureStderr(t, func() {
+				code = run(context.Background(), []string{"archtics", "--warehouse", wh, "load-dump", "--dump", dump, "--team", team})
+			})
+			if code != exitUsage || !strings.Contains(stderr, team) {
+				t.Fatalf("exit %d, stderr %q: want a usage error naming %q", code, stderr, team)
+			}
+			if _, err := os.Stat(wh); !errors.Is(err, fs.ErrNotExist) {
+				t.Fatalf("a refused load left the warehouse folder %s (%v)", wh, err)
+			}
+		})
+	}
+}
