@@ -54,6 +54,13 @@ func TestHostileDumps(t *testing.T) {
 				t.Fatalf("exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
 			}
 			checkHostileLoad(t, c, wh, stdout)
+			var vcode int
+			vout := captureStdout(t, func() {
+				vcode = run(context.Background(), []string{"archtics", "--log-level", "error", "--warehouse", wh, "verify"})
+			})
+			if vcode != exitOK {
+				t.Fatalf("verify exit %d:\n%s", vcode, vout)
+			}
 		})
 	}
 }
