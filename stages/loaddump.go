@@ -378,61 +378,57 @@ func loadDumpTable(ctx context.Context, ws *writerSet, files []DumpFile, rejects
 			"took", time.Since(start).Round(time.Millisecond))
 	}
 	slices.Sort(hashes)
-	suspects := map[uint64]bool{}
+	var suspects []uint64 // sorted: a map would cost five times as much
 	for i := 1; i < len(hashes); i++ {
-		if hashes[i] == hashes[i-1] {
-			suspects[hashes[i]] = true
+		if hashes[i] == hashes[i-1] && (len(suspects) == 0 || suspects[len(suspects)-1] != hashes[i]) {
+			suspects = append(suspects, hashes[i])
 		}
 	}
 	hashes = nil
+	free()
 	if len(suspects) == 0 {
 		return fls, nil
 	}
 
-	// Rare: find the keys really doubled (equal hashes may be a collision).
-	type lineRef struct {
-		file int
-		line int64
-	}
-	seen := map[string][]lineRef{}
-	shown := map[string]string{}
+	// Rare: find the keys really doubled (equal hashes may be a
+	// collision). What is kept is per suspect line, not per row.
+	groupOf := map[string]int32{} // key → index in groups
+	var groups []dupGroup
 	for i, f := range files {
 		scan := fileScan{key: func(line int64, rb *RowBuilder) string {
-			if suspects[hashKey(rb)] {
-				k := string(rb.appendKey(nil))
-				seen[k] = append(seen[k], lineRef{i, line})
-				if _, ok := shown[k]; !ok {
-					shown[k] = rb.keyText()
-				}
+			if _, ok := slices.BinarySearch(suspects, hashKey(rb)); !ok {
+				return ""
 			}
+			k := rb.appendKey(nil)
+			g, ok := groupOf[string(k)]
+			if !ok {
+				g = int32(len(groups))
+				groupOf[string(k)] = g
+				groups = append(groups, dupGroup{})
+			}
+			if len(groups[g].lines) == 1 {
+				groups[g].key = rb.keyText() // only for keys really doubled
+			}
+			groups[g].lines = append(groups[g].lines, dupLine{int32(i), line})
 			return ""
 		}}
 		if _, err := readDumpFile(ctx, f, scan); err != nil {
 			return nil, err
 		}
 	}
-	drop := make([]map[int64]string, len(files))
+	groupOf = nil
+	drop := make([]map[int64]int32, len(files)) // file → line → group
 	doubled := 0
-	for k, refs := range seen {
-		if len(refs) < 2 {
+	for g, grp := range groups {
+		if len(grp.lines) < 2 {
 			continue
 		}
 		doubled++
-		for _, r := range refs {
-			var others []string
-			for _, o := range refs {
-				if o != r && len(others) < 5 {
-					others = append(others, fmt.Sprintf("%s line %d", files[o.file].Name, o.line))
-				}
+		for _, l := range grp.lines {
+			if drop[l.file] == nil {
+				drop[l.file] = map[int64]int32{}
 			}
-			if n := len(refs) - 1 - len(others); n > 0 {
-				others = append(others, fmt.Sprintf("%d more", n))
-			}
-			if drop[r.file] == nil {
-				drop[r.file] = map[int64]string{}
-			}
-			drop[r.file][r.line] = fmt.Sprintf("key %s is on %d lines of the dump, also on %s: a source error, no line of it is loaded",
-				shown[k], len(refs), strings.Join(others, ", "))
+			drop[l.file][l.line] = int32(g)
 		}
 	}
 	if doubled == 0 {
@@ -447,13 +443,45 @@ func loadDumpTable(ctx context.Context, ws *writerSet, files []DumpFile, rejects
 		// The first pass recorded the rejects and repairs of the other
 		// lines: this one records only the doubled keys'.
 		scan := fileScan{tw: tw, rejects: rejects, repairs: repairs, key: func(line int64, _ *RowBuilder) string {
-			return drop[i][line]
+			g, ok := drop[i][line]
+			if !ok {
+				return ""
+			}
+			return groups[g].reason(files, int32(i), line)
 		}}
 		if fls[i], err = loadDumpFile(ctx, f, scan); err != nil {
 			return nil, err
 		}
 	}
 	return fls, nil
+}
+
+// dupGroup is the lines of one key that is, or may be, on more than one
+// line of a table.
+type dupGroup struct {
+	key   string // the key shown, once there are two lines
+	lines []dupLine
+}
+
+type dupLine struct {
+	file int32
+	line int64
+}
+
+// reason is the reject reason of one line of a doubled key: the key and
+// (up to five of) the other lines.
+func (g dupGroup) reason(files []DumpFile, file int32, line int64) string {
+	var others []string
+	for _, o := range g.lines {
+		if o != (dupLine{file, line}) && len(others) < 5 {
+			others = append(others, fmt.Sprintf("%s line %d", files[o.file].Name, o.line))
+		}
+	}
+	if n := len(g.lines) - 1 - len(others); n > 0 {
+		others = append(others, fmt.Sprintf("%d more", n))
+	}
+	return fmt.Sprintf("key %s is on %d lines of the dump, also on %s: a source error, no line of it is loaded",
+		g.key, len(g.lines), strings.Join(others, ", "))
 }
 
 // fileScan is what one read of a dump file does with its rows.
