@@ -13,7 +13,8 @@ import (
 // DelimitedReader reads a bulk-export text file: one header line naming the
 // columns, then one record per line, fields separated by '|'. A backslash
 // escapes the separator, itself and line breaks (\|, \\, \n, \r), so a
-// field may hold any text and a record is always one physical line.
+// field may hold any text and a record is always one physical line; any
+// other escape is an error of its line.
 //
 // A failure to read the file itself (I/O, decompression) is a *ReadError:
 // it ends the file, and every later Next returns it again. A line that

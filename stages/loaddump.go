@@ -138,8 +138,13 @@ func LoadDump(ctx context.Context, w *pipeline.Warehouse, dump Dump, team string
 //
 // Every file's SHA-256 and row count are checked against the manifest
 // (a truncated or corrupt download fails the load and commits nothing).
-// Rows that do not convert are kept in archtics_meta.rejects with file,
-// line, field and reason, so in = loaded + rejected for every file.
+// Rows whose key or a required field does not convert are kept in
+// archtics_meta.rejects with file, line, field and reason, so in = loaded
+// + rejected for every file; so is every line of a key that is on more
+// than one line of a table (loadDumpTable). A row whose optional field
+// does not convert loads with it NULL, and text that is not UTF-8 is read
+// as Windows-1252 (or the whole file as the manifest's encoding); each
+// such field is recorded in archtics_meta.repairs.
 // Rerunning the same dump is a no-op; a crash before the commit leaves
 // only invisible files, which the rerun writes again byte for byte. A team
 // that already has a clone from another dump is refused (ErrCloneExists)
