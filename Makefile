@@ -77,9 +77,10 @@ fuzz:
 	echo "fuzz: $$name in $$pkg for $(FUZZTIME)"; \
 	$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; done
 
-## testdata: regenerate testdata/dump-tiny after an intended change to the simulator's output
+## testdata: regenerate testdata/dump-tiny (and testdata/hostile, made from it) after an intended change to the simulator's output
 testdata:
 	$(GO) test ./simulator -run '^TestGoldenDump$$' -update
+	$(GO) test ./internal/hostile -run '^TestCorpusIsGenerated$$' -update
 
 ## samples: regenerate schemas/samples/*.csv (the korebi realtime sample tables) after an intended change to the simulator
 samples:

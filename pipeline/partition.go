@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -269,6 +270,9 @@ func (tw *TableWriter) Write(rec arrow.RecordBatch) error {
 	if n == 0 {
 		return nil
 	}
+	if err := checkUTF8(tw.t, rec); err != nil {
+		return tw.fail(err)
+	}
 	if tw.dir == "" {
 		dir, err := os.MkdirTemp(tw.opts.spoolDir, "archtics-spool-*")
 		if err != nil {
@@ -342,6 +346,56 @@ func (tw *TableWriter) Write(rec arrow.RecordBatch) error {
 	}
 	tw.rows += int64(n)
 	return nil
+}
+
+// ErrInvalidUTF8 is wrapped when a record holds a string that is not
+// UTF-8: DuckDB would refuse every later query of the table.
+var ErrInvalidUTF8 = errors.New("a string is not valid UTF-8")
+
+// checkUTF8 is the last line of defence against text that would poison a
+// table: the stages repair such values before they get here. Whole
+// columns are checked at once (ASCII is checked 8 bytes at a time); only
+// a column that fails is walked value by value, to name the row.
+func checkUTF8(t *schemas.Table, rec arrow.RecordBatch) error {
+	for c, col := range rec.Columns() {
+		a, ok := col.(*array.String)
+		if !ok {
+			continue
+		}
+		buf, offs := a.ValueBytes(), a.ValueOffsets()
+		if utf8.Valid(buf) && boundariesAtRuneStarts(buf, offs) {
+			continue
+		}
+		for i := 0; i < a.Len(); i++ {
+			if a.IsValid(i) && !utf8.ValidString(a.Value(i)) {
+				return fmt.Errorf("table writer %s: column %s row %d of the batch (%q): %w; the stage must repair it before writing",
+					t.FullName(), rec.ColumnName(c), i, truncateBytes(a.Value(i), 60), ErrInvalidUTF8)
+			}
+		}
+	}
+	return nil
+}
+
+// boundariesAtRuneStarts reports whether every value of a valid UTF-8
+// buffer starts on a rune: then every value is valid UTF-8 too.
+func boundariesAtRuneStarts(buf []byte, offs []int32) bool {
+	if len(offs) == 0 {
+		return true
+	}
+	base := offs[0]
+	for _, o := range offs[1 : len(offs)-1] {
+		if i := int(o - base); i < len(buf) && !utf8.RuneStart(buf[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func truncateBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
 }
 
 func (tw *TableWriter) fail(err error) error {

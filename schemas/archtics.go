@@ -227,7 +227,7 @@ var RTXAttendanceRaw = &Table{
 var SourceTables = []*Table{Event, Cust, Ticket, Tex}
 
 // All lists every table definition.
-var All = append(append(append([]*Table{Event, Cust, Ticket, Tex, Scan, RTXAttendanceRaw, Rejects}, cloneTables()...), holderTables()...), realtimeTables()...)
+var All = append(append(append([]*Table{Event, Cust, Ticket, Tex, Scan, RTXAttendanceRaw, Rejects, Repairs}, cloneTables()...), holderTables()...), realtimeTables()...)
 
 // Lookup finds a table by "schema.table" or bare table name.
 func Lookup(name string) (*Table, bool) {

@@ -25,10 +25,11 @@ type batchWriters struct {
 }
 
 type batchWriter struct {
-	tw   *pipeline.TableWriter
-	pipe *pipedWriter
-	rb   *RowBuilder
-	rows int64
+	tw       *pipeline.TableWriter
+	pipe     *pipedWriter
+	rb       *RowBuilder
+	rows     int64
+	required *schemas.Table // the source table whose required columns rb requires
 }
 
 func newBatchWriters(ctx context.Context, w *pipeline.Warehouse, batch string) *batchWriters {
@@ -39,18 +40,41 @@ func newBatchWriters(ctx context.Context, w *pipeline.Warehouse, batch string) *
 // row. A row that does not convert returns a *FieldError and nothing is
 // queued, so the caller can reject it and go on.
 func (b *batchWriters) Append(t *schemas.Table, fields []string) error {
+	_, err := b.append(t, fields, false)
+	return err
+}
+
+// AppendLossless is Append for rows of source table src: a field that
+// does not convert and is neither in t's key nor required in src is
+// stored NULL instead of rejecting the row, and a field that is not UTF-8
+// is transcoded; the fields so changed are returned (valid until the
+// next append) for the caller to record.
+func (b *batchWriters) AppendLossless(t, src *schemas.Table, fields []string) ([]Repair, error) {
 	bw, err := b.writer(t)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	if bw.required != src {
+		bw.rb.RequireAsIn(src)
+		bw.required = src
+	}
+	return b.append(t, fields, true)
+}
+
+func (b *batchWriters) append(t *schemas.Table, fields []string, lossless bool) ([]Repair, error) {
+	bw, err := b.writer(t)
+	if err != nil {
+		return nil, err
+	}
+	bw.rb.Lossless = lossless
 	if err := bw.rb.Append(fields); err != nil {
-		return err
+		return nil, err
 	}
 	bw.rows++
 	if bw.rb.Len() >= recordRows {
-		return b.flush(t, bw)
+		return bw.rb.Repairs(), b.flush(t, bw)
 	}
-	return nil
+	return bw.rb.Repairs(), nil
 }
 
 func (b *batchWriters) writer(t *schemas.Table) (*batchWriter, error) {

@@ -1,17 +1,21 @@
 package stages
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"archtics/internal/textenc"
 	"archtics/schemas"
 )
 
@@ -30,11 +34,24 @@ func (e *FieldError) Error() string {
 	return fmt.Sprintf("field %s %q: %s", e.Column, truncate(e.Value, 60), e.Reason)
 }
 
+// truncate cuts s to about n bytes for a message, never inside a UTF-8
+// sequence.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n] + "..."
+	return textenc.Truncate(s, n) + "..."
+}
+
+// Repair is a field a RowBuilder changed to keep its row: a value that
+// was not UTF-8 (transcoded from Windows-1252), or one that did not
+// convert in a column that may be NULL (stored NULL, in lossless mode).
+type Repair struct {
+	Column   string
+	Raw      string // the value as received
+	Repaired string // the value stored; "" when Null
+	Null     bool
+	Reason   string
 }
 
 // value is one parsed field, held until the whole row has parsed so that a
@@ -48,20 +65,53 @@ type value struct {
 
 // RowBuilder turns text rows (fields in a table's column order, "" = NULL)
 // into Arrow record batches of the table's full schema.
+//
+// No string it builds is invalid UTF-8: such a field is transcoded from
+// Windows-1252 and listed in Repairs. With Lossless set, a field that
+// does not convert and is neither part of the key nor required is
+// stored NULL and listed in Repairs, instead of rejecting the row.
 type RowBuilder struct {
 	table   *schemas.Table
 	builder *array.RecordBuilder
 	parsed  []value
+	inKey   []bool // part of the key, or required in the source table (RequireAsIn): never stored NULL
+	keyCols []int
+	repairs []Repair
+	// Lossless keeps a row whose optional fields do not convert.
+	Lossless bool
 }
 
 // NewRowBuilder returns a builder for rows of t.
 func NewRowBuilder(mem memory.Allocator, t *schemas.Table) *RowBuilder {
-	return &RowBuilder{
+	rb := &RowBuilder{
 		table:   t,
 		builder: array.NewRecordBuilder(mem, t.ArrowSchema()),
 		parsed:  make([]value, len(t.Columns)),
+		inKey:   make([]bool, len(t.Columns)),
+	}
+	for _, k := range t.Key {
+		if i := t.ColumnIndex(k); i >= 0 {
+			rb.inKey[i] = true
+			rb.keyCols = append(rb.keyCols, i)
+		}
+	}
+	return rb
+}
+
+// RequireAsIn makes the columns src requires required here too, for
+// lossless mode: a change table takes NULLs in every column but the key
+// (a tombstone is a key alone), yet a version whose required field does
+// not convert is rejected, not stored with it NULL.
+func (rb *RowBuilder) RequireAsIn(src *schemas.Table) {
+	for _, c := range src.Columns {
+		if i := rb.table.ColumnIndex(c.Name); i >= 0 && !c.Nullable {
+			rb.inKey[i] = true
+		}
 	}
 }
+
+// Repairs are the fields the last Append changed (valid until the next).
+func (rb *RowBuilder) Repairs() []Repair { return rb.repairs }
 
 // Len is the number of rows appended since the last NewRecord.
 func (rb *RowBuilder) Len() int { return rb.builder.Field(0).Len() }
@@ -75,21 +125,94 @@ func (rb *RowBuilder) Release() { rb.builder.Release() }
 // Append converts fields and appends them as one row. On a bad field it
 // returns a *FieldError and appends nothing.
 func (rb *RowBuilder) Append(fields []string) error {
+	if err := rb.parse(fields); err != nil {
+		return err
+	}
+	rb.appendParsed()
+	return nil
+}
+
+// parse converts fields into rb.parsed (and rb.repairs) without
+// appending: the caller may still decide to drop the row.
+func (rb *RowBuilder) parse(fields []string) error {
 	cols := rb.table.Columns
+	rb.repairs = rb.repairs[:0]
 	if len(fields) != len(cols) {
 		return &FieldError{Reason: fmt.Sprintf("has %d fields, want %d (%s)", len(fields), len(cols), rb.table.FullName())}
 	}
 	for i, c := range cols {
-		v, err := parseField(c, fields[i])
+		s := fields[i]
+		if c.Type == schemas.String && !utf8.ValidString(s) {
+			fixed, _ := textenc.Repair(s)
+			rb.repairs = append(rb.repairs, Repair{Column: c.Name, Raw: s, Repaired: fixed, Reason: "not valid UTF-8: read as Windows-1252"})
+			s = fixed
+		}
+		v, err := parseField(c, s)
 		if err != nil {
-			return &FieldError{Column: c.Name, Value: fields[i], Reason: err.Error()}
+			if !rb.Lossless || !c.Nullable || rb.inKey[i] {
+				return &FieldError{Column: c.Name, Value: s, Reason: err.Error()}
+			}
+			if n := len(rb.repairs); n > 0 && rb.repairs[n-1].Column == c.Name {
+				rb.repairs = rb.repairs[:n-1] // one repair per field: the NULL
+			}
+			rb.repairs = append(rb.repairs, Repair{Column: c.Name, Raw: fields[i], Null: true, Reason: err.Error() + ": stored NULL"})
+			v = value{null: true}
 		}
 		rb.parsed[i] = v
 	}
-	for i, c := range cols {
+	return nil
+}
+
+// appendParsed appends the row parse converted last.
+func (rb *RowBuilder) appendParsed() {
+	for i, c := range rb.table.Columns {
 		appendValue(rb.builder.Field(i), c.Type, rb.parsed[i])
 	}
-	return nil
+}
+
+// appendKey appends the key of the row Append accepted last to dst, in a
+// form equal for equal keys (a converted value, not its spelling: 007 and
+// 7 are one account).
+func (rb *RowBuilder) appendKey(dst []byte) []byte {
+	for _, i := range rb.keyCols {
+		v := rb.parsed[i]
+		switch {
+		case v.null:
+			dst = append(dst, 0)
+		case rb.table.Columns[i].Type == schemas.String:
+			dst = append(dst, 1)
+			dst = binary.LittleEndian.AppendUint32(dst, uint32(len(v.s)))
+			dst = append(dst, v.s...)
+		case rb.table.Columns[i].Type == schemas.Float64:
+			dst = append(dst, 2)
+			dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(v.f))
+		default:
+			dst = append(dst, 3)
+			dst = binary.LittleEndian.AppendUint64(dst, uint64(v.i))
+		}
+	}
+	return dst
+}
+
+// keyText shows the key of the row Append accepted last, for messages.
+func (rb *RowBuilder) keyText() string {
+	parts := make([]string, 0, len(rb.keyCols))
+	for _, i := range rb.keyCols {
+		c, v := rb.table.Columns[i], rb.parsed[i]
+		var s string
+		switch {
+		case v.null:
+			s = "NULL"
+		case c.Type == schemas.String:
+			s = strconv.Quote(truncate(v.s, 40))
+		case c.Type == schemas.Float64:
+			s = strconv.FormatFloat(v.f, 'g', -1, 64)
+		default:
+			s = strconv.FormatInt(v.i, 10)
+		}
+		parts = append(parts, c.Name+"="+s)
+	}
+	return strings.Join(parts, ", ")
 }
 
 var (

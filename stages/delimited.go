@@ -13,7 +13,8 @@ import (
 // DelimitedReader reads a bulk-export text file: one header line naming the
 // columns, then one record per line, fields separated by '|'. A backslash
 // escapes the separator, itself and line breaks (\|, \\, \n, \r), so a
-// field may hold any text and a record is always one physical line.
+// field may hold any text and a record is always one physical line; any
+// other escape is an error of its line.
 //
 // A failure to read the file itself (I/O, decompression) is a *ReadError:
 // it ends the file, and every later Next returns it again. A line that
@@ -118,8 +119,13 @@ func (d *DelimitedReader) Next() (fields []string, raw string, err error) {
 				d.sb.WriteByte('\n')
 			case 'r':
 				d.sb.WriteByte('\r')
-			default: // \| and \\, and any other escaped byte as itself
+			case '|', '\\':
 				d.sb.WriteByte(text[i])
+			default:
+				// Guessing what the writer meant (a tab? a quote?) would
+				// store text the source never held: the line is rejected.
+				return nil, text, fmt.Errorf("%s line %d: unknown escape %s at byte %d: the dump escapes only \\|, \\\\, \\n and \\r",
+					d.name, d.line, showEscape(text[i]), i)
 			}
 		default:
 			d.sb.WriteByte(c)
@@ -149,6 +155,15 @@ func (d *DelimitedReader) readLine() (string, error) {
 		d.long = nil // do not keep one freak line's buffer for the rest of the file
 	}
 	return text, err
+}
+
+// showEscape shows a backslash and the byte after it as text that is
+// valid UTF-8 and printable.
+func showEscape(c byte) string {
+	if c >= 0x20 && c < 0x7F {
+		return "\\" + string(c)
+	}
+	return fmt.Sprintf("\\\\x%02X", c)
 }
 
 var errDanglingEscape = errors.New("line ends in a lone backslash")

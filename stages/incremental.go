@@ -68,6 +68,7 @@ type IncrementalReport struct {
 	Reserved    int64 // versions the overlap served again that the clone holds: not written twice
 	Deferred    int64 // versions updated after Until: left for the next run
 	Rejected    int64 // versions that did not convert: in archtics_meta.rejects
+	Repaired    int64 // fields of versions kept but stored other than received: in archtics_meta.repairs
 	Deletions   int64
 	Moved       int64 // committed rows rewritten because a merge moved their account reference
 	Merges      []changes.Merge
@@ -183,8 +184,10 @@ func pullChanges(ctx context.Context, w *pipeline.Warehouse, src changes.Source,
 	batch := incrementalBatchID(from)
 	out := newBatchWriters(ctx, w, batch)
 	defer out.Abort()
-	rejects := newRejectSink(rejectWriter{out}, batch, team, "clone")
+	rejects := newRejectSink(rejectWriter{out, schemas.Rejects}, batch, team, "clone")
 	defer rejects.release()
+	repairs := newRepairSink(rejectWriter{out, schemas.Repairs}, batch, team, "clone")
+	defer repairs.release()
 
 	instant := func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 	since := from.Add(-opts.Pull.Overlap)
@@ -215,17 +218,26 @@ func pullChanges(ctx context.Context, w *pipeline.Warehouse, src changes.Source,
 				}
 				row := remap(t, v.Row, winners)
 				fields := append(row[:len(row):len(row)], schemas.OpUpsert, instant(v.Updated), instant(v.AsOf), batch)
-				if err := out.Append(ch, fields); err != nil {
+				source := func() DumpFile {
+					return DumpFile{Table: t, Name: fmt.Sprintf("change API %s.%s since %s as_of %s", team, t.Name, since.UTC().Format(time.RFC3339), v.AsOf.Format(time.RFC3339))}
+				}
+				fixed, err := out.AppendLossless(ch, t, fields)
+				if err != nil {
 					var fe *FieldError
 					if !errors.As(err, &fe) {
 						return err
 					}
-					src := DumpFile{Table: t, Name: fmt.Sprintf("change API %s.%s since %s as_of %s", team, t.Name, since.UTC().Format(time.RFC3339), v.AsOf.Format(time.RFC3339))}
-					if err := rejects.add(src, line, fe.Column, fe.Error(), strings.Join(v.Row, "|")); err != nil {
+					if err := rejects.add(source(), line, fe.Column, fe.Error(), strings.Join(v.Row, "|")); err != nil {
 						return err
 					}
 					rep.Rejected++
 					continue
+				}
+				for _, r := range fixed {
+					if err := repairs.add(source(), line, r); err != nil {
+						return err
+					}
+					rep.Repaired++
 				}
 				rep.Upserts++
 				reached = v.Updated
@@ -254,6 +266,9 @@ func pullChanges(ctx context.Context, w *pipeline.Warehouse, src changes.Source,
 	if err := rejects.flush(); err != nil {
 		return err
 	}
+	if err := repairs.flush(); err != nil {
+		return err
+	}
 	opts.Progress(IncrementalProgress{Phase: "commit", Versions: rep.Versions})
 	files, err := out.Close()
 	if err != nil {
@@ -267,7 +282,7 @@ func pullChanges(ctx context.Context, w *pipeline.Warehouse, src changes.Source,
 		Watermark: pipeline.Watermark{From: head.Watermark, To: to.Format(time.RFC3339)},
 		ExpectSeq: head.Seq + 1,
 		Summary: map[string]int64{"versions": rep.Versions, "upserts": rep.Upserts, "reserved": rep.Reserved,
-			"deferred": rep.Deferred, "rejected": rep.Rejected, "pages": int64(rep.Pages)},
+			"deferred": rep.Deferred, "rejected": rep.Rejected, "repaired": rep.Repaired, "pages": int64(rep.Pages)},
 	}
 	c, err := w.Commit(ctx, req)
 	if err != nil {
@@ -275,16 +290,19 @@ func pullChanges(ctx context.Context, w *pipeline.Warehouse, src changes.Source,
 	}
 	rep.Commit, rep.To = c, to
 	opts.Logger.Info("incremental: pulled", "team", team, "seq", c.Seq, "from", head.Watermark, "to", req.Watermark.To,
-		"versions", rep.Versions, "upserts", rep.Upserts, "reserved", rep.Reserved, "deferred", rep.Deferred, "rejected", rep.Rejected)
+		"versions", rep.Versions, "upserts", rep.Upserts, "reserved", rep.Reserved, "deferred", rep.Deferred, "rejected", rep.Rejected, "repaired", rep.Repaired)
 	return nil
 }
 
-// rejectWriter sends the reject sink's records through the batch's
-// writers, so rejects land in the same commit as the rows.
-type rejectWriter struct{ out *batchWriters }
+// rejectWriter sends a reject or repair sink's records through the
+// batch's writers, so they land in the same commit as the rows.
+type rejectWriter struct {
+	out   *batchWriters
+	table *schemas.Table
+}
 
 func (r rejectWriter) Write(rec arrow.RecordBatch) error {
-	return r.out.WriteRecord(schemas.Rejects, rec)
+	return r.out.WriteRecord(r.table, rec)
 }
 
 // versionID is a version's identity: key and update instant (Archtics

@@ -173,8 +173,10 @@ func checkNoDoubles(t *testing.T, w *pipeline.Warehouse, team, cache string) {
 	}
 }
 
-// damagingSource serves a real change API but spoils one field of the
-// first ticket version it serves: a wrong type the conversion refuses.
+// damagingSource serves a real change API but spoils the first two
+// ticket versions it serves: the first's required event_id (the row is
+// rejected), the second's optional purchase_price and, with a Latin-1
+// byte, its row_name (the row is kept, both fields repaired).
 type damagingSource struct {
 	changes.Source
 	done bool
@@ -182,11 +184,15 @@ type damagingSource struct {
 
 func (d *damagingSource) Changes(ctx context.Context, dsn, table string, since time.Time, cursor string, pageSize int) (*client.Page, error) {
 	p, err := d.Source.Changes(ctx, dsn, table, since, cursor, pageSize)
-	if err == nil && table == schemas.Ticket.Name && !d.done && len(p.Rows) > 0 {
+	if err == nil && table == schemas.Ticket.Name && !d.done && len(p.Rows) > 1 {
 		d.done = true
 		row := append([]string(nil), p.Rows[0]...)
-		row[schemas.Ticket.ColumnIndex("purchase_price")] = "12,50 USD"
+		row[schemas.Ticket.ColumnIndex("event_id")] = "12x"
 		p.Rows[0] = row
+		row = append([]string(nil), p.Rows[1]...)
+		row[schemas.Ticket.ColumnIndex("purchase_price")] = "12,50 USD"
+		row[schemas.Ticket.ColumnIndex("row_name")] = "R\xf6w"
+		p.Rows[1] = row
 	}
 	return p, err
 }
@@ -208,13 +214,13 @@ func TestIncrementalRejectsDamagedVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !src.done || rep.Rejected != 1 {
-		t.Fatalf("damaged %v, rejected %d: want the one damaged version rejected", src.done, rep.Rejected)
+	if !src.done || rep.Rejected != 1 || rep.Repaired != 2 || rep.Commit.Summary["repaired"] != 2 {
+		t.Fatalf("damaged %v, rejected %d, repaired %d: want one version rejected and two fields of another repaired", src.done, rep.Rejected, rep.Repaired)
 	}
 	if rep.Versions != rep.Upserts+rep.Reserved+rep.Deferred+rep.Rejected {
 		t.Fatalf("%d versions served != %d written + %d held + %d deferred + %d rejected", rep.Versions, rep.Upserts, rep.Reserved, rep.Deferred, rep.Rejected)
 	}
-	db, err := pipeline.OpenDuckDB(ctx, "", w, filepath.Join(dir, "cache"), schemas.Rejects)
+	db, err := pipeline.OpenDuckDB(ctx, "", w, filepath.Join(dir, "cache"), schemas.Rejects, schemas.Repairs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +230,28 @@ func TestIncrementalRejectsDamagedVersion(t *testing.T) {
 	if err := db.QueryRow(`SELECT source, line, field, reason, batch_id FROM archtics_meta.rejects WHERE team = 'nhl' AND origin = 'clone' AND source LIKE 'change API %'`).Scan(&source, &line, &field, &reason, &batch); err != nil {
 		t.Fatalf("the reject row: %v", err)
 	}
-	if !strings.Contains(source, "nhl.ticket") || line < 1 || field != "purchase_price" || !strings.Contains(reason, "12,50 USD") || batch != rep.Commit.BatchID {
-		t.Fatalf("reject %q line %d field %q reason %q batch %q: want the ticket pull, a row number, purchase_price, the value, and batch %s", source, line, field, reason, batch, rep.Commit.BatchID)
+	if !strings.Contains(source, "nhl.ticket") || line < 1 || field != "event_id" || !strings.Contains(reason, "12x") || batch != rep.Commit.BatchID {
+		t.Fatalf("reject %q line %d field %q reason %q batch %q: want the ticket pull, a row number, event_id, the value, and batch %s", source, line, field, reason, batch, rep.Commit.BatchID)
+	}
+	rows, err := db.Query(`SELECT source, line, field, raw, coalesce(repaired, 'NULL'), batch_id FROM archtics_meta.repairs
+		WHERE team = 'nhl' AND origin = 'clone' ORDER BY field`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var src, field, raw, repaired, batch string
+		var at int64
+		if err := rows.Scan(&src, &at, &field, &raw, &repaired, &batch); err != nil {
+			t.Fatal(err)
+		}
+		if src != source || at != line+1 || batch != rep.Commit.BatchID {
+			t.Errorf("repair of %s at %q line %d batch %q: want the pull's next row (%q line %d), batch %s", field, src, at, batch, source, line+1, rep.Commit.BatchID)
+		}
+		got = append(got, field+"="+raw+"->"+repaired)
+	}
+	if want := `purchase_price=12,50 USD->NULL row_name=R\xF6w->Röw`; strings.Join(got, " ") != want {
+		t.Fatalf("repairs %q, want %q", strings.Join(got, " "), want)
 	}
 }

@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
 
+	"archtics/internal/textenc"
 	"archtics/pipeline"
 	"archtics/schemas"
 )
@@ -28,6 +31,8 @@ type DumpFile struct {
 	Rows   int64  // data rows the manifest promises (header excluded)
 	SHA256 string // hex of the compressed file, as the manifest lists it
 	Open   func() (io.ReadCloser, error)
+	// Charset is the encoding the manifest declares (nil: UTF-8).
+	Charset *textenc.Charset
 }
 
 // Dump is a full dump cut at Cutoff: every row entered before it.
@@ -40,12 +45,15 @@ type Dump struct {
 }
 
 // FileLoad is what loading one dump file did: In = Loaded + Rejected.
+// Repaired counts the fields of its rows stored other than received
+// (archtics_meta.repairs).
 type FileLoad struct {
 	File     string
 	Table    string
 	In       int64
 	Loaded   int64
 	Rejected int64
+	Repaired int64
 }
 
 // LoadReport summarises a LoadDump run.
@@ -54,6 +62,14 @@ type LoadReport struct {
 	Commit   *pipeline.Commit
 	Files    []FileLoad
 	Replaced int // files of an earlier clone retired by this load (LoadOptions.Replace)
+}
+
+// Repaired sums the fields the load repaired.
+func (r *LoadReport) Repaired() (n int64) {
+	for _, f := range r.Files {
+		n += f.Repaired
+	}
+	return n
 }
 
 // Totals sums the report's files.
@@ -122,8 +138,13 @@ func LoadDump(ctx context.Context, w *pipeline.Warehouse, dump Dump, team string
 //
 // Every file's SHA-256 and row count are checked against the manifest
 // (a truncated or corrupt download fails the load and commits nothing).
-// Rows that do not convert are kept in archtics_meta.rejects with file,
-// line, field and reason, so in = loaded + rejected for every file.
+// Rows whose key or a required field does not convert are kept in
+// archtics_meta.rejects with file, line, field and reason, so in = loaded
+// + rejected for every file; so is every line of a key that is on more
+// than one line of a table (loadDumpTable). A row whose optional field
+// does not convert loads with it NULL, and text that is not UTF-8 is read
+// as Windows-1252 (or the whole file as the manifest's encoding); each
+// such field is recorded in archtics_meta.repairs.
 // Rerunning the same dump is a no-op; a crash before the commit leaves
 // only invisible files, which the rerun writes again byte for byte. A team
 // that already has a clone from another dump is refused (ErrCloneExists)
@@ -131,6 +152,9 @@ func LoadDump(ctx context.Context, w *pipeline.Warehouse, dump Dump, team string
 // either way, since a stream's watermark never goes back.
 func LoadDumpWith(ctx context.Context, w *pipeline.Warehouse, dump Dump, team string, opts LoadOptions) (*LoadReport, error) {
 	progress := opts.Progress
+	if err := ValidateTeam(team); err != nil {
+		return nil, fmt.Errorf("load dump: %w", err)
+	}
 	report := &LoadReport{Team: team}
 	var files []DumpFile
 	for _, f := range dump.Files {
@@ -182,38 +206,306 @@ func LoadDumpWith(ctx context.Context, w *pipeline.Warehouse, dump Dump, team st
 	if logger == nil {
 		logger = slog.Default()
 	}
-	c, err := w.WriteAndCommit(ctx, req, func(add func(t *schemas.Table) *pipeline.TableWriter) error {
-		rejects := newRejectSink(add(schemas.Rejects), batch, team, "clone")
-		defer rejects.release()
-		logger.Info("load-dump: loading", "team", team, "files", len(files), "batch", batch)
-		for _, f := range files {
-			start := time.Now()
-			fl, err := loadDumpFile(ctx, f, add(f.Table), rejects, progress)
-			if err != nil {
-				return err
-			}
-			logger.Info("load-dump: file read", "file", f.Name, "rows", fl.In, "rejected", fl.Rejected, "took", time.Since(start).Round(time.Millisecond))
-			report.Files = append(report.Files, fl)
+	if _, done := head.Batches[batch]; done {
+		// A rerun: the commit is there (Commit returns it) or the batch
+		// came from other files (Commit refuses).
+		c, err := w.Commit(ctx, req)
+		if err != nil {
+			return nil, fmt.Errorf("load dump for %s: %w", team, err)
 		}
-		return rejects.flush()
-	})
+		report.Commit = c
+		return report, nil
+	}
+	if req.ExpectSeq == 0 {
+		// Pinned to the head seen here: a writer committing meanwhile
+		// makes this load fail with a conflict, not interleave.
+		req.ExpectSeq = head.Seq + 1
+	}
+	ws := &writerSet{w: w, batch: batch}
+	defer ws.abort()
+	rejectsTW, err := ws.open(schemas.Rejects)
+	if err != nil {
+		return nil, fmt.Errorf("load dump for %s: %w", team, err)
+	}
+	repairsTW, err := ws.open(schemas.Repairs)
+	if err != nil {
+		return nil, fmt.Errorf("load dump for %s: %w", team, err)
+	}
+	rejects := newRejectSink(rejectsTW, batch, team, "clone")
+	defer rejects.release()
+	repairs := newRepairSink(repairsTW, batch, team, "clone")
+	defer repairs.release()
+	logger.Info("load-dump: loading", "team", team, "files", len(files), "batch", batch)
+	for _, group := range byTable(files) {
+		fls, err := loadDumpTable(ctx, ws, group, rejects, repairs, progress, logger)
+		if err != nil {
+			return nil, fmt.Errorf("load dump for %s: %w", team, err)
+		}
+		report.Files = append(report.Files, fls...)
+	}
+	if err := rejects.flush(); err != nil {
+		return nil, fmt.Errorf("load dump for %s: %w", team, err)
+	}
+	if err := repairs.flush(); err != nil {
+		return nil, fmt.Errorf("load dump for %s: %w", team, err)
+	}
+	if req.Adds, req.Tables, err = ws.close(ctx); err != nil {
+		return nil, fmt.Errorf("load dump for %s: commit %s batch %s: %w", team, req.Stream, batch, err)
+	}
+	in, kept, rejected := report.Totals()
+	req.Summary = map[string]int64{"rows_in": in, "loaded": kept, "rejected": rejected, "repaired": report.Repaired()}
+	c, err := w.Commit(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("load dump for %s: %w", team, err)
 	}
 	report.Commit = c
 	report.Replaced = len(req.Retires)
 	if c.Existing {
-		// The batch was committed before: the numbers are in the commit,
-		// not in this run.
+		// The batch was committed meanwhile: the numbers are in the
+		// commit, not in this run.
 		report.Files = nil
 		report.Replaced = 0
 	}
 	return report, nil
 }
 
-func loadDumpFile(ctx context.Context, f DumpFile, tw *pipeline.TableWriter, rejects *rejectSink, progress func(string, int64)) (FileLoad, error) {
+// byTable groups a team's files by table, tables in the order of their
+// first file, files in manifest order: a key is unique across all the
+// parts of its table.
+func byTable(files []DumpFile) [][]DumpFile {
+	var groups [][]DumpFile
+	at := map[*schemas.Table]int{}
+	for _, f := range files {
+		i, ok := at[f.Table]
+		if !ok {
+			i = len(groups)
+			at[f.Table] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], f)
+	}
+	return groups
+}
+
+// writerSet holds a load's table writers: closed together for the
+// commit, or all aborted.
+type writerSet struct {
+	w       *pipeline.Warehouse
+	batch   string
+	writers []*pipeline.TableWriter
+}
+
+func (s *writerSet) open(t *schemas.Table) (*pipeline.TableWriter, error) {
+	tw, err := pipeline.NewTableWriter(s.w, t, s.batch)
+	if err != nil {
+		return nil, fmt.Errorf("write %s: %w", t.FullName(), err)
+	}
+	s.writers = append(s.writers, tw)
+	return tw, nil
+}
+
+// drop aborts tw and forgets it (its table is written again).
+func (s *writerSet) drop(tw *pipeline.TableWriter) {
+	tw.Abort()
+	for i, o := range s.writers {
+		if o == tw {
+			s.writers = append(s.writers[:i], s.writers[i+1:]...)
+			return
+		}
+	}
+}
+
+func (s *writerSet) close(ctx context.Context) ([]pipeline.FileEntry, []*schemas.Table, error) {
+	var files []pipeline.FileEntry
+	var tables []*schemas.Table
+	for i, tw := range s.writers {
+		fs, err := tw.Close(ctx)
+		if err != nil {
+			for _, rest := range s.writers[i+1:] {
+				rest.Abort()
+			}
+			s.writers = nil
+			return nil, nil, err
+		}
+		files = append(files, fs...)
+		tables = append(tables, tw.Table())
+	}
+	s.writers = nil
+	return files, tables, nil
+}
+
+// abort drops every writer not closed (safe after close).
+func (s *writerSet) abort() {
+	for _, tw := range s.writers {
+		tw.Abort()
+	}
+	s.writers = nil
+}
+
+// loadDumpTable loads every part of one table. Keys must be unique
+// across the parts: the first pass keeps a 64-bit hash of each row's key
+// (8 bytes a row); only when two hashes are equal does a second pass
+// find the rows of the keys really doubled and a third write the table
+// again without them, each of their lines a reject naming the others.
+func loadDumpTable(ctx context.Context, ws *writerSet, files []DumpFile, rejects *rejectSink, repairs *repairSink,
+	progress func(string, int64), logger *slog.Logger) ([]FileLoad, error) {
+	t := files[0].Table
+	tw, err := ws.open(t)
+	if err != nil {
+		return nil, err
+	}
+	seed := maphash.MakeSeed()
+	var rows int64
+	for _, f := range files {
+		rows += max(f.Rows, 0)
+	}
+	// Sized by the manifest's count (no regrowth), within reason: a
+	// manifest may lie, and the rows' count is checked only at the end.
+	hashes, free := allocHashes(min(rows, 1<<27))
+	defer free()
+	var buf []byte
+	hashKey := func(rb *RowBuilder) uint64 {
+		buf = rb.appendKey(buf[:0])
+		return maphash.Bytes(seed, buf)
+	}
+	fls := make([]FileLoad, len(files))
+	for i, f := range files {
+		start := time.Now()
+		scan := fileScan{tw: tw, rejects: rejects, repairs: repairs, record: true, progress: progress,
+			key: func(_ int64, rb *RowBuilder) string {
+				hashes = append(hashes, hashKey(rb))
+				return ""
+			}}
+		if fls[i], err = loadDumpFile(ctx, f, scan); err != nil {
+			return nil, err
+		}
+		logger.Info("load-dump: file read", "file", f.Name, "rows", fls[i].In, "rejected", fls[i].Rejected, "repaired", fls[i].Repaired,
+			"took", time.Since(start).Round(time.Millisecond))
+	}
+	slices.Sort(hashes)
+	var suspects []uint64 // sorted: a map would cost five times as much
+	for i := 1; i < len(hashes); i++ {
+		if hashes[i] == hashes[i-1] && (len(suspects) == 0 || suspects[len(suspects)-1] != hashes[i]) {
+			suspects = append(suspects, hashes[i])
+		}
+	}
+	hashes = nil
+	free()
+	if len(suspects) == 0 {
+		return fls, nil
+	}
+
+	// Rare: find the keys really doubled (equal hashes may be a
+	// collision). What is kept is per suspect line, not per row.
+	groupOf := map[string]int32{} // key → index in groups
+	var groups []dupGroup
+	for i, f := range files {
+		scan := fileScan{key: func(line int64, rb *RowBuilder) string {
+			if _, ok := slices.BinarySearch(suspects, hashKey(rb)); !ok {
+				return ""
+			}
+			k := rb.appendKey(nil)
+			g, ok := groupOf[string(k)]
+			if !ok {
+				g = int32(len(groups))
+				groupOf[string(k)] = g
+				groups = append(groups, dupGroup{})
+			}
+			if len(groups[g].lines) == 1 {
+				groups[g].key = rb.keyText() // only for keys really doubled
+			}
+			groups[g].lines = append(groups[g].lines, dupLine{int32(i), line})
+			return ""
+		}}
+		if _, err := readDumpFile(ctx, f, scan); err != nil {
+			return nil, err
+		}
+	}
+	groupOf = nil
+	drop := make([]map[int64]int32, len(files)) // file → line → group
+	doubled := 0
+	for g, grp := range groups {
+		if len(grp.lines) < 2 {
+			continue
+		}
+		doubled++
+		for _, l := range grp.lines {
+			if drop[l.file] == nil {
+				drop[l.file] = map[int64]int32{}
+			}
+			drop[l.file][l.line] = int32(g)
+		}
+	}
+	if doubled == 0 {
+		return fls, nil
+	}
+	logger.Warn("load-dump: keys on more than one line are rejected; writing the table again without them", "table", t.FullName(), "keys", doubled)
+	ws.drop(tw)
+	if tw, err = ws.open(t); err != nil {
+		return nil, err
+	}
+	for i, f := range files {
+		// The first pass recorded the rejects and repairs of the other
+		// lines: this one records only the doubled keys'.
+		scan := fileScan{tw: tw, rejects: rejects, repairs: repairs, key: func(line int64, _ *RowBuilder) string {
+			g, ok := drop[i][line]
+			if !ok {
+				return ""
+			}
+			return groups[g].reason(files, int32(i), line)
+		}}
+		if fls[i], err = loadDumpFile(ctx, f, scan); err != nil {
+			return nil, err
+		}
+	}
+	return fls, nil
+}
+
+// dupGroup is the lines of one key that is, or may be, on more than one
+// line of a table.
+type dupGroup struct {
+	key   string // the key shown, once there are two lines
+	lines []dupLine
+}
+
+type dupLine struct {
+	file int32
+	line int64
+}
+
+// reason is the reject reason of one line of a doubled key: the key and
+// (up to five of) the other lines.
+func (g dupGroup) reason(files []DumpFile, file int32, line int64) string {
+	var others []string
+	for _, o := range g.lines {
+		if o != (dupLine{file, line}) && len(others) < 5 {
+			others = append(others, fmt.Sprintf("%s line %d", files[o.file].Name, o.line))
+		}
+	}
+	if n := len(g.lines) - 1 - len(others); n > 0 {
+		others = append(others, fmt.Sprintf("%d more", n))
+	}
+	return fmt.Sprintf("key %s is on %d lines of the dump, also on %s: a source error, no line of it is loaded",
+		g.key, len(g.lines), strings.Join(others, ", "))
+}
+
+// fileScan is what one read of a dump file does with its rows.
+type fileScan struct {
+	tw       recordWriter // the rows that load; nil: convert only, write nothing
+	rejects  *rejectSink
+	repairs  *repairSink
+	record   bool // record rejects and repairs (false: an earlier pass did)
+	progress func(string, int64)
+	// key hears each row that converted, before it is written; a
+	// non-empty answer rejects the row with that reason (always recorded).
+	key func(line int64, rb *RowBuilder) string
+}
+
+func loadDumpFile(ctx context.Context, f DumpFile, scan fileScan) (FileLoad, error) {
+	tw := scan.tw
 	pw := newPipedWriter(ctx, tw)
-	fl, err := readDumpFile(ctx, f, pw, rejects, progress)
+	scan.tw = pw
+	fl, err := readDumpFile(ctx, f, scan)
 	// The reader's error comes first (it names the line), unless it only
 	// says the writer stopped it: then the writer's error is the cause.
 	if werr := pw.Close(); werr != nil && (err == nil || errors.Is(err, errWriterFailed)) {
@@ -222,16 +514,25 @@ func loadDumpFile(ctx context.Context, f DumpFile, tw *pipeline.TableWriter, rej
 	if err != nil {
 		return fl, err
 	}
-	if progress != nil {
-		progress(f.Name, fl.In)
+	if scan.progress != nil {
+		scan.progress(f.Name, fl.In)
 	}
 	return fl, nil
 }
 
 // readDumpFile parses, checks and converts one dump file, sending record
-// batches to tw and the rows that do not convert to rejects.
-func readDumpFile(ctx context.Context, f DumpFile, tw recordWriter, rejects *rejectSink, progress func(string, int64)) (FileLoad, error) {
+// batches to scan.tw, the rows that do not convert to scan.rejects and
+// the fields repaired to scan.repairs.
+func readDumpFile(ctx context.Context, f DumpFile, scan fileScan) (FileLoad, error) {
 	fl := FileLoad{File: f.Name, Table: f.Table.FullName()}
+	tw, progress := scan.tw, scan.progress
+	reject := func(line int64, field, reason, raw string) error {
+		fl.Rejected++
+		if !scan.record || scan.rejects == nil {
+			return nil
+		}
+		return scan.rejects.add(f, line, field, reason, raw)
+	}
 	rc, err := f.Open()
 	if err != nil {
 		return fl, fmt.Errorf("open %s: %w", f.Name, err)
@@ -261,7 +562,11 @@ func readDumpFile(ctx context.Context, f DumpFile, tw recordWriter, rejects *rej
 		}
 		return fl, fmt.Errorf("%s: not a gzip file (%w): re-download it from the dump", f.Name, err)
 	}
-	if dr, err = NewDelimitedReader(f.Name, zr, f.Table); err != nil {
+	var text io.Reader = zr
+	if f.Charset != nil {
+		text = f.Charset.Reader(zr)
+	}
+	if dr, err = NewDelimitedReader(f.Name, text, f.Table); err != nil {
 		var re *ReadError
 		if errors.As(err, &re) {
 			return fl, fatal(re.Err)
@@ -269,6 +574,7 @@ func readDumpFile(ctx context.Context, f DumpFile, tw recordWriter, rejects *rej
 		return fl, err
 	}
 	rb := NewRowBuilder(memory.DefaultAllocator, f.Table)
+	rb.Lossless = true
 	defer rb.Release()
 	teamCol := f.Table.ColumnIndex("team")
 	flushRows := func() error {
@@ -297,36 +603,54 @@ func readDumpFile(ctx context.Context, f DumpFile, tw recordWriter, rejects *rej
 			// answers the same error again).
 			return fl, fatal(re.Err)
 		}
+		fl.In++
 		if err != nil {
 			// A line the reader cannot split is still a row in: keep it.
-			fl.In++
-			fl.Rejected++
-			if rerr := rejects.add(f, dr.Line(), "", err.Error(), raw); rerr != nil {
+			if rerr := reject(dr.Line(), "", err.Error(), raw); rerr != nil {
 				return fl, rerr
 			}
 			continue
 		}
-		fl.In++
 		if teamCol >= 0 && len(fields) == len(f.Table.Columns) && fields[teamCol] != f.Team {
-			fl.Rejected++
 			reason := fmt.Sprintf("field team %q, but the manifest lists the file under team %q", fields[teamCol], f.Team)
-			if rerr := rejects.add(f, dr.Line(), "team", reason, raw); rerr != nil {
+			if rerr := reject(dr.Line(), "team", reason, raw); rerr != nil {
 				return fl, rerr
 			}
 			continue
 		}
-		if err := rb.Append(fields); err != nil {
+		if err := rb.parse(fields); err != nil {
 			var fe *FieldError
 			if !errors.As(err, &fe) {
 				return fl, fmt.Errorf("%s line %d: %w", f.Name, dr.Line(), err)
 			}
-			fl.Rejected++
-			if rerr := rejects.add(f, dr.Line(), fe.Column, fe.Error(), raw); rerr != nil {
+			if rerr := reject(dr.Line(), fe.Column, fe.Error(), raw); rerr != nil {
 				return fl, rerr
 			}
 			continue
 		}
+		fixed := rb.Repairs()
+		fl.Repaired += int64(len(fixed))
+		if scan.record && scan.repairs != nil {
+			for _, r := range fixed {
+				if err := scan.repairs.add(f, dr.Line(), r); err != nil {
+					return fl, err
+				}
+			}
+		}
+		if scan.key != nil {
+			if reason := scan.key(dr.Line(), rb); reason != "" {
+				fl.Rejected++
+				if err := scan.rejects.add(f, dr.Line(), "", reason, raw); err != nil {
+					return fl, err
+				}
+				continue
+			}
+		}
 		fl.Loaded++
+		if tw == nil {
+			continue
+		}
+		rb.appendParsed()
 		if rb.Len() >= recordRows {
 			if err := flushRows(); err != nil {
 				return fl, err
@@ -339,8 +663,10 @@ func readDumpFile(ctx context.Context, f DumpFile, tw recordWriter, rejects *rej
 			}
 		}
 	}
-	if err := flushRows(); err != nil {
-		return fl, err
+	if tw != nil {
+		if err := flushRows(); err != nil {
+			return fl, err
+		}
 	}
 	// Drain so the hash covers the whole file, gzip trailer included.
 	if _, err := io.Copy(io.Discard, zr); err != nil {

@@ -6,21 +6,34 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/klauspost/compress/gzip"
 
 	"archtics/schemas"
 )
 
-// rowCounter is a recordWriter that counts rows.
+// rowCounter is a recordWriter that counts rows and, like the partition
+// writer, refuses a string that is not UTF-8.
 type rowCounter struct{ rows int64 }
 
 func (c *rowCounter) Write(rec arrow.RecordBatch) error {
+	for i, col := range rec.Columns() {
+		if a, ok := col.(*array.String); ok {
+			for r := 0; r < a.Len(); r++ {
+				if !utf8.ValidString(a.Value(r)) {
+					return fmt.Errorf("column %s row %d: %q is not UTF-8", rec.ColumnName(i), r, a.Value(r))
+				}
+			}
+		}
+	}
 	c.rows += rec.NumRows()
 	return nil
 }
@@ -42,6 +55,8 @@ func FuzzLoadDumpFile(f *testing.F) {
 		"\n\n\r\n",                              // empty lines
 		good + "\r\n" + strings.Replace(good, "nhl", "arena", 1) + "\n", // CRLF and another team
 		"\x00\xff|\xfe\n",
+		strings.Replace(good, "Hawks", "H\xe4wks", 1), // Latin-1: repaired
+		strings.Replace(good, "Hawks", "H\\awks", 1),  // unknown escape: rejected
 	} {
 		f.Add([]byte(seed))
 	}
@@ -60,7 +75,7 @@ func FuzzLoadDumpFile(f *testing.F) {
 		loaded, rejected := &rowCounter{}, &rowCounter{}
 		sink := newRejectSink(rejected, "batch", "nhl", "clone")
 		defer sink.release()
-		fl, err := readDumpFile(context.Background(), file, loaded, sink, nil)
+		fl, err := readDumpFile(context.Background(), file, fileScan{tw: loaded, rejects: sink, record: true})
 		if err != nil {
 			t.Fatalf("a body the reader can split must load or reject, not fail: %v", err)
 		}
@@ -123,7 +138,7 @@ func FuzzLoadDumpFileDamaged(f *testing.F) {
 		defer cancel()
 		done := make(chan error, 1)
 		go func() {
-			_, err := readDumpFile(ctx, file, &rowCounter{}, sink, nil)
+			_, err := readDumpFile(ctx, file, fileScan{tw: &rowCounter{}, rejects: sink, record: true})
 			done <- err
 		}()
 		var err error

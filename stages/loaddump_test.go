@@ -62,7 +62,7 @@ func TestLoadDump(t *testing.T) {
 		eventLine("1", "2026-11-21", "2026-11-01 10:00:00"),
 		eventLine("2", "2026-11-22", "2026-11-01 10:00:00"),
 		eventLine("x3", "2026-11-23", "2026-11-01 10:00:00"), // bad event_id
-		eventLine("4", "2026-02-30", "2026-11-01 10:00:00"),  // bad date
+		eventLine("4", "2026-02-30", "2026-11-01 10:00:00"),  // bad date: kept, event_date NULL
 		"nhl|5|too|few", // wrong field count
 		strings.Replace(eventLine("6", "2026-11-24", "2026-11-01 10:00:00"), "nhl", "arena", 1), // wrong team
 		eventLine("7", "2026-11-25", "2026-11-01 10:00:00"),
@@ -74,21 +74,26 @@ func TestLoadDump(t *testing.T) {
 		t.Fatal(err)
 	}
 	in, loaded, rejected := rep.Totals()
-	if in != 7 || loaded != 3 || rejected != 4 || in != loaded+rejected {
-		t.Fatalf("in %d loaded %d rejected %d, want 7 = 3 + 4", in, loaded, rejected)
+	if in != 7 || loaded != 4 || rejected != 3 || in != loaded+rejected || rep.Repaired() != 1 {
+		t.Fatalf("in %d loaded %d rejected %d repaired %d, want 7 = 4 + 3 and 1 repaired", in, loaded, rejected, rep.Repaired())
 	}
 	if got := rep.Commit.Watermark.To; got != "2026-11-20T12:00:01Z" {
 		t.Fatalf("watermark = %q, want the cutoff", got)
 	}
 
-	db, err := pipeline.OpenDuckDB(ctx, "", w, filepath.Join(t.TempDir(), "cache"), schemas.Current(schemas.Event), schemas.Rejects)
+	db, err := pipeline.OpenDuckDB(ctx, "", w, filepath.Join(t.TempDir(), "cache"), schemas.Current(schemas.Event), schemas.Rejects, schemas.Repairs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
 	var n int
-	if err := db.QueryRow(`SELECT count(*) FROM archtics.event WHERE team = 'nhl' AND enabled = 'Y'`).Scan(&n); err != nil || n != 3 {
-		t.Fatalf("archtics.event rows = %d, %v; want 3", n, err)
+	if err := db.QueryRow(`SELECT count(*) FROM archtics.event WHERE team = 'nhl' AND enabled = 'Y'`).Scan(&n); err != nil || n != 4 {
+		t.Fatalf("archtics.event rows = %d, %v; want 4", n, err)
+	}
+	var repair string
+	if err := db.QueryRow(`SELECT concat_ws(':', r.line, r.field, r.raw, coalesce(r.repaired, 'NULL'), e.event_date IS NULL)
+		FROM archtics_meta.repairs r JOIN archtics.event e ON e.event_id = 4`).Scan(&repair); err != nil || repair != "5:event_date:2026-02-30:NULL:true" {
+		t.Fatalf("repair = %q, %v; want line 5, event_date, the raw date, stored NULL", repair, err)
 	}
 	rows, err := db.Query(`SELECT line, field FROM archtics_meta.rejects ORDER BY line`)
 	if err != nil {
@@ -103,7 +108,7 @@ func TestLoadDump(t *testing.T) {
 	}
 	rows.Close()
 	// Header is line 1, so the third record is line 4.
-	want := "4:event_id 5:event_date 6: 7:team"
+	want := "4:event_id 6: 7:team"
 	if strings.Join(got, " ") != want {
 		t.Fatalf("rejects (line:field) = %q, want %q", strings.Join(got, " "), want)
 	}

@@ -125,6 +125,7 @@ jitter, honouring Retry-After.`,
 // and the sweep together, the lag measured from the watermark it reached.
 func incrementalMetrics(rep *stages.IncrementalReport, start time.Time) stageMetrics {
 	m := commitMetrics(rep.Team, "incremental", rep.Commit, rep.Versions, rep.Rejected, start)
+	m.Repaired = rep.Repaired
 	if rep.SweepCommit != nil {
 		s := commitMetrics(rep.Team, "incremental", rep.SweepCommit, 0, 0, start)
 		m.Loaded += s.Loaded

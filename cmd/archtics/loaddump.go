@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,8 +23,14 @@ count against it, converts each row to the archtics.* tables, and commits each
 team's tables together on the stream "<team>/clone" with the dump's cutoff as
 the watermark: the change pulls start from there.
 
-Rows that do not convert are not dropped: they land in archtics_meta.rejects
-with the file, line, field and reason, so rows in = rows loaded + rows rejected.
+Rows whose key or a required field does not convert are not dropped: they land
+in archtics_meta.rejects with the file, line, field and reason, so rows in =
+rows loaded + rows rejected. So does every line of a key found on more than
+one line of a table (a source error: never two rows, never one picked). A row
+whose optional field does not convert is loaded with that field NULL, and a
+field that is not UTF-8 is read as Windows-1252; each such field is recorded
+in archtics_meta.repairs. The manifest's "encoding" (utf-8, windows-1252,
+iso-8859-1) says how the files are written.
 A rerun of the same dump is a no-op; after a crash it writes the same files
 again, byte for byte, and commits once. Another dump cut at the same instant
 (other files under the same cutoff) is refused: commits are never rewritten.`,
@@ -51,6 +58,20 @@ again, byte for byte, and commits once. Another dump cut at the same instant
 			if len(teams) == 0 {
 				teams = dump.Teams()
 			}
+			// Checked before the warehouse is opened: a refused load
+			// leaves no folder behind.
+			inDump := map[string]bool{}
+			for _, t := range dump.Teams() {
+				inDump[t] = true
+			}
+			for _, t := range teams {
+				if err := stages.ValidateTeam(t); err != nil {
+					return cli.Exit(fmt.Sprintf("--team: %v", err), exitUsage)
+				}
+				if !inDump[t] {
+					return cli.Exit(fmt.Sprintf("--team %s: the dump has no files for it (teams: %s)", t, strings.Join(dump.Teams(), ", ")), exitUsage)
+				}
+			}
 			w, undo, err := openWarehouseToWrite(c)
 			if err != nil {
 				return err
@@ -74,20 +95,25 @@ func loadTeams(c *cli.Context, w *pipeline.Warehouse, dump stages.Dump, teams []
 			return err
 		}
 		in, loaded, rejected := rep.Totals()
-		if err := recordMetrics(c, commitMetrics(team, "load-dump", rep.Commit, in, rejected, start)); err != nil {
+		m := commitMetrics(team, "load-dump", rep.Commit, in, rejected, start)
+		m.Repaired = rep.Repaired()
+		if err := recordMetrics(c, m); err != nil {
 			return err
 		}
 		if rep.Commit.Existing {
 			fmt.Printf("%s: already loaded (commit %d of %s), nothing to do\n", team, rep.Commit.Seq, rep.Commit.Stream)
 			continue
 		}
-		fmt.Printf("%s: %d rows in, %d loaded, %d rejected; commit %d of %s, watermark %s\n",
-			team, in, loaded, rejected, rep.Commit.Seq, rep.Commit.Stream, rep.Commit.Watermark.To)
+		fmt.Printf("%s: %d rows in, %d loaded, %d rejected, %d fields repaired; commit %d of %s, watermark %s\n",
+			team, in, loaded, rejected, rep.Repaired(), rep.Commit.Seq, rep.Commit.Stream, rep.Commit.Watermark.To)
 		if rep.Replaced > 0 {
 			fmt.Printf("  replaced the earlier clone: %d files retired in the same commit (time travel: --as-of %s@%d)\n", rep.Replaced, rep.Commit.Stream, rep.Commit.Seq-1)
 		}
 		if rejected > 0 {
 			fmt.Printf("  see the rejects: archtics --warehouse %s query \"SELECT source, line, field, reason FROM archtics_meta.rejects WHERE team = '%s'\"\n", w.Store.URL(), team)
+		}
+		if rep.Repaired() > 0 {
+			fmt.Printf("  see the repairs: archtics --warehouse %s query \"SELECT source, line, field, raw, repaired, reason FROM archtics_meta.repairs WHERE team = '%s'\"\n", w.Store.URL(), team)
 		}
 	}
 	return nil

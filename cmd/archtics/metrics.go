@@ -28,6 +28,7 @@ type stageMetrics struct {
 	RowsIn              int64         // rows (versions, scans) read from the source
 	Loaded              int64         // rows in the files the commit added
 	Rejected            int64         // rows that did not convert (archtics_meta.rejects)
+	Repaired            int64         // fields stored other than received (archtics_meta.repairs)
 	CommittedBytes      int64         // bytes of the files the commit added
 	Duration            time.Duration // the stage's run, start to commit
 	WatermarkLag        time.Duration // now minus the committed watermark; <0: no watermark
@@ -39,6 +40,7 @@ var metricFamilies = []struct{ name, help string }{
 	{"archtics_stage_rows_in", "Rows (versions, scans) the stage's last run read from its source."},
 	{"archtics_stage_rows_loaded", "Rows in the files the stage's last commit added."},
 	{"archtics_stage_rows_rejected", "Rows the stage's last run rejected (see archtics_meta.rejects)."},
+	{"archtics_stage_fields_repaired", "Fields the stage's last run stored other than received, keeping their rows (see archtics_meta.repairs)."},
 	{"archtics_stage_committed_bytes", "Bytes of the files the stage's last commit added."},
 	{"archtics_stage_duration_seconds", "How long the stage's last run took."},
 	{"archtics_stage_watermark_lag_seconds", "Age of the stage's committed watermark when it finished (NaN: none)."},
@@ -50,7 +52,7 @@ func (m stageMetrics) values() []float64 {
 	if m.WatermarkLag >= 0 {
 		lag = m.WatermarkLag.Seconds()
 	}
-	return []float64{float64(m.RowsIn), float64(m.Loaded), float64(m.Rejected), float64(m.CommittedBytes),
+	return []float64{float64(m.RowsIn), float64(m.Loaded), float64(m.Rejected), float64(m.Repaired), float64(m.CommittedBytes),
 		m.Duration.Seconds(), lag, float64(m.At.UnixMilli()) / 1000}
 }
 

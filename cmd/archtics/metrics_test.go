@@ -89,10 +89,14 @@ func TestWriteMetricsFile(t *testing.T) {
 		m     stageMetrics
 		check func(t *testing.T, got map[string]map[string]float64)
 	}{
-		{"load-dump", commitMetrics("nhl", "load-dump", load, 17, 2, start), func(t *testing.T, got map[string]map[string]float64) {
+		{"load-dump", func() stageMetrics {
+			m := commitMetrics("nhl", "load-dump", load, 17, 2, start)
+			m.Repaired = 3
+			return m
+		}(), func(t *testing.T, got map[string]map[string]float64) {
 			l := "team=nhl,stage=load-dump,stream=nhl/clone"
 			want := map[string]float64{"archtics_stage_rows_in": 17, "archtics_stage_rows_loaded": 15,
-				"archtics_stage_rows_rejected": 2, "archtics_stage_committed_bytes": 1500}
+				"archtics_stage_rows_rejected": 2, "archtics_stage_fields_repaired": 3, "archtics_stage_committed_bytes": 1500}
 			for fam, v := range want {
 				if got[fam][l] != v {
 					t.Errorf("%s{%s} = %v, want %v", fam, l, got[fam][l], v)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"archtics/internal/textenc"
 	"archtics/stages/dedup"
 )
 
@@ -70,7 +71,10 @@ type loadedCRM struct {
 	Contacts []dedup.Contact
 	Accounts []dedup.CRMAccount
 	Rejects  []*CSVError
-	RowsIn   int64
+	// Repairs are the fields that were not UTF-8, loaded read as
+	// Windows-1252 (Raw holds the row as read, bytes escaped \xNN).
+	Repairs []*CSVError
+	RowsIn  int64
 }
 
 // readCRMDir reads contacts.csv and accounts.csv of dir. A file that does
@@ -111,7 +115,7 @@ func readCRMDir(ctx context.Context, dir string, loc *time.Location, maxRejects 
 		seenAcct[a.ID] = true
 		out.Accounts = append(out.Accounts, a)
 		return nil
-	}, &out.Rejects)
+	}, &out.Rejects, &out.Repairs)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +141,7 @@ func readCRMDir(ctx context.Context, dir string, loc *time.Location, maxRejects 
 		seenContact[c.ID] = true
 		out.Contacts = append(out.Contacts, c)
 		return nil
-	}, &out.Rejects)
+	}, &out.Rejects, &out.Repairs)
 	if err != nil {
 		return nil, err
 	}
@@ -188,8 +192,11 @@ func truncate(s string, n int) string {
 // readCSV reads path's header (it must name every column of want, any of
 // optional, nothing else) and calls row for each record with a getter by
 // column name. A record with the wrong number of fields, or one row
-// refuses, is added to rejects with its file and line.
-func readCSV(ctx context.Context, path string, want, optional []string, row func(line int64, get func(string) string, raw string) *CSVError, rejects *[]*CSVError) error {
+// refuses, is added to rejects with its file and line. A field that is not
+// UTF-8 is read as Windows-1252 and added to repairs: no text the stage
+// stores may be invalid UTF-8, and raw rows are kept with such bytes
+// escaped \xNN.
+func readCSV(ctx context.Context, path string, want, optional []string, row func(line int64, get func(string) string, raw string) *CSVError, rejects, repairs *[]*CSVError) error {
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -202,6 +209,9 @@ func readCSV(ctx context.Context, path string, want, optional []string, row func
 	r.FieldsPerRecord = -1 // checked here, to reject the line rather than stop
 	r.ReuseRecord = true
 	header, err := r.Read()
+	for i, h := range header {
+		header[i] = textenc.Valid(h) // named in errors: keep them printable
+	}
 	if err == io.EOF {
 		return &CSVError{File: path, Line: 1, Reason: "empty file: want a header line naming the columns " + strings.Join(want, ",")}
 	}
@@ -245,7 +255,14 @@ func readCSV(ctx context.Context, path string, want, optional []string, row func
 			return csvParseError(path, err)
 		}
 		line, _ := r.FieldPos(0)
-		raw := strings.Join(rec, ",")
+		raw := textenc.Escape(strings.Join(rec, ","))
+		for i, v := range rec {
+			if fixed, ok := textenc.Repair(v); ok {
+				rec[i] = fixed
+				*repairs = append(*repairs, &CSVError{File: path, Line: int64(line), Field: columnAt(index, i),
+					Reason: "not valid UTF-8: read as Windows-1252", Raw: raw})
+			}
+		}
 		if len(rec) != width {
 			*rejects = append(*rejects, &CSVError{File: path, Line: int64(line), Reason: fmt.Sprintf("has %d fields, the header %d", len(rec), width), Raw: raw})
 			continue
@@ -272,6 +289,16 @@ func readCSV(ctx context.Context, path string, want, optional []string, row func
 			*rejects = append(*rejects, e)
 		}
 	}
+}
+
+// columnAt names the column at position i of the header.
+func columnAt(index map[string]int, i int) string {
+	for c, at := range index {
+		if at == i {
+			return c
+		}
+	}
+	return ""
 }
 
 // csvParseError names the file and line of a CSV syntax error: the rest

@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"archtics/internal/textenc"
 	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/simulator/client"
@@ -638,13 +639,15 @@ func (fc *feedColumns) bind(cols []string) error {
 	return nil
 }
 
-// appendStr appends v, NULL when empty (the feed's empty field).
+// appendStr appends v, NULL when empty (the feed's empty field); text
+// that is not UTF-8 is read as Windows-1252 (textenc.Valid), as the dump
+// loader does, since the partition writer refuses it.
 func appendStr(b *array.StringBuilder, v string) {
 	if v == "" {
 		b.AppendNull()
 		return
 	}
-	b.Append(v)
+	b.Append(textenc.Valid(v))
 }
 
 // rawRecord builds the event's kept scans as archtics_rtx.attendance_raw rows.
@@ -759,7 +762,7 @@ func (p *eventPull) enrichedRecord(look *lookups, zone string, displayLoc *time.
 		appendStr(eEmail, name.email)
 		eZone.Append(zone)
 		eEventID.Append(p.f.id)
-		eSeqText.Append(r[c.seq])
+		eSeqText.Append(textenc.Valid(r[c.seq]))
 		eTeam.Append(p.team)
 		eDate.Append(date)
 	}
