@@ -54,6 +54,13 @@ again, byte for byte, and commits once. Another dump cut at the same instant
 			if err != nil {
 				return err
 			}
+			// A cutoff in the future would set the clone's watermark past
+			// every change pull's, as a far-future --until would.
+			if max := c.Duration(maxFutureFlag); dump.Cutoff.After(time.Now().Add(max)) {
+				return fmt.Errorf("%s: the manifest's cutoff %s is in the future (allowed up to --%s %s ahead): the dump's manifest is wrong; "+
+					"fix its cutoff, or pass --%s with a wider duration if the clock of this machine is behind",
+					stages.ManifestName, dump.Cutoff.UTC().Format(time.RFC3339), maxFutureFlag, durationText(max), maxFutureFlag)
+			}
 			teams := c.StringSlice("team")
 			if len(teams) == 0 {
 				teams = dump.Teams()

@@ -203,6 +203,8 @@ var Cases = []Case{
 		damage: func(d *dump) { d.rawManifest = []byte("client: nhl\ncutoff: yesterday\n") }},
 	{Name: "manifest-no-cutoff", What: "the manifest has no cutoff", Fail: "no cutoff",
 		damage: func(d *dump) { d.m.Cutoff = "" }},
+	{Name: "manifest-future-cutoff", What: "the manifest's cutoff is decades ahead: a clone cut there would take no change pull", Fail: "in the future",
+		damage: func(d *dump) { d.m.Cutoff = "2062-11-23T19:00:00Z" }},
 	{Name: "manifest-unknown-table", What: "the manifest names a table Archtics does not have", Fail: `unknown table "seats"`,
 		damage: func(d *dump) { d.file("tex").Table = "seats" }},
 	{Name: "manifest-unknown-encoding", What: "the manifest declares an encoding the loader does not know", Fail: "windows-1252",
