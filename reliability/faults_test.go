@@ -51,17 +51,8 @@ func uploadSnapshot(t *testing.T, bucket, local, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = src.List(ctx, "", "", func(o storage.ObjectInfo) error {
-		r, _, err := src.Get(ctx, o.Key)
-		if err != nil {
-			return err
-		}
-		defer r.Close()
-		data, err := io.ReadAll(r)
-		if err != nil {
-			return err
-		}
-		_, err = dst.PutIfAbsent(ctx, o.Key, bytes.NewReader(data), int64(len(data)))
+	err = eachObject(ctx, src, func(key string, data []byte) error {
+		_, err := dst.PutIfAbsent(ctx, key, bytes.NewReader(data), int64(len(data)))
 		return err
 	})
 	if err != nil {
@@ -147,15 +138,7 @@ func TestStorageFaults(t *testing.T) {
 				}
 				proxy.Configure(faultproxy.Config{})
 				faults := proxy.Total() - injected
-				if !done {
-					o.problems = append(o.problems, "no run completed, even with the faults off")
-				} else if st, err := readState(wh); err != nil {
-					o.problems = append(o.problems, "reading the warehouse: "+err.Error())
-				} else {
-					c := compare(snaps[s.name].state, st, false)
-					c.problems = append(o.problems, c.problems...)
-					o = c
-				}
+				o = settle(o, done, "no run completed, even with the faults off", wh, snaps[s.name].state)
 				res.count(runs, 0, faults)
 				res.add(o)
 				if !o.ok() {
@@ -222,15 +205,7 @@ func TestSourceFaults(t *testing.T) {
 				}
 				w.faulty.faults.Configure(simulator.FaultConfig{})
 				faults := w.faulty.faults.Total() - before
-				if !done {
-					o.problems = append(o.problems, "four runs in a row failed at a 20% fault rate")
-				} else if st, err := readState(wh); err != nil {
-					o.problems = append(o.problems, "reading the warehouse: "+err.Error())
-				} else {
-					c := compare(snaps[s.name].state, st, false)
-					c.problems = append(o.problems, c.problems...)
-					o = c
-				}
+				o = settle(o, done, "four runs in a row failed at a 20% fault rate", wh, snaps[s.name].state)
 				res.count(runs, 0, faults)
 				res.add(o)
 				if !o.ok() {
@@ -243,4 +218,20 @@ func TestSourceFaults(t *testing.T) {
 			}
 		})
 	}
+}
+
+// eachObject calls fn with every object of st and its bytes.
+func eachObject(ctx context.Context, st storage.Store, fn func(key string, data []byte) error) error {
+	return st.List(ctx, "", "", func(o storage.ObjectInfo) error {
+		r, _, err := st.Get(ctx, o.Key)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		data, err := io.ReadAll(r)
+		if err != nil {
+			return err
+		}
+		return fn(o.Key, data)
+	})
 }

@@ -3,7 +3,6 @@ package reliability
 import (
 	"context"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/http/httptest"
 	"net/url"
@@ -13,7 +12,6 @@ import (
 	"testing"
 
 	"archtics/simulator"
-	"archtics/storage"
 	"archtics/storage/backend"
 )
 
@@ -119,18 +117,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = st.List(ctx, "", "", func(o storage.ObjectInfo) error {
-			r, _, err := st.Get(ctx, o.Key)
-			if err != nil {
-				return err
-			}
-			defer r.Close()
-			data, err := io.ReadAll(r)
-			if err != nil {
-				return err
-			}
+		err = eachObject(ctx, st, func(key string, data []byte) error {
 			files++
-			search(wh+"/"+o.Key, string(data))
+			search(wh+"/"+key, string(data))
 			return nil
 		})
 		if err != nil {

@@ -159,6 +159,24 @@ type outcome struct {
 
 func (o outcome) ok() bool { return len(o.problems) == 0 }
 
+// settle judges a stage's runs under faults: the problems seen on the
+// way, then, when one run finished (done), the warehouse at wh against
+// the uninterrupted run's state; notDone says why none did.
+func settle(o outcome, done bool, notDone, wh string, want *state) outcome {
+	if !done {
+		o.problems = append(o.problems, notDone)
+		return o
+	}
+	st, err := readState(wh)
+	if err != nil {
+		o.problems = append(o.problems, "reading the warehouse: "+err.Error())
+		return o
+	}
+	c := compare(want, st, false)
+	c.problems = append(o.problems, c.problems...)
+	return c
+}
+
 // compare says how got differs from want, table by table; commits
 // compares the number of commits per stream and stage too (a batch
 // committed twice, or a stage that committed nothing).

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"archtics/simulator"
 	"archtics/simulator/client"
 )
 
@@ -57,13 +56,7 @@ func TestIncrementalRerunSweepsAfterStop(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			cfg := simulator.SmallConfig()
-			cfg.Accounts = 300
-			cfg.EventsPerSeason = 4
-			cfg.TicketsPerEvent = 40
-			cfg.MergeRate = 0.6
-			cfg.DuplicateRate = 0.2
-			cfg.DaysAfterCutoff = 3
+			cfg := mergeHeavyConfig(3)
 			dir := t.TempDir()
 			w, _ := loadSimulatedDump(t, cfg, dir)
 			s := newSimSource(t, cfg)

@@ -26,13 +26,7 @@ import (
 // unmoved adds no commit.
 func TestIncrementalMatchesTruth(t *testing.T) {
 	ctx := context.Background()
-	cfg := simulator.SmallConfig()
-	cfg.Accounts = 300
-	cfg.EventsPerSeason = 4
-	cfg.TicketsPerEvent = 40
-	cfg.MergeRate = 0.6
-	cfg.DuplicateRate = 0.2
-	cfg.DaysAfterCutoff = 4
+	cfg := mergeHeavyConfig(4)
 	dir := t.TempDir()
 	w, _ := loadSimulatedDump(t, cfg, dir)
 	s := newSimSource(t, cfg)
@@ -75,6 +69,19 @@ func TestIncrementalMatchesTruth(t *testing.T) {
 	if merges == 0 || deletions == 0 {
 		t.Fatalf("the runs found %d merges and %d deletions: the world must exercise both", merges, deletions)
 	}
+}
+
+// mergeHeavyConfig is a small world with many merges and duplicates and
+// days of changes after the cutoff, for the incremental's tests.
+func mergeHeavyConfig(daysAfterCutoff int) simulator.Config {
+	cfg := simulator.SmallConfig()
+	cfg.Accounts = 300
+	cfg.EventsPerSeason = 4
+	cfg.TicketsPerEvent = 40
+	cfg.MergeRate = 0.6
+	cfg.DuplicateRate = 0.2
+	cfg.DaysAfterCutoff = daysAfterCutoff
+	return cfg
 }
 
 // checkCloneIsTruth compares the current-state views with StateAt(asOf).

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -251,41 +250,6 @@ func TestTickStopsOnSIGTERM(t *testing.T) {
 			}
 		})
 	}
-}
-
-// startEnv is startCommand with env added to the child's environment.
-func startEnv(t *testing.T, bin, tmp string, env []string, args ...string) *process {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(append(os.Environ(), "TMPDIR="+tmp, "ARCHTICS_LOG_FORMAT=text"), env...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &process{cmd: cmd, done: make(chan struct{}), seen: make(chan string, 1024)}
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 64*1024), 1<<20)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.lines = append(p.lines, sc.Text())
-			p.mu.Unlock()
-			select {
-			case p.seen <- sc.Text():
-			default:
-			}
-		}
-		cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-p.done
-	})
-	return p
 }
 
 // buildTagged builds cmd/archtics with a build tag into a temporary

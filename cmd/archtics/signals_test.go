@@ -194,8 +194,14 @@ type process struct {
 // spool folders go) and logs as text.
 func startCommand(t *testing.T, bin, tmp string, args ...string) *process {
 	t.Helper()
+	return startEnv(t, bin, tmp, []string{"ARCHTICS_LOG_LEVEL=info"}, args...)
+}
+
+// startEnv is startCommand with env added to the child's environment.
+func startEnv(t *testing.T, bin, tmp string, env []string, args ...string) *process {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "TMPDIR="+tmp, "ARCHTICS_LOG_FORMAT=text", "ARCHTICS_LOG_LEVEL=info")
+	cmd.Env = append(append(os.Environ(), "TMPDIR="+tmp, "ARCHTICS_LOG_FORMAT=text"), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -206,6 +212,7 @@ func startCommand(t *testing.T, bin, tmp string, args ...string) *process {
 	p := &process{cmd: cmd, done: make(chan struct{}), seen: make(chan string, 1024)}
 	go func() {
 		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 64*1024), 1<<20)
 		for sc.Scan() {
 			p.mu.Lock()
 			p.lines = append(p.lines, sc.Text())
