@@ -62,7 +62,9 @@ Example:
 					return realtime.SelectEvents(ctx, w, team, at, realtime.SelectOptions{TimeZone: opts.TimeZone, CacheDir: opts.CacheDir, Logger: slog.Default()})
 				},
 				AfterTick: func(t *realtime.TickReport, started time.Time) error {
-					return recordMetrics(c, commitMetrics(team, "realtime-tick", t.Commit, t.Pulled, 0, started))
+					m := commitMetrics(team, "realtime-tick", t.Commit, t.Pulled, 0, started)
+					m.Repaired = t.Repaired
+					return recordMetrics(c, m)
 				},
 				Logger: slog.Default(),
 			})

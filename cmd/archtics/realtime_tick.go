@@ -133,7 +133,9 @@ Examples:
 			if err != nil {
 				return err
 			}
-			if err := recordMetrics(c, commitMetrics(team, "realtime-tick", rep.Commit, rep.Pulled, 0, start)); err != nil {
+			m := commitMetrics(team, "realtime-tick", rep.Commit, rep.Pulled, 0, start)
+			m.Repaired = rep.Repaired
+			if err := recordMetrics(c, m); err != nil {
 				return err
 			}
 			printTick(os.Stdout, rep, opts.Location)

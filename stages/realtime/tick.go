@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -108,6 +109,9 @@ type TickReport struct {
 	// Holders counts where each kept scan's account came from (the
 	// Holder outcomes; the commit's summary has them as "holder_<outcome>").
 	Holders map[string]int64
+	// Repaired counts the kept scans' fields that were not UTF-8 and are
+	// stored read as Windows-1252 (appendStr); the summary's "repaired".
+	Repaired int64
 	// Took is how long each phase took: "pull" (the feed), "clone" (the
 	// holder join and the names), "commit" (building, writing and
 	// committing the files).
@@ -267,6 +271,7 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 		rep.Events = append(rep.Events, et)
 		rep.Pulled += p.pulled
 		rep.Deferred += p.deferred
+		rep.Repaired += p.repaired
 		kept += int64(len(p.kept))
 		for k, v := range p.dropped {
 			rep.Dropped[k] += v
@@ -283,6 +288,9 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 	rep.Kept = kept
 	summary["pulled"], summary["kept"], summary["deferred"] = rep.Pulled, kept, rep.Deferred
 	summary["events"] = int64(len(pulls))
+	if rep.Repaired > 0 {
+		summary["repaired"] = rep.Repaired
+	}
 	for k, v := range rep.Dropped {
 		summary["dropped_"+k] = v
 	}
@@ -505,6 +513,7 @@ type eventPull struct {
 	deferred int64
 	dropped  map[string]int64
 	kept     []keptScan
+	repaired int64 // fields of the kept scans that are not UTF-8
 	// acct is each kept scan's holder (loadLookups), valid where hasAcct.
 	acct    []int32
 	hasAcct []bool
@@ -593,6 +602,7 @@ func (p *eventPull) run(ctx context.Context, src Source) error {
 				p.dropped[DropAfterWindow]++
 			default:
 				p.kept = append(p.kept, keptScan{row: r, seq: seq, scanned: scanned, wall: times.wall})
+				p.repaired += notUTF8(r)
 			}
 			maxSeq = seq
 		}
@@ -648,6 +658,17 @@ func appendStr(b *array.StringBuilder, v string) {
 		return
 	}
 	b.Append(textenc.Valid(v))
+}
+
+// notUTF8 counts the fields of a feed row that are not UTF-8.
+func notUTF8(row []string) int64 {
+	var n int64
+	for _, v := range row {
+		if !utf8.ValidString(v) {
+			n++
+		}
+	}
+	return n
 }
 
 // rawRecord builds the event's kept scans as archtics_rtx.attendance_raw rows.
