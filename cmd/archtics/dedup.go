@@ -128,7 +128,9 @@ set-primary committing meanwhile makes it fail with a commit conflict (exit 3): 
 				return dedupError(err)
 			}
 			if !rep.Unchanged {
-				if err := recordMetrics(c, commitMetrics("all", "dedup", rep.Commit, rep.RowsIn(), rep.Rejected, start)); err != nil {
+				m := commitMetrics("all", "dedup", rep.Commit, rep.RowsIn(), rep.Rejected, start)
+				m.Repaired = rep.Repaired
+				if err := recordMetrics(c, m); err != nil {
 					return err
 				}
 			}
@@ -340,7 +342,7 @@ func printDedupRun(out io.Writer, rep *crm.RunReport) {
 	}
 	fmt.Fprintf(out, "dedup: commit %d of %s%s\n", c.Seq, c.Stream, state)
 	if rep.FirstRun {
-		fmt.Fprintf(out, "  CRM loaded: %d contacts, %d accounts (%d rows read, %d rejected)\n", rep.CRMContacts, rep.CRMAccounts, rep.CRMRowsIn, rep.Rejected)
+		fmt.Fprintf(out, "  CRM loaded: %d contacts, %d accounts (%d rows read, %d rejected, %d fields repaired)\n", rep.CRMContacts, rep.CRMAccounts, rep.CRMRowsIn, rep.Rejected, rep.Repaired)
 	}
 	excluded := "none"
 	if len(rep.Excluded) > 0 {

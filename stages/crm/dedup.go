@@ -76,6 +76,10 @@ type TeamCounts struct {
 	Deleted    int64            // mapped before, deleted from the clone since: taken out of the mapping
 }
 
+// maxRepairsLogged bounds the log lines a run writes for CRM fields it
+// read as Windows-1252; the commit's summary counts them all.
+const maxRepairsLogged = 20
+
 // RunReport says what one Dedup run did.
 type RunReport struct {
 	Commit    *pipeline.Commit // nil when Unchanged
@@ -86,13 +90,17 @@ type RunReport struct {
 	CRMRowsIn, CRMContacts, CRMAccounts int64
 	Rejected                            int64
 	Rejects                             []*CSVError
-	Settings                            int64    // the settings version in force
-	Excluded                            []string // the excluded account types in force
-	Rules                               string   // the rule set in force (dedup.RulesKORE or dedup.RulesEvidence)
-	Teams                               []TeamCounts
-	ContactsInserted, ContactsUpdated   int64
-	AccountsCreated                     int64
-	MappingRows                         int64 // mapping versions written
+	// Repaired counts the CRM fields that were not UTF-8, loaded read as
+	// Windows-1252 (Repairs says where: file, line, field).
+	Repaired                          int64
+	Repairs                           []*CSVError
+	Settings                          int64    // the settings version in force
+	Excluded                          []string // the excluded account types in force
+	Rules                             string   // the rule set in force (dedup.RulesKORE or dedup.RulesEvidence)
+	Teams                             []TeamCounts
+	ContactsInserted, ContactsUpdated int64
+	AccountsCreated                   int64
+	MappingRows                       int64 // mapping versions written
 }
 
 // RowsIn is the accounts read from the clones plus the CRM files' rows.
@@ -244,6 +252,14 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		prev = &crmState{Contacts: loaded.Contacts, Accounts: loaded.Accounts, Mapping: map[dedup.AccountRef]*mappingRow{}}
 		rep.CRMRowsIn, rep.CRMContacts, rep.CRMAccounts = loaded.RowsIn, int64(len(loaded.Contacts)), int64(len(loaded.Accounts))
 		rep.Rejected, rep.Rejects = int64(len(loaded.Rejects)), loaded.Rejects
+		rep.Repaired, rep.Repairs = int64(len(loaded.Repairs)), loaded.Repairs
+		for i, r := range loaded.Repairs {
+			if i == maxRepairsLogged {
+				logger.Warn("dedup: more CRM fields were not UTF-8", "more", len(loaded.Repairs)-i)
+				break
+			}
+			logger.Warn("dedup: a CRM field was not UTF-8: loaded read as Windows-1252", "file", r.File, "line", r.Line, "field", r.Field)
+		}
 	} else if prev, err = readState(ctx, d.DB, spoolDir); err != nil {
 		return nil, fmt.Errorf("dedup: %w", err)
 	}
@@ -452,7 +468,7 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		ExpectSeq: seq,
 		Cursors:   cursors,
 		Summary: map[string]int64{
-			"accounts": rep.RowsIn() - rep.CRMRowsIn, "crm_rows_in": rep.CRMRowsIn, "rejected": rep.Rejected,
+			"accounts": rep.RowsIn() - rep.CRMRowsIn, "crm_rows_in": rep.CRMRowsIn, "rejected": rep.Rejected, "repaired": rep.Repaired,
 			"contacts_inserted": ch.inserted, "contacts_updated": ch.updated, "mapping_rows": int64(len(ch.mapping)),
 		},
 	}

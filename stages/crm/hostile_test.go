@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -67,4 +68,28 @@ func stringFields(v any) []string {
 		}
 	}
 	return out
+}
+
+// TestDedupCountsCRMRepairs: a first run over CRM files with a Latin-1
+// field loads it read as Windows-1252 and says so: the report lists
+// where, and the commit's summary counts it.
+func TestDedupCountsCRMRepairs(t *testing.T) {
+	ctx := context.Background()
+	w := openWarehouse(t, t.TempDir())
+	smallClone(t, w)
+	contacts := append([]string(nil), smallCRM.contacts...)
+	contacts[1] = strings.Replace(contacts[1], "Nobody", "N\xf6body", 1)
+	rep, err := Dedup(ctx, w, Options{CRMDir: writeCRM(t, contacts, smallCRM.accounts), Actor: "ops", Logger: quietLogger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Repaired != 1 || len(rep.Repairs) != 1 || rep.Repairs[0].Field != "last_name" {
+		t.Fatalf("repaired %d %v, want the one last_name", rep.Repaired, rep.Repairs)
+	}
+	if got := rep.Commit.Summary["repaired"]; got != 1 {
+		t.Fatalf("the commit's summary counts %d repaired fields, want 1", got)
+	}
+	if got := query(t, w, "SELECT last_name FROM crm.contact WHERE contact_id = 'C2'"); !slices.Equal(got, []string{"Nöbody"}) {
+		t.Fatalf("C2's last name %v, want it read as Windows-1252", got)
+	}
 }
