@@ -436,6 +436,11 @@ func decodeScanPage(data []byte) (*ScanPage, error) {
 	if err := json.Unmarshal(rest, &p); err != nil {
 		return nil, err
 	}
+	if p.Rows != nil {
+		// Another key encoding/json takes for rows ("rows" again, or
+		// "Rows"): which one holds the scans is anybody's guess.
+		return nil, errors.New("the attendance answer has more than one rows key")
+	}
 	p.Rows = rows
 	return &p, nil
 }

@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bytes"
 	"encoding/json"
 	"reflect"
 	"testing"
@@ -81,11 +80,6 @@ func FuzzDecodeScanPage(f *testing.F) {
 		}
 		var want ScanPage
 		if json.Unmarshal(data, &want) != nil || !utf8.Valid(data) {
-			return
-		}
-		// A repeated "rows" key: encoding/json keeps the last, the
-		// decoder the first; no server sends one, and neither is wrong.
-		if bytes.Count(data, []byte(`"rows"`)) > 1 {
 			return
 		}
 		if len(got.Rows) == 0 && len(want.Rows) == 0 {
