@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"archtics/internal/wallclock"
 	"archtics/schemas"
 )
 
@@ -204,7 +205,7 @@ func (w *World) ScanInstant(row Row) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, fmt.Errorf("scan row: upd_datetime %q: want %s", up, TimeLayout)
 	}
-	delivs := wallInstants(naive, w.g.loc)
+	delivs := wallclock.Instants(naive, w.g.loc)
 	if len(delivs) == 0 {
 		return time.Time{}, fmt.Errorf("scan row: upd_datetime %q does not exist in %s", up, w.g.loc)
 	}
@@ -232,7 +233,7 @@ func latestWallAtOrBefore(d time.Time, tod int, loc *time.Location) (time.Time, 
 	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, time.UTC)
 	for back := 0; back <= 2; back++ {
 		naive := day.AddDate(0, 0, -back).Add(time.Duration(tod) * time.Second)
-		cands := wallInstants(naive, loc)
+		cands := wallclock.Instants(naive, loc)
 		for k := len(cands) - 1; k >= 0; k-- {
 			if !cands[k].After(d) {
 				return cands[k], true

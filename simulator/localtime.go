@@ -3,9 +3,10 @@ package simulator
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
+
+	"archtics/internal/wallclock"
 )
 
 // Errors of ParseLocalTime, for errors.Is.
@@ -52,7 +53,7 @@ func ParseLocalTime(s string, loc *time.Location) (time.Time, error) {
 		if err != nil {
 			continue
 		}
-		cands := wallInstants(naive, loc)
+		cands := wallclock.Instants(naive, loc)
 		switch len(cands) {
 		case 1:
 			return cands[0], nil
@@ -72,33 +73,10 @@ func ParseLocalTime(s string, loc *time.Location) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%q: want RFC 3339 (2026-11-20T17:00:01Z) or local 'YYYY-MM-DD HH:MM:SS', with an offset such as -05:00 when the local time is ambiguous", s)
 }
 
-// wallInstants returns every instant whose wall clock in loc reads as
-// naive's (a UTC-located value holding the wall-clock fields), in order:
-// none in a skipped hour, two in a repeated one, one otherwise.
-func wallInstants(naive time.Time, loc *time.Location) []time.Time {
-	u := naive.Unix()
-	// Zone offsets in effect around the wall time: transitions are never
-	// less than a day apart in the IANA data the simulator's zones use.
-	offs := map[int]bool{}
-	for _, d := range []int64{-2 * daySec, -daySec, 0, daySec, 2 * daySec} {
-		_, off := time.Unix(u+d, 0).In(loc).Zone()
-		offs[off] = true
-	}
-	var out []time.Time
-	for off := range offs {
-		i := time.Unix(u-int64(off), int64(naive.Nanosecond())).In(loc)
-		if _, o := i.Zone(); o == off {
-			out = append(out, i.UTC())
-		}
-	}
-	sort.Slice(out, func(a, b int) bool { return out[a].Before(out[b]) })
-	return out
-}
-
 // zoneAt names the zone abbreviation and offset in effect at the wall
 // time naive (which must exist).
 func zoneAt(naive time.Time, loc *time.Location) string {
-	c := wallInstants(naive, loc)
+	c := wallclock.Instants(naive, loc)
 	if len(c) == 0 {
 		return "?"
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"archtics/internal/wallclock"
 	"archtics/schemas"
 )
 
@@ -482,7 +483,7 @@ func TestScans(t *testing.T) {
 				}
 				if want := time.Unix(es.ents[k].action, 0); !got.Equal(want) {
 					naive, _ := time.Parse(TimeLayout, r[col(sc, "upd_datetime")])
-					if len(wallInstants(naive, w.Location())) < 2 || got.Sub(want).Abs() != time.Hour {
+					if len(wallclock.Instants(naive, w.Location())) < 2 || got.Sub(want).Abs() != time.Hour {
 						t.Fatalf("%s: ScanInstant %v, true instant %v (row %v)", e.Name, got, want, r)
 					}
 				}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"archtics/internal/wallclock"
 	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/stages/changes"
@@ -369,7 +370,7 @@ SELECT %[1]s, NULL, epoch_us(_updated_at)%[3]s FROM %[5]s WHERE team = ? AND _op
 		if micros.Valid {
 			instants = []time.Time{time.UnixMicro(micros.Int64)}
 		} else if wall.Valid {
-			if instants, err = changes.WallInstants(wall.String, loc); err != nil {
+			if instants, err = wallclock.ParseInstants(wall.String, loc); err != nil {
 				continue // an impossible wall clock in the dump: no re-served version can match it
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"archtics/internal/wallclock"
 	"archtics/schemas"
 )
 
@@ -130,7 +131,7 @@ func Pull(ctx context.Context, src Source, team string, t *schemas.Table, waterm
 // is the row's (answers cached per wall-clock second).
 func resolve(ctx context.Context, src Source, team string, t *schemas.Table, wall, key string, lower, asOf time.Time,
 	opts Options, probes map[string]map[string]bool, nProbes *int) (time.Time, error) {
-	cands, err := wallCandidates(wall, opts.Location)
+	cands, err := wallclock.ParseInstants(wall, opts.Location)
 	if err != nil {
 		return time.Time{}, err
 	}

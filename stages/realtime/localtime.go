@@ -3,6 +3,8 @@ package realtime
 import (
 	"fmt"
 	"time"
+
+	"archtics/internal/wallclock"
 )
 
 // The feed speaks the client's wall clock: upd_datetime is a local date and
@@ -11,30 +13,6 @@ import (
 // monotonic (a fall-back repeats an hour) or to exist (a spring-forward
 // skips one).
 
-// wallLayout is how the feed writes upd_datetime.
-const wallLayout = "2006-01-02 15:04:05"
-
-// wallInstants returns the instants whose wall clock in loc reads naive's
-// (naive's fields, whatever its zone): none in a skipped hour, two in a
-// repeated one, earlier first.
-func wallInstants(naive time.Time, loc *time.Location) []time.Time {
-	t := time.Date(naive.Year(), naive.Month(), naive.Day(), naive.Hour(), naive.Minute(), naive.Second(), 0, loc)
-	var out []time.Time
-	// US zones (the seed's integration is US-only) move by an hour; the
-	// half hours cover the rest of the world's shifts.
-	for _, d := range []time.Duration{-time.Hour, -30 * time.Minute, 0, 30 * time.Minute, time.Hour} {
-		c := t.Add(d)
-		l := c.In(loc)
-		if l.Year() == naive.Year() && l.YearDay() == naive.YearDay() && l.Hour() == naive.Hour() &&
-			l.Minute() == naive.Minute() && l.Second() == naive.Second() {
-			if len(out) == 0 || !out[len(out)-1].Equal(c) {
-				out = append(out, c)
-			}
-		}
-	}
-	return out
-}
-
 // latestWallAtOrBefore returns the latest instant at or before d whose
 // local time of day in loc is tod seconds after midnight.
 func latestWallAtOrBefore(d time.Time, tod int, loc *time.Location) (time.Time, bool) {
@@ -42,7 +20,7 @@ func latestWallAtOrBefore(d time.Time, tod int, loc *time.Location) (time.Time, 
 	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, time.UTC)
 	for back := 0; back <= 2; back++ {
 		naive := day.AddDate(0, 0, -back).Add(time.Duration(tod) * time.Second)
-		cands := wallInstants(naive, loc)
+		cands := wallclock.Instants(naive, loc)
 		for k := len(cands) - 1; k >= 0; k-- {
 			if !cands[k].After(d) {
 				return cands[k], true
@@ -62,11 +40,11 @@ func scanTimes(updDatetime, actionTime string, loc *time.Location) (delivered, s
 	if err != nil {
 		return delivered, scanned, fmt.Errorf("action_time %q: want HH:MM:SS", actionTime)
 	}
-	naive, err := time.Parse(wallLayout, updDatetime)
+	naive, err := time.Parse(wallclock.Layout, updDatetime)
 	if err != nil {
 		return delivered, scanned, fmt.Errorf("upd_datetime %q: want YYYY-MM-DD HH:MM:SS", updDatetime)
 	}
-	cands := wallInstants(naive, loc)
+	cands := wallclock.Instants(naive, loc)
 	if len(cands) == 0 {
 		return delivered, scanned, fmt.Errorf("upd_datetime %q: no such wall clock in %s (clocks spring forward then)", updDatetime, loc)
 	}

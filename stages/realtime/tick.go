@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"archtics/internal/textenc"
+	"archtics/internal/wallclock"
 	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/simulator/client"
@@ -447,8 +448,8 @@ type deliveryTimes struct {
 func (ft *feedTimes) resolve(upd, action string) (resolvedTimes, error) {
 	dt, ok := ft.memo[upd]
 	if !ok {
-		if naive, err := time.Parse(wallLayout, upd); err == nil {
-			if cands := wallInstants(naive, ft.loc); len(cands) == 1 {
+		if naive, err := time.Parse(wallclock.Layout, upd); err == nil {
+			if cands := wallclock.Instants(naive, ft.loc); len(cands) == 1 {
 				d := cands[0]
 				l := d.In(ft.loc)
 				_, off := l.Zone()

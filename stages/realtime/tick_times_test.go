@@ -3,6 +3,8 @@ package realtime
 import (
 	"testing"
 	"time"
+
+	"archtics/internal/wallclock"
 )
 
 // TestFeedTimesMatchScanTimes: the tick's fast resolution of the feed's
@@ -24,8 +26,8 @@ func TestFeedTimesMatchScanTimes(t *testing.T) {
 				ft := &feedTimes{loc: loc}
 				checked := 0
 				for m := -120; m < 26*60; m += 7 {
-					upd := start.Add(time.Duration(m) * time.Minute).Add(13 * time.Second).Format(wallLayout)
-					naive, _ := time.Parse(wallLayout, upd)
+					upd := start.Add(time.Duration(m) * time.Minute).Add(13 * time.Second).Format(wallclock.Layout)
+					naive, _ := time.Parse(wallclock.Layout, upd)
 					for _, back := range []time.Duration{0, 13 * time.Second, 6 * time.Minute, 59 * time.Minute, 61 * time.Minute, 5 * time.Hour} {
 						action := naive.Add(-back).Format("15:04:05")
 						for _, a := range []string{action, "7:00:00", "12:61:00", "24:00:00", ""} {
