@@ -12,9 +12,10 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
+
+	"golang.org/x/sync/errgroup"
 
 	"archtics/schemas"
 	"archtics/storage"
@@ -354,17 +355,14 @@ func (w *Warehouse) readBack(ctx context.Context, key string, c *Commit, werr er
 // checkUploaded checks, with one HEAD each (a few at a time), that every
 // file a commit adds is in the store with the committed size.
 func (w *Warehouse) checkUploaded(ctx context.Context, adds []FileEntry) error {
-	sem := make(chan struct{}, 8)
+	var g errgroup.Group
+	g.SetLimit(8)
 	errs := make([]error, len(adds))
-	var wg sync.WaitGroup
 	for i, a := range adds {
 		if ctx.Err() != nil {
 			break
 		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+		g.Go(func() error {
 			info, err := w.Store.Stat(ctx, a.Key)
 			switch {
 			case errors.Is(err, storage.ErrNotFound):
@@ -374,9 +372,10 @@ func (w *Warehouse) checkUploaded(ctx context.Context, adds []FileEntry) error {
 			case info.Size != a.Bytes:
 				errs[i] = fmt.Errorf("file %s is %d bytes in the store, the commit says %d", a.Key, info.Size, a.Bytes)
 			}
-		}()
+			return nil // every file's problem is reported, not the first's
+		})
 	}
-	wg.Wait()
+	g.Wait()
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -14,7 +14,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -25,6 +24,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"golang.org/x/sync/errgroup"
 
 	"archtics/schemas"
 	"archtics/storage"
@@ -619,30 +619,13 @@ func (tw *TableWriter) Close(ctx context.Context) ([]FileEntry, error) {
 	}
 	sort.Slice(tw.done, func(i, j int) bool { return tw.done[i].key < tw.done[j].key })
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	sem := make(chan struct{}, tw.opts.uploadConcurrency)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var firstErr error
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(tw.opts.uploadConcurrency, 1))
 	for _, sf := range tw.done {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func(sf *spoolFile) {
-			defer func() { <-sem; wg.Done() }()
-			if err := tw.upload(ctx, sf); err != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = err
-					cancel()
-				}
-				mu.Unlock()
-			}
-		}(sf)
+		g.Go(func() error { return tw.upload(gctx, sf) })
 	}
-	wg.Wait()
-	if firstErr != nil {
-		return nil, tw.fail(firstErr)
+	if err := g.Wait(); err != nil {
+		return nil, tw.fail(err)
 	}
 	out := make([]FileEntry, len(tw.done))
 	for i, sf := range tw.done {

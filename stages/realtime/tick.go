@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"golang.org/x/sync/errgroup"
 
 	"archtics/internal/textenc"
 	"archtics/internal/wallclock"
@@ -523,30 +524,18 @@ type eventPull struct {
 // pullAll runs the pulls, at most n at once; the first error cancels the
 // others.
 func pullAll(ctx context.Context, src Source, pulls []*eventPull, n int) error {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	sem := make(chan struct{}, n)
-	var wg sync.WaitGroup
-	var once sync.Once
-	var first error
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(n, 1))
 	for _, p := range pulls {
-		if ctx.Err() != nil {
+		if gctx.Err() != nil {
 			break
 		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if err := p.run(ctx, src); err != nil {
-				once.Do(func() { first = err; cancel(err) })
-			}
-		}()
+		g.Go(func() error { return p.run(gctx, src) })
 	}
-	wg.Wait()
-	if first != nil {
-		return first
+	if err := g.Wait(); err != nil {
+		return err
 	}
-	return context.Cause(ctx)
+	return ctx.Err()
 }
 
 func (p *eventPull) run(ctx context.Context, src Source) error {

@@ -30,6 +30,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
+	"golang.org/x/sync/errgroup"
 
 	"archtics/storage"
 )
@@ -285,27 +286,23 @@ func (s *Store) putMultipart(ctx context.Context, key, full string, first []byte
 		return storage.ObjectInfo{}, cause
 	}
 
-	uctx, cancel := context.WithCancel(ctx)
+	// A read error cancels the uploads in flight through cancel; an upload
+	// error, through the group's context.
+	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	g, uctx := errgroup.WithContext(cctx)
+	g.SetLimit(partWorkers)
 	var (
-		mu       sync.Mutex
-		firstErr error
-		parts    []types.CompletedPart
-		wg       sync.WaitGroup
-		sem      = make(chan struct{}, partWorkers)
-		total    int64
+		mu      sync.Mutex
+		parts   []types.CompletedPart
+		total   int64
+		readErr error
 	)
-	fail := func(err error) {
-		mu.Lock()
-		if firstErr == nil {
-			firstErr = err
-			cancel()
-		}
-		mu.Unlock()
+	readFailed := func(err error) {
+		readErr = err
+		cancel()
 	}
-	upload := func(num int32, data []byte) {
-		defer wg.Done()
-		defer func() { <-sem }()
+	upload := func(num int32, data []byte) error {
 		out, err := s.client.UploadPart(uctx, &awss3.UploadPartInput{
 			Bucket:        &s.bucket,
 			Key:           &full,
@@ -315,12 +312,12 @@ func (s *Store) putMultipart(ctx context.Context, key, full string, first []byte
 			ContentLength: aws.Int64(int64(len(data))),
 		})
 		if err != nil {
-			fail(fmt.Errorf("upload part %d: %w", num, err))
-			return
+			return fmt.Errorf("upload part %d: %w", num, err)
 		}
 		mu.Lock()
 		parts = append(parts, types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(num)})
 		mu.Unlock()
+		return nil
 	}
 
 	next := first
@@ -331,18 +328,17 @@ func (s *Store) putMultipart(ctx context.Context, key, full string, first []byte
 		n, err := io.ReadFull(r, next[len(first):])
 		next = next[:len(first)+n]
 		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-			fail(fmt.Errorf("read content: %w", err))
+			readFailed(fmt.Errorf("read content: %w", err))
 		}
 	}
 	for num := int32(1); len(next) > 0 && uctx.Err() == nil; num++ {
 		if num > maxParts {
-			fail(fmt.Errorf("content exceeds %d parts of %d bytes", maxParts, ps))
+			readFailed(fmt.Errorf("content exceeds %d parts of %d bytes", maxParts, ps))
 			break
 		}
 		total += int64(len(next))
-		sem <- struct{}{}
-		wg.Add(1)
-		go upload(num, next)
+		data := next
+		g.Go(func() error { return upload(num, data) })
 		buf := make([]byte, ps)
 		n, err := io.ReadFull(r, buf)
 		next = buf[:n]
@@ -350,10 +346,13 @@ func (s *Store) putMultipart(ctx context.Context, key, full string, first []byte
 			err = nil
 		}
 		if err != nil {
-			fail(fmt.Errorf("read content: %w", err))
+			readFailed(fmt.Errorf("read content: %w", err))
 		}
 	}
-	wg.Wait()
+	firstErr := g.Wait()
+	if readErr != nil {
+		firstErr = readErr // the uploads only stopped because of it
+	}
 	if firstErr == nil && ctx.Err() != nil {
 		firstErr = ctx.Err()
 	}
