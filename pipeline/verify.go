@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/parquet/metadata"
+	"golang.org/x/sync/errgroup"
 
 	"archtics/storage"
 )
@@ -265,47 +266,36 @@ func (w *Warehouse) VerifyWith(ctx context.Context, opts VerifyOptions) (*Verify
 		done     int
 		doneB    int64
 		problems []Problem
-		wg       sync.WaitGroup
-		fatal    error
 	)
-	work := make(chan FileEntry)
-	n := VerifyConcurrency
-	if n < 1 {
-		n = 1
-	}
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for e := range work {
-				p, err := w.verifyFile(ctx, e)
-				mu.Lock()
-				if err != nil && fatal == nil {
-					fatal = err
-				}
-				if p != nil {
-					problems = append(problems, *p)
-				}
-				done++
-				doneB += e.Bytes
-				rep.Rows += e.Rows
-				if opts.Progress != nil {
-					opts.Progress(VerifyProgress{done, len(files), doneB, total})
-				}
-				mu.Unlock()
-			}
-		}()
-	}
+	// A file that cannot be read at all (not a damaged one: that is a
+	// problem) fails the check, and stops the others.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(VerifyConcurrency, 1))
 	for _, e := range files {
-		if ctx.Err() != nil {
+		if gctx.Err() != nil {
 			break
 		}
-		work <- e
+		g.Go(func() error {
+			p, err := w.verifyFile(gctx, e)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if p != nil {
+				problems = append(problems, *p)
+			}
+			done++
+			doneB += e.Bytes
+			rep.Rows += e.Rows
+			if opts.Progress != nil {
+				opts.Progress(VerifyProgress{done, len(files), doneB, total})
+			}
+			return nil
+		})
 	}
-	close(work)
-	wg.Wait()
-	if fatal != nil {
-		return nil, fatal
+	if err := g.Wait(); err != nil && ctx.Err() == nil {
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
