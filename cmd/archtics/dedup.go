@@ -72,7 +72,7 @@ set-primary committing meanwhile makes it fail with a commit conflict (exit 3): 
 			&cli.IntFlag{Name: "max-rejects", Usage: "how many bad rows of the CRM files to reject (kept in crm.rejects) before the run fails; 0: any fails it"},
 			&cli.StringSliceFlag{Name: "exclude-acct-type", Usage: "an account type (acct_type_desc, case-insensitive) that never reaches the CRM; repeat for several; sets the committed setting"},
 			&cli.BoolFlag{Name: "exclude-none", Usage: "set the committed setting to no excluded type"},
-			&cli.StringFlag{Name: "rules", Usage: "the rule set, kept as a committed setting: kore (KORE's three rules, as published; the default) or evidence (rule 1 needs the first names to agree, and rule 4 joins accounts whose names agree and that share a phone, email, birth date or address; see the README)"},
+			&cli.StringFlag{Name: "rules", Usage: "the rule set, kept as a committed setting: kore (KORE's three rules, as published; the default) or evidence (rule 1 needs the first names to agree, and rule 4 joins accounts whose names agree and that share a phone, email, birth date or address; see docs/crm.md)"},
 			&cli.Float64Flag{Name: "threshold", Usage: "least similarity (0-1) for a fuzzy field to agree (default: the engine's documented one)"},
 			&cli.StringFlag{Name: "actor", Usage: "who runs it, for the history (default: $USER)"},
 			cacheFlag(),

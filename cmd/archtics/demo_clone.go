@@ -187,7 +187,7 @@ func (d *demoClone) hourlyStep() pipeline.Step {
 			if h%24 == 0 {
 				// A day of hourly runs is 48 commits and a few hundred
 				// small files per team: fold them, as a daily job would
-				// (the README's compaction), so the runs stay fast.
+				// (docs/clone.md's compaction), so the runs stay fast.
 				if err := d.compactAll(ctx); err != nil {
 					return "", fmt.Errorf("hour %d: %w", h, err)
 				}

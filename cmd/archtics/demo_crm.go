@@ -65,7 +65,7 @@ func (d *demoClone) crmStep(dumpDir string) pipeline.Step {
 		if err != nil {
 			return "", err
 		}
-		fmt.Fprintf(d.out, "   against the simulator's people (archtics dedup evaluate --truth %s): pairs of accounts of one person %d, joined %d, wrongly joined %d: precision %.3f, recall %.3f with KORE's rules (rule 1 joins people who share an email); --rules evidence does better, see the README\n",
+		fmt.Fprintf(d.out, "   against the simulator's people (archtics dedup evaluate --truth %s): pairs of accounts of one person %d, joined %d, wrongly joined %d: precision %.3f, recall %.3f with KORE's rules (rule 1 joins people who share an email); --rules evidence does better, see docs/crm.md\n",
 			truth, q.TruePairs, q.TruePositives, q.FalsePositives, q.Precision, q.Recall)
 		return fmt.Sprintf("%d accounts", accounts), nil
 	}}

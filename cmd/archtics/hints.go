@@ -32,7 +32,7 @@ func hint(err error) string {
 			"or, if the stream's watermark itself is wrong (a commit at a time in the future), repair it with archtics restore --stream <stream> --to <the seq before that commit> (see archtics log)"
 	}
 	if errors.Is(err, pipeline.ErrNotOwner) {
-		return "every table partition belongs to one stream (see the README's protocol): commit this data on the stream that owns it"
+		return "every table partition belongs to one stream (see docs/protocol.md): commit this data on the stream that owns it"
 	}
 	if errors.Is(err, pipeline.ErrPartitionMismatch) {
 		return "an object already stored under a content-addressed name has other bytes: it was damaged after upload; run archtics verify, and restore it from the source or a backup (partitions are never overwritten)"

@@ -34,7 +34,7 @@ import "fmt"
 // the same (ContactBefore). A name alone is never evidence: two accounts
 // that share nothing but a name (a corporate account with the work email,
 // phone and office, and a personal one) stay apart, because namesakes are
-// common (see the README's figures).
+// common (see docs/crm.md).
 //
 // Accounts already mapped before this engine was built (an incremental
 // run) are evidence only once the caller tells the engine about them

@@ -4,7 +4,7 @@
 // with the CRM truth (CRMTruth: every pre-existing contact's primary,
 // secondaries and fields after the load) and with who is who (PersonOf:
 // pairwise precision and recall over accounts of one person). Tests and
-// the README's figures use it; nothing in production does.
+// docs/crm.md's figures use it; nothing in production does.
 package evaluate
 
 import (
