@@ -40,6 +40,19 @@ func cliRunner(t *testing.T, wh string) func(args ...string) (int, string, strin
 	}
 }
 
+// mustSucceed wraps a cliRunner: the command must exit 0, and its stdout
+// is returned.
+func mustSucceed(t *testing.T, archtics func(args ...string) (int, string, string)) func(args ...string) string {
+	return func(args ...string) string {
+		t.Helper()
+		code, out, stderr := archtics(args...)
+		if code != exitOK {
+			t.Fatalf("archtics %s: exit %d\n%s%s", strings.Join(args, " "), code, out, stderr)
+		}
+		return out
+	}
+}
+
 // TestRestoreRepairsBrickedRealtime: a tick at a far-future logical time is
 // a usage error; widened with --max-future it commits and every tick at a
 // normal time after it fails (a watermark never goes back); archtics
@@ -58,14 +71,7 @@ func TestRestoreRepairsBrickedRealtime(t *testing.T) {
 		t.Fatal(err)
 	}
 	archtics := cliRunner(t, wh)
-	mustOK := func(args ...string) string {
-		t.Helper()
-		code, out, stderr := archtics(args...)
-		if code != exitOK {
-			t.Fatalf("archtics %s: exit %d\n%s%s", strings.Join(args, " "), code, out, stderr)
-		}
-		return out
-	}
+	mustOK := mustSucceed(t, archtics)
 	mustOK("load-dump", "--dump", dump, "--team", "nhl")
 	world, err := simulator.NewWorld(cfg)
 	if err != nil {
@@ -198,14 +204,7 @@ func TestRestoreRepairsPoisonedClone(t *testing.T) {
 	}
 	acct, name := correctDump(t, bad, fixed)
 	archtics := cliRunner(t, wh)
-	mustOK := func(args ...string) string {
-		t.Helper()
-		code, out, stderr := archtics(args...)
-		if code != exitOK {
-			t.Fatalf("archtics %s: exit %d\n%s%s", strings.Join(args, " "), code, out, stderr)
-		}
-		return out
-	}
+	mustOK := mustSucceed(t, archtics)
 	mustOK("load-dump", "--dump", bad, "--team", "nhl")
 	mustOK("catalog", "iceberg")
 	for _, args := range [][]string{{}, {"--replace"}} {
