@@ -30,8 +30,8 @@ func TestIcebergConcurrentPublishers(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := &pipeline.Warehouse{Store: s.w.Store, Logger: quietLogger}
-			_, errs[i] = Publish(ctx, w, Options{FlushEvery: 1})
+			w := pipeline.New(s.w.Store, quietLogger)
+			_, errs[i] = Publish(ctx, w.Log, Options{FlushEvery: 1})
 		}()
 	}
 	wg.Wait()
@@ -45,7 +45,7 @@ func TestIcebergConcurrentPublishers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkEverySnapshot(t, s.w, StoredTables(s.w, streams), false, true)
+	checkEverySnapshot(t, s.w, StoredTables(s.w.Log, streams), false, true)
 }
 
 // TestIcebergChangedDefinition: a table whose definition gained a column
@@ -58,17 +58,18 @@ func TestIcebergChangedDefinition(t *testing.T) {
 	publish(t, s.w, Options{Tables: []string{schemas.Event.FullName()}})
 	changed := *schemas.Event
 	changed.Columns = append(append([]schemas.Column(nil), changed.Columns...), schemas.Column{Name: "added_later", Type: schemas.String, Nullable: true})
-	w := &pipeline.Warehouse{Store: s.w.Store, Logger: quietLogger, Tables: []*schemas.Table{&changed}}
+	w := pipeline.New(s.w.Store, quietLogger)
+	w.Tables = []*schemas.Table{&changed}
 	cat := newFileCatalog(ctx, w.Store)
 	st, err := cat.load(ctx, &changed)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = publishTable(ctx, w, &commitReader{w: w, byStream: map[string]*streamCommits{}}, &changed, []string{s.teams[0] + "/clone"}, Options{FlushEvery: 1})
+	_, err = publishTable(ctx, w.Log, &commitReader{w: w.Log, byStream: map[string]*streamCommits{}}, &changed, []string{s.teams[0] + "/clone"}, Options{FlushEvery: 1})
 	if err == nil || !strings.Contains(err.Error(), "--rebuild") {
 		t.Fatalf("publishing a changed definition: %v; want a refusal that says to rebuild", err)
 	}
-	if _, err := publishTable(ctx, w, &commitReader{w: w, byStream: map[string]*streamCommits{}}, &changed, []string{s.teams[0] + "/clone"}, Options{Rebuild: true, FlushEvery: 1}); err != nil {
+	if _, err := publishTable(ctx, w.Log, &commitReader{w: w.Log, byStream: map[string]*streamCommits{}}, &changed, []string{s.teams[0] + "/clone"}, Options{Rebuild: true, FlushEvery: 1}); err != nil {
 		t.Fatal(err)
 	}
 	it, _, err := Table(ctx, w.Store, &changed)

@@ -68,11 +68,11 @@ func TestIcebergPublishInterrupted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tables := StoredTables(s.w, streams)
+	tables := StoredTables(s.w.Log, streams)
 	for _, n := range []int{1, 2, 7, 30} {
 		cctx, cancel := context.WithCancel(ctx)
-		w := &pipeline.Warehouse{Store: &interruptingStore{Store: s.w.Store, n: n, cancel: cancel}, Logger: quietLogger}
-		_, err := Publish(cctx, w, Options{FlushEvery: 1})
+		w := pipeline.New(&interruptingStore{Store: s.w.Store, n: n, cancel: cancel}, quietLogger)
+		_, err := Publish(cctx, w.Log, Options{FlushEvery: 1})
 		cancel()
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("publish interrupted at write %d: %v, want context.Canceled", n, err)

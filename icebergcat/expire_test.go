@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"archtics/pipeline/check"
+
 	"archtics/schemas"
 )
 
@@ -25,7 +27,7 @@ func TestIcebergExpireSnapshots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tables := StoredTables(s.w, streams)
+	tables := StoredTables(s.w.Log, streams)
 	for _, tbl := range tables {
 		it, _, err := Table(ctx, s.w.Store, tbl)
 		if err != nil {
@@ -36,7 +38,7 @@ func TestIcebergExpireSnapshots(t *testing.T) {
 		}
 	}
 	checkEverySnapshot(t, s.w, tables, true, false) // the newest: our head's files and rows
-	if rep, err := s.w.Verify(ctx, nil); err != nil || !rep.OK() {
+	if rep, err := check.Verify(ctx, s.w.Log, nil); err != nil || !rep.OK() {
 		t.Fatalf("verify after the expiry: %+v, %v", rep, err)
 	}
 

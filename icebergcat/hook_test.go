@@ -22,7 +22,7 @@ func TestIcebergAutoPublishTicks(t *testing.T) {
 	if err := WriteSettings(ctx, s.w.Store, Settings{Enabled: true, Catalog: CatalogFile}, ""); err != nil {
 		t.Fatal(err)
 	}
-	AutoPublish(s.w, HookOptions{Getenv: func(string) string { return "" }})
+	AutoPublish(s.w.Log, HookOptions{Getenv: func(string) string { return "" }})
 
 	loc := s.world.Location()
 	cut := s.world.Cutoff().In(loc)
@@ -38,7 +38,7 @@ func TestIcebergAutoPublishTicks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkEverySnapshot(t, s.w, StoredTables(s.w, streams), false, true)
+	checkEverySnapshot(t, s.w, StoredTables(s.w.Log, streams), false, true)
 
 	head, err := s.w.Stream(ctx, team+"/realtime")
 	if err != nil {

@@ -24,10 +24,11 @@ import (
 	"strconv"
 	"time"
 
+	"archtics/pipeline/txlog"
+
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 
-	"archtics/pipeline"
 	"archtics/schemas"
 )
 
@@ -70,7 +71,7 @@ type Options struct {
 	// KeepSnapshots: snapshots published longer ago than this are expired
 	// from the metadata (the newest always stays), which otherwise grows by
 	// a snapshot per commit for ever (a realtime table: one per tick). Zero
-	// means pipeline.DefaultRetention, the reach of our own time travel,
+	// means txlog.DefaultRetention, the reach of our own time travel,
 	// after which vacuum may delete the files old snapshots name; negative
 	// keeps every snapshot. Expiry never deletes a file.
 	KeepSnapshots time.Duration
@@ -95,9 +96,9 @@ type TableResult struct {
 // to the commit log's heads. It reads the log only; concurrent publishers
 // of one table are safe (the loser of a metadata version retries from the
 // winner's snapshot, which says what is published).
-func Publish(ctx context.Context, w *pipeline.Warehouse, opt Options) ([]TableResult, error) {
+func Publish(ctx context.Context, w *txlog.Log, opt Options) ([]TableResult, error) {
 	if w.AsOfPoint().Set() {
-		return nil, fmt.Errorf("iceberg publish: %w", pipeline.ErrReadOnly)
+		return nil, fmt.Errorf("iceberg publish: %w", txlog.ErrReadOnly)
 	}
 	if opt.FlushEvery <= 0 {
 		opt.FlushEvery = DefaultFlushEvery
@@ -118,7 +119,7 @@ func Publish(ctx context.Context, w *pipeline.Warehouse, opt Options) ([]TableRe
 		}
 		var res TableResult
 		for attempt := 1; ; attempt++ {
-			res, err = publishTable(ctx, w, log, t, pipeline.OwningStreams(streams, t), opt)
+			res, err = publishTable(ctx, w, log, t, txlog.OwningStreams(streams, t), opt)
 			if err == nil || !errors.Is(err, ErrConflict) || attempt == 3 {
 				break
 			}
@@ -142,7 +143,7 @@ func Publish(ctx context.Context, w *pipeline.Warehouse, opt Options) ([]TableRe
 // StoredTables are the tables with files (not views, not macros) the
 // warehouse knows: schemas.All, w.Tables and the per-team tables its
 // streams imply, sorted by name.
-func StoredTables(w *pipeline.Warehouse, streams []string) []*schemas.Table {
+func StoredTables(w *txlog.Log, streams []string) []*schemas.Table {
 	seen := map[string]bool{}
 	var out []*schemas.Table
 	for _, group := range [][]*schemas.Table{schemas.All, w.Tables, schemas.StreamTables(streams)} {
@@ -158,7 +159,7 @@ func StoredTables(w *pipeline.Warehouse, streams []string) []*schemas.Table {
 	return out
 }
 
-func selectTables(w *pipeline.Warehouse, streams, names []string) ([]*schemas.Table, error) {
+func selectTables(w *txlog.Log, streams, names []string) ([]*schemas.Table, error) {
 	all := StoredTables(w, streams)
 	if len(names) == 0 {
 		return all, nil
@@ -179,7 +180,7 @@ func selectTables(w *pipeline.Warehouse, streams, names []string) ([]*schemas.Ta
 }
 
 // publishTable catches one table up with the log.
-func publishTable(ctx context.Context, w *pipeline.Warehouse, log *commitReader, t *schemas.Table, streams []string, opt Options) (TableResult, error) {
+func publishTable(ctx context.Context, w *txlog.Log, log *commitReader, t *schemas.Table, streams []string, opt Options) (TableResult, error) {
 	cat := newFileCatalog(ctx, w.Store)
 	st, err := cat.load(ctx, t)
 	if err != nil {
@@ -195,7 +196,7 @@ func publishTable(ctx context.Context, w *pipeline.Warehouse, log *commitReader,
 	} else if err := sameSchema(t, st.meta.CurrentSchema()); err != nil {
 		return TableResult{}, fmt.Errorf("iceberg %s: %s: %w: the definition changed since it was published; rebuild it: archtics catalog iceberg --rebuild", t.FullName(), st.location, err)
 	}
-	var pending []*pipeline.Commit
+	var pending []*txlog.Commit
 	for _, s := range streams {
 		cs, err := log.after(ctx, s, positions[s])
 		if err != nil {
@@ -245,7 +246,7 @@ func publishTable(ctx context.Context, w *pipeline.Warehouse, log *commitReader,
 	return res, nil
 }
 
-func touches(c *pipeline.Commit, table string) bool {
+func touches(c *txlog.Commit, table string) bool {
 	for _, a := range c.Adds {
 		if a.Table == table {
 			return true
@@ -276,7 +277,7 @@ func PositionsOf(s *table.Snapshot) (map[string]int64, error) {
 }
 
 // applyCommit adds one snapshot for commit c to the table in memory.
-func applyCommit(ctx context.Context, cat *fileCatalog, st *tableState, c *pipeline.Commit, positions map[string]int64) error {
+func applyCommit(ctx context.Context, cat *fileCatalog, st *tableState, c *txlog.Commit, positions map[string]int64) error {
 	t := st.def
 	spec := st.meta.PartitionSpec()
 	retired := map[string]bool{}
@@ -356,7 +357,7 @@ func applyCommit(ctx context.Context, cat *fileCatalog, st *tableState, c *pipel
 // dataFile describes a committed file for Iceberg: its URI, row count,
 // size and partition tuple (the Hive path's values, which the file does
 // not hold).
-func dataFile(cat *fileCatalog, t *schemas.Table, spec iceberg.PartitionSpec, e pipeline.FileEntry) (iceberg.DataFile, error) {
+func dataFile(cat *fileCatalog, t *schemas.Table, spec iceberg.PartitionSpec, e txlog.FileEntry) (iceberg.DataFile, error) {
 	part := map[int]any{}
 	for _, f := range spec.Fields() {
 		text, ok := e.Partition[f.Name]
@@ -379,23 +380,23 @@ func dataFile(cat *fileCatalog, t *schemas.Table, spec iceberg.PartitionSpec, e 
 // commitReader reads each stream's commits once per publish, from the
 // lowest position any table needs.
 type commitReader struct {
-	w        *pipeline.Warehouse
+	w        *txlog.Log
 	byStream map[string]*streamCommits
 }
 
 type streamCommits struct {
-	from    int64              // commits after this seq are held
-	commits []*pipeline.Commit // ascending
+	from    int64           // commits after this seq are held
+	commits []*txlog.Commit // ascending
 }
 
-func (r *commitReader) after(ctx context.Context, stream string, seq int64) ([]*pipeline.Commit, error) {
+func (r *commitReader) after(ctx context.Context, stream string, seq int64) ([]*txlog.Commit, error) {
 	if sc, ok := r.byStream[stream]; ok && sc.from <= seq {
 		i := sort.Search(len(sc.commits), func(i int) bool { return sc.commits[i].Seq > seq })
 		return sc.commits[i:], nil
 	}
-	var got []*pipeline.Commit
+	var got []*txlog.Commit
 	stop := errors.New("stop")
-	err := r.w.Log(ctx, pipeline.LogQuery{Stream: stream}, func(c *pipeline.Commit) error {
+	err := r.w.Commits(ctx, txlog.LogQuery{Stream: stream}, func(c *txlog.Commit) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -440,7 +441,7 @@ func sameSchema(t *schemas.Table, published *iceberg.Schema) error {
 // with nothing to do writes nothing. Nothing is deleted from the store.
 func expireSnapshots(ctx context.Context, cat *fileCatalog, st *tableState, keep time.Duration) error {
 	if keep == 0 {
-		keep = pipeline.DefaultRetention
+		keep = txlog.DefaultRetention
 	}
 	if keep < 0 || st.meta == nil {
 		return nil

@@ -13,6 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"archtics/pipeline/pipelinetest"
+
+	"archtics/pipeline/txlog"
+
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog/hadoop"
 	"github.com/apache/iceberg-go/table"
@@ -74,7 +78,7 @@ func newSimWarehouse(t *testing.T, cfg simulator.Config, location string) *simWa
 	if location == "" {
 		location = filepath.Join(dir, "warehouse")
 	}
-	w, err := pipeline.Open(ctx, location, quietLogger)
+	w, err := pipelinetest.Open(ctx, location, quietLogger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +123,7 @@ func (s *simWarehouse) tick(t *testing.T, team string, at time.Time) {
 
 func publish(t *testing.T, w *pipeline.Warehouse, opt Options) []TableResult {
 	t.Helper()
-	res, err := Publish(context.Background(), w, opt)
+	res, err := Publish(context.Background(), w.Log, opt)
 	if err != nil {
 		t.Fatalf("publish: %v", err)
 	}
@@ -195,7 +199,7 @@ func testIcebergRoundTrip(t *testing.T, location string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tables := StoredTables(s.w, streams)
+	tables := StoredTables(s.w.Log, streams)
 	for _, tbl := range tables {
 		if !published[tbl.FullName()] {
 			t.Errorf("%s: not published", tbl.FullName())
@@ -281,7 +285,7 @@ func checkEverySnapshot(t *testing.T, w *pipeline.Warehouse, tables []*schemas.T
 	// Our commits per table, oldest first per stream.
 	touching := map[string]map[string]bool{} // table → "stream@seq"
 	ids := map[string]string{}               // "stream@seq" → commit id
-	if err := w.Log(ctx, pipeline.LogQuery{}, func(c *pipeline.Commit) error {
+	if err := w.Commits(ctx, txlog.LogQuery{}, func(c *txlog.Commit) error {
 		at := c.Stream + "@" + strconv.FormatInt(c.Seq, 10)
 		ids[at] = c.CommitID
 		for _, tbl := range tables {
@@ -296,13 +300,13 @@ func checkEverySnapshot(t *testing.T, w *pipeline.Warehouse, tables []*schemas.T
 	}); err != nil {
 		t.Fatal(err)
 	}
-	states := map[string]*pipeline.StreamState{}
-	stateAt := func(stream string, seq int64) *pipeline.StreamState {
+	states := map[string]*txlog.StreamState{}
+	stateAt := func(stream string, seq int64) *txlog.StreamState {
 		at := stream + "@" + strconv.FormatInt(seq, 10)
 		if st, ok := states[at]; ok {
 			return st
 		}
-		st, err := w.At(pipeline.AsOf{Stream: stream, Seq: seq}).Stream(ctx, stream)
+		st, err := w.At(txlog.AsOf{Stream: stream, Seq: seq}).Stream(ctx, stream)
 		if err != nil {
 			t.Fatalf("open %s: %v", at, err)
 		}

@@ -9,7 +9,8 @@ import (
 	"os"
 	"sync"
 
-	"archtics/pipeline"
+	"archtics/pipeline/txlog"
+
 	"archtics/storage"
 )
 
@@ -94,7 +95,7 @@ type HookOptions struct {
 // touched. The setting is read once, at the first commit: a command that
 // commits nothing costs nothing, and one that does costs a GET when
 // Iceberg is off. ARCHTICS_ICEBERG=0 turns the hook off for the process.
-func AutoPublish(w *pipeline.Warehouse, opts HookOptions) {
+func AutoPublish(w *txlog.Log, opts HookOptions) {
 	getenv := opts.Getenv
 	if getenv == nil {
 		getenv = os.Getenv
@@ -107,7 +108,7 @@ func AutoPublish(w *pipeline.Warehouse, opts HookOptions) {
 		settings Settings
 		readErr  error
 	)
-	w.OnCommit(func(ctx context.Context, c *pipeline.Commit) error {
+	w.OnCommit(func(ctx context.Context, c *txlog.Commit) error {
 		once.Do(func() { settings, _, _, readErr = ReadSettings(ctx, w.Store) })
 		if readErr != nil {
 			return fmt.Errorf("iceberg: %w", readErr)
@@ -141,7 +142,7 @@ func AutoPublish(w *pipeline.Warehouse, opts HookOptions) {
 }
 
 // touchedTables are the tables a commit adds or retires files of, sorted.
-func touchedTables(c *pipeline.Commit) []string {
+func touchedTables(c *txlog.Commit) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, a := range c.Adds {

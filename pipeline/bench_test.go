@@ -6,6 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"archtics/storage/storagetest"
+
+	"archtics/pipeline/internal/scangen"
+
+	"archtics/pipeline/txlog"
+
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"archtics/schemas"
@@ -17,8 +23,8 @@ const benchRows = 1_000_000
 // 3 event dates, realistic strings) and uploads the files: the hot path of
 // a realtime tick or a clone, end to end except the commit.
 func BenchmarkWriteAttendance(b *testing.B) {
-	recs := defaultGen().batches(benchRows, 64*1024, 0) // generated up front, not timed
-	defer releaseAll(recs)
+	recs := scangen.Default().Batches(benchRows, 64*1024, 0) // generated up front, not timed
+	defer scangen.ReleaseAll(recs)
 	for _, bc := range backends() {
 		b.Run(bc.name, func(b *testing.B) {
 			var bytes int64
@@ -58,7 +64,7 @@ func arrowBytes(recs []arrow.RecordBatch) int64 {
 	return n
 }
 
-func writeAttendance(b *testing.B, w *Warehouse, batch string, recs []arrow.RecordBatch) []FileEntry {
+func writeAttendance(b *testing.B, w *Warehouse, batch string, recs []arrow.RecordBatch) []txlog.FileEntry {
 	tw, err := NewTableWriter(w, schemas.RTXAttendanceRaw, batch)
 	if err != nil {
 		b.Fatal(err)
@@ -109,17 +115,17 @@ func benchLog(b *testing.B, w *Warehouse, commits int) {
 	w.Now = func() time.Time { return clock }
 	tables := tablesOf(stream)
 	type dayFile struct {
-		e   FileEntry
+		e   txlog.FileEntry
 		day int
 	}
-	var today []FileEntry
+	var today []txlog.FileEntry
 	var rolled []dayFile
 	var lastCommits time.Duration
 	measured := 0
 	for i := 1; i <= commits; i++ {
 		clock = clock.Add(3 * time.Minute)
-		req := CommitRequest{Stream: stream, Stage: "tick", BatchID: fmt.Sprint("tick-", i), Tables: tables,
-			Watermark: Watermark{To: clock.Format(time.RFC3339)},
+		req := txlog.CommitRequest{Stream: stream, Stage: "tick", BatchID: fmt.Sprint("tick-", i), Tables: tables,
+			Watermark: txlog.Watermark{To: clock.Format(time.RFC3339)},
 			Adds:      putFake(b, w, fakeEntry(stream, fmt.Sprintf("tick-%06d.parquet", i)))}
 		day := i / 480
 		if i%480 == 0 {
@@ -149,11 +155,11 @@ func benchLog(b *testing.B, w *Warehouse, commits int) {
 			measured++
 		}
 	}
-	cs := &countingStore{Store: w.Store}
-	fresh := &Warehouse{Store: cs, Logger: testLogger}
+	cs := &storagetest.CountingStore{Store: w.Store}
+	fresh := New(cs, testLogger)
 	const opens = 20
 	start := time.Now()
-	var st *StreamState
+	var st *txlog.StreamState
 	for i := 0; i < opens; i++ {
 		var err error
 		if st, err = fresh.Stream(ctx, stream); err != nil || st.Seq != int64(commits) {
@@ -161,13 +167,13 @@ func benchLog(b *testing.B, w *Warehouse, commits int) {
 		}
 	}
 	open := time.Since(start) / opens
-	info, err := w.Store.Stat(ctx, checkpointKey(stream, st.CheckpointSeq))
+	info, err := w.Store.Stat(ctx, txlog.CheckpointKey(stream, st.CheckpointSeq))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(lastCommits.Microseconds())/float64(measured)/1000, "commit-ms")
 	b.ReportMetric(float64(open.Microseconds())/1000, "open-ms")
-	b.ReportMetric(float64(len(cs.reset()))/opens, "gets/open")
+	b.ReportMetric(float64(len(cs.Reset()))/opens, "gets/open")
 	b.ReportMetric(float64(info.Size)/1024, "checkpoint-KiB")
 	b.ReportMetric(float64(st.LiveFiles()), "live-files")
 	b.ReportMetric(float64(len(st.Retired)), "tombstones")

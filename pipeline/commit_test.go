@@ -15,6 +15,14 @@ import (
 	"syscall"
 	"testing"
 
+	"archtics/storage/storagetest"
+
+	"archtics/pipeline/internal/scangen"
+
+	"archtics/pipeline/txlog"
+
+	"archtics/pipeline/check"
+
 	"archtics/schemas"
 	"archtics/storage"
 )
@@ -43,12 +51,12 @@ func TestHelperProcess(t *testing.T) {
 		}
 		fmt.Println("ready")
 		io.Copy(io.Discard, os.Stdin)
-		_, err = w.Commit(ctx, CommitRequest{Stream: "race", Stage: "race", BatchID: fmt.Sprintf("p%d", os.Getpid()), Tables: tablesOf("race"),
+		_, err = w.Commit(ctx, txlog.CommitRequest{Stream: "race", Stage: "race", BatchID: fmt.Sprintf("p%d", os.Getpid()), Tables: tablesOf("race"),
 			ExpectSeq: head.NextSeq(), Adds: putFake(t, w, fakeEntry("race", fmt.Sprintf("p%d.parquet", os.Getpid())))})
 		switch {
 		case err == nil:
 			os.Exit(0)
-		case errors.Is(err, ErrCommitConflict):
+		case errors.Is(err, txlog.ErrCommitConflict):
 			os.Exit(3)
 		}
 		fmt.Println("error", err)
@@ -59,8 +67,8 @@ func TestHelperProcess(t *testing.T) {
 		if role == "upload" {
 			w.Store = &blockingStore{Store: w.Store, after: 1}
 		}
-		recs := defaultGen().batches(60000, 5000, 0)
-		_, err := w.WriteAndCommit(ctx, CommitRequest{Stream: "killed", Stage: "test", BatchID: "b1"},
+		recs := scangen.Default().Batches(60000, 5000, 0)
+		_, err := w.WriteAndCommit(ctx, txlog.CommitRequest{Stream: "killed", Stage: "test", BatchID: "b1"},
 			func(add func(*schemas.Table) *TableWriter) error {
 				tw := add(ownedRTX("killed"))
 				for i, r := range recs {
@@ -127,7 +135,7 @@ func TestCommitRaceGoroutines(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, w *Warehouse) {
 		ctx := context.Background()
 		for i := 1; i <= 3; i++ {
-			if _, err := w.Commit(ctx, CommitRequest{Stream: "nhl/realtime", BatchID: fmt.Sprint("pre", i), Tables: tablesOf("nhl/realtime"),
+			if _, err := w.Commit(ctx, txlog.CommitRequest{Stream: "nhl/realtime", BatchID: fmt.Sprint("pre", i), Tables: tablesOf("nhl/realtime"),
 				Adds: putFake(t, w, fakeEntry("nhl/realtime", fmt.Sprint("pre", i)))}); err != nil {
 				t.Fatal(err)
 			}
@@ -146,8 +154,8 @@ func TestCommitRaceGoroutines(t *testing.T) {
 			wg.Add(1)
 			go func(i int) {
 				defer wg.Done()
-				_, errs[i] = w.Commit(ctx, CommitRequest{Stream: "nhl/realtime", Stage: "race", BatchID: fmt.Sprint("g", i), Tables: tablesOf("nhl/realtime"),
-					ExpectSeq: head.NextSeq(), Adds: []FileEntry{fakeEntry("nhl/realtime", fmt.Sprint("g", i))}})
+				_, errs[i] = w.Commit(ctx, txlog.CommitRequest{Stream: "nhl/realtime", Stage: "race", BatchID: fmt.Sprint("g", i), Tables: tablesOf("nhl/realtime"),
+					ExpectSeq: head.NextSeq(), Adds: []txlog.FileEntry{fakeEntry("nhl/realtime", fmt.Sprint("g", i))}})
 			}(i)
 		}
 		wg.Wait()
@@ -156,7 +164,7 @@ func TestCommitRaceGoroutines(t *testing.T) {
 			switch {
 			case err == nil:
 				wins++
-			case errors.Is(err, ErrCommitConflict):
+			case errors.Is(err, txlog.ErrCommitConflict):
 				if !strings.Contains(err.Error(), "seq 4") {
 					t.Errorf("conflict message does not name the seq: %v", err)
 				}
@@ -180,7 +188,7 @@ func TestCommitRaceGoroutines(t *testing.T) {
 func TestCommitRaceProcesses(t *testing.T) {
 	dir := t.TempDir()
 	w := fileWarehouse(t, dir)
-	if _, err := w.Commit(context.Background(), CommitRequest{Stream: "race", BatchID: "first"}); err != nil {
+	if _, err := w.Commit(context.Background(), txlog.CommitRequest{Stream: "race", BatchID: "first"}); err != nil {
 		t.Fatal(err)
 	}
 	const n = 4
@@ -255,7 +263,7 @@ func TestKilledWriterLeavesNoCommittedState(t *testing.T) {
 			if len(files) != 0 {
 				t.Fatalf("snapshot shows %d files after the writer was killed", len(files))
 			}
-			rep, err := w.Verify(ctx, nil)
+			rep, err := check.Verify(ctx, w.Log, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -272,16 +280,16 @@ func TestKilledWriterLeavesNoCommittedState(t *testing.T) {
 				t.Errorf("%d objects in flight, want the 1 uploaded before the kill: %v", len(rep.InFlight), rep.InFlight)
 			}
 			// A rerun of the batch completes and commits.
-			recs := defaultGen().batches(60000, 5000, 0)
-			defer releaseAll(recs)
-			c := writeBatch(t, w, "killed", "b1", Watermark{}, recs, WithRowGroupRows(1000))
+			recs := scangen.Default().Batches(60000, 5000, 0)
+			defer scangen.ReleaseAll(recs)
+			c := writeBatch(t, w, "killed", "b1", txlog.Watermark{}, recs, WithRowGroupRows(1000))
 			if role == "upload" && !strings.Contains(strings.Join(keysOf(c.Adds), " "), orphan) {
 				t.Errorf("the rerun did not reuse the killed attempt's upload %s (same bytes, same name): %v", orphan, keysOf(c.Adds))
 			}
 			if c.Existing || len(c.Adds) != 6 {
 				t.Fatalf("rerun commit: existing %v, %d adds", c.Existing, len(c.Adds))
 			}
-			rep, err = w.Verify(ctx, nil)
+			rep, err = check.Verify(ctx, w.Log, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -297,26 +305,26 @@ func TestCheckpoints(t *testing.T) {
 		ctx := context.Background()
 		const stream = "nhl/clone"
 		for i := 1; i <= 25; i++ {
-			req := CommitRequest{Stream: stream, Stage: "clone", BatchID: fmt.Sprint("b", i), Tables: tablesOf(stream),
-				Watermark: Watermark{From: ts(i - 1), To: ts(i)},
+			req := txlog.CommitRequest{Stream: stream, Stage: "clone", BatchID: fmt.Sprint("b", i), Tables: tablesOf(stream),
+				Watermark: txlog.Watermark{From: ts(i - 1), To: ts(i)},
 				Adds:      putFake(t, w, fakeEntry(stream, fmt.Sprintf("f%02d", i)))}
 			if i%5 == 0 { // retire an earlier file now and then
-				req.Retires = []FileRef{fakeEntry(stream, fmt.Sprintf("f%02d", i-2)).Ref()}
+				req.Retires = []txlog.FileRef{fakeEntry(stream, fmt.Sprintf("f%02d", i-2)).Ref()}
 			}
 			if _, err := w.Commit(ctx, req); err != nil {
 				t.Fatal(err)
 			}
 		}
-		cs := &countingStore{Store: w.Store}
-		fresh := &Warehouse{Store: cs, Logger: testLogger}
+		cs := &storagetest.CountingStore{Store: w.Store}
+		fresh := New(cs, testLogger)
 		got, err := fresh.Stream(ctx, stream)
 		if err != nil {
 			t.Fatal(err)
 		}
-		gets := cs.reset()
-		want := []string{streamPrefix(stream) + lastCheckpoint, checkpointKey(stream, 20), checkpointKey(stream, 30)}
+		gets := cs.Reset()
+		want := []string{txlog.StreamPrefix(stream) + txlog.LastCheckpoint, txlog.CheckpointKey(stream, 20), txlog.CheckpointKey(stream, 30)}
 		for s := int64(21); s <= 26; s++ { // 26: the probe that finds the head
-			want = append(want, commitKey(stream, s))
+			want = append(want, txlog.CommitKey(stream, s))
 		}
 		if !reflect.DeepEqual(gets, want) {
 			t.Fatalf("opening the stream read\n%v\nwant\n%v", strings.Join(gets, "\n"), strings.Join(want, "\n"))
@@ -331,14 +339,14 @@ func TestCheckpoints(t *testing.T) {
 
 		// Without the hint the stream is listed and the newest checkpoint
 		// still used.
-		if err := w.Store.Delete(ctx, streamPrefix(stream)+lastCheckpoint); err != nil {
+		if err := w.Store.Delete(ctx, txlog.StreamPrefix(stream)+txlog.LastCheckpoint); err != nil {
 			t.Fatal(err)
 		}
 		got2, err := fresh.Stream(ctx, stream)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if gets := cs.reset(); len(gets) != 7 || gets[1] != checkpointKey(stream, 20) {
+		if gets := cs.Reset(); len(gets) != 7 || gets[1] != txlog.CheckpointKey(stream, 20) {
 			t.Fatalf("without the hint, opening read %v", gets)
 		}
 		if err := sameState(t, got2, replay); err != nil {
@@ -348,7 +356,7 @@ func TestCheckpoints(t *testing.T) {
 }
 
 // sameState compares two states by their canonical checksums.
-func sameState(t testing.TB, a, b *StreamState) error {
+func sameState(t testing.TB, a, b *txlog.StreamState) error {
 	t.Helper()
 	x, err := a.Checksum()
 	if err != nil {
@@ -364,15 +372,15 @@ func sameState(t testing.TB, a, b *StreamState) error {
 	return nil
 }
 
-func replayAll(t *testing.T, w *Warehouse, stream string, n int64) *StreamState {
+func replayAll(t *testing.T, w *Warehouse, stream string, n int64) *txlog.StreamState {
 	t.Helper()
-	s := newStreamState(stream)
+	s := txlog.NewStreamState(stream)
 	for q := int64(1); q <= n; q++ {
-		c, err := w.readCommit(context.Background(), commitKey(stream, q))
+		c, err := w.ReadCommit(context.Background(), txlog.CommitKey(stream, q))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.apply(c); err != nil {
+		if err := s.Apply(c); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -383,32 +391,32 @@ func TestCommitValidationAndIdempotency(t *testing.T) {
 	w := fileWarehouse(t, t.TempDir())
 	ctx := context.Background()
 	putFake(t, w, fakeEntry("s", "a"), fakeEntry("s", "zzz"))
-	c1, err := w.Commit(ctx, CommitRequest{Stream: "s", BatchID: "b1", Adds: []FileEntry{fakeEntry("s", "a")}, Watermark: Watermark{"", ts(10)}, Tables: tablesOf("s")})
+	c1, err := w.Commit(ctx, txlog.CommitRequest{Stream: "s", BatchID: "b1", Adds: []txlog.FileEntry{fakeEntry("s", "a")}, Watermark: txlog.Watermark{From: "", To: ts(10)}, Tables: tablesOf("s")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := w.Commit(ctx, CommitRequest{Stream: "s", BatchID: "b1", Adds: []FileEntry{fakeEntry("s", "zzz")}, Tables: tablesOf("s")})
+	again, err := w.Commit(ctx, txlog.CommitRequest{Stream: "s", BatchID: "b1", Adds: []txlog.FileEntry{fakeEntry("s", "zzz")}, Tables: tablesOf("s")})
 	if err != nil || !again.Existing || again.Seq != c1.Seq {
 		t.Fatalf("recommitting a batch: %+v, %v", again, err)
 	}
 	for _, tc := range []struct {
 		name string
-		req  CommitRequest
+		req  txlog.CommitRequest
 		want string
 	}{
-		{"retire not live", CommitRequest{Stream: "s", BatchID: "x", Retires: []FileRef{fakeEntry("s", "nope").Ref()}, Tables: tablesOf("s")}, "not live"},
-		{"add live", CommitRequest{Stream: "s", BatchID: "x", Adds: []FileEntry{fakeEntry("s", "a")}, Tables: tablesOf("s")}, "already live"},
-		{"not uploaded", CommitRequest{Stream: "s", BatchID: "x", Adds: []FileEntry{fakeEntry("s", "never-uploaded")}, Tables: tablesOf("s")}, "not in the store"},
-		{"wrong size", CommitRequest{Stream: "s", BatchID: "x", Adds: []FileEntry{{Table: "t_s.attendance_raw", Key: fakeEntry("s", "zzz").Key, Bytes: 7}}, Tables: tablesOf("s")}, "1 bytes in the store, the commit says 7"},
-		{"other stream's partition", CommitRequest{Stream: "s", BatchID: "x", Adds: []FileEntry{fakeEntry("other", "o")}, Tables: tablesOf("other")}, "owned by stream other"},
-		{"real table, other team", CommitRequest{Stream: "nhl/clone", BatchID: "x", Adds: []FileEntry{{Table: "archtics.cust", Key: "archtics/cust/team=arena/part-x.parquet"}}}, "owned by stream arena/clone"},
-		{"outside the table folder", CommitRequest{Stream: "nhl/clone", BatchID: "x", Adds: []FileEntry{{Table: "archtics.cust", Key: "archtics/event/team=nhl/part-x.parquet"}}}, "not under archtics.cust's folder"},
-		{"path and entry disagree", CommitRequest{Stream: "nhl/clone", BatchID: "x", Adds: []FileEntry{{Table: "archtics.cust", Key: "archtics/cust/team=nhl/p.parquet", Partition: map[string]string{"team": "arena"}}}}, "its path says"},
-		{"watermark backwards", CommitRequest{Stream: "s", BatchID: "x", Watermark: Watermark{To: ts(9)}}, "backwards"},
-		{"watermark not a time", CommitRequest{Stream: "s", BatchID: "x", Watermark: Watermark{To: "cursor-7"}}, "not an RFC 3339 instant"},
-		{"unknown table", CommitRequest{Stream: "s", BatchID: "x", Adds: []FileEntry{{Table: "x.y", Key: "x/y/z"}}}, "unknown table"},
-		{"stale expect", CommitRequest{Stream: "s", BatchID: "x", ExpectSeq: 1}, "another writer"},
-		{"bad stream", CommitRequest{Stream: "_log", BatchID: "x"}, "stream name"},
+		{"retire not live", txlog.CommitRequest{Stream: "s", BatchID: "x", Retires: []txlog.FileRef{fakeEntry("s", "nope").Ref()}, Tables: tablesOf("s")}, "not live"},
+		{"add live", txlog.CommitRequest{Stream: "s", BatchID: "x", Adds: []txlog.FileEntry{fakeEntry("s", "a")}, Tables: tablesOf("s")}, "already live"},
+		{"not uploaded", txlog.CommitRequest{Stream: "s", BatchID: "x", Adds: []txlog.FileEntry{fakeEntry("s", "never-uploaded")}, Tables: tablesOf("s")}, "not in the store"},
+		{"wrong size", txlog.CommitRequest{Stream: "s", BatchID: "x", Adds: []txlog.FileEntry{{Table: "t_s.attendance_raw", Key: fakeEntry("s", "zzz").Key, Bytes: 7}}, Tables: tablesOf("s")}, "1 bytes in the store, the commit says 7"},
+		{"other stream's partition", txlog.CommitRequest{Stream: "s", BatchID: "x", Adds: []txlog.FileEntry{fakeEntry("other", "o")}, Tables: tablesOf("other")}, "owned by stream other"},
+		{"real table, other team", txlog.CommitRequest{Stream: "nhl/clone", BatchID: "x", Adds: []txlog.FileEntry{{Table: "archtics.cust", Key: "archtics/cust/team=arena/part-x.parquet"}}}, "owned by stream arena/clone"},
+		{"outside the table folder", txlog.CommitRequest{Stream: "nhl/clone", BatchID: "x", Adds: []txlog.FileEntry{{Table: "archtics.cust", Key: "archtics/event/team=nhl/part-x.parquet"}}}, "not under archtics.cust's folder"},
+		{"path and entry disagree", txlog.CommitRequest{Stream: "nhl/clone", BatchID: "x", Adds: []txlog.FileEntry{{Table: "archtics.cust", Key: "archtics/cust/team=nhl/p.parquet", Partition: map[string]string{"team": "arena"}}}}, "its path says"},
+		{"watermark backwards", txlog.CommitRequest{Stream: "s", BatchID: "x", Watermark: txlog.Watermark{To: ts(9)}}, "backwards"},
+		{"watermark not a time", txlog.CommitRequest{Stream: "s", BatchID: "x", Watermark: txlog.Watermark{To: "cursor-7"}}, "not an RFC 3339 instant"},
+		{"unknown table", txlog.CommitRequest{Stream: "s", BatchID: "x", Adds: []txlog.FileEntry{{Table: "x.y", Key: "x/y/z"}}}, "unknown table"},
+		{"stale expect", txlog.CommitRequest{Stream: "s", BatchID: "x", ExpectSeq: 1}, "another writer"},
+		{"bad stream", txlog.CommitRequest{Stream: "_log", BatchID: "x"}, "stream name"},
 	} {
 		_, err := w.Commit(ctx, tc.req)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -416,7 +424,7 @@ func TestCommitValidationAndIdempotency(t *testing.T) {
 		}
 	}
 	// Empty watermark keeps the stream's.
-	c2, err := w.Commit(ctx, CommitRequest{Stream: "s", BatchID: "b2", Retires: []FileRef{fakeEntry("s", "a").Ref()}, Tables: tablesOf("s")})
+	c2, err := w.Commit(ctx, txlog.CommitRequest{Stream: "s", BatchID: "b2", Retires: []txlog.FileRef{fakeEntry("s", "a").Ref()}, Tables: tablesOf("s")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -430,7 +438,7 @@ func TestCommitValidationAndIdempotency(t *testing.T) {
 func TestBatchSourceID(t *testing.T) {
 	w := fileWarehouse(t, t.TempDir())
 	ctx := context.Background()
-	if _, err := w.Commit(ctx, CommitRequest{Stream: "s", BatchID: "dump", SourceID: "sha256:aaa", Adds: putFake(t, w, fakeEntry("s", "a")), Tables: tablesOf("s")}); err != nil {
+	if _, err := w.Commit(ctx, txlog.CommitRequest{Stream: "s", BatchID: "dump", SourceID: "sha256:aaa", Adds: putFake(t, w, fakeEntry("s", "a")), Tables: tablesOf("s")}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -443,19 +451,19 @@ func TestBatchSourceID(t *testing.T) {
 		{"other input", "sha256:bbb", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, commit := range []func(CommitRequest) (*Commit, error){
-				func(r CommitRequest) (*Commit, error) { return w.Commit(ctx, r) },
-				func(r CommitRequest) (*Commit, error) {
+			for _, commit := range []func(txlog.CommitRequest) (*txlog.Commit, error){
+				func(r txlog.CommitRequest) (*txlog.Commit, error) { return w.Commit(ctx, r) },
+				func(r txlog.CommitRequest) (*txlog.Commit, error) {
 					return w.WriteAndCommit(ctx, r, func(func(*schemas.Table) *TableWriter) error {
 						t.Error("the batch function ran for a committed batch")
 						return nil
 					})
 				},
 			} {
-				c, err := commit(CommitRequest{Stream: "s", BatchID: "dump", SourceID: tc.sourceID})
+				c, err := commit(txlog.CommitRequest{Stream: "s", BatchID: "dump", SourceID: tc.sourceID})
 				if tc.changed {
-					if !errors.Is(err, ErrBatchSourceChanged) {
-						t.Fatalf("got %+v, %v; want ErrBatchSourceChanged", c, err)
+					if !errors.Is(err, txlog.ErrBatchSourceChanged) {
+						t.Fatalf("got %+v, %v; want txlog.ErrBatchSourceChanged", c, err)
 					}
 					continue
 				}
@@ -482,12 +490,12 @@ func (f *failingStore) PutIfAbsent(ctx context.Context, key string, r io.Reader,
 func TestWatermark(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, w *Warehouse) {
 		ctx := context.Background()
-		recs := defaultGen().batches(600, 300, 0)
-		defer releaseAll(recs)
-		writeBatch(t, w, "nhl/realtime", "t1", Watermark{"", ts(100)}, recs)
-		more := defaultGen().batches(600, 300, 600)
-		defer releaseAll(more)
-		writeBatch(t, w, "nhl/realtime", "t2", Watermark{ts(100), ts(200)}, more)
+		recs := scangen.Default().Batches(600, 300, 0)
+		defer scangen.ReleaseAll(recs)
+		writeBatch(t, w, "nhl/realtime", "t1", txlog.Watermark{From: "", To: ts(100)}, recs)
+		more := scangen.Default().Batches(600, 300, 600)
+		defer scangen.ReleaseAll(more)
+		writeBatch(t, w, "nhl/realtime", "t2", txlog.Watermark{From: ts(100), To: ts(200)}, more)
 		st, err := w.Stream(ctx, "nhl/realtime")
 		if err != nil {
 			t.Fatal(err)
@@ -496,10 +504,10 @@ func TestWatermark(t *testing.T) {
 			t.Fatalf("watermark %q seq %d, want %s at 2", st.Watermark, st.Seq, ts(200))
 		}
 		// A failed data upload: no commit, the watermark stays.
-		bad := &Warehouse{Store: &failingStore{Store: w.Store, failPrefix: ownedRTX("nhl/realtime").Prefix()}, Logger: testLogger}
-		third := defaultGen().batches(600, 300, 1200)
-		defer releaseAll(third)
-		_, err = bad.WriteAndCommit(ctx, CommitRequest{Stream: "nhl/realtime", BatchID: "t3", Watermark: Watermark{ts(200), ts(300)}},
+		bad := New(&failingStore{Store: w.Store, failPrefix: ownedRTX("nhl/realtime").Prefix()}, testLogger)
+		third := scangen.Default().Batches(600, 300, 1200)
+		defer scangen.ReleaseAll(third)
+		_, err = bad.WriteAndCommit(ctx, txlog.CommitRequest{Stream: "nhl/realtime", BatchID: "t3", Watermark: txlog.Watermark{From: ts(200), To: ts(300)}},
 			func(add func(*schemas.Table) *TableWriter) error {
 				for _, r := range third {
 					if err := add(ownedRTX("nhl/realtime")).Write(r); err != nil {
@@ -526,13 +534,13 @@ func TestLog(t *testing.T) {
 	ctx := context.Background()
 	for i := 1; i <= 5; i++ {
 		for _, s := range []string{"a", "b"} {
-			if _, err := w.Commit(ctx, CommitRequest{Stream: s, BatchID: strconv.Itoa(i), Adds: putFake(t, w, fakeEntry(s, s+strconv.Itoa(i))), Tables: tablesOf(s)}); err != nil {
+			if _, err := w.Commit(ctx, txlog.CommitRequest{Stream: s, BatchID: strconv.Itoa(i), Adds: putFake(t, w, fakeEntry(s, s+strconv.Itoa(i))), Tables: tablesOf(s)}); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
 	var got []string
-	err := w.Log(ctx, LogQuery{Limit: 4}, func(c *Commit) error {
+	err := w.Commits(ctx, txlog.LogQuery{Limit: 4}, func(c *txlog.Commit) error {
 		got = append(got, fmt.Sprintf("%s:%d", c.Stream, c.Seq))
 		return nil
 	})
@@ -543,7 +551,7 @@ func TestLog(t *testing.T) {
 		t.Fatalf("log %v, want %v", got, want)
 	}
 	got = nil
-	w.Log(ctx, LogQuery{Stream: "a"}, func(c *Commit) error { got = append(got, fmt.Sprint(c.Seq)); return nil })
+	w.Commits(ctx, txlog.LogQuery{Stream: "a"}, func(c *txlog.Commit) error { got = append(got, fmt.Sprint(c.Seq)); return nil })
 	if strings.Join(got, ",") != "5,4,3,2,1" {
 		t.Fatalf("log of a: %v", got)
 	}

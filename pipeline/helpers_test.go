@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"archtics/pipeline/internal/scangen"
+
+	"archtics/pipeline/txlog"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -45,7 +47,7 @@ func fileWarehouse(t testing.TB, dir string) *Warehouse {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Warehouse{Store: st, Logger: testLogger}
+	return New(st, testLogger)
 }
 
 func s3Warehouse(t testing.TB) *Warehouse {
@@ -55,128 +57,13 @@ func s3Warehouse(t testing.TB) *Warehouse {
 	if err != nil {
 		t.Fatalf("open %s: %v", u, err)
 	}
-	return &Warehouse{Store: st, Logger: testLogger}
+	return New(st, testLogger)
 }
 
 // forEachBackend runs f as a subtest per backend.
 func forEachBackend(t *testing.T, f func(t *testing.T, w *Warehouse)) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) { f(t, b.open(t)) })
-	}
-}
-
-// countingStore delegates to a real store and counts the calls.
-type countingStore struct {
-	storage.Store
-	mu   sync.Mutex
-	gets []string
-	puts int
-}
-
-func (c *countingStore) Get(ctx context.Context, key string) (io.ReadCloser, storage.ObjectInfo, error) {
-	c.mu.Lock()
-	c.gets = append(c.gets, key)
-	c.mu.Unlock()
-	return c.Store.Get(ctx, key)
-}
-
-func (c *countingStore) GetRange(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
-	c.mu.Lock()
-	c.gets = append(c.gets, key)
-	c.mu.Unlock()
-	return c.Store.GetRange(ctx, key, off, n)
-}
-
-func (c *countingStore) reset() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	g := c.gets
-	c.gets = nil
-	return g
-}
-
-// attendanceGen makes rows shaped like archtics_rtx.attendance_raw.
-type attendanceGen struct {
-	teams []string
-	dates []time.Time
-}
-
-func defaultGen() attendanceGen {
-	return attendanceGen{
-		teams: []string{"NHL", "ARENA"},
-		dates: []time.Time{
-			time.Date(2025, 4, 10, 0, 0, 0, 0, time.UTC),
-			time.Date(2025, 4, 12, 0, 0, 0, 0, time.UTC),
-			time.Date(2025, 4, 15, 0, 0, 0, 0, time.UTC),
-		},
-	}
-}
-
-// batches returns rows rows in record batches of batch rows, grouped by
-// (team, date) the way a feed delivers them. seq0 offsets the sequence ids
-// so different calls give different content.
-func (g attendanceGen) batches(rows, batch int, seq0 int) []arrow.RecordBatch {
-	sc := schemas.RTXAttendanceRaw.ArrowSchema()
-	b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
-	defer b.Release()
-	groups := len(g.teams) * len(g.dates)
-	per := (rows + groups - 1) / groups
-	var out []arrow.RecordBatch
-	n := 0
-	flush := func() {
-		if n > 0 {
-			out = append(out, b.NewRecordBatch())
-			n = 0
-		}
-	}
-	str := func(i int) *array.StringBuilder { return b.Field(i).(*array.StringBuilder) }
-	row := 0
-	for gi := 0; gi < groups && row < rows; gi++ {
-		team, date := g.teams[gi/len(g.dates)], g.dates[gi%len(g.dates)]
-		eventID := int32(1000 + gi)
-		evName := fmt.Sprintf("25%s%s", team[:3], date.Format("0102"))
-		for k := 0; k < per && row < rows; k++ {
-			seq := seq0 + row
-			scan := date.Add(18*time.Hour + time.Duration(k%14400)*time.Second)
-			str(0).Append([]string{"0", "0", "0", "0", "0", "0", "0", "0", "0", "12"}[seq%10])
-			str(1).Append("Gate " + strconv.Itoa(1+seq%12))
-			str(2).Append([]string{"S", "S", "S", "R", "X", "M"}[seq%6])
-			str(3).Append(string(rune('A' + seq%26)))
-			str(4).Append(evName)
-			str(5).Append(scan.Format("15:04:05"))
-			str(6).Append(strconv.Itoa(1 + seq%30))
-			str(7).Append(strconv.Itoa(101 + (seq/30)%230))
-			str(8).Append([]string{"M", "M", "P", "C"}[seq%4])
-			str(9).Append(strconv.Itoa(seq))
-			if seq%50 == 0 {
-				str(10).AppendNull()
-			} else {
-				str(10).Append(evName)
-			}
-			b.Field(11).(*array.Int32Builder).Append(eventID)
-			if seq%17 == 0 {
-				b.Field(12).(*array.Int32Builder).AppendNull()
-			} else {
-				b.Field(12).(*array.Int32Builder).Append(int32(100000 + seq%5000))
-			}
-			b.Field(13).(*array.TimestampBuilder).Append(arrow.Timestamp(scan.UnixMicro()))
-			str(14).Append(team)
-			b.Field(15).(*array.Date32Builder).Append(arrow.Date32FromTime(date))
-			n++
-			row++
-			if n == batch {
-				flush()
-			}
-		}
-		flush()
-	}
-	flush()
-	return out
-}
-
-func releaseAll(recs []arrow.RecordBatch) {
-	for _, r := range recs {
-		r.Release()
 	}
 }
 
@@ -200,15 +87,15 @@ func ts(n int) string {
 }
 
 // writeBatch writes recs to ownedRTX(stream) and commits them as batchID.
-func writeBatch(t testing.TB, w *Warehouse, stream, batchID string, wm Watermark, recs []arrow.RecordBatch, opts ...WriterOption) *Commit {
+func writeBatch(t testing.TB, w *Warehouse, stream, batchID string, wm txlog.Watermark, recs []arrow.RecordBatch, opts ...WriterOption) *txlog.Commit {
 	t.Helper()
 	return writeTable(t, w, ownedRTX(stream), stream, batchID, wm, recs, opts...)
 }
 
 // writeTable writes recs to table and commits them on stream as batchID.
-func writeTable(t testing.TB, w *Warehouse, table *schemas.Table, stream, batchID string, wm Watermark, recs []arrow.RecordBatch, opts ...WriterOption) *Commit {
+func writeTable(t testing.TB, w *Warehouse, table *schemas.Table, stream, batchID string, wm txlog.Watermark, recs []arrow.RecordBatch, opts ...WriterOption) *txlog.Commit {
 	t.Helper()
-	c, err := w.WriteAndCommit(context.Background(), CommitRequest{Stream: stream, Stage: "test", BatchID: batchID, Watermark: wm},
+	c, err := w.WriteAndCommit(context.Background(), txlog.CommitRequest{Stream: stream, Stage: "test", BatchID: batchID, Watermark: wm},
 		func(add func(*schemas.Table) *TableWriter) error {
 			tw := add(table)
 			for _, r := range recs {
@@ -227,13 +114,13 @@ func writeTable(t testing.TB, w *Warehouse, table *schemas.Table, stream, batchI
 // fakeEntry is a file entry of ownedRTX(stream) for log tests that never
 // read the file; putFake stores a 1-byte object under its key, since a
 // commit checks its files are in the store.
-func fakeEntry(stream, name string) FileEntry {
+func fakeEntry(stream, name string) txlog.FileEntry {
 	t := ownedRTX(stream)
-	return FileEntry{Table: t.FullName(), Key: t.Prefix() + "team=NHL/event_date=2025-04-10/" + name, Rows: 1, Bytes: 1, SHA256: "00"}
+	return txlog.FileEntry{Table: t.FullName(), Key: t.Prefix() + "team=NHL/event_date=2025-04-10/" + name, Rows: 1, Bytes: 1, SHA256: "00"}
 }
 
 // putFake stores the objects of fake entries.
-func putFake(t testing.TB, w *Warehouse, es ...FileEntry) []FileEntry {
+func putFake(t testing.TB, w *Warehouse, es ...txlog.FileEntry) []txlog.FileEntry {
 	t.Helper()
 	for _, e := range es {
 		if _, err := w.Store.PutIfAbsent(context.Background(), e.Key, strings.NewReader("x"), 1); err != nil && !errors.Is(err, storage.ErrExists) {
@@ -289,7 +176,7 @@ func concatRecs(t testing.TB, recs []arrow.RecordBatch) arrow.RecordBatch {
 	return array.NewRecordBatch(recs[0].Schema(), cols, n)
 }
 
-func keysOf(es []FileEntry) []string {
+func keysOf(es []txlog.FileEntry) []string {
 	out := make([]string, len(es))
 	for i, e := range es {
 		out[i] = e.Key
@@ -297,15 +184,11 @@ func keysOf(es []FileEntry) []string {
 	return out
 }
 
-// nhlGen makes archtics_rtx.attendance_raw rows of team nhl only, which the
-// stream nhl/realtime owns.
-func nhlGen() attendanceGen { return attendanceGen{teams: []string{"nhl"}, dates: defaultGen().dates} }
-
 // commitNHLScans writes rows archtics_rtx.attendance_raw rows of team nhl
 // (batches of 400) and commits them on nhl/realtime as batch r1.
-func commitNHLScans(t testing.TB, w *Warehouse, rows int) *Commit {
+func commitNHLScans(t testing.TB, w *Warehouse, rows int) *txlog.Commit {
 	t.Helper()
-	recs := nhlGen().batches(rows, 400, 0)
-	defer releaseAll(recs)
-	return writeTable(t, w, schemas.RTXAttendanceRaw, "nhl/realtime", "r1", Watermark{"", ts(1)}, recs)
+	recs := scangen.NHL().Batches(rows, 400, 0)
+	defer scangen.ReleaseAll(recs)
+	return writeTable(t, w, schemas.RTXAttendanceRaw, "nhl/realtime", "r1", txlog.Watermark{From: "", To: ts(1)}, recs)
 }

@@ -7,6 +7,13 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"archtics/pipeline/internal/scangen"
+
+	"archtics/pipeline/txlog"
+
+	"archtics/pipeline/check"
+	"archtics/pipeline/vacuum"
 )
 
 // TestCommitHook: a hook sees each commit that landed, once, with its
@@ -14,18 +21,18 @@ import (
 // not fail the commit, which has landed.
 func TestCommitHook(t *testing.T) {
 	w := fileWarehouse(t, t.TempDir())
-	var seen []*Commit
-	w.OnCommit(func(_ context.Context, c *Commit) error {
+	var seen []*txlog.Commit
+	w.OnCommit(func(_ context.Context, c *txlog.Commit) error {
 		seen = append(seen, c)
 		return errors.New("the derived catalog is unreachable")
 	})
-	recs := defaultGen().batches(200, 100, 0)
-	defer releaseAll(recs)
-	c := writeBatch(t, w, "nhl/clone", "b1", Watermark{}, recs)
+	recs := scangen.Default().Batches(200, 100, 0)
+	defer scangen.ReleaseAll(recs)
+	c := writeBatch(t, w, "nhl/clone", "b1", txlog.Watermark{}, recs)
 	if len(seen) != 1 || seen[0].CommitID != c.CommitID || len(seen[0].Adds) != len(c.Adds) || len(c.Adds) == 0 {
 		t.Fatalf("after one commit the hook saw %d commits (%+v), want commit %s", len(seen), seen, c.CommitID)
 	}
-	again := writeBatch(t, w, "nhl/clone", "b1", Watermark{}, recs)
+	again := writeBatch(t, w, "nhl/clone", "b1", txlog.Watermark{}, recs)
 	if !again.Existing || len(seen) != 1 {
 		t.Fatalf("a rerun of a committed batch: existing %v, hook calls %d; want a no-op without a hook", again.Existing, len(seen))
 	}
@@ -42,14 +49,14 @@ func TestVerifyVacuumLeaveIceberg(t *testing.T) {
 	dir := t.TempDir()
 	w := fileWarehouse(t, dir)
 	ctx := context.Background()
-	recs := defaultGen().batches(200, 100, 0)
-	defer releaseAll(recs)
-	writeBatch(t, w, "nhl/clone", "b1", Watermark{}, recs)
+	recs := scangen.Default().Batches(200, 100, 0)
+	defer scangen.ReleaseAll(recs)
+	writeBatch(t, w, "nhl/clone", "b1", txlog.Watermark{}, recs)
 	var paths []string
 	for _, key := range []string{
-		IcebergPrefix + "archtics/ticket/metadata/v1.metadata.json",
-		IcebergPrefix + "archtics/ticket/metadata/snap-1-0-abc.avro",
-		IcebergPrefix + "archtics/ticket/metadata/version-hint.text",
+		txlog.IcebergPrefix + "archtics/ticket/metadata/v1.metadata.json",
+		txlog.IcebergPrefix + "archtics/ticket/metadata/snap-1-0-abc.avro",
+		txlog.IcebergPrefix + "archtics/ticket/metadata/version-hint.text",
 	} {
 		p := filepath.Join(dir, filepath.FromSlash(key))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -64,14 +71,14 @@ func TestVerifyVacuumLeaveIceberg(t *testing.T) {
 		}
 		paths = append(paths, p)
 	}
-	rep, err := w.Verify(ctx, nil)
+	rep, err := check.Verify(ctx, w.Log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !rep.OK() || len(rep.InFlight) != 0 {
 		t.Fatalf("verify with Iceberg metadata: %+v; want no problem and nothing in flight", rep)
 	}
-	vac, err := w.Vacuum(ctx, VacuumOptions{})
+	vac, err := vacuum.Run(ctx, w.Log, vacuum.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -26,6 +25,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"golang.org/x/sync/errgroup"
 
+	"archtics/pipeline/txlog"
 	"archtics/schemas"
 	"archtics/storage"
 )
@@ -40,37 +40,6 @@ const CreatedBy = "archtics"
 // carries (64 bits): enough that two contents of one batch and partition
 // never share a name.
 const ContentHashDigits = 16
-
-// HiveDefaultPartition is the path value of a NULL or empty partition value,
-// as Hive (and DuckDB's reader) spell it.
-const HiveDefaultPartition = "__HIVE_DEFAULT_PARTITION__"
-
-// FileEntry describes one committed data file. Commits list them; readers
-// take partition values and time ranges from here without opening the file.
-type FileEntry struct {
-	Table     string            `json:"table"` // schema.table
-	Key       string            `json:"key"`   // object key, under the table's Prefix()
-	Rows      int64             `json:"rows"`
-	Bytes     int64             `json:"bytes"`
-	SHA256    string            `json:"sha256"`              // hex of the whole object
-	Partition map[string]string `json:"partition,omitempty"` // partition column → value as in the path (unescaped)
-	// Min and Max hold, per time column of the table, the smallest and largest
-	// non-null value in the file: YYYY-MM-DD for dates, RFC 3339 for
-	// timestamps with a zone, and "YYYY-MM-DD HH:MM:SS[.fff]" with no zone
-	// for wall-clock timestamps (Archtics' own, in the client's local
-	// time), as DuckDB prints a TIMESTAMP. Absent when the column is all null.
-	Min map[string]string `json:"min,omitempty"`
-	Max map[string]string `json:"max,omitempty"`
-}
-
-// FileRef names a file of a table; commits retire files by reference.
-type FileRef struct {
-	Table string `json:"table"`
-	Key   string `json:"key"`
-}
-
-// Ref returns the entry's reference.
-func (e FileEntry) Ref() FileRef { return FileRef{Table: e.Table, Key: e.Key} }
 
 // WriterOption configures a TableWriter.
 type WriterOption func(*writerOptions)
@@ -177,7 +146,7 @@ type spoolFile struct {
 	rows     int64
 	min, max []int64 // per time column
 	has      []bool
-	entry    FileEntry
+	entry    txlog.FileEntry
 }
 
 func (s *spoolFile) Write(p []byte) (int, error) {
@@ -560,7 +529,7 @@ func (tw *TableWriter) finish(sf *spoolFile) error {
 	}
 	sum := hex.EncodeToString(sf.hash.Sum(nil))
 	sf.key = sf.stem + "-" + sum[:ContentHashDigits] + ".parquet"
-	e := FileEntry{
+	e := txlog.FileEntry{
 		Table: tw.t.FullName(), Key: sf.key, Rows: sf.rows, Bytes: sf.count,
 		SHA256: sum,
 	}
@@ -600,7 +569,7 @@ func formatTime(dt arrow.DataType, v int64) string {
 // Close finishes every file and uploads them with PutIfAbsent, returning
 // their entries sorted by key. Nothing is visible to readers until the
 // entries are committed. The spool folder is removed either way.
-func (tw *TableWriter) Close(ctx context.Context) ([]FileEntry, error) {
+func (tw *TableWriter) Close(ctx context.Context) ([]txlog.FileEntry, error) {
 	if tw.closed {
 		return nil, fmt.Errorf("table writer %s: closed twice", tw.t.FullName())
 	}
@@ -627,7 +596,7 @@ func (tw *TableWriter) Close(ctx context.Context) ([]FileEntry, error) {
 	if err := g.Wait(); err != nil {
 		return nil, tw.fail(err)
 	}
-	out := make([]FileEntry, len(tw.done))
+	out := make([]txlog.FileEntry, len(tw.done))
 	for i, sf := range tw.done {
 		out[i] = sf.entry
 	}
@@ -672,30 +641,15 @@ func (tw *TableWriter) upload(ctx context.Context, sf *spoolFile) error {
 	if !errors.Is(err, storage.ErrExists) {
 		return fmt.Errorf("upload %s to %s: %w", sf.key, tw.w.Store.URL(), err)
 	}
-	sum, _, herr := hashObject(ctx, tw.w.Store, sf.key)
+	sum, _, herr := txlog.HashObject(ctx, tw.w.Store, sf.key)
 	if herr != nil {
 		return fmt.Errorf("upload %s: exists; hashing the existing object: %w", sf.key, herr)
 	}
 	if sum != sf.entry.SHA256 {
 		return fmt.Errorf("partition %s: %w (sha256 %s, new %s): partitions are immutable",
-			sf.key, ErrPartitionMismatch, sum, sf.entry.SHA256)
+			sf.key, txlog.ErrPartitionMismatch, sum, sf.entry.SHA256)
 	}
 	return nil
-}
-
-// hashObject returns the hex SHA-256 and the length of an object.
-func hashObject(ctx context.Context, st storage.Store, key string) (string, int64, error) {
-	rc, _, err := st.Get(ctx, key)
-	if err != nil {
-		return "", 0, err
-	}
-	defer rc.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, rc)
-	if err != nil {
-		return "", n, fmt.Errorf("read %s: %w", key, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
 // partition returns the writer of row i's partition, creating it.
@@ -708,12 +662,12 @@ func (tw *TableWriter) partition(pcols []arrow.Array, i int) (*partWriter, error
 		if err != nil {
 			return nil, fmt.Errorf("table writer %s: partition column %s: %w", tw.t.FullName(), name, err)
 		}
-		sb.WriteString(EscapePathValue(name))
+		sb.WriteString(txlog.EscapePathValue(name))
 		sb.WriteByte('=')
 		if null || v == "" {
-			sb.WriteString(HiveDefaultPartition)
+			sb.WriteString(txlog.HiveDefaultPartition)
 		} else {
-			sb.WriteString(EscapePathValue(v))
+			sb.WriteString(txlog.EscapePathValue(v))
 		}
 		sb.WriteByte('/')
 		values[name] = v
@@ -779,44 +733,6 @@ func samePartition(pcols []arrow.Array, i, j int) bool {
 		}
 	}
 	return true
-}
-
-// EscapePathValue escapes a partition name or value the way Hive's
-// FileUtils.escapePathName does: control characters and
-// " # % ' * / : = ? \ { [ ] ^ DEL become %XX, so a value can never add a
-// path level or an '=' and DuckDB's hive reader decodes it back.
-func EscapePathValue(s string) string {
-	need := false
-	for i := 0; i < len(s); i++ {
-		if hiveEscape(s[i]) {
-			need = true
-			break
-		}
-	}
-	if !need {
-		return s
-	}
-	var sb strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if hiveEscape(c) {
-			fmt.Fprintf(&sb, "%%%02X", c)
-			continue
-		}
-		sb.WriteByte(c)
-	}
-	return sb.String()
-}
-
-func hiveEscape(c byte) bool {
-	if c < 0x20 || c == 0x7F {
-		return true
-	}
-	switch c {
-	case '"', '#', '%', '\'', '*', '/', ':', '=', '?', '\\', '{', '[', ']', '^':
-		return true
-	}
-	return false
 }
 
 // SanitizeBatchID turns a batch id into a file-name-safe token: letters,

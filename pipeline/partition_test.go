@@ -11,6 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"archtics/pipeline/internal/scangen"
+
+	"archtics/pipeline/txlog"
+
+	"archtics/pipeline/views"
+
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"archtics/schemas"
@@ -27,7 +33,7 @@ func TestEscapePathValue(t *testing.T) {
 		{"tab\there", "tab%09here"},
 		{"Café Arena", "Café Arena"},
 	} {
-		if got := EscapePathValue(tc.in); got != tc.want {
+		if got := txlog.EscapePathValue(tc.in); got != tc.want {
 			t.Errorf("EscapePathValue(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
@@ -65,13 +71,13 @@ func openDuck(t testing.TB) *sql.DB {
 func TestWriterRoundtrip(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, w *Warehouse) {
 		ctx := context.Background()
-		gen := defaultGen()
-		gen.teams = []string{"NHL", "Arena/Concerts=2%"} // a value that needs escaping
+		gen := scangen.Default()
+		gen.Teams = []string{"NHL", "Arena/Concerts=2%"} // a value that needs escaping
 		const rows = 3000
-		recs := gen.batches(rows, 700, 0)
-		defer releaseAll(recs)
+		recs := gen.Batches(rows, 700, 0)
+		defer scangen.ReleaseAll(recs)
 		// Small row groups so files hold several.
-		c := writeBatch(t, w, "nhl/realtime", "rt-1", Watermark{"", ts(1)}, recs, WithRowGroupRows(200))
+		c := writeBatch(t, w, "nhl/realtime", "rt-1", txlog.Watermark{From: "", To: ts(1)}, recs, WithRowGroupRows(200))
 		rt := ownedRTX("nhl/realtime")
 
 		if len(c.Adds) != 6 {
@@ -94,7 +100,7 @@ func TestWriterRoundtrip(t *testing.T) {
 			t.Errorf("escaped partition path missing in %v", keys(c.Adds))
 		}
 
-		files, err := w.Materialize(ctx, t.TempDir(), rt)
+		files, err := views.Materialize(ctx, w.Log, t.TempDir(), rt)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -144,7 +150,7 @@ func TestWriterRoundtrip(t *testing.T) {
 	})
 }
 
-func keys(es []FileEntry) []string {
+func keys(es []txlog.FileEntry) []string {
 	var out []string
 	for _, e := range es {
 		out = append(out, e.Key)
@@ -207,9 +213,9 @@ func rowString(vals []any) string {
 func TestWriterRerunIdempotent(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, w *Warehouse) {
 		ctx := context.Background()
-		recs := defaultGen().batches(2000, 500, 0)
-		defer releaseAll(recs)
-		write := func(recs []arrow.RecordBatch) ([]FileEntry, error) {
+		recs := scangen.Default().Batches(2000, 500, 0)
+		defer scangen.ReleaseAll(recs)
+		write := func(recs []arrow.RecordBatch) ([]txlog.FileEntry, error) {
 			tw, err := NewTableWriter(w, schemas.RTXAttendanceRaw, "dump-1", WithUploadConcurrency(2))
 			if err != nil {
 				t.Fatal(err)
@@ -249,8 +255,8 @@ func TestWriterRerunIdempotent(t *testing.T) {
 		// Different content under the same batch (a feed that grew, a
 		// crashed attempt's orphan with other bytes) gets other names: it
 		// neither fails nor touches the first run's objects.
-		other := defaultGen().batches(2000, 500, 77)
-		defer releaseAll(other)
+		other := scangen.Default().Batches(2000, 500, 77)
+		defer scangen.ReleaseAll(other)
 		third, err := write(other)
 		if err != nil {
 			t.Fatalf("a rerun with other bytes: %v", err)
@@ -275,7 +281,7 @@ func TestWriterRerunIdempotent(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = write(recs)
-		if !errors.Is(err, ErrPartitionMismatch) || !strings.Contains(err.Error(), victim.Key) {
+		if !errors.Is(err, txlog.ErrPartitionMismatch) || !strings.Contains(err.Error(), victim.Key) {
 			t.Fatalf("a damaged object at a content-addressed name: got %v", err)
 		}
 	})
@@ -299,8 +305,8 @@ func TestWriterInterleavedAndRollover(t *testing.T) {
 	w := fileWarehouse(t, t.TempDir())
 	ctx := context.Background()
 	// Interleave partitions row by row: the Take path.
-	recs := defaultGen().batches(1200, 1200, 0)
-	defer releaseAll(recs)
+	recs := scangen.Default().Batches(1200, 1200, 0)
+	defer scangen.ReleaseAll(recs)
 	rec := concatRecs(t, recs)
 	defer rec.Release()
 	idx := make([]int, rec.NumRows())
@@ -336,8 +342,8 @@ func TestWriterInterleavedAndRollover(t *testing.T) {
 
 func TestWriterRejectsWrongSchema(t *testing.T) {
 	w := fileWarehouse(t, t.TempDir())
-	recs := defaultGen().batches(10, 10, 0)
-	defer releaseAll(recs)
+	recs := scangen.Default().Batches(10, 10, 0)
+	defer scangen.ReleaseAll(recs)
 	tw, err := NewTableWriter(w, schemas.Scan, "x")
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,13 @@ import (
 	"testing"
 	"time"
 
+	"archtics/pipeline/internal/scangen"
+
+	"archtics/pipeline/txlog"
+
+	"archtics/pipeline/check"
+	"archtics/pipeline/vacuum"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -33,7 +40,7 @@ type lostAnswerStore struct {
 
 func (s *lostAnswerStore) PutIfAbsent(ctx context.Context, key string, r io.Reader, size int64) (storage.ObjectInfo, error) {
 	info, err := s.Store.PutIfAbsent(ctx, key, r, size)
-	if err == nil && strings.HasPrefix(key, logPrefix) && strings.HasSuffix(key, "0.json") {
+	if err == nil && strings.HasPrefix(key, txlog.LogPrefix) && strings.HasSuffix(key, "0.json") {
 		s.lost.Add(1)
 		return info, fmt.Errorf("put %s: retried after a lost answer: %w", key, storage.ErrExists)
 	}
@@ -47,10 +54,10 @@ func TestCommitLostAnswer(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, w *Warehouse) {
 		ctx := context.Background()
 		ls := &lostAnswerStore{Store: w.Store}
-		lw := &Warehouse{Store: ls, Logger: testLogger}
+		lw := New(ls, testLogger)
 		const stream = "nhl/realtime"
 		for i := 1; i <= 10; i++ {
-			c, err := lw.Commit(ctx, CommitRequest{Stream: stream, BatchID: fmt.Sprint("b", i), Tables: tablesOf(stream),
+			c, err := lw.Commit(ctx, txlog.CommitRequest{Stream: stream, BatchID: fmt.Sprint("b", i), Tables: tablesOf(stream),
 				Adds: putFake(t, w, fakeEntry(stream, fmt.Sprint("f", i)))})
 			if err != nil {
 				t.Fatalf("commit %d after a lost answer: %v", i, err)
@@ -67,10 +74,10 @@ func TestCommitLostAnswer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := w.Commit(ctx, CommitRequest{Stream: stream, BatchID: "winner", Tables: tablesOf(stream)}); err != nil {
+		if _, err := w.Commit(ctx, txlog.CommitRequest{Stream: stream, BatchID: "winner", Tables: tablesOf(stream)}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := w.commitOn(ctx, head, CommitRequest{Stream: stream, BatchID: "loser", Tables: tablesOf(stream)}); !errors.Is(err, ErrCommitConflict) {
+		if _, err := w.CommitOn(ctx, head, txlog.CommitRequest{Stream: stream, BatchID: "loser", Tables: tablesOf(stream)}); !errors.Is(err, txlog.ErrCommitConflict) {
 			t.Fatalf("a real conflict: %v", err)
 		}
 	})
@@ -81,14 +88,14 @@ func TestCommitLostAnswer(t *testing.T) {
 func TestDamagedStreamIsolated(t *testing.T) {
 	w := fileWarehouse(t, t.TempDir())
 	ctx := context.Background()
-	recs := attendanceGen{teams: []string{"nhl"}, dates: defaultGen().dates}.batches(300, 300, 0)
-	defer releaseAll(recs)
-	writeTable(t, w, schemas.RTXAttendanceRaw, "nhl/realtime", "r1", Watermark{To: ts(1)}, recs)
+	recs := scangen.Gen{Teams: []string{"nhl"}, Dates: scangen.Default().Dates}.Batches(300, 300, 0)
+	defer scangen.ReleaseAll(recs)
+	writeTable(t, w, schemas.RTXAttendanceRaw, "nhl/realtime", "r1", txlog.Watermark{To: ts(1)}, recs)
 	cust := fakeCust(t, w, "nhl", "c1")
-	if _, err := w.Commit(ctx, CommitRequest{Stream: "nhl/clone", BatchID: "d1", Adds: []FileEntry{cust}}); err != nil {
+	if _, err := w.Commit(ctx, txlog.CommitRequest{Stream: "nhl/clone", BatchID: "d1", Adds: []txlog.FileEntry{cust}}); err != nil {
 		t.Fatal(err)
 	}
-	key := commitKey("nhl/realtime", 1)
+	key := txlog.CommitKey("nhl/realtime", 1)
 	damage(t, w, key, func(b []byte) []byte { return b[:len(b)/2] })
 
 	files, err := w.Snapshot(ctx, schemas.Cust)
@@ -102,9 +109,9 @@ func TestDamagedStreamIsolated(t *testing.T) {
 }
 
 // fakeCust stores a fake archtics.cust file of team and returns its entry.
-func fakeCust(t testing.TB, w *Warehouse, team, name string) FileEntry {
+func fakeCust(t testing.TB, w *Warehouse, team, name string) txlog.FileEntry {
 	t.Helper()
-	e := FileEntry{Table: schemas.Cust.FullName(), Key: schemas.Cust.Prefix() + "team=" + team + "/" + name + ".parquet",
+	e := txlog.FileEntry{Table: schemas.Cust.FullName(), Key: schemas.Cust.Prefix() + "team=" + team + "/" + name + ".parquet",
 		Rows: 1, Bytes: 1, SHA256: "00", Partition: map[string]string{"team": team}}
 	putFake(t, w, e)
 	return e
@@ -135,22 +142,22 @@ func TestCheckpointTampered(t *testing.T) {
 			ctx := context.Background()
 			const stream = "nhl/clone"
 			for i := 1; i <= 12; i++ {
-				if _, err := w.Commit(ctx, CommitRequest{Stream: stream, BatchID: fmt.Sprint("b", i), Tables: tablesOf(stream),
-					Watermark: Watermark{To: ts(i)}, Adds: putFake(t, w, fakeEntry(stream, fmt.Sprint("f", i)))}); err != nil {
+				if _, err := w.Commit(ctx, txlog.CommitRequest{Stream: stream, BatchID: fmt.Sprint("b", i), Tables: tablesOf(stream),
+					Watermark: txlog.Watermark{To: ts(i)}, Adds: putFake(t, w, fakeEntry(stream, fmt.Sprint("f", i)))}); err != nil {
 					t.Fatal(err)
 				}
 			}
-			key := checkpointKey(stream, 10)
+			key := txlog.CheckpointKey(stream, 10)
 			victim := fakeEntry(stream, "f3").Key
 			damage(t, w, key, func(b []byte) []byte {
-				f, err := decodeCheckpoint(b, stream, key)
+				f, err := txlog.DecodeCheckpoint(b, stream, key)
 				if err != nil {
 					t.Fatal(err)
 				}
 				tbl := ownedRTX(stream).FullName()
 				delete(f.Files[tbl], victim)
 				if forge {
-					out, err := f.encodeCheckpoint()
+					out, err := f.EncodeCheckpoint()
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -159,7 +166,7 @@ func TestCheckpointTampered(t *testing.T) {
 				// Edit the state, keep the recorded checksum.
 				return bytes.Replace(b, []byte(`"key":"`+victim+`"`), []byte(`"key":"`+victim+`x"`), 1)
 			})
-			fresh := &Warehouse{Store: w.Store, Logger: testLogger}
+			fresh := New(w.Store, testLogger)
 			st, err := fresh.Stream(ctx, stream)
 			if err != nil {
 				t.Fatal(err)
@@ -168,13 +175,13 @@ func TestCheckpointTampered(t *testing.T) {
 			if !forge && (!live || st.LiveFiles() != 12) {
 				t.Fatalf("a reader believed the edited checkpoint: %d live files, victim live %v", st.LiveFiles(), live)
 			}
-			rep, err := w.Verify(ctx, nil)
+			rep, err := check.Verify(ctx, w.Log, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			found := false
 			for _, p := range rep.Problems {
-				if p.Kind == ProblemCheckpoint && p.Key == key {
+				if p.Kind == check.ProblemCheckpoint && p.Key == key {
 					found = true
 				}
 			}
@@ -194,20 +201,20 @@ func TestCheckpointFollowsLiveState(t *testing.T) {
 	clock := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	w.Now = func() time.Time { return clock }
 	const stream = "nhl/realtime"
-	commit := func(req CommitRequest) {
+	commit := func(req txlog.CommitRequest) {
 		t.Helper()
 		req.Stream, req.Tables = stream, tablesOf(stream)
 		if _, err := w.Commit(ctx, req); err != nil {
 			t.Fatal(err)
 		}
 	}
-	commit(CommitRequest{BatchID: "pinned", PinBatch: true, Adds: putFake(t, w, fakeEntry(stream, "p"))})
+	commit(txlog.CommitRequest{BatchID: "pinned", PinBatch: true, Adds: putFake(t, w, fakeEntry(stream, "p"))})
 	for day := 0; day < 10; day++ {
 		clock = clock.Add(24 * time.Hour)
 		name := fmt.Sprint("d", day)
-		req := CommitRequest{BatchID: name, Adds: putFake(t, w, fakeEntry(stream, name))}
+		req := txlog.CommitRequest{BatchID: name, Adds: putFake(t, w, fakeEntry(stream, name))}
 		if day > 0 {
-			req.Retires = []FileRef{fakeEntry(stream, fmt.Sprint("d", day-1)).Ref()}
+			req.Retires = []txlog.FileRef{fakeEntry(stream, fmt.Sprint("d", day-1)).Ref()}
 		}
 		commit(req)
 	}
@@ -230,7 +237,7 @@ func TestCheckpointFollowsLiveState(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock = clock.Add(time.Hour)
-	commit(CommitRequest{BatchID: "keep-longer", Retention: 30 * 24 * time.Hour})
+	commit(txlog.CommitRequest{BatchID: "keep-longer", Retention: 30 * 24 * time.Hour})
 	if st, _ = w.Stream(ctx, stream); st.Retention != 30*24*time.Hour {
 		t.Fatalf("retention %v after a commit set 30 days", st.Retention)
 	}
@@ -242,16 +249,16 @@ func TestCheckpointRetried(t *testing.T) {
 	w := fileWarehouse(t, t.TempDir())
 	ctx := context.Background()
 	const stream = "s"
-	flaky := &Warehouse{Store: &failingStore{Store: w.Store, failPrefix: checkpointKey(stream, 10)}, Logger: testLogger}
+	flaky := New(&failingStore{Store: w.Store, failPrefix: txlog.CheckpointKey(stream, 10)}, testLogger)
 	for i := 1; i <= 11; i++ {
-		if _, err := flaky.Commit(ctx, CommitRequest{Stream: stream, BatchID: fmt.Sprint(i), Tables: tablesOf(stream)}); err != nil {
+		if _, err := flaky.Commit(ctx, txlog.CommitRequest{Stream: stream, BatchID: fmt.Sprint(i), Tables: tablesOf(stream)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := w.Store.Stat(ctx, checkpointKey(stream, 10)); !errors.Is(err, storage.ErrNotFound) {
+	if _, err := w.Store.Stat(ctx, txlog.CheckpointKey(stream, 10)); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("checkpoint 10: %v", err)
 	}
-	if _, err := w.Store.Stat(ctx, checkpointKey(stream, 11)); err != nil {
+	if _, err := w.Store.Stat(ctx, txlog.CheckpointKey(stream, 11)); err != nil {
 		t.Fatalf("the commit after a failed checkpoint did not write one: %v", err)
 	}
 }
@@ -267,10 +274,10 @@ func TestAsOf(t *testing.T) {
 		var times []time.Time
 		for i := 1; i <= 25; i++ {
 			clock = clock.Add(time.Minute)
-			req := CommitRequest{Stream: stream, BatchID: fmt.Sprint(i), Tables: tablesOf(stream),
+			req := txlog.CommitRequest{Stream: stream, BatchID: fmt.Sprint(i), Tables: tablesOf(stream),
 				Adds: putFake(t, w, fakeEntry(stream, fmt.Sprint("f", i)))}
 			if i > 1 {
-				req.Retires = []FileRef{fakeEntry(stream, fmt.Sprint("f", i-1)).Ref()}
+				req.Retires = []txlog.FileRef{fakeEntry(stream, fmt.Sprint("f", i-1)).Ref()}
 			}
 			if _, err := w.Commit(ctx, req); err != nil {
 				t.Fatal(err)
@@ -280,15 +287,15 @@ func TestAsOf(t *testing.T) {
 		tbl := ownedRTX(stream)
 		for _, tc := range []struct {
 			name string
-			asOf AsOf
+			asOf txlog.AsOf
 			want string // the one live file
 		}{
-			{"head", AsOf{}, "f25"},
-			{"at commit 13's time", AsOf{Time: times[12]}, "f13"},
-			{"between commits 13 and 14", AsOf{Time: times[12].Add(30 * time.Second)}, "f13"},
-			{"at commit 10 (a checkpoint)", AsOf{Stream: stream, Seq: 10}, "f10"},
-			{"at commit 1", AsOf{Stream: stream, Seq: 1}, "f1"},
-			{"before the first commit", AsOf{Time: times[0].Add(-time.Second)}, ""},
+			{"head", txlog.AsOf{}, "f25"},
+			{"at commit 13's time", txlog.AsOf{Time: times[12]}, "f13"},
+			{"between commits 13 and 14", txlog.AsOf{Time: times[12].Add(30 * time.Second)}, "f13"},
+			{"at commit 10 (a checkpoint)", txlog.AsOf{Stream: stream, Seq: 10}, "f10"},
+			{"at commit 1", txlog.AsOf{Stream: stream, Seq: 1}, "f1"},
+			{"before the first commit", txlog.AsOf{Time: times[0].Add(-time.Second)}, ""},
 		} {
 			files, err := w.At(tc.asOf).Snapshot(ctx, tbl)
 			if err != nil {
@@ -302,14 +309,14 @@ func TestAsOf(t *testing.T) {
 				t.Errorf("%s: live %q (%d files), want %q", tc.name, got, len(files), tc.want)
 			}
 		}
-		if _, err := w.At(AsOf{Stream: stream, Seq: 99}).Stream(ctx, stream); err == nil || !strings.Contains(err.Error(), "head is seq 25") {
+		if _, err := w.At(txlog.AsOf{Stream: stream, Seq: 99}).Stream(ctx, stream); err == nil || !strings.Contains(err.Error(), "head is seq 25") {
 			t.Errorf("as of a commit that does not exist: %v", err)
 		}
-		if _, err := w.At(AsOf{Stream: stream, Seq: 3}).Commit(ctx, CommitRequest{Stream: stream, BatchID: "x"}); !errors.Is(err, ErrReadOnly) {
+		if _, err := w.At(txlog.AsOf{Stream: stream, Seq: 3}).Commit(ctx, txlog.CommitRequest{Stream: stream, BatchID: "x"}); !errors.Is(err, txlog.ErrReadOnly) {
 			t.Errorf("a commit as of the past: %v", err)
 		}
 		var seqs []int64
-		if err := w.At(AsOf{Time: times[4]}).Log(ctx, LogQuery{}, func(c *Commit) error { seqs = append(seqs, c.Seq); return nil }); err != nil {
+		if err := w.At(txlog.AsOf{Time: times[4]}).Commits(ctx, txlog.LogQuery{}, func(c *txlog.Commit) error { seqs = append(seqs, c.Seq); return nil }); err != nil {
 			t.Fatal(err)
 		}
 		if fmt.Sprint(seqs) != "[5 4 3 2 1]" {
@@ -329,7 +336,7 @@ func TestParseAsOf(t *testing.T) {
 		{"nhl/clone@x", "", "not a commit number"},
 		{"_log@3", "", "stream name"},
 	} {
-		a, err := ParseAsOf(tc.in)
+		a, err := txlog.ParseAsOf(tc.in)
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("%q: %v, want an error with %q", tc.in, err, tc.err)
@@ -352,19 +359,19 @@ func TestVacuum(t *testing.T) {
 		clock := time.Now().Add(-10 * 24 * time.Hour)
 		w.Now = func() time.Time { return clock }
 		c1 := fakeCust(t, w, "nhl", "old")
-		mustCommit(t, w, CommitRequest{Stream: "nhl/clone", BatchID: "d1", Adds: []FileEntry{c1}})
+		mustCommit(t, w, txlog.CommitRequest{Stream: "nhl/clone", BatchID: "d1", Adds: []txlog.FileEntry{c1}})
 		clock = clock.Add(2 * 24 * time.Hour) // 8 days ago: c1 retired
 		c2 := fakeCust(t, w, "nhl", "mid")
-		mustCommit(t, w, CommitRequest{Stream: "nhl/clone", BatchID: "d2", Adds: []FileEntry{c2}, Retires: []FileRef{c1.Ref()}})
+		mustCommit(t, w, txlog.CommitRequest{Stream: "nhl/clone", BatchID: "d2", Adds: []txlog.FileEntry{c2}, Retires: []txlog.FileRef{c1.Ref()}})
 		clock = time.Now().Add(-2 * 24 * time.Hour) // 2 days ago: c2 retired
 		c3 := fakeCust(t, w, "nhl", "live")
-		mustCommit(t, w, CommitRequest{Stream: "nhl/clone", BatchID: "d3", Adds: []FileEntry{c3}, Retires: []FileRef{c2.Ref()}})
+		mustCommit(t, w, txlog.CommitRequest{Stream: "nhl/clone", BatchID: "d3", Adds: []txlog.FileEntry{c3}, Retires: []txlog.FileRef{c2.Ref()}})
 		clock = time.Now()
 		// A crashed writer's upload, and a live writer's fresh one.
 		orphan := fakeCust(t, w, "arena", "orphan")
 		young := fakeCust(t, w, "nhl", "young")
 
-		dry, err := w.Vacuum(ctx, VacuumOptions{Grace: -1 /* default */, DryRun: true})
+		dry, err := vacuum.Run(ctx, w.Log, vacuum.Options{Grace: -1 /* default */, DryRun: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -381,9 +388,9 @@ func TestVacuum(t *testing.T) {
 		// Ten minutes later, with a grace of five: the orphan goes too,
 		// and so would the young one had it not been committed meanwhile.
 		clock = time.Now().Add(-2 * 24 * time.Hour) // (so c1's tombstone is still in the state)
-		mustCommit(t, w, CommitRequest{Stream: "nhl/clone", BatchID: "d4", Adds: []FileEntry{young}})
+		mustCommit(t, w, txlog.CommitRequest{Stream: "nhl/clone", BatchID: "d4", Adds: []txlog.FileEntry{young}})
 		clock = time.Now().Add(10 * time.Minute)
-		rep, err := w.Vacuum(ctx, VacuumOptions{Grace: 5 * time.Minute})
+		rep, err := vacuum.Run(ctx, w.Log, vacuum.Options{Grace: 5 * time.Minute})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -410,7 +417,7 @@ func TestVacuum(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		last, err := w.readCommit(ctx, commitKey("nhl/clone", st.Seq))
+		last, err := w.ReadCommit(ctx, txlog.CommitKey("nhl/clone", st.Seq))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -423,25 +430,25 @@ func TestVacuum(t *testing.T) {
 		if _, ok := st.Retired[c2.Key]; !ok {
 			t.Error("the tombstone of a file retired two days ago is gone")
 		}
-		rep2, err := w.VerifyWith(ctx, VerifyOptions{Grace: 5 * time.Minute})
+		rep2, err := check.VerifyWith(ctx, w.Log, check.Options{Grace: 5 * time.Minute})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, p := range rep2.Problems {
 			// The fake files are not Parquet: only their content is
 			// reported, never a missing file or a log problem.
-			if p.Kind != ProblemChecksum {
+			if p.Kind != check.ProblemChecksum {
 				t.Errorf("verify after vacuum: %v", p)
 			}
 		}
 		// Again: nothing left to do.
-		if rep3, err := w.Vacuum(ctx, VacuumOptions{Grace: 5 * time.Minute}); err != nil || rep3.Files() != 0 {
+		if rep3, err := vacuum.Run(ctx, w.Log, vacuum.Options{Grace: 5 * time.Minute}); err != nil || rep3.Files() != 0 {
 			t.Fatalf("a second vacuum: %+v, %v", rep3.Deleted, err)
 		}
 	})
 }
 
-func mustCommit(t testing.TB, w *Warehouse, req CommitRequest) *Commit {
+func mustCommit(t testing.TB, w *Warehouse, req txlog.CommitRequest) *txlog.Commit {
 	t.Helper()
 	c, err := w.Commit(context.Background(), req)
 	if err != nil {
@@ -486,7 +493,7 @@ func TestVacuumAbortsUploads(t *testing.T) {
 		var initiated time.Time
 		ul.ListUploads(ctx, func(u storage.Upload) error { initiated = u.Initiated; return nil })
 		if time.Since(initiated) < time.Hour {
-			if _, err := w.Vacuum(ctx, VacuumOptions{}); err != nil {
+			if _, err := vacuum.Run(ctx, w.Log, vacuum.Options{}); err != nil {
 				t.Fatal(err)
 			}
 			if count() != 1 {
@@ -496,7 +503,7 @@ func TestVacuumAbortsUploads(t *testing.T) {
 			t.Logf("the store says the upload was initiated %s: not checking the grace period here", initiated)
 		}
 		w.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
-		rep, err := w.Vacuum(ctx, VacuumOptions{})
+		rep, err := vacuum.Run(ctx, w.Log, vacuum.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -519,9 +526,9 @@ func TestOpenFindsGap(t *testing.T) {
 	ctx := context.Background()
 	const stream = "s"
 	for i := 1; i <= 13; i++ {
-		mustCommit(t, w, CommitRequest{Stream: stream, BatchID: fmt.Sprint(i), Tables: tablesOf(stream)})
+		mustCommit(t, w, txlog.CommitRequest{Stream: stream, BatchID: fmt.Sprint(i), Tables: tablesOf(stream)})
 	}
-	if err := w.Store.Delete(ctx, commitKey(stream, 12)); err != nil {
+	if err := w.Store.Delete(ctx, txlog.CommitKey(stream, 12)); err != nil {
 		t.Fatal(err)
 	}
 	_, err := w.Stream(ctx, stream)

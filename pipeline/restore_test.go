@@ -9,11 +9,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"archtics/pipeline/txlog"
+
+	"archtics/pipeline/check"
+	"archtics/pipeline/vacuum"
 )
 
 // contentEntry is fakeEntry with its object stored and its size and
 // SHA-256 true, as a restore reads and checks the files it brings back.
-func contentEntry(t testing.TB, w *Warehouse, stream, name string) FileEntry {
+func contentEntry(t testing.TB, w *Warehouse, stream, name string) txlog.FileEntry {
 	t.Helper()
 	e := fakeEntry(stream, name)
 	e.Bytes, e.SHA256 = int64(len(name)), sha256Hex(name)
@@ -29,11 +34,11 @@ func contentEntry(t testing.TB, w *Warehouse, stream, name string) FileEntry {
 func restoreHistory(t *testing.T, w *Warehouse, stream string, n int) {
 	t.Helper()
 	for i := 1; i <= n; i++ {
-		req := CommitRequest{Stream: stream, Stage: "test", BatchID: fmt.Sprint("b", i), Tables: tablesOf(stream),
-			Watermark: Watermark{To: ts(i)}, Cursors: map[string]string{"n": fmt.Sprint(i)},
-			Adds: []FileEntry{contentEntry(t, w, stream, fmt.Sprintf("f%02d", i))}}
+		req := txlog.CommitRequest{Stream: stream, Stage: "test", BatchID: fmt.Sprint("b", i), Tables: tablesOf(stream),
+			Watermark: txlog.Watermark{To: ts(i)}, Cursors: map[string]string{"n": fmt.Sprint(i)},
+			Adds: []txlog.FileEntry{contentEntry(t, w, stream, fmt.Sprintf("f%02d", i))}}
 		if i%5 == 0 && i >= 10 {
-			req.Retires = []FileRef{fakeEntry(stream, fmt.Sprintf("f%02d", i-5)).Ref()}
+			req.Retires = []txlog.FileRef{fakeEntry(stream, fmt.Sprintf("f%02d", i-5)).Ref()}
 		}
 		switch i {
 		case 2:
@@ -47,7 +52,7 @@ func restoreHistory(t *testing.T, w *Warehouse, stream string, n int) {
 	}
 }
 
-func liveKeys(s *StreamState) []string {
+func liveKeys(s *txlog.StreamState) []string {
 	var out []string
 	for _, m := range s.Files {
 		for k := range m {
@@ -69,7 +74,7 @@ func TestRestore(t *testing.T) {
 		ctx := context.Background()
 		const stream = "s"
 		restoreHistory(t, w, stream, 25)
-		target, err := w.openAtSeq(ctx, stream, 12, nil, nil)
+		target, err := w.At(txlog.AsOf{Stream: stream, Seq: 12}).Stream(ctx, stream)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -77,9 +82,9 @@ func TestRestore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		opts := RestoreOptions{By: "tester", Reason: "bad data after seq 12", Tables: tablesOf(stream)}
+		opts := txlog.RestoreOptions{By: "tester", Reason: "bad data after seq 12", Tables: tablesOf(stream)}
 
-		dry, err := w.Restore(ctx, stream, 12, RestoreOptions{DryRun: true, Tables: tablesOf(stream)})
+		dry, err := w.Restore(ctx, stream, 12, txlog.RestoreOptions{DryRun: true, Tables: tablesOf(stream)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -100,11 +105,11 @@ func TestRestore(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := rep.Commit
-		if c == nil || c.Seq != 26 || c.Stage != "restore" || c.Format != RestoreFormat ||
-			c.Restore == nil || *c.Restore != (RestoreInfo{FromSeq: 25, ToSeq: 12, By: "tester", Reason: opts.Reason}) {
+		if c == nil || c.Seq != 26 || c.Stage != "restore" || c.Format != txlog.RestoreFormat ||
+			c.Restore == nil || *c.Restore != (txlog.RestoreInfo{FromSeq: 25, ToSeq: 12, By: "tester", Reason: opts.Reason}) {
 			t.Fatalf("restore commit %+v", c)
 		}
-		if c.Watermark != (Watermark{From: ts(25), To: ts(12)}) {
+		if c.Watermark != (txlog.Watermark{From: ts(25), To: ts(12)}) {
 			t.Fatalf("restore watermark %+v", c.Watermark)
 		}
 		head, err := w.Stream(ctx, stream)
@@ -138,8 +143,8 @@ func TestRestore(t *testing.T) {
 		// The forgotten batches commit again, with the watermark moving
 		// forward from 12: b13 again, then more, past the next checkpoints.
 		for i := 13; i <= 34; i++ {
-			cm := mustCommit(t, w, CommitRequest{Stream: stream, Stage: "test", BatchID: fmt.Sprint("b", i), Tables: tablesOf(stream),
-				Watermark: Watermark{To: ts(i)}, Adds: []FileEntry{contentEntry(t, w, stream, fmt.Sprintf("g%02d", i))}})
+			cm := mustCommit(t, w, txlog.CommitRequest{Stream: stream, Stage: "test", BatchID: fmt.Sprint("b", i), Tables: tablesOf(stream),
+				Watermark: txlog.Watermark{To: ts(i)}, Adds: []txlog.FileEntry{contentEntry(t, w, stream, fmt.Sprintf("g%02d", i))}})
 			if cm.Existing {
 				t.Fatalf("batch b%d after the restore was taken for the one restored over", i)
 			}
@@ -147,7 +152,7 @@ func TestRestore(t *testing.T) {
 
 		// The state opened through the checkpoints equals the replay from
 		// commit 1; verify compares every checkpoint and lists the restore.
-		fresh := &Warehouse{Store: w.Store, Logger: testLogger}
+		fresh := New(w.Store, testLogger)
 		got, err := fresh.Stream(ctx, stream)
 		if err != nil {
 			t.Fatal(err)
@@ -158,12 +163,12 @@ func TestRestore(t *testing.T) {
 		if err := sameState(t, got, replayAll(t, w, stream, got.Seq)); err != nil {
 			t.Fatalf("checkpointed state vs replay after a restore: %v", err)
 		}
-		vr, err := w.VerifyWith(ctx, VerifyOptions{Grace: time.Nanosecond})
+		vr, err := check.VerifyWith(ctx, w.Log, check.Options{Grace: time.Nanosecond})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, p := range vr.Problems {
-			if p.Kind == ProblemLog || p.Kind == ProblemCheckpoint || p.Kind == ProblemGap || p.Kind == ProblemMissing || p.Kind == ProblemUncommitted {
+			if p.Kind == check.ProblemLog || p.Kind == check.ProblemCheckpoint || p.Kind == check.ProblemGap || p.Kind == check.ProblemMissing || p.Kind == check.ProblemUncommitted {
 				t.Errorf("verify after a restore: %v", p)
 			}
 		}
@@ -180,12 +185,12 @@ func TestRestoreToEmpty(t *testing.T) {
 	w := fileWarehouse(t, t.TempDir())
 	ctx := context.Background()
 	const stream = "s"
-	mustCommit(t, w, CommitRequest{Stream: stream, BatchID: "dump-1", PinBatch: true, SourceID: "a", Tables: tablesOf(stream),
-		Watermark: Watermark{To: ts(10)}, Cursors: map[string]string{"load-dump.batch": "dump-1"},
-		Adds: []FileEntry{contentEntry(t, w, stream, "a")}})
-	mustCommit(t, w, CommitRequest{Stream: stream, BatchID: "inc-1", Tables: tablesOf(stream),
-		Watermark: Watermark{To: ts(20)}, Adds: []FileEntry{contentEntry(t, w, stream, "b")}})
-	rep, err := w.Restore(ctx, stream, 0, RestoreOptions{Tables: tablesOf(stream)})
+	mustCommit(t, w, txlog.CommitRequest{Stream: stream, BatchID: "dump-1", PinBatch: true, SourceID: "a", Tables: tablesOf(stream),
+		Watermark: txlog.Watermark{To: ts(10)}, Cursors: map[string]string{"load-dump.batch": "dump-1"},
+		Adds: []txlog.FileEntry{contentEntry(t, w, stream, "a")}})
+	mustCommit(t, w, txlog.CommitRequest{Stream: stream, BatchID: "inc-1", Tables: tablesOf(stream),
+		Watermark: txlog.Watermark{To: ts(20)}, Adds: []txlog.FileEntry{contentEntry(t, w, stream, "b")}})
+	rep, err := w.Restore(ctx, stream, 0, txlog.RestoreOptions{Tables: tablesOf(stream)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,17 +206,17 @@ func TestRestoreToEmpty(t *testing.T) {
 		t.Fatalf("after a restore to 0: %d files, watermark %q, cursors %v, schemas %v", head.LiveFiles(), head.Watermark, head.Cursors, head.Schemas)
 	}
 	// The same batch id from other input: a new load, not a conflict.
-	c := mustCommit(t, w, CommitRequest{Stream: stream, BatchID: "dump-1", PinBatch: true, SourceID: "b", Tables: tablesOf(stream),
-		Watermark: Watermark{To: ts(5)}, Adds: []FileEntry{contentEntry(t, w, stream, "c")}})
+	c := mustCommit(t, w, txlog.CommitRequest{Stream: stream, BatchID: "dump-1", PinBatch: true, SourceID: "b", Tables: tablesOf(stream),
+		Watermark: txlog.Watermark{To: ts(5)}, Adds: []txlog.FileEntry{contentEntry(t, w, stream, "c")}})
 	if c.Existing || c.Seq != 4 {
 		t.Fatalf("the reload after a restore to 0: %+v", c)
 	}
-	if err := sameState(t, replayAll(t, w, stream, 4), mustStream(t, &Warehouse{Store: w.Store, Logger: testLogger}, stream)); err != nil {
+	if err := sameState(t, replayAll(t, w, stream, 4), mustStream(t, New(w.Store, testLogger), stream)); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func mustStream(t *testing.T, w *Warehouse, stream string) *StreamState {
+func mustStream(t *testing.T, w *Warehouse, stream string) *txlog.StreamState {
 	t.Helper()
 	s, err := w.Stream(context.Background(), stream)
 	if err != nil {
@@ -230,12 +235,12 @@ func TestRestoreRefused(t *testing.T) {
 		w := fileWarehouse(t, t.TempDir())
 		restoreHistory(t, w, "s", 3)
 		for _, seq := range []int64{-1, 4} {
-			if _, err := w.Restore(ctx, "s", seq, RestoreOptions{}); !errors.Is(err, ErrRestoreTarget) {
-				t.Errorf("restore to %d: %v, want ErrRestoreTarget", seq, err)
+			if _, err := w.Restore(ctx, "s", seq, txlog.RestoreOptions{}); !errors.Is(err, txlog.ErrRestoreTarget) {
+				t.Errorf("restore to %d: %v, want txlog.ErrRestoreTarget", seq, err)
 			}
 		}
-		if _, err := w.At(AsOf{Time: time.Now()}).Restore(ctx, "s", 1, RestoreOptions{}); !errors.Is(err, ErrReadOnly) {
-			t.Errorf("restore as of a time: %v, want ErrReadOnly", err)
+		if _, err := w.At(txlog.AsOf{Time: time.Now()}).Restore(ctx, "s", 1, txlog.RestoreOptions{}); !errors.Is(err, txlog.ErrReadOnly) {
+			t.Errorf("restore as of a time: %v, want txlog.ErrReadOnly", err)
 		}
 		if h := mustStream(t, w, "s"); h.Seq != 3 {
 			t.Fatalf("a refused restore committed: head %d", h.Seq)
@@ -246,17 +251,17 @@ func TestRestoreRefused(t *testing.T) {
 		clock := time.Now().Add(-10 * 24 * time.Hour)
 		w.Now = func() time.Time { return clock }
 		old := contentEntry(t, w, "s", "old")
-		mustCommit(t, w, CommitRequest{Stream: "s", BatchID: "1", Tables: tablesOf("s"), Adds: []FileEntry{old}})
+		mustCommit(t, w, txlog.CommitRequest{Stream: "s", BatchID: "1", Tables: tablesOf("s"), Adds: []txlog.FileEntry{old}})
 		clock = clock.Add(24 * time.Hour)
-		mustCommit(t, w, CommitRequest{Stream: "s", BatchID: "2", Tables: tablesOf("s"), Retires: []FileRef{old.Ref()},
-			Adds: []FileEntry{contentEntry(t, w, "s", "new")}})
+		mustCommit(t, w, txlog.CommitRequest{Stream: "s", BatchID: "2", Tables: tablesOf("s"), Retires: []txlog.FileRef{old.Ref()},
+			Adds: []txlog.FileEntry{contentEntry(t, w, "s", "new")}})
 		clock = time.Now()
 		w.Tables = tablesOf("s")
-		if rep, err := w.Vacuum(ctx, VacuumOptions{}); err != nil || rep.Files() != 1 {
+		if rep, err := vacuum.Run(ctx, w.Log, vacuum.Options{}); err != nil || rep.Files() != 1 {
 			t.Fatalf("vacuum: %+v, %v", rep, err)
 		}
-		_, err := w.Restore(ctx, "s", 1, RestoreOptions{})
-		if !errors.Is(err, ErrRestoreFileGone) || !strings.Contains(err.Error(), old.Key) || !strings.Contains(err.Error(), "retention") {
+		_, err := w.Restore(ctx, "s", 1, txlog.RestoreOptions{})
+		if !errors.Is(err, txlog.ErrRestoreFileGone) || !strings.Contains(err.Error(), old.Key) || !strings.Contains(err.Error(), "retention") {
 			t.Fatalf("restore over a vacuumed file: %v", err)
 		}
 		if h := mustStream(t, w, "s"); h.Seq != 3 { // 3: vacuum's commit
@@ -266,16 +271,16 @@ func TestRestoreRefused(t *testing.T) {
 	t.Run("two at once", func(t *testing.T) {
 		w := fileWarehouse(t, t.TempDir())
 		restoreHistory(t, w, "s", 6)
-		opts := RestoreOptions{Tables: tablesOf("s")}
+		opts := txlog.RestoreOptions{Tables: tablesOf("s")}
 		h1, h2, h3 := mustStream(t, w, "s"), mustStream(t, w, "s"), mustStream(t, w, "s")
-		first, err := w.restoreOn(ctx, h1, 2, opts)
+		first, err := w.RestoreOn(ctx, h1, 2, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := w.restoreOn(ctx, h2, 4, opts); !errors.Is(err, ErrCommitConflict) {
+		if _, err := w.RestoreOn(ctx, h2, 4, opts); !errors.Is(err, txlog.ErrCommitConflict) {
 			t.Fatalf("a second restore on the same head: %v, want a conflict", err)
 		}
-		same, err := w.restoreOn(ctx, h3, 2, opts)
+		same, err := w.RestoreOn(ctx, h3, 2, opts)
 		if err != nil || same.Commit == nil || !same.Commit.Existing || same.Commit.Seq != first.Commit.Seq {
 			t.Fatalf("the same restore twice at once: %+v, %v", same.Commit, err)
 		}

@@ -8,6 +8,13 @@ import (
 	"strings"
 	"testing"
 
+	"archtics/pipeline/internal/scangen"
+
+	"archtics/pipeline/txlog"
+
+	"archtics/pipeline/vacuum"
+	"archtics/pipeline/views"
+
 	"archtics/schemas"
 )
 
@@ -22,14 +29,14 @@ func TestSyncMakesAnOfflineCopy(t *testing.T) {
 		w.Tables = tablesOf(stream)
 		table := ownedRTX(stream)
 		// Past CheckpointEvery, so the copy holds a checkpoint and its hint.
-		var commits []*Commit
-		for i := 0; i < CheckpointEvery+2; i++ {
-			recs := nhlGen().batches(50, 50, i*50)
-			commits = append(commits, writeBatch(t, w, stream, "b"+sprint(i), Watermark{"", ts(i)}, recs))
-			releaseAll(recs)
+		var commits []*txlog.Commit
+		for i := 0; i < txlog.CheckpointEvery+2; i++ {
+			recs := scangen.NHL().Batches(50, 50, i*50)
+			commits = append(commits, writeBatch(t, w, stream, "b"+sprint(i), txlog.Watermark{From: "", To: ts(i)}, recs))
+			scangen.ReleaseAll(recs)
 		}
 		dir := t.TempDir()
-		rep, err := w.Sync(ctx, dir, nil)
+		rep, err := views.Sync(ctx, w.Log, dir, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,27 +51,27 @@ func TestSyncMakesAnOfflineCopy(t *testing.T) {
 		checkCopy(t, w, dir, online)
 
 		// Offline, the copy is read-only.
-		ow, info, err := OpenOffline(ctx, dir, w)
+		ow, info, err := views.OpenOffline(ctx, dir, w.Log)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if info.Source != w.Store.URL() {
 			t.Errorf("copy records source %q, want %q", info.Source, w.Store.URL())
 		}
-		recs := nhlGen().batches(10, 10, 9000)
-		_, err = ow.WriteAndCommit(ctx, CommitRequest{Stream: stream, Stage: "test", BatchID: "offline"}, func(add func(*schemas.Table) *TableWriter) error {
+		recs := scangen.NHL().Batches(10, 10, 9000)
+		_, err = Of(ow).WriteAndCommit(ctx, txlog.CommitRequest{Stream: stream, Stage: "test", BatchID: "offline"}, func(add func(*schemas.Table) *TableWriter) error {
 			return add(table).Write(recs[0])
 		})
-		releaseAll(recs)
-		if !errors.Is(err, ErrReadOnly) {
-			t.Fatalf("commit to the offline copy: %v, want ErrReadOnly", err)
+		scangen.ReleaseAll(recs)
+		if !errors.Is(err, txlog.ErrReadOnly) {
+			t.Fatalf("commit to the offline copy: %v, want txlog.ErrReadOnly", err)
 		}
-		if _, err := ow.Vacuum(ctx, VacuumOptions{}); !errors.Is(err, ErrReadOnly) {
-			t.Fatalf("vacuum of the offline copy: %v, want ErrReadOnly", err)
+		if _, err := vacuum.Run(ctx, ow, vacuum.Options{}); !errors.Is(err, txlog.ErrReadOnly) {
+			t.Fatalf("vacuum of the offline copy: %v, want txlog.ErrReadOnly", err)
 		}
 
 		// A sync of an unchanged warehouse fetches nothing.
-		rep, err = w.Sync(ctx, dir, nil)
+		rep, err = views.Sync(ctx, w.Log, dir, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,13 +81,13 @@ func TestSyncMakesAnOfflineCopy(t *testing.T) {
 
 		// Retire one file and add one: the next sync prunes and fetches.
 		gone := live[0]
-		if _, err := w.Commit(ctx, CommitRequest{Stream: stream, Stage: "test", BatchID: "retire", Retires: []FileRef{gone.Ref()}, Tables: tablesOf(stream)}); err != nil {
+		if _, err := w.Commit(ctx, txlog.CommitRequest{Stream: stream, Stage: "test", BatchID: "retire", Retires: []txlog.FileRef{gone.Ref()}, Tables: tablesOf(stream)}); err != nil {
 			t.Fatal(err)
 		}
-		recs = nhlGen().batches(50, 50, 5000)
-		writeBatch(t, w, stream, "after", Watermark{"", ts(100)}, recs)
-		releaseAll(recs)
-		rep, err = w.Sync(ctx, dir, nil)
+		recs = scangen.NHL().Batches(50, 50, 5000)
+		writeBatch(t, w, stream, "after", txlog.Watermark{From: "", To: ts(100)}, recs)
+		scangen.ReleaseAll(recs)
+		rep, err = views.Sync(ctx, w.Log, dir, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +103,7 @@ func TestSyncMakesAnOfflineCopy(t *testing.T) {
 }
 
 // stateNow is the warehouse's state at its heads.
-func stateNow(t *testing.T, w *Warehouse) *State {
+func stateNow(t *testing.T, w *Warehouse) *txlog.State {
 	t.Helper()
 	st, err := w.State(context.Background())
 	if err != nil {
@@ -107,10 +114,10 @@ func stateNow(t *testing.T, w *Warehouse) *State {
 
 // checkCopy opens the copy offline and compares its state and files with
 // the warehouse's.
-func checkCopy(t *testing.T, w *Warehouse, dir string, online *State) {
+func checkCopy(t *testing.T, w *Warehouse, dir string, online *txlog.State) {
 	t.Helper()
 	ctx := context.Background()
-	ow, _, err := OpenOffline(ctx, dir, w)
+	ow, _, err := views.OpenOffline(ctx, dir, w.Log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +138,7 @@ func checkCopy(t *testing.T, w *Warehouse, dir string, online *State) {
 		}
 	}
 	// The copy's files pass verification where they are.
-	local, err := ow.Materialize(ctx, dir, w.Tables...)
+	local, err := views.Materialize(ctx, ow, dir, w.Tables...)
 	if err != nil {
 		t.Fatalf("materialize the offline copy: %v", err)
 	}
@@ -149,20 +156,20 @@ func TestSyncRefusesACorruptFile(t *testing.T) {
 	w := fileWarehouse(t, t.TempDir())
 	ctx := context.Background()
 	w.Tables = tablesOf("nhl/realtime")
-	recs := nhlGen().batches(50, 50, 0)
-	c := writeBatch(t, w, "nhl/realtime", "b", Watermark{"", ts(1)}, recs)
-	releaseAll(recs)
+	recs := scangen.NHL().Batches(50, 50, 0)
+	c := writeBatch(t, w, "nhl/realtime", "b", txlog.Watermark{From: "", To: ts(1)}, recs)
+	scangen.ReleaseAll(recs)
 	key := c.Adds[0].Key
 	path := filepath.Join(w.Store.URL(), filepath.FromSlash(key))
 	if err := os.WriteFile(path, []byte(strings.Repeat("x", int(c.Adds[0].Bytes))), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	_, err := w.Sync(ctx, dir, nil)
+	_, err := views.Sync(ctx, w.Log, dir, nil)
 	if err == nil || !strings.Contains(err.Error(), key) {
 		t.Fatalf("sync over a corrupt file: %v; want an error naming %s", err, key)
 	}
-	if _, _, err := OpenOffline(ctx, dir, w); err == nil || !strings.Contains(err.Error(), "archtics sync") {
+	if _, _, err := views.OpenOffline(ctx, dir, w.Log); err == nil || !strings.Contains(err.Error(), "archtics sync") {
 		t.Fatalf("open a copy whose sync failed: %v; want the advice to sync", err)
 	}
 }
@@ -173,17 +180,17 @@ func TestSyncStopsOnCancel(t *testing.T) {
 	w := fileWarehouse(t, t.TempDir())
 	w.Tables = tablesOf("nhl/realtime")
 	for i := 0; i < 3; i++ {
-		recs := nhlGen().batches(50, 50, i*50)
-		writeBatch(t, w, "nhl/realtime", "b"+sprint(i), Watermark{"", ts(i)}, recs)
-		releaseAll(recs)
+		recs := scangen.NHL().Batches(50, 50, i*50)
+		writeBatch(t, w, "nhl/realtime", "b"+sprint(i), txlog.Watermark{From: "", To: ts(i)}, recs)
+		scangen.ReleaseAll(recs)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := t.TempDir()
-	_, err := w.Sync(ctx, dir, func(SyncProgress) { cancel() })
+	_, err := views.Sync(ctx, w.Log, dir, func(views.SyncProgress) { cancel() })
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("sync cancelled after its first file: %v, want context.Canceled", err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, SyncMarker)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(dir, views.SyncMarker)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("a cancelled sync wrote its marker: %v", err)
 	}
 }

@@ -11,20 +11,28 @@ import (
 	"testing"
 	"time"
 
+	"archtics/storage/storagetest"
+
+	"archtics/pipeline/internal/scangen"
+
+	"archtics/pipeline/txlog"
+
+	"archtics/pipeline/check"
+	"archtics/pipeline/views"
+
 	"archtics/schemas"
-	"archtics/storage"
 )
 
 func TestVerify(t *testing.T) {
 	dir := t.TempDir()
 	w := fileWarehouse(t, dir)
 	ctx := context.Background()
-	recs := defaultGen().batches(3000, 1000, 0)
-	defer releaseAll(recs)
-	c := writeBatch(t, w, "nhl/clone", "d1", Watermark{}, recs)
+	recs := scangen.Default().Batches(3000, 1000, 0)
+	defer scangen.ReleaseAll(recs)
+	c := writeBatch(t, w, "nhl/clone", "d1", txlog.Watermark{}, recs)
 
-	var last VerifyProgress
-	rep, err := w.Verify(ctx, func(p VerifyProgress) { last = p })
+	var last check.Progress
+	rep, err := check.Verify(ctx, w.Log, func(p check.Progress) { last = p })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,11 +68,11 @@ func TestVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A retired file still present is not "uncommitted".
-	if _, err := w.Commit(ctx, CommitRequest{Stream: "nhl/clone", BatchID: "retire", Retires: []FileRef{c.Adds[2].Ref()}, Tables: tablesOf("nhl/clone")}); err != nil {
+	if _, err := w.Commit(ctx, txlog.CommitRequest{Stream: "nhl/clone", BatchID: "retire", Retires: []txlog.FileRef{c.Adds[2].Ref()}, Tables: tablesOf("nhl/clone")}); err != nil {
 		t.Fatal(err)
 	}
 
-	rep, err = w.Verify(ctx, nil)
+	rep, err = check.Verify(ctx, w.Log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +81,7 @@ func TestVerify(t *testing.T) {
 		got = append(got, p.Kind+" "+p.Key)
 	}
 	sort.Strings(got)
-	want := []string{ProblemChecksum + " " + corrupt.Key, ProblemMissing + " " + missing.Key, ProblemUncommitted + " " + stray}
+	want := []string{check.ProblemChecksum + " " + corrupt.Key, check.ProblemMissing + " " + missing.Key, check.ProblemUncommitted + " " + stray}
 	sort.Strings(want)
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -83,21 +91,21 @@ func TestVerify(t *testing.T) {
 	}
 
 	// Materialize refuses the corrupt file rather than serve it.
-	if _, err := w.Materialize(ctx, t.TempDir(), ownedRTX("nhl/clone")); err == nil || !strings.Contains(err.Error(), "corrupt") && !strings.Contains(err.Error(), "no such file") {
+	if _, err := views.Materialize(ctx, w.Log, t.TempDir(), ownedRTX("nhl/clone")); err == nil || !strings.Contains(err.Error(), "corrupt") && !strings.Contains(err.Error(), "no such file") {
 		t.Fatalf("materialize over a broken warehouse: %v", err)
 	}
 
 	// A gap in the sequence.
-	if err := w.Store.Delete(ctx, commitKey("nhl/clone", 1)); err != nil {
+	if err := w.Store.Delete(ctx, txlog.CommitKey("nhl/clone", 1)); err != nil {
 		t.Fatal(err)
 	}
-	rep, err = w.Verify(ctx, nil)
+	rep, err = check.Verify(ctx, w.Log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	found := false
 	for _, p := range rep.Problems {
-		if p.Kind == ProblemGap {
+		if p.Kind == check.ProblemGap {
 			found = true
 		}
 	}
@@ -112,17 +120,17 @@ func TestDuckDBFile(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, w *Warehouse) {
 		ctx := context.Background()
 		for _, team := range []string{"nhl", "arena"} {
-			recs := attendanceGen{teams: []string{team}, dates: defaultGen().dates}.batches(600, 400, 0)
-			writeTable(t, w, schemas.RTXAttendanceRaw, team+"/realtime", "r1", Watermark{"", ts(1)}, recs)
-			releaseAll(recs)
+			recs := scangen.Gen{Teams: []string{team}, Dates: scangen.Default().Dates}.Batches(600, 400, 0)
+			writeTable(t, w, schemas.RTXAttendanceRaw, team+"/realtime", "r1", txlog.Watermark{From: "", To: ts(1)}, recs)
+			scangen.ReleaseAll(recs)
 		}
 
 		cache := t.TempDir()
 		// Force the download path even on the local backend.
-		remote := &Warehouse{Store: urlStore{w.Store}, Logger: testLogger}
+		remote := New(storagetest.RemoteStore{Store: w.Store}, testLogger)
 		for round := 0; round < 2; round++ { // the second round hits the cache
 			dbPath := filepath.Join(t.TempDir(), "warehouse.duckdb")
-			db, err := OpenDuckDB(ctx, dbPath, remote, cache)
+			db, err := views.OpenDuckDB(ctx, dbPath, remote.Log, cache)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -147,7 +155,7 @@ func TestDuckDBFile(t *testing.T) {
 				t.Fatalf("round %d: %d rows, %d teams, %d tickets", round, n, teams, empty)
 			}
 		}
-		if _, err := OpenDuckDB(ctx, filepath.Join(t.TempDir(), "archtics.duckdb"), remote, cache); err == nil || !strings.Contains(err.Error(), "name the file differently") {
+		if _, err := views.OpenDuckDB(ctx, filepath.Join(t.TempDir(), "archtics.duckdb"), remote.Log, cache); err == nil || !strings.Contains(err.Error(), "name the file differently") {
 			t.Errorf("a database file named like a schema: %v", err)
 		}
 		if _, err := os.Stat(filepath.Join(cache, filepath.FromSlash(schemas.RTXAttendanceRaw.Prefix()))); err != nil {
@@ -155,8 +163,3 @@ func TestDuckDBFile(t *testing.T) {
 		}
 	})
 }
-
-// urlStore hides a local store's path so Materialize downloads.
-type urlStore struct{ storage.Store }
-
-func (urlStore) URL() string { return "remote://test" }

@@ -1,74 +1,36 @@
-// Package pipeline is the warehouse on object storage: immutable Parquet
-// partitions, the commit log that makes them visible, watermarks, the
-// verified local cache DuckDB reads from, and the composition of stages.
+// Package pipeline is the warehouse's write side and the composition of
+// stages: the partition writer that turns Arrow records into immutable,
+// content-addressed Parquet files, WriteAndCommit that lands them through
+// the commit log (package txlog), and Run that chains stages.
+//
+// The other parts of the warehouse are clients of the log beside it:
+// views (the verified local cache and the DuckDB views over it, the only
+// package that links DuckDB), check (verify), vacuum and, for publishing,
+// icebergcat. The storage backend is chosen by the caller (cmd).
 package pipeline
 
 import (
-	"context"
-	"fmt"
 	"log/slog"
-	"time"
 
-	"archtics/schemas"
+	"archtics/pipeline/txlog"
 	"archtics/storage"
-	"archtics/storage/backend"
 )
 
-// Warehouse is a warehouse rooted in an object store.
+// Warehouse is a warehouse rooted in an object store: its commit log and
+// the writer that adds data files to it.
 type Warehouse struct {
-	Store  storage.Store
-	Logger *slog.Logger
-	// Now is the clock commits are stamped with (default time.Now); tests
-	// and benchmarks set it to simulate days of commits in seconds.
-	Now func() time.Time
-	// Tables are definitions this warehouse knows beyond schemas.All
-	// (a client's own tables, tests' tables): commits may touch them and
-	// readers and vacuum find them.
-	Tables []*schemas.Table
-
-	asOf  AsOf         // readers see the warehouse as of this point; zero: the heads
-	hooks []CommitHook // run after each commit (OnCommit, hooks.go)
-
-	readOnly bool // an offline copy (OpenOffline): commits and vacuum are refused
+	*txlog.Log
 }
 
-// readOnlyNow reports whether the warehouse refuses writes: opened as of a
-// past point, or an offline copy.
-func (w *Warehouse) readOnlyNow() bool { return w.asOf.Set() || w.readOnly }
-
-func (w *Warehouse) now() time.Time {
-	if w.Now != nil {
-		return w.Now()
-	}
-	return time.Now()
+// New returns the warehouse in store.
+func New(store storage.Store, logger *slog.Logger) *Warehouse {
+	return &Warehouse{Log: txlog.New(store, logger)}
 }
 
-// At returns a read-only view of the warehouse as of a past point: every
-// reader (State, Materialize, Log, Verify) sees each stream as it was then,
-// and commits are refused with ErrReadOnly.
-func (w *Warehouse) At(asOf AsOf) *Warehouse {
-	c := *w
-	c.asOf = asOf
-	return &c
-}
+// Of returns the warehouse whose log is l.
+func Of(l *txlog.Log) *Warehouse { return &Warehouse{Log: l} }
 
-// AsOfPoint returns the point the warehouse is read as of (zero: heads).
-func (w *Warehouse) AsOfPoint() AsOf { return w.asOf }
-
-// Open opens the warehouse at url: a local folder ("./warehouse",
-// "file:///abs") or "s3://bucket/prefix".
-func Open(ctx context.Context, url string, logger *slog.Logger) (*Warehouse, error) {
-	if logger == nil {
-		logger = slog.Default()
-	}
-	store, err := backend.Open(ctx, url)
-	if err != nil {
-		return nil, fmt.Errorf("open warehouse %s: %w", storage.Redact(url), err)
-	}
-	return &Warehouse{Store: store, Logger: logger}, nil
-}
-
-// knownTables are schemas.All and w.Tables.
-func (w *Warehouse) knownTables() []*schemas.Table {
-	return append(knownTables(), w.Tables...)
-}
+// At returns a read-only view of the warehouse as of a past point
+// (txlog.Log.At): readers see each stream as it was then and commits are
+// refused with txlog.ErrReadOnly.
+func (w *Warehouse) At(asOf txlog.AsOf) *Warehouse { return Of(w.Log.At(asOf)) }

@@ -8,7 +8,12 @@ import (
 	"slices"
 	"strings"
 
-	"archtics/pipeline"
+	"archtics/pipeline/pipelinetest"
+
+	"archtics/pipeline/check"
+	"archtics/pipeline/txlog"
+	"archtics/pipeline/views"
+
 	"archtics/schemas"
 )
 
@@ -35,7 +40,7 @@ type state struct {
 // DuckDB, its commit log, and verifies it.
 func readState(wh string) (*state, error) {
 	ctx := context.Background()
-	w, err := pipeline.Open(ctx, wh, nil)
+	w, err := pipelinetest.Open(ctx, wh, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +49,7 @@ func readState(wh string) (*state, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(cache)
-	db, err := pipeline.OpenDuckDB(ctx, "", w, cache)
+	db, err := views.OpenDuckDB(ctx, "", w.Log, cache)
 	if err != nil {
 		return nil, fmt.Errorf("open the warehouse in DuckDB: %w", err)
 	}
@@ -98,14 +103,14 @@ func readState(wh string) (*state, error) {
 			st.dupKeys[t.SQLName()] = v
 		}
 	}
-	err = w.Log(ctx, pipeline.LogQuery{}, func(c *pipeline.Commit) error {
+	err = w.Commits(ctx, txlog.LogQuery{}, func(c *txlog.Commit) error {
 		st.commits[c.Stream+" "+c.Stage]++
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read the log: %w", err)
 	}
-	rep, err := w.Verify(ctx, nil)
+	rep, err := check.Verify(ctx, w.Log, nil)
 	if err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}

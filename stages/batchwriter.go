@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"archtics/pipeline/txlog"
+
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
@@ -136,8 +138,8 @@ func (b *batchWriters) flush(t *schemas.Table, bw *batchWriter) error {
 
 // Close writes what is queued and uploads every table's files, in the
 // order the tables got their first row.
-func (b *batchWriters) Close() ([]pipeline.FileEntry, error) {
-	var files []pipeline.FileEntry
+func (b *batchWriters) Close() ([]txlog.FileEntry, error) {
+	var files []txlog.FileEntry
 	for i, t := range b.order {
 		bw := b.writers[t]
 		err := b.flush(t, bw)
@@ -146,7 +148,7 @@ func (b *batchWriters) Close() ([]pipeline.FileEntry, error) {
 		}
 		bw.rb.Release()
 		bw.rb = nil
-		var fs []pipeline.FileEntry
+		var fs []txlog.FileEntry
 		if err == nil {
 			fs, err = bw.tw.Close(b.ctx)
 		}

@@ -10,6 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"archtics/pipeline/views"
+
+	"archtics/pipeline/txlog"
+
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/compute"
@@ -56,7 +60,7 @@ type CompactedTable struct {
 // CompactReport says what one Compact run did.
 type CompactReport struct {
 	Team   string
-	Commit *pipeline.Commit // nil when Unchanged
+	Commit *txlog.Commit // nil when Unchanged
 	// Unchanged: nothing was committed since the last compaction (no dump
 	// or change file live, at most one acct_merge file), so nothing to do.
 	Unchanged bool
@@ -87,7 +91,7 @@ func compactBatchID(headSeq int64) string { return fmt.Sprintf("compact-%d", hea
 //
 // The commit keeps the watermark and the cursors (incrementals resume
 // where they were) and expects the head it read: an incremental that
-// committed meanwhile makes it fail with pipeline.ErrCommitConflict, and a
+// committed meanwhile makes it fail with txlog.ErrCommitConflict, and a
 // rerun folds that one too. With nothing new since the last compaction it
 // commits nothing (Unchanged).
 func Compact(ctx context.Context, w *pipeline.Warehouse, team string, opts CompactOptions) (*CompactReport, error) {
@@ -105,7 +109,7 @@ func Compact(ctx context.Context, w *pipeline.Warehouse, team string, opts Compa
 	}
 	rep := &CompactReport{Team: team}
 	batch := compactBatchID(head.Seq)
-	req := pipeline.CommitRequest{
+	req := txlog.CommitRequest{
 		Stream:    stream,
 		Stage:     "compact",
 		BatchID:   batch,
@@ -128,7 +132,7 @@ func Compact(ctx context.Context, w *pipeline.Warehouse, team string, opts Compa
 				team, t.Name, dump[0].Key, based[0].Key, head.Seq)
 		}
 		ct := CompactedTable{Table: t.FullName()}
-		for _, files := range [][]pipeline.FileEntry{dump, changed, head.TableFiles(schemas.Base(t).FullName())} {
+		for _, files := range [][]txlog.FileEntry{dump, changed, head.TableFiles(schemas.Base(t).FullName())} {
 			for _, e := range files {
 				req.Retires = append(req.Retires, e.Ref())
 				ct.Retired++
@@ -164,12 +168,12 @@ func Compact(ctx context.Context, w *pipeline.Warehouse, team string, opts Compa
 		return nil, fmt.Errorf("compact %s: spool folder: %w", team, err)
 	}
 	defer os.RemoveAll(spoolDir)
-	views := []*schemas.Table{schemas.AcctMerge}
+	readViews := []*schemas.Table{schemas.AcctMerge}
 	for _, t := range fold {
-		views = append(views, schemas.Current(t))
+		readViews = append(readViews, schemas.Current(t))
 	}
-	reader := w.At(pipeline.AsOf{Stream: stream, Seq: head.Seq})
-	d, err := reader.OpenViews(ctx, "", cacheDir, views...)
+	reader := w.At(txlog.AsOf{Stream: stream, Seq: head.Seq})
+	d, err := views.OpenViews(ctx, reader.Log, "", cacheDir, readViews...)
 	if err != nil {
 		return nil, fmt.Errorf("compact %s: open the clone at %s@%d: %w", team, stream, head.Seq, err)
 	}

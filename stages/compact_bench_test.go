@@ -10,6 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"archtics/pipeline/pipelinetest"
+
+	"archtics/pipeline/views"
+
 	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/simulator"
@@ -51,7 +55,7 @@ func BenchmarkCurrentStateAfter30Days(b *testing.B) {
 
 	build := time.Now()
 	dump := simulatedDump(b, cfg, filepath.Join(dir, "dump"))
-	w, err := pipeline.Open(ctx, filepath.Join(dir, "warehouse"), quietLogger)
+	w, err := pipelinetest.Open(ctx, filepath.Join(dir, "warehouse"), quietLogger)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -109,8 +113,8 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 func timeQueries(b *testing.B, w *pipeline.Warehouse, cache string) (time.Duration, int) {
 	b.Helper()
 	ctx := context.Background()
-	views := []*schemas.Table{schemas.Current(schemas.Ticket), schemas.Current(schemas.Cust)}
-	files, err := w.Materialize(ctx, cache, views...)
+	readViews := []*schemas.Table{schemas.Current(schemas.Ticket), schemas.Current(schemas.Cust)}
+	files, err := views.Materialize(ctx, w.Log, cache, readViews...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -122,7 +126,7 @@ func timeQueries(b *testing.B, w *pipeline.Warehouse, cache string) (time.Durati
 	for r := 0; r < 6; r++ {
 		start := time.Now()
 		for _, q := range currentStateQueries {
-			if _, err := w.Query(ctx, cache, q, func(rows *sql.Rows) error {
+			if _, err := views.Query(ctx, w.Log, cache, q, func(rows *sql.Rows) error {
 				for rows.Next() {
 				}
 				return rows.Err()

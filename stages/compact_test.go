@@ -9,6 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"archtics/pipeline/pipelinetest"
+
+	"archtics/pipeline/check"
+	"archtics/pipeline/txlog"
+	"archtics/pipeline/views"
+
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"archtics/pipeline"
@@ -77,17 +83,17 @@ type cloneSnapshot map[string][]string
 
 func snapshot(t *testing.T, w *pipeline.Warehouse, team, cache string) cloneSnapshot {
 	t.Helper()
-	var views []*schemas.Table
+	var readViews []*schemas.Table
 	for _, tbl := range schemas.SourceTables {
-		views = append(views, schemas.Current(tbl), schemas.History(tbl))
+		readViews = append(readViews, schemas.Current(tbl), schemas.History(tbl))
 	}
-	db, err := pipeline.OpenDuckDB(context.Background(), "", w, cache, views...)
+	db, err := views.OpenDuckDB(context.Background(), "", w.Log, cache, readViews...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
 	out := cloneSnapshot{}
-	for _, v := range views {
+	for _, v := range readViews {
 		out[v.SQLName()] = cloneRows(t, db, v, team)
 	}
 	return out
@@ -197,7 +203,7 @@ func TestCompactKeepsEveryAnswer(t *testing.T) {
 			}
 
 			// As of the commit before: the retired files, the same answers.
-			past := w.At(pipeline.AsOf{Stream: CloneStream(team), Seq: head.Seq})
+			past := w.At(txlog.AsOf{Stream: CloneStream(team), Seq: head.Seq})
 			before.mustEqual(t, fmt.Sprintf("round %d %s as of %d", round+1, team, head.Seq), snapshot(t, past, team, cache))
 			st, err := past.Stream(ctx, CloneStream(team))
 			if err != nil {
@@ -219,7 +225,7 @@ func TestCompactKeepsEveryAnswer(t *testing.T) {
 		rep := src.advance(t, w, team, time.Hour)
 		checkCloneIsTruth(t, w, src.world, team, rep.To, cache)
 	}
-	vr, err := w.Verify(ctx, nil)
+	vr, err := check.Verify(ctx, w.Log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +250,7 @@ func TestCompactRerunAfterCrash(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			w := &pipeline.Warehouse{Store: st, Logger: quietLogger}
+			w := pipeline.New(st, quietLogger)
 			if _, err := LoadDump(ctx, w, dump, team, nil); err != nil {
 				t.Fatal(err)
 			}
@@ -257,7 +263,7 @@ func TestCompactRerunAfterCrash(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			crashing := &pipeline.Warehouse{Store: &commitFailingStore{Store: st}, Logger: quietLogger}
+			crashing := pipeline.New(&commitFailingStore{Store: st}, quietLogger)
 			if _, err := Compact(ctx, crashing, team, CompactOptions{CacheDir: cache, Logger: quietLogger}); err == nil {
 				t.Fatal("the compaction survived its simulated crash")
 			}
@@ -292,7 +298,7 @@ func TestCompactRerunAfterCrash(t *testing.T) {
 				}
 			}
 			before.mustEqual(t, "after the rerun", snapshot(t, w, team, cache))
-			vr, err := w.Verify(ctx, nil)
+			vr, err := check.Verify(ctx, w.Log, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -312,7 +318,7 @@ func TestReplaceDumpAfterCompaction(t *testing.T) {
 	cfg := compactWorld()
 	dir := t.TempDir()
 	const team = "nhl"
-	w, err := pipeline.Open(ctx, filepath.Join(dir, "warehouse"), quietLogger)
+	w, err := pipelinetest.Open(ctx, filepath.Join(dir, "warehouse"), quietLogger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,7 +367,7 @@ func TestReplaceDumpAfterCompaction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := pipeline.OpenDuckDB(ctx, "", w, filepath.Join(dir, "cache"))
+	db, err := views.OpenDuckDB(ctx, "", w.Log, filepath.Join(dir, "cache"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -385,8 +391,8 @@ func TestReplaceDumpAfterCompaction(t *testing.T) {
 // nhl/clone as batch, advancing the watermark to watermark.
 func commitCloneRows(t *testing.T, w *pipeline.Warehouse, batch, watermark string, tbl *schemas.Table, rows [][]string) {
 	t.Helper()
-	_, err := w.WriteAndCommit(context.Background(), pipeline.CommitRequest{
-		Stream: CloneStream("nhl"), Stage: "test", BatchID: batch, Watermark: pipeline.Watermark{To: watermark},
+	_, err := w.WriteAndCommit(context.Background(), txlog.CommitRequest{
+		Stream: CloneStream("nhl"), Stage: "test", BatchID: batch, Watermark: txlog.Watermark{To: watermark},
 	}, func(add func(*schemas.Table) *pipeline.TableWriter) error {
 		rb := NewRowBuilder(memory.DefaultAllocator, tbl)
 		defer rb.Release()
@@ -445,7 +451,7 @@ func TestCompactedStateRanksLaterChanges(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			dir := t.TempDir()
-			w, err := pipeline.Open(ctx, filepath.Join(dir, "warehouse"), quietLogger)
+			w, err := pipelinetest.Open(ctx, filepath.Join(dir, "warehouse"), quietLogger)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -459,7 +465,7 @@ func TestCompactedStateRanksLaterChanges(t *testing.T) {
 			}
 			commitCloneRows(t, w, "incr-c", "2026-11-22T12:00:00Z", schemas.Changes(schemas.Event), [][]string{tt.later})
 
-			db, err := pipeline.OpenDuckDB(ctx, "", w, filepath.Join(dir, "cache"), schemas.Current(schemas.Event))
+			db, err := views.OpenDuckDB(ctx, "", w.Log, filepath.Join(dir, "cache"), schemas.Current(schemas.Event))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -10,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"archtics/pipeline"
+	"archtics/pipeline/views"
+
 	"archtics/schemas"
 	"archtics/simulator"
 )
@@ -47,7 +48,7 @@ func TestTicketHolderMatchesTruth(t *testing.T) {
 	seen := map[string][]time.Time{}
 	check := func(step string, team string, asOf time.Time) {
 		truth := world.SeatHolders(team, asOf, seen[team]...)
-		db, err := pipeline.OpenDuckDB(ctx, "", w, filepath.Join(dir, "cache"), schemas.TicketHolder, schemas.HolderAt)
+		db, err := views.OpenDuckDB(ctx, "", w.Log, filepath.Join(dir, "cache"), schemas.TicketHolder, schemas.HolderAt)
 		if err != nil {
 			t.Fatal(err)
 		}

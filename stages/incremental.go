@@ -11,6 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"archtics/pipeline/views"
+
+	"archtics/pipeline/txlog"
+
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"archtics/internal/wallclock"
@@ -61,8 +65,8 @@ type IncrementalReport struct {
 	From, To time.Time // the watermark the run started from, the one it committed
 	// Commit is the pull's commit (versions and watermark); SweepCommit
 	// the sweep's (tombstones, merges, moved rows). Either may be nil.
-	Commit      *pipeline.Commit
-	SweepCommit *pipeline.Commit
+	Commit      *txlog.Commit
+	SweepCommit *txlog.Commit
 	Pages       int
 	Versions    int64 // versions served, re-served ones included
 	Upserts     int64 // versions written
@@ -167,13 +171,13 @@ func Incremental(ctx context.Context, w *pipeline.Warehouse, src changes.Source,
 }
 
 // pullChanges is phase 1: pull, write, commit with the watermark.
-func pullChanges(ctx context.Context, w *pipeline.Warehouse, src changes.Source, team string, head *pipeline.StreamState,
+func pullChanges(ctx context.Context, w *pipeline.Warehouse, src changes.Source, team string, head *txlog.StreamState,
 	from time.Time, opts IncrementalOptions, rep *IncrementalReport) error {
-	views := []*schemas.Table{schemas.AcctMerge}
+	readViews := []*schemas.Table{schemas.AcctMerge}
 	for _, t := range schemas.SourceTables {
-		views = append(views, t, schemas.Changes(t))
+		readViews = append(readViews, t, schemas.Changes(t))
 	}
-	db, err := pipeline.OpenDuckDB(ctx, "", w, opts.CacheDir, views...)
+	db, err := views.OpenDuckDB(ctx, "", w.Log, opts.CacheDir, readViews...)
 	if err != nil {
 		return fmt.Errorf("open the clone: %w", err)
 	}
@@ -275,12 +279,12 @@ func pullChanges(ctx context.Context, w *pipeline.Warehouse, src changes.Source,
 	if err != nil {
 		return err
 	}
-	req := pipeline.CommitRequest{
+	req := txlog.CommitRequest{
 		Stream:    CloneStream(team),
 		Stage:     "incremental",
 		BatchID:   batch,
 		Adds:      files,
-		Watermark: pipeline.Watermark{From: head.Watermark, To: to.Format(time.RFC3339)},
+		Watermark: txlog.Watermark{From: head.Watermark, To: to.Format(time.RFC3339)},
 		ExpectSeq: head.Seq + 1,
 		Summary: map[string]int64{"versions": rep.Versions, "upserts": rep.Upserts, "reserved": rep.Reserved,
 			"deferred": rep.Deferred, "rejected": rep.Rejected, "repaired": rep.Repaired, "pages": int64(rep.Pages)},

@@ -11,8 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"archtics/pipeline/pipelinetest"
+
+	"archtics/pipeline/txlog"
+
 	"archtics/internal/benchproc"
-	"archtics/pipeline"
 	"archtics/simulator"
 	"archtics/simulator/client"
 	"archtics/stages/changes"
@@ -50,13 +53,13 @@ func BenchmarkLargeIncremental(b *testing.B) {
 
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		w, err := pipeline.Open(ctx, b.TempDir(), quietLogger)
+		w, err := pipelinetest.Open(ctx, b.TempDir(), quietLogger)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := w.Commit(ctx, pipeline.CommitRequest{
+		if _, err := w.Commit(ctx, txlog.CommitRequest{
 			Stream: CloneStream(team), Stage: "load-dump", BatchID: "bench-start",
-			Watermark: pipeline.Watermark{To: start.UTC().Format(time.RFC3339)},
+			Watermark: txlog.Watermark{To: start.UTC().Format(time.RFC3339)},
 			Cursors:   map[string]string{TimeZoneCursor: loc.String()},
 		}); err != nil {
 			b.Fatal(err)

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"archtics/pipeline/views"
+
 	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/simulator"
@@ -87,11 +89,11 @@ func mergeHeavyConfig(daysAfterCutoff int) simulator.Config {
 // checkCloneIsTruth compares the current-state views with StateAt(asOf).
 func checkCloneIsTruth(t *testing.T, w *pipeline.Warehouse, world *simulator.World, team string, asOf time.Time, cache string) {
 	t.Helper()
-	var views []*schemas.Table
+	var readViews []*schemas.Table
 	for _, tbl := range schemas.SourceTables {
-		views = append(views, schemas.Current(tbl))
+		readViews = append(readViews, schemas.Current(tbl))
 	}
-	db, err := pipeline.OpenDuckDB(context.Background(), "", w, cache, views...)
+	db, err := views.OpenDuckDB(context.Background(), "", w.Log, cache, readViews...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +159,7 @@ func checkNoDoubles(t *testing.T, w *pipeline.Warehouse, team, cache string) {
 	for _, tbl := range schemas.SourceTables {
 		tables = append(tables, schemas.Changes(tbl))
 	}
-	db, err := pipeline.OpenDuckDB(context.Background(), "", w, cache, tables...)
+	db, err := views.OpenDuckDB(context.Background(), "", w.Log, cache, tables...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +229,7 @@ func TestIncrementalRejectsDamagedVersion(t *testing.T) {
 	if rep.Versions != rep.Upserts+rep.Reserved+rep.Deferred+rep.Rejected {
 		t.Fatalf("%d versions served != %d written + %d held + %d deferred + %d rejected", rep.Versions, rep.Upserts, rep.Reserved, rep.Deferred, rep.Rejected)
 	}
-	db, err := pipeline.OpenDuckDB(ctx, "", w, filepath.Join(dir, "cache"), schemas.Rejects, schemas.Repairs)
+	db, err := views.OpenDuckDB(ctx, "", w.Log, filepath.Join(dir, "cache"), schemas.Rejects, schemas.Repairs)
 	if err != nil {
 		t.Fatal(err)
 	}

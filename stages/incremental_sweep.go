@@ -8,6 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"archtics/pipeline/views"
+
+	"archtics/pipeline/txlog"
+
 	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/stages/changes"
@@ -41,12 +45,12 @@ func sweepIfDue(ctx context.Context, w *pipeline.Warehouse, src changes.Source, 
 		}
 	}
 	rep.Swept = true
-	var views []*schemas.Table
+	var readViews []*schemas.Table
 	for _, t := range schemas.SourceTables {
-		views = append(views, schemas.Current(t))
+		readViews = append(readViews, schemas.Current(t))
 	}
-	views = append(views, schemas.AcctMerge)
-	db, err := pipeline.OpenDuckDB(ctx, "", w, opts.CacheDir, views...)
+	readViews = append(readViews, schemas.AcctMerge)
+	db, err := views.OpenDuckDB(ctx, "", w.Log, opts.CacheDir, readViews...)
 	if err != nil {
 		return fmt.Errorf("open the clone: %w", err)
 	}
@@ -150,7 +154,7 @@ func sweepIfDue(ctx context.Context, w *pipeline.Warehouse, src changes.Source, 
 	if err != nil {
 		return err
 	}
-	c, err := w.Commit(ctx, pipeline.CommitRequest{
+	c, err := w.Commit(ctx, txlog.CommitRequest{
 		Stream:    CloneStream(team),
 		Stage:     "sweep",
 		BatchID:   batch,

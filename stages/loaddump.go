@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"archtics/pipeline/txlog"
+
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
@@ -59,7 +61,7 @@ type FileLoad struct {
 // LoadReport summarises a LoadDump run.
 type LoadReport struct {
 	Team     string
-	Commit   *pipeline.Commit
+	Commit   *txlog.Commit
 	Files    []FileLoad
 	Replaced int // files of an earlier clone retired by this load (LoadOptions.Replace)
 }
@@ -166,13 +168,13 @@ func LoadDumpWith(ctx context.Context, w *pipeline.Warehouse, dump Dump, team st
 		return nil, fmt.Errorf("load dump: no files for team %q in the manifest", team)
 	}
 	batch := dumpBatchID(dump.Cutoff)
-	req := pipeline.CommitRequest{
+	req := txlog.CommitRequest{
 		Stream:    CloneStream(team),
 		Stage:     "load-dump",
 		BatchID:   batch,
 		PinBatch:  true, // a rerun of this dump is recognised however late
 		SourceID:  dumpSourceID(files),
-		Watermark: pipeline.Watermark{To: dump.Cutoff.UTC().Format(time.RFC3339)},
+		Watermark: txlog.Watermark{To: dump.Cutoff.UTC().Format(time.RFC3339)},
 		Cursors:   map[string]string{dumpCursor: batch},
 	}
 	if dump.Location != nil {
@@ -315,8 +317,8 @@ func (s *writerSet) drop(tw *pipeline.TableWriter) {
 	}
 }
 
-func (s *writerSet) close(ctx context.Context) ([]pipeline.FileEntry, []*schemas.Table, error) {
-	var files []pipeline.FileEntry
+func (s *writerSet) close(ctx context.Context) ([]txlog.FileEntry, []*schemas.Table, error) {
+	var files []txlog.FileEntry
 	var tables []*schemas.Table
 	for i, tw := range s.writers {
 		fs, err := tw.Close(ctx)

@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"archtics/pipeline"
+	"archtics/pipeline/pipelinetest"
+
 	"archtics/simulator"
 )
 
@@ -43,7 +44,7 @@ func TestLoadDumpDamagedGzip(t *testing.T) {
 			if err := os.WriteFile(path, tc.damage(data), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			w, err := pipeline.Open(context.Background(), filepath.Join(dir, "warehouse"), quietLogger)
+			w, err := pipelinetest.Open(context.Background(), filepath.Join(dir, "warehouse"), quietLogger)
 			if err != nil {
 				t.Fatal(err)
 			}

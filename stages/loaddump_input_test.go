@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"archtics/pipeline/views"
+
 	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/storage"
@@ -33,7 +35,7 @@ var testCutoff = time.Date(2026, 11, 20, 12, 0, 1, 0, time.UTC)
 // openLoaded opens DuckDB over w's tables.
 func openLoaded(t *testing.T, w *pipeline.Warehouse, tables ...*schemas.Table) *sql.DB {
 	t.Helper()
-	db, err := pipeline.OpenDuckDB(context.Background(), "", w, filepath.Join(t.TempDir(), "cache"), tables...)
+	db, err := views.OpenDuckDB(context.Background(), "", w.Log, filepath.Join(t.TempDir(), "cache"), tables...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"archtics/pipeline"
+	"archtics/pipeline/pipelinetest"
+
+	"archtics/pipeline/txlog"
+
 	"archtics/schemas"
 	"archtics/simulator"
 )
@@ -31,7 +34,7 @@ func TestSecondDump(t *testing.T) {
 	earlier.Cutoff = cfg.Cutoff.Add(-24 * time.Hour)
 	old := simulatedDump(t, earlier, filepath.Join(dir, "dump0"))
 
-	w, err := pipeline.Open(ctx, filepath.Join(dir, "warehouse"), quietLogger)
+	w, err := pipelinetest.Open(ctx, filepath.Join(dir, "warehouse"), quietLogger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +83,7 @@ func TestSecondDump(t *testing.T) {
 		t.Fatalf("reloading the first dump: %v", err)
 	}
 	// An older dump, even with Replace: the watermark never goes back.
-	if _, err := LoadDumpWith(ctx, w, old, team, LoadOptions{Replace: true}); !errors.Is(err, pipeline.ErrWatermarkBackwards) {
+	if _, err := LoadDumpWith(ctx, w, old, team, LoadOptions{Replace: true}); !errors.Is(err, txlog.ErrWatermarkBackwards) {
 		t.Fatalf("an older dump with --replace: %v, want ErrWatermarkBackwards", err)
 	}
 	// The second dump again: a no-op.

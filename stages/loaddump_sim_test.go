@@ -15,6 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"archtics/pipeline/pipelinetest"
+
+	"archtics/pipeline/check"
+	"archtics/pipeline/views"
+
 	"archtics/internal/dbtest"
 	"archtics/pipeline"
 	"archtics/schemas"
@@ -51,7 +56,7 @@ func loadSimulatedDump(tb testing.TB, cfg simulator.Config, dir string) (*pipeli
 	tb.Helper()
 	ctx := context.Background()
 	dump := simulatedDump(tb, cfg, filepath.Join(dir, "dump"))
-	w, err := pipeline.Open(ctx, filepath.Join(dir, "warehouse"), quietLogger)
+	w, err := pipelinetest.Open(ctx, filepath.Join(dir, "warehouse"), quietLogger)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -84,7 +89,7 @@ func TestLoadSimulatedDumpMatchesTruth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := pipeline.OpenDuckDB(context.Background(), "", w, filepath.Join(dir, "cache"))
+	db, err := views.OpenDuckDB(context.Background(), "", w.Log, filepath.Join(dir, "cache"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +164,7 @@ func BenchmarkLoadDump(b *testing.B) {
 		dir := b.TempDir()
 		ctx := context.Background()
 		dump := simulatedDump(b, cfg, filepath.Join(dir, "dump"))
-		w, err := pipeline.Open(ctx, filepath.Join(dir, "warehouse"), quietLogger)
+		w, err := pipelinetest.Open(ctx, filepath.Join(dir, "warehouse"), quietLogger)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -203,7 +208,7 @@ func TestLoadDumpRerunAfterCrash(t *testing.T) {
 	quiet := quietLogger
 
 	// The reference: a load that never crashed.
-	clean, err := pipeline.Open(ctx, t.TempDir(), quiet)
+	clean, err := pipelinetest.Open(ctx, t.TempDir(), quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,11 +220,11 @@ func TestLoadDumpRerunAfterCrash(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			crashing := &pipeline.Warehouse{Store: &commitFailingStore{Store: st}, Logger: quiet}
+			crashing := pipeline.New(&commitFailingStore{Store: st}, quiet)
 			if _, err := LoadDump(ctx, crashing, dump, "nhl", nil); err == nil {
 				t.Fatal("the load survived its simulated crash")
 			}
-			w := &pipeline.Warehouse{Store: st, Logger: quiet}
+			w := pipeline.New(st, quiet)
 			if s, err := w.Stream(ctx, CloneStream("nhl")); err != nil || s.Seq != 0 {
 				t.Fatalf("after the crash: stream %+v, %v; want no commit", s, err)
 			}
@@ -236,7 +241,7 @@ func TestLoadDumpRerunAfterCrash(t *testing.T) {
 			if err != nil || !rep.Commit.Existing || rep.Commit.Seq != 1 {
 				t.Fatalf("third load: %+v, %v; want the existing commit 1", rep, err)
 			}
-			vr, err := w.Verify(ctx, nil)
+			vr, err := check.Verify(ctx, w.Log, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -318,7 +323,7 @@ func TestLoadGoldenDump(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := pipeline.Open(ctx, t.TempDir(), quietLogger)
+	w, err := pipelinetest.Open(ctx, t.TempDir(), quietLogger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,7 +340,7 @@ func TestLoadGoldenDump(t *testing.T) {
 		t.Fatalf("manifest %d rows, %d injected faults; loaded: in %d = %d loaded + %d rejected", total, len(want), in, loaded, rejected)
 	}
 
-	db, err := pipeline.OpenDuckDB(ctx, "", w, t.TempDir())
+	db, err := views.OpenDuckDB(ctx, "", w.Log, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

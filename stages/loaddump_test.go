@@ -12,6 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"archtics/pipeline/pipelinetest"
+
+	"archtics/pipeline/views"
+
 	"github.com/klauspost/compress/gzip"
 
 	_ "github.com/duckdb/duckdb-go/v2"
@@ -47,7 +51,7 @@ func eventLine(id, date, upd string) string {
 
 func openLocalWarehouse(t *testing.T) *pipeline.Warehouse {
 	t.Helper()
-	w, err := pipeline.Open(context.Background(), t.TempDir(), nil)
+	w, err := pipelinetest.Open(context.Background(), t.TempDir(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +85,7 @@ func TestLoadDump(t *testing.T) {
 		t.Fatalf("watermark = %q, want the cutoff", got)
 	}
 
-	db, err := pipeline.OpenDuckDB(ctx, "", w, filepath.Join(t.TempDir(), "cache"), schemas.Current(schemas.Event), schemas.Rejects, schemas.Repairs)
+	db, err := views.OpenDuckDB(ctx, "", w.Log, filepath.Join(t.TempDir(), "cache"), schemas.Current(schemas.Event), schemas.Rejects, schemas.Repairs)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"archtics/pipeline/txlog"
+
 	"archtics/internal/textenc"
-	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/storage"
 )
@@ -126,10 +127,10 @@ func ValidateTeam(team string) error {
 	if team == "" || len(team) > 50 || strings.Contains(team, "/") {
 		return fmt.Errorf("team %q: want 1 to 50 letters, digits, '.', '_' or '-', not starting with '.' or '_'", team)
 	}
-	if err := pipeline.ValidateStreamName(team); err != nil {
+	if err := txlog.ValidateStreamName(team); err != nil {
 		return fmt.Errorf("team %q: want 1 to 50 letters, digits, '.', '_' or '-', not starting with '.' or '_' (%v)", team, err)
 	}
-	if pipeline.EscapePathValue(team) != team {
+	if txlog.EscapePathValue(team) != team {
 		return fmt.Errorf("team %q: not a plain partition value", team)
 	}
 	return nil

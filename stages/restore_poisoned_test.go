@@ -12,6 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"archtics/pipeline/pipelinetest"
+
+	"archtics/pipeline/check"
+	"archtics/pipeline/txlog"
+	"archtics/pipeline/views"
+
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -40,7 +46,7 @@ func TestRestoreRepairsPoisonedClone(t *testing.T) {
 
 	// The earlier program's load: the clean load's files, with one
 	// name_last of the cust file replaced by Latin-1 bytes.
-	scratch, err := pipeline.Open(ctx, filepath.Join(dir, "scratch"), quietLogger)
+	scratch, err := pipelinetest.Open(ctx, filepath.Join(dir, "scratch"), quietLogger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,11 +54,11 @@ func TestRestoreRepairsPoisonedClone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := pipeline.Open(ctx, filepath.Join(dir, "warehouse"), quietLogger)
+	w, err := pipelinetest.Open(ctx, filepath.Join(dir, "warehouse"), quietLogger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var adds []pipeline.FileEntry
+	var adds []txlog.FileEntry
 	poisoned := false
 	for _, e := range clean.Commit.Adds {
 		data := readObject(t, scratch, e.Key)
@@ -69,16 +75,16 @@ func TestRestoreRepairsPoisonedClone(t *testing.T) {
 		adds = append(adds, e)
 	}
 	batch := dumpBatchID(dump.Cutoff)
-	if _, err := w.Commit(ctx, pipeline.CommitRequest{
+	if _, err := w.Commit(ctx, txlog.CommitRequest{
 		Stream: CloneStream(team), Stage: "load-dump", BatchID: batch, PinBatch: true, SourceID: "sha256:the-latin1-dump",
-		Watermark: pipeline.Watermark{To: dump.Cutoff.UTC().Format(time.RFC3339)},
+		Watermark: txlog.Watermark{To: dump.Cutoff.UTC().Format(time.RFC3339)},
 		Cursors:   map[string]string{dumpCursor: batch}, Adds: adds,
 	}); err != nil {
 		t.Fatal(err)
 	}
 
 	count := func() (int64, error) {
-		db, err := pipeline.OpenDuckDB(ctx, "", w, filepath.Join(dir, "cache"), schemas.Current(schemas.Cust))
+		db, err := views.OpenDuckDB(ctx, "", w.Log, filepath.Join(dir, "cache"), schemas.Current(schemas.Cust))
 		if err != nil {
 			return 0, err
 		}
@@ -90,11 +96,11 @@ func TestRestoreRepairsPoisonedClone(t *testing.T) {
 	if _, err := count(); err == nil || !strings.Contains(strings.ToLower(err.Error()), "utf") {
 		t.Fatalf("a query over the poisoned clone: %v, want DuckDB's invalid UTF-8 error (the test's poison did not take)", err)
 	}
-	if _, err := LoadDumpWith(ctx, w, dump, team, LoadOptions{Replace: true}); !errors.Is(err, pipeline.ErrBatchSourceChanged) {
+	if _, err := LoadDumpWith(ctx, w, dump, team, LoadOptions{Replace: true}); !errors.Is(err, txlog.ErrBatchSourceChanged) {
 		t.Fatalf("the clean dump over the poisoned clone: %v, want it refused as the same batch from other input", err)
 	}
 
-	rep, err := w.Restore(ctx, CloneStream(team), 0, pipeline.RestoreOptions{By: "test", Reason: "Latin-1 in the dump"})
+	rep, err := w.Restore(ctx, CloneStream(team), 0, txlog.RestoreOptions{By: "test", Reason: "Latin-1 in the dump"})
 	if err != nil {
 		t.Fatalf("restore to seq 0: %v", err)
 	}
@@ -111,7 +117,7 @@ func TestRestoreRepairsPoisonedClone(t *testing.T) {
 	if _, err := count(); err != nil {
 		t.Fatalf("a query over the repaired clone: %v", err)
 	}
-	vr, err := w.VerifyWith(ctx, pipeline.VerifyOptions{})
+	vr, err := check.VerifyWith(ctx, w.Log, check.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"archtics/pipeline/txlog"
+
 	"github.com/urfave/cli/v2"
 
 	"archtics/pipeline"
@@ -29,7 +31,7 @@ func atAsOf(c *cli.Context, w *pipeline.Warehouse) (*pipeline.Warehouse, error) 
 	if s == "" {
 		return w, nil
 	}
-	a, err := pipeline.ParseAsOf(s)
+	a, err := txlog.ParseAsOf(s)
 	if err != nil {
 		return nil, cli.Exit("--as-of: "+err.Error(), exitUsage)
 	}
@@ -42,7 +44,7 @@ func atAsOf(c *cli.Context, w *pipeline.Warehouse) (*pipeline.Warehouse, error) 
 // reachable refuses an as-of point before the first commit or after the
 // head. What it cannot read (an offline copy without the log's start) it
 // leaves to the readers.
-func reachable(ctx context.Context, w *pipeline.Warehouse, a pipeline.AsOf) error {
+func reachable(ctx context.Context, w *pipeline.Warehouse, a txlog.AsOf) error {
 	if a.Stream != "" {
 		head, err := w.Stream(ctx, a.Stream)
 		if err != nil {

@@ -13,6 +13,9 @@ import (
 	"sort"
 	"strings"
 
+	"archtics/pipeline/txlog"
+	"archtics/pipeline/views"
+
 	"github.com/urfave/cli/v2"
 
 	"archtics/pipeline"
@@ -46,7 +49,7 @@ it) and opens as it is; its views read the cached files by absolute path.`,
 					if err != nil {
 						return err
 					}
-					if g := w.Guard(false); g.Inside(c.String("out")) {
+					if g := views.Guard(w.Log, false); g.Inside(c.String("out")) {
 						return cli.Exit(fmt.Sprintf("--out %s lies inside the warehouse %s, where a file no commit names is an orphan: write it elsewhere", c.String("out"), g.Root), exitUsage)
 					}
 					if err := exportCatalog(c.Context, w, cache, c.String("out")); err != nil {
@@ -129,9 +132,9 @@ func catalogWarehouse(c *cli.Context) (*pipeline.Warehouse, string, error) {
 }
 
 // exportCatalog writes the DuckDB file out: the views of every table
-// (pipeline.OpenViews), then the descriptions as comments, checkpointed.
+// (views.OpenViews), then the descriptions as comments, checkpointed.
 func exportCatalog(ctx context.Context, w *pipeline.Warehouse, cache, out string) error {
-	d, err := w.OpenViews(ctx, out, cache)
+	d, err := views.OpenViews(ctx, w.Log, out, cache)
 	if err != nil {
 		return fmt.Errorf("catalog export: %w", err)
 	}
@@ -225,7 +228,7 @@ func redshiftDDL(ctx context.Context, out io.Writer, w *pipeline.Warehouse, dest
 		}
 		files := st.Files(t.FullName())
 		// Group the files by partition, in the order of the partition columns.
-		groups := map[string][]pipeline.FileEntry{}
+		groups := map[string][]txlog.FileEntry{}
 		for _, f := range files {
 			groups[partitionSpec(t, f.Partition)] = append(groups[partitionSpec(t, f.Partition)], f)
 		}
@@ -283,7 +286,7 @@ func partitionSpec(t *schemas.Table, p map[string]string) string {
 
 // putManifest stores the manifest of files under dest, named by its
 // content's hash, and returns its location.
-func putManifest(ctx context.Context, dest storage.Store, t *schemas.Table, base string, files []pipeline.FileEntry) (string, error) {
+func putManifest(ctx context.Context, dest storage.Store, t *schemas.Table, base string, files []txlog.FileEntry) (string, error) {
 	m := spectrumManifest{Entries: []spectrumEntry{}} // "entries": [] when there are none, not null
 	for _, f := range files {
 		e := spectrumEntry{URL: base + "/" + f.Key, Mandatory: true}

@@ -33,7 +33,7 @@ func publishedIcebergTables(ctx context.Context, w *pipeline.Warehouse) ([]icebe
 		return nil, err
 	}
 	var out []icebergTableRef
-	for _, t := range icebergcat.StoredTables(w, streams) {
+	for _, t := range icebergcat.StoredTables(w.Log, streams) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}

@@ -110,7 +110,7 @@ Then register the tables in an engine: archtics catalog ddl --dialect trino|athe
 					return err
 				}
 			}
-			res, err := icebergcat.Publish(c.Context, w, opt)
+			res, err := icebergcat.Publish(c.Context, w.Log, opt)
 			if err != nil {
 				if errors.Is(err, icebergcat.ErrConflict) {
 					return cli.Exit(err.Error(), exitConflict)
@@ -138,6 +138,6 @@ func printIcebergResults(res []icebergcat.TableResult) {
 // autoPublishIceberg keeps a warehouse's Iceberg tables current after its
 // commits when the warehouse's setting says so (catalog iceberg).
 func autoPublishIceberg(w *pipeline.Warehouse) *pipeline.Warehouse {
-	icebergcat.AutoPublish(w, icebergcat.HookOptions{})
+	icebergcat.AutoPublish(w.Log, icebergcat.HookOptions{})
 	return w
 }

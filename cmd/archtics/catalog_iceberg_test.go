@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"archtics/icebergcat"
-	"archtics/pipeline"
 	"archtics/schemas"
 )
 
@@ -47,7 +46,7 @@ func TestCatalogIcebergCLI(t *testing.T) {
 	}
 
 	out := runOK("catalog", "iceberg")
-	w, err := pipeline.Open(ctx, wh, nil)
+	w, err := openWarehouseAt(ctx, wh, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +54,7 @@ func TestCatalogIcebergCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored := icebergcat.StoredTables(w, streams)
+	stored := icebergcat.StoredTables(w.Log, streams)
 	if n := strings.Count(strings.TrimSpace(out), "\n") + 1; n != len(stored) {
 		t.Fatalf("catalog iceberg listed %d tables, the warehouse stores %d:\n%s", n, len(stored), out)
 	}

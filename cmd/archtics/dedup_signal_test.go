@@ -7,7 +7,6 @@ import (
 	"syscall"
 	"testing"
 
-	"archtics/pipeline"
 	"archtics/simulator"
 	"archtics/stages"
 	"archtics/storage/file"
@@ -44,7 +43,7 @@ func TestDedupStopsOnSIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	wh, tmp, cache := filepath.Join(dir, "warehouse"), filepath.Join(dir, "tmp"), filepath.Join(dir, "cache")
-	w, err := pipeline.Open(ctx, wh, nil)
+	w, err := openWarehouseAt(ctx, wh, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"archtics/pipeline/txlog"
+
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"archtics/pipeline"
@@ -76,8 +78,8 @@ func commitTremblay(t *testing.T, w *pipeline.Warehouse, a tremblayAccount, addD
 	set("email_addr", a.email)
 	set("add_date", addDay+" 10:00:00")
 	set("upd_date", addDay+" 10:00:00")
-	_, err := w.WriteAndCommit(context.Background(), pipeline.CommitRequest{
-		Stream: stages.CloneStream("nhl"), Stage: "test", BatchID: "acct-" + itoa(a.acctID), Watermark: pipeline.Watermark{To: watermark},
+	_, err := w.WriteAndCommit(context.Background(), txlog.CommitRequest{
+		Stream: stages.CloneStream("nhl"), Stage: "test", BatchID: "acct-" + itoa(a.acctID), Watermark: txlog.Watermark{To: watermark},
 	}, func(add func(*schemas.Table) *pipeline.TableWriter) error {
 		rb := stages.NewRowBuilder(memory.DefaultAllocator, schemas.Cust)
 		defer rb.Release()
@@ -120,7 +122,7 @@ func TestDedupTremblayBothOrders(t *testing.T) {
 				ctx := context.Background()
 				dir := t.TempDir()
 				wh, cache := filepath.Join(dir, "warehouse"), filepath.Join(dir, "cache")
-				w, err := pipeline.Open(ctx, wh, nil)
+				w, err := openWarehouseAt(ctx, wh, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -204,7 +206,7 @@ func TestDedupCommands(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	wh, cache := filepath.Join(dir, "warehouse"), filepath.Join(dir, "cache")
-	w, err := pipeline.Open(ctx, wh, nil)
+	w, err := openWarehouseAt(ctx, wh, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

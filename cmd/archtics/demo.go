@@ -10,6 +10,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"archtics/pipeline/check"
+	"archtics/pipeline/views"
+
 	"github.com/urfave/cli/v2"
 
 	"archtics/pipeline"
@@ -152,7 +155,7 @@ func runDemo(ctx context.Context, logger *slog.Logger, cfg simulator.Config, dir
 		}},
 		{Name: "load-dump", Run: func(ctx context.Context) (string, error) {
 			var err error
-			if w, err = pipeline.Open(ctx, p.warehouse, logger); err != nil {
+			if w, err = openWarehouseAt(ctx, p.warehouse, logger); err != nil {
 				return "", err
 			}
 			clone.w = w
@@ -189,11 +192,11 @@ func runDemo(ctx context.Context, logger *slog.Logger, cfg simulator.Config, dir
 	}
 	steps = append(steps, []pipeline.Step{
 		{Name: "verify", Run: func(ctx context.Context) (string, error) {
-			var progress func(pipeline.VerifyProgress)
+			var progress func(check.Progress)
 			if isTerminal(os.Stderr) {
 				progress = terminalProgress()
 			}
-			rep, err := w.Verify(ctx, progress)
+			rep, err := check.Verify(ctx, w.Log, progress)
 			clearProgress()
 			if err != nil {
 				return "", err
@@ -210,7 +213,7 @@ func runDemo(ctx context.Context, logger *slog.Logger, cfg simulator.Config, dir
 		}},
 		{Name: "query", Run: func(ctx context.Context) (string, error) {
 			var err error
-			if db, err = pipeline.OpenDuckDB(ctx, p.duckdb, w, p.cache); err != nil {
+			if db, err = views.OpenDuckDB(ctx, p.duckdb, w.Log, p.cache); err != nil {
 				return "", err
 			}
 			fmt.Fprintf(out, "9. DuckDB views written to %s (open it in DBeaver, or the duckdb CLI if you have it)\n", p.duckdb)

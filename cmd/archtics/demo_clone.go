@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"time"
 
+	"archtics/pipeline/views"
+
 	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/simulator"
@@ -97,11 +99,11 @@ var errCloneNotTruth = errors.New("the clone differs from the simulator's truth"
 
 // check compares team's current state with StateAt(asOf), every column.
 func (d *demoClone) check(ctx context.Context, team string, asOf time.Time) error {
-	var views []*schemas.Table
+	var readViews []*schemas.Table
 	for _, t := range schemas.SourceTables {
-		views = append(views, schemas.Current(t))
+		readViews = append(readViews, schemas.Current(t))
 	}
-	db, err := pipeline.OpenDuckDB(ctx, "", d.w, d.cache, views...)
+	db, err := views.OpenDuckDB(ctx, "", d.w.Log, d.cache, readViews...)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"archtics/pipeline/views"
+
 	"archtics/pipeline"
 	"archtics/simulator"
 	"archtics/stages/crm"
@@ -100,7 +102,7 @@ func (d *demoClone) crmSummary(ctx context.Context) error {
 // checkCRMTruth compares every pre-existing contact's primary account
 // after the initial load with the simulator's CRM truth.
 func (d *demoClone) checkCRMTruth(ctx context.Context) error {
-	db, err := pipeline.OpenDuckDB(ctx, "", d.w, d.cache)
+	db, err := views.OpenDuckDB(ctx, "", d.w.Log, d.cache)
 	if err != nil {
 		return err
 	}

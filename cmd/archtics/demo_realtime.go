@@ -8,7 +8,8 @@ import (
 	"sort"
 	"time"
 
-	"archtics/pipeline"
+	"archtics/pipeline/views"
+
 	"archtics/schemas"
 	"archtics/simulator"
 	"archtics/stages/realtime"
@@ -206,7 +207,7 @@ func (d *demoClone) realtimeSummary() {
 
 // countScans is how many scans team's archtics_<team>_rtx.attendance holds.
 func (d *demoClone) countScans(ctx context.Context, team string) (int64, error) {
-	db, err := pipeline.OpenDuckDB(ctx, "", d.w, d.cache)
+	db, err := views.OpenDuckDB(ctx, "", d.w.Log, d.cache)
 	if err != nil {
 		return 0, err
 	}

@@ -18,9 +18,11 @@ import (
 	"strings"
 	"testing"
 
+	"archtics/pipeline/txlog"
+	"archtics/pipeline/views"
+
 	"github.com/urfave/cli/v2"
 
-	"archtics/pipeline"
 	"archtics/simulator"
 	"archtics/storage/storagetest"
 )
@@ -91,7 +93,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	// the warehouse unchanged, rather than taken for a rerun.
 	other := cfg
 	other.Seed++
-	if err := runDemo(context.Background(), logger, other, dir, 2, io.Discard); !errors.Is(err, pipeline.ErrBatchSourceChanged) {
+	if err := runDemo(context.Background(), logger, other, dir, 2, io.Discard); !errors.Is(err, txlog.ErrBatchSourceChanged) {
 		t.Errorf("demo with another seed over the same warehouse: %v, want ErrBatchSourceChanged", err)
 	}
 	if again := treeHashes(t, p.warehouse); len(again) != len(after) {
@@ -228,7 +230,7 @@ func TestCommandsOnS3(t *testing.T) {
 		t.Error("a second dump over the first succeeded")
 	}
 
-	w, err := pipeline.Open(ctx, wh, nil)
+	w, err := openWarehouseAt(ctx, wh, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +243,7 @@ func TestCommandsOnS3(t *testing.T) {
 			t.Errorf("%s/clone has %d commits after two loads, want 1", team, st.Seq)
 		}
 	}
-	db, err := pipeline.OpenDuckDB(ctx, "", w, t.TempDir())
+	db, err := views.OpenDuckDB(ctx, "", w.Log, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,9 +4,10 @@ import (
 	"errors"
 	"strings"
 
+	"archtics/pipeline/txlog"
+
 	"github.com/aws/smithy-go"
 
-	"archtics/pipeline"
 	"archtics/simulator/client"
 	"archtics/stages"
 )
@@ -15,26 +16,26 @@ import (
 // credentials, a wrong bucket, an endpoint that does not answer. It returns
 // "" when it has nothing better than the error itself.
 func hint(err error) string {
-	if errors.Is(err, pipeline.ErrBatchSourceChanged) {
+	if errors.Is(err, txlog.ErrBatchSourceChanged) {
 		return "this warehouse already holds a load of that batch from other input (another dump cut at the same instant, or a demo with another --seed); commits are never rewritten: " +
 			"if the load in the warehouse is the bad one, archtics restore --stream <team>/clone --to 0 empties the clone and forgets it (an audited commit), then load the dump again; " +
 			"otherwise load into a new warehouse (demo: a new --dir), or find out why the input changed"
 	}
-	if errors.Is(err, pipeline.ErrRestoreFileGone) {
+	if errors.Is(err, txlog.ErrRestoreFileGone) {
 		return "restore can reach back only as far as the retention: vacuum deletes a retired file once it has passed. Pick a later --to (archtics log --stream <stream>), or restore --to 0 and load the data again"
 	}
 	if errors.Is(err, stages.ErrCloneExists) {
 		return "each team has one clone: to start over from this dump, rerun load-dump with --replace (the old clone's files are retired in the same commit, and stay readable with --as-of until vacuum); " +
 			"to load again a dump the clone once held, archtics restore --stream <team>/clone --to 0 first"
 	}
-	if errors.Is(err, pipeline.ErrWatermarkBackwards) {
+	if errors.Is(err, txlog.ErrWatermarkBackwards) {
 		return "a stream's watermark never goes back: this input is older than what the warehouse already holds; read the past with --as-of, " +
 			"or, if the stream's watermark itself is wrong (a commit at a time in the future), repair it with archtics restore --stream <stream> --to <the seq before that commit> (see archtics log)"
 	}
-	if errors.Is(err, pipeline.ErrNotOwner) {
+	if errors.Is(err, txlog.ErrNotOwner) {
 		return "every table partition belongs to one stream (see docs/protocol.md): commit this data on the stream that owns it"
 	}
-	if errors.Is(err, pipeline.ErrPartitionMismatch) {
+	if errors.Is(err, txlog.ErrPartitionMismatch) {
 		return "an object already stored under a content-addressed name has other bytes: it was damaged after upload; run archtics verify, and restore it from the source or a backup (partitions are never overwritten)"
 	}
 	if errors.Is(err, stages.ErrNoTimeZone) {

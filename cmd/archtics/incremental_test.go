@@ -14,7 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"archtics/pipeline"
+	"archtics/pipeline/check"
+	"archtics/pipeline/txlog"
+	"archtics/pipeline/views"
+
 	"archtics/schemas"
 	"archtics/simulator"
 )
@@ -115,9 +118,9 @@ func TestIncrementalCommand(t *testing.T) {
 	}
 }
 
-func mustStream(t *testing.T, wh, stream string) *pipeline.StreamState {
+func mustStream(t *testing.T, wh, stream string) *txlog.StreamState {
 	t.Helper()
-	w, err := pipeline.Open(context.Background(), wh, nil)
+	w, err := openWarehouseAt(context.Background(), wh, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,11 +227,11 @@ func TestIncrementalKillResume(t *testing.T) {
 			t.Errorf("%s: %d rows after kills, %d uninterrupted", tbl.SQLName(), len(g), len(w))
 		}
 	}
-	w, err := pipeline.Open(ctx, killed, nil)
+	w, err := openWarehouseAt(ctx, killed, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := w.Verify(ctx, nil)
+	rep, err := check.Verify(ctx, w.Log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,11 +244,11 @@ func TestIncrementalKillResume(t *testing.T) {
 func tableRows(t *testing.T, wh string, tables []*schemas.Table) map[string][]string {
 	t.Helper()
 	ctx := context.Background()
-	w, err := pipeline.Open(ctx, wh, nil)
+	w, err := openWarehouseAt(ctx, wh, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := pipeline.OpenDuckDB(ctx, "", w, t.TempDir(), tables...)
+	db, err := views.OpenDuckDB(ctx, "", w.Log, t.TempDir(), tables...)
 	if err != nil {
 		t.Fatal(err)
 	}

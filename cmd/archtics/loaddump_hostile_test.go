@@ -11,8 +11,9 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"archtics/pipeline/views"
+
 	"archtics/internal/hostile"
-	"archtics/pipeline"
 	"archtics/schemas"
 )
 
@@ -76,12 +77,12 @@ func checkHostileLoad(t *testing.T, c hostile.Case, wh, stdout string) {
 			in, loaded, rejected, repaired, hostile.BaseRejected+c.Rejected, c.Repaired)
 	}
 	ctx := context.Background()
-	w, err := pipeline.Open(ctx, wh, nil)
+	w, err := openWarehouseAt(ctx, wh, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tables := append(append([]*schemas.Table{}, schemas.SourceTables...), schemas.Rejects, schemas.Repairs)
-	db, err := pipeline.OpenDuckDB(ctx, "", w, t.TempDir(), tables...)
+	db, err := views.OpenDuckDB(ctx, "", w.Log, t.TempDir(), tables...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,14 +8,12 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"archtics/pipeline/txlog"
+
 	"github.com/urfave/cli/v2"
 
-	"archtics/pipeline"
 	"archtics/schemas"
 )
-
-// Commits record the build that wrote them.
-func init() { pipeline.ProgramVersion = version }
 
 func logCommand() *cli.Command {
 	return &cli.Command{
@@ -46,7 +44,7 @@ commit it went back to and the head it was made on.`,
 				table = t.FullName()
 			}
 			if s := c.String("stream"); s != "" {
-				if err := pipeline.ValidateStreamName(s); err != nil {
+				if err := txlog.ValidateStreamName(s); err != nil {
 					return cli.Exit("--stream: "+err.Error(), exitUsage)
 				}
 			}
@@ -57,14 +55,14 @@ commit it went back to and the head it was made on.`,
 			if w, err = atAsOf(c, w); err != nil {
 				return err
 			}
-			q := pipeline.LogQuery{Stream: c.String("stream"), Table: table, Limit: c.Int("limit")}
+			q := txlog.LogQuery{Stream: c.String("stream"), Table: table, Limit: c.Int("limit")}
 			if c.Bool("json") {
 				enc := json.NewEncoder(os.Stdout)
-				return w.Log(c.Context, q, func(cm *pipeline.Commit) error { return enc.Encode(cm) })
+				return w.Commits(c.Context, q, func(cm *txlog.Commit) error { return enc.Encode(cm) })
 			}
 			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 			n := 0
-			err = w.Log(c.Context, q, func(cm *pipeline.Commit) error {
+			err = w.Commits(c.Context, q, func(cm *txlog.Commit) error {
 				if n == 0 {
 					fmt.Fprintln(tw, "SEQ\tSTREAM\tSTAGE\tBATCH\tCOMMITTED\tWATERMARK\tTABLE\tCHANGE")
 				}
@@ -106,7 +104,7 @@ func orDash(s string) string {
 }
 
 // changeLines summarizes a commit per table: "+files rows bytes, -files".
-func changeLines(cm *pipeline.Commit, only string) []string {
+func changeLines(cm *txlog.Commit, only string) []string {
 	type sum struct {
 		addFiles, addRows, addBytes int64
 		retFiles                    int64

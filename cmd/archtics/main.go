@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"time"
 
+	"archtics/pipeline/txlog"
+
 	"github.com/urfave/cli/v2"
 
 	"archtics/pipeline"
@@ -133,7 +135,7 @@ func run(ctx context.Context, args []string) int {
 	if h := hint(err); h != "" {
 		fmt.Fprintln(os.Stderr, "archtics:", storage.Redact(h))
 	}
-	if errors.Is(err, storage.ErrConflict) || errors.Is(err, pipeline.ErrCommitConflict) {
+	if errors.Is(err, storage.ErrConflict) || errors.Is(err, txlog.ErrCommitConflict) {
 		fmt.Fprintln(os.Stderr, "archtics: another writer committed first; rerun the command, it will pick up from the new state")
 		return exitConflict
 	}
@@ -348,11 +350,24 @@ func openWarehouse(c *cli.Context) (*pipeline.Warehouse, error) {
 	if err := checkLocation(c.String("warehouse")); err != nil {
 		return nil, err
 	}
-	w, err := pipeline.Open(c.Context, c.String("warehouse"), slog.Default())
+	w, err := openWarehouseAt(c.Context, c.String("warehouse"), slog.Default())
 	if err != nil {
 		return nil, err
 	}
 	return autoPublishIceberg(w), nil
+}
+
+// openWarehouseAt opens the warehouse at url with the backend its scheme
+// names (storage/backend: the one choice of backend in the program); its
+// commits record this build's version.
+func openWarehouseAt(ctx context.Context, url string, logger *slog.Logger) (*pipeline.Warehouse, error) {
+	store, err := backend.Open(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("open warehouse %s: %w", storage.Redact(url), err)
+	}
+	w := pipeline.New(store, logger)
+	w.Version = version
+	return w, nil
 }
 
 // openExistingWarehouse opens the warehouse for a command that only reads:

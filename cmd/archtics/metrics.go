@@ -13,9 +13,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/urfave/cli/v2"
+	"archtics/pipeline/txlog"
 
-	"archtics/pipeline"
+	"github.com/urfave/cli/v2"
 )
 
 // metricsFileFlag is the global flag naming the Prometheus textfile a
@@ -65,7 +65,7 @@ func (m stageMetrics) labels() string {
 // nothing committed), started at start. Loaded rows and bytes are those of
 // the files the commit added; a commit found already written (a rerun)
 // added nothing this run.
-func commitMetrics(team, stage string, c *pipeline.Commit, rowsIn, rejected int64, start time.Time) stageMetrics {
+func commitMetrics(team, stage string, c *txlog.Commit, rowsIn, rejected int64, start time.Time) stageMetrics {
 	now := time.Now()
 	m := stageMetrics{Team: team, Stage: stage, RowsIn: rowsIn, Rejected: rejected, Duration: now.Sub(start), WatermarkLag: -1, At: now}
 	if c == nil {

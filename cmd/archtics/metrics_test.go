@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"archtics/pipeline"
+	"archtics/pipeline/txlog"
 )
 
 // The line grammar of the Prometheus text exposition format, as
@@ -81,9 +81,9 @@ func TestWriteMetricsFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "archtics.prom")
 	start := time.Now().Add(-2 * time.Second)
-	load := &pipeline.Commit{Stream: "nhl/clone", Watermark: pipeline.Watermark{To: time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)},
-		Adds: []pipeline.FileEntry{{Rows: 10, Bytes: 1000}, {Rows: 5, Bytes: 500}}}
-	rerun := &pipeline.Commit{Stream: "nhl/realtime", Existing: true, Adds: []pipeline.FileEntry{{Rows: 7, Bytes: 70}}}
+	load := &txlog.Commit{Stream: "nhl/clone", Watermark: txlog.Watermark{To: time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)},
+		Adds: []txlog.FileEntry{{Rows: 10, Bytes: 1000}, {Rows: 5, Bytes: 500}}}
+	rerun := &txlog.Commit{Stream: "nhl/realtime", Existing: true, Adds: []txlog.FileEntry{{Rows: 7, Bytes: 70}}}
 	tests := []struct {
 		name  string
 		m     stageMetrics
@@ -199,7 +199,7 @@ func TestMetricsFileFlag(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := parseExposition(t, string(b))
-	w, err := pipeline.Open(t.Context(), wh, nil)
+	w, err := openWarehouseAt(t.Context(), wh, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

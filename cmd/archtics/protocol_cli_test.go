@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"archtics/pipeline"
+	"archtics/pipeline/check"
+	"archtics/pipeline/txlog"
 )
 
 // captureStdout runs f with os.Stdout sent to a file and returns what it
@@ -80,7 +81,7 @@ func TestProtocolCommands(t *testing.T) {
 	out := runOK("--warehouse", wh, "log", "--json", "--as-of", between.Format(time.RFC3339Nano))
 	var streams []string
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		var c pipeline.Commit
+		var c txlog.Commit
 		if err := json.Unmarshal([]byte(line), &c); err != nil {
 			t.Fatalf("log --json line %q: %v", line, err)
 		}
@@ -102,7 +103,7 @@ func TestProtocolCommands(t *testing.T) {
 		t.Fatalf("as of arena/clone@1: %s, want the head's %s", atCommit, count())
 	}
 	// Verify as of then checks only nhl's files; at the head, both teams'.
-	var then, now pipeline.VerifyReport
+	var then, now check.Report
 	json.Unmarshal([]byte(runOK("--warehouse", wh, "verify", "--json", "--as-of", between.Format(time.RFC3339Nano))), &then)
 	json.Unmarshal([]byte(runOK("--warehouse", wh, "verify", "--json")), &now)
 	if then.Files == 0 || then.Files >= now.Files || now.Checkpoints != 0 || !now.OK() {

@@ -15,6 +15,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"archtics/pipeline/views"
+
 	"github.com/urfave/cli/v2"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -149,7 +151,7 @@ func querySQL(c *cli.Context) (string, error) {
 // was refused (by the guard, or by the read-only lock), the usage exit
 // code (2): the SQL needs fixing, rerunning will not help.
 func queryExit(err error) error {
-	if errors.Is(err, pipeline.ErrRefusedStatement) {
+	if errors.Is(err, views.ErrRefusedStatement) {
 		return cli.Exit(err.Error(), exitUsage)
 	}
 	var de *duckdb.Error
@@ -169,7 +171,7 @@ type queryOptions struct {
 	Format string // one of queryFormats
 	Out    string // write the result here instead of stdout
 	// ReadOnly runs SELECT statements only, in a locked-down DuckDB
-	// (pipeline.SQLGuard).
+	// (views.SQLGuard).
 	ReadOnly bool
 }
 
@@ -183,7 +185,7 @@ func runQuery(ctx context.Context, stdout, stderr io.Writer, w *pipeline.Warehou
 // saved in that file (and the statements, if any, run there).
 func runQueryOptions(ctx context.Context, stdout, stderr io.Writer, w *pipeline.Warehouse, opts queryOptions, sqlText string) (err error) {
 	statements := splitStatements(sqlText)
-	guard := w.Guard(opts.ReadOnly)
+	guard := views.Guard(w.Log, opts.ReadOnly)
 	for _, f := range []struct{ flag, path string }{{"--out", opts.Out}, {"--db", opts.DB}} {
 		if f.path != "" && guard.Inside(f.path) {
 			return cli.Exit(fmt.Sprintf("%s %s lies inside the warehouse %s, where a file no commit names is an orphan: write it elsewhere", f.flag, f.path, guard.Root), exitUsage)
@@ -240,13 +242,13 @@ func runQueryOptions(ctx context.Context, stdout, stderr io.Writer, w *pipeline.
 	}
 	var commits int64
 	if opts.DB == "" {
-		info, err := w.QueryEach(ctx, opts.Cache, sqlTexts(statements), guard, allow, run)
+		info, err := views.QueryEach(ctx, w.Log, opts.Cache, sqlTexts(statements), guard, allow, run)
 		if err != nil {
 			return err
 		}
 		commits = info.Commits
 	} else {
-		d, err := w.OpenViews(ctx, opts.DB, opts.Cache)
+		d, err := views.OpenViews(ctx, w.Log, opts.DB, opts.Cache)
 		if err != nil {
 			return err
 		}

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"archtics/pipeline"
 	"archtics/schemas"
 )
 
@@ -45,7 +44,7 @@ func BenchmarkQueryVsDuckDB(b *testing.B) {
 		runs = n
 	}
 	ctx := context.Background()
-	w, err := pipeline.Open(ctx, wh, nil)
+	w, err := openWarehouseAt(ctx, wh, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

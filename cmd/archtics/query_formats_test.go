@@ -15,7 +15,6 @@ import (
 	"strings"
 	"testing"
 
-	"archtics/pipeline"
 	"archtics/simulator"
 )
 
@@ -66,7 +65,7 @@ func TestQueryFormats(t *testing.T) {
 	if tickets == 0 {
 		t.Fatal("the dump has no tickets")
 	}
-	w, err := pipeline.Open(ctx, p.warehouse, logger)
+	w, err := openWarehouseAt(ctx, p.warehouse, logger)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,9 +11,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/urfave/cli/v2"
+	"archtics/pipeline/check"
+	"archtics/pipeline/views"
 
-	"archtics/pipeline"
+	"github.com/urfave/cli/v2"
 )
 
 // TestQueryReadOnlyRefusesHostile runs hostile statements with
@@ -177,7 +178,7 @@ func TestQueryNeverWritesIntoTheWarehouse(t *testing.T) {
 			// A second statement that would spill or profile, had the
 			// setting stayed.
 			err := runQueryOptions(ctx, &stdout, &stderr, w, queryOptions{Cache: cache, Format: "csv"}, tc.sql+";\nSELECT count(*) FROM archtics.cust")
-			if !errors.Is(err, pipeline.ErrRefusedStatement) {
+			if !errors.Is(err, views.ErrRefusedStatement) {
 				t.Fatalf("%s: %v, want a refusal", tc.sql, err)
 			}
 			t.Log(err)
@@ -190,7 +191,7 @@ func TestQueryNeverWritesIntoTheWarehouse(t *testing.T) {
 		})
 	}
 	t.Run("verify stays clean", func(t *testing.T) {
-		rep, err := w.VerifyWith(ctx, pipeline.VerifyOptions{})
+		rep, err := check.VerifyWith(ctx, w.Log, check.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -264,7 +265,7 @@ func TestShellReadOnly(t *testing.T) {
 	if err := runQueryOptions(ctx, &want, &stderr, w, queryOptions{Cache: cache, Format: "csv"}, "SELECT count(*) AS n FROM archtics.event"); err != nil {
 		t.Fatal(err)
 	}
-	sh := &shell{base: w, cache: cache, format: "csv", out: &stdout, errOut: &stderr, guard: w.Guard(true)}
+	sh := &shell{base: w, cache: cache, format: "csv", out: &stdout, errOut: &stderr, guard: views.Guard(w.Log, true)}
 	if err := sh.open(ctx); err != nil {
 		t.Fatal(err)
 	}

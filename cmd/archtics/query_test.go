@@ -34,11 +34,11 @@ func TestQueryCommand(t *testing.T) {
 			dumpTickets += f.Rows
 		}
 	}
-	loaded, err := pipeline.Open(ctx, p.warehouse, logger)
+	loaded, err := openWarehouseAt(ctx, p.warehouse, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	empty, err := pipeline.Open(ctx, filepath.Join(dir, "empty"), logger)
+	empty, err := openWarehouseAt(ctx, filepath.Join(dir, "empty"), logger)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,7 +43,7 @@ func demoWarehouse(t *testing.T) (string, *pipeline.Warehouse, string) {
 		t.Fatalf("demo: %v", err)
 	}
 	p := newDemoPaths(dir)
-	w, err := pipeline.Open(ctx, p.warehouse, logger)
+	w, err := openWarehouseAt(ctx, p.warehouse, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func TestRefusedIsUsageExit(t *testing.T) {
 func TestSampleTablesOnAFreshWarehouse(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	w, err := pipeline.Open(ctx, filepath.Join(dir, "fresh"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w, err := openWarehouseAt(ctx, filepath.Join(dir, "fresh"), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/simulator"
 	"archtics/stages/realtime"
@@ -160,7 +159,7 @@ func TestTickStopsOnSIGTERM(t *testing.T) {
 	t.Cleanup(hs.Close)
 	t.Cleanup(feedGate.release)
 
-	w, err := pipeline.Open(ctx, wh, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w, err := openWarehouseAt(ctx, wh, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

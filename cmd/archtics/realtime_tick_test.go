@@ -53,7 +53,7 @@ AND CAST(ticket_scan_time AS DATE) = CURRENT_DATE;`,
 func TestSeedQueriesOnAGameDay(t *testing.T) {
 	ctx := context.Background()
 	wh, cache, want := seedGameDay(t)
-	w, err := pipeline.Open(ctx, wh, nil)
+	w, err := openWarehouseAt(ctx, wh, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"archtics/pipeline/views"
+
 	"archtics/internal/benchproc"
 	"archtics/pipeline"
 	"archtics/schemas"
@@ -44,7 +46,7 @@ func weekFlags() []string {
 // BenchmarkSeedQueries7Days times the seed's six example queries
 // (seedQueries, verbatim) over seven days of one team's realtime data,
 // warm, three ways: (a) in-process, on the product's DuckDB views over
-// the verified cache (pipeline.OpenDuckDB, opened once); (b) `archtics
+// the verified cache (views.OpenDuckDB, opened once); (b) `archtics
 // query` as a whole process; (c) DuckDB alone (cmd/duckdb-sql) running
 // the same view SQL over read_parquet of the same committed files, as a
 // whole process. It reports each query's p50 and the ratio (b)/(c).
@@ -188,7 +190,7 @@ func buildRealtimeWeek(b *testing.B, bin benchBinaries, dir string) (wh, cache s
 	steps = append(steps, fmt.Sprintf("rollup %v", time.Since(start).Round(100*time.Millisecond)))
 	b.Logf("the week's steps: %s", strings.Join(steps, ", "))
 
-	w, err := pipeline.Open(ctx, wh, nil)
+	w, err := openWarehouseAt(ctx, wh, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -230,12 +232,12 @@ func buildRealtimeWeek(b *testing.B, bin benchBinaries, dir string) (wh, cache s
 // each one's p50s and ratio.
 func timeSeedQueries(b *testing.B, bin benchBinaries, wh, cache string, runs int) {
 	ctx := context.Background()
-	w, err := pipeline.Open(ctx, wh, nil)
+	w, err := openWarehouseAt(ctx, wh, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	views := []*schemas.Table{schemas.AttendanceRealtimeV, schemas.DWARealtimeAttendanceView, schemas.DWARealtimeAttendanceRTX}
-	db, err := pipeline.OpenDuckDB(ctx, "", w, cache, views...)
+	readViews := []*schemas.Table{schemas.AttendanceRealtimeV, schemas.DWARealtimeAttendanceView, schemas.DWARealtimeAttendanceRTX}
+	db, err := views.OpenDuckDB(ctx, "", w.Log, cache, readViews...)
 	if err != nil {
 		b.Fatal(err)
 	}

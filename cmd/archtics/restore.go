@@ -10,9 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/urfave/cli/v2"
+	"archtics/pipeline/check"
+	"archtics/pipeline/txlog"
 
-	"archtics/pipeline"
+	"github.com/urfave/cli/v2"
 )
 
 func restoreCommand() *cli.Command {
@@ -55,7 +56,7 @@ Examples:
 				return cli.Exit("restore commits at the head: unset ARCHTICS_AS_OF (read the past with --as-of on log or query to choose --to)", exitUsage)
 			}
 			stream := c.String("stream")
-			if err := pipeline.ValidateStreamName(stream); err != nil {
+			if err := txlog.ValidateStreamName(stream); err != nil {
 				return cli.Exit("--stream: "+err.Error(), exitUsage)
 			}
 			w, err := openExistingWarehouse(c)
@@ -67,8 +68,8 @@ Examples:
 				by = os.Getenv("USER")
 			}
 			start := time.Now()
-			rep, err := w.Restore(c.Context, stream, c.Int64("to"), pipeline.RestoreOptions{By: by, Reason: c.String("reason"), DryRun: c.Bool("dry-run")})
-			if errors.Is(err, pipeline.ErrRestoreTarget) {
+			rep, err := w.Restore(c.Context, stream, c.Int64("to"), txlog.RestoreOptions{By: by, Reason: c.String("reason"), DryRun: c.Bool("dry-run")})
+			if errors.Is(err, txlog.ErrRestoreTarget) {
 				return cli.Exit(err.Error()+" (see archtics log --stream "+stream+")", exitUsage)
 			}
 			if err != nil {
@@ -97,7 +98,7 @@ Examples:
 
 // printRestore says what a restore did or would do: a line, the watermark
 // and cursor changes, then (on a dry run) every file.
-func printRestore(out io.Writer, rep *pipeline.RestoreReport, dryRun bool) {
+func printRestore(out io.Writer, rep *txlog.RestoreReport, dryRun bool) {
 	switch {
 	case rep.NoOp:
 		fmt.Fprintf(out, "%s: already as at seq %d (files, watermark and cursors); nothing done\n", rep.Stream, rep.ToSeq)
@@ -134,7 +135,7 @@ func printRestore(out io.Writer, rep *pipeline.RestoreReport, dryRun bool) {
 }
 
 // fileChanges sums a restore's files per table, a line each.
-func fileChanges(adds, retires []pipeline.FileEntry) string {
+func fileChanges(adds, retires []txlog.FileEntry) string {
 	type sum struct{ add, addRows, ret, retRows int64 }
 	per := map[string]*sum{}
 	get := func(t string) *sum {
@@ -170,7 +171,7 @@ func fileChanges(adds, retires []pipeline.FileEntry) string {
 }
 
 // restoreLine describes a restore commit for log: what it went back to.
-func restoreLine(cm *pipeline.Commit) string {
+func restoreLine(cm *txlog.Commit) string {
 	r := cm.Restore
 	line := fmt.Sprintf("RESTORE to seq %d (from seq %d)", r.ToSeq, r.FromSeq)
 	if r.By != "" {
@@ -186,7 +187,7 @@ func restoreLine(cm *pipeline.Commit) string {
 }
 
 // printRestores lists verify's restore commits.
-func printRestores(out io.Writer, rs []pipeline.RestoreRecord) {
+func printRestores(out io.Writer, rs []check.RestoreRecord) {
 	for _, r := range rs {
 		who := ""
 		if r.By != "" {

@@ -17,8 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"archtics/pipeline/txlog"
+
 	"archtics/icebergcat"
-	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/simulator"
 	"archtics/stages/realtime"
@@ -176,7 +177,7 @@ func TestRestoreRepairsBrickedRealtime(t *testing.T) {
 }
 
 // sameLive reports whether two states hold the same live files.
-func sameLive(a, b *pipeline.StreamState) bool {
+func sameLive(a, b *txlog.StreamState) bool {
 	if a.LiveFiles() != b.LiveFiles() {
 		return false
 	}
@@ -214,7 +215,7 @@ func TestRestoreRepairsPoisonedClone(t *testing.T) {
 		}
 	}
 	mustOK("restore", "--stream", "nhl/clone", "--to", "0", "--reason", "bad dump")
-	w, err := pipeline.Open(ctx, wh, nil)
+	w, err := openWarehouseAt(ctx, wh, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"archtics/pipeline/txlog"
+	"archtics/pipeline/views"
+
 	"github.com/peterh/liner"
 	"github.com/urfave/cli/v2"
 
@@ -66,12 +69,12 @@ alone, with no network, no extension and settings locked (see archtics query
 				return err
 			}
 			if c.String("as-of") != "" {
-				if _, err := pipeline.ParseAsOf(c.String("as-of")); err != nil {
+				if _, err := txlog.ParseAsOf(c.String("as-of")); err != nil {
 					return cli.Exit("--as-of: "+err.Error(), exitUsage)
 				}
 			}
 			sh := &shell{base: w, cache: cache, format: c.String("format"), asOf: c.String("as-of"), out: os.Stdout, errOut: os.Stderr,
-				guard: w.Guard(c.Bool("read-only"))}
+				guard: views.Guard(w.Log, c.Bool("read-only"))}
 			if err := sh.open(c.Context); err != nil {
 				return err
 			}
@@ -119,24 +122,24 @@ type shell struct {
 	asOf   string // "" for the head, else as --as-of
 	out    io.Writer
 	errOut io.Writer
-	db     *pipeline.DuckDB
+	db     *views.DuckDB
 	failed int // statements and commands that failed
-	// guard checks each statement (pipeline.SQLGuard); with ReadOnly the
+	// guard checks each statement (views.SQLGuard); with ReadOnly the
 	// views' database is locked down when opened.
-	guard pipeline.SQLGuard
+	guard views.SQLGuard
 }
 
 // open (re)opens the views at the shell's as-of point.
 func (s *shell) open(ctx context.Context) error {
 	w := s.base
 	if s.asOf != "" {
-		a, err := pipeline.ParseAsOf(s.asOf)
+		a, err := txlog.ParseAsOf(s.asOf)
 		if err != nil {
 			return fmt.Errorf("as-of %q: %w", s.asOf, err)
 		}
 		w = w.At(a)
 	}
-	db, err := w.OpenViews(ctx, "", s.cache)
+	db, err := views.OpenViews(ctx, w.Log, "", s.cache)
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,6 @@ import (
 
 	"github.com/creack/pty"
 
-	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/storage/backend"
 )
@@ -252,7 +251,7 @@ func TestSeedQueriesThroughShellAndExport(t *testing.T) {
 		}
 	})
 
-	w, err := pipeline.Open(ctx, wh, nil)
+	w, err := openWarehouseAt(ctx, wh, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

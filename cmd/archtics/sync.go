@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"archtics/pipeline/views"
+
 	"github.com/urfave/cli/v2"
 
 	"archtics/pipeline"
@@ -54,13 +56,13 @@ Examples:
 			if to == "" {
 				to = defaultCacheDir(w)
 			}
-			var progress func(pipeline.SyncProgress)
+			var progress func(views.SyncProgress)
 			done := func() {}
 			if isTerminal(os.Stderr) {
 				progress, done = syncProgress()
 			}
 			start := time.Now()
-			rep, err := w.Sync(c.Context, to, progress)
+			rep, err := views.Sync(c.Context, w.Log, to, progress)
 			done()
 			if err != nil {
 				return fmt.Errorf("%w (a rerun resumes: files already fetched are kept)", err)
@@ -75,11 +77,11 @@ Examples:
 }
 
 // syncProgress redraws one status line at most ten times a second.
-func syncProgress() (func(pipeline.SyncProgress), func()) {
+func syncProgress() (func(views.SyncProgress), func()) {
 	var mu sync.Mutex
 	var last time.Time
 	drawn := false
-	return func(p pipeline.SyncProgress) {
+	return func(p views.SyncProgress) {
 			mu.Lock()
 			defer mu.Unlock()
 			if time.Since(last) < 100*time.Millisecond && p.Files < p.TotalFiles {
@@ -122,7 +124,7 @@ func openReader(c *cli.Context) (*pipeline.Warehouse, string, error) {
 		cache = defaultCacheDir(w)
 	}
 	if c.Bool("offline") {
-		ow, info, err := pipeline.OpenOffline(c.Context, cache, w)
+		ow, info, err := views.OpenOffline(c.Context, cache, w.Log)
 		if err != nil {
 			return nil, "", cli.Exit("--offline: "+err.Error(), exitUsage)
 		}
@@ -131,7 +133,7 @@ func openReader(c *cli.Context) (*pipeline.Warehouse, string, error) {
 				cache, info.Source, w.Store.URL(), info.Source), exitUsage)
 		}
 		slog.Default().Info("reading the offline copy", "copy", cache, "synced_at", info.SyncedAt.Format(time.RFC3339))
-		w = ow
+		w = pipeline.Of(ow)
 	}
 	return w, cache, nil
 }

@@ -8,9 +8,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/urfave/cli/v2"
+	"archtics/pipeline/txlog"
 
-	"archtics/pipeline"
+	"archtics/pipeline/vacuum"
+
+	"github.com/urfave/cli/v2"
 )
 
 func vacuumCommand() *cli.Command {
@@ -34,7 +36,7 @@ On S3, the lifecycle rule AbortIncompleteMultipartUpload (DaysAfterInitiation: 1
 does the upload part too, without a vacuum run.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "retain", Usage: "keep retired files this long, e.g. 7d, 36h (default: each stream's retention, 7d)"},
-			&cli.DurationFlag{Name: "grace", Value: pipeline.DefaultGrace, Usage: "leave uncommitted objects and uploads younger than this (a live writer's)"},
+			&cli.DurationFlag{Name: "grace", Value: txlog.DefaultGrace, Usage: "leave uncommitted objects and uploads younger than this (a live writer's)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "list what would be deleted, delete nothing"},
 			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON"},
 		},
@@ -42,7 +44,7 @@ does the upload part too, without a vacuum run.`,
 			if c.NArg() > 0 {
 				return cli.Exit(fmt.Sprintf("vacuum takes no arguments, got %q (see --help)", c.Args().First()), exitUsage)
 			}
-			opts := pipeline.VacuumOptions{Grace: c.Duration("grace"), DryRun: c.Bool("dry-run")}
+			opts := vacuum.Options{Grace: c.Duration("grace"), DryRun: c.Bool("dry-run")}
 			if s := c.String("retain"); s != "" {
 				d, err := parseDays(s)
 				if err != nil || d <= 0 {
@@ -58,7 +60,7 @@ does the upload part too, without a vacuum run.`,
 				return err
 			}
 			start := time.Now()
-			rep, err := w.Vacuum(c.Context, opts)
+			rep, err := vacuum.Run(c.Context, w.Log, opts)
 			if err != nil {
 				return err
 			}

@@ -7,9 +7,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/urfave/cli/v2"
+	"archtics/pipeline/txlog"
 
-	"archtics/pipeline"
+	"archtics/pipeline/check"
+
+	"github.com/urfave/cli/v2"
 )
 
 func verifyCommand() *cli.Command {
@@ -30,7 +32,7 @@ the files that were live then.
 Exit status 1 when it finds a problem, 0 when the warehouse is sound.`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON"},
-			&cli.DurationFlag{Name: "grace", Value: pipeline.DefaultGrace, Usage: "objects no commit names that are younger than this are in flight, not problems"},
+			&cli.DurationFlag{Name: "grace", Value: txlog.DefaultGrace, Usage: "objects no commit names that are younger than this are in flight, not problems"},
 			asOfFlag(),
 		},
 		Action: func(c *cli.Context) error {
@@ -44,11 +46,11 @@ Exit status 1 when it finds a problem, 0 when the warehouse is sound.`,
 			if w, err = atAsOf(c, w); err != nil {
 				return err
 			}
-			var progress func(pipeline.VerifyProgress)
+			var progress func(check.Progress)
 			if isTerminal(os.Stderr) {
 				progress = terminalProgress()
 			}
-			rep, err := w.VerifyWith(c.Context, pipeline.VerifyOptions{Grace: c.Duration("grace"), Progress: progress})
+			rep, err := check.VerifyWith(c.Context, w.Log, check.Options{Grace: c.Duration("grace"), Progress: progress})
 			if progress != nil {
 				fmt.Fprint(os.Stderr, "\r\033[K")
 			}
@@ -90,10 +92,10 @@ func isTerminal(f *os.File) bool {
 }
 
 // terminalProgress redraws one status line at most ten times a second.
-func terminalProgress() func(pipeline.VerifyProgress) {
+func terminalProgress() func(check.Progress) {
 	var mu sync.Mutex
 	var last time.Time
-	return func(p pipeline.VerifyProgress) {
+	return func(p check.Progress) {
 		mu.Lock()
 		defer mu.Unlock()
 		if p.FilesDone != p.FilesTotal && time.Since(last) < 100*time.Millisecond {

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"archtics/pipeline/pipelinetest"
+
 	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/stages/dedup"
@@ -16,7 +18,7 @@ import (
 // of the wrong type or a row of the wrong length is named, never written.
 func TestRowWriterChecksValues(t *testing.T) {
 	ctx := context.Background()
-	w, err := pipeline.Open(ctx, t.TempDir(), quietLogger)
+	w, err := pipelinetest.Open(ctx, t.TempDir(), quietLogger)
 	if err != nil {
 		t.Fatal(err)
 	}

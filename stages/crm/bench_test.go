@@ -15,8 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"archtics/pipeline/pipelinetest"
+
 	"archtics/internal/benchproc"
-	"archtics/pipeline"
 	"archtics/simulator"
 	"archtics/stages/dedup"
 )
@@ -87,7 +88,7 @@ func benchDedupStage(b *testing.B, src, crmDir string, loc *time.Location, logge
 		if err := copyWarehouse(src, dir); err != nil {
 			b.Fatal(err)
 		}
-		w, err := pipeline.Open(ctx, dir, quietLogger)
+		w, err := pipelinetest.Open(ctx, dir, quietLogger)
 		if err != nil {
 			b.Fatal(err)
 		}

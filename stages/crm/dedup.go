@@ -18,6 +18,10 @@ import (
 	"strings"
 	"time"
 
+	"archtics/pipeline/views"
+
+	"archtics/pipeline/txlog"
+
 	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/stages"
@@ -82,8 +86,8 @@ const maxRepairsLogged = 20
 
 // RunReport says what one Dedup run did.
 type RunReport struct {
-	Commit    *pipeline.Commit // nil when Unchanged
-	Unchanged bool             // nothing new since the last run: nothing committed
+	Commit    *txlog.Commit // nil when Unchanged
+	Unchanged bool          // nothing new since the last run: nothing committed
 	FirstRun  bool
 	// CRMRowsIn, CRMContacts, CRMAccounts and Rejected are the CRM files'
 	// rows read, loaded and rejected (first run only).
@@ -162,7 +166,7 @@ func batchID(heads map[string]int64, excluded string, settingsVersion int64) str
 //
 // With no clone commit since the last run and the settings unchanged it
 // commits nothing (Unchanged). Another dedup or set-primary committing
-// meanwhile makes it fail with pipeline.ErrCommitConflict: rerun it.
+// meanwhile makes it fail with txlog.ErrCommitConflict: rerun it.
 func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport, error) {
 	logger := opts.Logger
 	if logger == nil {
@@ -223,8 +227,8 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		return nil, err
 	}
 	defer done()
-	views := append([]*schemas.Table{schemas.Current(schemas.Cust), schemas.AcctMerge}, crmViews...)
-	d, err := w.OpenViews(ctx, "", cacheDir, views...)
+	readViews := append([]*schemas.Table{schemas.Current(schemas.Cust), schemas.AcctMerge}, crmViews...)
+	d, err := views.OpenViews(ctx, w.Log, "", cacheDir, readViews...)
 	if err != nil {
 		return nil, fmt.Errorf("dedup: open the clones and the crm tables: %w", err)
 	}
@@ -461,7 +465,7 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 	for t, s := range heads {
 		cursors[cloneCursorPrefix+t] = strconv.FormatInt(s, 10)
 	}
-	req := pipeline.CommitRequest{
+	req := txlog.CommitRequest{
 		Stream:    Stream,
 		Stage:     "dedup",
 		BatchID:   batchID(heads, encodeTypes(newSettings.Excluded), newSettings.Version),

@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 
+	"archtics/pipeline/views"
+
 	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/stages/dedup"
@@ -80,7 +82,7 @@ func Evaluate(ctx context.Context, w *pipeline.Warehouse, truthPath, cacheDir st
 		return nil, err
 	}
 	defer done()
-	d, err := w.OpenViews(ctx, "", cacheDir, schemas.CRMArchticsMapping)
+	d, err := views.OpenViews(ctx, w.Log, "", cacheDir, schemas.CRMArchticsMapping)
 	if err != nil {
 		return nil, fmt.Errorf("dedup evaluate: open crm.archtics_mapping: %w", err)
 	}

@@ -10,6 +10,10 @@ import (
 	"strconv"
 	"strings"
 
+	"archtics/pipeline/views"
+
+	"archtics/pipeline/txlog"
+
 	"archtics/pipeline"
 	"archtics/schemas"
 )
@@ -60,7 +64,7 @@ func Export(ctx context.Context, w *pipeline.Warehouse, since int64, format stri
 		return nil, err
 	}
 	defer done()
-	d, err := w.At(pipeline.AsOf{Stream: Stream, Seq: head.Seq}).OpenViews(ctx, "", cacheDir, schemas.CRMContactChanges)
+	d, err := views.OpenViews(ctx, w.At(txlog.AsOf{Stream: Stream, Seq: head.Seq}).Log, "", cacheDir, schemas.CRMContactChanges)
 	if err != nil {
 		return nil, fmt.Errorf("crm export: open crm.contact_changes: %w", err)
 	}

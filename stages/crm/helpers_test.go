@@ -13,6 +13,12 @@ import (
 	"strings"
 	"testing"
 
+	"archtics/pipeline/views"
+
+	"archtics/pipeline/pipelinetest"
+
+	"archtics/pipeline/txlog"
+
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"archtics/pipeline"
@@ -77,8 +83,8 @@ func custRow(a custAccount) []string {
 // <team>/clone), with watermark to.
 func commitClone(t *testing.T, w *pipeline.Warehouse, team, batch, to string, accts []custAccount) {
 	t.Helper()
-	_, err := w.WriteAndCommit(context.Background(), pipeline.CommitRequest{
-		Stream: stages.CloneStream(team), Stage: "test", BatchID: batch, Watermark: pipeline.Watermark{To: to},
+	_, err := w.WriteAndCommit(context.Background(), txlog.CommitRequest{
+		Stream: stages.CloneStream(team), Stage: "test", BatchID: batch, Watermark: txlog.Watermark{To: to},
 	}, func(add func(*schemas.Table) *pipeline.TableWriter) error {
 		rb := stages.NewRowBuilder(memory.DefaultAllocator, schemas.Cust)
 		defer rb.Release()
@@ -117,7 +123,7 @@ func writeCRM(t *testing.T, contacts, accounts []string) string {
 
 func openWarehouse(t *testing.T, dir string) *pipeline.Warehouse {
 	t.Helper()
-	w, err := pipeline.Open(context.Background(), dir, quietLogger)
+	w, err := pipelinetest.Open(context.Background(), dir, quietLogger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +135,7 @@ func openWarehouse(t *testing.T, dir string) *pipeline.Warehouse {
 func query(t *testing.T, w *pipeline.Warehouse, q string) []string {
 	t.Helper()
 	var out []string
-	_, err := w.Query(context.Background(), t.TempDir(), q, func(rows *sql.Rows) error {
+	_, err := views.Query(context.Background(), w.Log, t.TempDir(), q, func(rows *sql.Rows) error {
 		cols, _ := rows.Columns()
 		vals := make([]any, len(cols))
 		ptrs := make([]any, len(cols))

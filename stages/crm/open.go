@@ -5,13 +5,15 @@ import (
 	"fmt"
 	"os"
 
+	"archtics/pipeline/txlog"
+
 	"archtics/pipeline"
 )
 
 // committedHead is the crm stream's head for a command that reads what
 // dedup committed (what names the command in errors): ErrNoDedup before
 // the first run.
-func committedHead(ctx context.Context, w *pipeline.Warehouse, what string) (*pipeline.StreamState, error) {
+func committedHead(ctx context.Context, w *pipeline.Warehouse, what string) (*txlog.StreamState, error) {
 	head, err := w.Stream(ctx, Stream)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)

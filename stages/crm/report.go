@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 
+	"archtics/pipeline/views"
+
 	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/stages/dedup"
@@ -81,8 +83,8 @@ func Report(ctx context.Context, w *pipeline.Warehouse, cacheDir string) (*Summa
 		return nil, err
 	}
 	defer done()
-	views := append([]*schemas.Table{schemas.Current(schemas.Cust), schemas.AcctMerge}, crmViews...)
-	d, err := w.OpenViews(ctx, "", cacheDir, views...)
+	readViews := append([]*schemas.Table{schemas.Current(schemas.Cust), schemas.AcctMerge}, crmViews...)
+	d, err := views.OpenViews(ctx, w.Log, "", cacheDir, readViews...)
 	if err != nil {
 		return nil, fmt.Errorf("dedup report: open the clones and the crm tables: %w", err)
 	}

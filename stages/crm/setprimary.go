@@ -10,6 +10,10 @@ import (
 	"strconv"
 	"time"
 
+	"archtics/pipeline/views"
+
+	"archtics/pipeline/txlog"
+
 	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/stages/dedup"
@@ -31,8 +35,8 @@ type SetPrimaryOptions struct {
 
 // SetPrimaryReport says what a set-primary did.
 type SetPrimaryReport struct {
-	Commit    *pipeline.Commit // nil when Unchanged
-	Unchanged bool             // the account was the contact's primary already
+	Commit    *txlog.Commit // nil when Unchanged
+	Unchanged bool          // the account was the contact's primary already
 	From      *dedup.AccountRef
 	Mapping   []mappingVersion // the mapping rows written (the new primary, the demoted one)
 }
@@ -42,7 +46,7 @@ type SetPrimaryReport struct {
 // rows and contact in one commit on the crm stream, each mapping row with
 // who and when, so crm.mapping_history shows from and to. Ticketing data
 // is not touched. Another crm commit meanwhile fails it with
-// pipeline.ErrCommitConflict.
+// txlog.ErrCommitConflict.
 func SetPrimary(ctx context.Context, w *pipeline.Warehouse, contactID string, acct dedup.AccountRef, opts SetPrimaryOptions) (*SetPrimaryReport, error) {
 	logger := opts.Logger
 	if logger == nil {
@@ -58,7 +62,7 @@ func SetPrimary(ctx context.Context, w *pipeline.Warehouse, contactID string, ac
 		return nil, err
 	}
 	defer done()
-	d, err := w.At(pipeline.AsOf{Stream: Stream, Seq: head.Seq}).OpenViews(ctx, "", cacheDir, crmViews...)
+	d, err := views.OpenViews(ctx, w.At(txlog.AsOf{Stream: Stream, Seq: head.Seq}).Log, "", cacheDir, crmViews...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: open the crm tables: %w", what, err)
 	}
@@ -93,7 +97,7 @@ func SetPrimary(ctx context.Context, w *pipeline.Warehouse, contactID string, ac
 	}
 	seq := head.Seq + 1
 	sum := sha256.Sum256([]byte(fmt.Sprintf("%d\x00%s\x00%s\x00%d", head.Seq, contactID, acct.Team, acct.AcctID)))
-	req := pipeline.CommitRequest{
+	req := txlog.CommitRequest{
 		Stream:    Stream,
 		Stage:     "dedup-set-primary",
 		BatchID:   "set-primary-" + hex.EncodeToString(sum[:12]),

@@ -11,6 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"archtics/pipeline/txlog"
+	"archtics/pipeline/views"
+
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"archtics/pipeline"
@@ -56,7 +59,7 @@ type SetOptions struct {
 // the *CriteriaError and writes nothing) and commits it as the next
 // version of team's criteria on the team's settings stream. The team must
 // have a clone (load-dump first), which catches a mistyped --team.
-func SetCriteria(ctx context.Context, w *pipeline.Warehouse, team, fragment string, opts SetOptions) (*CriteriaRecord, *pipeline.Commit, error) {
+func SetCriteria(ctx context.Context, w *pipeline.Warehouse, team, fragment string, opts SetOptions) (*CriteriaRecord, *txlog.Commit, error) {
 	if err := CheckCriteria(ctx, fragment); err != nil {
 		return nil, nil, err
 	}
@@ -100,7 +103,7 @@ func SetCriteria(ctx context.Context, w *pipeline.Warehouse, team, fragment stri
 	// have the second taken for a retry of the first and silently dropped.
 	sum := sha256.Sum256([]byte(strings.Join(row, "\x00")))
 	batch := fmt.Sprintf("%s-v%d-%s", schemas.SettingRealtimeCriteria, rec.Version, hex.EncodeToString(sum[:8]))
-	req := pipeline.CommitRequest{
+	req := txlog.CommitRequest{
 		Stream:    stream,
 		Stage:     "realtime-criteria",
 		BatchID:   batch,
@@ -123,7 +126,7 @@ func SetCriteria(ctx context.Context, w *pipeline.Warehouse, team, fragment stri
 		return nil, nil, fmt.Errorf("set criteria of %s: %w", team, err)
 	}
 	if c.Existing {
-		return nil, nil, fmt.Errorf("set criteria of %s: version %d is already committed (%s@%d): %w", team, rec.Version, stream, c.Seq, pipeline.ErrCommitConflict)
+		return nil, nil, fmt.Errorf("set criteria of %s: version %d is already committed (%s@%d): %w", team, rec.Version, stream, c.Seq, txlog.ErrCommitConflict)
 	}
 	return rec, c, nil
 }
@@ -142,7 +145,7 @@ func requireClone(ctx context.Context, w *pipeline.Warehouse, team string) error
 
 // CriteriaHistory returns every version of team's criteria, oldest first.
 func CriteriaHistory(ctx context.Context, w *pipeline.Warehouse, team, cacheDir string) ([]CriteriaRecord, error) {
-	db, err := pipeline.OpenDuckDB(ctx, "", w, cacheDir, schemas.BIRuleSettingsHistory)
+	db, err := views.OpenDuckDB(ctx, "", w.Log, cacheDir, schemas.BIRuleSettingsHistory)
 	if err != nil {
 		return nil, fmt.Errorf("criteria of %s: %w", team, err)
 	}
@@ -154,7 +157,7 @@ func CriteriaHistory(ctx context.Context, w *pipeline.Warehouse, team, cacheDir 
 // instant at: the highest version whose effective_at is at or before it.
 // A team with none then returns an error wrapping ErrNoCriteria.
 func CriteriaAt(ctx context.Context, w *pipeline.Warehouse, team string, at time.Time, cacheDir string) (*CriteriaRecord, error) {
-	db, err := pipeline.OpenDuckDB(ctx, "", w, cacheDir, schemas.BIRuleSettingsHistory)
+	db, err := views.OpenDuckDB(ctx, "", w.Log, cacheDir, schemas.BIRuleSettingsHistory)
 	if err != nil {
 		return nil, fmt.Errorf("criteria of %s: %w", team, err)
 	}

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"time"
 
+	"archtics/pipeline/txlog"
+
 	"archtics/pipeline"
 	"archtics/schemas"
 )
@@ -21,7 +23,7 @@ type ExpireReport struct {
 	Partitions []string // event dates retired, YYYY-MM-DD
 	Files      int
 	Rows       int64
-	Commit     *pipeline.Commit // nil when nothing was old enough
+	Commit     *txlog.Commit // nil when nothing was old enough
 }
 
 // stored are the realtime tables a tick writes, raw first.
@@ -67,7 +69,7 @@ func Expire(ctx context.Context, w *pipeline.Warehouse, team string, at time.Tim
 		}
 	}
 	sort.Strings(rep.Partitions)
-	var retires []pipeline.FileRef
+	var retires []txlog.FileRef
 	for _, t := range stored {
 		for _, e := range head.TableFiles(t.FullName()) {
 			if old[e.Partition["event_date"]] {
@@ -82,7 +84,7 @@ func Expire(ctx context.Context, w *pipeline.Warehouse, team string, at time.Tim
 	if len(retires) == 0 {
 		return rep, nil
 	}
-	c, err := w.Commit(ctx, pipeline.CommitRequest{
+	c, err := w.Commit(ctx, txlog.CommitRequest{
 		Stream: stream, Stage: "realtime-expire", BatchID: "expire-" + at.UTC().Format(time.RFC3339), ExpectSeq: head.Seq + 1,
 		Retires: retires,
 		Summary: map[string]int64{"partitions": int64(len(rep.Partitions)), "files": int64(rep.Files), "scans": rep.Rows},

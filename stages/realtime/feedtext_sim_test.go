@@ -6,7 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"archtics/pipeline"
+	"archtics/pipeline/views"
+
 	"archtics/schemas"
 	"archtics/simulator"
 	"archtics/simulator/client"
@@ -59,7 +60,7 @@ func TestTickRepairsLatin1Feed(t *testing.T) {
 	if rep.Commit.Summary["repaired"] != rep.Repaired {
 		t.Errorf("the commit's summary says repaired %d, the report %d", rep.Commit.Summary["repaired"], rep.Repaired)
 	}
-	db, err := pipeline.OpenDuckDB(context.Background(), "", g.w, g.cache, schemas.RTXAttendanceRaw)
+	db, err := views.OpenDuckDB(context.Background(), "", g.w.Log, g.cache, schemas.RTXAttendanceRaw)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"archtics/pipeline/pipelinetest"
+
 	"archtics/internal/dbtest"
 	"archtics/pipeline"
 	"archtics/simulator"
@@ -74,7 +76,7 @@ func newClone(tb testing.TB, cfg simulator.Config, location string) *gameDay {
 	if location == "" {
 		location = filepath.Join(dir, "warehouse")
 	}
-	w, err := pipeline.Open(ctx, location, quietLogger)
+	w, err := pipelinetest.Open(ctx, location, quietLogger)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"archtics/pipeline/views"
+
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"archtics/pipeline"
@@ -86,7 +88,7 @@ var lookupTables = []*schemas.Table{schemas.Current(schemas.Event), schemas.Curr
 // tables, which only the connection that made them sees), and what was
 // read up front (Ticketmaster names, merges).
 type clone struct {
-	db   *pipeline.DuckDB
+	db   *views.DuckDB
 	conn *sql.Conn
 	team string
 	look *lookups
@@ -95,7 +97,7 @@ type clone struct {
 // openClone opens team's clone and reads archtics.event's Ticketmaster
 // names and archtics.acct_merge. The tick opens it while it pulls.
 func openClone(ctx context.Context, w *pipeline.Warehouse, team, cacheDir string) (*clone, error) {
-	db, err := w.OpenViews(ctx, "", cacheDir, lookupTables...)
+	db, err := views.OpenViews(ctx, w.Log, "", cacheDir, lookupTables...)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"archtics/pipeline/txlog"
+	"archtics/pipeline/views"
+
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -29,7 +32,7 @@ type RollupReport struct {
 	FilesIn    int
 	FilesOut   int
 	Rows       int64
-	Commit     *pipeline.Commit // nil when no partition had enough files
+	Commit     *txlog.Commit // nil when no partition had enough files
 }
 
 // Rollup merges the files of each of team's realtime partitions (table,
@@ -39,7 +42,7 @@ type RollupReport struct {
 // the rows stay the same, a seven-day query reads tens of files instead
 // of thousands. The batch id names the head it started from, so a rerun
 // after a crash writes the same files and commits once; a tick that
-// committed meanwhile makes it fail with pipeline.ErrCommitConflict
+// committed meanwhile makes it fail with txlog.ErrCommitConflict
 // (rerun it). cacheDir is the verified local cache (needed for S3).
 func Rollup(ctx context.Context, w *pipeline.Warehouse, team string, minFiles int, cacheDir string, opts ...pipeline.WriterOption) (*RollupReport, error) {
 	if minFiles <= 0 {
@@ -56,11 +59,11 @@ func Rollup(ctx context.Context, w *pipeline.Warehouse, team string, minFiles in
 	}
 	type part struct {
 		t     *schemas.Table
-		files []pipeline.FileEntry
+		files []txlog.FileEntry
 	}
 	var parts []part
 	for _, t := range stored {
-		by := map[string][]pipeline.FileEntry{}
+		by := map[string][]txlog.FileEntry{}
 		for _, e := range head.TableFiles(t.FullName()) {
 			by[e.Partition["event_date"]] = append(by[e.Partition["event_date"]], e)
 		}
@@ -84,7 +87,7 @@ func Rollup(ctx context.Context, w *pipeline.Warehouse, team string, minFiles in
 			tables = append(tables, p.t)
 		}
 	}
-	local, err := w.Materialize(ctx, cacheDir, tables...)
+	local, err := views.Materialize(ctx, w.Log, cacheDir, tables...)
 	if err != nil {
 		return nil, fmt.Errorf("roll up %s: %w", team, err)
 	}
@@ -102,13 +105,13 @@ func Rollup(ctx context.Context, w *pipeline.Warehouse, team string, minFiles in
 		}
 		return "", fmt.Errorf("file %s was not materialized", key)
 	}
-	var retires []pipeline.FileRef
+	var retires []txlog.FileRef
 	for _, p := range parts {
 		for _, e := range p.files {
 			retires = append(retires, e.Ref())
 		}
 	}
-	req := pipeline.CommitRequest{
+	req := txlog.CommitRequest{
 		Stream: stream, Stage: "realtime-rollup", BatchID: fmt.Sprintf("rollup-%d", head.Seq), ExpectSeq: head.Seq + 1,
 		Retires: retires,
 	}

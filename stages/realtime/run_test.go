@@ -5,7 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"archtics/pipeline"
+	"archtics/pipeline/txlog"
+
 	"archtics/simulator"
 	"archtics/storage/storagetest"
 )
@@ -138,7 +139,7 @@ func testRunCatchesUpRollsUpAndExpires(t *testing.T, location string) {
 func storedScansAt(tb testing.TB, g *gameDay, team string, seq int64) []string {
 	tb.Helper()
 	w := g.w
-	g.w = w.At(pipeline.AsOf{Stream: Stream(team), Seq: seq})
+	g.w = w.At(txlog.AsOf{Stream: Stream(team), Seq: seq})
 	defer func() { g.w = w }()
 	return storedScans(tb, g, team)
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"archtics/pipeline/views"
+
 	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/stages"
@@ -105,7 +107,7 @@ func Select(ctx context.Context, w *pipeline.Warehouse, team string, at time.Tim
 	local := at.In(loc)
 	sel := &Selection{Team: team, At: at, Location: loc,
 		Today: time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, time.UTC), Criteria: opts.Criteria}
-	db, err := pipeline.OpenDuckDB(ctx, "", w, opts.CacheDir, schemas.Current(schemas.Event), schemas.BIRuleSettingsHistory)
+	db, err := views.OpenDuckDB(ctx, "", w.Log, opts.CacheDir, schemas.Current(schemas.Event), schemas.BIRuleSettingsHistory)
 	if err != nil {
 		return nil, fmt.Errorf("select events of %s: %w", team, err)
 	}

@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"archtics/pipeline/txlog"
+	"archtics/pipeline/views"
+
 	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/simulator"
@@ -192,7 +195,7 @@ func TestCriteriaVersions(t *testing.T) {
 	}
 	// The live view: one record per team and setting, the newest.
 	var live []string
-	_, err = s.w.Query(ctx, s.cache, "SELECT team, setting, version, value FROM korebi.birulesettings ORDER BY team", func(rows *sql.Rows) error {
+	_, err = views.Query(ctx, s.w.Log, s.cache, "SELECT team, setting, version, value FROM korebi.birulesettings ORDER BY team", func(rows *sql.Rows) error {
 		for rows.Next() {
 			var tm, setting, value string
 			var v int64
@@ -217,7 +220,7 @@ func TestCriteriaVersions(t *testing.T) {
 func TestSandboxWalls(t *testing.T) {
 	ctx := context.Background()
 	s := newSimClone(t)
-	db, err := pipeline.OpenDuckDB(ctx, "", s.w, s.cache, schemas.Current(schemas.Event))
+	db, err := views.OpenDuckDB(ctx, "", s.w.Log, s.cache, schemas.Current(schemas.Event))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +317,7 @@ func TestConcurrentSets(t *testing.T) {
 				t.Fatalf("version %d set twice: %q and %q", r.rec.Version, prev, r.rec.Criteria)
 			}
 			won[r.rec.Version] = r.rec.Criteria
-		case !errors.Is(r.err, pipeline.ErrCommitConflict):
+		case !errors.Is(r.err, txlog.ErrCommitConflict):
 			t.Fatalf("a concurrent set failed with %v, want success or a commit conflict", r.err)
 		}
 	}

@@ -11,6 +11,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"archtics/pipeline/txlog"
+
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -118,7 +120,7 @@ type TickReport struct {
 	// holder join and the names), "commit" (building, writing and
 	// committing the files).
 	Took   map[string]time.Duration
-	Commit *pipeline.Commit // Existing set when the tick was committed before
+	Commit *txlog.Commit // Existing set when the tick was committed before
 }
 
 // BatchID is the batch of team's tick at logical time at: a retried tick
@@ -193,7 +195,7 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 	}
 	batch := BatchID(at)
 	if b, ok := head.Batches[batch]; ok {
-		c, err := w.Commit(ctx, pipeline.CommitRequest{Stream: stream, BatchID: batch})
+		c, err := w.Commit(ctx, txlog.CommitRequest{Stream: stream, BatchID: batch})
 		if err != nil {
 			return nil, fmt.Errorf("tick %s at %s: committed as seq %d: %w", team, at.Format(time.RFC3339), b.Seq, err)
 		}
@@ -204,7 +206,7 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 		wm, err := time.Parse(time.RFC3339Nano, head.Watermark)
 		if err == nil && wm.After(at) {
 			return nil, fmt.Errorf("tick %s at %s: %s already holds ticks up to %s, and ticks go forward: run the tick for a later time: %w",
-				team, at.Format(time.RFC3339), stream, head.Watermark, pipeline.ErrWatermarkBackwards)
+				team, at.Format(time.RFC3339), stream, head.Watermark, txlog.ErrWatermarkBackwards)
 		}
 	}
 	loc := opts.Location
@@ -321,9 +323,9 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 	waitHolders := sync.OnceValue(func() error { return <-holdersDone })
 	defer waitHolders()
 	defer hcancel() // runs first: a failed write stops the holders' work
-	req := pipeline.CommitRequest{
+	req := txlog.CommitRequest{
 		Stream: stream, Stage: "realtime-tick", BatchID: batch, ExpectSeq: head.Seq + 1,
-		Watermark: pipeline.Watermark{To: at.UTC().Format(time.RFC3339)},
+		Watermark: txlog.Watermark{To: at.UTC().Format(time.RFC3339)},
 		Cursors:   cursors, Summary: summary,
 	}
 	c, err := w.WriteAndCommit(ctx, req, func(add func(*schemas.Table) *pipeline.TableWriter) error {
@@ -375,7 +377,7 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 
 // followSet is the events the tick pulls: those the stream follows, and
 // the selected ones whose window has opened, by start then id.
-func followSet(head *pipeline.StreamState, team string, at time.Time, events []SelectedEvent, late time.Duration) ([]followed, error) {
+func followSet(head *txlog.StreamState, team string, at time.Time, events []SelectedEvent, late time.Duration) ([]followed, error) {
 	byID := map[int32]followed{}
 	for k, v := range head.Cursors {
 		if !strings.HasPrefix(k, eventCursorPrefix) || v == "" {

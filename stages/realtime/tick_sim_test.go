@@ -8,8 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"archtics/pipeline/pipelinetest"
+
+	"archtics/pipeline/views"
+
 	"archtics/internal/dbtest"
-	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/simulator"
 )
@@ -30,7 +33,7 @@ var rawColumns = func() string {
 // storedScans reads team's archtics_rtx.attendance_raw as committed now.
 func storedScans(tb testing.TB, g *gameDay, team string) []string {
 	tb.Helper()
-	db, err := pipeline.OpenDuckDB(context.Background(), "", g.w, g.cache, schemas.RTXAttendanceRaw)
+	db, err := views.OpenDuckDB(context.Background(), "", g.w.Log, g.cache, schemas.RTXAttendanceRaw)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -92,7 +95,7 @@ func TestGameDayMatchesTruth(t *testing.T) {
 			// The restart: a fresh handle on the warehouse, then the
 			// missed ticks in order, each stores what the feed held at its
 			// time and no more.
-			w, err := pipeline.Open(context.Background(), g.w.Store.URL(), quietLogger)
+			w, err := pipelinetest.Open(context.Background(), g.w.Store.URL(), quietLogger)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -159,7 +162,7 @@ func checkEnrichedIsTruth(t *testing.T, g *gameDay, at, from time.Time, holders 
 	t.Helper()
 	loc := g.world.Location()
 	ctx := context.Background()
-	db, err := pipeline.OpenDuckDB(ctx, "", g.w, g.cache, schemas.AttendanceRealtimeV, schemas.RTXAttendanceRaw)
+	db, err := views.OpenDuckDB(ctx, "", g.w.Log, g.cache, schemas.AttendanceRealtimeV, schemas.RTXAttendanceRaw)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package pipeline
+package txlog
 
 // The commit log.
 //
@@ -42,19 +42,19 @@ type checkpointHint struct {
 	Key string `json:"key"`
 }
 
-func (w *Warehouse) logger() *slog.Logger {
+func (w *Log) logger() *slog.Logger {
 	if w.Logger != nil {
 		return w.Logger
 	}
 	return slog.Default()
 }
 
-func (w *Warehouse) writeCheckpoint(ctx context.Context, s *StreamState) error {
-	data, err := s.encodeCheckpoint()
+func (w *Log) writeCheckpoint(ctx context.Context, s *StreamState) error {
+	data, err := s.EncodeCheckpoint()
 	if err != nil {
 		return fmt.Errorf("encode checkpoint of %s seq %d: %w", s.Stream, s.Seq, err)
 	}
-	key := checkpointKey(s.Stream, s.Seq)
+	key := CheckpointKey(s.Stream, s.Seq)
 	if _, err := w.Store.PutIfAbsent(ctx, key, bytes.NewReader(data), int64(len(data))); err != nil && !errors.Is(err, storage.ErrExists) {
 		return fmt.Errorf("write checkpoint %s: %w", key, err)
 	}
@@ -63,8 +63,8 @@ func (w *Warehouse) writeCheckpoint(ctx context.Context, s *StreamState) error {
 
 // updateHint moves _last_checkpoint forward (never back) with
 // CompareAndSwap. Losing a race to a newer hint is fine.
-func (w *Warehouse) updateHint(ctx context.Context, stream string, h checkpointHint) error {
-	key := streamPrefix(stream) + lastCheckpoint
+func (w *Log) updateHint(ctx context.Context, stream string, h checkpointHint) error {
+	key := StreamPrefix(stream) + LastCheckpoint
 	data, _ := json.Marshal(h)
 	for attempt := 0; attempt < 3; attempt++ {
 		cur, info, err := w.readHint(ctx, stream)
@@ -92,10 +92,10 @@ func (w *Warehouse) updateHint(ctx context.Context, stream string, h checkpointH
 	return fmt.Errorf("update %s: lost the race three times", key)
 }
 
-func (w *Warehouse) readHint(ctx context.Context, stream string) (checkpointHint, storage.ObjectInfo, error) {
+func (w *Log) readHint(ctx context.Context, stream string) (checkpointHint, storage.ObjectInfo, error) {
 	var h checkpointHint
-	key := streamPrefix(stream) + lastCheckpoint
-	data, info, err := w.getAll(ctx, key)
+	key := StreamPrefix(stream) + LastCheckpoint
+	data, info, err := w.GetAll(ctx, key)
 	if err != nil {
 		return h, info, err
 	}
@@ -105,7 +105,7 @@ func (w *Warehouse) readHint(ctx context.Context, stream string) (checkpointHint
 	return h, info, nil
 }
 
-func (w *Warehouse) getAll(ctx context.Context, key string) ([]byte, storage.ObjectInfo, error) {
+func (w *Log) GetAll(ctx context.Context, key string) ([]byte, storage.ObjectInfo, error) {
 	rc, info, err := w.Store.Get(ctx, key)
 	if err != nil {
 		return nil, info, err
@@ -118,16 +118,16 @@ func (w *Warehouse) getAll(ctx context.Context, key string) ([]byte, storage.Obj
 	return data, info, nil
 }
 
-func (w *Warehouse) readCheckpoint(ctx context.Context, stream, key string) (*StreamState, error) {
-	data, _, err := w.getAll(ctx, key)
+func (w *Log) ReadCheckpoint(ctx context.Context, stream, key string) (*StreamState, error) {
+	data, _, err := w.GetAll(ctx, key)
 	if err != nil {
 		return nil, err
 	}
-	return decodeCheckpoint(data, stream, key)
+	return DecodeCheckpoint(data, stream, key)
 }
 
-func (w *Warehouse) readCommit(ctx context.Context, key string) (*Commit, error) {
-	data, _, err := w.getAll(ctx, key)
+func (w *Log) ReadCommit(ctx context.Context, key string) (*Commit, error) {
+	data, _, err := w.GetAll(ctx, key)
 	if err != nil {
 		return nil, err
 	}
@@ -141,16 +141,16 @@ func (w *Warehouse) readCommit(ctx context.Context, key string) (*Commit, error)
 	return &c, nil
 }
 
-// listStream lists the commits and checkpoints directly in the stream's
+// ListStream lists the commits and checkpoints directly in the stream's
 // folder, ascending.
-func (w *Warehouse) listStream(ctx context.Context, stream string) (commits, checkpoints []int64, err error) {
-	prefix := streamPrefix(stream)
+func (w *Log) ListStream(ctx context.Context, stream string) (commits, checkpoints []int64, err error) {
+	prefix := StreamPrefix(stream)
 	err = w.Store.List(ctx, prefix, "", func(o storage.ObjectInfo) error {
 		name := o.Key[len(prefix):]
 		if strings.Contains(name, "/") {
 			return nil // a nested stream's object
 		}
-		seq, isCP, ok := parseLogName(name)
+		seq, isCP, ok := ParseLogName(name)
 		switch {
 		case !ok:
 		case isCP:
@@ -169,7 +169,7 @@ func (w *Warehouse) listStream(ctx context.Context, stream string) (commits, che
 // Stream opens a stream: at its head, or as of the warehouse's as-of point
 // (see At). A stream without commits (or without commits by then) has
 // Seq 0.
-func (w *Warehouse) Stream(ctx context.Context, name string) (*StreamState, error) {
+func (w *Log) Stream(ctx context.Context, name string) (*StreamState, error) {
 	if err := ValidateStreamName(name); err != nil {
 		return nil, err
 	}
@@ -195,10 +195,10 @@ func (w *Warehouse) Stream(ctx context.Context, name string) (*StreamState, erro
 // openHead reads the newest checkpoint (through the hint) and replays the
 // few commits after it: two GETs, one short LIST and at most about
 // CheckpointEvery commit GETs, however long the stream.
-func (w *Warehouse) openHead(ctx context.Context, name string) (*StreamState, error) {
+func (w *Log) openHead(ctx context.Context, name string) (*StreamState, error) {
 	var state *StreamState
 	if h, _, err := w.readHint(ctx, name); err == nil {
-		s, err := w.readCheckpoint(ctx, name, h.Key)
+		s, err := w.ReadCheckpoint(ctx, name, h.Key)
 		if err == nil && s.Seq == h.Seq {
 			state = s
 		} else {
@@ -210,7 +210,7 @@ func (w *Warehouse) openHead(ctx context.Context, name string) (*StreamState, er
 	if state != nil {
 		return w.probeForward(ctx, state)
 	}
-	commits, cps, err := w.listStream(ctx, name)
+	commits, cps, err := w.ListStream(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +220,7 @@ func (w *Warehouse) openHead(ctx context.Context, name string) (*StreamState, er
 		state = s
 	}
 	if state == nil {
-		state = newStreamState(name)
+		state = NewStreamState(name)
 	}
 	if err := w.replay(ctx, state, commits, math.MaxInt64); err != nil {
 		return nil, err
@@ -234,10 +234,10 @@ func (w *Warehouse) openHead(ctx context.Context, name string) (*StreamState, er
 // A LIST of a long stream costs O(commits) on a local folder, where the
 // directory is read whole; these GETs cost O(1) on every backend. A
 // missing commit followed by a present one is a gap, reported as such.
-func (w *Warehouse) probeForward(ctx context.Context, state *StreamState) (*StreamState, error) {
+func (w *Log) probeForward(ctx context.Context, state *StreamState) (*StreamState, error) {
 	name := state.Stream
 	for {
-		s, err := w.readCheckpoint(ctx, name, checkpointKey(name, state.Seq+CheckpointEvery))
+		s, err := w.ReadCheckpoint(ctx, name, CheckpointKey(name, state.Seq+CheckpointEvery))
 		if err != nil {
 			if !errors.Is(err, storage.ErrNotFound) {
 				w.logger().Warn("checkpoint unusable; replaying the commits it covers", "stream", name, "seq", state.Seq+CheckpointEvery, "err", err)
@@ -247,20 +247,20 @@ func (w *Warehouse) probeForward(ctx context.Context, state *StreamState) (*Stre
 		state = s
 	}
 	for {
-		key := commitKey(name, state.Seq+1)
-		c, err := w.readCommit(ctx, key)
+		key := CommitKey(name, state.Seq+1)
+		c, err := w.ReadCommit(ctx, key)
 		if errors.Is(err, storage.ErrNotFound) {
 			break
 		}
 		if err != nil {
 			return nil, err
 		}
-		if err := state.apply(c); err != nil {
+		if err := state.Apply(c); err != nil {
 			return nil, fmt.Errorf("replay %s: %w", key, err)
 		}
 	}
-	if _, err := w.Store.Stat(ctx, commitKey(name, state.Seq+2)); err == nil {
-		return nil, fmt.Errorf("commit seq %d is missing (found %s after seq %d)", state.Seq+1, commitKey(name, state.Seq+2), state.Seq)
+	if _, err := w.Store.Stat(ctx, CommitKey(name, state.Seq+2)); err == nil {
+		return nil, fmt.Errorf("commit seq %d is missing (found %s after seq %d)", state.Seq+1, CommitKey(name, state.Seq+2), state.Seq)
 	} else if !errors.Is(err, storage.ErrNotFound) {
 		return nil, err
 	}
@@ -270,7 +270,7 @@ func (w *Warehouse) probeForward(ctx context.Context, state *StreamState) (*Stre
 // newestCheckpoint loads the newest checkpoint of cps (ascending) at or
 // below maxSeq and newer than have, skipping damaged ones with a warning.
 // It returns nil when none is better than have.
-func (w *Warehouse) newestCheckpoint(ctx context.Context, name string, cps []int64, maxSeq int64, have *StreamState) *StreamState {
+func (w *Log) newestCheckpoint(ctx context.Context, name string, cps []int64, maxSeq int64, have *StreamState) *StreamState {
 	for i := len(cps) - 1; i >= 0; i-- {
 		if cps[i] > maxSeq {
 			continue
@@ -278,8 +278,8 @@ func (w *Warehouse) newestCheckpoint(ctx context.Context, name string, cps []int
 		if have != nil && cps[i] <= have.Seq {
 			return nil
 		}
-		key := checkpointKey(name, cps[i])
-		s, err := w.readCheckpoint(ctx, name, key)
+		key := CheckpointKey(name, cps[i])
+		s, err := w.ReadCheckpoint(ctx, name, key)
 		if err != nil || s.Seq != cps[i] {
 			if err == nil {
 				err = fmt.Errorf("it holds seq %d", s.Seq)
@@ -293,7 +293,7 @@ func (w *Warehouse) newestCheckpoint(ctx context.Context, name string, cps []int
 }
 
 // replay applies the listed commits after state.Seq, up to maxSeq.
-func (w *Warehouse) replay(ctx context.Context, state *StreamState, commits []int64, maxSeq int64) error {
+func (w *Log) replay(ctx context.Context, state *StreamState, commits []int64, maxSeq int64) error {
 	for _, seq := range commits {
 		if seq <= state.Seq {
 			continue
@@ -301,15 +301,15 @@ func (w *Warehouse) replay(ctx context.Context, state *StreamState, commits []in
 		if seq > maxSeq {
 			break
 		}
-		key := commitKey(state.Stream, seq)
+		key := CommitKey(state.Stream, seq)
 		if seq != state.Seq+1 {
 			return fmt.Errorf("commit seq %d is missing (found %s after seq %d)", state.Seq+1, key, state.Seq)
 		}
-		c, err := w.readCommit(ctx, key)
+		c, err := w.ReadCommit(ctx, key)
 		if err != nil {
 			return err
 		}
-		if err := state.apply(c); err != nil {
+		if err := state.Apply(c); err != nil {
 			return fmt.Errorf("replay %s: %w", key, err)
 		}
 	}
@@ -318,15 +318,15 @@ func (w *Warehouse) replay(ctx context.Context, state *StreamState, commits []in
 
 // openAtSeq opens a stream as of commit seq from the newest checkpoint at
 // or before it. commits and cps are the stream's listing, or nil to list.
-func (w *Warehouse) openAtSeq(ctx context.Context, name string, seq int64, commits, cps []int64) (*StreamState, error) {
+func (w *Log) openAtSeq(ctx context.Context, name string, seq int64, commits, cps []int64) (*StreamState, error) {
 	if commits == nil {
 		var err error
-		if commits, cps, err = w.listStream(ctx, name); err != nil {
+		if commits, cps, err = w.ListStream(ctx, name); err != nil {
 			return nil, err
 		}
 	}
 	if seq == 0 {
-		return newStreamState(name), nil
+		return NewStreamState(name), nil
 	}
 	if len(commits) == 0 || commits[len(commits)-1] < seq {
 		last := int64(0)
@@ -337,7 +337,7 @@ func (w *Warehouse) openAtSeq(ctx context.Context, name string, seq int64, commi
 	}
 	state := w.newestCheckpoint(ctx, name, cps, seq, nil)
 	if state == nil {
-		state = newStreamState(name)
+		state = NewStreamState(name)
 	}
 	if err := w.replay(ctx, state, commits, seq); err != nil {
 		return nil, err
@@ -346,8 +346,8 @@ func (w *Warehouse) openAtSeq(ctx context.Context, name string, seq int64, commi
 }
 
 // openAtTime opens a stream as of its last commit at or before t.
-func (w *Warehouse) openAtTime(ctx context.Context, name string, t time.Time) (*StreamState, error) {
-	commits, cps, err := w.listStream(ctx, name)
+func (w *Log) openAtTime(ctx context.Context, name string, t time.Time) (*StreamState, error) {
+	commits, cps, err := w.ListStream(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -361,13 +361,13 @@ func (w *Warehouse) openAtTime(ctx context.Context, name string, t time.Time) (*
 // seqAtTime returns the last of commits (ascending) committed at or before
 // t, 0 if none. Commit times never decrease within a stream (Commit makes
 // sure), so a binary search finds it in O(log n) small GETs.
-func (w *Warehouse) seqAtTime(ctx context.Context, name string, commits []int64, t time.Time) (int64, error) {
+func (w *Log) seqAtTime(ctx context.Context, name string, commits []int64, t time.Time) (int64, error) {
 	var searchErr error
 	n := sort.Search(len(commits), func(i int) bool {
 		if searchErr != nil {
 			return true
 		}
-		c, err := w.readCommit(ctx, commitKey(name, commits[i]))
+		c, err := w.ReadCommit(ctx, CommitKey(name, commits[i]))
 		if err != nil {
 			searchErr = err
 			return true
@@ -383,9 +383,9 @@ func (w *Warehouse) seqAtTime(ctx context.Context, name string, commits []int64,
 	return commits[n-1], nil
 }
 
-// seqAsOf returns the seq the warehouse's as-of point selects for a
+// SeqAsOf returns the seq the warehouse's as-of point selects for a
 // stream whose commits (ascending) are listed.
-func (w *Warehouse) seqAsOf(ctx context.Context, name string, commits []int64) (int64, error) {
+func (w *Log) SeqAsOf(ctx context.Context, name string, commits []int64) (int64, error) {
 	at, seq, head := w.asOf.target(name)
 	switch {
 	case head:
@@ -402,7 +402,7 @@ func (w *Warehouse) seqAsOf(ctx context.Context, name string, commits []int64) (
 // FirstCommitTime returns the time of the warehouse's first commit (the
 // earliest commit 1 of its streams) and whether there is one: the
 // earliest point a read as of a time can see anything.
-func (w *Warehouse) FirstCommitTime(ctx context.Context) (time.Time, bool, error) {
+func (w *Log) FirstCommitTime(ctx context.Context) (time.Time, bool, error) {
 	names, err := w.Streams(ctx)
 	if err != nil {
 		return time.Time{}, false, err
@@ -410,7 +410,7 @@ func (w *Warehouse) FirstCommitTime(ctx context.Context) (time.Time, bool, error
 	var first time.Time
 	found := false
 	for _, n := range names {
-		c, err := w.readCommit(ctx, commitKey(n, 1))
+		c, err := w.ReadCommit(ctx, CommitKey(n, 1))
 		if errors.Is(err, storage.ErrNotFound) {
 			continue // registered, no commit yet
 		}
@@ -425,10 +425,10 @@ func (w *Warehouse) FirstCommitTime(ctx context.Context) (time.Time, bool, error
 }
 
 // Streams lists the registered streams, sorted.
-func (w *Warehouse) Streams(ctx context.Context) ([]string, error) {
+func (w *Log) Streams(ctx context.Context) ([]string, error) {
 	var out []string
-	err := w.Store.List(ctx, registryPrefix, "", func(o storage.ObjectInfo) error {
-		name, err := url.PathUnescape(o.Key[len(registryPrefix):])
+	err := w.Store.List(ctx, RegistryPrefix, "", func(o storage.ObjectInfo) error {
+		name, err := url.PathUnescape(o.Key[len(RegistryPrefix):])
 		if err != nil || ValidateStreamName(name) != nil {
 			w.logger().Warn("ignoring a malformed stream marker", "key", o.Key)
 			return nil
@@ -437,7 +437,7 @@ func (w *Warehouse) Streams(ctx context.Context) ([]string, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list streams under %s: %w", registryPrefix, err)
+		return nil, fmt.Errorf("list streams under %s: %w", RegistryPrefix, err)
 	}
 	sort.Strings(out)
 	return out, nil
@@ -479,12 +479,12 @@ func (s *State) Tables() []string {
 }
 
 // State opens every registered stream (as of the warehouse's as-of point).
-func (w *Warehouse) State(ctx context.Context) (*State, error) { return w.StateOf(ctx) }
+func (w *Log) State(ctx context.Context) (*State, error) { return w.StateOf(ctx) }
 
 // StateOf opens only the streams that own partitions of tables (every
 // stream when none is given), so a damaged stream fails only the readers
 // of its own tables, and the error names the stream and the key.
-func (w *Warehouse) StateOf(ctx context.Context, tables ...*schemas.Table) (*State, error) {
+func (w *Log) StateOf(ctx context.Context, tables ...*schemas.Table) (*State, error) {
 	names, err := w.Streams(ctx)
 	if err != nil {
 		return nil, err
@@ -504,7 +504,7 @@ func (w *Warehouse) StateOf(ctx context.Context, tables ...*schemas.Table) (*Sta
 }
 
 // Snapshot returns the live files of t, sorted by key.
-func (w *Warehouse) Snapshot(ctx context.Context, t *schemas.Table) ([]FileEntry, error) {
+func (w *Log) Snapshot(ctx context.Context, t *schemas.Table) ([]FileEntry, error) {
 	st, err := w.StateOf(ctx, t)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %s: %w", t.FullName(), err)
@@ -512,17 +512,17 @@ func (w *Warehouse) Snapshot(ctx context.Context, t *schemas.Table) ([]FileEntry
 	return st.Files(t.FullName()), nil
 }
 
-// LogQuery selects commits for Log.
+// LogQuery selects commits for Commits.
 type LogQuery struct {
 	Stream string // only this stream; empty: all
 	Table  string // only commits adding or retiring files of this table
 	Limit  int    // at most this many; 0: all
 }
 
-// Log calls fn with commits newest first (by commit time across streams,
+// Commits calls fn with commits newest first (by commit time across streams,
 // by seq within one). It reads commits lazily from each stream's head
 // backwards, so a small Limit costs few GETs however long the log is.
-func (w *Warehouse) Log(ctx context.Context, q LogQuery, fn func(*Commit) error) error {
+func (w *Log) Commits(ctx context.Context, q LogQuery, fn func(*Commit) error) error {
 	var names []string
 	if q.Stream != "" {
 		if err := ValidateStreamName(q.Stream); err != nil {
@@ -540,7 +540,7 @@ func (w *Warehouse) Log(ctx context.Context, q LogQuery, fn func(*Commit) error)
 		for len(c.seqs) > 0 {
 			seq := c.seqs[len(c.seqs)-1]
 			c.seqs = c.seqs[:len(c.seqs)-1]
-			cm, err := w.readCommit(ctx, commitKey(c.stream, seq))
+			cm, err := w.ReadCommit(ctx, CommitKey(c.stream, seq))
 			if err != nil {
 				return fmt.Errorf("log %s: %w", c.stream, err)
 			}
@@ -553,11 +553,11 @@ func (w *Warehouse) Log(ctx context.Context, q LogQuery, fn func(*Commit) error)
 		return nil
 	}
 	for _, n := range names {
-		seqs, _, err := w.listStream(ctx, n)
+		seqs, _, err := w.ListStream(ctx, n)
 		if err != nil {
 			return err
 		}
-		last, err := w.seqAsOf(ctx, n, seqs)
+		last, err := w.SeqAsOf(ctx, n, seqs)
 		if err != nil {
 			return fmt.Errorf("log %s: %w", n, err)
 		}

@@ -1,4 +1,4 @@
-package pipeline
+package txlog
 
 import (
 	"fmt"
@@ -24,7 +24,7 @@ func checkOwnership(c *Commit, extra []*schemas.Table) error {
 		if t == nil {
 			return fmt.Errorf("unknown table %q: pass its definition in CommitRequest.Tables", table)
 		}
-		values, err := partitionOfKey(t, key)
+		values, err := PartitionOfKey(t, key)
 		if err != nil {
 			return err
 		}
@@ -55,7 +55,7 @@ func checkOwnership(c *Commit, extra []*schemas.Table) error {
 	for _, d := range c.Deletes {
 		if d.Table == "" {
 			// The stream's own log objects (old checkpoints).
-			if !strings.HasPrefix(d.Key, streamPrefix(c.Stream)) {
+			if !strings.HasPrefix(d.Key, StreamPrefix(c.Stream)) {
 				return fmt.Errorf("deletes %s, which is neither a table's file nor this stream's log object: %w", d.Key, ErrNotOwner)
 			}
 			continue
@@ -67,10 +67,10 @@ func checkOwnership(c *Commit, extra []*schemas.Table) error {
 	return nil
 }
 
-// partitionOfKey reads the partition values from a data file's key:
+// PartitionOfKey reads the partition values from a data file's key:
 // "<schema>/<table>/<col>=<v>/.../<file>", one level per partition column
 // in order, values escaped as EscapePathValue writes them.
-func partitionOfKey(t *schemas.Table, key string) (map[string]string, error) {
+func PartitionOfKey(t *schemas.Table, key string) (map[string]string, error) {
 	rest, ok := strings.CutPrefix(key, t.Prefix())
 	if !ok {
 		return nil, fmt.Errorf("file %s is not under %s's folder %s", key, t.FullName(), t.Prefix())

@@ -1,4 +1,4 @@
-package pipeline
+package txlog
 
 import (
 	"context"
@@ -6,11 +6,11 @@ import (
 	"archtics/schemas"
 )
 
-// withStreamTables returns w with the table definitions its registered
+// WithStreamTables returns w with the table definitions its registered
 // streams imply added to Tables (schemas.StreamTables: a team's realtime
 // stream brings its archtics_<team>_rtx schema), so queries and views see
 // per-team schemas without the caller knowing the teams.
-func (w *Warehouse) withStreamTables(ctx context.Context) (*Warehouse, error) {
+func (w *Log) WithStreamTables(ctx context.Context) (*Log, error) {
 	names, err := w.Streams(ctx)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package pipeline
+package views
 
 import (
 	"bytes"
@@ -10,6 +10,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"archtics/pipeline"
+	"archtics/pipeline/txlog"
+	"archtics/storage/storagetest"
 
 	"archtics/schemas"
 )
@@ -46,7 +50,7 @@ func (c *hashCounter) take() []string {
 // backdate moves the modification time of every committed file of c an
 // hour back, as for files written long before they are read (a file read
 // right after it was written is hashed again; see racyWindow).
-func backdate(t *testing.T, root string, c *Commit) {
+func backdate(t *testing.T, root string, c *txlog.Commit) {
 	t.Helper()
 	old := time.Now().Add(-time.Hour)
 	for _, e := range c.Adds {
@@ -56,7 +60,7 @@ func backdate(t *testing.T, root string, c *Commit) {
 	}
 }
 
-func localPaths(root string, c *Commit) []string {
+func localPaths(root string, c *txlog.Commit) []string {
 	var out []string
 	for _, e := range c.Adds {
 		out = append(out, filepath.Join(root, filepath.FromSlash(e.Key)))
@@ -79,7 +83,7 @@ func TestVerifyOnceLocal(t *testing.T) {
 	hashes := countHashes(t)
 
 	materialize := func() (LocalFiles, error) {
-		return w.Materialize(ctx, cache, schemas.RTXAttendanceRaw)
+		return Materialize(ctx, w.Log, cache, schemas.RTXAttendanceRaw)
 	}
 	if _, err := materialize(); err != nil {
 		t.Fatal(err)
@@ -155,7 +159,7 @@ func TestVerifyOnceLocal(t *testing.T) {
 	if err := os.Chtimes(restore, time.Time{}, fi.ModTime()); err != nil {
 		t.Fatal(err)
 	}
-	_, err = w.Materialize(ctx, cache, schemas.RTXAttendanceRaw)
+	_, err = Materialize(ctx, w.Log, cache, schemas.RTXAttendanceRaw)
 	if err == nil || !strings.Contains(err.Error(), "corrupt") {
 		t.Fatalf("corrupted file with its modification time restored: err = %v, want corrupt", err)
 	}
@@ -179,7 +183,7 @@ func TestVerifyOnceRacy(t *testing.T) {
 	cache := t.TempDir()
 	hashes := countHashes(t)
 	for round := range 2 {
-		if _, err := w.Materialize(ctx, cache, schemas.RTXAttendanceRaw); err != nil {
+		if _, err := Materialize(ctx, w.Log, cache, schemas.RTXAttendanceRaw); err != nil {
 			t.Fatal(err)
 		}
 		if got, want := hashes.take(), localPaths(dir, c); !slices.Equal(got, want) {
@@ -193,23 +197,23 @@ func TestVerifyOnceRacy(t *testing.T) {
 // that changed is hashed again, and downloaded again when it no longer
 // matches.
 func TestVerifyOnceCache(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, w *Warehouse) {
+	forEachBackend(t, func(t *testing.T, w *pipeline.Warehouse) {
 		ctx := context.Background()
 		c := commitNHLScans(t, w, 1200)
-		counting := &countingStore{Store: w.Store}
-		remote := &Warehouse{Store: urlStore{counting}, Logger: testLogger}
+		counting := &storagetest.CountingStore{Store: w.Store}
+		remote := pipeline.New(storagetest.RemoteStore{Store: counting}, testLogger)
 		cache := t.TempDir()
 		hashes := countHashes(t)
 
 		dataGets := func() (n int) {
-			for _, k := range counting.reset() {
+			for _, k := range counting.Reset() {
 				if strings.HasPrefix(k, schemas.RTXAttendanceRaw.Prefix()) {
 					n++
 				}
 			}
 			return n
 		}
-		if _, err := remote.Materialize(ctx, cache, schemas.RTXAttendanceRaw); err != nil {
+		if _, err := Materialize(ctx, remote.Log, cache, schemas.RTXAttendanceRaw); err != nil {
 			t.Fatal(err)
 		}
 		if n := dataGets(); n != len(c.Adds) {
@@ -217,7 +221,7 @@ func TestVerifyOnceCache(t *testing.T) {
 		}
 		hashes.take() // the download hashes as it copies; no second pass is counted here
 		for round := range 2 {
-			if _, err := remote.Materialize(ctx, cache, schemas.RTXAttendanceRaw); err != nil {
+			if _, err := Materialize(ctx, remote.Log, cache, schemas.RTXAttendanceRaw); err != nil {
 				t.Fatal(err)
 			}
 			if n, got := dataGets(), hashes.take(); n != 0 || len(got) != 0 {
@@ -236,7 +240,7 @@ func TestVerifyOnceCache(t *testing.T) {
 		if err := os.WriteFile(cached, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		files, err := remote.Materialize(ctx, cache, schemas.RTXAttendanceRaw)
+		files, err := Materialize(ctx, remote.Log, cache, schemas.RTXAttendanceRaw)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -258,7 +262,7 @@ func TestVerifyOnceCache(t *testing.T) {
 		if rows != 1200 {
 			t.Fatalf("%d rows after re-download, want 1200", rows)
 		}
-		if _, err := remote.Materialize(ctx, cache, schemas.RTXAttendanceRaw); err != nil {
+		if _, err := Materialize(ctx, remote.Log, cache, schemas.RTXAttendanceRaw); err != nil {
 			t.Fatal(err)
 		}
 		if n, got := dataGets(), hashes.take(); n != 0 || len(got) != 0 {
@@ -277,7 +281,7 @@ func TestStampFileDamaged(t *testing.T) {
 	backdate(t, dir, c)
 	cache := t.TempDir()
 	hashes := countHashes(t)
-	if _, err := w.Materialize(ctx, cache, schemas.RTXAttendanceRaw); err != nil {
+	if _, err := Materialize(ctx, w.Log, cache, schemas.RTXAttendanceRaw); err != nil {
 		t.Fatal(err)
 	}
 	hashes.take()
@@ -286,7 +290,7 @@ func TestStampFileDamaged(t *testing.T) {
 		t.Fatal(err)
 	}
 	for round, want := range [][]string{localPaths(dir, c), nil} {
-		if _, err := w.Materialize(ctx, cache, schemas.RTXAttendanceRaw); err != nil {
+		if _, err := Materialize(ctx, w.Log, cache, schemas.RTXAttendanceRaw); err != nil {
 			t.Fatalf("round %d: %v", round, err)
 		}
 		if got := hashes.take(); !slices.Equal(got, want) {

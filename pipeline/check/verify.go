@@ -1,4 +1,8 @@
-package pipeline
+// Package check verifies a warehouse without trusting it: it replays every
+// stream's log, compares checkpoints with the replay, and reads each live
+// file against its commit (size, SHA-256, Parquet row count). Like
+// restic's checker it only reads; what it finds is a report, not a fix.
+package check
 
 import (
 	"bytes"
@@ -18,6 +22,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"golang.org/x/sync/errgroup"
 
+	"archtics/pipeline/txlog"
 	"archtics/storage"
 )
 
@@ -33,10 +38,6 @@ const (
 	ProblemLog         = "log"         // a stream could not be replayed or a log object is malformed
 	ProblemCheckpoint  = "checkpoint"  // a checkpoint disagrees with the replay of the commits before it
 )
-
-// DefaultGrace is how young an object no commit names may be and still be
-// taken for a live writer's upload that is about to be committed.
-const DefaultGrace = time.Hour
 
 // Problem is one finding of Verify.
 type Problem struct {
@@ -55,8 +56,8 @@ type InFlight struct {
 	LastModified time.Time `json:"last_modified"`
 }
 
-// VerifyReport is the result of Verify.
-type VerifyReport struct {
+// Report is the result of Verify.
+type Report struct {
 	AsOf        string     `json:"as_of"`
 	Streams     int        `json:"streams"`
 	Commits     int64      `json:"commits"`
@@ -76,32 +77,32 @@ type RestoreRecord struct {
 	Stream      string    `json:"stream"`
 	Seq         int64     `json:"seq"`
 	CommittedAt time.Time `json:"committed_at"`
-	RestoreInfo
+	txlog.RestoreInfo
 }
 
 // OK reports whether Verify found nothing wrong.
-func (r *VerifyReport) OK() bool { return len(r.Problems) == 0 }
+func (r *Report) OK() bool { return len(r.Problems) == 0 }
 
-// VerifyProgress is passed to the progress callback after each file.
-type VerifyProgress struct {
+// Progress is passed to the progress callback after each file.
+type Progress struct {
 	FilesDone, FilesTotal int
 	BytesDone, BytesTotal int64
 }
 
-// VerifyOptions tunes Verify.
-type VerifyOptions struct {
+// Options tunes Verify.
+type Options struct {
 	// Grace: an object no commit names that is younger than this is
-	// reported as in flight, not as a problem (default DefaultGrace).
+	// reported as in flight, not as a problem (default txlog.DefaultGrace).
 	Grace    time.Duration
-	Progress func(VerifyProgress)
+	Progress func(Progress)
 }
 
-// VerifyConcurrency is how many files Verify reads at once.
-var VerifyConcurrency = 4
+// Concurrency is how many files Verify reads at once.
+var Concurrency = 4
 
 // Verify runs VerifyWith with the default grace period.
-func (w *Warehouse) Verify(ctx context.Context, progress func(VerifyProgress)) (*VerifyReport, error) {
-	return w.VerifyWith(ctx, VerifyOptions{Progress: progress})
+func Verify(ctx context.Context, w *txlog.Log, progress func(Progress)) (*Report, error) {
+	return VerifyWith(ctx, w, Options{Progress: progress})
 }
 
 // VerifyWith is the auditor's check. It
@@ -120,17 +121,17 @@ func (w *Warehouse) Verify(ctx context.Context, progress func(VerifyProgress)) (
 // meanwhile cannot make its files look uncommitted. VerifyWith returns an
 // error only when it cannot do its job (the store is unreachable, the
 // context ended); what it finds is in the report.
-func (w *Warehouse) VerifyWith(ctx context.Context, opts VerifyOptions) (*VerifyReport, error) {
+func VerifyWith(ctx context.Context, w *txlog.Log, opts Options) (*Report, error) {
 	if opts.Grace == 0 {
-		opts.Grace = DefaultGrace
+		opts.Grace = txlog.DefaultGrace
 	}
-	rep := &VerifyReport{AsOf: w.asOf.String(), Problems: []Problem{}, InFlight: []InFlight{}, Restores: []RestoreRecord{}}
-	started := w.now()
+	rep := &Report{AsOf: w.AsOfPoint().String(), Problems: []Problem{}, InFlight: []InFlight{}, Restores: []RestoreRecord{}}
+	started := w.Time()
 
 	// 1. The data objects, first.
 	var objects []storage.ObjectInfo
 	err := w.Store.List(ctx, "", "", func(o storage.ObjectInfo) error {
-		if !strings.HasPrefix(o.Key, logPrefix) && tablePrefixOf(o.Key) != "" {
+		if !strings.HasPrefix(o.Key, txlog.LogPrefix) && txlog.TablePrefixOf(o.Key) != "" {
 			objects = append(objects, o)
 		}
 		return nil
@@ -142,21 +143,21 @@ func (w *Warehouse) VerifyWith(ctx context.Context, opts VerifyOptions) (*Verify
 	// 2. The log: stream discovery independent of the registry, gaps.
 	seqs := map[string][]int64{}
 	cps := map[string][]int64{}
-	err = w.Store.List(ctx, logPrefix, "", func(o storage.ObjectInfo) error {
-		if strings.HasPrefix(o.Key, registryPrefix) {
+	err = w.Store.List(ctx, txlog.LogPrefix, "", func(o storage.ObjectInfo) error {
+		if strings.HasPrefix(o.Key, txlog.RegistryPrefix) {
 			return nil
 		}
-		rest := o.Key[len(logPrefix):]
+		rest := o.Key[len(txlog.LogPrefix):]
 		i := strings.LastIndexByte(rest, '/')
 		if i < 0 {
 			rep.Problems = append(rep.Problems, Problem{ProblemLog, o.Key, "object directly under _log/"})
 			return nil
 		}
 		stream, name := rest[:i], rest[i+1:]
-		if name == lastCheckpoint {
+		if name == txlog.LastCheckpoint {
 			return nil
 		}
-		seq, isCP, ok := parseLogName(name)
+		seq, isCP, ok := txlog.ParseLogName(name)
 		switch {
 		case !ok:
 			rep.Problems = append(rep.Problems, Problem{ProblemLog, o.Key, "not a commit or checkpoint name"})
@@ -168,7 +169,7 @@ func (w *Warehouse) VerifyWith(ctx context.Context, opts VerifyOptions) (*Verify
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("verify: list %s: %w", logPrefix, err)
+		return nil, fmt.Errorf("verify: list %s: %w", txlog.LogPrefix, err)
 	}
 	registered, err := w.Streams(ctx)
 	if err != nil {
@@ -180,7 +181,7 @@ func (w *Warehouse) VerifyWith(ctx context.Context, opts VerifyOptions) (*Verify
 	}
 	for n := range seqs {
 		if !names[n] {
-			rep.Problems = append(rep.Problems, Problem{ProblemLog, streamMarkerKey(n),
+			rep.Problems = append(rep.Problems, Problem{ProblemLog, txlog.StreamMarkerKey(n),
 				fmt.Sprintf("stream %s has commits but no registry marker; readers do not see it", n)})
 			names[n] = true
 		}
@@ -195,7 +196,7 @@ func (w *Warehouse) VerifyWith(ctx context.Context, opts VerifyOptions) (*Verify
 	// (a retired file not yet vacuumed is not "uncommitted"), and every
 	// checkpoint is compared with the replay.
 	named := map[string]bool{}
-	live := map[string]FileEntry{}
+	live := map[string]txlog.FileEntry{}
 	for _, n := range streamNames {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("verify: %w", err)
@@ -207,7 +208,7 @@ func (w *Warehouse) VerifyWith(ctx context.Context, opts VerifyOptions) (*Verify
 		gap := false
 		for i, q := range s {
 			if q != int64(i+1) {
-				rep.Problems = append(rep.Problems, Problem{ProblemGap, commitKey(n, int64(i+1)),
+				rep.Problems = append(rep.Problems, Problem{ProblemGap, txlog.CommitKey(n, int64(i+1)),
 					fmt.Sprintf("stream %s: commit seq %d is missing (next present is %d)", n, i+1, q)})
 				gap = true
 				break
@@ -217,7 +218,7 @@ func (w *Warehouse) VerifyWith(ctx context.Context, opts VerifyOptions) (*Verify
 			// Name what the surviving commits add, so their files are
 			// not reported as uncommitted on top of the gap.
 			for _, q := range s {
-				if c, err := w.readCommit(ctx, commitKey(n, q)); err == nil {
+				if c, err := w.ReadCommit(ctx, txlog.CommitKey(n, q)); err == nil {
 					for _, a := range c.Adds {
 						named[a.Key] = true
 					}
@@ -225,18 +226,18 @@ func (w *Warehouse) VerifyWith(ctx context.Context, opts VerifyOptions) (*Verify
 			}
 			continue
 		}
-		asOf, err := w.seqAsOf(ctx, n, s)
+		asOf, err := w.SeqAsOf(ctx, n, s)
 		if err != nil {
-			rep.Problems = append(rep.Problems, Problem{ProblemLog, streamPrefix(n), err.Error()})
+			rep.Problems = append(rep.Problems, Problem{ProblemLog, txlog.StreamPrefix(n), err.Error()})
 			continue
 		}
-		checked, err := w.replayAndCompare(ctx, n, s, cps[n], asOf, named, live, rep)
+		checked, err := replayAndCompare(ctx, w, n, s, cps[n], asOf, named, live, rep)
 		rep.Checkpoints += checked
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("verify: %w", ctx.Err())
 			}
-			rep.Problems = append(rep.Problems, Problem{ProblemLog, streamPrefix(n), err.Error()})
+			rep.Problems = append(rep.Problems, Problem{ProblemLog, txlog.StreamPrefix(n), err.Error()})
 		}
 	}
 
@@ -270,13 +271,13 @@ func (w *Warehouse) VerifyWith(ctx context.Context, opts VerifyOptions) (*Verify
 	// A file that cannot be read at all (not a damaged one: that is a
 	// problem) fails the check, and stops the others.
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(max(VerifyConcurrency, 1))
+	g.SetLimit(max(Concurrency, 1))
 	for _, e := range files {
 		if gctx.Err() != nil {
 			break
 		}
 		g.Go(func() error {
-			p, err := w.verifyFile(gctx, e)
+			p, err := verifyFile(gctx, w, e)
 			if err != nil {
 				return err
 			}
@@ -289,7 +290,7 @@ func (w *Warehouse) VerifyWith(ctx context.Context, opts VerifyOptions) (*Verify
 			doneB += e.Bytes
 			rep.Rows += e.Rows
 			if opts.Progress != nil {
-				opts.Progress(VerifyProgress{done, len(files), doneB, total})
+				opts.Progress(Progress{done, len(files), doneB, total})
 			}
 			return nil
 		})
@@ -310,19 +311,19 @@ func (w *Warehouse) VerifyWith(ctx context.Context, opts VerifyOptions) (*Verify
 // commits, naming every key ever added, comparing every listed checkpoint
 // with the replayed state at its seq, and adding the files live at seq
 // asOf to live. It returns how many checkpoints it compared.
-func (w *Warehouse) replayAndCompare(ctx context.Context, n string, commits, cps []int64, asOf int64,
-	named map[string]bool, live map[string]FileEntry, rep *VerifyReport) (int, error) {
+func replayAndCompare(ctx context.Context, w *txlog.Log, n string, commits, cps []int64, asOf int64,
+	named map[string]bool, live map[string]txlog.FileEntry, rep *Report) (int, error) {
 	isCP := map[int64]bool{}
 	for _, q := range cps {
 		isCP[q] = true
 	}
-	state := newStreamState(n)
+	state := txlog.NewStreamState(n)
 	checked := 0 // asOf 0 (before the first commit) adds no live file
-	for c, err := range w.commitsInOrder(ctx, n, commits) {
+	for c, err := range commitsInOrder(ctx, w, n, commits) {
 		if err != nil {
 			return checked, err
 		}
-		if err := state.apply(c); err != nil {
+		if err := state.Apply(c); err != nil {
 			return checked, fmt.Errorf("replay %s: %w", c.Key(), err)
 		}
 		for _, a := range c.Adds {
@@ -342,8 +343,8 @@ func (w *Warehouse) replayAndCompare(ctx context.Context, n string, commits, cps
 			continue
 		}
 		checked++
-		key := checkpointKey(n, c.Seq)
-		cp, err := w.readCheckpoint(ctx, n, key)
+		key := txlog.CheckpointKey(n, c.Seq)
+		cp, err := w.ReadCheckpoint(ctx, n, key)
 		if err != nil {
 			if strings.Contains(err.Error(), "carries no checksum") {
 				checked--
@@ -368,12 +369,12 @@ func (w *Warehouse) replayAndCompare(ctx context.Context, n string, commits, cps
 // commitsInOrder yields the stream's commits in seq order, reading a few
 // ahead concurrently so a long log replays at the store's throughput, not
 // its latency.
-func (w *Warehouse) commitsInOrder(ctx context.Context, stream string, seqs []int64) iter.Seq2[*Commit, error] {
-	return func(yield func(*Commit, error) bool) {
+func commitsInOrder(ctx context.Context, w *txlog.Log, stream string, seqs []int64) iter.Seq2[*txlog.Commit, error] {
+	return func(yield func(*txlog.Commit, error) bool) {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		type result struct {
-			c   *Commit
+			c   *txlog.Commit
 			err error
 		}
 		const ahead = 16
@@ -388,7 +389,7 @@ func (w *Warehouse) commitsInOrder(ctx context.Context, stream string, seqs []in
 					return
 				}
 				go func(q int64) {
-					c, err := w.readCommit(ctx, commitKey(stream, q))
+					c, err := w.ReadCommit(ctx, txlog.CommitKey(stream, q))
 					ch <- result{c, err}
 				}(q)
 			}
@@ -405,23 +406,9 @@ func (w *Warehouse) commitsInOrder(ctx context.Context, stream string, seqs []in
 	}
 }
 
-// tablePrefixOf returns "<schema>/<table>/" of a data key.
-func tablePrefixOf(key string) string {
-	if strings.HasPrefix(key, IcebergPrefix) {
-		// The Iceberg metadata over the committed files (icebergcat):
-		// derived from the log, neither a table file nor an orphan.
-		return ""
-	}
-	parts := strings.SplitN(key, "/", 3)
-	if len(parts) < 3 {
-		return ""
-	}
-	return parts[0] + "/" + parts[1] + "/"
-}
-
 // verifyFile checks one committed file. It returns a problem for what is
 // wrong with the file and an error only when the context ended.
-func (w *Warehouse) verifyFile(ctx context.Context, e FileEntry) (*Problem, error) {
+func verifyFile(ctx context.Context, w *txlog.Log, e txlog.FileEntry) (*Problem, error) {
 	rc, info, err := w.Store.Get(ctx, e.Key)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -448,7 +435,7 @@ func (w *Warehouse) verifyFile(ctx context.Context, e FileEntry) (*Problem, erro
 	if sum := hex.EncodeToString(h.Sum(nil)); sum != e.SHA256 {
 		return &Problem{ProblemChecksum, e.Key, fmt.Sprintf("sha256 %s, commit says %s", sum, e.SHA256)}, nil
 	}
-	rows, err := w.parquetRows(ctx, e.Key, n, tail.bytes())
+	rows, err := parquetRows(ctx, w, e.Key, n, tail.bytes())
 	if err != nil {
 		return &Problem{ProblemUnreadable, e.Key, err.Error()}, nil
 	}
@@ -460,7 +447,7 @@ func (w *Warehouse) verifyFile(ctx context.Context, e FileEntry) (*Problem, erro
 
 // parquetRows reads the row count from the Parquet footer, from the tail
 // already read when it holds the whole footer, else with a range read.
-func (w *Warehouse) parquetRows(ctx context.Context, key string, size int64, tail []byte) (int64, error) {
+func parquetRows(ctx context.Context, w *txlog.Log, key string, size int64, tail []byte) (int64, error) {
 	if size < 12 || len(tail) < 8 {
 		return 0, fmt.Errorf("parquet %s: %d bytes is too short", key, size)
 	}
@@ -517,4 +504,13 @@ func (t *tailWriter) bytes() []byte {
 		return t.buf[len(t.buf)-t.max:]
 	}
 	return t.buf
+}
+
+func sortedEntries(m map[string]txlog.FileEntry) []txlog.FileEntry {
+	out := make([]txlog.FileEntry, 0, len(m))
+	for _, e := range m {
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
 }

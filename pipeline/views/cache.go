@@ -1,4 +1,4 @@
-package pipeline
+package views
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"archtics/pipeline/txlog"
 	"archtics/schemas"
 	"archtics/storage"
 )
@@ -40,25 +41,25 @@ var CacheConcurrency = 4
 //
 // DuckDB never reads the object store itself: only files that passed
 // verification reach it.
-func (w *Warehouse) Materialize(ctx context.Context, cacheDir string, tables ...*schemas.Table) (LocalFiles, error) {
-	files, _, err := w.materialize(ctx, cacheDir, tables)
+func Materialize(ctx context.Context, w *txlog.Log, cacheDir string, tables ...*schemas.Table) (LocalFiles, error) {
+	files, _, err := materialize(ctx, w, cacheDir, tables)
 	return files, err
 }
 
 // stateFor is the committed state a reader of tables sees: only the
 // streams that own them (a damaged stream fails only its own tables'
 // readers), each at its head or as of the warehouse's as-of point.
-func (w *Warehouse) stateFor(ctx context.Context, tables []*schemas.Table) (*State, error) {
+func stateFor(ctx context.Context, w *txlog.Log, tables []*schemas.Table) (*txlog.State, error) {
 	return w.StateOf(ctx, tables...)
 }
 
 // materialize is Materialize, also returning the state it read.
-func (w *Warehouse) materialize(ctx context.Context, cacheDir string, tables []*schemas.Table) (LocalFiles, *State, error) {
-	tables, err := readSet(tables, w.Tables)
+func materialize(ctx context.Context, w *txlog.Log, cacheDir string, tables []*schemas.Table) (LocalFiles, *txlog.State, error) {
+	tables, err := schemas.ReadSet(tables, w.Tables)
 	if err != nil {
 		return nil, nil, fmt.Errorf("materialize: %w", err)
 	}
-	st, err := w.stateFor(ctx, tables)
+	st, err := stateFor(ctx, w, tables)
 	if err != nil {
 		return nil, nil, fmt.Errorf("materialize: %w", err)
 	}
@@ -71,11 +72,11 @@ func (w *Warehouse) materialize(ctx context.Context, cacheDir string, tables []*
 			return nil, nil, fmt.Errorf("materialize: cache folder: %w", err)
 		}
 	}
-	stamps := newStamps(cacheDir, w.logger())
+	stamps := newStamps(cacheDir, logger(w))
 	type job struct {
 		table string
 		i     int
-		e     FileEntry
+		e     txlog.FileEntry
 	}
 	out := LocalFiles{}
 	var jobs []job
@@ -98,7 +99,7 @@ func (w *Warehouse) materialize(ctx context.Context, cacheDir string, tables []*
 			err = checkLocal(ctx, stamps, j.table, path, j.e)
 		} else {
 			path = filepath.Join(cacheDir, filepath.FromSlash(j.e.Key))
-			err = w.cacheFile(ctx, stamps, j.table, path, j.e)
+			err = cacheFile(ctx, w, stamps, j.table, path, j.e)
 		}
 		mu.Lock()
 		out[j.table][j.i] = path
@@ -116,63 +117,9 @@ func (w *Warehouse) materialize(ctx context.Context, cacheDir string, tables []*
 	return out, st, nil
 }
 
-// readSet returns tables (default: every known table) with the tables
-// their views depend on (schemas.Table.DependsOn, transitively), each
-// once, every table after its dependencies, so views can be created in
-// that order. extra are definitions beyond schemas.All (Warehouse.Tables).
-func readSet(tables, extra []*schemas.Table) ([]*schemas.Table, error) {
-	if len(tables) == 0 {
-		tables = append(knownTables(), extra...)
-	}
-	known := append(append([]*schemas.Table(nil), tables...), extra...)
-	const visiting, done = 1, 2
-	state := map[string]int{}
-	var out []*schemas.Table
-	var visit func(t *schemas.Table, path []string) error
-	visit = func(t *schemas.Table, path []string) error {
-		name := t.FullName()
-		switch state[name] {
-		case done:
-			return nil
-		case visiting:
-			return fmt.Errorf("the views of %s depend on each other in a cycle: fix DependsOn in schemas", strings.Join(append(path, name), " -> "))
-		}
-		state[name] = visiting
-		for _, d := range t.DependsOn {
-			dt := lookupView(d, known)
-			if dt == nil {
-				return fmt.Errorf("the view of %s depends on %s, which is not a known table: fix DependsOn in schemas", name, d)
-			}
-			if err := visit(dt, append(path, name)); err != nil {
-				return err
-			}
-		}
-		state[name] = done
-		out = append(out, t)
-		return nil
-	}
-	for _, t := range tables {
-		if err := visit(t, nil); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
-// lookupView finds the table whose view SQL calls name (SQLName):
-// DependsOn names what a view's SELECT reads.
-func lookupView(name string, extra []*schemas.Table) *schemas.Table {
-	for _, t := range append(append([]*schemas.Table(nil), extra...), knownTables()...) {
-		if t.SQLName() == name {
-			return t
-		}
-	}
-	return nil
-}
-
 // localRoot returns the folder of a local-folder warehouse, or "". The
 // file backend's URL is its absolute root and keys are files under it.
-func localRoot(w *Warehouse) string {
+func localRoot(w *txlog.Log) string {
 	u := w.Store.URL()
 	if strings.Contains(u, "://") || !filepath.IsAbs(u) {
 		return ""
@@ -185,7 +132,7 @@ func localRoot(w *Warehouse) string {
 
 // checkLocal verifies a committed file used in place: trusted on a
 // matching stamp, hashed (and stamped) otherwise.
-func checkLocal(ctx context.Context, stamps *stamps, table, path string, e FileEntry) error {
+func checkLocal(ctx context.Context, stamps *stamps, table, path string, e txlog.FileEntry) error {
 	if stamps.trusted(table, e, path) {
 		return nil
 	}
@@ -201,7 +148,7 @@ func checkLocal(ctx context.Context, stamps *stamps, table, path string, e FileE
 
 // cacheFile makes path hold the verified content of e, downloading it to a
 // temporary file first so a reader never sees a partial or wrong file.
-func (w *Warehouse) cacheFile(ctx context.Context, stamps *stamps, table, path string, e FileEntry) error {
+func cacheFile(ctx context.Context, w *txlog.Log, stamps *stamps, table, path string, e txlog.FileEntry) error {
 	if stamps.trusted(table, e, path) {
 		return nil
 	}
@@ -216,7 +163,7 @@ func (w *Warehouse) cacheFile(ctx context.Context, stamps *stamps, table, path s
 		if ctx.Err() != nil {
 			return err
 		}
-		w.logger().Warn("cached file does not match its commit; downloading it again", "key", e.Key, "path", path, "err", err)
+		logger(w).Warn("cached file does not match its commit; downloading it again", "key", e.Key, "path", path, "err", err)
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("cache %s: %w", path, err)
 	}

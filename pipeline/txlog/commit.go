@@ -1,4 +1,4 @@
-package pipeline
+package txlog
 
 import (
 	"bytes"
@@ -63,14 +63,14 @@ const maxReadFormat = RestoreFormat
 // the next commit.
 const CheckpointEvery = 10
 
-// ProgramVersion is recorded in every commit. The CLI sets it to its
-// build version; otherwise it is the module version from the build info.
-var ProgramVersion = func() string {
+// buildVersion is the module version from the build info, recorded in
+// commits when Log.Version is empty.
+func buildVersion() string {
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
 		return bi.Main.Version
 	}
 	return "dev"
-}()
+}
 
 // Watermark is the range of the source a commit covers. To is an RFC 3339
 // instant (a dump's cutoff, the end of a pulled interval, a tick's logical
@@ -134,7 +134,7 @@ type Commit struct {
 }
 
 // Key returns the commit's object key.
-func (c *Commit) Key() string { return commitKey(c.Stream, c.Seq) }
+func (c *Commit) Key() string { return CommitKey(c.Stream, c.Seq) }
 
 // CommitRequest is what a stage asks to commit.
 type CommitRequest struct {
@@ -177,25 +177,26 @@ type CommitRequest struct {
 // that commit (Existing set) without writing: rerunning a batch after a
 // crash is a no-op. If another writer took the sequence number first the
 // error wraps ErrCommitConflict.
-func (w *Warehouse) Commit(ctx context.Context, req CommitRequest) (*Commit, error) {
-	if w.readOnlyNow() {
+func (w *Log) Commit(ctx context.Context, req CommitRequest) (*Commit, error) {
+	if w.ReadOnly() {
 		return nil, fmt.Errorf("commit %s: %w", req.Stream, ErrReadOnly)
 	}
 	head, err := w.Stream(ctx, req.Stream)
 	if err != nil {
 		return nil, err
 	}
-	return w.commitOn(ctx, head, req)
+	return w.CommitOn(ctx, head, req)
 }
 
-// existingCommit returns the commit of req.BatchID if head holds one
-// (Existing set), nil if the batch is new.
-func (w *Warehouse) existingCommit(ctx context.Context, head *StreamState, req CommitRequest) (*Commit, error) {
+// BatchCommit returns the commit of req.BatchID if head holds one
+// (Existing set), nil if the batch is new. A writer checks it before doing
+// a batch's work, so a rerun of a committed batch costs nothing.
+func (w *Log) BatchCommit(ctx context.Context, head *StreamState, req CommitRequest) (*Commit, error) {
 	b, ok := head.Batches[req.BatchID]
 	if !ok {
 		return nil, nil
 	}
-	c, err := w.readCommit(ctx, commitKey(req.Stream, b.Seq))
+	c, err := w.ReadCommit(ctx, CommitKey(req.Stream, b.Seq))
 	if err != nil {
 		return nil, fmt.Errorf("commit %s: batch %s already committed as seq %d: %w", req.Stream, req.BatchID, b.Seq, err)
 	}
@@ -207,14 +208,17 @@ func (w *Warehouse) existingCommit(ctx context.Context, head *StreamState, req C
 	return c, nil
 }
 
-func (w *Warehouse) commitOn(ctx context.Context, head *StreamState, req CommitRequest) (*Commit, error) {
-	if w.readOnlyNow() {
+// CommitOn is Commit on a head the caller opened (Stream) before doing the
+// batch's work: the commit gets head.Seq+1 or fails with ErrCommitConflict,
+// and head advances to it.
+func (w *Log) CommitOn(ctx context.Context, head *StreamState, req CommitRequest) (*Commit, error) {
+	if w.ReadOnly() {
 		return nil, fmt.Errorf("commit %s: %w", req.Stream, ErrReadOnly)
 	}
 	if req.BatchID == "" || strings.ContainsFunc(req.BatchID, unicode.IsControl) {
 		return nil, fmt.Errorf("commit %s: batch id %q is empty or holds control characters", req.Stream, req.BatchID)
 	}
-	if c, err := w.existingCommit(ctx, head, req); c != nil || err != nil {
+	if c, err := w.BatchCommit(ctx, head, req); c != nil || err != nil {
 		return c, err
 	}
 	seq := head.Seq + 1
@@ -224,14 +228,14 @@ func (w *Warehouse) commitOn(ctx context.Context, head *StreamState, req CommitR
 	}
 	// Commit times never decrease within a stream, so "as of a time"
 	// is well defined even when writers' clocks disagree a little.
-	now := w.now().UTC()
+	now := w.Time().UTC()
 	if now.Before(head.CommittedAt) {
 		now = head.CommittedAt
 	}
 	c := &Commit{
 		Format: CommitFormat, Stream: req.Stream, Seq: seq, CommitID: newCommitID(), Stage: req.Stage,
 		BatchID: req.BatchID, PinBatch: req.PinBatch, SourceID: req.SourceID,
-		CommittedAt: now, Watermark: req.Watermark, ProgramVersion: ProgramVersion,
+		CommittedAt: now, Watermark: req.Watermark, ProgramVersion: w.version(),
 		Adds: req.Adds, Retires: req.Retires, Deletes: req.Deletes, Cursors: req.Cursors, Summary: req.Summary,
 	}
 	if req.Retention > 0 {
@@ -287,11 +291,11 @@ func (w *Warehouse) commitOn(ctx context.Context, head *StreamState, req CommitR
 	if seq == 1 {
 		// Register the stream before its first commit so readers find
 		// it by listing the small registry rather than the whole log.
-		if _, err := w.Store.PutIfAbsent(ctx, streamMarkerKey(req.Stream), bytes.NewReader([]byte(req.Stream)), int64(len(req.Stream))); err != nil && !errors.Is(err, storage.ErrExists) {
-			return nil, fmt.Errorf("commit %s seq %d: register stream at %s: %w", req.Stream, seq, streamMarkerKey(req.Stream), err)
+		if _, err := w.Store.PutIfAbsent(ctx, StreamMarkerKey(req.Stream), bytes.NewReader([]byte(req.Stream)), int64(len(req.Stream))); err != nil && !errors.Is(err, storage.ErrExists) {
+			return nil, fmt.Errorf("commit %s seq %d: register stream at %s: %w", req.Stream, seq, StreamMarkerKey(req.Stream), err)
 		}
 	}
-	key := commitKey(req.Stream, seq)
+	key := CommitKey(req.Stream, seq)
 	if _, err := w.Store.PutIfAbsent(ctx, key, bytes.NewReader(data), int64(len(data))); err != nil {
 		got, landed := w.readBack(ctx, key, c, err)
 		if landed == nil {
@@ -308,7 +312,7 @@ func (w *Warehouse) commitOn(ctx context.Context, head *StreamState, req CommitR
 	// The head now advances to the commit (the caller's state is its
 	// head no more): needed for the checkpoint, and it lets a caller
 	// that keeps its state commit again without reopening the stream.
-	if err := head.apply(c); err != nil {
+	if err := head.Apply(c); err != nil {
 		return nil, fmt.Errorf("commit %s seq %d landed, but its state cannot be built: %w", req.Stream, seq, err)
 	}
 	if seq-head.CheckpointSeq >= CheckpointEvery {
@@ -332,9 +336,9 @@ func (w *Warehouse) commitOn(ctx context.Context, head *StreamState, req CommitR
 // attempt's commit of the same batch (Existing set), (nil, false) when it
 // is another batch (a conflict), and a nil flag when nothing can be said
 // (the object is absent or unreadable: the original error stands).
-func (w *Warehouse) readBack(ctx context.Context, key string, c *Commit, werr error) (*Commit, *bool) {
+func (w *Log) readBack(ctx context.Context, key string, c *Commit, werr error) (*Commit, *bool) {
 	yes, no := true, false
-	got, err := w.readCommit(ctx, key)
+	got, err := w.ReadCommit(ctx, key)
 	if err != nil {
 		if errors.Is(werr, storage.ErrExists) && !errors.Is(err, storage.ErrNotFound) {
 			// It exists but cannot be read: not ours to claim.
@@ -354,7 +358,7 @@ func (w *Warehouse) readBack(ctx context.Context, key string, c *Commit, werr er
 
 // checkUploaded checks, with one HEAD each (a few at a time), that every
 // file a commit adds is in the store with the committed size.
-func (w *Warehouse) checkUploaded(ctx context.Context, adds []FileEntry) error {
+func (w *Log) checkUploaded(ctx context.Context, adds []FileEntry) error {
 	var g errgroup.Group
 	g.SetLimit(8)
 	errs := make([]error, len(adds))
@@ -416,7 +420,7 @@ func lookupTable(name string, extra []*schemas.Table) *schemas.Table {
 			return t
 		}
 	}
-	for _, t := range knownTables() {
+	for _, t := range KnownTables() {
 		if t.FullName() == name {
 			return t
 		}
@@ -424,97 +428,34 @@ func lookupTable(name string, extra []*schemas.Table) *schemas.Table {
 	return nil
 }
 
-// knownTables are the definitions the pipeline knows without being told
+// KnownTables are the definitions the pipeline knows without being told
 // (schemas.All, rejects included).
-func knownTables() []*schemas.Table {
+func KnownTables() []*schemas.Table {
 	return append([]*schemas.Table{}, schemas.All...)
-}
-
-// WriteAndCommit runs fn, which writes the batch's data through the
-// TableWriters add returns (one per table, created on first use), then
-// closes (uploads) them and commits their files together with req's own
-// Adds and Retires: several tables land in one commit or not at all.
-//
-// If the batch is already committed, fn is not run and the earlier commit
-// is returned (Existing set). Unless req.ExpectSeq is set, the commit is
-// pinned to the head seen when the batch started, so a writer that
-// committed meanwhile makes this one fail with ErrCommitConflict instead of
-// silently interleaving.
-func (w *Warehouse) WriteAndCommit(ctx context.Context, req CommitRequest, fn func(add func(t *schemas.Table) *TableWriter) error, opts ...WriterOption) (*Commit, error) {
-	if w.readOnlyNow() {
-		return nil, fmt.Errorf("commit %s: %w", req.Stream, ErrReadOnly)
-	}
-	head, err := w.Stream(ctx, req.Stream)
-	if err != nil {
-		return nil, err
-	}
-	if c, err := w.existingCommit(ctx, head, req); c != nil || err != nil {
-		return c, err
-	}
-	if req.ExpectSeq == 0 {
-		req.ExpectSeq = head.Seq + 1
-	}
-	var writers []*TableWriter
-	byTable := map[*schemas.Table]*TableWriter{}
-	add := func(t *schemas.Table) *TableWriter {
-		if tw, ok := byTable[t]; ok {
-			return tw
-		}
-		tw, err := NewTableWriter(w, t, req.BatchID, opts...)
-		if err != nil {
-			// Keep add's signature simple: the error surfaces on Write
-			// and Close.
-			tw = &TableWriter{w: w, t: t, err: err}
-		}
-		byTable[t] = tw
-		writers = append(writers, tw)
-		return tw
-	}
-	abort := func() {
-		for _, tw := range writers {
-			tw.Abort()
-		}
-	}
-	if err := fn(add); err != nil {
-		abort()
-		return nil, fmt.Errorf("commit %s batch %s: %w", req.Stream, req.BatchID, err)
-	}
-	for i, tw := range writers {
-		files, err := tw.Close(ctx)
-		if err != nil {
-			for _, rest := range writers[i+1:] {
-				rest.Abort()
-			}
-			return nil, fmt.Errorf("commit %s batch %s: %w", req.Stream, req.BatchID, err)
-		}
-		req.Adds = append(req.Adds, files...)
-		req.Tables = append(req.Tables, tw.t)
-	}
-	return w.commitOn(ctx, head, req)
 }
 
 // Key layout of the log.
 const (
-	logPrefix      = "_log/"
-	registryPrefix = "_log/_streams/"
-	lastCheckpoint = "_last_checkpoint"
+	LogPrefix      = "_log/"
+	RegistryPrefix = "_log/_streams/"
+	LastCheckpoint = "_last_checkpoint"
 )
 
-func streamPrefix(stream string) string { return logPrefix + stream + "/" }
+func StreamPrefix(stream string) string { return LogPrefix + stream + "/" }
 
-func commitKey(stream string, seq int64) string {
-	return fmt.Sprintf("%s%020d.json", streamPrefix(stream), seq)
+func CommitKey(stream string, seq int64) string {
+	return fmt.Sprintf("%s%020d.json", StreamPrefix(stream), seq)
 }
 
-func checkpointKey(stream string, seq int64) string {
-	return fmt.Sprintf("%s%020d.checkpoint.json", streamPrefix(stream), seq)
+func CheckpointKey(stream string, seq int64) string {
+	return fmt.Sprintf("%s%020d.checkpoint.json", StreamPrefix(stream), seq)
 }
 
-func streamMarkerKey(stream string) string { return registryPrefix + url.PathEscape(stream) }
+func StreamMarkerKey(stream string) string { return RegistryPrefix + url.PathEscape(stream) }
 
-// parseLogName classifies a key's last element within a stream folder:
+// ParseLogName classifies a key's last element within a stream folder:
 // a commit "<seq>.json" or a checkpoint "<seq>.checkpoint.json".
-func parseLogName(name string) (seq int64, checkpoint, ok bool) {
+func ParseLogName(name string) (seq int64, checkpoint, ok bool) {
 	base, isCP := strings.CutSuffix(name, ".checkpoint.json")
 	if !isCP {
 		var isCommit bool

@@ -1,4 +1,4 @@
-package pipeline
+package txlog
 
 import (
 	"context"
@@ -24,6 +24,9 @@ var ErrRestoreTarget = errors.New("no such commit to restore to")
 // is no longer in the store as committed: vacuum deleted it once the
 // retention had passed since it was retired, or it was damaged.
 var ErrRestoreFileGone = errors.New("a file to restore is no longer in the store as committed")
+
+// restoreConcurrency is how many files a restore reads at once to check them.
+const restoreConcurrency = 4
 
 // RestoreInfo is what a restore commit records of itself.
 type RestoreInfo struct {
@@ -89,8 +92,8 @@ type RestoreReport struct {
 // ErrRestoreFileGone. The commit expects the head it was planned on, so a
 // writer that committed meanwhile makes it fail with ErrCommitConflict. A
 // rerun after success finds the state already restored (NoOp).
-func (w *Warehouse) Restore(ctx context.Context, stream string, toSeq int64, opts RestoreOptions) (*RestoreReport, error) {
-	if w.readOnlyNow() {
+func (w *Log) Restore(ctx context.Context, stream string, toSeq int64, opts RestoreOptions) (*RestoreReport, error) {
+	if w.ReadOnly() {
 		return nil, fmt.Errorf("restore %s: %w", stream, ErrReadOnly)
 	}
 	if err := ValidateStreamName(stream); err != nil {
@@ -103,17 +106,17 @@ func (w *Warehouse) Restore(ctx context.Context, stream string, toSeq int64, opt
 	if err != nil {
 		return nil, fmt.Errorf("restore %s: %w", stream, err)
 	}
-	return w.restoreOn(ctx, head, toSeq, opts)
+	return w.RestoreOn(ctx, head, toSeq, opts)
 }
 
-// restoreOn restores head's stream, planned on head, which must still be
+// RestoreOn restores head's stream, planned on head, which must still be
 // the head when the commit is written.
-func (w *Warehouse) restoreOn(ctx context.Context, head *StreamState, toSeq int64, opts RestoreOptions) (*RestoreReport, error) {
+func (w *Log) RestoreOn(ctx context.Context, head *StreamState, toSeq int64, opts RestoreOptions) (*RestoreReport, error) {
 	stream := head.Stream
 	if toSeq > head.Seq {
 		return nil, fmt.Errorf("restore %s to seq %d: %w: the head is seq %d", stream, toSeq, ErrRestoreTarget, head.Seq)
 	}
-	target := newStreamState(stream)
+	target := NewStreamState(stream)
 	if toSeq > 0 {
 		var err error
 		if target, err = w.openAtSeq(ctx, stream, toSeq, nil, nil); err != nil {
@@ -145,7 +148,7 @@ func (w *Warehouse) restoreOn(ctx context.Context, head *StreamState, toSeq int6
 	for _, e := range rep.Retires {
 		req.Retires = append(req.Retires, e.Ref())
 	}
-	c, err := w.commitOn(ctx, head, req)
+	c, err := w.CommitOn(ctx, head, req)
 	if err != nil {
 		return rep, fmt.Errorf("restore %s to seq %d: %w", stream, toSeq, err)
 	}
@@ -218,9 +221,9 @@ func planRestore(head, target *StreamState) (*RestoreReport, map[string]string) 
 
 // checkRestorable reads each file to bring back and checks its size and
 // SHA-256 against its commit, a few at a time.
-func (w *Warehouse) checkRestorable(ctx context.Context, stream string, toSeq int64, head *StreamState, adds []FileEntry) error {
+func (w *Log) checkRestorable(ctx context.Context, stream string, toSeq int64, head *StreamState, adds []FileEntry) error {
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(VerifyConcurrency)
+	g.SetLimit(restoreConcurrency)
 	errs := make([]error, len(adds))
 	for i, e := range adds {
 		g.Go(func() error {
@@ -251,7 +254,7 @@ func (w *Warehouse) checkRestorable(ctx context.Context, stream string, toSeq in
 
 // checkContent reads a committed file and compares its size and SHA-256
 // with the entry's.
-func (w *Warehouse) checkContent(ctx context.Context, e FileEntry) error {
+func (w *Log) checkContent(ctx context.Context, e FileEntry) error {
 	rc, _, err := w.Store.Get(ctx, e.Key)
 	if errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("not in the store: %w", ErrRestoreFileGone)

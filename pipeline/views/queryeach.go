@@ -1,4 +1,4 @@
-package pipeline
+package views
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"archtics/pipeline/txlog"
 	"archtics/schemas"
 )
 
@@ -26,19 +27,19 @@ import (
 // With guard.ReadOnly the database is locked down before any statement
 // (LockReadOnly, allowing allow too: the file fn writes a result to, say);
 // fn checks each statement with guard (CheckStatement, CheckSettings).
-func (w *Warehouse) QueryEach(ctx context.Context, cacheDir string, statements []string, guard SQLGuard, allow []string, fn func(ctx context.Context, i int, conn *sql.Conn) error) (QueryInfo, error) {
-	w, err := w.withStreamTables(ctx)
+func QueryEach(ctx context.Context, w *txlog.Log, cacheDir string, statements []string, guard SQLGuard, allow []string, fn func(ctx context.Context, i int, conn *sql.Conn) error) (QueryInfo, error) {
+	w, err := w.WithStreamTables(ctx)
 	if err != nil {
 		return QueryInfo{}, fmt.Errorf("query: %w", err)
 	}
 	guess := tablesReadBy(strings.Join(statements, ";\n"), w.Tables)
-	info, failedAt, err := w.queryEachOver(ctx, cacheDir, statements, guess, 0, guard, allow, fn)
+	info, failedAt, err := queryEachOver(ctx, w, cacheDir, statements, guess, 0, guard, allow, fn)
 	if err == nil || guess == nil || !isCatalogError(err) {
 		return info, err
 	}
-	w.logger().Debug("a statement reads a table it does not name as schema.table; rerunning from it over every table",
+	logger(w).Debug("a statement reads a table it does not name as schema.table; rerunning from it over every table",
 		"statement", failedAt+1, "tables", info.Tables, "err", err)
-	info, _, err = w.queryEachOver(ctx, cacheDir, statements, nil, failedAt, guard, allow, fn)
+	info, _, err = queryEachOver(ctx, w, cacheDir, statements, nil, failedAt, guard, allow, fn)
 	info.Fallback = true
 	return info, err
 }
@@ -46,8 +47,8 @@ func (w *Warehouse) QueryEach(ctx context.Context, cacheDir string, statements [
 // queryEachOver opens views over tables, replays statements[:from]
 // silently and hands statements[from:] to fn; failedAt is the index of the
 // statement that failed.
-func (w *Warehouse) queryEachOver(ctx context.Context, cacheDir string, statements []string, tables []*schemas.Table, from int, guard SQLGuard, allow []string, fn func(context.Context, int, *sql.Conn) error) (info QueryInfo, failedAt int, err error) {
-	d, err := w.OpenViews(ctx, "", cacheDir, tables...)
+func queryEachOver(ctx context.Context, w *txlog.Log, cacheDir string, statements []string, tables []*schemas.Table, from int, guard SQLGuard, allow []string, fn func(context.Context, int, *sql.Conn) error) (info QueryInfo, failedAt int, err error) {
+	d, err := OpenViews(ctx, w, "", cacheDir, tables...)
 	if err != nil {
 		return info, 0, err
 	}

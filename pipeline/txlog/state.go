@@ -1,4 +1,4 @@
-package pipeline
+package txlog
 
 import (
 	"bytes"
@@ -80,7 +80,7 @@ type orderEntry struct {
 	seq  int64
 }
 
-func newStreamState(name string) *StreamState {
+func NewStreamState(name string) *StreamState {
 	return &StreamState{
 		Stream: name, Retention: DefaultRetention,
 		Files: map[string]map[string]FileEntry{}, Batches: map[string]BatchRecord{},
@@ -156,7 +156,7 @@ func (s *StreamState) check(c *Commit) error {
 // apply advances the state by commit c, after check; then it expires batch
 // ids and tombstones older than the retention, measured from c's commit
 // time.
-func (s *StreamState) apply(c *Commit) error {
+func (s *StreamState) Apply(c *Commit) error {
 	if err := s.check(c); err != nil {
 		return err
 	}
@@ -344,7 +344,7 @@ const (
 // canonical returns the state's canonical JSON and its SHA-256.
 func (s *StreamState) canonical() ([]byte, string, error) {
 	cp := checkpoint{
-		Stream: s.Stream, Seq: s.Seq, CommitKey: commitKey(s.Stream, s.Seq),
+		Stream: s.Stream, Seq: s.Seq, CommitKey: CommitKey(s.Stream, s.Seq),
 		CommittedAt: s.CommittedAt, Watermark: s.Watermark, Retention: s.Retention.String(),
 		Schemas: s.Schemas, Files: []FileEntry{},
 	}
@@ -418,8 +418,8 @@ func (s *StreamState) Checksum() (string, error) {
 	return sum, err
 }
 
-// encodeCheckpoint returns the checkpoint object of s.
-func (s *StreamState) encodeCheckpoint() ([]byte, error) {
+// EncodeCheckpoint returns the checkpoint object of s.
+func (s *StreamState) EncodeCheckpoint() ([]byte, error) {
 	data, sum, err := s.canonical()
 	if err != nil {
 		return nil, err
@@ -431,9 +431,9 @@ func (s *StreamState) encodeCheckpoint() ([]byte, error) {
 	return append(append(head, '\n'), data...), nil
 }
 
-// decodeCheckpoint checks a checkpoint object's checksum and rebuilds its
+// DecodeCheckpoint checks a checkpoint object's checksum and rebuilds its
 // state.
-func decodeCheckpoint(data []byte, stream, key string) (*StreamState, error) {
+func DecodeCheckpoint(data []byte, stream, key string) (*StreamState, error) {
 	headLine, body, _ := bytes.Cut(data, []byte("\n"))
 	var h checkpointHeader
 	if err := json.Unmarshal(headLine, &h); err != nil {
@@ -470,7 +470,7 @@ func fromCheckpoint(cp checkpoint, stream, key string) (*StreamState, error) {
 	if cp.Stream != stream {
 		return nil, fmt.Errorf("checkpoint %s names stream %q", key, cp.Stream)
 	}
-	s := newStreamState(stream)
+	s := NewStreamState(stream)
 	s.Seq, s.Watermark, s.CommittedAt, s.CheckpointSeq = cp.Seq, cp.Watermark, cp.CommittedAt, cp.Seq
 	if cp.Retention != "" {
 		d, err := time.ParseDuration(cp.Retention)

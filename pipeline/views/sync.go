@@ -1,7 +1,6 @@
-package pipeline
+package views
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"archtics/storage"
+	"archtics/pipeline/txlog"
 	"archtics/storage/file"
 )
 
@@ -70,7 +69,7 @@ type SyncReport struct {
 // Sync brings the offline copy in dir up to the warehouse's current state
 // (or its as-of point). It is idempotent: a second sync of an unchanged
 // warehouse fetches nothing.
-func (w *Warehouse) Sync(ctx context.Context, dir string, progress func(SyncProgress)) (*SyncReport, error) {
+func Sync(ctx context.Context, w *txlog.Log, dir string, progress func(SyncProgress)) (*SyncReport, error) {
 	if root := localRoot(w); root != "" {
 		if abs, err := filepath.Abs(dir); err == nil && abs == root {
 			return nil, fmt.Errorf("sync: %s is the warehouse itself; give another folder", dir)
@@ -93,7 +92,7 @@ func (w *Warehouse) Sync(ctx context.Context, dir string, progress func(SyncProg
 	// Files first, then the log that names them: a copy interrupted
 	// between the two still holds the previous sync's log, whose files
 	// are all present (pruning runs last).
-	if err := w.syncFiles(ctx, dir, st, rep, progress); err != nil {
+	if err := syncFiles(ctx, w, dir, st, rep, progress); err != nil {
 		return nil, err
 	}
 	names := make([]string, 0, len(st.Streams))
@@ -104,9 +103,9 @@ func (w *Warehouse) Sync(ctx context.Context, dir string, progress func(SyncProg
 	for _, n := range names {
 		s := st.Streams[n]
 		rep.Info.Streams[n] = s.Seq
-		copied, err := w.syncLog(ctx, mirror, s)
+		copied, err := w.CopyStream(ctx, mirror, s)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("sync: %w", err)
 		}
 		rep.LogObjects += copied
 	}
@@ -122,10 +121,10 @@ func (w *Warehouse) Sync(ctx context.Context, dir string, progress func(SyncProg
 }
 
 // syncFiles fetches (or verifies in place) every live file of st into dir.
-func (w *Warehouse) syncFiles(ctx context.Context, dir string, st *State, rep *SyncReport, progress func(SyncProgress)) error {
+func syncFiles(ctx context.Context, w *txlog.Log, dir string, st *txlog.State, rep *SyncReport, progress func(SyncProgress)) error {
 	type job struct {
 		table string
-		e     FileEntry
+		e     txlog.FileEntry
 	}
 	var jobs []job
 	var p SyncProgress
@@ -136,7 +135,7 @@ func (w *Warehouse) syncFiles(ctx context.Context, dir string, st *State, rep *S
 			p.TotalBytes += e.Bytes
 		}
 	}
-	stamps := newStamps(dir, w.logger())
+	stamps := newStamps(dir, logger(w))
 	for _, t := range st.Tables() {
 		stamps.load(t)
 	}
@@ -145,7 +144,7 @@ func (w *Warehouse) syncFiles(ctx context.Context, dir string, st *State, rep *S
 	firstErr := eachFile(ctx, CacheConcurrency, jobs, func(j job) error {
 		path := filepath.Join(dir, filepath.FromSlash(j.e.Key))
 		local := stamps.trusted(j.table, j.e, path)
-		if err := w.cacheFile(ctx, stamps, j.table, path, j.e); err != nil {
+		if err := cacheFile(ctx, w, stamps, j.table, path, j.e); err != nil {
 			return err
 		}
 		mu.Lock()
@@ -171,87 +170,10 @@ func (w *Warehouse) syncFiles(ctx context.Context, dir string, st *State, rep *S
 	return nil
 }
 
-// syncLog copies stream s's log up to s.Seq into mirror: the registry
-// marker, every commit and checkpoint not yet there, and a hint naming
-// the newest checkpoint copied. Commits and checkpoints are immutable, so
-// one already in the copy with the same size is the same object.
-func (w *Warehouse) syncLog(ctx context.Context, mirror storage.Store, s *StreamState) (int, error) {
-	copied := 0
-	put := func(key string) error {
-		if info, err := mirror.Stat(ctx, key); err == nil {
-			src, err := w.Store.Stat(ctx, key)
-			if err == nil && src.Size == info.Size {
-				return nil
-			}
-			return fmt.Errorf("sync: %s differs between the warehouse and the copy; log objects never change, so the copy is of another warehouse: sync into an empty folder", key)
-		}
-		data, _, err := w.getAll(ctx, key)
-		if err != nil {
-			return fmt.Errorf("sync: read %s: %w", key, err)
-		}
-		if _, err := mirror.PutIfAbsent(ctx, key, bytes.NewReader(data), int64(len(data))); err != nil && !errors.Is(err, storage.ErrExists) {
-			return fmt.Errorf("sync: copy %s: %w", key, err)
-		}
-		copied++
-		return nil
-	}
-	if err := put(streamMarkerKey(s.Stream)); err != nil {
-		return copied, err
-	}
-	commits, cps, err := w.listStream(ctx, s.Stream)
-	if err != nil {
-		return copied, fmt.Errorf("sync: %w", err)
-	}
-	for _, seq := range commits {
-		if err := ctx.Err(); err != nil {
-			return copied, fmt.Errorf("sync: %w", err)
-		}
-		if seq <= s.Seq {
-			if err := put(commitKey(s.Stream, seq)); err != nil {
-				return copied, err
-			}
-		}
-	}
-	var newest int64
-	for _, seq := range cps {
-		if err := ctx.Err(); err != nil {
-			return copied, fmt.Errorf("sync: %w", err)
-		}
-		if seq <= s.Seq {
-			if err := put(checkpointKey(s.Stream, seq)); err != nil {
-				return copied, err
-			}
-			newest = max(newest, seq)
-		}
-	}
-	if newest > 0 {
-		// The copy's own hint, never the warehouse's: that one may name
-		// a checkpoint past the synced point.
-		key := streamPrefix(s.Stream) + lastCheckpoint
-		data, _ := json.Marshal(checkpointHint{Seq: newest, Key: checkpointKey(s.Stream, newest)})
-		cur, info, err := mirror.Get(ctx, key)
-		etag := ""
-		if err == nil {
-			old := new(bytes.Buffer)
-			_, _ = old.ReadFrom(cur)
-			cur.Close()
-			if bytes.Equal(old.Bytes(), data) {
-				return copied, nil
-			}
-			etag = info.ETag
-		}
-		if _, err := mirror.CompareAndSwap(ctx, key, data, etag); err != nil {
-			return copied, fmt.Errorf("sync: write %s: %w", key, err)
-		}
-		copied++
-	}
-	return copied, nil
-}
-
 // pruneCopy deletes the Parquet files in dir that st does not name: files
 // of earlier syncs retired since. Only data files go; the log, the stamps
 // and anything not ending in .parquet stay.
-func pruneCopy(ctx context.Context, dir string, st *State, rep *SyncReport) error {
+func pruneCopy(ctx context.Context, dir string, st *txlog.State, rep *SyncReport) error {
 	live := map[string]bool{}
 	for _, t := range st.Tables() {
 		for _, e := range st.Files(t) {
@@ -323,7 +245,7 @@ func ReadSyncInfo(dir string) (*SyncInfo, error) {
 
 // OpenOffline opens the offline copy in dir (see Sync) as a read-only
 // warehouse: every reader works, every commit and vacuum is refused.
-func OpenOffline(ctx context.Context, dir string, w0 *Warehouse) (*Warehouse, *SyncInfo, error) {
+func OpenOffline(ctx context.Context, dir string, w0 *txlog.Log) (*txlog.Log, *SyncInfo, error) {
 	info, err := ReadSyncInfo(dir)
 	if err != nil {
 		return nil, nil, err
@@ -336,9 +258,5 @@ func OpenOffline(ctx context.Context, dir string, w0 *Warehouse) (*Warehouse, *S
 	if err != nil {
 		return nil, nil, fmt.Errorf("open offline copy %s: %w", dir, err)
 	}
-	w := &Warehouse{Store: store, readOnly: true}
-	if w0 != nil {
-		w.Logger, w.Now, w.Tables = w0.Logger, w0.Now, w0.Tables
-	}
-	return w, info, nil
+	return w0.ReadOnlyOver(store), info, nil
 }

@@ -1,4 +1,4 @@
-package pipeline
+package views
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
+	"archtics/pipeline/txlog"
 	"archtics/schemas"
 )
 
@@ -51,7 +52,7 @@ type SQLGuard struct {
 }
 
 // Guard is the SQLGuard for statements over w's views.
-func (w *Warehouse) Guard(readOnly bool) SQLGuard {
+func Guard(w *txlog.Log, readOnly bool) SQLGuard {
 	g := SQLGuard{ReadOnly: readOnly}
 	if root := localRoot(w); root != "" {
 		if abs, err := filepath.Abs(root); err == nil {

@@ -1,4 +1,4 @@
-package pipeline
+package views
 
 import (
 	"strings"
@@ -27,7 +27,7 @@ func TablesReadBy(sql string) []*schemas.Table { return tablesReadBy(sql, nil) }
 // tablesReadBy is TablesReadBy over schemas.All and extra.
 func tablesReadBy(sql string, extra []*schemas.Table) []*schemas.Table {
 	known := map[string]*schemas.Table{}
-	for _, t := range append(knownTables(), extra...) {
+	for _, t := range append(append([]*schemas.Table(nil), schemas.All...), extra...) {
 		known[strings.ToLower(t.SQLName())] = t // SQL names views, not storage
 	}
 	var found []*schemas.Table
@@ -49,7 +49,7 @@ func tablesReadBy(sql string, extra []*schemas.Table) []*schemas.Table {
 	if catalog || len(found) == 0 {
 		return nil
 	}
-	out, err := readSet(found, extra)
+	out, err := schemas.ReadSet(found, extra)
 	if err != nil {
 		return nil // a broken DependsOn: let the full materialization report it
 	}

@@ -1,7 +1,10 @@
-package pipeline
+package views
 
 import (
 	"context"
+	"log/slog"
+
+	"archtics/pipeline/txlog"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -20,4 +23,12 @@ func eachFile[J any](ctx context.Context, workers int, jobs []J, fn func(J) erro
 		g.Go(func() error { return fn(j) })
 	}
 	return g.Wait()
+}
+
+// logger is w's logger, or the default one.
+func logger(w *txlog.Log) *slog.Logger {
+	if w.Logger != nil {
+		return w.Logger
+	}
+	return slog.Default()
 }

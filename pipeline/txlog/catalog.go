@@ -1,4 +1,4 @@
-package pipeline
+package txlog
 
 import (
 	"context"
@@ -13,12 +13,12 @@ import (
 // at (the head, or the warehouse's as-of point). Catalog writers list
 // each table's live files from that state, so they name only committed
 // files, never a prefix that would also hold retired or orphan ones.
-func (w *Warehouse) StoredTables(ctx context.Context) ([]*schemas.Table, *State, error) {
-	w, err := w.withStreamTables(ctx)
+func (w *Log) StoredTables(ctx context.Context) ([]*schemas.Table, *State, error) {
+	w, err := w.WithStreamTables(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("catalog: %w", err)
 	}
-	all, err := readSet(nil, w.Tables)
+	all, err := schemas.ReadSet(nil, w.Tables)
 	if err != nil {
 		return nil, nil, fmt.Errorf("catalog: %w", err)
 	}

@@ -1,4 +1,7 @@
-package pipeline
+// Package vacuum deletes what no reader of the warehouse can need any more
+// (retired files past their retention, orphans past the grace, old
+// checkpoints) and records each deletion in a commit, for the auditors.
+package vacuum
 
 import (
 	"context"
@@ -8,12 +11,13 @@ import (
 	"strings"
 	"time"
 
+	"archtics/pipeline/txlog"
 	"archtics/schemas"
 	"archtics/storage"
 )
 
-// VacuumOptions tunes Vacuum.
-type VacuumOptions struct {
+// Options tunes Vacuum.
+type Options struct {
 	// Retain keeps retired files for this long after their retirement
 	// (default: each stream's own retention, DefaultRetention unless a
 	// commit set another). A value other than a stream's retention becomes
@@ -21,25 +25,25 @@ type VacuumOptions struct {
 	Retain time.Duration
 	// Grace: an object no commit names, or an unfinished upload, younger
 	// than this is left alone: a live writer may be about to commit it
-	// (default DefaultGrace).
+	// (default txlog.DefaultGrace).
 	Grace time.Duration
 	// DryRun lists what would be deleted and deletes nothing.
 	DryRun bool
 }
 
-// VacuumReport says what Vacuum deleted (or would delete), per stream.
-type VacuumReport struct {
-	DryRun  bool                     `json:"dry_run"`
-	Deleted map[string][]DeletedFile `json:"deleted"` // stream → files
-	Bytes   int64                    `json:"bytes"`
-	Commits []*Commit                `json:"-"`
+// Report says what Vacuum deleted (or would delete), per stream.
+type Report struct {
+	DryRun  bool                           `json:"dry_run"`
+	Deleted map[string][]txlog.DeletedFile `json:"deleted"` // stream → files
+	Bytes   int64                          `json:"bytes"`
+	Commits []*txlog.Commit                `json:"-"`
 	// Left are objects no commit names that vacuum did not delete because
 	// no table claims their folder: reported, never guessed at.
 	Left []string `json:"left"`
 }
 
 // Files counts the deleted files.
-func (r *VacuumReport) Files() int {
+func (r *Report) Files() int {
 	n := 0
 	for _, d := range r.Deleted {
 		n += len(d)
@@ -47,7 +51,7 @@ func (r *VacuumReport) Files() int {
 	return n
 }
 
-// Vacuum deletes what no reader can need any more, and records it:
+// Run deletes what no reader can need any more, and records it:
 //   - files retired longer ago than the retention (their tombstones);
 //   - orphans: objects under a table's folder that no stream's head names
 //     and no tombstone keeps, older than the grace period (the uploads of
@@ -63,33 +67,33 @@ func (r *VacuumReport) Files() int {
 // sizes and hashes, written before the deletions: a crash in between
 // leaves files the next vacuum finds as orphans. Commits are never deleted:
 // the log is the truth.
-func (w *Warehouse) Vacuum(ctx context.Context, opts VacuumOptions) (*VacuumReport, error) {
-	if w.readOnlyNow() {
-		return nil, fmt.Errorf("vacuum: %w", ErrReadOnly)
+func Run(ctx context.Context, w *txlog.Log, opts Options) (*Report, error) {
+	if w.ReadOnly() {
+		return nil, fmt.Errorf("vacuum: %w", txlog.ErrReadOnly)
 	}
 	if opts.Grace <= 0 {
-		opts.Grace = DefaultGrace
+		opts.Grace = txlog.DefaultGrace
 	}
-	now := w.now()
-	rep := &VacuumReport{DryRun: opts.DryRun, Deleted: map[string][]DeletedFile{}, Left: []string{}}
+	now := w.Time()
+	rep := &Report{DryRun: opts.DryRun, Deleted: map[string][]txlog.DeletedFile{}, Left: []string{}}
 
 	// List the objects before reading the heads, so a file committed
 	// meanwhile is either named by a head read later or younger than the
 	// grace period.
 	var objects []storage.ObjectInfo
 	if err := w.Store.List(ctx, "", "", func(o storage.ObjectInfo) error {
-		if !strings.HasPrefix(o.Key, logPrefix) && tablePrefixOf(o.Key) != "" {
+		if !strings.HasPrefix(o.Key, txlog.LogPrefix) && txlog.TablePrefixOf(o.Key) != "" {
 			objects = append(objects, o)
 		}
 		return nil
 	}); err != nil {
 		return nil, fmt.Errorf("vacuum: list %s: %w", w.Store.URL(), err)
 	}
-	names, err := w.allStreamNames(ctx)
+	names, err := allStreamNames(ctx, w)
 	if err != nil {
 		return nil, fmt.Errorf("vacuum: %w", err)
 	}
-	heads := map[string]*StreamState{}
+	heads := map[string]*txlog.StreamState{}
 	live := map[string]bool{}
 	kept := map[string]bool{} // tombstones still within the retention
 	for _, n := range names {
@@ -106,7 +110,7 @@ func (w *Warehouse) Vacuum(ctx context.Context, opts VacuumOptions) (*VacuumRepo
 	}
 
 	// Retired files past the retention, per stream.
-	plan := map[string][]DeletedFile{}
+	plan := map[string][]txlog.DeletedFile{}
 	for _, n := range names {
 		s := heads[n]
 		retain := s.Retention
@@ -125,7 +129,7 @@ func (w *Warehouse) Vacuum(ctx context.Context, opts VacuumOptions) (*VacuumRepo
 				kept[k] = true
 				continue
 			}
-			plan[n] = append(plan[n], DeletedFile{Table: r.Table, Key: k, Bytes: r.Bytes, SHA256: r.SHA256, Reason: "retired"})
+			plan[n] = append(plan[n], txlog.DeletedFile{Table: r.Table, Key: k, Bytes: r.Bytes, SHA256: r.SHA256, Reason: "retired"})
 		}
 	}
 	planned := map[string]bool{}
@@ -140,12 +144,12 @@ func (w *Warehouse) Vacuum(ctx context.Context, opts VacuumOptions) (*VacuumRepo
 		if live[o.Key] || kept[o.Key] || planned[o.Key] || now.Sub(o.LastModified) < opts.Grace {
 			continue
 		}
-		t := w.tableOfKey(o.Key)
+		t := tableOfKey(w, o.Key)
 		if t == nil {
 			rep.Left = append(rep.Left, o.Key)
 			continue
 		}
-		values, err := partitionOfKey(t, o.Key)
+		values, err := txlog.PartitionOfKey(t, o.Key)
 		if err != nil {
 			rep.Left = append(rep.Left, o.Key)
 			continue
@@ -157,14 +161,14 @@ func (w *Warehouse) Vacuum(ctx context.Context, opts VacuumOptions) (*VacuumRepo
 		}
 		// No commit recorded its hash: read it, so the record of what
 		// went says exactly what it was.
-		sum, n, err := hashObject(ctx, w.Store, o.Key)
+		sum, n, err := txlog.HashObject(ctx, w.Store, o.Key)
 		if errors.Is(err, storage.ErrNotFound) {
 			continue // deleted meanwhile
 		}
 		if err != nil {
 			return nil, fmt.Errorf("vacuum: hash orphan %s: %w", o.Key, err)
 		}
-		plan[owner] = append(plan[owner], DeletedFile{Table: t.FullName(), Key: o.Key, Bytes: n, SHA256: sum, Reason: "orphan"})
+		plan[owner] = append(plan[owner], txlog.DeletedFile{Table: t.FullName(), Key: o.Key, Bytes: n, SHA256: sum, Reason: "orphan"})
 	}
 
 	// Old checkpoints, recorded on their stream.
@@ -173,7 +177,7 @@ func (w *Warehouse) Vacuum(ctx context.Context, opts VacuumOptions) (*VacuumRepo
 		if opts.Retain > 0 {
 			retain = opts.Retain
 		}
-		old, err := w.oldCheckpoints(ctx, n, now.Add(-retain))
+		old, err := oldCheckpoints(ctx, w, n, now.Add(-retain))
 		if err != nil {
 			return nil, fmt.Errorf("vacuum: %w", err)
 		}
@@ -199,16 +203,16 @@ func (w *Warehouse) Vacuum(ctx context.Context, opts VacuumOptions) (*VacuumRepo
 		}
 		head := heads[n]
 		if head == nil {
-			head = newStreamState(n)
+			head = txlog.NewStreamState(n)
 		}
-		req := CommitRequest{
+		req := txlog.CommitRequest{
 			Stream: n, Stage: "vacuum", BatchID: "vacuum-" + now.UTC().Format("20060102T150405.000000000Z"),
 			Deletes: ds, ExpectSeq: head.Seq + 1, Tables: w.Tables,
 		}
 		if opts.Retain > 0 && opts.Retain != head.Retention {
 			req.Retention = opts.Retain
 		}
-		c, err := w.commitOn(ctx, head, req)
+		c, err := w.CommitOn(ctx, head, req)
 		if err != nil {
 			return rep, fmt.Errorf("vacuum %s: %w", n, err)
 		}
@@ -236,7 +240,7 @@ func (w *Warehouse) Vacuum(ctx context.Context, opts VacuumOptions) (*VacuumRepo
 			return rep, fmt.Errorf("vacuum: %w", err)
 		}
 		for _, u := range stale {
-			rep.Deleted["(uploads)"] = append(rep.Deleted["(uploads)"], DeletedFile{Key: u.Key, Bytes: u.Size, Reason: "upload " + u.ID})
+			rep.Deleted["(uploads)"] = append(rep.Deleted["(uploads)"], txlog.DeletedFile{Key: u.Key, Bytes: u.Size, Reason: "upload " + u.ID})
 			rep.Bytes += u.Size
 			if opts.DryRun {
 				continue
@@ -251,7 +255,7 @@ func (w *Warehouse) Vacuum(ctx context.Context, opts VacuumOptions) (*VacuumRepo
 
 // allStreamNames is the registry plus any stream found in the log listing
 // without a marker: vacuum must know every file any stream names.
-func (w *Warehouse) allStreamNames(ctx context.Context) ([]string, error) {
+func allStreamNames(ctx context.Context, w *txlog.Log) ([]string, error) {
 	reg, err := w.Streams(ctx)
 	if err != nil {
 		return nil, err
@@ -260,13 +264,13 @@ func (w *Warehouse) allStreamNames(ctx context.Context) ([]string, error) {
 	for _, n := range reg {
 		seen[n] = true
 	}
-	err = w.Store.List(ctx, logPrefix, "", func(o storage.ObjectInfo) error {
-		if strings.HasPrefix(o.Key, registryPrefix) {
+	err = w.Store.List(ctx, txlog.LogPrefix, "", func(o storage.ObjectInfo) error {
+		if strings.HasPrefix(o.Key, txlog.RegistryPrefix) {
 			return nil
 		}
-		rest := o.Key[len(logPrefix):]
+		rest := o.Key[len(txlog.LogPrefix):]
 		if i := strings.LastIndexByte(rest, '/'); i > 0 {
-			if n := rest[:i]; !seen[n] && ValidateStreamName(n) == nil {
+			if n := rest[:i]; !seen[n] && txlog.ValidateStreamName(n) == nil {
 				seen[n] = true
 				reg = append(reg, n)
 			}
@@ -274,7 +278,7 @@ func (w *Warehouse) allStreamNames(ctx context.Context) ([]string, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", logPrefix, err)
+		return nil, fmt.Errorf("list %s: %w", txlog.LogPrefix, err)
 	}
 	sort.Strings(reg)
 	return reg, nil
@@ -282,8 +286,8 @@ func (w *Warehouse) allStreamNames(ctx context.Context) ([]string, error) {
 
 // oldCheckpoints returns the stream's checkpoints written before cutoff,
 // except the newest of them and the newest overall.
-func (w *Warehouse) oldCheckpoints(ctx context.Context, stream string, cutoff time.Time) ([]DeletedFile, error) {
-	prefix := streamPrefix(stream)
+func oldCheckpoints(ctx context.Context, w *txlog.Log, stream string, cutoff time.Time) ([]txlog.DeletedFile, error) {
+	prefix := txlog.StreamPrefix(stream)
 	type cp struct {
 		seq int64
 		o   storage.ObjectInfo
@@ -294,7 +298,7 @@ func (w *Warehouse) oldCheckpoints(ctx context.Context, stream string, cutoff ti
 		if strings.Contains(name, "/") {
 			return nil
 		}
-		if seq, isCP, ok := parseLogName(name); ok && isCP {
+		if seq, isCP, ok := txlog.ParseLogName(name); ok && isCP {
 			cps = append(cps, cp{seq, o})
 		}
 		return nil
@@ -313,17 +317,17 @@ func (w *Warehouse) oldCheckpoints(ctx context.Context, stream string, cutoff ti
 	if keepFrom >= len(cps)-1 {
 		keepFrom = len(cps) - 1
 	}
-	var out []DeletedFile
+	var out []txlog.DeletedFile
 	for _, c := range cps[:max(keepFrom, 0)] {
-		out = append(out, DeletedFile{Key: c.o.Key, Bytes: c.o.Size, Reason: "checkpoint"})
+		out = append(out, txlog.DeletedFile{Key: c.o.Key, Bytes: c.o.Size, Reason: "checkpoint"})
 	}
 	return out, nil
 }
 
 // tableOfKey returns the known table whose folder holds key.
-func (w *Warehouse) tableOfKey(key string) *schemas.Table {
-	p := tablePrefixOf(key)
-	for _, t := range w.knownTables() {
+func tableOfKey(w *txlog.Log, key string) *schemas.Table {
+	p := txlog.TablePrefixOf(key)
+	for _, t := range w.KnownTables() {
 		if t.Prefix() == p {
 			return t
 		}

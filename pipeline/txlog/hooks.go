@@ -1,4 +1,4 @@
-package pipeline
+package txlog
 
 import (
 	"context"
@@ -14,12 +14,12 @@ type CommitHook func(ctx context.Context, c *Commit) error
 // through the warehouses w.At returns, which are read-only). Hooks run in
 // order, on the committing goroutine; a hook's error is logged as a
 // warning and does not fail the commit, which has landed.
-func (w *Warehouse) OnCommit(fn CommitHook) {
+func (w *Log) OnCommit(fn CommitHook) {
 	w.hooks = append(w.hooks, fn)
 }
 
 // runHooks runs the commit hooks after c landed.
-func (w *Warehouse) runHooks(ctx context.Context, c *Commit) {
+func (w *Log) runHooks(ctx context.Context, c *Commit) {
 	for _, fn := range w.hooks {
 		if err := fn(ctx, c); err != nil {
 			w.logger().Warn("after-commit hook failed; the commit stands", "stream", c.Stream, "seq", c.Seq, "err", err)

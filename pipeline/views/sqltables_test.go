@@ -1,4 +1,4 @@
-package pipeline
+package views
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"archtics/pipeline/txlog"
 
 	"archtics/schemas"
 )
@@ -77,7 +79,7 @@ func TestReadSetFollowsDependencies(t *testing.T) {
 	// Views that read other tables, as later issues add them.
 	byEvent := &schemas.Table{Schema: "archtics_rtx", Name: "by_event", DependsOn: []string{"archtics_rtx.attendance_raw", "archtics.event"}}
 	top := &schemas.Table{Schema: "archtics_rtx", Name: "top", DependsOn: []string{"archtics_rtx.by_event"}}
-	got, err := readSet([]*schemas.Table{top, byEvent}, nil)
+	got, err := schemas.ReadSet([]*schemas.Table{top, byEvent}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,23 +89,23 @@ func TestReadSetFollowsDependencies(t *testing.T) {
 
 	a := &schemas.Table{Schema: "s", Name: "a", DependsOn: []string{"s.b"}}
 	b := &schemas.Table{Schema: "s", Name: "b", DependsOn: []string{"s.a"}}
-	if _, err := readSet([]*schemas.Table{a, b}, nil); err == nil || !strings.Contains(err.Error(), "cycle") {
+	if _, err := schemas.ReadSet([]*schemas.Table{a, b}, nil); err == nil || !strings.Contains(err.Error(), "cycle") {
 		t.Errorf("a cycle: err = %v", err)
 	}
 	lost := &schemas.Table{Schema: "s", Name: "lost", DependsOn: []string{"s.nowhere"}}
-	if _, err := readSet([]*schemas.Table{lost}, nil); err == nil || !strings.Contains(err.Error(), "s.nowhere") {
+	if _, err := schemas.ReadSet([]*schemas.Table{lost}, nil); err == nil || !strings.Contains(err.Error(), "s.nowhere") {
 		t.Errorf("an unknown dependency: err = %v", err)
 	}
-	all, err := readSet(nil, nil)
+	all, err := schemas.ReadSet(nil, nil)
 	if err != nil || len(all) != len(distinctKnown()) {
-		t.Errorf("readSet(nil) = %v, %v; want every known table", names(all), err)
+		t.Errorf("schemas.ReadSet(nil) = %v, %v; want every known table", names(all), err)
 	}
 }
 
 // distinctKnown is the set of known table names.
 func distinctKnown() map[string]bool {
 	out := map[string]bool{}
-	for _, t := range knownTables() {
+	for _, t := range txlog.KnownTables() {
 		out[t.FullName()] = true
 	}
 	return out
@@ -132,7 +134,7 @@ func TestQueryMaterializesWhatItReads(t *testing.T) {
 	cache := t.TempDir()
 
 	var n int
-	info, err := w.Query(ctx, cache, `SELECT count(*) FROM archtics_rtx.attendance_raw`, scanCount(&n))
+	info, err := Query(ctx, w.Log, cache, `SELECT count(*) FROM archtics_rtx.attendance_raw`, scanCount(&n))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +146,7 @@ func TestQueryMaterializesWhatItReads(t *testing.T) {
 	// scan cannot see would make): DuckDB's catalog error, then a rerun
 	// over every table, with the right answer.
 	n = -1
-	info, err = w.query(ctx, cache, `SELECT count(*) FROM archtics_rtx.attendance_raw`, []*schemas.Table{schemas.Event}, scanCount(&n))
+	info, err = query(ctx, w.Log, cache, `SELECT count(*) FROM archtics_rtx.attendance_raw`, []*schemas.Table{schemas.Event}, scanCount(&n))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,13 +157,13 @@ func TestQueryMaterializesWhatItReads(t *testing.T) {
 	}
 
 	// A statement that fails for another reason fails once, as it is.
-	_, err = w.Query(ctx, cache, `SELEC count(*) FROM archtics_rtx.attendance_raw`, scanCount(&n))
+	_, err = Query(ctx, w.Log, cache, `SELEC count(*) FROM archtics_rtx.attendance_raw`, scanCount(&n))
 	if err == nil || !strings.Contains(err.Error(), "syntax") {
 		t.Fatalf("syntax error: %v", err)
 	}
 	// A table that really does not exist: still a catalog error, after
 	// the fallback.
-	_, err = w.Query(ctx, cache, `SELECT count(*) FROM archtics_rtx.attendance_raw, archtics.nonesuch`, scanCount(&n))
+	_, err = Query(ctx, w.Log, cache, `SELECT count(*) FROM archtics_rtx.attendance_raw, archtics.nonesuch`, scanCount(&n))
 	if err == nil || !strings.Contains(err.Error(), "nonesuch") {
 		t.Fatalf("missing table: %v", err)
 	}
@@ -174,13 +176,13 @@ func TestQueryMaterializesWhatItReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	hashes := countHashes(t)
-	if _, err := w.Query(ctx, cache, `SELECT count(*) FROM archtics.event`, scanCount(&n)); err != nil {
+	if _, err := Query(ctx, w.Log, cache, `SELECT count(*) FROM archtics.event`, scanCount(&n)); err != nil {
 		t.Fatalf("a query of archtics.event with a damaged attendance file: %v", err)
 	}
 	if got := hashes.take(); len(got) != 0 {
 		t.Fatalf("a query of archtics.event hashed %v", got)
 	}
-	if _, err := w.Query(ctx, cache, `SELECT count(*) FROM archtics_rtx.attendance_raw`, scanCount(&n)); err == nil || !strings.Contains(err.Error(), c.Adds[0].Key) {
+	if _, err := Query(ctx, w.Log, cache, `SELECT count(*) FROM archtics_rtx.attendance_raw`, scanCount(&n)); err == nil || !strings.Contains(err.Error(), c.Adds[0].Key) {
 		t.Fatalf("a query of the damaged table: %v, want an error naming %s", err, c.Adds[0].Key)
 	}
 }
@@ -190,7 +192,7 @@ func TestQueryMaterializesWhatItReads(t *testing.T) {
 func TestQueryEmptyWarehouse(t *testing.T) {
 	w := fileWarehouse(t, t.TempDir())
 	n := -1
-	info, err := w.Query(context.Background(), t.TempDir(), `SELECT count(*) FROM archtics.ticket`, scanCount(&n))
+	info, err := Query(context.Background(), w.Log, t.TempDir(), `SELECT count(*) FROM archtics.ticket`, scanCount(&n))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package pipeline
+package views
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	// The DuckDB driver, registered as "duckdb".
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
+	"archtics/pipeline/txlog"
 	"archtics/schemas"
 )
 
@@ -21,7 +22,7 @@ import (
 // right columns and types. tables defaults to every known table; the
 // tables their views depend on get views too, created first.
 func AttachViews(ctx context.Context, db *sql.DB, files LocalFiles, tables ...*schemas.Table) error {
-	tables, err := readSet(tables, nil)
+	tables, err := schemas.ReadSet(tables, nil)
 	if err != nil {
 		return fmt.Errorf("duckdb: %w", err)
 	}
@@ -63,8 +64,8 @@ type DuckDB struct {
 // known table) into cacheDir and opens the DuckDB database at dbPath
 // ("" for in-memory) with a view per table over them. The caller closes
 // the database.
-func OpenDuckDB(ctx context.Context, dbPath string, w *Warehouse, cacheDir string, tables ...*schemas.Table) (*sql.DB, error) {
-	d, err := w.OpenViews(ctx, dbPath, cacheDir, tables...)
+func OpenDuckDB(ctx context.Context, dbPath string, w *txlog.Log, cacheDir string, tables ...*schemas.Table) (*sql.DB, error) {
+	d, err := OpenViews(ctx, w, dbPath, cacheDir, tables...)
 	if err != nil {
 		return nil, err
 	}
@@ -73,16 +74,16 @@ func OpenDuckDB(ctx context.Context, dbPath string, w *Warehouse, cacheDir strin
 
 // OpenViews is OpenDuckDB, also telling which views it made and how many
 // commits their state holds.
-func (w *Warehouse) OpenViews(ctx context.Context, dbPath, cacheDir string, tables ...*schemas.Table) (*DuckDB, error) {
-	w, err := w.withStreamTables(ctx)
+func OpenViews(ctx context.Context, w *txlog.Log, dbPath, cacheDir string, tables ...*schemas.Table) (*DuckDB, error) {
+	w, err := w.WithStreamTables(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("duckdb: %w", err)
 	}
-	tables, err = readSet(tables, w.Tables)
+	tables, err = schemas.ReadSet(tables, w.Tables)
 	if err != nil {
 		return nil, fmt.Errorf("duckdb: %w", err)
 	}
-	files, st, err := w.materialize(ctx, cacheDir, tables)
+	files, st, err := materialize(ctx, w, cacheDir, tables)
 	if err != nil {
 		return nil, err
 	}
@@ -137,30 +138,30 @@ type QueryInfo struct {
 // error while binding it, before any row reaches fn; Query then reruns the
 // text in a fresh database with a view over every table, so a wrong guess
 // costs time, never a wrong or empty answer.
-func (w *Warehouse) Query(ctx context.Context, cacheDir, sqlText string, fn func(*sql.Rows) error) (QueryInfo, error) {
-	w, err := w.withStreamTables(ctx)
+func Query(ctx context.Context, w *txlog.Log, cacheDir, sqlText string, fn func(*sql.Rows) error) (QueryInfo, error) {
+	w, err := w.WithStreamTables(ctx)
 	if err != nil {
 		return QueryInfo{}, fmt.Errorf("query: %w", err)
 	}
-	return w.query(ctx, cacheDir, sqlText, tablesReadBy(sqlText, w.Tables), fn)
+	return query(ctx, w, cacheDir, sqlText, tablesReadBy(sqlText, w.Tables), fn)
 }
 
 // query is Query with the guess given (nil: every table).
-func (w *Warehouse) query(ctx context.Context, cacheDir, sqlText string, guess []*schemas.Table, fn func(*sql.Rows) error) (QueryInfo, error) {
-	info, answered, err := w.queryOver(ctx, cacheDir, sqlText, guess, fn)
+func query(ctx context.Context, w *txlog.Log, cacheDir, sqlText string, guess []*schemas.Table, fn func(*sql.Rows) error) (QueryInfo, error) {
+	info, answered, err := queryOver(ctx, w, cacheDir, sqlText, guess, fn)
 	if err == nil || guess == nil || answered || !isCatalogError(err) {
 		return info, err
 	}
-	w.logger().Debug("the statement reads a table it does not name as schema.table; rerunning it over every table", "tables", info.Tables, "err", err)
-	info, _, err = w.queryOver(ctx, cacheDir, sqlText, nil, fn)
+	logger(w).Debug("the statement reads a table it does not name as schema.table; rerunning it over every table", "tables", info.Tables, "err", err)
+	info, _, err = queryOver(ctx, w, cacheDir, sqlText, nil, fn)
 	info.Fallback = true
 	return info, err
 }
 
 // queryOver runs sqlText over views of tables; answered says whether fn
 // was called (after which a rerun could print rows twice).
-func (w *Warehouse) queryOver(ctx context.Context, cacheDir, sqlText string, tables []*schemas.Table, fn func(*sql.Rows) error) (info QueryInfo, answered bool, err error) {
-	d, err := w.OpenViews(ctx, "", cacheDir, tables...)
+func queryOver(ctx context.Context, w *txlog.Log, cacheDir, sqlText string, tables []*schemas.Table, fn func(*sql.Rows) error) (info QueryInfo, answered bool, err error) {
+	d, err := OpenViews(ctx, w, "", cacheDir, tables...)
 	if err != nil {
 		return info, false, err
 	}

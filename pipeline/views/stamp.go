@@ -1,4 +1,4 @@
-package pipeline
+package views
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"archtics/pipeline/txlog"
 	"archtics/storage"
 )
 
@@ -71,7 +72,7 @@ type stampFile struct {
 
 const stampVersion = 1
 
-func stampKey(e FileEntry) string { return fmt.Sprintf("%s-%d", e.SHA256, e.Bytes) }
+func stampKey(e txlog.FileEntry) string { return fmt.Sprintf("%s-%d", e.SHA256, e.Bytes) }
 
 // observe describes fi as a stamp of path, verified at the given time.
 func observe(path string, fi fs.FileInfo, verifiedAt time.Time) fileStamp {
@@ -153,7 +154,7 @@ func readStampFile(path string) (map[string][]fileStamp, error) {
 
 // trusted reports whether path, which must hold e, carries a stamp that a
 // fresh stat still matches. It reads no file content.
-func (s *stamps) trusted(table string, e FileEntry, path string) bool {
+func (s *stamps) trusted(table string, e txlog.FileEntry, path string) bool {
 	if s.dir == "" {
 		return false
 	}
@@ -177,7 +178,7 @@ func (s *stamps) trusted(table string, e FileEntry, path string) bool {
 }
 
 // add records that path was verified to hold e, in the state st.
-func (s *stamps) add(table string, e FileEntry, st fileStamp) {
+func (s *stamps) add(table string, e txlog.FileEntry, st fileStamp) {
 	if s.dir == "" {
 		return
 	}
@@ -277,7 +278,7 @@ var hashFileHook func(path string)
 // verifyLocalFile hashes the file at path and checks it is e. It returns the
 // stamp to record, with ok false when the file changed while it was read
 // (the content matched, but the next reader must check again).
-func verifyLocalFile(ctx context.Context, path string, e FileEntry) (st fileStamp, ok bool, err error) {
+func verifyLocalFile(ctx context.Context, path string, e txlog.FileEntry) (st fileStamp, ok bool, err error) {
 	if hashFileHook != nil {
 		hashFileHook(path)
 	}
@@ -309,7 +310,7 @@ func verifyLocalFile(ctx context.Context, path string, e FileEntry) (st fileStam
 	return st, st.sameState(observe(path, after, verifiedAt)), nil
 }
 
-func corruptError(e FileEntry, path string, n int64, sum string) error {
+func corruptError(e txlog.FileEntry, path string, n int64, sum string) error {
 	return fmt.Errorf("committed file %s is corrupt: %s holds %d bytes sha256 %s, the commit says %d bytes sha256 %s (run archtics verify)",
 		e.Key, path, n, sum, e.Bytes, e.SHA256)
 }
