@@ -11,10 +11,10 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"archtics/ats"
 	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/simulator"
-	"archtics/simulator/client"
 	"archtics/simulator/simtest"
 	"archtics/stages/changes"
 	"archtics/storage"
@@ -38,7 +38,7 @@ func compactWorld() simulator.Config {
 type simSource struct {
 	world *simulator.World
 	clock *simulator.SimClock
-	cli   *client.Client
+	cli   *ats.Client
 	opts  IncrementalOptions
 }
 

@@ -12,10 +12,10 @@ import (
 	"net/http"
 	"time"
 
+	"archtics/ats"
 	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/simulator"
-	"archtics/simulator/client"
 	"archtics/stages"
 	"archtics/stages/changes"
 )
@@ -39,7 +39,7 @@ type demoClone struct {
 
 	world *simulator.World
 	clock *simulator.SimClock
-	src   *client.Client
+	src   *ats.Client
 	stop  func()
 	rt    *demoRealtime // the realtime ticks (demo_realtime.go)
 	dump  string        // the dump's folder (its crm/ is the client's CRM)
@@ -66,7 +66,7 @@ func (d *demoClone) start() error {
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(ln)
 	d.stop = func() { hs.Close() }
-	d.src = client.New("http://"+ln.Addr().String(), hex.EncodeToString(token))
+	d.src = ats.New("http://"+ln.Addr().String(), hex.EncodeToString(token))
 	return nil
 }
 

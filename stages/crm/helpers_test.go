@@ -15,10 +15,10 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"archtics/ats"
 	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/simulator"
-	"archtics/simulator/client"
 	"archtics/simulator/simtest"
 	"archtics/stages"
 	"archtics/stages/changes"
@@ -163,7 +163,7 @@ func query(t *testing.T, w *pipeline.Warehouse, q string) []string {
 type simClient struct {
 	world *simulator.World
 	clock *simulator.SimClock
-	cli   *client.Client
+	cli   *ats.Client
 	opts  stages.IncrementalOptions
 	dump  stages.Dump
 	crm   string // the dump's crm/ folder

@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"archtics/ats"
 	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/simulator"
-	"archtics/simulator/client"
 	"archtics/stages"
 	"archtics/stages/changes"
 )
@@ -25,7 +25,7 @@ type simClone struct {
 	w     *pipeline.Warehouse
 	world *simulator.World
 	clock *simulator.SimClock
-	cli   *client.Client
+	cli   *ats.Client
 	cache string
 }
 
