@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"archtics/ats"
+	"archtics/internal/rowbuild"
 	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/simulator"
@@ -388,7 +389,7 @@ func commitCloneRows(t *testing.T, w *pipeline.Warehouse, batch, watermark strin
 	_, err := w.WriteAndCommit(context.Background(), pipeline.CommitRequest{
 		Stream: CloneStream("nhl"), Stage: "test", BatchID: batch, Watermark: pipeline.Watermark{To: watermark},
 	}, func(add func(*schemas.Table) *pipeline.TableWriter) error {
-		rb := NewRowBuilder(memory.DefaultAllocator, tbl)
+		rb := rowbuild.New(memory.DefaultAllocator, tbl)
 		defer rb.Release()
 		for _, r := range rows {
 			if err := rb.Append(r); err != nil {

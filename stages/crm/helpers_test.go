@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"archtics/ats"
+	"archtics/internal/rowbuild"
 	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/simulator"
@@ -80,7 +81,7 @@ func commitClone(t *testing.T, w *pipeline.Warehouse, team, batch, to string, ac
 	_, err := w.WriteAndCommit(context.Background(), pipeline.CommitRequest{
 		Stream: stages.CloneStream(team), Stage: "test", BatchID: batch, Watermark: pipeline.Watermark{To: to},
 	}, func(add func(*schemas.Table) *pipeline.TableWriter) error {
-		rb := stages.NewRowBuilder(memory.DefaultAllocator, schemas.Cust)
+		rb := rowbuild.New(memory.DefaultAllocator, schemas.Cust)
 		defer rb.Release()
 		for _, a := range accts {
 			if err := rb.Append(custRow(a)); err != nil {
