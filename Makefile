@@ -91,7 +91,7 @@ testdata:
 
 ## samples: regenerate schemas/samples/*.csv (the korebi realtime sample tables) after an intended change to the simulator
 samples:
-	$(GO) test ./stages/realtime -run '^TestSampleDataIsTheSimulators$$' -count=1 -update-samples
+	$(GO) run ./simulator/cmd/samples -out schemas/samples
 
 ## lint: gofmt, go vet, and no tracked file over 5 MB (build outputs and data belong in .gitignore)
 lint:
