@@ -70,8 +70,8 @@ reliability:
 
 ## fuzz: every fuzz target for FUZZTIME each (the dump parser, the change-API and feed decoders, the criteria sandbox, the CRM reader)
 FUZZTIME ?= 30s
-FUZZ_TARGETS := ./stages:FuzzLoadDumpFile ./simulator/client:FuzzParseRows ./simulator/client:FuzzDecodeScanPage \
-	./simulator/client:FuzzDecodePage ./stages/realtime:FuzzCriteriaSandbox ./stages/crm:FuzzReadCRM
+FUZZ_TARGETS := ./stages:FuzzLoadDumpFile ./ats:FuzzParseRows ./ats:FuzzDecodeScanPage \
+	./ats:FuzzDecodePage ./stages/realtime:FuzzCriteriaSandbox ./stages/crm:FuzzReadCRM
 # Go 1.26's fuzz coordinator can fail a target with a bare "context deadline
 # exceeded" as -fuzztime ends (go.dev/issue/75804, fixed in Go 1.27): a run
 # that fails so, with no failing input written, is run once more; a finding
@@ -91,7 +91,7 @@ testdata:
 
 ## samples: regenerate schemas/samples/*.csv (the korebi realtime sample tables) after an intended change to the simulator
 samples:
-	$(GO) test ./stages/realtime -run '^TestSampleDataIsTheSimulators$$' -count=1 -update-samples
+	$(GO) run ./simulator/cmd/samples -out schemas/samples
 
 ## lint: gofmt, go vet, and no tracked file over 5 MB (build outputs and data belong in .gitignore)
 lint:

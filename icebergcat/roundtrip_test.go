@@ -21,10 +21,10 @@ import (
 	"github.com/apache/iceberg-go/catalog/hadoop"
 	"github.com/apache/iceberg-go/table"
 
+	"archtics/ats"
 	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/simulator"
-	"archtics/simulator/client"
 	"archtics/simulator/simtest"
 	"archtics/stages"
 	"archtics/stages/changes"
@@ -42,7 +42,7 @@ type simWarehouse struct {
 	w     *pipeline.Warehouse
 	world *simulator.World
 	clock *simulator.SimClock
-	cli   *client.Client
+	cli   *ats.Client
 	cache string
 	teams []string
 }

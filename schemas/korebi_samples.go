@@ -10,11 +10,12 @@ import (
 // The realtime sample tables (the seed: "KORE provides sample data to use
 // for this purpose ... stored in the realtime_attendance_sample and
 // realtime_attendance_report_sample tables"). Their rows ship inside the
-// program: the CSV files under samples/, generated once from the
-// simulator (one game's scans, `make samples` regenerates them), are
-// served as views over VALUES. So they answer on a fresh warehouse with
-// nothing committed, and the view definitions, rows included, are saved
-// in the DuckDB file `archtics query --db` writes for DBeaver.
+// program: the CSV files under samples/, generated from the simulator
+// (one game's scans; `make samples` runs simulator/cmd/samples, whose
+// test checks them), are served as views over VALUES. So they answer on a
+// fresh warehouse with nothing committed, and the view definitions, rows
+// included, are saved in the DuckDB file `archtics query --db` writes for
+// DBeaver.
 
 //go:embed samples/realtime_attendance_sample.csv
 var realtimeAttendanceSampleCSV string

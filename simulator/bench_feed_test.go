@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"archtics/ats"
 	"archtics/simulator"
-	"archtics/simulator/client"
 )
 
 const benchScans = 1_000_000
@@ -34,7 +34,7 @@ func benchFixture() *fixture {
 
 // BenchmarkScanFeed pulls a whole million-scan event over loopback TCP in
 // pages of 10,000 (the new integration's size) and reports scans/s.
-// "client" is end to end through package client (request, retry logic,
+// "client" is end to end through package ats (request, retry logic,
 // decoding into rows); "raw" reads the answers without decoding them, to
 // show what the server alone serves.
 func BenchmarkScanFeed(b *testing.B) {
@@ -114,7 +114,7 @@ func BenchmarkScanFeed(b *testing.B) {
 func TestScanFeedMaxPages(t *testing.T) {
 	f := newFixture()
 	ts := startServer(t, f, fixEnd, simulator.FaultConfig{})
-	rows, err := pullScans(context.Background(), client.New(ts.hs.URL, testToken), "nhl", fixEventID, simulator.MaxAttendancePageSize)
+	rows, err := pullScans(context.Background(), ats.New(ts.hs.URL, testToken), "nhl", fixEventID, simulator.MaxAttendancePageSize)
 	if err != nil {
 		t.Fatal(err)
 	}

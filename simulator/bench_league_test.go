@@ -108,7 +108,7 @@ func BenchmarkLeagueTick(b *testing.B) {
 		b.ReportMetric(float64(tick.Rows)*float64(b.N)/elapsed.Seconds(), "scans/s")
 		b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "MiB-heap")
 	}
-	// Through package client: request, retries, decoding into rows.
+	// Through package ats: request, retries, decoding into rows.
 	b.Run("client", func(b *testing.B) {
 		cl := ts.client()
 		pull(b, func(team string, event int32, after int64) (int, int64, bool, error) {

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"archtics/ats"
 	"archtics/simulator"
-	"archtics/simulator/client"
 )
 
 // TestFeedForgets: the feed lists and serves an event until seven days
@@ -44,7 +44,7 @@ func TestFeedForgets(t *testing.T) {
 		t.Error("event still listed seven days after its start")
 	}
 	_, err := c.Attendance(ctx, "nhl", fixEventID, 0, 0)
-	var ce *client.Error
+	var ce *ats.Error
 	if !errors.As(err, &ce) || ce.Status != 410 || ce.Code != "event_expired" || !strings.Contains(ce.Message, "7 days") {
 		t.Fatalf("attendance seven days after the start: %v, want a 410 event_expired saying the feed keeps 7 days", err)
 	}

@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"archtics/ats"
 	"archtics/schemas"
 	"archtics/simulator"
-	"archtics/simulator/client"
 )
 
 const testToken = "test-token"
@@ -58,8 +58,8 @@ func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
 	return ctx.Err()
 }
 
-func (ts *testServer) client(opts ...client.Option) *client.Client {
-	return client.New(ts.hs.URL, testToken, opts...)
+func (ts *testServer) client(opts ...ats.Option) *ats.Client {
+	return ats.New(ts.hs.URL, testToken, opts...)
 }
 
 // post sends a raw /ats call and returns the status and body.
@@ -85,7 +85,7 @@ func (ts *testServer) post(t testing.TB, path, token, body string) (int, []byte,
 }
 
 // pullChanges pages through a whole changes pull.
-func pullChanges(ctx context.Context, c *client.Client, dsn, table string, since time.Time, pageSize int) ([][]string, int, error) {
+func pullChanges(ctx context.Context, c *ats.Client, dsn, table string, since time.Time, pageSize int) ([][]string, int, error) {
 	var rows [][]string
 	cursor, pages := "", 0
 	for {
@@ -105,7 +105,7 @@ func pullChanges(ctx context.Context, c *client.Client, dsn, table string, since
 	}
 }
 
-func pullScans(ctx context.Context, c *client.Client, dsn string, event int32, pageSize int) ([][]string, error) {
+func pullScans(ctx context.Context, c *ats.Client, dsn string, event int32, pageSize int) ([][]string, error) {
 	var rows [][]string
 	var after int64
 	for {
@@ -294,8 +294,8 @@ func TestAuth(t *testing.T) {
 			}
 		})
 	}
-	_, err := client.New(ts.hs.URL, "wrong").Tables(context.Background())
-	var ce *client.Error
+	_, err := ats.New(ts.hs.URL, "wrong").Tables(context.Background())
+	var ce *ats.Error
 	if !errors.As(err, &ce) || ce.Status != 401 || ce.Attempts != 1 || !strings.Contains(err.Error(), "tables") {
 		t.Fatalf("client with a wrong token: %v; want one attempt and a 401 naming the command", err)
 	}
@@ -367,7 +367,7 @@ func TestBadRequests(t *testing.T) {
 	}
 	// Client-side: a 400 is not retried and names command, dsn and attempts.
 	_, err = c.Changes(context.Background(), "nba", "cust", fixCutoff, "", 0)
-	var ce *client.Error
+	var ce *ats.Error
 	if !errors.As(err, &ce) || ce.Attempts != 1 || ce.Code != "unknown_dsn" || !strings.Contains(err.Error(), "changes dsn nba: after 1 attempt") {
 		t.Fatalf("client error %v: want 1 attempt, unknown_dsn, naming command and dsn", err)
 	}
@@ -398,7 +398,7 @@ func TestPageSizeBounds(t *testing.T) {
 		}
 	}
 	_, err := c.Attendance(ctx, "nhl", fixEventID, 0, 10001)
-	var ce *client.Error
+	var ce *ats.Error
 	if !errors.As(err, &ce) || ce.Status != 400 || ce.Code != "bad_page_size" || !strings.Contains(ce.Message, "10000") {
 		t.Fatalf("page_size 10001: %v, want a 400 bad_page_size naming the maximum", err)
 	}
@@ -481,7 +481,7 @@ func TestFaultsClientStillGetsExactAnswer(t *testing.T) {
 	f := newFixture()
 	ts := startServer(t, f, fixEnd, simulator.FaultConfig{Rate: 0.3, Seed: 42, SlowDelay: 5 * time.Millisecond})
 	var sl sleeps
-	c := ts.client(client.WithMaxAttempts(30), client.WithSleep(sl.sleep), client.WithJitterSeed(1))
+	c := ts.client(ats.WithMaxAttempts(30), ats.WithSleep(sl.sleep), ats.WithJitterSeed(1))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	for _, dsn := range []string{"nhl", "arena"} {
@@ -527,7 +527,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 	}
 	ts := startServer(t, f, fixEnd, simulator.FaultConfig{Rate: 0.5, Kinds: []simulator.FaultKind{simulator.Fault429}, Seed: seed, RetryAfter: 3 * time.Second})
 	var sl sleeps
-	c := ts.client(client.WithSleep(sl.sleep), client.WithBackoff(10*time.Millisecond, 50*time.Millisecond))
+	c := ts.client(ats.WithSleep(sl.sleep), ats.WithBackoff(10*time.Millisecond, 50*time.Millisecond))
 	if _, err := c.Tables(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -541,9 +541,9 @@ func TestRetryAfterHonoured(t *testing.T) {
 		t.Fatalf("admin faults: %d", status)
 	}
 	sl.d = nil
-	c = ts.client(client.WithSleep(sl.sleep), client.WithMaxAttempts(3))
+	c = ts.client(ats.WithSleep(sl.sleep), ats.WithMaxAttempts(3))
 	_, err := c.Attendance(context.Background(), "nhl", fixEventID, 0, 0)
-	var ce *client.Error
+	var ce *ats.Error
 	if !errors.As(err, &ce) || ce.Attempts != 3 || ce.Status != 429 || ce.Command != "attendance" || ce.DSN != "nhl" {
 		t.Fatalf("always 429: %v", err)
 	}
@@ -628,7 +628,7 @@ func TestWorldChangesThroughClient(t *testing.T) {
 	}
 	ts := startServer(t, w, w.End(), simulator.FaultConfig{Rate: 0.2, Seed: 3, SlowDelay: time.Millisecond})
 	var sl sleeps
-	c := ts.client(client.WithSleep(sl.sleep), client.WithMaxAttempts(30))
+	c := ts.client(ats.WithSleep(sl.sleep), ats.WithMaxAttempts(30))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	total := 0
@@ -688,9 +688,9 @@ func TestWorldChangesThroughClient(t *testing.T) {
 func TestDroppedConnectionIsRetried(t *testing.T) {
 	ts := startServer(t, newFixture(), fixEnd, simulator.FaultConfig{Rate: 1, Kinds: []simulator.FaultKind{simulator.FaultDrop}})
 	var sl sleeps
-	c := ts.client(client.WithSleep(sl.sleep), client.WithMaxAttempts(4))
+	c := ts.client(ats.WithSleep(sl.sleep), ats.WithMaxAttempts(4))
 	_, err := c.Attendance(context.Background(), "nhl", fixEventID, 0, 0)
-	var ce *client.Error
+	var ce *ats.Error
 	if !errors.As(err, &ce) || ce.Attempts != 4 || ce.Status != 0 || ce.Err == nil {
 		t.Fatalf("always dropped: %v; want 4 attempts ending in a transport error", err)
 	}

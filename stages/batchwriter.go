@@ -9,6 +9,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"archtics/internal/rowbuild"
 	"archtics/pipeline"
 	"archtics/schemas"
 )
@@ -29,7 +30,7 @@ type batchWriters struct {
 type batchWriter struct {
 	tw       *pipeline.TableWriter
 	pipe     *pipedWriter
-	rb       *RowBuilder
+	rb       *rowbuild.Builder
 	rows     int64
 	required *schemas.Table // the source table whose required columns rb requires
 }
@@ -39,8 +40,8 @@ func newBatchWriters(ctx context.Context, w *pipeline.Warehouse, batch string) *
 }
 
 // Append converts fields (t's columns as text, "" NULL) and queues the
-// row. A row that does not convert returns a *FieldError and nothing is
-// queued, so the caller can reject it and go on.
+// row. A row that does not convert returns a *rowbuild.FieldError and
+// nothing is queued, so the caller can reject it and go on.
 func (b *batchWriters) Append(t *schemas.Table, fields []string) error {
 	_, err := b.append(t, fields, false)
 	return err
@@ -51,7 +52,7 @@ func (b *batchWriters) Append(t *schemas.Table, fields []string) error {
 // stored NULL instead of rejecting the row, and a field that is not UTF-8
 // is transcoded; the fields so changed are returned (valid until the
 // next append) for the caller to record.
-func (b *batchWriters) AppendLossless(t, src *schemas.Table, fields []string) ([]Repair, error) {
+func (b *batchWriters) AppendLossless(t, src *schemas.Table, fields []string) ([]rowbuild.Repair, error) {
 	bw, err := b.writer(t)
 	if err != nil {
 		return nil, err
@@ -63,7 +64,7 @@ func (b *batchWriters) AppendLossless(t, src *schemas.Table, fields []string) ([
 	return b.append(t, fields, true)
 }
 
-func (b *batchWriters) append(t *schemas.Table, fields []string, lossless bool) ([]Repair, error) {
+func (b *batchWriters) append(t *schemas.Table, fields []string, lossless bool) ([]rowbuild.Repair, error) {
 	bw, err := b.writer(t)
 	if err != nil {
 		return nil, err
@@ -87,7 +88,7 @@ func (b *batchWriters) writer(t *schemas.Table) (*batchWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("write %s: %w", t.SQLName(), err)
 	}
-	bw := &batchWriter{tw: tw, pipe: newPipedWriter(b.ctx, tw), rb: NewRowBuilder(memory.DefaultAllocator, t)}
+	bw := &batchWriter{tw: tw, pipe: newPipedWriter(b.ctx, tw), rb: rowbuild.New(memory.DefaultAllocator, t)}
 	b.writers[t] = bw
 	b.order = append(b.order, t)
 	return bw, nil

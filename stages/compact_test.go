@@ -17,10 +17,11 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"archtics/ats"
+	"archtics/internal/rowbuild"
 	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/simulator"
-	"archtics/simulator/client"
 	"archtics/simulator/simtest"
 	"archtics/stages/changes"
 	"archtics/storage"
@@ -44,7 +45,7 @@ func compactWorld() simulator.Config {
 type simSource struct {
 	world *simulator.World
 	clock *simulator.SimClock
-	cli   *client.Client
+	cli   *ats.Client
 	opts  IncrementalOptions
 }
 
@@ -394,7 +395,7 @@ func commitCloneRows(t *testing.T, w *pipeline.Warehouse, batch, watermark strin
 	_, err := w.WriteAndCommit(context.Background(), txlog.CommitRequest{
 		Stream: CloneStream("nhl"), Stage: "test", BatchID: batch, Watermark: txlog.Watermark{To: watermark},
 	}, func(add func(*schemas.Table) *pipeline.TableWriter) error {
-		rb := NewRowBuilder(memory.DefaultAllocator, tbl)
+		rb := rowbuild.New(memory.DefaultAllocator, tbl)
 		defer rb.Release()
 		for _, r := range rows {
 			if err := rb.Append(r); err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"archtics/internal/rowbuild"
 	"archtics/internal/wallclock"
 	"archtics/pipeline"
 	"archtics/schemas"
@@ -228,7 +229,7 @@ func pullChanges(ctx context.Context, w *pipeline.Warehouse, src changes.Source,
 				}
 				fixed, err := out.AppendLossless(ch, t, fields)
 				if err != nil {
-					var fe *FieldError
+					var fe *rowbuild.FieldError
 					if !errors.As(err, &fe) {
 						return err
 					}

@@ -11,13 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"archtics/pipeline/pipelinetest"
-
-	"archtics/pipeline/txlog"
-
+	"archtics/ats"
 	"archtics/internal/benchproc"
+	"archtics/pipeline/pipelinetest"
+	"archtics/pipeline/txlog"
 	"archtics/simulator"
-	"archtics/simulator/client"
 	"archtics/stages/changes"
 )
 
@@ -48,7 +46,7 @@ func BenchmarkLargeIncremental(b *testing.B) {
 	tickets := cmp.Or(os.Getenv("ARCHTICS_BENCH_INCR_TICKETS"), "6000")
 	url := serveSimulator(b, "--teams", team, "--accounts", accounts, "--tickets-per-event", tickets,
 		"--clock-speed", "0", "--clock-start", cfg.Cutoff.Add(24*time.Hour).Format(time.RFC3339))
-	src := client.New(url, "bench")
+	src := ats.New(url, "bench")
 	start := cfg.Cutoff.AddDate(-12, 0, 0) // before any row: every version is a change
 
 	for i := 0; i < b.N; i++ {

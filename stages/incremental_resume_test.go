@@ -7,21 +7,21 @@ import (
 	"testing"
 	"time"
 
-	"archtics/simulator/client"
+	"archtics/ats"
 )
 
 // stopAt is a change-API source that stops the run (as a SIGTERM or a lost
 // connection would) at the first call of one kind, after the pull has
 // committed: Keys is the sweep's first call, Lookup the merge detection's.
 type stopAt struct {
-	*client.Client
+	*ats.Client
 	call    string
 	stopped bool
 }
 
 var errStopped = errors.New("stopped by the test")
 
-func (s *stopAt) Keys(ctx context.Context, dsn, table, cursor string, pageSize int) (*client.KeysPage, error) {
+func (s *stopAt) Keys(ctx context.Context, dsn, table, cursor string, pageSize int) (*ats.KeysPage, error) {
 	if s.call == "keys" && !s.stopped {
 		s.stopped = true
 		return nil, errStopped
@@ -29,7 +29,7 @@ func (s *stopAt) Keys(ctx context.Context, dsn, table, cursor string, pageSize i
 	return s.Client.Keys(ctx, dsn, table, cursor, pageSize)
 }
 
-func (s *stopAt) Lookup(ctx context.Context, dsn, table string, keys []string) (*client.LookupResult, error) {
+func (s *stopAt) Lookup(ctx context.Context, dsn, table string, keys []string) (*ats.LookupResult, error) {
 	if s.call == "lookup" && !s.stopped {
 		s.stopped = true
 		return nil, errStopped

@@ -10,12 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"archtics/pipeline/views"
-
+	"archtics/ats"
 	"archtics/pipeline"
+	"archtics/pipeline/views"
 	"archtics/schemas"
 	"archtics/simulator"
-	"archtics/simulator/client"
 	"archtics/stages/changes"
 )
 
@@ -191,7 +190,7 @@ type damagingSource struct {
 	done bool
 }
 
-func (d *damagingSource) Changes(ctx context.Context, dsn, table string, since time.Time, cursor string, pageSize int) (*client.Page, error) {
+func (d *damagingSource) Changes(ctx context.Context, dsn, table string, since time.Time, cursor string, pageSize int) (*ats.Page, error) {
 	p, err := d.Source.Changes(ctx, dsn, table, since, cursor, pageSize)
 	if err == nil && table == schemas.Ticket.Name && !d.done && len(p.Rows) > 1 {
 		d.done = true

@@ -20,6 +20,7 @@ import (
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
 
+	"archtics/internal/rowbuild"
 	"archtics/internal/textenc"
 	"archtics/pipeline"
 	"archtics/schemas"
@@ -366,15 +367,15 @@ func loadDumpTable(ctx context.Context, ws *writerSet, files []DumpFile, rejects
 	hashes, free := allocHashes(min(rows, 1<<27))
 	defer free()
 	var buf []byte
-	hashKey := func(rb *RowBuilder) uint64 {
-		buf = rb.appendKey(buf[:0])
+	hashKey := func(rb *rowbuild.Builder) uint64 {
+		buf = rb.AppendKey(buf[:0])
 		return maphash.Bytes(seed, buf)
 	}
 	fls := make([]FileLoad, len(files))
 	for i, f := range files {
 		start := time.Now()
 		scan := fileScan{tw: tw, rejects: rejects, repairs: repairs, record: true, progress: progress,
-			key: func(_ int64, rb *RowBuilder) string {
+			key: func(_ int64, rb *rowbuild.Builder) string {
 				hashes = append(hashes, hashKey(rb))
 				return ""
 			}}
@@ -402,11 +403,11 @@ func loadDumpTable(ctx context.Context, ws *writerSet, files []DumpFile, rejects
 	groupOf := map[string]int32{} // key → index in groups
 	var groups []dupGroup
 	for i, f := range files {
-		scan := fileScan{key: func(line int64, rb *RowBuilder) string {
+		scan := fileScan{key: func(line int64, rb *rowbuild.Builder) string {
 			if _, ok := slices.BinarySearch(suspects, hashKey(rb)); !ok {
 				return ""
 			}
-			k := rb.appendKey(nil)
+			k := rb.AppendKey(nil)
 			g, ok := groupOf[string(k)]
 			if !ok {
 				g = int32(len(groups))
@@ -414,7 +415,7 @@ func loadDumpTable(ctx context.Context, ws *writerSet, files []DumpFile, rejects
 				groups = append(groups, dupGroup{})
 			}
 			if len(groups[g].lines) == 1 {
-				groups[g].key = rb.keyText() // only for keys really doubled
+				groups[g].key = rb.KeyText() // only for keys really doubled
 			}
 			groups[g].lines = append(groups[g].lines, dupLine{int32(i), line})
 			return ""
@@ -449,7 +450,7 @@ func loadDumpTable(ctx context.Context, ws *writerSet, files []DumpFile, rejects
 	for i, f := range files {
 		// The first pass recorded the rejects and repairs of the other
 		// lines: this one records only the doubled keys'.
-		scan := fileScan{tw: tw, rejects: rejects, repairs: repairs, key: func(line int64, _ *RowBuilder) string {
+		scan := fileScan{tw: tw, rejects: rejects, repairs: repairs, key: func(line int64, _ *rowbuild.Builder) string {
 			g, ok := drop[i][line]
 			if !ok {
 				return ""
@@ -500,7 +501,7 @@ type fileScan struct {
 	progress func(string, int64)
 	// key hears each row that converted, before it is written; a
 	// non-empty answer rejects the row with that reason (always recorded).
-	key func(line int64, rb *RowBuilder) string
+	key func(line int64, rb *rowbuild.Builder) string
 }
 
 func loadDumpFile(ctx context.Context, f DumpFile, scan fileScan) (FileLoad, error) {
@@ -575,7 +576,7 @@ func readDumpFile(ctx context.Context, f DumpFile, scan fileScan) (FileLoad, err
 		}
 		return fl, err
 	}
-	rb := NewRowBuilder(memory.DefaultAllocator, f.Table)
+	rb := rowbuild.New(memory.DefaultAllocator, f.Table)
 	rb.Lossless = true
 	defer rb.Release()
 	teamCol := f.Table.ColumnIndex("team")
@@ -620,8 +621,8 @@ func readDumpFile(ctx context.Context, f DumpFile, scan fileScan) (FileLoad, err
 			}
 			continue
 		}
-		if err := rb.parse(fields); err != nil {
-			var fe *FieldError
+		if err := rb.Parse(fields); err != nil {
+			var fe *rowbuild.FieldError
 			if !errors.As(err, &fe) {
 				return fl, fmt.Errorf("%s line %d: %w", f.Name, dr.Line(), err)
 			}
@@ -652,7 +653,7 @@ func readDumpFile(ctx context.Context, f DumpFile, scan fileScan) (FileLoad, err
 		if tw == nil {
 			continue
 		}
-		rb.appendParsed()
+		rb.AppendParsed()
 		if rb.Len() >= recordRows {
 			if err := flushRows(); err != nil {
 				return fl, err

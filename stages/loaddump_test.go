@@ -45,6 +45,17 @@ func dumpFileOf(t *testing.T, team string, tbl *schemas.Table, lines []string) D
 	}
 }
 
+// eventRow is a valid archtics.event row; mod changes it.
+func eventRow(mod func([]string)) []string {
+	row := []string{"nhl", "42", "25NHL0412", "2026-11-21", "19:00:00", "Saturday", "", "", "Y", "1",
+		"2025-26 Season", "7", "Hawks vs. Wings", "", "12", "Home", "Arena", "SPORTS", "NHL PRO HOCKEY",
+		"2026-01-01 10:00:00", "2026-11-20 11:59:59"}
+	if mod != nil {
+		mod(row)
+	}
+	return row
+}
+
 func eventLine(id, date, upd string) string {
 	return strings.Join(eventRow(func(r []string) { r[1] = id; r[3] = date; r[20] = upd }), "|")
 }

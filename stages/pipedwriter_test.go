@@ -9,6 +9,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"archtics/internal/rowbuild"
 	"archtics/schemas"
 )
 
@@ -41,7 +42,7 @@ func TestPipedWriter(t *testing.T) {
 			defer mem.AssertSize(t, 0)
 			fw := &failingWriter{failAt: tc.failAt}
 			pw := newPipedWriter(context.Background(), fw)
-			rb := NewRowBuilder(mem, schemas.Event)
+			rb := rowbuild.New(mem, schemas.Event)
 			defer rb.Release()
 			sent := 0
 			for i := range 20 {
@@ -98,7 +99,7 @@ func TestPipedWriterStopsOnCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	bw := &blockingWriter{release: make(chan struct{})}
 	pw := newPipedWriter(ctx, bw)
-	rb := NewRowBuilder(mem, schemas.Event)
+	rb := rowbuild.New(mem, schemas.Event)
 	defer rb.Release()
 	send := func() error {
 		if err := rb.Append(eventRow(nil)); err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"archtics/internal/rowbuild"
 	"archtics/internal/textenc"
 	"archtics/schemas"
 )
@@ -15,14 +16,14 @@ import (
 // through the same writer, and so the same commit, as the rows loaded.
 type metaSink struct {
 	tw     recordWriter
-	rb     *RowBuilder
+	rb     *rowbuild.Builder
 	batch  string
 	team   string
 	origin string // "clone" or "realtime": the partition its stream owns
 }
 
 func newMetaSink(tw recordWriter, t *schemas.Table, batch, team, origin string) metaSink {
-	return metaSink{tw: tw, rb: NewRowBuilder(memory.DefaultAllocator, t), batch: batch, team: team, origin: origin}
+	return metaSink{tw: tw, rb: rowbuild.New(memory.DefaultAllocator, t), batch: batch, team: team, origin: origin}
 }
 
 func (s *metaSink) append(row []string) error {
@@ -81,7 +82,7 @@ func newRepairSink(tw recordWriter, batch, team, origin string) *repairSink {
 	return &repairSink{newMetaSink(tw, schemas.Repairs, batch, team, origin)}
 }
 
-func (s *repairSink) add(f DumpFile, line int64, r Repair) error {
+func (s *repairSink) add(f DumpFile, line int64, r rowbuild.Repair) error {
 	raw, rawHex := r.Raw, ""
 	if !utf8.ValidString(raw) {
 		b := raw
@@ -96,4 +97,13 @@ func (s *repairSink) add(f DumpFile, line int64, r Repair) error {
 	}
 	return s.append([]string{f.Table.FullName(), textenc.Escape(f.Name), strconv.FormatInt(line, 10), r.Column,
 		truncate(textenc.Escape(r.Reason), 490), safeRaw(raw), rawHex, textenc.Truncate(repaired, 65535), s.batch, s.team, s.origin})
+}
+
+// truncate cuts s to about n bytes for a stored reason, never inside a
+// UTF-8 sequence.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return textenc.Truncate(s, n) + "..."
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"archtics/internal/rowbuild"
 	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/stages"
@@ -81,7 +82,7 @@ func commitTremblay(t *testing.T, w *pipeline.Warehouse, a tremblayAccount, addD
 	_, err := w.WriteAndCommit(context.Background(), txlog.CommitRequest{
 		Stream: stages.CloneStream("nhl"), Stage: "test", BatchID: "acct-" + itoa(a.acctID), Watermark: txlog.Watermark{To: watermark},
 	}, func(add func(*schemas.Table) *pipeline.TableWriter) error {
-		rb := stages.NewRowBuilder(memory.DefaultAllocator, schemas.Cust)
+		rb := rowbuild.New(memory.DefaultAllocator, schemas.Cust)
 		defer rb.Release()
 		if err := rb.Append(row); err != nil {
 			return err

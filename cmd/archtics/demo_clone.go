@@ -12,12 +12,11 @@ import (
 	"net/http"
 	"time"
 
-	"archtics/pipeline/views"
-
+	"archtics/ats"
 	"archtics/pipeline"
+	"archtics/pipeline/views"
 	"archtics/schemas"
 	"archtics/simulator"
-	"archtics/simulator/client"
 	"archtics/stages"
 	"archtics/stages/changes"
 )
@@ -41,7 +40,7 @@ type demoClone struct {
 
 	world *simulator.World
 	clock *simulator.SimClock
-	src   *client.Client
+	src   *ats.Client
 	stop  func()
 	rt    *demoRealtime // the realtime ticks (demo_realtime.go)
 	dump  string        // the dump's folder (its crm/ is the client's CRM)
@@ -68,7 +67,7 @@ func (d *demoClone) start() error {
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(ln)
 	d.stop = func() { hs.Close() }
-	d.src = client.New("http://"+ln.Addr().String(), hex.EncodeToString(token))
+	d.src = ats.New("http://"+ln.Addr().String(), hex.EncodeToString(token))
 	return nil
 }
 

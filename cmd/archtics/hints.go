@@ -8,7 +8,7 @@ import (
 
 	"github.com/aws/smithy-go"
 
-	"archtics/simulator/client"
+	"archtics/ats"
 	"archtics/stages"
 )
 
@@ -44,14 +44,14 @@ func hint(err error) string {
 	if errors.Is(err, stages.ErrNoClone) {
 		return "the change pulls start from the dump's cutoff: load the team's dump first (archtics load-dump --dump <folder> --team <team>)"
 	}
-	var ats *client.Error
-	if errors.As(err, &ats) {
+	var atsErr *ats.Error
+	if errors.As(err, &atsErr) {
 		switch {
-		case ats.Status == 401 || ats.Status == 403:
+		case atsErr.Status == 401 || atsErr.Status == 403:
 			return "the change API refused the token: set " + sourceTokenEnv + " to the bearer token Ticketmaster issued for this client"
-		case ats.Status == 0 && strings.Contains(ats.Error(), "connection refused"):
+		case atsErr.Status == 0 && strings.Contains(atsErr.Error(), "connection refused"):
 			return "the change API does not answer: check --source (or ARCHTICS_SOURCE_URL)"
-		case ats.Status == 410:
+		case atsErr.Status == 410:
 			return "the source no longer serves that far back: the clone fell behind the source's retention; load a new dump with load-dump --replace"
 		}
 	}

@@ -10,8 +10,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"archtics/ats"
 	"archtics/pipeline"
-	"archtics/simulator/client"
 	"archtics/stages"
 	"archtics/stages/changes"
 )
@@ -91,7 +91,7 @@ jitter, honouring Retry-After.`,
 			if cache == "" {
 				cache = defaultCacheDir(w)
 			}
-			src := client.New(strings.TrimRight(c.String("source"), "/"), token)
+			src := ats.New(strings.TrimRight(c.String("source"), "/"), token)
 			for _, team := range c.StringSlice("team") {
 				loc, err := stages.CloneLocation(c.Context, w, team, c.String("timezone"))
 				if err != nil {

@@ -11,9 +11,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"archtics/ats"
 	"archtics/pipeline"
 	"archtics/simulator"
-	"archtics/simulator/client"
 	"archtics/stages"
 	"archtics/stages/realtime"
 )
@@ -38,7 +38,7 @@ func realtimeSourceFlags() []cli.Flag {
 
 // tickOptions reads the flags realtimeSourceFlags declares, and the
 // team's zone (--timezone, else the one the clone recorded).
-func tickOptions(c *cli.Context, w *pipeline.Warehouse, team string) (realtime.TickOptions, *client.Client, error) {
+func tickOptions(c *cli.Context, w *pipeline.Warehouse, team string) (realtime.TickOptions, *ats.Client, error) {
 	for _, f := range []string{"page-size", "concurrency"} {
 		if c.Int(f) <= 0 {
 			return realtime.TickOptions{}, nil, cli.Exit(fmt.Sprintf("--%s must be positive", f), exitUsage)
@@ -58,7 +58,7 @@ func tickOptions(c *cli.Context, w *pipeline.Warehouse, team string) (realtime.T
 	}
 	opts.Location = loc
 	src := strings.TrimSuffix(strings.TrimSuffix(c.String("source"), "/"), "/ats")
-	return opts, client.New(src, c.String("token")), nil
+	return opts, ats.New(src, c.String("token")), nil
 }
 
 // parseTickTime reads --at: an RFC 3339 instant (Airflow's logical time)

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"archtics/ats"
 	"archtics/simulator"
-	"archtics/simulator/client"
 )
 
 // Token is the bearer token the test server accepts.
@@ -20,7 +20,7 @@ const Token = "test-token"
 type Source struct {
 	World  *simulator.World
 	Clock  *simulator.SimClock // starts at the world's cutoff
-	Client *client.Client
+	Client *ats.Client
 	URL    string
 }
 
@@ -38,6 +38,6 @@ func Serve(tb testing.TB, cfg simulator.Config) *Source {
 	}
 	hs := httptest.NewServer(srv)
 	tb.Cleanup(hs.Close)
-	cli := client.New(hs.URL, Token, client.WithSleep(func(ctx context.Context, _ time.Duration) error { return ctx.Err() }))
+	cli := ats.New(hs.URL, Token, ats.WithSleep(func(ctx context.Context, _ time.Duration) error { return ctx.Err() }))
 	return &Source{World: world, Clock: clock, Client: cli, URL: hs.URL}
 }

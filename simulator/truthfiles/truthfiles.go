@@ -29,8 +29,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
+	"archtics/internal/rowbuild"
 	"archtics/simulator"
-	"archtics/stages"
 )
 
 // ManifestName is the truth's manifest, written last.
@@ -124,7 +124,7 @@ func writeTable(dst simulator.Dest, tt simulator.TruthTable) (File, error) {
 	if err != nil {
 		return f, fmt.Errorf("truth files: %s: %w", tt.Path, err)
 	}
-	rb := stages.NewRowBuilder(memory.DefaultAllocator, t)
+	rb := rowbuild.New(memory.DefaultAllocator, t)
 	defer rb.Release()
 	flush := func() error {
 		rec := rb.NewRecord()

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"archtics/ats"
 	"archtics/schemas"
 	"archtics/simulator"
-	"archtics/simulator/client"
 )
 
 var long = flag.Bool("long", false, "run many more random change streams in the property test (make fuzz-clone)")
@@ -23,7 +23,7 @@ const testToken = "test-token"
 type fixture struct {
 	world *simulator.World
 	clock *simulator.SimClock
-	cli   *client.Client
+	cli   *ats.Client
 	loc   *time.Location
 }
 
@@ -41,7 +41,7 @@ func newFixture(t testing.TB, cfg simulator.Config) *fixture {
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	return &fixture{world: w, clock: clock, loc: w.Location(),
-		cli: client.New(hs.URL, testToken, client.WithSleep(func(ctx context.Context, _ time.Duration) error { return ctx.Err() }))}
+		cli: ats.New(hs.URL, testToken, ats.WithSleep(func(ctx context.Context, _ time.Duration) error { return ctx.Err() }))}
 }
 
 var errCrash = errors.New("injected crash between pages")
@@ -54,7 +54,7 @@ type crashing struct {
 	calls int
 }
 
-func (c *crashing) Changes(ctx context.Context, dsn, table string, since time.Time, cursor string, pageSize int) (*client.Page, error) {
+func (c *crashing) Changes(ctx context.Context, dsn, table string, since time.Time, cursor string, pageSize int) (*ats.Page, error) {
 	c.calls++
 	if c.after >= 0 && c.calls > c.after {
 		c.after = -1

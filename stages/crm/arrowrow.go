@@ -16,11 +16,11 @@ import (
 
 // rowWriter appends typed values straight to a table's Arrow record
 // builder, column by column in the table's order, and hands full records
-// to the table writer. It checks what stages.RowBuilder checks of text
+// to the table writer. It checks what rowbuild.Builder checks of text
 // (a required column not empty, a string not wider than its column) but
 // skips making text of every value and parsing it back: a first run
 // writes a million contact and a million mapping rows. "" and a zero time
-// are NULL, as empty text is for RowBuilder.
+// are NULL, as empty text is for rowbuild.Builder.
 //
 // A full record goes to a goroutine of its own that hands it to the table
 // writer (Parquet encoding, most of the work), while the next one is

@@ -17,12 +17,12 @@ import (
 // measured through the warehouse against the dump's
 // groundtruth/duplicate_clusters.csv, gives the pairs the engine's own
 // evaluation gives from the world's people (evaluate.Measure over
-// World.PersonOf), under both rule sets.
+// the dump's accounts and who each is), under both rule sets.
 func TestEvaluateAgainstEngine(t *testing.T) {
 	ctx := context.Background()
 	cfg := simulator.SmallConfig()
 	sim := newSimClient(t, cfg)
-	in := evaluate.Load(sim.world)
+	in := worldInput(sim.world)
 	for _, rules := range []string{dedup.RulesKORE, dedup.RulesEvidence} {
 		t.Run(rules, func(t *testing.T) {
 			w := openWarehouse(t, t.TempDir())
@@ -61,6 +61,35 @@ func TestEvaluateAgainstEngine(t *testing.T) {
 			}
 		})
 	}
+}
+
+// worldInput is a simulated world's deduplication input: the dump's
+// primary names, each with the person it is, and the pre-existing CRM.
+// stages/dedup's tests hold the same conversion: neither package evaluate
+// nor the engine imports the simulator, and test files cannot be shared.
+func worldInput(w *simulator.World) evaluate.Input {
+	dump := w.DumpPrimaryNames()
+	accounts := make([]evaluate.Account, len(dump))
+	for i := range dump {
+		d := &dump[i]
+		accounts[i] = evaluate.Account{Person: d.Person, Excluded: d.Excluded, Account: dedup.Account{
+			AccountRef: dedup.AccountRef{Team: d.Team, AcctID: d.AcctID}, AddDate: d.AddDate, AcctType: d.AcctType,
+			First: d.First, Last: d.Last, Email: d.Email, Company: d.Company, Street1: d.Street1, Street2: d.Street2,
+			City: d.City, State: d.State, Zip: d.Zip, PhoneDay: d.PhoneDay, PhoneCell: d.PhoneCell, PhoneEve: d.PhoneEve,
+			BirthDate: d.BirthDate, HouseholdID: d.HouseholdID}}
+	}
+	cs, as := w.CRM()
+	var crm dedup.State
+	for _, c := range cs {
+		crm.Contacts = append(crm.Contacts, dedup.Contact{ID: c.ID, First: c.First, Last: c.Last, Email: c.Email, Phone: c.Phone,
+			AccountID: c.AccountID, Street: c.Street, City: c.City, State: c.State, PostalCode: c.Zip, Created: c.Created,
+			Updated: c.Updated, Source: "crm"})
+	}
+	for _, a := range as {
+		crm.Accounts = append(crm.Accounts, dedup.CRMAccount{ID: a.ID, Name: a.Name, Type: a.Type, City: a.City, State: a.State,
+			Created: a.Created, Source: "crm"})
+	}
+	return evaluate.NewInput(accounts, crm)
 }
 
 func TestEvaluateRejectsBadTruth(t *testing.T) {

@@ -21,10 +21,11 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"archtics/ats"
+	"archtics/internal/rowbuild"
 	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/simulator"
-	"archtics/simulator/client"
 	"archtics/simulator/simtest"
 	"archtics/stages"
 	"archtics/stages/changes"
@@ -86,7 +87,7 @@ func commitClone(t *testing.T, w *pipeline.Warehouse, team, batch, to string, ac
 	_, err := w.WriteAndCommit(context.Background(), txlog.CommitRequest{
 		Stream: stages.CloneStream(team), Stage: "test", BatchID: batch, Watermark: txlog.Watermark{To: to},
 	}, func(add func(*schemas.Table) *pipeline.TableWriter) error {
-		rb := stages.NewRowBuilder(memory.DefaultAllocator, schemas.Cust)
+		rb := rowbuild.New(memory.DefaultAllocator, schemas.Cust)
 		defer rb.Release()
 		for _, a := range accts {
 			if err := rb.Append(custRow(a)); err != nil {
@@ -169,7 +170,7 @@ func query(t *testing.T, w *pipeline.Warehouse, q string) []string {
 type simClient struct {
 	world *simulator.World
 	clock *simulator.SimClock
-	cli   *client.Client
+	cli   *ats.Client
 	opts  stages.IncrementalOptions
 	dump  stages.Dump
 	crm   string // the dump's crm/ folder

@@ -11,9 +11,9 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"archtics/internal/rowbuild"
 	"archtics/pipeline"
 	"archtics/schemas"
-	"archtics/stages"
 	"archtics/stages/dedup"
 )
 
@@ -497,7 +497,7 @@ const recordRows = 64 * 1024
 // was checked when read): it fails the run.
 func writeRows(ctx context.Context, tw *pipeline.TableWriter, rows [][]string) error {
 	t := tw.Table()
-	rb := stages.NewRowBuilder(memory.DefaultAllocator, t)
+	rb := rowbuild.New(memory.DefaultAllocator, t)
 	defer rb.Release()
 	flush := func() error {
 		if rb.Len() == 0 {

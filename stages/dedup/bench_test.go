@@ -42,7 +42,7 @@ func BenchmarkDedup(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			in := evaluate.Load(w)
+			in := worldInput(w)
 			runtime.GC()
 			var base runtime.MemStats
 			runtime.ReadMemStats(&base)

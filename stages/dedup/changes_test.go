@@ -24,7 +24,7 @@ func TestChangesCoverEveryDifference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := evaluate.Load(w)
+	in := worldInput(w)
 	half := len(in.Accounts) / 2
 	first, err := evaluate.Run(evaluate.Input{Accounts: in.Accounts[:half], CRM: in.CRM}, dedup.Config{})
 	if err != nil {

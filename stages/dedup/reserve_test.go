@@ -17,7 +17,7 @@ func TestReserveChangesNoResult(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := evaluate.Load(w)
+	in := worldInput(w)
 	grown, err := evaluate.Run(in, dedup.Config{})
 	if err != nil {
 		t.Fatal(err)

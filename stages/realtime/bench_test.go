@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"archtics/ats"
 	"archtics/internal/benchproc"
 	"archtics/simulator"
-	"archtics/simulator/client"
 	"archtics/storage/storagetest"
 )
 
@@ -107,7 +107,7 @@ func BenchmarkTickScans(b *testing.B) {
 				restoreGC := GCForTicks() // as the realtime commands set it
 				b.StartTimer()
 				start, cpu0, sim0 := time.Now(), benchproc.SelfCPU(), feed.CPU()
-				rep, err := Tick(context.Background(), g.w, client.New(feed.URL, "bench"), team, at, events, TickOptions{Logger: quietLogger, CacheDir: g.cache})
+				rep, err := Tick(context.Background(), g.w, ats.New(feed.URL, "bench"), team, at, events, TickOptions{Logger: quietLogger, CacheDir: g.cache})
 				if err != nil {
 					b.Fatal(err)
 				}

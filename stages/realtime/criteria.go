@@ -16,6 +16,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"archtics/internal/rowbuild"
 	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/stages"
@@ -113,7 +114,7 @@ func SetCriteria(ctx context.Context, w *pipeline.Warehouse, team, fragment stri
 		Summary:   map[string]int64{"version": rec.Version},
 	}
 	c, err := w.WriteAndCommit(ctx, req, func(add func(t *schemas.Table) *pipeline.TableWriter) error {
-		rb := stages.NewRowBuilder(memory.DefaultAllocator, schemas.BIRuleSettingsHistory)
+		rb := rowbuild.New(memory.DefaultAllocator, schemas.BIRuleSettingsHistory)
 		defer rb.Release()
 		if err := rb.Append(row); err != nil {
 			return fmt.Errorf("%s row: %w", schemas.BIRuleSettingsHistory.SQLName(), err)

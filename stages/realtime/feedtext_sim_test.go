@@ -6,18 +6,17 @@ import (
 	"testing"
 	"time"
 
+	"archtics/ats"
 	"archtics/pipeline/views"
-
 	"archtics/schemas"
 	"archtics/simulator"
-	"archtics/simulator/client"
 )
 
 // latin1Gates serves the feed with every gate name spelled in Latin-1
 // ("Nord" becomes "Nörd" in one byte), as an old scanner might send it.
-type latin1Gates struct{ *client.Client }
+type latin1Gates struct{ *ats.Client }
 
-func (s latin1Gates) Attendance(ctx context.Context, dsn string, eventID int32, afterSeq int64, pageSize int) (*client.ScanPage, error) {
+func (s latin1Gates) Attendance(ctx context.Context, dsn string, eventID int32, afterSeq int64, pageSize int) (*ats.ScanPage, error) {
 	p, err := s.Client.Attendance(ctx, dsn, eventID, afterSeq, pageSize)
 	if err != nil {
 		return p, err

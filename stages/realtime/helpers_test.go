@@ -10,12 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"archtics/pipeline/pipelinetest"
-
+	"archtics/ats"
 	"archtics/internal/dbtest"
 	"archtics/pipeline"
+	"archtics/pipeline/pipelinetest"
 	"archtics/simulator"
-	"archtics/simulator/client"
 	"archtics/stages"
 	"archtics/storage/file"
 )
@@ -28,7 +27,7 @@ type gameDay struct {
 	world *simulator.World
 	w     *pipeline.Warehouse
 	clock *simulator.SimClock
-	cli   *client.Client
+	cli   *ats.Client
 	dir   string
 	cache string
 }
@@ -51,7 +50,7 @@ func newGameDay(tb testing.TB, cfg simulator.Config, location string) *gameDay {
 	hs := httptest.NewServer(srv)
 	tb.Cleanup(hs.Close)
 	g.world, g.clock = world, clock
-	g.cli = client.New(hs.URL, "t", client.WithSleep(func(ctx context.Context, _ time.Duration) error { return ctx.Err() }))
+	g.cli = ats.New(hs.URL, "t", ats.WithSleep(func(ctx context.Context, _ time.Duration) error { return ctx.Err() }))
 	return g
 }
 

@@ -1,136 +1,17 @@
 package realtime
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"encoding/csv"
-	"flag"
-	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"archtics/schemas"
-	"archtics/simulator"
 )
 
-var updateSamples = flag.Bool("update-samples", false, "rewrite schemas/samples/*.csv from the simulator (make samples)")
-
-// The sample game: the first game of the simulated doubleheader, in the
-// demo-size world.
-const (
-	sampleTeam  = "nhl"
-	sampleEvent = "27NHL1123"
-	sampleRows  = 240
-)
-
-var sampleDir = filepath.Join("..", "..", "schemas", "samples")
-
-// generateSamples computes the sample tables' CSV files from the
-// simulator's truth: sampleRows of the sample game's stored scans (what a
-// tick keeps: initial entries in the window), spread evenly over its
-// arrivals, raw and with the ticket holder's primary name at the end of
-// the window.
-func generateSamples(t *testing.T) (raw, report []byte) {
-	t.Helper()
-	world, err := simulator.NewWorld(simulator.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	loc := world.Location()
-	var ev *simulator.EventStart
-	for _, e := range world.ScanEvents(sampleTeam) {
-		if e.Name == sampleEvent {
-			ev = &e
-			break
-		}
-	}
-	if ev == nil {
-		t.Fatalf("the simulator has no realtime event %s of %s", sampleEvent, sampleTeam)
-	}
-	_, closes := simulator.RealtimeWindow(ev.Start)
-	asOf := closes.Add(10 * time.Minute) // past the late deliveries
-	col := func(name string) int { return schemas.RTXAttendanceRaw.ColumnIndex(name) }
-	var scans []simulator.Row
-	for _, r := range world.TrueAttendance(sampleTeam, asOf, simulator.HockeyCriteria) {
-		if r[col("archtics_event_name")] == sampleEvent {
-			scans = append(scans, r)
-		}
-	}
-	if len(scans) < sampleRows {
-		t.Fatalf("%s has %d stored scans, fewer than the %d samples", sampleEvent, len(scans), sampleRows)
-	}
-	sort.SliceStable(scans, func(i, j int) bool {
-		return scans[i][col("ticket_scan_time")] < scans[j][col("ticket_scan_time")]
-	})
-	type name struct{ first, last, email string }
-	holders := map[string]name{}
-	cust := schemas.Cust
-	for _, r := range world.StateAt(sampleTeam, cust, asOf) {
-		if r[cust.ColumnIndex("primary_code")] == "Primary" {
-			holders[r[cust.ColumnIndex("acct_id")]] = name{r[cust.ColumnIndex("name_first")], r[cust.ColumnIndex("name_last")], r[cust.ColumnIndex("email_addr")]}
-		}
-	}
-	start := ev.Start.In(loc).Format("2006-01-02 15:04:05")
-	var rawBuf, reportBuf bytes.Buffer
-	rw, pw := csv.NewWriter(&rawBuf), csv.NewWriter(&reportBuf)
-	header := func(w *csv.Writer, tbl *schemas.Table) {
-		names := make([]string, len(tbl.Columns))
-		for i, c := range tbl.Columns {
-			names[i] = c.Name
-		}
-		w.Write(names)
-	}
-	header(rw, schemas.RealtimeAttendanceSample)
-	header(pw, schemas.RealtimeAttendanceReportSample)
-	for i := 0; i < sampleRows; i++ {
-		r := scans[i*len(scans)/sampleRows]
-		raw := make([]string, len(schemas.RealtimeAttendanceSample.Columns))
-		for j, c := range schemas.RealtimeAttendanceSample.Columns {
-			raw[j] = r[col(c.Name)]
-		}
-		rw.Write(raw)
-		h := holders[r[col("acct_id")]]
-		pw.Write([]string{r[col("archtics_event_name")], r[col("section_name")], r[col("row_name")], r[col("seat_num")],
-			r[col("acct_id")], start, r[col("ticket_scan_time")], h.first, h.last, h.email})
-	}
-	rw.Flush()
-	pw.Flush()
-	if err := rw.Error(); err != nil {
-		t.Fatal(err)
-	}
-	if err := pw.Error(); err != nil {
-		t.Fatal(err)
-	}
-	return rawBuf.Bytes(), reportBuf.Bytes()
-}
-
-// TestSampleDataIsTheSimulators: the shipped sample rows are what the
-// simulator's truth gives for the sample game (make samples rewrites
-// them after an intended change to the simulator).
-func TestSampleDataIsTheSimulators(t *testing.T) {
-	raw, report := generateSamples(t)
-	files := map[string][]byte{"realtime_attendance_sample.csv": raw, "realtime_attendance_report_sample.csv": report}
-	for name, want := range files {
-		path := filepath.Join(sampleDir, name)
-		if *updateSamples {
-			if err := os.WriteFile(path, want, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		got, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s differs from the simulator's truth for %s: after an intended change to the simulator, run make samples", path, sampleEvent)
-		}
-	}
-}
+// sampleRows is how many scans the shipped sample tables hold (written
+// by simulator/cmd/samples, which checks them against the simulator).
+const sampleRows = 240
 
 // TestSampleTables: the sample views answer in DuckDB with the seed's
 // columns, order and types, and their rows look like the real views':

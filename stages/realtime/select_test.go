@@ -11,13 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"archtics/ats"
+	"archtics/pipeline"
 	"archtics/pipeline/txlog"
 	"archtics/pipeline/views"
-
-	"archtics/pipeline"
 	"archtics/schemas"
 	"archtics/simulator"
-	"archtics/simulator/client"
 	"archtics/stages"
 	"archtics/stages/changes"
 )
@@ -28,7 +27,7 @@ type simClone struct {
 	w     *pipeline.Warehouse
 	world *simulator.World
 	clock *simulator.SimClock
-	cli   *client.Client
+	cli   *ats.Client
 	cache string
 }
 

@@ -18,18 +18,18 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"golang.org/x/sync/errgroup"
 
+	"archtics/ats"
 	"archtics/internal/textenc"
 	"archtics/internal/wallclock"
 	"archtics/pipeline"
 	"archtics/schemas"
-	"archtics/simulator/client"
 	"archtics/stages"
 )
 
 // Source is the realtime scan feed: one event's rows with seq_num >
-// afterSeq, a page at a time. *client.Client is one.
+// afterSeq, a page at a time. *ats.Client is one.
 type Source interface {
-	Attendance(ctx context.Context, dsn string, eventID int32, afterSeq int64, pageSize int) (*client.ScanPage, error)
+	Attendance(ctx context.Context, dsn string, eventID int32, afterSeq int64, pageSize int) (*ats.ScanPage, error)
 }
 
 // Stream is the commit stream of team's realtime data.

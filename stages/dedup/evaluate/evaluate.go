@@ -1,81 +1,58 @@
-// Package evaluate measures the dedup engine against the simulator's
-// truth: it feeds a world's accounts (the dump's primary names) and its
-// pre-existing CRM to an engine, then compares what the engine decided
-// with the CRM truth (CRMTruth: every pre-existing contact's primary,
-// secondaries and fields after the load) and with who is who (PersonOf:
-// pairwise precision and recall over accounts of one person). Tests and
-// docs/crm.md's figures use it; nothing in production does.
+// Package evaluate measures the dedup engine against a labelled truth:
+// it feeds accounts whose person is known, and a pre-existing CRM, to an
+// engine, then measures what the engine decided against who is who
+// (pairwise precision and recall over accounts of one person, with the
+// cause of every miss and false join). The truth is plain data the
+// caller gives: the tests build it from the simulator's worlds, which
+// this package does not import. Tests, benchmarks and docs/crm.md's
+// figures use it; nothing in production does.
 package evaluate
 
 import (
 	"fmt"
-	"slices"
 	"sort"
-	"strconv"
 	"time"
 
-	"archtics/simulator"
 	"archtics/stages/dedup"
 )
 
-// Input is a world's deduplication input.
+// Account is an account with what the truth knows of it and the engine
+// must not see.
+type Account struct {
+	dedup.Account
+	Person   string // who the account is
+	Excluded bool   // its type is excluded from the CRM: left out, counted
+}
+
+// Input is a labelled deduplication input.
 type Input struct {
 	Accounts []dedup.Account // not excluded, in the found-first order
 	Excluded int             // accounts of excluded types, left out
 	CRM      dedup.State     // the pre-existing CRM
 	Person   map[dedup.AccountRef]string
-	Dump     map[dedup.AccountRef]*simulator.DumpAccount
 }
 
-// Load builds the input from a world: the dump's primary names without
-// the excluded account types, sorted by FoundFirst, and the CRM.
-func Load(w *simulator.World) Input {
-	dump := w.DumpPrimaryNames()
-	in := Input{Person: make(map[dedup.AccountRef]string, len(dump)), Dump: make(map[dedup.AccountRef]*simulator.DumpAccount, len(dump))}
-	in.Accounts = make([]dedup.Account, 0, len(dump))
-	for i := range dump {
-		d := &dump[i]
-		ref := dedup.AccountRef{Team: d.Team, AcctID: d.AcctID}
-		in.Person[ref] = d.Person
-		in.Dump[ref] = d
-		if d.Excluded {
+// NewInput builds the input from labelled accounts and the pre-existing
+// CRM: the accounts not excluded, sorted by FoundFirst.
+func NewInput(accounts []Account, crm dedup.State) Input {
+	in := Input{CRM: crm, Person: make(map[dedup.AccountRef]string, len(accounts))}
+	in.Accounts = make([]dedup.Account, 0, len(accounts))
+	for i := range accounts {
+		a := &accounts[i]
+		in.Person[a.AccountRef] = a.Person
+		if a.Excluded {
 			in.Excluded++
 			continue
 		}
-		in.Accounts = append(in.Accounts, AccountOf(d))
+		in.Accounts = append(in.Accounts, a.Account)
 	}
 	SortFoundFirst(in.Accounts)
-	in.CRM = CRMState(w)
 	return in
-}
-
-// AccountOf is a dump account as the engine takes it.
-func AccountOf(d *simulator.DumpAccount) dedup.Account {
-	return dedup.Account{AccountRef: dedup.AccountRef{Team: d.Team, AcctID: d.AcctID}, AddDate: d.AddDate, AcctType: d.AcctType,
-		First: d.First, Last: d.Last, Email: d.Email, Company: d.Company, Street1: d.Street1, Street2: d.Street2,
-		City: d.City, State: d.State, Zip: d.Zip, PhoneDay: d.PhoneDay, PhoneCell: d.PhoneCell, PhoneEve: d.PhoneEve,
-		BirthDate: d.BirthDate, HouseholdID: d.HouseholdID}
 }
 
 // SortFoundFirst sorts accounts in the found-first order.
 func SortFoundFirst(as []dedup.Account) {
 	sort.Slice(as, func(i, j int) bool { return dedup.FoundFirst(&as[i], &as[j]) })
-}
-
-// CRMState is the world's pre-existing CRM as an engine state.
-func CRMState(w *simulator.World) dedup.State {
-	cs, as := w.CRM()
-	var st dedup.State
-	st.Contacts = make([]dedup.Contact, len(cs))
-	for i, c := range cs {
-		st.Contacts[i] = dedup.Contact{ID: c.ID, First: c.First, Last: c.Last, Email: c.Email, Phone: c.Phone, AccountID: c.AccountID,
-			Street: c.Street, City: c.City, State: c.State, PostalCode: c.Zip, Created: c.Created, Updated: c.Updated, Source: "crm"}
-	}
-	st.Accounts = make([]dedup.CRMAccount, len(as))
-	for i, a := range as {
-		st.Accounts[i] = dedup.CRMAccount{ID: a.ID, Name: a.Name, Type: a.Type, City: a.City, State: a.State, Created: a.Created, Source: "crm"}
-	}
-	return st
 }
 
 // Fixed is a clock for deterministic runs.
@@ -98,83 +75,9 @@ func Run(in Input, cfg dedup.Config) (*dedup.Engine, error) {
 	return e, nil
 }
 
-// TruthDiff compares an engine's state with the CRM truth: for every
-// pre-existing contact, its primary, its secondaries and its fields after
-// the load (the company by the company its CRM account names). It
-// returns one line per difference.
-func TruthDiff(w *simulator.World, st dedup.State) []string {
-	truth, _ := w.CRMTruth()
-	byID := map[string]*dedup.Contact{}
-	for i := range st.Contacts {
-		byID[st.Contacts[i].ID] = &st.Contacts[i]
-	}
-	acct := map[string]*dedup.CRMAccount{}
-	for i := range st.Accounts {
-		acct[st.Accounts[i].ID] = &st.Accounts[i]
-	}
-	secondary := map[string][]dedup.AccountRef{}
-	for _, m := range st.Mapping {
-		if m.Role == dedup.Secondary {
-			secondary[m.ContactID] = append(secondary[m.ContactID], m.Account)
-		}
-	}
-	ref := func(r *simulator.AccountRef) string {
-		if r == nil {
-			return "none"
-		}
-		return r.Team + ":" + strconv.Itoa(int(r.AcctID))
-	}
-	var out []string
-	for _, t := range truth {
-		c := byID[t.ContactID]
-		if c == nil {
-			out = append(out, t.ContactID+": missing from the engine's state")
-			continue
-		}
-		diff := func(what, got, want string) {
-			if got != want {
-				out = append(out, fmt.Sprintf("%s (%s): %s is %q, truth %q", t.ContactID, t.Story, what, got, want))
-			}
-		}
-		var got string
-		if c.Primary == nil {
-			got = "none"
-		} else {
-			got = c.Primary.Team + ":" + strconv.Itoa(int(c.Primary.AcctID))
-		}
-		diff("primary", got, ref(t.Primary))
-		var gs, ws []string
-		for _, s := range secondary[t.ContactID] {
-			gs = append(gs, s.Team+":"+strconv.Itoa(int(s.AcctID)))
-		}
-		for _, s := range t.Secondary {
-			ws = append(ws, s.Team+":"+strconv.Itoa(int(s.AcctID)))
-		}
-		slices.Sort(gs)
-		slices.Sort(ws)
-		diff("secondaries", fmt.Sprint(gs), fmt.Sprint(ws))
-		a := t.After
-		diff("first", c.First, a.First)
-		diff("last", c.Last, a.Last)
-		diff("email", c.Email, a.Email)
-		diff("phone", c.Phone, a.Phone)
-		company := -1
-		if ca := acct[c.AccountID]; ca != nil && ca.Type == "Company" {
-			company = simulator.CompanyOf(ca.Name)
-		}
-		diff("company", strconv.Itoa(company), strconv.Itoa(a.CompanyID))
-		diff("street", c.Street, a.Street)
-		diff("street2", c.Street2, a.Street2)
-		diff("city", c.City, a.City)
-		diff("state", c.State, a.State)
-		diff("postal code", c.PostalCode, a.PostalCode)
-	}
-	return out
-}
-
 // Quality is pairwise precision and recall over accounts of one person:
 // a predicted pair is two accounts mapped to one contact, a true pair two
-// accounts of one person (PersonOf).
+// accounts of one person (Input.Person).
 type Quality struct {
 	Accounts        int // accounts deduplicated (excluded types left out)
 	Excluded        int
@@ -221,6 +124,10 @@ func Measure(in Input, st dedup.State) Quality {
 		byContact[m.ContactID] = append(byContact[m.ContactID], m.Account)
 		contactOf[m.Account] = m.ContactID
 	}
+	acct := make(map[dedup.AccountRef]*dedup.Account, len(in.Accounts))
+	for i := range in.Accounts {
+		acct[in.Accounts[i].AccountRef] = &in.Accounts[i]
+	}
 	byPerson := map[string][]dedup.AccountRef{}
 	for _, a := range in.Accounts {
 		byPerson[in.Person[a.AccountRef]] = append(byPerson[in.Person[a.AccountRef]], a.AccountRef)
@@ -247,7 +154,7 @@ func Measure(in Input, st dedup.State) Quality {
 			for j := i + 1; j < len(as); j++ {
 				if contactOf[as[i]] != contactOf[as[j]] {
 					split = true
-					q.MissesByCause[missCause(in.Dump[as[i]], in.Dump[as[j]])]++
+					q.MissesByCause[missCause(acct[as[i]], acct[as[j]])]++
 				}
 			}
 		}
@@ -255,22 +162,21 @@ func Measure(in Input, st dedup.State) Quality {
 			q.PeopleSplit++
 		}
 	}
-	q.LinkablePairs, q.LinkableFound = linkable(in, byPerson, contactOf)
+	q.LinkablePairs, q.LinkableFound = linkable(acct, byPerson, contactOf)
 	q.RecallLinkable = 1
 	if q.LinkablePairs > 0 {
 		q.RecallLinkable = float64(q.LinkableFound) / float64(q.LinkablePairs)
 	}
 	byName := map[[2]string]map[string]int64{}
 	for _, a := range in.Accounts {
-		d := in.Dump[a.AccountRef]
-		k := [2]string{dedup.NormName(d.First), dedup.NormName(d.Last)}
+		k := [2]string{dedup.NormName(a.First), dedup.NormName(a.Last)}
 		if k[0] == "" || k[1] == "" {
 			continue
 		}
 		if byName[k] == nil {
 			byName[k] = map[string]int64{}
 		}
-		byName[k][d.Person]++
+		byName[k][in.Person[a.AccountRef]]++
 	}
 	for _, people := range byName {
 		var all, same int64
@@ -286,7 +192,7 @@ func Measure(in Input, st dedup.State) Quality {
 			for j := i + 1; j < len(as); j++ {
 				if in.Person[as[i]] != in.Person[as[j]] {
 					mixed = true
-					q.FalseByCause[falseCause(in.Dump[as[i]], in.Dump[as[j]])]++
+					q.FalseByCause[falseCause(acct[as[i]], acct[as[j]])]++
 				}
 			}
 		}
@@ -299,7 +205,7 @@ func Measure(in Input, st dedup.State) Quality {
 
 // missCause says why two accounts of one person were not joined, from
 // how their primary names differ, in the order the rules need them.
-func missCause(a, b *simulator.DumpAccount) string {
+func missCause(a, b *dedup.Account) string {
 	ea, eb := dedup.NormEmail(a.Email), dedup.NormEmail(b.Email)
 	la, lb := dedup.NormName(a.Last), dedup.NormName(b.Last)
 	fa, fb := dedup.NormName(a.First), dedup.NormName(b.First)
@@ -329,7 +235,7 @@ func missCause(a, b *simulator.DumpAccount) string {
 const CauseSharedEmail = "shared email (household, family or company inbox)"
 
 // falseCause says what joined two accounts of different people.
-func falseCause(a, b *simulator.DumpAccount) string {
+func falseCause(a, b *dedup.Account) string {
 	ea, eb := dedup.NormEmail(a.Email), dedup.NormEmail(b.Email)
 	switch {
 	case ea != "" && ea == eb:
@@ -343,7 +249,7 @@ func falseCause(a, b *simulator.DumpAccount) string {
 // linkable counts the true pairs whose accounts are connected through the
 // person's accounts by shared identifiers, and how many of them the
 // mapping joined.
-func linkable(in Input, byPerson map[string][]dedup.AccountRef, contactOf map[dedup.AccountRef]string) (pairsAll, found int64) {
+func linkable(acct map[dedup.AccountRef]*dedup.Account, byPerson map[string][]dedup.AccountRef, contactOf map[dedup.AccountRef]string) (pairsAll, found int64) {
 	for _, as := range byPerson {
 		if len(as) < 2 {
 			continue
@@ -362,7 +268,7 @@ func linkable(in Input, byPerson map[string][]dedup.AccountRef, contactOf map[de
 		}
 		for i := range as {
 			for j := i + 1; j < len(as); j++ {
-				if shareIdentifier(in.Dump[as[i]], in.Dump[as[j]]) {
+				if shareIdentifier(acct[as[i]], acct[as[j]]) {
 					parent[find(i)] = find(j)
 				}
 			}
@@ -384,7 +290,7 @@ func linkable(in Input, byPerson map[string][]dedup.AccountRef, contactOf map[de
 // shareIdentifier reports whether two accounts share an email, a phone
 // number (any of day, cell and evening against any), a birth date or an
 // address (postal code, and a similar street).
-func shareIdentifier(a, b *simulator.DumpAccount) bool {
+func shareIdentifier(a, b *dedup.Account) bool {
 	if e := dedup.NormEmail(a.Email); e != "" && e == dedup.NormEmail(b.Email) {
 		return true
 	}

@@ -1,4 +1,10 @@
-package stages
+// Package rowbuild turns text rows (fields in a schemas.Table's column
+// order, as a dump, a change page or a truth file gives them) into Arrow
+// record batches of that table's schema, converting, checking and, when
+// asked, repairing each field. The clone's stages, the CRM stage, the
+// realtime criteria and the simulator's truth files all build their
+// records with it, so a value reads the same way everywhere.
+package rowbuild
 
 import (
 	"encoding/binary"
@@ -43,7 +49,7 @@ func truncate(s string, n int) string {
 	return textenc.Truncate(s, n) + "..."
 }
 
-// Repair is a field a RowBuilder changed to keep its row: a value that
+// Repair is a field a Builder changed to keep its row: a value that
 // was not UTF-8 (transcoded from Windows-1252), or one that did not
 // convert in a column that may be NULL (stored NULL, in lossless mode).
 type Repair struct {
@@ -63,14 +69,14 @@ type value struct {
 	f    float64
 }
 
-// RowBuilder turns text rows (fields in a table's column order, "" = NULL)
+// Builder turns text rows (fields in a table's column order, "" = NULL)
 // into Arrow record batches of the table's full schema.
 //
 // No string it builds is invalid UTF-8: such a field is transcoded from
 // Windows-1252 and listed in Repairs. With Lossless set, a field that
 // does not convert and is neither part of the key nor required is
 // stored NULL and listed in Repairs, instead of rejecting the row.
-type RowBuilder struct {
+type Builder struct {
 	table   *schemas.Table
 	builder *array.RecordBuilder
 	parsed  []value
@@ -81,9 +87,9 @@ type RowBuilder struct {
 	Lossless bool
 }
 
-// NewRowBuilder returns a builder for rows of t.
-func NewRowBuilder(mem memory.Allocator, t *schemas.Table) *RowBuilder {
-	rb := &RowBuilder{
+// New returns a builder for rows of t.
+func New(mem memory.Allocator, t *schemas.Table) *Builder {
+	rb := &Builder{
 		table:   t,
 		builder: array.NewRecordBuilder(mem, t.ArrowSchema()),
 		parsed:  make([]value, len(t.Columns)),
@@ -102,7 +108,7 @@ func NewRowBuilder(mem memory.Allocator, t *schemas.Table) *RowBuilder {
 // lossless mode: a change table takes NULLs in every column but the key
 // (a tombstone is a key alone), yet a version whose required field does
 // not convert is rejected, not stored with it NULL.
-func (rb *RowBuilder) RequireAsIn(src *schemas.Table) {
+func (rb *Builder) RequireAsIn(src *schemas.Table) {
 	for _, c := range src.Columns {
 		if i := rb.table.ColumnIndex(c.Name); i >= 0 && !c.Nullable {
 			rb.inKey[i] = true
@@ -111,30 +117,31 @@ func (rb *RowBuilder) RequireAsIn(src *schemas.Table) {
 }
 
 // Repairs are the fields the last Append changed (valid until the next).
-func (rb *RowBuilder) Repairs() []Repair { return rb.repairs }
+func (rb *Builder) Repairs() []Repair { return rb.repairs }
 
 // Len is the number of rows appended since the last NewRecord.
-func (rb *RowBuilder) Len() int { return rb.builder.Field(0).Len() }
+func (rb *Builder) Len() int { return rb.builder.Field(0).Len() }
 
 // NewRecord returns the rows appended so far and resets the builder.
-func (rb *RowBuilder) NewRecord() arrow.RecordBatch { return rb.builder.NewRecordBatch() }
+func (rb *Builder) NewRecord() arrow.RecordBatch { return rb.builder.NewRecordBatch() }
 
 // Release frees the builder.
-func (rb *RowBuilder) Release() { rb.builder.Release() }
+func (rb *Builder) Release() { rb.builder.Release() }
 
 // Append converts fields and appends them as one row. On a bad field it
 // returns a *FieldError and appends nothing.
-func (rb *RowBuilder) Append(fields []string) error {
-	if err := rb.parse(fields); err != nil {
+func (rb *Builder) Append(fields []string) error {
+	if err := rb.Parse(fields); err != nil {
 		return err
 	}
-	rb.appendParsed()
+	rb.AppendParsed()
 	return nil
 }
 
-// parse converts fields into rb.parsed (and rb.repairs) without
-// appending: the caller may still decide to drop the row.
-func (rb *RowBuilder) parse(fields []string) error {
+// Parse converts fields and lists their Repairs without appending them:
+// the caller may still drop the row, or keep it with AppendParsed. On a
+// bad field it returns a *FieldError.
+func (rb *Builder) Parse(fields []string) error {
 	cols := rb.table.Columns
 	rb.repairs = rb.repairs[:0]
 	if len(fields) != len(cols) {
@@ -163,17 +170,17 @@ func (rb *RowBuilder) parse(fields []string) error {
 	return nil
 }
 
-// appendParsed appends the row parse converted last.
-func (rb *RowBuilder) appendParsed() {
+// AppendParsed appends the row Parse converted last.
+func (rb *Builder) AppendParsed() {
 	for i, c := range rb.table.Columns {
 		appendValue(rb.builder.Field(i), c.Type, rb.parsed[i])
 	}
 }
 
-// appendKey appends the key of the row Append accepted last to dst, in a
-// form equal for equal keys (a converted value, not its spelling: 007 and
-// 7 are one account).
-func (rb *RowBuilder) appendKey(dst []byte) []byte {
+// AppendKey appends the key of the row Parse or Append accepted last to
+// dst, in a form equal for equal keys (a converted value, not its
+// spelling: 007 and 7 are one account).
+func (rb *Builder) AppendKey(dst []byte) []byte {
 	for _, i := range rb.keyCols {
 		v := rb.parsed[i]
 		switch {
@@ -194,8 +201,9 @@ func (rb *RowBuilder) appendKey(dst []byte) []byte {
 	return dst
 }
 
-// keyText shows the key of the row Append accepted last, for messages.
-func (rb *RowBuilder) keyText() string {
+// KeyText shows the key of the row Parse or Append accepted last, for
+// messages.
+func (rb *Builder) KeyText() string {
 	parts := make([]string, 0, len(rb.keyCols))
 	for _, i := range rb.keyCols {
 		c, v := rb.table.Columns[i], rb.parsed[i]

@@ -1,4 +1,4 @@
-package stages
+package rowbuild
 
 import (
 	"errors"
@@ -11,6 +11,7 @@ import (
 	"archtics/schemas"
 )
 
+// eventRow is a valid archtics.event row; mod changes it.
 func eventRow(mod func([]string)) []string {
 	row := []string{"nhl", "42", "25NHL0412", "2026-11-21", "19:00:00", "Saturday", "", "", "Y", "1",
 		"2025-26 Season", "7", "Hawks vs. Wings", "", "12", "Home", "Arena", "SPORTS", "NHL PRO HOCKEY",
@@ -21,7 +22,7 @@ func eventRow(mod func([]string)) []string {
 	return row
 }
 
-func TestRowBuilderRejects(t *testing.T) {
+func TestBuilderRejects(t *testing.T) {
 	tests := []struct {
 		name       string
 		row        []string
@@ -37,7 +38,7 @@ func TestRowBuilderRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rb := NewRowBuilder(memory.DefaultAllocator, schemas.Event)
+			rb := New(memory.DefaultAllocator, schemas.Event)
 			defer rb.Release()
 			err := rb.Append(tt.row)
 			if tt.wantColumn == "" {
@@ -60,8 +61,8 @@ func TestRowBuilderRejects(t *testing.T) {
 	}
 }
 
-func TestRowBuilderWrongFieldCount(t *testing.T) {
-	rb := NewRowBuilder(memory.DefaultAllocator, schemas.Event)
+func TestBuilderWrongFieldCount(t *testing.T) {
+	rb := New(memory.DefaultAllocator, schemas.Event)
 	defer rb.Release()
 	var fe *FieldError
 	if err := rb.Append([]string{"nhl", "1"}); !errors.As(err, &fe) || fe.Column != "" {
@@ -86,8 +87,8 @@ func TestParseCents(t *testing.T) {
 	}
 }
 
-func TestRowBuilderValues(t *testing.T) {
-	rb := NewRowBuilder(memory.DefaultAllocator, schemas.Event)
+func TestBuilderValues(t *testing.T) {
+	rb := New(memory.DefaultAllocator, schemas.Event)
 	defer rb.Release()
 	if err := rb.Append(eventRow(nil)); err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package client
+package ats
 
 import (
 	"testing"
@@ -6,7 +6,7 @@ import (
 )
 
 // What the row parser makes of text that is not UTF-8: raw bytes pass
-// through unchanged, so the stage's RowBuilder can repair them and record
+// through unchanged, so the stages' row builder can repair them and record
 // the exact bytes (archtics_meta.repairs); an escaped lone surrogate,
 // which no UTF-8 can hold, becomes U+FFFD, as encoding/json decodes it.
 func TestParseRowsText(t *testing.T) {

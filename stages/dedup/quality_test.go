@@ -1,4 +1,4 @@
-package evaluate
+package dedup_test
 
 import (
 	"math/rand/v2"
@@ -8,6 +8,7 @@ import (
 
 	"archtics/simulator"
 	"archtics/stages/dedup"
+	"archtics/stages/dedup/evaluate"
 )
 
 func smallWorld(t testing.TB) *simulator.World {
@@ -25,13 +26,13 @@ func smallWorld(t testing.TB) *simulator.World {
 // Gagnon stories among them.
 func TestAgainstCRMTruth(t *testing.T) {
 	w := smallWorld(t)
-	in := Load(w)
-	e, err := Run(in, dedup.Config{})
+	in := worldInput(w)
+	e, err := evaluate.Run(in, dedup.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	st := e.State()
-	diffs := TruthDiff(w, st)
+	diffs := truthDiff(w, st)
 	for i, d := range diffs {
 		if i == 40 {
 			t.Errorf("... and %d more", len(diffs)-40)
@@ -66,11 +67,11 @@ func TestAgainstCRMTruth(t *testing.T) {
 	if seen != 2 {
 		t.Errorf("the world has %d of the seed's two stories", seen)
 	}
-	q := Measure(in, st)
+	q := evaluate.Measure(in, st)
 	logQuality(t, "KORE's rules", q)
 	// Under KORE's rule 1 every false join is an email two people share.
 	for cause, n := range q.FalseByCause {
-		if cause != CauseSharedEmail {
+		if cause != evaluate.CauseSharedEmail {
 			t.Errorf("%d false pairs by %q: only shared emails should join two people", n, cause)
 		}
 	}
@@ -79,12 +80,12 @@ func TestAgainstCRMTruth(t *testing.T) {
 // TestQualityNarrowEmail measures the optional narrowing of rule 1
 // (EmailNeedsFirstName), which keeps shared emails from joining people.
 func TestQualityNarrowEmail(t *testing.T) {
-	in := Load(smallWorld(t))
-	e, err := Run(in, dedup.Config{EmailNeedsFirstName: true})
+	in := worldInput(smallWorld(t))
+	e, err := evaluate.Run(in, dedup.Config{EmailNeedsFirstName: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := Measure(in, e.State())
+	q := evaluate.Measure(in, e.State())
 	logQuality(t, "rule 1 narrowed", q)
 	if q.Precision < 0.99 {
 		t.Errorf("precision %.4f with rule 1 narrowed, want at least 0.99", q.Precision)
@@ -108,12 +109,12 @@ func TestQualityEvidence(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		in := Load(w)
-		e, err := Run(in, dedup.Config{Rules: dedup.RulesEvidence})
+		in := worldInput(w)
+		e, err := evaluate.Run(in, dedup.Config{Rules: dedup.RulesEvidence})
 		if err != nil {
 			t.Fatal(err)
 		}
-		q := Measure(in, e.State())
+		q := evaluate.Measure(in, e.State())
 		logQuality(t, c.name+" world, evidence rules", q)
 		if q.Precision < 0.99 {
 			t.Errorf("%s world: precision %.4f, want at least 0.99", c.name, q.Precision)
@@ -131,8 +132,8 @@ func TestQualityEvidence(t *testing.T) {
 // TestDeterministic: the same accounts in another input order, sorted by
 // FoundFirst, give the same state.
 func TestDeterministic(t *testing.T) {
-	in := Load(smallWorld(t))
-	e1, err := Run(in, dedup.Config{})
+	in := worldInput(smallWorld(t))
+	e1, err := evaluate.Run(in, dedup.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,8 +143,8 @@ func TestDeterministic(t *testing.T) {
 	r.Shuffle(len(shuffled.Accounts), func(i, j int) {
 		shuffled.Accounts[i], shuffled.Accounts[j] = shuffled.Accounts[j], shuffled.Accounts[i]
 	})
-	SortFoundFirst(shuffled.Accounts)
-	e2, err := Run(shuffled, dedup.Config{})
+	evaluate.SortFoundFirst(shuffled.Accounts)
+	e2, err := evaluate.Run(shuffled, dedup.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +153,7 @@ func TestDeterministic(t *testing.T) {
 	}
 }
 
-func logQuality(t *testing.T, what string, q Quality) {
+func logQuality(t *testing.T, what string, q evaluate.Quality) {
 	t.Logf("%s: accounts %d (excluded %d), contacts %d (created %d)", what, q.Accounts, q.Excluded, q.Contacts, q.Created)
 	t.Logf("pairs: true %d, predicted %d, TP %d, FP %d, FN %d; precision %.4f recall %.4f", q.TruePairs, q.PredictedPairs,
 		q.TruePositives, q.FalsePositives, q.FalseNegatives, q.Precision, q.Recall)

@@ -1,14 +1,16 @@
-// Package client calls Archtics Transaction Services as the simulator
-// serves it (see the protocol in package simulator's server.go): the change
-// API (changes, keys, lookup), the realtime scan feed (events, attendance)
-// and discovery (dsns, tables). It retries what is worth retrying: 429
-// after the Retry-After the server asks for, 5xx and dropped connections
-// after a capped exponential backoff with jitter, up to a number of
-// attempts and within the caller's context deadline.
+// Package ats is the product's client of Archtics Transaction Services:
+// the change API (changes, keys, lookup), the realtime scan feed (events,
+// attendance) and discovery (dsns, tables). The simulator serves the same
+// API (its protocol is written at the top of package simulator's
+// server.go), so the stages run against it in tests and against a real
+// endpoint in production. It retries what is worth retrying: 429 after the
+// Retry-After the server asks for, 5xx and dropped connections after a
+// capped exponential backoff with jitter, up to a number of attempts and
+// within the caller's context deadline.
 //
-// It does not import the simulator, so the product's stages can use it
-// against a real endpoint with the same protocol.
-package client
+// It imports no other package of this module: the simulator's tests use
+// it as the stages do.
+package ats
 
 import (
 	"bytes"

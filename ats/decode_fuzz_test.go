@@ -1,4 +1,4 @@
-package client
+package ats
 
 import (
 	"encoding/json"
