@@ -66,22 +66,31 @@ var rules = []rule{
 		reason:    "the stages and the simulator's tests both use the client: it may depend on neither",
 	},
 	{
-		// pipeline/txlog does not exist until pipeline is split: until
-		// then this row reports nothing.
 		name:      "log-without-engine-or-cloud",
 		importers: []string{"archtics/pipeline/txlog"},
-		forbid:    []string{"github.com/duckdb/...", "github.com/aws/..."},
-		onlyWith:  "archtics/pipeline/txlog",
-		reason:    "the commit log reads and writes through storage alone: the backend and DuckDB sit around it",
+		forbid:    []string{"github.com/duckdb/...", "github.com/aws/...", "archtics/..."},
+		allow:     []string{"archtics/pipeline/txlog", "archtics/storage", "archtics/schemas"},
+		reason: "the commit log reads and writes through storage.Store alone and knows tables through " +
+			"schemas: the backends, the writer and DuckDB sit around it",
 	},
 	{
-		// pipeline opens DuckDB itself until it is split (pipeline/txlog
-		// appears with the split): until then this row reports nothing.
-		name:      "writer-without-engine",
-		importers: []string{"archtics/pipeline"},
+		name:      "writer-without-engine-or-backend",
+		importers: []string{"archtics/pipeline", "archtics/pipeline/check", "archtics/pipeline/vacuum", "archtics/icebergcat"},
+		forbid:    []string{"github.com/duckdb/...", "github.com/aws/...", "archtics/storage/backend", "archtics/pipeline/views"},
+		reason: "every stage that commits imports pipeline: only pipeline/views links DuckDB, and the " +
+			"backend is chosen in cmd",
+	},
+	{
+		name:      "stages-without-backend",
+		importers: []string{"archtics/stages/..."},
+		forbid:    []string{"github.com/aws/...", "archtics/storage/backend"},
+		reason:    "a stage works on the warehouse it is given; cmd chooses where it lives",
+	},
+	{
+		name:      "sql-free-stages-without-engine",
+		importers: []string{"archtics/stages/changes", "archtics/stages/dedup/...", "archtics/ats"},
 		forbid:    []string{"github.com/duckdb/..."},
-		onlyWith:  "archtics/pipeline/txlog",
-		reason:    "every stage that commits imports pipeline; only the cache and views package links DuckDB",
+		reason:    "a stage that reads no SQL does not link DuckDB's cgo driver",
 	},
 }
 
