@@ -352,8 +352,7 @@ func linkable(in Input, byPerson map[string][]dedup.AccountRef, contactOf map[de
 		for i := range parent {
 			parent[i] = i
 		}
-		var find func(int) int
-		find = func(i int) int {
+		find := func(i int) int {
 			for parent[i] != i {
 				parent[i] = parent[parent[i]]
 				i = parent[i]
