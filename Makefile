@@ -18,7 +18,7 @@ TEST_ENV = AWS_ENDPOINT_URL=$$(cat $(ENDPOINT_FILE)) \
 	AWS_REGION=$${AWS_REGION:-us-east-1} \
 	ARCHTICS_TEST_BUCKET=archtics-test
 
-.PHONY: all build run test bench bench-data lint clean testdata fuzz-clone reliability fuzz
+.PHONY: all build run test bench bench-page bench-data lint clean testdata fuzz-clone reliability fuzz
 
 all: build
 
@@ -43,6 +43,12 @@ bench: bench-data
 	$(TEST_ENV) $(GO) test -run '^$$' -bench . -skip 'BenchmarkWriteAttendance' -benchtime 1x -timeout 30m ./pipeline | tee -a bench.out; \
 	$(TEST_ENV) ARCHTICS_BENCH_WAREHOUSE=$(CURDIR)/$(BENCH_DATA)/warehouse \
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m $$($(GO) list ./... | grep -v /pipeline$$) | tee -a bench.out
+	$(MAKE) bench-page BENCH_PAGE_FLAGS="$$([ -r /proc/loadavg ] && echo -loadavg /proc/loadavg)"
+
+## bench-page: write the figures of docs/benchmarks.md from bench.out (make bench does it as it ends, with the load average then)
+BENCH_PAGE_FLAGS ?=
+bench-page:
+	$(GO) run ./internal/benchpage -in bench.out -page docs/benchmarks.md $(BENCH_PAGE_FLAGS)
 
 ## bench-data: the bench-scale warehouse the query benchmark reads (about 1.5 minutes on 2 cores, once)
 bench-data: $(BENCH_DATA)/.built

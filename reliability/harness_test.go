@@ -178,16 +178,6 @@ func runToEnd(t testing.TB, s runSpec) (int, string) {
 	return r.code(), r.out.String()
 }
 
-// mustRun runs s to its end and fails the test unless it exits 0.
-func mustRun(t testing.TB, s runSpec) string {
-	t.Helper()
-	code, out := runToEnd(t, s)
-	if code != 0 {
-		t.Fatalf("archtics %s: exit %d\n%s", strings.Join(s.args, " "), code, out)
-	}
-	return out
-}
-
 // copyTree copies a warehouse snapshot (a missing src copies to nothing).
 func copyTree(t testing.TB, src, dst string) {
 	t.Helper()

@@ -226,19 +226,6 @@ var RTXAttendanceRaw = &Table{
 // change API carry, in dump order.
 var SourceTables = []*Table{Event, Cust, Ticket, Tex}
 
-// All lists every table definition.
-var All = append(append(append([]*Table{Event, Cust, Ticket, Tex, Scan, RTXAttendanceRaw, Rejects, Repairs}, cloneTables()...), holderTables()...), realtimeTables()...)
-
-// Lookup finds a table by "schema.table" or bare table name.
-func Lookup(name string) (*Table, bool) {
-	for _, t := range All {
-		if t.FullName() == name || t.Name == name {
-			return t, true
-		}
-	}
-	return nil, false
-}
-
 // Rejects is archtics_meta.rejects: every input row a stage could not load,
 // with the reason, so rows in = rows loaded + rows rejected always holds and
 // the bad rows can be fixed and replayed.

@@ -58,53 +58,48 @@ var AcctMerge = &Table{
 	TimeColumns: []string{"detected_at"},
 }
 
+// The clone's tables derived from each source table, built as the package
+// is initialized (Go orders these before All, which lists them).
 var (
-	changeTables  = map[*Table]*Table{}
-	currentViews  = map[*Table]*Table{}
-	historyViews  = map[*Table]*Table{}
-	cloneTableSet []*Table
+	changeTables = perSource(changeTable)
+	currentViews = perSource(currentView)
+	historyViews = perSource(historyView)
 )
 
-func initClone() {
+// perSource maps each source table to f of it.
+func perSource(f func(*Table) *Table) map[*Table]*Table {
+	m := make(map[*Table]*Table, len(SourceTables))
 	for _, t := range SourceTables {
-		ch := changeTable(t)
-		changeTables[t] = ch
-		initFold(t)
-		currentViews[t] = &Table{
-			Schema: currentSchema, ViewSchema: t.Schema, Name: t.Name,
-			Doc:       "Current state of " + t.Name + ": the latest live version of each key across the dump, the compacted base and the changes.",
-			Columns:   t.Columns,
-			Key:       t.Key,
-			UpdatedAt: t.UpdatedAt,
-			ViewSQL:   currentSQL(t, false),
-			DependsOn: []string{t.SQLName(), Base(t).SQLName(), ch.SQLName()},
-		}
-		historyViews[t] = &Table{
-			Schema: HistorySchema, Name: t.Name,
-			Doc:       "Every version of " + t.Name + " the clone has seen: the dump's (no _updated_at, _seen_at: they were seen at the dump's cutoff) and the changes', deletions included, whether compacted into the archive or not.",
-			Columns:   append(append([]Column(nil), ch.Columns...), col("_source", String, "dump or changes")),
-			Key:       t.Key,
-			UpdatedAt: t.UpdatedAt,
-			ViewSQL:   historySQL(t),
-			DependsOn: []string{t.SQLName(), Archive(t).SQLName(), ch.SQLName()},
-		}
+		m[t] = f(t)
 	}
-	for _, t := range SourceTables {
-		cloneTableSet = append(cloneTableSet, changeTables[t], baseTables[t], archiveTables[t])
-	}
-	cloneTableSet = append(cloneTableSet, AcctMerge)
-	for _, t := range SourceTables {
-		cloneTableSet = append(cloneTableSet, currentViews[t], historyViews[t])
+	return m
+}
+
+// currentView is archtics.<t>: the current state of source table t.
+func currentView(t *Table) *Table {
+	return &Table{
+		Schema: currentSchema, ViewSchema: t.Schema, Name: t.Name,
+		Doc:       "Current state of " + t.Name + ": the latest live version of each key across the dump, the compacted base and the changes.",
+		Columns:   t.Columns,
+		Key:       t.Key,
+		UpdatedAt: t.UpdatedAt,
+		ViewSQL:   currentSQL(t, false),
+		DependsOn: []string{t.SQLName(), Base(t).SQLName(), Changes(t).SQLName()},
 	}
 }
 
-// cloneTables lists the tables and views of the living clone (for All).
-func cloneTables() []*Table {
-	// All is a package variable, initialized before any init function.
-	if cloneTableSet == nil {
-		initClone()
+// historyView is archtics_history.<t>: every version of source table t.
+func historyView(t *Table) *Table {
+	ch := Changes(t)
+	return &Table{
+		Schema: HistorySchema, Name: t.Name,
+		Doc:       "Every version of " + t.Name + " the clone has seen: the dump's (no _updated_at, _seen_at: they were seen at the dump's cutoff) and the changes', deletions included, whether compacted into the archive or not.",
+		Columns:   append(append([]Column(nil), ch.Columns...), col("_source", String, "dump or changes")),
+		Key:       t.Key,
+		UpdatedAt: t.UpdatedAt,
+		ViewSQL:   historySQL(t),
+		DependsOn: []string{t.SQLName(), Archive(t).SQLName(), ch.SQLName()},
 	}
-	return cloneTableSet
 }
 
 // Changes returns archtics_changes.<t> of source table t.

@@ -50,21 +50,20 @@ var foldMeta = []Column{
 }
 
 var (
-	baseTables    = map[*Table]*Table{}
-	archiveTables = map[*Table]*Table{}
+	baseTables = perSource(func(t *Table) *Table {
+		return foldTable(t, BaseSchema,
+			"Current state of "+t.Name+" at the last compaction: the winning version of each key, tombstones included, with the rank and meta it won with.")
+	})
+	archiveTables = perSource(func(t *Table) *Table {
+		return foldTable(t, ArchiveSchema,
+			"Every version of "+t.Name+" the compactions folded (the dump's included), once each: the history the retired files held.")
+	})
 )
 
 // foldTable is archtics_base.<t> or archtics_archive.<t>: every column of
 // t (only the key required: a tombstone carries the key alone) and
 // foldMeta, owned by the clone stream like the tables it folds.
 func foldTable(t *Table, schema, doc string) *Table { return keyedCopy(t, schema, doc, foldMeta) }
-
-func initFold(t *Table) {
-	baseTables[t] = foldTable(t, BaseSchema,
-		"Current state of "+t.Name+" at the last compaction: the winning version of each key, tombstones included, with the rank and meta it won with.")
-	archiveTables[t] = foldTable(t, ArchiveSchema,
-		"Every version of "+t.Name+" the compactions folded (the dump's included), once each: the history the retired files held.")
-}
 
 // Base returns archtics_base.<t> of source table t.
 func Base(t *Table) *Table { return baseTables[t] }

@@ -238,12 +238,3 @@ var CRMRejects = &Table{
 	},
 	Owner: CRMOwner,
 }
-
-// CRMTables are the crm schema's tables and views.
-var CRMTables = []*Table{CRMContactVersion, CRMContact, CRMContactChanges, CRMAccountTable, CRMMappingVersion,
-	CRMArchticsMapping, CRMMappingHistory, CRMDedupSettings, CRMRejects}
-
-func init() {
-	// Appended here, as korebi.go does, so adding a schema does not edit All's line.
-	All = append(All, CRMTables...)
-}

@@ -88,9 +88,6 @@ AND h.held_from <= p_at AND (h.held_until IS NULL OR p_at < h.held_until)`,
 	DependsOn: []string{"archtics.ticket_holder"},
 }
 
-// holderTables lists the ticket holder's view and macro (for All).
-func holderTables() []*Table { return []*Table{TicketHolder, HolderAt} }
-
 // holderColumns is the view's output list, in contract order.
 func holderColumns(prefix string) string {
 	parts := make([]string, len(TicketHolderColumnNames))

@@ -68,7 +68,7 @@ func openHolderFixture(t *testing.T) *sql.DB {
 	if _, err := db.ExecContext(ctx, holderFixture); err != nil {
 		t.Fatal(err)
 	}
-	for _, tb := range holderTables() {
+	for _, tb := range []*Table{TicketHolder, HolderAt} {
 		if _, err := db.ExecContext(ctx, tb.ViewDDL(nil)); err != nil {
 			t.Fatalf("create %s: %v", tb.SQLName(), err)
 		}

@@ -50,12 +50,3 @@ QUALIFY row_number() OVER (PARTITION BY team, setting ORDER BY version DESC) = 1
 		quotedList(BIRuleSettingsHistory.Columns, ""), BIRuleSettingsHistory.SQLName()),
 	DependsOn: []string{BIRuleSettingsHistory.SQLName()},
 }
-
-// KoreBITables are the korebi schema's tables and views.
-var KoreBITables = []*Table{BIRuleSettingsHistory, BIRuleSettings}
-
-func init() {
-	// Appended here rather than listed in All's declaration (archtics.go),
-	// so the files that add schemas do not edit the same line.
-	All = append(All, KoreBITables...)
-}

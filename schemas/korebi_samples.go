@@ -59,11 +59,6 @@ var RealtimeAttendanceReportSample = sampleTable("realtime_attendance_report_sam
 		str("email_addr", 300, ""),
 	}, realtimeAttendanceReportSampleCSV)
 
-// SampleTables are the realtime sample views.
-var SampleTables = []*Table{RealtimeAttendanceSample, RealtimeAttendanceReportSample}
-
-func init() { All = append(All, SampleTables...) }
-
 // sampleTable is a view-only korebi table over the rows of data, a CSV
 // whose header names cols in order; an empty field is NULL.
 func sampleTable(name, doc string, cols []Column, data string) *Table {

@@ -4,8 +4,8 @@ package schemas
 // the seed tells analysts to use: its twelve columns with the seed's
 // names, order and types (varchar(50) is String of width 50, int4 Int32),
 // and how each is derived from the feed (through archtics_rtx.attendance_raw,
-// RTXAttendanceRaw) and the clone. The realtime stage defines the view; this
-// definition is its contract and is not a stored table (not in All).
+// RTXAttendanceRaw) and the clone. A view over archtics_rtx.attendance_enriched
+// (RTXEnriched, attendanceRealtimeSQL), not a stored table.
 //
 // One row per stored scan (result_code '0', scan_type 'S', once per
 // seq_num, inside its event's window). Timestamps are converted from the
@@ -33,4 +33,6 @@ var AttendanceRealtimeV = &Table{
 		str("name_last", 250, "archtics.cust.name_last of the same row"),
 		str("email_addr", 100, "archtics.cust.email_addr of the same row"),
 	},
+	ViewSQL:   attendanceRealtimeSQL(),
+	DependsOn: []string{RTXEnriched.SQLName()},
 }

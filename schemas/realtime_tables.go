@@ -91,13 +91,14 @@ func localIn(instant, stored string) string {
 	return fmt.Sprintf("CASE WHEN %s IS NULL THEN %s ELSE CAST(timezone(%s, %s) AS TIMESTAMP) END", v, stored, v, instant)
 }
 
-func init() {
-	AttendanceRealtimeV.ViewSQL = `SELECT archtics_event_name, section_name, row_name, gate, scan_type,
+// attendanceRealtimeSQL is archtics.attendance_realtime_v's query over
+// archtics_rtx.attendance_enriched (AttendanceRealtimeV.ViewSQL).
+func attendanceRealtimeSQL() string {
+	return `SELECT archtics_event_name, section_name, row_name, gate, scan_type,
   seat_num, acct_id, ` + localIn("event_start", "event_time") + ` AS event_time,
   ` + localIn("scan_at", "ticket_scan_time") + ` AS ticket_scan_time,
   name_first, name_last, email_addr
 FROM ` + RTXEnriched.SQLName()
-	AttendanceRealtimeV.DependsOn = []string{RTXEnriched.SQLName()}
 }
 
 // legacyColumns are the ten columns of the seed's legacy view
@@ -162,11 +163,6 @@ func rtxAttendanceView(schema, doc, where string) *Table {
 // archtics_<team>_rtx.attendance (TeamRTXAttendance) is one team's.
 var RTXAttendance = rtxAttendanceView("archtics_rtx",
 	"Realtime gate scans with the seed's eleven columns, every team's (a view over archtics_rtx.attendance_raw).", "")
-
-// realtimeTables lists the realtime tables and views (for All).
-func realtimeTables() []*Table {
-	return []*Table{RTXAttendance, RTXEnriched, AttendanceRealtimeV, DWARealtimeAttendanceView, DWARealtimeAttendanceRTX}
-}
 
 // TeamRTXSchema is the per-team raw schema of the seed, archtics_<team>_rtx.
 func TeamRTXSchema(team string) string { return "archtics_" + team + "_rtx" }

@@ -148,8 +148,6 @@ func newRNG(seed, team, kind, idx uint64) *rng {
 	return r
 }
 
-func (r *rng) u64() uint64 { return r.p.Uint64() }
-
 // intn returns a uniform int in [0, n); n must be > 0.
 func (r *rng) intn(n int) int {
 	hi, _ := bits.Mul64(r.p.Uint64(), uint64(n))

@@ -3,7 +3,6 @@ package simulator
 import (
 	"math"
 	"sort"
-	"strconv"
 )
 
 // Scan codes. Archtics' public documents only name result_code 0
@@ -363,43 +362,4 @@ func (tg *teamGen) ticketEventOf(ei int) int {
 		return start
 	}
 	return -1
-}
-
-// emitScan writes a feed row in schemas.Scan column order.
-func (tg *teamGen) emitScan(s sink, ev *eventSpec, x *scanEnt, f *tsFmt) {
-	s.str(tg.name)
-	s.i64(int64(ev.id))
-	s.str(ev.name)
-	s.date(ev.date)
-	if x.row >= 0 {
-		ri := tg.layouts[ev.layout].row(int(x.row))
-		s.str(ri.section)
-		s.str(ri.rowName)
-	} else {
-		s.str("")
-		s.str("")
-	}
-	if x.seat > 0 {
-		s.str(strconv.Itoa(int(x.seat)))
-	} else {
-		s.str("")
-	}
-	if x.acct >= 0 {
-		s.i64(int64(acctID(x.acct)))
-	} else {
-		s.null()
-	}
-	s.str(scanTypeCodes[x.scanType])
-	s.str(resultCodes[x.result])
-	s.str(string(appendClock(nil, f.localTOD(x.action))))
-	s.str(tg.gates()[x.gate])
-	s.str(string(x.channel))
-	s.str(accessCodes[x.access])
-	if x.channel == 'M' {
-		s.str("Y")
-	} else {
-		s.str("N")
-	}
-	s.i64(x.seq)
-	s.ts(x.deliv)
 }

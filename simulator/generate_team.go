@@ -189,8 +189,6 @@ func newGenerator(cfg Config) (*generator, error) {
 	return g, nil
 }
 
-func (g *generator) team(name string) *teamGen { return g.byName[name] }
-
 // --- Accounts -------------------------------------------------------------
 
 func (tg *teamGen) initAccounts() {

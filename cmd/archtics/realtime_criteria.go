@@ -18,8 +18,6 @@ import (
 	"archtics/stages/realtime"
 )
 
-func init() { realtimeCommands = append(realtimeCommands, realtimeCriteriaCommand) }
-
 // A refused criteria fragment exits with the usage code: the argument is
 // what is wrong, and nothing was written.
 const exitRefusedCriteria = exitUsage

@@ -11,10 +11,6 @@ import (
 	"archtics/stages/realtime"
 )
 
-func init() {
-	realtimeCommands = append(realtimeCommands, realtimeExpireCommand, realtimeRollupCommand)
-}
-
 func realtimeExpireCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "expire",

@@ -12,10 +12,6 @@ import (
 	"archtics/stages/realtime"
 )
 
-func init() {
-	realtimeCommands = append(realtimeCommands, realtimeRunCommand)
-}
-
 func realtimeRunCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "run",

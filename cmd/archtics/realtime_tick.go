@@ -18,10 +18,6 @@ import (
 	"archtics/stages/realtime"
 )
 
-func init() {
-	realtimeCommands = append(realtimeCommands, realtimeTickCommand)
-}
-
 // realtimeSourceFlags are the flags of the commands that pull the feed.
 func realtimeSourceFlags() []cli.Flag {
 	return []cli.Flag{

@@ -82,10 +82,9 @@ func pow10(x float64) float64 {
 // streamCase is one random change stream: a world, a team, a schedule of
 // pulls as the clock advances, with page sizes and crashes drawn per pull.
 type streamCase struct {
-	seed    uint64
-	cutoff  time.Time // sometimes a week before a fall-back, so its repeated hour is pulled
-	days    int
-	overlap time.Duration
+	seed   uint64
+	cutoff time.Time // sometimes a week before a fall-back, so its repeated hour is pulled
+	days   int
 }
 
 func caseConfig(c streamCase) simulator.Config {

@@ -43,9 +43,8 @@ func TestHostileCRM(t *testing.T) {
 			for _, r := range append(got.Rejects, got.Repairs...) {
 				texts = append(texts, r.Raw, r.Reason, r.Field)
 			}
-			for _, x := range append(stringFields(got.Contacts), stringFields(got.Accounts)...) {
-				texts = append(texts, x)
-			}
+			texts = append(texts, stringFields(got.Contacts)...)
+			texts = append(texts, stringFields(got.Accounts)...)
 			for _, s := range texts {
 				if !utf8.ValidString(s) {
 					t.Errorf("%q is not UTF-8", s)

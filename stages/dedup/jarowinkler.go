@@ -26,7 +26,7 @@ func JaroWinkler(a, b string) float64 {
 		window = 0
 	}
 	var bufA, bufB [64]bool
-	ma, mb := bufA[:0], bufB[:0]
+	var ma, mb []bool
 	if la > 64 || lb > 64 {
 		ma, mb = make([]bool, la), make([]bool, lb)
 	} else {

@@ -258,8 +258,7 @@ func linkable(acct map[dedup.AccountRef]*dedup.Account, byPerson map[string][]de
 		for i := range parent {
 			parent[i] = i
 		}
-		var find func(int) int
-		find = func(i int) int {
+		find := func(i int) int {
 			for parent[i] != i {
 				parent[i] = parent[parent[i]]
 				i = parent[i]
