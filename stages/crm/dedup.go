@@ -18,13 +18,14 @@ import (
 	"strings"
 	"time"
 
+	"archtics/internal/gctune"
+
 	"archtics/pipeline/views"
 
 	"archtics/pipeline/txlog"
 
 	"archtics/pipeline"
 	"archtics/schemas"
-	"archtics/stages"
 	"archtics/stages/dedup"
 )
 
@@ -281,7 +282,7 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 	if !rep.FirstRun {
 		// The committed CRM is now held twice (prev, to compare with, and
 		// the engine's): keep a soft memory limit (GCForRun) above it.
-		stages.MakeHeadroom(1.6)
+		gctune.MakeHeadroom(1.6)
 	}
 	logger.Debug("dedup: engine built", "rss_peak_mb", peakRSSMB(), "took", time.Since(began).Round(time.Millisecond))
 	// The engine reports what it changes (changesOf): the stage neither

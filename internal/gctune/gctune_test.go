@@ -1,4 +1,4 @@
-package stages
+package gctune
 
 import (
 	"math"
@@ -17,7 +17,7 @@ func TestMakeHeadroom(t *testing.T) {
 	for i := range live {
 		live[i] = make([]byte, 1<<20) // 64 MiB live
 	}
-	restore := SetGC(100, 32<<20)
+	restore := Set(100, 32<<20)
 	MakeHeadroom(1.5)
 	got := debug.SetMemoryLimit(-1)
 	restore()

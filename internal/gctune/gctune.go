@@ -1,4 +1,6 @@
-package stages
+// Package gctune sets the garbage collector for the long runs that hold a
+// large live heap (a dedup run, a process that ticks).
+package gctune
 
 import (
 	"math"
@@ -8,7 +10,7 @@ import (
 	"runtime/metrics"
 )
 
-// SetGC sets the garbage collector for a long run that holds a large live
+// Set sets the garbage collector for a long run that holds a large live
 // heap (a dedup engine's contacts, a tick's scans) and returns a function
 // that restores the previous settings. percent lets the heap grow further
 // between collections than Go's default (GOGC=100), which re-marks the
@@ -16,7 +18,7 @@ import (
 // the collector work harder again as the heap nears it, so memory stays
 // bounded. A GOGC or GOMEMLIMIT in the environment wins: nothing is
 // changed then.
-func SetGC(percent int, limit int64) (restore func()) {
+func Set(percent int, limit int64) (restore func()) {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return func() {}
 	}
@@ -28,7 +30,7 @@ func SetGC(percent int, limit int64) (restore func()) {
 	}
 }
 
-// MakeHeadroom raises a soft memory limit that SetGC set to at least
+// MakeHeadroom raises a soft memory limit that Set set to at least
 // factor times the live heap, measured now (after a collection). A run
 // whose live heap nears the limit would make the collector run without
 // end (a later dedup run holds the committed CRM twice: as read, to
