@@ -76,7 +76,7 @@ reliability:
 
 ## fuzz: every fuzz target for FUZZTIME each (the dump parser, the change-API and feed decoders, the criteria sandbox, the CRM reader)
 FUZZTIME ?= 30s
-FUZZ_TARGETS := ./stages:FuzzLoadDumpFile ./ats:FuzzParseRows ./ats:FuzzDecodeScanPage \
+FUZZ_TARGETS := ./stages/clone:FuzzLoadDumpFile ./ats:FuzzParseRows ./ats:FuzzDecodeScanPage \
 	./ats:FuzzDecodePage ./stages/realtime:FuzzCriteriaSandbox ./stages/crm:FuzzReadCRM
 # Go 1.26's fuzz coordinator can fail a target with a bare "context deadline
 # exceeded" as -fuzztime ends (go.dev/issue/75804, fixed in Go 1.27): a run

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"archtics/pipeline"
-	"archtics/stages"
+	"archtics/stages/clone"
 	"archtics/storage"
 )
 
@@ -91,5 +91,5 @@ func TestIcebergPublishInterrupted(t *testing.T) {
 }
 
 func stagesCompact(ctx context.Context, s *simWarehouse) (any, error) {
-	return stages.Compact(ctx, s.w, s.teams[0], stages.CompactOptions{CacheDir: s.cache})
+	return clone.Compact(ctx, s.w, s.teams[0], clone.CompactOptions{CacheDir: s.cache})
 }

@@ -26,8 +26,8 @@ import (
 	"archtics/schemas"
 	"archtics/simulator"
 	"archtics/simulator/simtest"
-	"archtics/stages"
 	"archtics/stages/changes"
+	"archtics/stages/clone"
 	"archtics/stages/realtime"
 	"archtics/storage"
 	"archtics/storage/file"
@@ -71,7 +71,7 @@ func newSimWarehouse(t *testing.T, cfg simulator.Config, location string) *simWa
 	if err != nil {
 		t.Fatal(err)
 	}
-	dump, err := stages.OpenDump(ctx, src)
+	dump, err := clone.OpenDump(ctx, src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func newSimWarehouse(t *testing.T, cfg simulator.Config, location string) *simWa
 		t.Fatal(err)
 	}
 	for _, team := range dump.Teams() {
-		if _, err := stages.LoadDump(ctx, w, dump, team, nil); err != nil {
+		if _, err := clone.LoadDump(ctx, w, dump, team, nil); err != nil {
 			t.Fatalf("load %s: %v", team, err)
 		}
 	}
@@ -94,8 +94,8 @@ func newSimWarehouse(t *testing.T, cfg simulator.Config, location string) *simWa
 func (s *simWarehouse) incremental(t *testing.T, team string, step time.Duration) {
 	t.Helper()
 	s.clock.Set(s.clock.Now().Add(step))
-	opts := stages.IncrementalOptions{Pull: changes.Options{Location: s.world.Location(), PageSize: 97}, Logger: quietLogger}
-	if _, err := stages.Incremental(context.Background(), s.w, s.cli, team, opts); err != nil {
+	opts := clone.IncrementalOptions{Pull: changes.Options{Location: s.world.Location(), PageSize: 97}, Logger: quietLogger}
+	if _, err := clone.Incremental(context.Background(), s.w, s.cli, team, opts); err != nil {
 		t.Fatalf("incremental %s: %v", team, err)
 	}
 }
@@ -166,7 +166,7 @@ func testIcebergRoundTrip(t *testing.T, location string) {
 	s.incremental(t, team, 3*time.Hour)
 	publish(t, s.w, Options{Tables: []string{schemas.Ticket.FullName()}}) // one table only: the others catch up later
 	s.incremental(t, team, 30*time.Hour)
-	if _, err := stages.Compact(ctx, s.w, team, stages.CompactOptions{CacheDir: s.cache}); err != nil {
+	if _, err := clone.Compact(ctx, s.w, team, clone.CompactOptions{CacheDir: s.cache}); err != nil {
 		t.Fatalf("compact: %v", err)
 	}
 	publish(t, s.w, Options{FlushEvery: 1})

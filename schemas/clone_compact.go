@@ -3,7 +3,7 @@ package schemas
 import "fmt"
 
 // Compaction layers (issue 8, item 5). Hourly incrementals add change
-// files for ever; a compaction (stages.Compact) folds them, in one commit
+// files for ever; a compaction (clone.Compact) folds them, in one commit
 // on the team's clone stream, into two layers per source table <t>:
 //
 //	archtics_base.<t>     the winning version of every key at the last

@@ -107,7 +107,7 @@ func (d *dirFile) Close() error {
 const ManifestName = "manifest.json"
 
 // Manifest describes a dump. Its client, cutoff, format and files fields
-// are what stages.OpenDump reads.
+// are what clone.OpenDump reads.
 type Manifest struct {
 	Client         string          `json:"client"`
 	Cutoff         time.Time       `json:"cutoff"`       // RFC 3339 with the client's offset

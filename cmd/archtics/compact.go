@@ -10,7 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"archtics/stages"
+	"archtics/stages/clone"
 )
 
 func compactCommand() *cli.Command {
@@ -49,10 +49,10 @@ commit conflict (exit 3): rerun it.`,
 			if cache == "" {
 				cache = defaultCacheDir(w)
 			}
-			var reps []*stages.CompactReport
+			var reps []*clone.CompactReport
 			for _, team := range c.StringSlice("team") {
 				start := time.Now()
-				rep, err := stages.Compact(c.Context, w, team, stages.CompactOptions{CacheDir: cache, Logger: slog.Default()})
+				rep, err := clone.Compact(c.Context, w, team, clone.CompactOptions{CacheDir: cache, Logger: slog.Default()})
 				if err != nil {
 					return err
 				}
@@ -79,7 +79,7 @@ commit conflict (exit 3): rerun it.`,
 }
 
 // compactSummary is one line per team: what was folded into what.
-func compactSummary(rep *stages.CompactReport) string {
+func compactSummary(rep *clone.CompactReport) string {
 	if rep.Unchanged {
 		return fmt.Sprintf("%s: nothing committed since the last compaction, nothing to do", rep.Team)
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"archtics/pipeline"
-	"archtics/stages"
+	"archtics/stages/clone"
 	"archtics/stages/crm"
 	"archtics/stages/dedup"
 )
@@ -289,7 +289,7 @@ func crmLocation(c *cli.Context, w *pipeline.Warehouse) (*time.Location, error) 
 	}
 	for _, s := range streams {
 		if team, ok := strings.CutSuffix(s, "/clone"); ok && !strings.Contains(team, "/") {
-			if loc, err := stages.CloneLocation(c.Context, w, team, ""); err == nil {
+			if loc, err := clone.CloneLocation(c.Context, w, team, ""); err == nil {
 				return loc, nil
 			}
 		}

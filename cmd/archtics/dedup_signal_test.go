@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"archtics/simulator"
-	"archtics/stages"
+	"archtics/stages/clone"
 	"archtics/storage/file"
 )
 
@@ -38,7 +38,7 @@ func TestDedupStopsOnSIGTERM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dump, err := stages.OpenDump(ctx, src)
+	dump, err := clone.OpenDump(ctx, src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestDedupStopsOnSIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, team := range dump.Teams() {
-		if _, err := stages.LoadDump(ctx, w, dump, team, nil); err != nil {
+		if _, err := clone.LoadDump(ctx, w, dump, team, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -17,7 +17,7 @@ import (
 	"archtics/internal/rowbuild"
 	"archtics/pipeline"
 	"archtics/schemas"
-	"archtics/stages"
+	"archtics/stages/clone"
 	"archtics/stages/crm"
 )
 
@@ -80,7 +80,7 @@ func commitTremblay(t *testing.T, w *pipeline.Warehouse, a tremblayAccount, addD
 	set("add_date", addDay+" 10:00:00")
 	set("upd_date", addDay+" 10:00:00")
 	_, err := w.WriteAndCommit(context.Background(), txlog.CommitRequest{
-		Stream: stages.CloneStream("nhl"), Stage: "test", BatchID: "acct-" + itoa(a.acctID), Watermark: txlog.Watermark{To: watermark},
+		Stream: clone.CloneStream("nhl"), Stage: "test", BatchID: "acct-" + itoa(a.acctID), Watermark: txlog.Watermark{To: watermark},
 	}, func(add func(*schemas.Table) *pipeline.TableWriter) error {
 		rb := rowbuild.New(memory.DefaultAllocator, schemas.Cust)
 		defer rb.Release()

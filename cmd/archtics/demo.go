@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"archtics/stages/clone"
+
 	"archtics/pipeline/check"
 	"archtics/pipeline/views"
 
@@ -17,7 +19,6 @@ import (
 
 	"archtics/pipeline"
 	"archtics/simulator"
-	"archtics/stages"
 	"archtics/storage/backend"
 )
 
@@ -124,13 +125,13 @@ func runDemo(ctx context.Context, logger *slog.Logger, cfg simulator.Config, dir
 		w  *pipeline.Warehouse
 		db *sql.DB
 	)
-	clone := &demoClone{cfg: cfg, cache: p.cache, out: out, logger: logger, catchUp: demoCatchUp, hours: hours, dump: p.dump}
+	dc := &demoClone{cfg: cfg, cache: p.cache, out: out, logger: logger, catchUp: demoCatchUp, hours: hours, dump: p.dump}
 	defer func() {
 		if db != nil {
 			db.Close()
 		}
-		if clone.stop != nil {
-			clone.stop()
+		if dc.stop != nil {
+			dc.stop()
 		}
 	}()
 	steps := []pipeline.Step{
@@ -158,18 +159,18 @@ func runDemo(ctx context.Context, logger *slog.Logger, cfg simulator.Config, dir
 			if w, err = openWarehouseAt(ctx, p.warehouse, logger); err != nil {
 				return "", err
 			}
-			clone.w = w
+			dc.w = w
 			src, err := backend.Open(ctx, p.dump)
 			if err != nil {
 				return "", fmt.Errorf("open dump: %w", err)
 			}
-			dump, err := stages.OpenDump(ctx, src)
+			dump, err := clone.OpenDump(ctx, src)
 			if err != nil {
 				return "", err
 			}
 			var total, totalRejected int64
 			for _, team := range dump.Teams() {
-				rep, err := stages.LoadDump(ctx, w, dump, team, rowProgress(team))
+				rep, err := clone.LoadDump(ctx, w, dump, team, rowProgress(team))
 				clearProgress()
 				if err != nil {
 					return "", err // run's hint says what to do about another seed's clone
@@ -188,7 +189,7 @@ func runDemo(ctx context.Context, logger *slog.Logger, cfg simulator.Config, dir
 		}},
 	}
 	if hours >= 0 {
-		steps = append(steps, clone.steps()...)
+		steps = append(steps, dc.steps()...)
 	}
 	steps = append(steps, []pipeline.Step{
 		{Name: "verify", Run: func(ctx context.Context) (string, error) {

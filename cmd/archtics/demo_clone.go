@@ -17,8 +17,8 @@ import (
 	"archtics/pipeline/views"
 	"archtics/schemas"
 	"archtics/simulator"
-	"archtics/stages"
 	"archtics/stages/changes"
+	"archtics/stages/clone"
 )
 
 // demoClone is the seed's story after the dump: the simulator's change
@@ -74,7 +74,7 @@ func (d *demoClone) start() error {
 // runAll brings every team up to the clock and checks it with the truth.
 func (d *demoClone) runAll(ctx context.Context, sweepEvery time.Duration) (versions, deletions, merges int64, err error) {
 	for _, team := range d.world.Teams() {
-		rep, err := stages.Incremental(ctx, d.w, d.src, team, stages.IncrementalOptions{
+		rep, err := clone.Incremental(ctx, d.w, d.src, team, clone.IncrementalOptions{
 			Pull:       changes.Options{Location: d.world.Location(), PageSize: changes.MaxPageSize},
 			SweepEvery: sweepEvery,
 			CacheDir:   d.cache,
@@ -113,7 +113,7 @@ func (d *demoClone) check(ctx context.Context, team string, asOf time.Time) erro
 		for i, r := range truth {
 			want[i] = r
 		}
-		diff, err := stages.CloneDiff(ctx, db, team, t, want, 5)
+		diff, err := clone.CloneDiff(ctx, db, team, t, want, 5)
 		if err != nil {
 			return err
 		}
@@ -218,14 +218,14 @@ func (d *demoClone) hourlyStep() pipeline.Step {
 // again: a compaction changes no answer.
 func (d *demoClone) compactAll(ctx context.Context) error {
 	for _, team := range d.world.Teams() {
-		rep, err := stages.Compact(ctx, d.w, team, stages.CompactOptions{CacheDir: d.cache, Logger: d.logger})
+		rep, err := clone.Compact(ctx, d.w, team, clone.CompactOptions{CacheDir: d.cache, Logger: d.logger})
 		if err != nil {
 			return err
 		}
 		if rep.Commit == nil {
 			continue
 		}
-		head, err := d.w.Stream(ctx, stages.CloneStream(team))
+		head, err := d.w.Stream(ctx, clone.CloneStream(team))
 		if err != nil {
 			return err
 		}

@@ -9,7 +9,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"archtics/ats"
-	"archtics/stages"
+	"archtics/stages/clone"
 )
 
 // hint says what to do about an error a user can fix from outside: missing
@@ -24,7 +24,7 @@ func hint(err error) string {
 	if errors.Is(err, txlog.ErrRestoreFileGone) {
 		return "restore can reach back only as far as the retention: vacuum deletes a retired file once it has passed. Pick a later --to (archtics log --stream <stream>), or restore --to 0 and load the data again"
 	}
-	if errors.Is(err, stages.ErrCloneExists) {
+	if errors.Is(err, clone.ErrCloneExists) {
 		return "each team has one clone: to start over from this dump, rerun load-dump with --replace (the old clone's files are retired in the same commit, and stay readable with --as-of until vacuum); " +
 			"to load again a dump the clone once held, archtics restore --stream <team>/clone --to 0 first"
 	}
@@ -38,10 +38,10 @@ func hint(err error) string {
 	if errors.Is(err, txlog.ErrPartitionMismatch) {
 		return "an object already stored under a content-addressed name has other bytes: it was damaged after upload; run archtics verify, and restore it from the source or a backup (partitions are never overwritten)"
 	}
-	if errors.Is(err, stages.ErrNoTimeZone) {
+	if errors.Is(err, clone.ErrNoTimeZone) {
 		return "Archtics writes every timestamp in the client's local time: pass --timezone with the client's IANA zone (the dump's manifest names it as \"timezone\")"
 	}
-	if errors.Is(err, stages.ErrNoClone) {
+	if errors.Is(err, clone.ErrNoClone) {
 		return "the change pulls start from the dump's cutoff: load the team's dump first (archtics load-dump --dump <folder> --team <team>)"
 	}
 	var atsErr *ats.Error

@@ -12,8 +12,8 @@ import (
 
 	"archtics/ats"
 	"archtics/pipeline"
-	"archtics/stages"
 	"archtics/stages/changes"
+	"archtics/stages/clone"
 )
 
 // sourceTokenEnv carries the change API's bearer token: an environment
@@ -93,11 +93,11 @@ jitter, honouring Retry-After.`,
 			}
 			src := ats.New(strings.TrimRight(c.String("source"), "/"), token)
 			for _, team := range c.StringSlice("team") {
-				loc, err := stages.CloneLocation(c.Context, w, team, c.String("timezone"))
+				loc, err := clone.CloneLocation(c.Context, w, team, c.String("timezone"))
 				if err != nil {
 					return err
 				}
-				opts := stages.IncrementalOptions{
+				opts := clone.IncrementalOptions{
 					Pull:         changes.Options{PageSize: c.Int("page-size"), Overlap: overlapOption(c.Duration("overlap")), Location: loc},
 					Until:        until,
 					SweepEvery:   c.Duration("sweep-every"),
@@ -106,7 +106,7 @@ jitter, honouring Retry-After.`,
 					Progress:     incrementalProgress(team),
 				}
 				start := time.Now()
-				rep, err := stages.Incremental(c.Context, w, src, team, opts)
+				rep, err := clone.Incremental(c.Context, w, src, team, opts)
 				clearProgress()
 				if err != nil {
 					return err
@@ -123,7 +123,7 @@ jitter, honouring Retry-After.`,
 
 // incrementalMetrics are the figures of one team's incremental: the pull
 // and the sweep together, the lag measured from the watermark it reached.
-func incrementalMetrics(rep *stages.IncrementalReport, start time.Time) stageMetrics {
+func incrementalMetrics(rep *clone.IncrementalReport, start time.Time) stageMetrics {
 	m := commitMetrics(rep.Team, "incremental", rep.Commit, rep.Versions, rep.Rejected, start)
 	m.Repaired = rep.Repaired
 	if rep.SweepCommit != nil {
@@ -153,7 +153,7 @@ func overlapOption(d time.Duration) time.Duration {
 	return d
 }
 
-func printIncremental(w *pipeline.Warehouse, rep *stages.IncrementalReport) {
+func printIncremental(w *pipeline.Warehouse, rep *clone.IncrementalReport) {
 	switch {
 	case rep.Commit != nil:
 		fmt.Printf("%s: watermark %s -> %s: %d versions pulled, %d new, %d held already, %d for a later run, %d rejected; commit %d of %s\n",
@@ -174,7 +174,7 @@ func printIncremental(w *pipeline.Warehouse, rep *stages.IncrementalReport) {
 // incrementalProgress shows a long run's progress: on a terminal a line
 // redrawn at most ten times a second, elsewhere (CI, Airflow) a log line
 // every ten seconds.
-func incrementalProgress(team string) func(stages.IncrementalProgress) {
+func incrementalProgress(team string) func(clone.IncrementalProgress) {
 	tty := isTerminal(os.Stderr)
 	every := 10 * time.Second
 	if tty {
@@ -183,7 +183,7 @@ func incrementalProgress(team string) func(stages.IncrementalProgress) {
 	var mu sync.Mutex
 	var last time.Time
 	start := time.Now()
-	return func(p stages.IncrementalProgress) {
+	return func(p clone.IncrementalProgress) {
 		mu.Lock()
 		defer mu.Unlock()
 		if time.Since(last) < every {

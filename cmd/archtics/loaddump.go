@@ -10,7 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"archtics/pipeline"
-	"archtics/stages"
+	"archtics/stages/clone"
 	"archtics/storage/backend"
 )
 
@@ -50,7 +50,7 @@ again, byte for byte, and commits once. Another dump cut at the same instant
 			if err != nil {
 				return fmt.Errorf("open dump: %w", err)
 			}
-			dump, err := stages.OpenDump(c.Context, src)
+			dump, err := clone.OpenDump(c.Context, src)
 			if err != nil {
 				return err
 			}
@@ -59,7 +59,7 @@ again, byte for byte, and commits once. Another dump cut at the same instant
 			if max := c.Duration(maxFutureFlag); dump.Cutoff.After(time.Now().Add(max)) {
 				return fmt.Errorf("%s: the manifest's cutoff %s is in the future (allowed up to --%s %s ahead): the dump's manifest is wrong; "+
 					"fix its cutoff, or pass --%s with a wider duration if the clock of this machine is behind",
-					stages.ManifestName, dump.Cutoff.UTC().Format(time.RFC3339), maxFutureFlag, durationText(max), maxFutureFlag)
+					clone.ManifestName, dump.Cutoff.UTC().Format(time.RFC3339), maxFutureFlag, durationText(max), maxFutureFlag)
 			}
 			teams := c.StringSlice("team")
 			if len(teams) == 0 {
@@ -72,7 +72,7 @@ again, byte for byte, and commits once. Another dump cut at the same instant
 				inDump[t] = true
 			}
 			for _, t := range teams {
-				if err := stages.ValidateTeam(t); err != nil {
+				if err := clone.ValidateTeam(t); err != nil {
 					return cli.Exit(fmt.Sprintf("--team: %v", err), exitUsage)
 				}
 				if !inDump[t] {
@@ -93,10 +93,10 @@ again, byte for byte, and commits once. Another dump cut at the same instant
 }
 
 // loadTeams loads each team's part of the dump, one commit per team.
-func loadTeams(c *cli.Context, w *pipeline.Warehouse, dump stages.Dump, teams []string) error {
+func loadTeams(c *cli.Context, w *pipeline.Warehouse, dump clone.Dump, teams []string) error {
 	for _, team := range teams {
 		start := time.Now()
-		rep, err := stages.LoadDumpWith(c.Context, w, dump, team, stages.LoadOptions{Replace: c.Bool("replace"), Progress: rowProgress(team)})
+		rep, err := clone.LoadDumpWith(c.Context, w, dump, team, clone.LoadOptions{Replace: c.Bool("replace"), Progress: rowProgress(team)})
 		clearProgress()
 		if err != nil {
 			return err

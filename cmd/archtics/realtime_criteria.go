@@ -14,7 +14,7 @@ import (
 
 	"archtics/pipeline"
 	"archtics/simulator"
-	"archtics/stages"
+	"archtics/stages/clone"
 	"archtics/stages/realtime"
 )
 
@@ -166,7 +166,7 @@ func parseTeamTime(ctx context.Context, w *pipeline.Warehouse, team, tz, s, flag
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t, nil
 	}
-	loc, err := stages.CloneLocation(ctx, w, team, tz)
+	loc, err := clone.CloneLocation(ctx, w, team, tz)
 	if err != nil {
 		return time.Time{}, cli.Exit(fmt.Sprintf("%s %q: a local time needs the team's zone: %v (or give an RFC 3339 instant)", flag, s, err), exitUsage)
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"archtics/stages"
+	"archtics/stages/clone"
 	"archtics/stages/realtime"
 )
 
@@ -39,7 +39,7 @@ has passed. archtics log --stream <team>/realtime shows what went.`,
 			team := c.String("team")
 			at := time.Now()
 			if s := c.String("at"); s != "" {
-				loc, err := stages.CloneLocation(c.Context, w, team, c.String("timezone"))
+				loc, err := clone.CloneLocation(c.Context, w, team, c.String("timezone"))
 				if err != nil {
 					return err
 				}

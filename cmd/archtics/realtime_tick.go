@@ -14,7 +14,7 @@ import (
 	"archtics/ats"
 	"archtics/pipeline"
 	"archtics/simulator"
-	"archtics/stages"
+	"archtics/stages/clone"
 	"archtics/stages/realtime"
 )
 
@@ -48,7 +48,7 @@ func tickOptions(c *cli.Context, w *pipeline.Warehouse, team string) (realtime.T
 		TimeZone: c.String("timezone"), PreferredTimeZone: c.String("preferred-timezone"),
 		PageSize: c.Int("page-size"), Concurrency: c.Int("concurrency"), CacheDir: cache, Logger: slog.Default(),
 	}
-	loc, err := stages.CloneLocation(c.Context, w, team, opts.TimeZone)
+	loc, err := clone.CloneLocation(c.Context, w, team, opts.TimeZone)
 	if err != nil {
 		return realtime.TickOptions{}, nil, err
 	}

@@ -16,7 +16,7 @@ import (
 
 	"archtics/pipeline"
 	"archtics/simulator"
-	"archtics/stages"
+	"archtics/stages/clone"
 	"archtics/stages/dedup"
 )
 
@@ -231,7 +231,7 @@ func TestSetPrimaryKeepsHistory(t *testing.T) {
 	clones := func() []int64 {
 		var seqs []int64
 		for _, team := range []string{"nhl", "arena"} {
-			h, err := w.Stream(ctx, stages.CloneStream(team))
+			h, err := w.Stream(ctx, clone.CloneStream(team))
 			if err != nil {
 				t.Fatal(err)
 			}

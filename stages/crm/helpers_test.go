@@ -27,8 +27,8 @@ import (
 	"archtics/schemas"
 	"archtics/simulator"
 	"archtics/simulator/simtest"
-	"archtics/stages"
 	"archtics/stages/changes"
+	"archtics/stages/clone"
 	"archtics/storage/file"
 	"archtics/storage/storagetest"
 )
@@ -85,7 +85,7 @@ func custRow(a custAccount) []string {
 func commitClone(t *testing.T, w *pipeline.Warehouse, team, batch, to string, accts []custAccount) {
 	t.Helper()
 	_, err := w.WriteAndCommit(context.Background(), txlog.CommitRequest{
-		Stream: stages.CloneStream(team), Stage: "test", BatchID: batch, Watermark: txlog.Watermark{To: to},
+		Stream: clone.CloneStream(team), Stage: "test", BatchID: batch, Watermark: txlog.Watermark{To: to},
 	}, func(add func(*schemas.Table) *pipeline.TableWriter) error {
 		rb := rowbuild.New(memory.DefaultAllocator, schemas.Cust)
 		defer rb.Release()
@@ -171,8 +171,8 @@ type simClient struct {
 	world *simulator.World
 	clock *simulator.SimClock
 	cli   *ats.Client
-	opts  stages.IncrementalOptions
-	dump  stages.Dump
+	opts  clone.IncrementalOptions
+	dump  clone.Dump
 	crm   string // the dump's crm/ folder
 	truth string // the dump's groundtruth/duplicate_clusters.csv
 }
@@ -188,21 +188,21 @@ func newSimClient(t *testing.T, cfg simulator.Config) *simClient {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dump, err := stages.OpenDump(ctx, src)
+	dump, err := clone.OpenDump(ctx, src)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := simtest.Serve(t, cfg)
 	return &simClient{world: s.World, clock: s.Clock, cli: s.Client, dump: dump, crm: filepath.Join(dir, "crm"),
 		truth: filepath.Join(dir, "groundtruth", "duplicate_clusters.csv"),
-		opts:  stages.IncrementalOptions{Pull: changes.Options{Location: s.World.Location(), PageSize: 97}, Logger: quietLogger}}
+		opts:  clone.IncrementalOptions{Pull: changes.Options{Location: s.World.Location(), PageSize: 97}, Logger: quietLogger}}
 }
 
 // load loads every team's dump into w.
 func (s *simClient) load(t *testing.T, w *pipeline.Warehouse) {
 	t.Helper()
 	for _, team := range s.dump.Teams() {
-		if _, err := stages.LoadDump(context.Background(), w, s.dump, team, nil); err != nil {
+		if _, err := clone.LoadDump(context.Background(), w, s.dump, team, nil); err != nil {
 			t.Fatalf("load %s: %v", team, err)
 		}
 	}
@@ -212,7 +212,7 @@ func (s *simClient) load(t *testing.T, w *pipeline.Warehouse) {
 func (s *simClient) incremental(t *testing.T, w *pipeline.Warehouse) {
 	t.Helper()
 	for _, team := range s.world.Teams() {
-		if _, err := stages.Incremental(context.Background(), w, s.cli, team, s.opts); err != nil {
+		if _, err := clone.Incremental(context.Background(), w, s.cli, team, s.opts); err != nil {
 			t.Fatalf("incremental %s: %v", team, err)
 		}
 	}

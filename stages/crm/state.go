@@ -15,7 +15,7 @@ import (
 
 	"archtics/pipeline"
 	"archtics/schemas"
-	"archtics/stages"
+	"archtics/stages/clone"
 	"archtics/stages/dedup"
 )
 
@@ -380,7 +380,7 @@ func cloneHeads(ctx context.Context, w *pipeline.Warehouse) (map[string]int64, e
 	heads := map[string]int64{}
 	for _, s := range streams {
 		team, ok := strings.CutSuffix(s, "/clone")
-		if !ok || team == "" || strings.Contains(team, "/") || stages.CloneStream(team) != s {
+		if !ok || team == "" || strings.Contains(team, "/") || clone.CloneStream(team) != s {
 			continue
 		}
 		head, err := w.Stream(ctx, s)

@@ -19,7 +19,7 @@ import (
 	"archtics/internal/rowbuild"
 	"archtics/pipeline"
 	"archtics/schemas"
-	"archtics/stages"
+	"archtics/stages/clone"
 )
 
 // SettingsStream is the stream that owns team's admin settings
@@ -134,12 +134,12 @@ func SetCriteria(ctx context.Context, w *pipeline.Warehouse, team, fragment stri
 
 // requireClone fails unless team has a clone in the warehouse.
 func requireClone(ctx context.Context, w *pipeline.Warehouse, team string) error {
-	head, err := w.Stream(ctx, stages.CloneStream(team))
+	head, err := w.Stream(ctx, clone.CloneStream(team))
 	if err != nil {
 		return fmt.Errorf("clone of %s: %w", team, err)
 	}
 	if head.Seq == 0 {
-		return fmt.Errorf("the warehouse has no clone of team %q (no commit on %s): check --team, or load its dump first (archtics load-dump)", team, stages.CloneStream(team))
+		return fmt.Errorf("the warehouse has no clone of team %q (no commit on %s): check --team, or load its dump first (archtics load-dump)", team, clone.CloneStream(team))
 	}
 	return nil
 }

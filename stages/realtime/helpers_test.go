@@ -15,7 +15,7 @@ import (
 	"archtics/pipeline"
 	"archtics/pipeline/pipelinetest"
 	"archtics/simulator"
-	"archtics/stages"
+	"archtics/stages/clone"
 	"archtics/storage/file"
 )
 
@@ -68,7 +68,7 @@ func newClone(tb testing.TB, cfg simulator.Config, location string) *gameDay {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	dump, err := stages.OpenDump(ctx, src)
+	dump, err := clone.OpenDump(ctx, src)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func newClone(tb testing.TB, cfg simulator.Config, location string) *gameDay {
 		tb.Fatal(err)
 	}
 	for _, team := range dump.Teams() {
-		if _, err := stages.LoadDump(ctx, w, dump, team, nil); err != nil {
+		if _, err := clone.LoadDump(ctx, w, dump, team, nil); err != nil {
 			tb.Fatalf("load %s: %v", team, err)
 		}
 	}

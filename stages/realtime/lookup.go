@@ -83,11 +83,11 @@ const (
 // lookupTables are the clone's tables a tick reads.
 var lookupTables = []*schemas.Table{schemas.Current(schemas.Event), schemas.Current(schemas.Cust), schemas.AcctMerge, schemas.TicketHolder}
 
-// clone is team's clone opened for one tick: a DuckDB database with views
+// cloneReader is team's clone opened for one tick: a DuckDB database with views
 // over its files, one connection (the tick's scans go into temporary
 // tables, which only the connection that made them sees), and what was
 // read up front (Ticketmaster names, merges).
-type clone struct {
+type cloneReader struct {
 	db   *views.DuckDB
 	conn *sql.Conn
 	team string
@@ -96,7 +96,7 @@ type clone struct {
 
 // openClone opens team's clone and reads archtics.event's Ticketmaster
 // names and archtics.acct_merge. The tick opens it while it pulls.
-func openClone(ctx context.Context, w *pipeline.Warehouse, team, cacheDir string) (*clone, error) {
+func openClone(ctx context.Context, w *pipeline.Warehouse, team, cacheDir string) (*cloneReader, error) {
 	db, err := views.OpenViews(ctx, w.Log, "", cacheDir, lookupTables...)
 	if err != nil {
 		return nil, err
@@ -106,7 +106,7 @@ func openClone(ctx context.Context, w *pipeline.Warehouse, team, cacheDir string
 		db.Close()
 		return nil, fmt.Errorf("duckdb connection: %w", err)
 	}
-	c := &clone{db: db, conn: conn, team: team,
+	c := &cloneReader{db: db, conn: conn, team: team,
 		look: &lookups{tmNames: map[int32]string{}, merges: map[int32]int32{}, names: map[int32]primaryName{}}}
 	l := c.look
 	err = scanRows(ctx, conn, `SELECT event_id, coalesce(tm_event_name, '') FROM archtics.event WHERE team = ?`, []any{team}, func(r *sql.Rows) error {
@@ -138,7 +138,7 @@ func openClone(ctx context.Context, w *pipeline.Warehouse, team, cacheDir string
 }
 
 // Close releases the connection and the database.
-func (c *clone) Close() {
+func (c *cloneReader) Close() {
 	c.conn.Close()
 	c.db.Close()
 }
@@ -146,7 +146,7 @@ func (c *clone) Close() {
 // holders sets every kept scan's account (each pull's acct) and reads the
 // primary names of the accounts named; it returns the Holder outcomes'
 // counts.
-func (c *clone) holders(ctx context.Context, pulls []*eventPull) (map[string]int64, error) {
+func (c *cloneReader) holders(ctx context.Context, pulls []*eventPull) (map[string]int64, error) {
 	outcomes, err := resolveHolders(ctx, c.conn, c.team, pulls, c.look)
 	if err != nil {
 		return nil, fmt.Errorf("archtics.ticket_holder: %w", err)

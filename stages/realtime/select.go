@@ -16,13 +16,13 @@ import (
 
 	"archtics/pipeline"
 	"archtics/schemas"
-	"archtics/stages"
+	"archtics/stages/clone"
 )
 
 // SelectOptions tune SelectEvents and Select.
 type SelectOptions struct {
 	// TimeZone overrides the client's zone the clone recorded (an IANA
-	// name; "" uses the one load-dump recorded, stages.CloneLocation).
+	// name; "" uses the one load-dump recorded, clone.CloneLocation).
 	TimeZone string
 	// CacheDir is the verified local cache the warehouse's files are read
 	// through (required for a warehouse on S3; "" hashes a local
@@ -100,7 +100,7 @@ func Select(ctx context.Context, w *pipeline.Warehouse, team string, at time.Tim
 	if err := requireClone(ctx, w, team); err != nil {
 		return nil, fmt.Errorf("select events of %s: %w", team, err)
 	}
-	loc, err := stages.CloneLocation(ctx, w, team, opts.TimeZone)
+	loc, err := clone.CloneLocation(ctx, w, team, opts.TimeZone)
 	if err != nil {
 		return nil, fmt.Errorf("select events of %s: %w", team, err)
 	}

@@ -17,8 +17,8 @@ import (
 	"archtics/pipeline/views"
 	"archtics/schemas"
 	"archtics/simulator"
-	"archtics/stages"
 	"archtics/stages/changes"
+	"archtics/stages/clone"
 )
 
 // simClone is a small simulated client loaded into a local warehouse,
@@ -50,8 +50,8 @@ func (s *simClone) advance(t *testing.T, at time.Time) {
 	}
 	s.clock.Set(at)
 	for _, team := range s.world.Teams() {
-		opts := stages.IncrementalOptions{Pull: changes.Options{Location: s.world.Location(), PageSize: 500}, Logger: quietLogger}
-		if _, err := stages.Incremental(context.Background(), s.w, s.cli, team, opts); err != nil {
+		opts := clone.IncrementalOptions{Pull: changes.Options{Location: s.world.Location(), PageSize: 500}, Logger: quietLogger}
+		if _, err := clone.Incremental(context.Background(), s.w, s.cli, team, opts); err != nil {
 			t.Fatalf("incremental %s to %s: %v", team, at, err)
 		}
 	}

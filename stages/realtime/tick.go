@@ -23,7 +23,7 @@ import (
 	"archtics/internal/wallclock"
 	"archtics/pipeline"
 	"archtics/schemas"
-	"archtics/stages"
+	"archtics/stages/clone"
 )
 
 // Source is the realtime scan feed: one event's rows with seq_num >
@@ -57,7 +57,7 @@ const DefaultLateDeliveries = time.Hour
 // TickOptions tune a tick. The zero value works for a local warehouse.
 type TickOptions struct {
 	// Location is the client's zone; nil reads the clone's
-	// (stages.CloneLocation, with TimeZone as its override).
+	// (clone.CloneLocation, with TimeZone as its override).
 	Location *time.Location
 	TimeZone string
 	// PreferredTimeZone, when set, becomes the team's preferred time zone
@@ -211,7 +211,7 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 	}
 	loc := opts.Location
 	if loc == nil {
-		if loc, err = stages.CloneLocation(ctx, w, team, opts.TimeZone); err != nil {
+		if loc, err = clone.CloneLocation(ctx, w, team, opts.TimeZone); err != nil {
 			return nil, fmt.Errorf("tick %s: %w", team, err)
 		}
 	}
@@ -238,7 +238,7 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 	// The clone is opened while the feed is pulled: the two wait on
 	// different things (the feed's server, the files and DuckDB).
 	type opened struct {
-		c   *clone
+		c   *cloneReader
 		err error
 	}
 	cloneReady := make(chan opened, 1)

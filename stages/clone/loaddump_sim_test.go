@@ -1,4 +1,4 @@
-package stages
+package clone
 
 import (
 	"context"
@@ -292,7 +292,7 @@ func TestLoadGoldenDump(t *testing.T) {
 	dir := t.TempDir()
 	// A copy: the file store keeps its own folders inside the root, and
 	// testdata stays read-only.
-	if err := os.CopyFS(dir, os.DirFS("../testdata/dump-tiny")); err != nil {
+	if err := os.CopyFS(dir, os.DirFS("../../testdata/dump-tiny")); err != nil {
 		t.Fatal(err)
 	}
 	raw, err := os.ReadFile(filepath.Join(dir, "manifest.json"))

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package stages
+package clone
 
 // allocHashes returns an empty slice with room for n key hashes.
 func allocHashes(n int64) (hashes []uint64, free func()) {

@@ -1,4 +1,4 @@
-package stages
+package clone
 
 import (
 	"cmp"
@@ -98,7 +98,7 @@ func BenchmarkLargeIncremental(b *testing.B) {
 func serveSimulator(b *testing.B, args ...string) string {
 	b.Helper()
 	bin := filepath.Join(b.TempDir(), "archtics")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/archtics").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/archtics").CombinedOutput(); err != nil {
 		b.Fatalf("go build: %v\n%s", err, out)
 	}
 	return benchproc.StartSimulator(b, bin, "bench", args...).URL
