@@ -121,22 +121,24 @@ func TestCRMViews(t *testing.T) {
 			t.Errorf("%s columns %v, definition %v", tb.SQLName(), got, want)
 		}
 	}
-	for _, tc := range []struct{ query, want string }{
-		{"SELECT string_agg(contact_id || ' ' || first_name || ' ' || primary_acct_id || ' ' || last_seq, '; ' ORDER BY contact_id) FROM crm.contact",
+	for _, tc := range []struct{ name, query, want string }{
+		{"contact", "SELECT string_agg(contact_id || ' ' || first_name || ' ' || primary_acct_id || ' ' || last_seq, '; ' ORDER BY contact_id) FROM crm.contact",
 			"A-nhl-2 Ann 2 2; C1 Gabriel 3 3; C3 Luc 4 1"},
-		{"SELECT string_agg(seq || ' ' || op || ' ' || contact_id, '; ' ORDER BY seq, contact_id) FROM crm.contact_changes",
+		{"contact_changes", "SELECT string_agg(seq || ' ' || op || ' ' || contact_id, '; ' ORDER BY seq, contact_id) FROM crm.contact_changes",
 			"1 update C3; 2 insert A-nhl-2; 2 update C1; 3 update C1"},
-		{"SELECT string_agg(acct_id || ' ' || contact_id || ' ' || role || ' ' || rule, '; ' ORDER BY acct_id) FROM crm.archtics_mapping",
+		{"archtics_mapping", "SELECT string_agg(acct_id || ' ' || contact_id || ' ' || role || ' ' || rule, '; ' ORDER BY acct_id) FROM crm.archtics_mapping",
 			"1 C1 secondary email; 2 A-nhl-2 primary new; 3 C1 primary manual"},
-		{"SELECT string_agg(acct_id || ' ' || coalesce(role_from, '-') || '>' || role_to || ' ' || changed_by || ' ' || reason, '; ' ORDER BY seq, acct_id) FROM crm.mapping_history WHERE acct_id IN (1, 3)",
+		{"mapping_history", "SELECT string_agg(acct_id || ' ' || coalesce(role_from, '-') || '>' || role_to || ' ' || changed_by || ' ' || reason, '; ' ORDER BY seq, acct_id) FROM crm.mapping_history WHERE acct_id IN (1, 3)",
 			"1 ->primary ops matched; 3 ->secondary ops matched; 1 primary>secondary ann demoted; 3 secondary>primary ann set-primary"},
 	} {
-		var got string
-		if err := db.QueryRowContext(ctx, tc.query).Scan(&got); err != nil {
-			t.Fatalf("%s: %v", tc.query, err)
-		}
-		if got != tc.want {
-			t.Errorf("%s\n got %s\nwant %s", tc.query, got, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			var got string
+			if err := db.QueryRowContext(ctx, tc.query).Scan(&got); err != nil {
+				t.Fatalf("%s: %v", tc.query, err)
+			}
+			if got != tc.want {
+				t.Errorf("%s\n got %s\nwant %s", tc.query, got, tc.want)
+			}
+		})
 	}
 }

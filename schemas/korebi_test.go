@@ -21,14 +21,16 @@ func TestSampleTablesMatchSeed(t *testing.T) {
 			{"seat_num", Int32, 0}, {"acct_id", Int32, 0}, {"event_time", Timestamp, 0}, {"ticket_scan_time", Timestamp, 0},
 			{"name_first", String, 100}, {"name_last", String, 100}, {"email_addr", String, 300}}},
 	} {
-		if len(tc.tbl.Columns) != len(tc.want) {
-			t.Fatalf("%s has %d columns, the seed %d", tc.tbl.SQLName(), len(tc.tbl.Columns), len(tc.want))
-		}
-		for i, w := range tc.want {
-			if c := tc.tbl.Columns[i]; c.Name != w.name || c.Type != w.typ || c.Width != w.width {
-				t.Errorf("%s ordinal %d: %s %s(%d), want %s %s(%d)", tc.tbl.SQLName(), i+1, c.Name, c.Type, c.Width, w.name, w.typ, w.width)
+		t.Run(tc.tbl.Name, func(t *testing.T) {
+			if len(tc.tbl.Columns) != len(tc.want) {
+				t.Fatalf("%s has %d columns, the seed %d", tc.tbl.SQLName(), len(tc.tbl.Columns), len(tc.want))
 			}
-		}
+			for i, w := range tc.want {
+				if c := tc.tbl.Columns[i]; c.Name != w.name || c.Type != w.typ || c.Width != w.width {
+					t.Errorf("%s ordinal %d: %s %s(%d), want %s %s(%d)", tc.tbl.SQLName(), i+1, c.Name, c.Type, c.Width, w.name, w.typ, w.width)
+				}
+			}
+		})
 	}
 }
 

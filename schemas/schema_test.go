@@ -166,11 +166,13 @@ func TestArchticsFieldNames(t *testing.T) {
 		{Scan, "event_id event_name event_date section_name row_name seat_num acct_id scan_type result_code action_time gate " +
 			"channel_ind access_type mobile seq_num upd_datetime"},
 	} {
-		for _, f := range strings.Fields(tc.fields) {
-			if tc.table.ColumnIndex(f) < 0 {
-				t.Errorf("%s has no column %s", tc.table.FullName(), f)
+		t.Run(tc.table.FullName(), func(t *testing.T) {
+			for _, f := range strings.Fields(tc.fields) {
+				if tc.table.ColumnIndex(f) < 0 {
+					t.Errorf("%s has no column %s", tc.table.FullName(), f)
+				}
 			}
-		}
+		})
 	}
 }
 
@@ -223,13 +225,15 @@ func TestOwners(t *testing.T) {
 		{Scan, map[string]string{"team": "nhl", "event_date": "2026-11-21"}, "nhl/realtime"},
 		{Rejects, map[string]string{"team": "nhl", "origin": "realtime"}, "nhl/realtime"},
 	} {
-		got, err := tc.table.OwnerStream(tc.partition)
-		if err != nil || got != tc.want {
-			t.Errorf("%s %v: owner %q, %v; want %s", tc.table.FullName(), tc.partition, got, err, tc.want)
-		}
-		if !tc.table.OwnedBy(tc.want) || tc.table.OwnedBy("crm") {
-			t.Errorf("%s: OwnedBy disagrees with OwnerStream", tc.table.FullName())
-		}
+		t.Run(tc.table.FullName(), func(t *testing.T) {
+			got, err := tc.table.OwnerStream(tc.partition)
+			if err != nil || got != tc.want {
+				t.Errorf("%s %v: owner %q, %v; want %s", tc.table.FullName(), tc.partition, got, err, tc.want)
+			}
+			if !tc.table.OwnedBy(tc.want) || tc.table.OwnedBy("crm") {
+				t.Errorf("%s: OwnedBy disagrees with OwnerStream", tc.table.FullName())
+			}
+		})
 	}
 	for _, bad := range []map[string]string{{"team": ""}, {"team": "a/b"}} {
 		if _, err := Cust.OwnerStream(bad); err == nil {
@@ -241,11 +245,13 @@ func TestOwners(t *testing.T) {
 		{"a//b", "empty segment"},
 		{"x{team}", "whole segment"},
 	} {
-		tb := *Cust
-		tb.Owner = tc.owner
-		if err := tb.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("owner %q: %v, want %q", tc.owner, err, tc.want)
-		}
+		t.Run(tc.owner, func(t *testing.T) {
+			tb := *Cust
+			tb.Owner = tc.owner
+			if err := tb.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("owner %q: %v, want %q", tc.owner, err, tc.want)
+			}
+		})
 	}
 	for _, tb := range All {
 		if tb.Owner == "" && tb.ViewSQL == "" {

@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -198,8 +199,10 @@ func TestFoundFirstOrder(t *testing.T) {
 		{t0, AccountRef{"nhl", 200}, t0, AccountRef{"nhl", 100}, false},
 		{t0, AccountRef{"nhl", 100}, t0, AccountRef{"nhl", 100}, false},
 	} {
-		if got := FoundFirst(tc.aAdd, tc.a, tc.bAdd, tc.b); got != tc.want {
-			t.Errorf("FoundFirst(%v %v, %v %v) = %v", tc.aAdd, tc.a, tc.bAdd, tc.b, got)
-		}
+		t.Run(fmt.Sprint(tc.a, tc.b), func(t *testing.T) {
+			if got := FoundFirst(tc.aAdd, tc.a, tc.bAdd, tc.b); got != tc.want {
+				t.Errorf("FoundFirst(%v %v, %v %v) = %v", tc.aAdd, tc.a, tc.bAdd, tc.b, got)
+			}
+		})
 	}
 }

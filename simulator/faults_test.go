@@ -20,10 +20,12 @@ func TestParseFaultKinds(t *testing.T) {
 		{"404", nil, true},
 		{"timeout", nil, true},
 	} {
-		got, err := simulator.ParseFaultKinds(tc.in)
-		if (err != nil) != tc.err || !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("ParseFaultKinds(%q) = %v, %v; want %v, error %v", tc.in, got, err, tc.want, tc.err)
-		}
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := simulator.ParseFaultKinds(tc.in)
+			if (err != nil) != tc.err || !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("ParseFaultKinds(%q) = %v, %v; want %v, error %v", tc.in, got, err, tc.want, tc.err)
+			}
+		})
 	}
 }
 

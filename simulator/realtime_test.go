@@ -90,32 +90,34 @@ func TestRealtimeHardDays(t *testing.T) {
 		{"nhl", day(3), map[string]bool{"SPORTS": true}},
 		{"arena", day(3), map[string]bool{"SPORTS": true, "CONCERTS": true}},
 	} {
-		var same []EventStart
-		majors := map[string]bool{}
-		for _, e := range w.SelectedEvents(tc.team, w.Cutoff(), nil) {
-			if e.Start.In(loc).Format(DateLayout) == tc.date {
-				same = append(same, e)
-				majors[w.spec(tc.team, e.EventID).major] = true
+		t.Run(tc.team, func(t *testing.T) {
+			var same []EventStart
+			majors := map[string]bool{}
+			for _, e := range w.SelectedEvents(tc.team, w.Cutoff(), nil) {
+				if e.Start.In(loc).Format(DateLayout) == tc.date {
+					same = append(same, e)
+					majors[w.spec(tc.team, e.EventID).major] = true
+				}
 			}
-		}
-		if len(same) != 2 || !reflect.DeepEqual(majors, tc.majors) {
-			t.Fatalf("%s on %s: selected events %v of categories %v, want two of %v", tc.team, tc.date, same, majors, tc.majors)
-		}
-		// The first event's accepted scans after its window closes fall in
-		// the second's window: a per-day window would keep them.
-		_, end1 := RealtimeWindow(same[0].Start)
-		open2, end2 := RealtimeWindow(same[1].Start)
-		inOther := 0
-		es := w.eventScans(tc.team, same[0].EventID)
-		for k := range es.ents {
-			at := time.Unix(es.ents[k].action, 0)
-			if es.ents[k].accepted() && at.After(end1) && !at.Before(open2) && !at.After(end2) {
-				inOther++
+			if len(same) != 2 || !reflect.DeepEqual(majors, tc.majors) {
+				t.Fatalf("%s on %s: selected events %v of categories %v, want two of %v", tc.team, tc.date, same, majors, tc.majors)
 			}
-		}
-		if inOther == 0 {
-			t.Errorf("%s on %s: no scan of the first event outside its window and inside the second's", tc.team, tc.date)
-		}
+			// The first event's accepted scans after its window closes fall in
+			// the second's window: a per-day window would keep them.
+			_, end1 := RealtimeWindow(same[0].Start)
+			open2, end2 := RealtimeWindow(same[1].Start)
+			inOther := 0
+			es := w.eventScans(tc.team, same[0].EventID)
+			for k := range es.ents {
+				at := time.Unix(es.ents[k].action, 0)
+				if es.ents[k].accepted() && at.After(end1) && !at.Before(open2) && !at.After(end2) {
+					inOther++
+				}
+			}
+			if inOther == 0 {
+				t.Errorf("%s on %s: no scan of the first event outside its window and inside the second's", tc.team, tc.date)
+			}
+		})
 	}
 	// The late show crosses midnight: in-window scans whose local date is
 	// the next day, which event_date + action_time puts 24 h early.
@@ -152,55 +154,57 @@ func TestRealtimeHardDays(t *testing.T) {
 		{name: "fall back", eve: "2026-10-31", wallEnd: "03:00:00"},
 		{name: "spring forward", eve: "2026-03-07", wallEnd: "03:00:00"},
 	} {
-		var found *EventStart
-		for _, e := range w.ScanEvents("arena") {
-			if e.Start.In(loc).Format(DateLayout) == tc.eve {
-				found = &e
+		t.Run(tc.name, func(t *testing.T) {
+			var found *EventStart
+			for _, e := range w.ScanEvents("arena") {
+				if e.Start.In(loc).Format(DateLayout) == tc.eve {
+					found = &e
+				}
 			}
-		}
-		if found == nil {
-			t.Errorf("%s: no arena event on the eve %s", tc.name, tc.eve)
-			continue
-		}
-		if got := found.Start.In(loc).Format("15:04:05"); got != "21:00:00" {
-			t.Errorf("%s: event starts %s, want 21:00:00", tc.name, got)
-		}
-		_, end := RealtimeWindow(found.Start)
-		offsets := map[int]int{}
-		wrongKeep, wrongDrop := 0, 0
-		for _, r := range w.Scans("arena", found.EventID, 0, w.End(), 0) {
-			if r[col(sc, "scan_type")] != "S" || r[col(sc, "result_code")] != "0" {
-				continue
+			if found == nil {
+				t.Errorf("%s: no arena event on the eve %s", tc.name, tc.eve)
+				return
 			}
-			at, err := w.ScanInstant(r)
-			if err != nil {
-				t.Fatal(err)
+			if got := found.Start.In(loc).Format("15:04:05"); got != "21:00:00" {
+				t.Errorf("%s: event starts %s, want 21:00:00", tc.name, got)
 			}
-			local := at.In(loc)
-			if local.Format(DateLayout) != tc.eve && local.Hour() == 1 {
-				_, off := local.Zone()
-				offsets[off]++
+			_, end := RealtimeWindow(found.Start)
+			offsets := map[int]int{}
+			wrongKeep, wrongDrop := 0, 0
+			for _, r := range w.Scans("arena", found.EventID, 0, w.End(), 0) {
+				if r[col(sc, "scan_type")] != "S" || r[col(sc, "result_code")] != "0" {
+					continue
+				}
+				at, err := w.ScanInstant(r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				local := at.In(loc)
+				if local.Format(DateLayout) != tc.eve && local.Hour() == 1 {
+					_, off := local.Zone()
+					offsets[off]++
+				}
+				// A wall-clock window: event date and time + 6 h, compared as
+				// local strings of the scan's day after midnight.
+				wallOut := local.Format(DateLayout) != tc.eve && local.Format("15:04:05") > tc.wallEnd && local.Hour() < 8
+				trueOut := at.After(end)
+				wrongKeep += b2i(trueOut && !wallOut)
+				wrongDrop += b2i(!trueOut && wallOut)
 			}
-			// A wall-clock window: event date and time + 6 h, compared as
-			// local strings of the scan's day after midnight.
-			wallOut := local.Format(DateLayout) != tc.eve && local.Format("15:04:05") > tc.wallEnd && local.Hour() < 8
-			trueOut := at.After(end)
-			wrongKeep += b2i(trueOut && !wallOut)
-			wrongDrop += b2i(!trueOut && wallOut)
-		}
-		switch tc.name {
-		case "fall back":
-			if offsets[-4*3600] == 0 || offsets[-5*3600] == 0 {
-				t.Errorf("fall back: accepted scans in the repeated hour by offset %v: want both passes", offsets)
+			switch tc.name {
+			case "fall back":
+				if offsets[-4*3600] == 0 || offsets[-5*3600] == 0 {
+					t.Errorf("fall back: accepted scans in the repeated hour by offset %v: want both passes", offsets)
+				}
+				if wrongKeep == 0 {
+					t.Errorf("fall back: no scan past the window's end (02:00 EST) that a wall-clock window (03:00) keeps")
+				}
+			case "spring forward":
+				if wrongDrop == 0 {
+					t.Errorf("spring forward: no scan inside the window (to 04:00 EDT) that a wall-clock window (03:00) drops")
+				}
 			}
-			if wrongKeep == 0 {
-				t.Errorf("fall back: no scan past the window's end (02:00 EST) that a wall-clock window (03:00) keeps")
-			}
-		case "spring forward":
-			if wrongDrop == 0 {
-				t.Errorf("spring forward: no scan inside the window (to 04:00 EDT) that a wall-clock window (03:00) drops")
-			}
-		}
+		})
 	}
 }
 

@@ -388,14 +388,16 @@ func TestPageSizeBounds(t *testing.T) {
 	c := ts.client()
 	ctx := context.Background()
 	for _, tc := range []struct{ ask, want int }{{0, 1000}, {1, 1}, {2500, 2500}, {10000, fixScans + fixScans/97}} {
-		p, err := c.Attendance(ctx, "nhl", fixEventID, 0, tc.ask)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// A page may stop one row short rather than split a redelivered seq_num.
-		if len(p.Rows) != tc.want && len(p.Rows) != tc.want-1 {
-			t.Fatalf("page_size %d: %d rows, want %d", tc.ask, len(p.Rows), tc.want)
-		}
+		t.Run(fmt.Sprint("page_size=", tc.ask), func(t *testing.T) {
+			p, err := c.Attendance(ctx, "nhl", fixEventID, 0, tc.ask)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A page may stop one row short rather than split a redelivered seq_num.
+			if len(p.Rows) != tc.want && len(p.Rows) != tc.want-1 {
+				t.Fatalf("page_size %d: %d rows, want %d", tc.ask, len(p.Rows), tc.want)
+			}
+		})
 	}
 	_, err := c.Attendance(ctx, "nhl", fixEventID, 0, 10001)
 	var ce *ats.Error

@@ -249,9 +249,11 @@ func TestDedupCommands(t *testing.T) {
 		{"export format xml", []string{"crm", "export", "--since", "0", "--format", "xml"}, exitUsage},
 		{"export without --since", []string{"crm", "export"}, exitUsage},
 	} {
-		if code, out := runCode(tc.args...); code != tc.want {
-			t.Errorf("%s: exit %d, want %d\n%s", tc.name, code, tc.want, out)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			if code, out := runCode(tc.args...); code != tc.want {
+				t.Errorf("%s: exit %d, want %d\n%s", tc.name, code, tc.want, out)
+			}
+		})
 	}
 	if head, _ := w.Stream(ctx, crm.Stream); head.Seq != 0 {
 		t.Fatalf("failed runs committed (crm at %d)", head.Seq)

@@ -81,9 +81,11 @@ func TestIncrementalCommand(t *testing.T) {
 		{"page size", []string{"incremental", "--team", "nhl", "--source", url, "--page-size", "20000"}, exitUsage},
 		{"no clone", []string{"incremental", "--team", "arena", "--source", url}, exitFailure},
 	} {
-		if code, out := runCode(tc.args...); code != tc.code {
-			t.Errorf("%s: exit %d, want %d\n%s", tc.name, code, tc.code, out)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			if code, out := runCode(tc.args...); code != tc.code {
+				t.Errorf("%s: exit %d, want %d\n%s", tc.name, code, tc.code, out)
+			}
+		})
 	}
 	t.Run("no token", func(t *testing.T) {
 		t.Setenv(sourceTokenEnv, "")

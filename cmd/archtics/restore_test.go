@@ -368,10 +368,12 @@ func TestAsOfBeforeFirstCommit(t *testing.T) {
 		{[]string{"log", "--as-of", "nhl/clone@7"}, "head is seq 1"},
 		{[]string{"log", "--as-of", "arena/clone@1"}, "has no commits"},
 	} {
-		code, _, stderr := archtics(tc.args...)
-		if code != exitUsage || !strings.Contains(stderr, tc.want) {
-			t.Errorf("%v: exit %d, want %d saying %q:\n%s", tc.args, code, exitUsage, tc.want, stderr)
-		}
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, _, stderr := archtics(tc.args...)
+			if code != exitUsage || !strings.Contains(stderr, tc.want) {
+				t.Errorf("%v: exit %d, want %d saying %q:\n%s", tc.args, code, exitUsage, tc.want, stderr)
+			}
+		})
 	}
 	if code, _, stderr := archtics("log", "--as-of", "nhl/clone@1"); code != exitOK {
 		t.Errorf("log --as-of nhl/clone@1: exit %d\n%s", code, stderr)

@@ -70,9 +70,11 @@ func TestBlank(t *testing.T) {
 		{"SELECT 'open", false},
 	}
 	for _, tt := range tests {
-		if got := blank(tt.text); got != tt.want {
-			t.Errorf("blank(%q) = %v, want %v", tt.text, got, tt.want)
-		}
+		t.Run(tt.text, func(t *testing.T) {
+			if got := blank(tt.text); got != tt.want {
+				t.Errorf("blank(%q) = %v, want %v", tt.text, got, tt.want)
+			}
+		})
 	}
 }
 
@@ -93,10 +95,12 @@ func TestCompleteWord(t *testing.T) {
 		{"SELECT zz", 9, "SELECT ", "", nil},
 	}
 	for _, tt := range tests {
-		head, got, tail := completeWord(names, tt.line, tt.pos)
-		if head != tt.head || tail != tt.tail || fmt.Sprint(got) != fmt.Sprint(tt.want) {
-			t.Errorf("completeWord(%q, %d) = %q, %q, %q; want %q, %q, %q", tt.line, tt.pos, head, got, tail, tt.head, tt.want, tt.tail)
-		}
+		t.Run(fmt.Sprintf("%s@%d", tt.line, tt.pos), func(t *testing.T) {
+			head, got, tail := completeWord(names, tt.line, tt.pos)
+			if head != tt.head || tail != tt.tail || fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("completeWord(%q, %d) = %q, %q, %q; want %q, %q, %q", tt.line, tt.pos, head, got, tail, tt.head, tt.want, tt.tail)
+			}
+		})
 	}
 }
 

@@ -80,10 +80,12 @@ func TestParseCents(t *testing.T) {
 		{"0.99", 99, true}, {"1.234", 0, false}, {"abc", 0, false}, {".5", 0, false},
 	}
 	for _, tt := range tests {
-		got, err := parseCents(tt.in)
-		if (err == nil) != tt.ok || got != tt.want {
-			t.Errorf("parseCents(%q) = %d, %v; want %d ok=%t", tt.in, got, err, tt.want, tt.ok)
-		}
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := parseCents(tt.in)
+			if (err == nil) != tt.ok || got != tt.want {
+				t.Errorf("parseCents(%q) = %d, %v; want %d ok=%t", tt.in, got, err, tt.want, tt.ok)
+			}
+		})
 	}
 }
 

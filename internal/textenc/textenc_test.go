@@ -18,10 +18,12 @@ func TestRepair(t *testing.T) {
 		{"ok\x00nul", "ok\x00nul"},       // NUL is UTF-8
 	}
 	for _, tt := range tests {
-		got, changed := Repair(tt.in)
-		if got != tt.want || changed != (tt.in != tt.want) || !utf8.ValidString(got) {
-			t.Errorf("Repair(%q) = %q, %v; want %q", tt.in, got, changed, tt.want)
-		}
+		t.Run(tt.in, func(t *testing.T) {
+			got, changed := Repair(tt.in)
+			if got != tt.want || changed != (tt.in != tt.want) || !utf8.ValidString(got) {
+				t.Errorf("Repair(%q) = %q, %v; want %q", tt.in, got, changed, tt.want)
+			}
+		})
 	}
 	// Every byte maps, so every repair is valid UTF-8 and no byte is lost.
 	all := make([]byte, 256)

@@ -111,14 +111,16 @@ func TestEvaluateRejectsBadTruth(t *testing.T) {
 		{"no-team", "person_id,team,acct_id\np1,,100001\n", "line 2 field team"},
 		{"two-people", "person_id,team,acct_id\np1,nhl,100001\np2,nhl,100001\n", "account nhl:100001 belongs to two people"},
 	} {
-		path := filepath.Join(dir, c.name+".csv")
-		if err := os.WriteFile(path, []byte(c.body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		_, err := Evaluate(ctx, w, path, "")
-		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), path) {
-			t.Errorf("%s: %v, want an error naming the file and %q", c.name, err, c.want)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(dir, c.name+".csv")
+			if err := os.WriteFile(path, []byte(c.body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Evaluate(ctx, w, path, "")
+			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), path) {
+				t.Errorf("%s: %v, want an error naming the file and %q", c.name, err, c.want)
+			}
+		})
 	}
 	if _, err := Evaluate(ctx, w, filepath.Join(dir, "missing.csv"), ""); err == nil {
 		t.Error("a missing truth file: no error")

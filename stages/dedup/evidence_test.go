@@ -58,38 +58,40 @@ func TestEvidenceRules(t *testing.T) {
 			}, RuleNameAddress, RuleNew},
 	}
 	for _, c := range cases {
-		for _, rules := range []string{RulesKORE, RulesEvidence} {
-			a, b := first, second
-			if c.first != nil {
-				c.first(&a)
+		t.Run(c.name, func(t *testing.T) {
+			for _, rules := range []string{RulesKORE, RulesEvidence} {
+				a, b := first, second
+				if c.first != nil {
+					c.first(&a)
+				}
+				if c.second != nil {
+					c.second(&b)
+				}
+				e, err := New(Config{Rules: rules, Now: func() time.Time { return day }}, State{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ra, err := e.Add(&a)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rb, err := e.Add(&b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := c.kore
+				if rules == RulesEvidence {
+					want = c.evidence
+				}
+				if rb.Mapping.Rule != want {
+					t.Errorf("%s, %s rules: the second account's rule %q, want %q", c.name, rules, rb.Mapping.Rule, want)
+				}
+				joined := rb.Mapping.ContactID == ra.Mapping.ContactID
+				if joined != (want != RuleNew) {
+					t.Errorf("%s, %s rules: joined %v with rule %q", c.name, rules, joined, want)
+				}
 			}
-			if c.second != nil {
-				c.second(&b)
-			}
-			e, err := New(Config{Rules: rules, Now: func() time.Time { return day }}, State{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ra, err := e.Add(&a)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rb, err := e.Add(&b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := c.kore
-			if rules == RulesEvidence {
-				want = c.evidence
-			}
-			if rb.Mapping.Rule != want {
-				t.Errorf("%s, %s rules: the second account's rule %q, want %q", c.name, rules, rb.Mapping.Rule, want)
-			}
-			joined := rb.Mapping.ContactID == ra.Mapping.ContactID
-			if joined != (want != RuleNew) {
-				t.Errorf("%s, %s rules: joined %v with rule %q", c.name, rules, joined, want)
-			}
-		}
+		})
 	}
 }
 

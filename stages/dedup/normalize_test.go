@@ -2,6 +2,7 @@ package dedup
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -38,9 +39,11 @@ func TestNormalise(t *testing.T) {
 		{"company only a suffix word", NormCompany, "Company", "company"},
 	}
 	for _, c := range cases {
-		if got := c.fn(c.in); got != c.want {
-			t.Errorf("%s: %q -> %q, want %q", c.name, c.in, got, c.want)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			if got := c.fn(c.in); got != c.want {
+				t.Errorf("%s: %q -> %q, want %q", c.name, c.in, got, c.want)
+			}
+		})
 	}
 }
 
@@ -60,9 +63,11 @@ func TestNormAddress(t *testing.T) {
 		{[]string{"", ""}, Address{}},
 	}
 	for _, c := range cases {
-		if got := NormAddress(c.lines...); got != c.want {
-			t.Errorf("%q -> %+v, want %+v", c.lines, got, c.want)
-		}
+		t.Run(strings.Join(c.lines, "|"), func(t *testing.T) {
+			if got := NormAddress(c.lines...); got != c.want {
+				t.Errorf("%q -> %+v, want %+v", c.lines, got, c.want)
+			}
+		})
 	}
 }
 
@@ -85,19 +90,25 @@ func TestSimilarity(t *testing.T) {
 		{"address spelling", AddressSimilarity(NormAddress("12 Main Street"), NormAddress("12 Main St.", "Apt 3")), 1, false},
 	}
 	for _, c := range cases {
-		if c.at && c.got < c.want || !c.at && math.Abs(c.got-c.want) > 0.001 {
-			t.Errorf("%s: %.4f, want %.4f (at least: %v)", c.name, c.got, c.want, c.at)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			if c.at && c.got < c.want || !c.at && math.Abs(c.got-c.want) > 0.001 {
+				t.Errorf("%s: %.4f, want %.4f (at least: %v)", c.name, c.got, c.want, c.at)
+			}
+		})
 	}
 	for _, c := range []struct{ a, b string }{{"christopher", "christine"}, {"john", "joan"}, {"mary", "maria"}} {
-		if s := FirstNameSimilarity(c.a, c.b); s >= DefaultThreshold {
-			t.Errorf("%q and %q are different names, similarity %.3f", c.a, c.b, s)
-		}
+		t.Run(c.a+" vs "+c.b, func(t *testing.T) {
+			if s := FirstNameSimilarity(c.a, c.b); s >= DefaultThreshold {
+				t.Errorf("%q and %q are different names, similarity %.3f", c.a, c.b, s)
+			}
+		})
 	}
 	for _, c := range []struct{ a, b string }{{"Commonwealth Legal LLP", "Commonwealth Health"}, {"Sporting Service Solutions Inc", "TryNowDo Ltd"}} {
-		if s := CompanySimilarity(c.a, c.b); s >= DefaultThreshold {
-			t.Errorf("%q and %q are different companies, similarity %.3f", c.a, c.b, s)
-		}
+		t.Run(c.a+" vs "+c.b, func(t *testing.T) {
+			if s := CompanySimilarity(c.a, c.b); s >= DefaultThreshold {
+				t.Errorf("%q and %q are different companies, similarity %.3f", c.a, c.b, s)
+			}
+		})
 	}
 	if s := AddressSimilarity(NormAddress("12 Main St"), NormAddress("14 Main St")); s != 0 {
 		t.Errorf("different house numbers: similarity %.3f, want 0", s)

@@ -105,27 +105,29 @@ func TestQualityEvidence(t *testing.T) {
 		name string
 		cfg  simulator.Config
 	}{{"small", simulator.SmallConfig()}, {"default", simulator.DefaultConfig()}} {
-		w, err := simulator.NewWorldLazy(c.cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		in := worldInput(w)
-		e, err := evaluate.Run(in, dedup.Config{Rules: dedup.RulesEvidence})
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := evaluate.Measure(in, e.State())
-		logQuality(t, c.name+" world, evidence rules", q)
-		if q.Precision < 0.99 {
-			t.Errorf("%s world: precision %.4f, want at least 0.99", c.name, q.Precision)
-		}
-		if q.RecallLinkable < 0.95 {
-			t.Errorf("%s world: recall over linkable pairs %.4f, want at least 0.95", c.name, q.RecallLinkable)
-		}
-		if q.LinkablePairs == 0 || q.LinkablePairs >= q.TruePairs {
-			t.Errorf("%s world: %d true pairs, %d linkable: the simulator makes pairs that share nothing but a name, and many more that share more",
-				c.name, q.TruePairs, q.LinkablePairs)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			w, err := simulator.NewWorldLazy(c.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := worldInput(w)
+			e, err := evaluate.Run(in, dedup.Config{Rules: dedup.RulesEvidence})
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := evaluate.Measure(in, e.State())
+			logQuality(t, c.name+" world, evidence rules", q)
+			if q.Precision < 0.99 {
+				t.Errorf("%s world: precision %.4f, want at least 0.99", c.name, q.Precision)
+			}
+			if q.RecallLinkable < 0.95 {
+				t.Errorf("%s world: recall over linkable pairs %.4f, want at least 0.95", c.name, q.RecallLinkable)
+			}
+			if q.LinkablePairs == 0 || q.LinkablePairs >= q.TruePairs {
+				t.Errorf("%s world: %d true pairs, %d linkable: the simulator makes pairs that share nothing but a name, and many more that share more",
+					c.name, q.TruePairs, q.LinkablePairs)
+			}
+		})
 	}
 }
 

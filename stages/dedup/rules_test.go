@@ -1,6 +1,9 @@
 package dedup
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 func TestRules(t *testing.T) {
 	base := Contact{ID: "C1", First: "Robert", Last: "Walsh", Email: "rwalsh@gmail.com", Phone: "617-555-0101",
@@ -41,18 +44,20 @@ func TestRules(t *testing.T) {
 		{"another house number", func(a *Account) { a.Email, a.Street1, a.PhoneDay = "", "14 Main St", "" }, nil, "", ""},
 	}
 	for _, c := range cases {
-		a, k := acct, base
-		if c.account != nil {
-			c.account(&a)
-		}
-		if c.contact != nil {
-			c.contact(&k)
-		}
-		ar, cr := accountRec(&a), contactRecOf(&k, c.company)
-		got, sc := match(&ar, &cr, DefaultThreshold, false)
-		if got != c.want {
-			t.Errorf("%s: rule %q, want %q (scores %+v)", c.name, got, c.want, sc)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			a, k := acct, base
+			if c.account != nil {
+				c.account(&a)
+			}
+			if c.contact != nil {
+				c.contact(&k)
+			}
+			ar, cr := accountRec(&a), contactRecOf(&k, c.company)
+			got, sc := match(&ar, &cr, DefaultThreshold, false)
+			if got != c.want {
+				t.Errorf("%s: rule %q, want %q (scores %+v)", c.name, got, c.want, sc)
+			}
+		})
 	}
 }
 
@@ -70,11 +75,13 @@ func TestEmailNeedsFirstName(t *testing.T) {
 		{"Mary", "Walsh", true, RuleEmail},
 		{"Walsh", "Mary", true, RuleEmail},
 	} {
-		a := Account{AccountRef: AccountRef{"nhl", 2}, First: tc.first, Last: tc.last, Email: "TheWalshes@comcast.net"}
-		ar, cr := accountRec(&a), contactRecOf(&c, "")
-		if got, _ := match(&ar, &cr, DefaultThreshold, tc.narrow); got != tc.want {
-			t.Errorf("%s %s (narrow %v): rule %q, want %q", tc.first, tc.last, tc.narrow, got, tc.want)
-		}
+		t.Run(fmt.Sprintf("%s %s narrow=%v", tc.first, tc.last, tc.narrow), func(t *testing.T) {
+			a := Account{AccountRef: AccountRef{"nhl", 2}, First: tc.first, Last: tc.last, Email: "TheWalshes@comcast.net"}
+			ar, cr := accountRec(&a), contactRecOf(&c, "")
+			if got, _ := match(&ar, &cr, DefaultThreshold, tc.narrow); got != tc.want {
+				t.Errorf("%s %s (narrow %v): rule %q, want %q", tc.first, tc.last, tc.narrow, got, tc.want)
+			}
+		})
 	}
 }
 

@@ -176,13 +176,15 @@ func TestCriteriaVersions(t *testing.T) {
 		at      time.Time
 		version int64
 	}{{t0, 0}, {t1, 1}, {t1.Add(30 * time.Minute), 1}, {t2, 2}, {t2.Add(24 * time.Hour), 2}} {
-		rec, err := CriteriaAt(ctx, s.w, team, tc.at, s.cache)
-		switch {
-		case tc.version == 0 && !errors.Is(err, ErrNoCriteria):
-			t.Fatalf("at %s: %v, %v; want ErrNoCriteria", tc.at, rec, err)
-		case tc.version != 0 && (err != nil || rec.Version != tc.version):
-			t.Fatalf("at %s: %+v, %v; want version %d", tc.at, rec, err, tc.version)
-		}
+		t.Run(tc.at.Format(time.RFC3339), func(t *testing.T) {
+			rec, err := CriteriaAt(ctx, s.w, team, tc.at, s.cache)
+			switch {
+			case tc.version == 0 && !errors.Is(err, ErrNoCriteria):
+				t.Fatalf("at %s: %v, %v; want ErrNoCriteria", tc.at, rec, err)
+			case tc.version != 0 && (err != nil || rec.Version != tc.version):
+				t.Fatalf("at %s: %+v, %v; want version %d", tc.at, rec, err, tc.version)
+			}
+		})
 	}
 	hist, err := CriteriaHistory(ctx, s.w, team, s.cache)
 	if err != nil {

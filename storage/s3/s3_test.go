@@ -89,13 +89,15 @@ func TestURL(t *testing.T) {
 		{"wh", "s3://b/wh"},
 		{"/wh/x/", "s3://b/wh/x"},
 	} {
-		s, err := New(context.Background(), "b", c.prefix)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if s.URL() != c.want {
-			t.Errorf("New(b, %q).URL() = %q, want %q", c.prefix, s.URL(), c.want)
-		}
+		t.Run(c.prefix, func(t *testing.T) {
+			s, err := New(context.Background(), "b", c.prefix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.URL() != c.want {
+				t.Errorf("New(b, %q).URL() = %q, want %q", c.prefix, s.URL(), c.want)
+			}
+		})
 	}
 }
 
