@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"archtics/pipeline/internal/scangen"
-
 	"archtics/pipeline/txlog"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -182,13 +180,4 @@ func keysOf(es []txlog.FileEntry) []string {
 		out[i] = e.Key
 	}
 	return out
-}
-
-// commitNHLScans writes rows archtics_rtx.attendance_raw rows of team nhl
-// (batches of 400) and commits them on nhl/realtime as batch r1.
-func commitNHLScans(t testing.TB, w *Warehouse, rows int) *txlog.Commit {
-	t.Helper()
-	recs := scangen.NHL().Batches(rows, 400, 0)
-	defer scangen.ReleaseAll(recs)
-	return writeTable(t, w, schemas.RTXAttendanceRaw, "nhl/realtime", "r1", txlog.Watermark{From: "", To: ts(1)}, recs)
 }
