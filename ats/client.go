@@ -26,6 +26,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"archtics/internal/ctxtime"
 )
 
 // Client calls one ATS endpoint. It is safe for concurrent use.
@@ -95,7 +97,7 @@ func New(baseURL, token string, opts ...Option) *Client {
 		backoffCap:  10 * time.Second,
 		maxWait:     5 * time.Minute,
 		attemptTO:   2 * time.Minute,
-		sleep:       sleepCtx,
+		sleep:       ctxtime.Sleep,
 		rng:         rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1)),
 	}
 	for _, o := range opts {
@@ -113,20 +115,6 @@ func New(baseURL, token string, opts ...Option) *Client {
 		}}
 	}
 	return c
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // Error is a failed call: the command and DSN, how many attempts were

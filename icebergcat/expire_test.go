@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"archtics/pipeline/check"
-
 	"archtics/schemas"
 )
 

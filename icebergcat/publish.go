@@ -24,11 +24,10 @@ import (
 	"strconv"
 	"time"
 
-	"archtics/pipeline/txlog"
-
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 
+	"archtics/pipeline/txlog"
 	"archtics/schemas"
 )
 
@@ -203,7 +202,7 @@ func publishTable(ctx context.Context, w *txlog.Log, log *commitReader, t *schem
 			return TableResult{}, fmt.Errorf("iceberg %s: %w", t.FullName(), err)
 		}
 		for _, c := range cs {
-			if touches(c, t.FullName()) {
+			if c.Touches(t.FullName()) {
 				pending = append(pending, c)
 			}
 		}
@@ -244,20 +243,6 @@ func publishTable(ctx context.Context, w *txlog.Log, log *commitReader, t *schem
 	}
 	res.Version, res.MetadataLocation, res.Positions = st.version, st.location, positions
 	return res, nil
-}
-
-func touches(c *txlog.Commit, table string) bool {
-	for _, a := range c.Adds {
-		if a.Table == table {
-			return true
-		}
-	}
-	for _, r := range c.Retires {
-		if r.Table == table {
-			return true
-		}
-	}
-	return false
 }
 
 // PositionsOf reads where each owning stream stood at a snapshot (nil

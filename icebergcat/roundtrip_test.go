@@ -13,16 +13,14 @@ import (
 	"testing"
 	"time"
 
-	"archtics/pipeline/pipelinetest"
-
-	"archtics/pipeline/txlog"
-
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog/hadoop"
 	"github.com/apache/iceberg-go/table"
 
 	"archtics/ats"
 	"archtics/pipeline"
+	"archtics/pipeline/pipelinetest"
+	"archtics/pipeline/txlog"
 	"archtics/schemas"
 	"archtics/simulator"
 	"archtics/simulator/simtest"
@@ -289,7 +287,7 @@ func checkEverySnapshot(t *testing.T, w *pipeline.Warehouse, tables []*schemas.T
 		at := c.Stream + "@" + strconv.FormatInt(c.Seq, 10)
 		ids[at] = c.CommitID
 		for _, tbl := range tables {
-			if touches(c, tbl.FullName()) {
+			if c.Touches(tbl.FullName()) {
 				if touching[tbl.FullName()] == nil {
 					touching[tbl.FullName()] = map[string]bool{}
 				}

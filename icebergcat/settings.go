@@ -10,7 +10,6 @@ import (
 	"sync"
 
 	"archtics/pipeline/txlog"
-
 	"archtics/storage"
 )
 

@@ -6,15 +6,12 @@ import (
 	"testing"
 	"time"
 
-	"archtics/storage/storagetest"
-
-	"archtics/pipeline/internal/scangen"
-
-	"archtics/pipeline/txlog"
-
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"archtics/pipeline/internal/scangen"
+	"archtics/pipeline/txlog"
 	"archtics/schemas"
+	"archtics/storage/storagetest"
 )
 
 const benchRows = 1_000_000

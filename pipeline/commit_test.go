@@ -15,16 +15,12 @@ import (
 	"syscall"
 	"testing"
 
-	"archtics/storage/storagetest"
-
-	"archtics/pipeline/internal/scangen"
-
-	"archtics/pipeline/txlog"
-
 	"archtics/pipeline/check"
-
+	"archtics/pipeline/internal/scangen"
+	"archtics/pipeline/txlog"
 	"archtics/schemas"
 	"archtics/storage"
+	"archtics/storage/storagetest"
 )
 
 // Child-process roles of the multi-process tests: the test binary re-runs

@@ -10,13 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"archtics/pipeline/txlog"
-
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"archtics/pipeline/txlog"
 	"archtics/schemas"
 	"archtics/storage"
 	"archtics/storage/backend"

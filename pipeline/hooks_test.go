@@ -8,11 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"archtics/pipeline/internal/scangen"
-
-	"archtics/pipeline/txlog"
-
 	"archtics/pipeline/check"
+	"archtics/pipeline/internal/scangen"
+	"archtics/pipeline/txlog"
 	"archtics/pipeline/vacuum"
 )
 

@@ -11,14 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"archtics/pipeline/internal/scangen"
-
-	"archtics/pipeline/txlog"
-
-	"archtics/pipeline/views"
-
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"archtics/pipeline/internal/scangen"
+	"archtics/pipeline/txlog"
+	"archtics/pipeline/views"
 	"archtics/schemas"
 )
 

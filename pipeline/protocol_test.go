@@ -15,16 +15,13 @@ import (
 	"testing"
 	"time"
 
-	"archtics/pipeline/internal/scangen"
-
-	"archtics/pipeline/txlog"
-
-	"archtics/pipeline/check"
-	"archtics/pipeline/vacuum"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"archtics/pipeline/check"
+	"archtics/pipeline/internal/scangen"
+	"archtics/pipeline/txlog"
+	"archtics/pipeline/vacuum"
 	"archtics/schemas"
 	"archtics/storage"
 	s3store "archtics/storage/s3"

@@ -10,9 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"archtics/pipeline/txlog"
-
 	"archtics/pipeline/check"
+	"archtics/pipeline/txlog"
 	"archtics/pipeline/vacuum"
 )
 

@@ -7,11 +7,8 @@ import (
 	"testing"
 
 	"archtics/pipeline/internal/scangen"
-
 	"archtics/pipeline/txlog"
-
 	"archtics/pipeline/views"
-
 	"archtics/schemas"
 )
 

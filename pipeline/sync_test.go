@@ -9,12 +9,9 @@ import (
 	"testing"
 
 	"archtics/pipeline/internal/scangen"
-
 	"archtics/pipeline/txlog"
-
 	"archtics/pipeline/vacuum"
 	"archtics/pipeline/views"
-
 	"archtics/schemas"
 )
 

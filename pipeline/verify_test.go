@@ -11,16 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"archtics/storage/storagetest"
-
-	"archtics/pipeline/internal/scangen"
-
-	"archtics/pipeline/txlog"
-
 	"archtics/pipeline/check"
+	"archtics/pipeline/internal/scangen"
+	"archtics/pipeline/txlog"
 	"archtics/pipeline/views"
-
 	"archtics/schemas"
+	"archtics/storage/storagetest"
 )
 
 func TestVerify(t *testing.T) {

@@ -8,12 +8,10 @@ import (
 	"slices"
 	"strings"
 
-	"archtics/pipeline/pipelinetest"
-
 	"archtics/pipeline/check"
+	"archtics/pipeline/pipelinetest"
 	"archtics/pipeline/txlog"
 	"archtics/pipeline/views"
-
 	"archtics/schemas"
 )
 

@@ -5,11 +5,10 @@ import (
 	"fmt"
 	"time"
 
-	"archtics/pipeline/txlog"
-
 	"github.com/urfave/cli/v2"
 
 	"archtics/pipeline"
+	"archtics/pipeline/txlog"
 )
 
 // asOfFlag is the time-travel flag of the reading commands.

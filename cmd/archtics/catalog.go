@@ -13,12 +13,11 @@ import (
 	"sort"
 	"strings"
 
-	"archtics/pipeline/txlog"
-	"archtics/pipeline/views"
-
 	"github.com/urfave/cli/v2"
 
 	"archtics/pipeline"
+	"archtics/pipeline/txlog"
+	"archtics/pipeline/views"
 	"archtics/schemas"
 	"archtics/storage"
 	"archtics/storage/backend"

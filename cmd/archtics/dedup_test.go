@@ -10,12 +10,11 @@ import (
 	"strings"
 	"testing"
 
-	"archtics/pipeline/txlog"
-
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"archtics/internal/rowbuild"
 	"archtics/pipeline"
+	"archtics/pipeline/txlog"
 	"archtics/schemas"
 	"archtics/stages/clone"
 	"archtics/stages/crm"

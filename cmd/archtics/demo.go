@@ -10,15 +10,13 @@ import (
 	"path/filepath"
 	"time"
 
-	"archtics/stages/clone"
-
-	"archtics/pipeline/check"
-	"archtics/pipeline/views"
-
 	"github.com/urfave/cli/v2"
 
 	"archtics/pipeline"
+	"archtics/pipeline/check"
+	"archtics/pipeline/views"
 	"archtics/simulator"
+	"archtics/stages/clone"
 	"archtics/storage/backend"
 )
 

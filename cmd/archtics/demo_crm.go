@@ -9,9 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"archtics/pipeline/views"
-
 	"archtics/pipeline"
+	"archtics/pipeline/views"
 	"archtics/simulator"
 	"archtics/stages/crm"
 )

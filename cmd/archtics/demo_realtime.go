@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"archtics/pipeline/views"
-
 	"archtics/schemas"
 	"archtics/simulator"
 	"archtics/stages/realtime"

@@ -18,11 +18,10 @@ import (
 	"strings"
 	"testing"
 
-	"archtics/pipeline/txlog"
-	"archtics/pipeline/views"
-
 	"github.com/urfave/cli/v2"
 
+	"archtics/pipeline/txlog"
+	"archtics/pipeline/views"
 	"archtics/simulator"
 	"archtics/storage/storagetest"
 )

@@ -4,11 +4,10 @@ import (
 	"errors"
 	"strings"
 
-	"archtics/pipeline/txlog"
-
 	"github.com/aws/smithy-go"
 
 	"archtics/ats"
+	"archtics/pipeline/txlog"
 	"archtics/stages/clone"
 )
 

@@ -17,7 +17,6 @@ import (
 	"archtics/pipeline/check"
 	"archtics/pipeline/txlog"
 	"archtics/pipeline/views"
-
 	"archtics/schemas"
 	"archtics/simulator"
 )

@@ -11,9 +11,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"archtics/pipeline/views"
-
 	"archtics/internal/hostile"
+	"archtics/pipeline/views"
 	"archtics/schemas"
 )
 

@@ -8,10 +8,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"archtics/pipeline/txlog"
-
 	"github.com/urfave/cli/v2"
 
+	"archtics/pipeline/txlog"
 	"archtics/schemas"
 )
 

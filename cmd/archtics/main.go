@@ -21,11 +21,10 @@ import (
 	"syscall"
 	"time"
 
-	"archtics/pipeline/txlog"
-
 	"github.com/urfave/cli/v2"
 
 	"archtics/pipeline"
+	"archtics/pipeline/txlog"
 	"archtics/storage"
 	"archtics/storage/backend"
 )

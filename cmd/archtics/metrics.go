@@ -13,9 +13,9 @@ import (
 	"strings"
 	"time"
 
-	"archtics/pipeline/txlog"
-
 	"github.com/urfave/cli/v2"
+
+	"archtics/pipeline/txlog"
 )
 
 // metricsFileFlag is the global flag naming the Prometheus textfile a

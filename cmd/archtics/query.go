@@ -15,13 +15,11 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"archtics/pipeline/views"
-
+	duckdb "github.com/duckdb/duckdb-go/v2"
 	"github.com/urfave/cli/v2"
 
-	duckdb "github.com/duckdb/duckdb-go/v2"
-
 	"archtics/pipeline"
+	"archtics/pipeline/views"
 )
 
 func queryCommand() *cli.Command {

@@ -11,10 +11,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/urfave/cli/v2"
+
 	"archtics/pipeline/check"
 	"archtics/pipeline/views"
-
-	"github.com/urfave/cli/v2"
 )
 
 // TestQueryReadOnlyRefusesHostile runs hostile statements with

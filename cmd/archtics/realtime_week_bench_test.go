@@ -16,10 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"archtics/pipeline/views"
-
 	"archtics/internal/benchproc"
 	"archtics/pipeline"
+	"archtics/pipeline/views"
 	"archtics/schemas"
 	"archtics/simulator"
 )

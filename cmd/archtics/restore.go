@@ -10,10 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/urfave/cli/v2"
+
 	"archtics/pipeline/check"
 	"archtics/pipeline/txlog"
-
-	"github.com/urfave/cli/v2"
 )
 
 func restoreCommand() *cli.Command {

@@ -17,9 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"archtics/pipeline/txlog"
-
 	"archtics/icebergcat"
+	"archtics/pipeline/txlog"
 	"archtics/schemas"
 	"archtics/simulator"
 	"archtics/stages/realtime"

@@ -13,13 +13,12 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"archtics/pipeline/txlog"
-	"archtics/pipeline/views"
-
 	"github.com/peterh/liner"
 	"github.com/urfave/cli/v2"
 
 	"archtics/pipeline"
+	"archtics/pipeline/txlog"
+	"archtics/pipeline/views"
 	"archtics/schemas"
 )
 

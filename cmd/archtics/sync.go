@@ -7,11 +7,10 @@ import (
 	"sync"
 	"time"
 
-	"archtics/pipeline/views"
-
 	"github.com/urfave/cli/v2"
 
 	"archtics/pipeline"
+	"archtics/pipeline/views"
 )
 
 func syncCommand() *cli.Command {

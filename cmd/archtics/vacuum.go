@@ -8,11 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"archtics/pipeline/txlog"
-
-	"archtics/pipeline/vacuum"
-
 	"github.com/urfave/cli/v2"
+
+	"archtics/pipeline/txlog"
+	"archtics/pipeline/vacuum"
 )
 
 func vacuumCommand() *cli.Command {

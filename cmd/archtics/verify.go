@@ -7,11 +7,10 @@ import (
 	"sync"
 	"time"
 
-	"archtics/pipeline/txlog"
+	"github.com/urfave/cli/v2"
 
 	"archtics/pipeline/check"
-
-	"github.com/urfave/cli/v2"
+	"archtics/pipeline/txlog"
 )
 
 func verifyCommand() *cli.Command {

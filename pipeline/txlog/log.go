@@ -544,7 +544,7 @@ func (w *Log) Commits(ctx context.Context, q LogQuery, fn func(*Commit) error) e
 			if err != nil {
 				return fmt.Errorf("log %s: %w", c.stream, err)
 			}
-			if q.Table == "" || touches(cm, q.Table) {
+			if q.Table == "" || cm.Touches(q.Table) {
 				c.head = cm
 				heap.Push(h, c)
 				return nil
@@ -580,7 +580,8 @@ func (w *Log) Commits(ctx context.Context, q LogQuery, fn func(*Commit) error) e
 	return nil
 }
 
-func touches(c *Commit, table string) bool {
+// Touches reports whether c adds or retires a file of table.
+func (c *Commit) Touches(table string) bool {
 	for _, a := range c.Adds {
 		if a.Table == table {
 			return true

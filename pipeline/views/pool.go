@@ -4,9 +4,9 @@ import (
 	"context"
 	"log/slog"
 
-	"archtics/pipeline/txlog"
-
 	"golang.org/x/sync/errgroup"
+
+	"archtics/pipeline/txlog"
 )
 
 // eachFile runs fn on every job with up to workers goroutines and returns

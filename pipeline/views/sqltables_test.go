@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"archtics/pipeline/txlog"
-
 	"archtics/schemas"
 )
 

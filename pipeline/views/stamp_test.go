@@ -13,9 +13,8 @@ import (
 
 	"archtics/pipeline"
 	"archtics/pipeline/txlog"
-	"archtics/storage/storagetest"
-
 	"archtics/schemas"
+	"archtics/storage/storagetest"
 )
 
 // hashCounter records the files verifyLocalFile reads (through hashFileHook)

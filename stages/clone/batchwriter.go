@@ -4,13 +4,12 @@ import (
 	"context"
 	"fmt"
 
-	"archtics/pipeline/txlog"
-
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"archtics/internal/rowbuild"
 	"archtics/pipeline"
+	"archtics/pipeline/txlog"
 	"archtics/schemas"
 )
 

@@ -10,11 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"archtics/pipeline/pipelinetest"
-
-	"archtics/pipeline/views"
-
 	"archtics/pipeline"
+	"archtics/pipeline/pipelinetest"
+	"archtics/pipeline/views"
 	"archtics/schemas"
 	"archtics/simulator"
 )

@@ -9,17 +9,15 @@ import (
 	"testing"
 	"time"
 
-	"archtics/pipeline/pipelinetest"
-
-	"archtics/pipeline/check"
-	"archtics/pipeline/txlog"
-	"archtics/pipeline/views"
-
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"archtics/ats"
 	"archtics/internal/rowbuild"
 	"archtics/pipeline"
+	"archtics/pipeline/check"
+	"archtics/pipeline/pipelinetest"
+	"archtics/pipeline/txlog"
+	"archtics/pipeline/views"
 	"archtics/schemas"
 	"archtics/simulator"
 	"archtics/simulator/simtest"

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"archtics/pipeline/views"
-
 	"archtics/schemas"
 	"archtics/simulator"
 )

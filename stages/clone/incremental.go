@@ -11,15 +11,13 @@ import (
 	"strings"
 	"time"
 
-	"archtics/pipeline/views"
-
-	"archtics/pipeline/txlog"
-
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"archtics/internal/rowbuild"
 	"archtics/internal/wallclock"
 	"archtics/pipeline"
+	"archtics/pipeline/txlog"
+	"archtics/pipeline/views"
 	"archtics/schemas"
 	"archtics/stages/changes"
 )

@@ -8,11 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"archtics/pipeline/views"
-
-	"archtics/pipeline/txlog"
-
 	"archtics/pipeline"
+	"archtics/pipeline/txlog"
+	"archtics/pipeline/views"
 	"archtics/schemas"
 	"archtics/stages/changes"
 )

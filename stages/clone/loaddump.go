@@ -14,8 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"archtics/pipeline/txlog"
-
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
@@ -23,6 +21,7 @@ import (
 	"archtics/internal/rowbuild"
 	"archtics/internal/textenc"
 	"archtics/pipeline"
+	"archtics/pipeline/txlog"
 	"archtics/schemas"
 )
 

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"archtics/pipeline/pipelinetest"
-
 	"archtics/simulator"
 )
 

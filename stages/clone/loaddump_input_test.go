@@ -12,9 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"archtics/pipeline/views"
-
 	"archtics/pipeline"
+	"archtics/pipeline/views"
 	"archtics/schemas"
 	"archtics/storage"
 	"archtics/storage/file"

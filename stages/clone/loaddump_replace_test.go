@@ -8,9 +8,7 @@ import (
 	"time"
 
 	"archtics/pipeline/pipelinetest"
-
 	"archtics/pipeline/txlog"
-
 	"archtics/schemas"
 	"archtics/simulator"
 )

@@ -15,13 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"archtics/pipeline/pipelinetest"
-
-	"archtics/pipeline/check"
-	"archtics/pipeline/views"
-
 	"archtics/internal/dbtest"
 	"archtics/pipeline"
+	"archtics/pipeline/check"
+	"archtics/pipeline/pipelinetest"
+	"archtics/pipeline/views"
 	"archtics/schemas"
 	"archtics/simulator"
 	"archtics/storage"

@@ -12,15 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"archtics/pipeline/pipelinetest"
-
-	"archtics/pipeline/views"
-
+	_ "github.com/duckdb/duckdb-go/v2"
 	"github.com/klauspost/compress/gzip"
 
-	_ "github.com/duckdb/duckdb-go/v2"
-
 	"archtics/pipeline"
+	"archtics/pipeline/pipelinetest"
+	"archtics/pipeline/views"
 	"archtics/schemas"
 )
 

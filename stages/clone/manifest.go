@@ -10,9 +10,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"archtics/pipeline/txlog"
-
 	"archtics/internal/textenc"
+	"archtics/pipeline/txlog"
 	"archtics/schemas"
 	"archtics/storage"
 )

@@ -12,18 +12,16 @@ import (
 	"testing"
 	"time"
 
-	"archtics/pipeline/pipelinetest"
-
-	"archtics/pipeline/check"
-	"archtics/pipeline/txlog"
-	"archtics/pipeline/views"
-
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"archtics/pipeline"
+	"archtics/pipeline/check"
+	"archtics/pipeline/pipelinetest"
+	"archtics/pipeline/txlog"
+	"archtics/pipeline/views"
 	"archtics/schemas"
 	"archtics/simulator"
 )

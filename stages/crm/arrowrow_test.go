@@ -6,9 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"archtics/pipeline/pipelinetest"
-
 	"archtics/pipeline"
+	"archtics/pipeline/pipelinetest"
 	"archtics/schemas"
 	"archtics/stages/dedup"
 )

@@ -15,9 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"archtics/pipeline/pipelinetest"
-
 	"archtics/internal/benchproc"
+	"archtics/pipeline/pipelinetest"
 	"archtics/simulator"
 	"archtics/stages/dedup"
 )

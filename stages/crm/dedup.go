@@ -19,12 +19,9 @@ import (
 	"time"
 
 	"archtics/internal/gctune"
-
-	"archtics/pipeline/views"
-
-	"archtics/pipeline/txlog"
-
 	"archtics/pipeline"
+	"archtics/pipeline/txlog"
+	"archtics/pipeline/views"
 	"archtics/schemas"
 	"archtics/stages/dedup"
 )

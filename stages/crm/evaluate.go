@@ -8,9 +8,8 @@ import (
 	"os"
 	"strings"
 
-	"archtics/pipeline/views"
-
 	"archtics/pipeline"
+	"archtics/pipeline/views"
 	"archtics/schemas"
 	"archtics/stages/dedup"
 )

@@ -10,11 +10,9 @@ import (
 	"strconv"
 	"strings"
 
-	"archtics/pipeline/views"
-
-	"archtics/pipeline/txlog"
-
 	"archtics/pipeline"
+	"archtics/pipeline/txlog"
+	"archtics/pipeline/views"
 	"archtics/schemas"
 )
 

@@ -13,17 +13,14 @@ import (
 	"strings"
 	"testing"
 
-	"archtics/pipeline/views"
-
-	"archtics/pipeline/pipelinetest"
-
-	"archtics/pipeline/txlog"
-
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"archtics/ats"
 	"archtics/internal/rowbuild"
 	"archtics/pipeline"
+	"archtics/pipeline/pipelinetest"
+	"archtics/pipeline/txlog"
+	"archtics/pipeline/views"
 	"archtics/schemas"
 	"archtics/simulator"
 	"archtics/simulator/simtest"

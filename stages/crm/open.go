@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"os"
 
-	"archtics/pipeline/txlog"
-
 	"archtics/pipeline"
+	"archtics/pipeline/txlog"
 )
 
 // committedHead is the crm stream's head for a command that reads what

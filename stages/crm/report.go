@@ -6,9 +6,8 @@ import (
 	"sort"
 	"strings"
 
-	"archtics/pipeline/views"
-
 	"archtics/pipeline"
+	"archtics/pipeline/views"
 	"archtics/schemas"
 	"archtics/stages/dedup"
 )

@@ -10,11 +10,9 @@ import (
 	"strconv"
 	"time"
 
-	"archtics/pipeline/views"
-
-	"archtics/pipeline/txlog"
-
 	"archtics/pipeline"
+	"archtics/pipeline/txlog"
+	"archtics/pipeline/views"
 	"archtics/schemas"
 	"archtics/stages/dedup"
 )

@@ -11,13 +11,12 @@ import (
 	"strings"
 	"time"
 
-	"archtics/pipeline/txlog"
-	"archtics/pipeline/views"
-
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"archtics/internal/rowbuild"
 	"archtics/pipeline"
+	"archtics/pipeline/txlog"
+	"archtics/pipeline/views"
 	"archtics/schemas"
 	"archtics/stages/clone"
 )

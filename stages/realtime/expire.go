@@ -6,9 +6,8 @@ import (
 	"sort"
 	"time"
 
-	"archtics/pipeline/txlog"
-
 	"archtics/pipeline"
+	"archtics/pipeline/txlog"
 	"archtics/schemas"
 )
 

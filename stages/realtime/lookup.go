@@ -9,11 +9,10 @@ import (
 	"strings"
 	"time"
 
-	"archtics/pipeline/views"
-
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"archtics/pipeline"
+	"archtics/pipeline/views"
 	"archtics/schemas"
 )
 

@@ -8,9 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"archtics/pipeline/txlog"
-	"archtics/pipeline/views"
-
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -18,6 +15,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"archtics/pipeline"
+	"archtics/pipeline/txlog"
+	"archtics/pipeline/views"
 	"archtics/schemas"
 )
 

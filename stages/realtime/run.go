@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"archtics/internal/ctxtime"
 	"archtics/pipeline"
 )
 
@@ -67,7 +68,7 @@ func Run(ctx context.Context, w *pipeline.Warehouse, src Source, team string, op
 		opts.Now = time.Now
 	}
 	if opts.Sleep == nil {
-		opts.Sleep = sleepCtx
+		opts.Sleep = ctxtime.Sleep
 	}
 	logger := opts.Logger
 	if logger == nil {
@@ -153,16 +154,5 @@ func Run(ctx context.Context, w *pipeline.Warehouse, src Source, team string, op
 			return rep, nil
 		}
 		next = next.Add(opts.Every)
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }

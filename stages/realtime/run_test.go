@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"archtics/pipeline/txlog"
-
 	"archtics/simulator"
 	"archtics/storage/storagetest"
 )

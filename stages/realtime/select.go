@@ -12,9 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"archtics/pipeline/views"
-
 	"archtics/pipeline"
+	"archtics/pipeline/views"
 	"archtics/schemas"
 	"archtics/stages/clone"
 )

@@ -11,8 +11,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"archtics/pipeline/txlog"
-
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -22,6 +20,7 @@ import (
 	"archtics/internal/textenc"
 	"archtics/internal/wallclock"
 	"archtics/pipeline"
+	"archtics/pipeline/txlog"
 	"archtics/schemas"
 	"archtics/stages/clone"
 )

@@ -8,11 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"archtics/pipeline/pipelinetest"
-
-	"archtics/pipeline/views"
-
 	"archtics/internal/dbtest"
+	"archtics/pipeline/pipelinetest"
+	"archtics/pipeline/views"
 	"archtics/schemas"
 	"archtics/simulator"
 )
