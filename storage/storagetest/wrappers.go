@@ -2,7 +2,9 @@ package storagetest
 
 import (
 	"context"
+	"errors"
 	"io"
+	"strings"
 	"sync"
 
 	"archtics/storage"
@@ -47,3 +49,17 @@ func (c *CountingStore) Reset() []string {
 type RemoteStore struct{ storage.Store }
 
 func (RemoteStore) URL() string { return "remote://test" }
+
+// FailingStore refuses every PutIfAbsent of a key under FailPrefix, as a
+// store that lost its connection mid-upload would.
+type FailingStore struct {
+	storage.Store
+	FailPrefix string
+}
+
+func (f *FailingStore) PutIfAbsent(ctx context.Context, key string, r io.Reader, size int64) (storage.ObjectInfo, error) {
+	if strings.HasPrefix(key, f.FailPrefix) {
+		return storage.ObjectInfo{}, errors.New("injected upload failure")
+	}
+	return f.Store.PutIfAbsent(ctx, key, r, size)
+}
