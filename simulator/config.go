@@ -119,6 +119,20 @@ func SmallConfig() Config {
 	return c
 }
 
+// TinyConfig is the golden dump's (testdata/dump-tiny, written by
+// simulator/cmd/tinydump): the smallest world that still holds every
+// special case, with malformed lines injected.
+func TinyConfig() Config {
+	c := SmallConfig()
+	c.Accounts = 200
+	c.Seasons = 1
+	c.EventsPerSeason = 3
+	c.TicketsPerEvent = 10
+	c.PartRows = 100
+	c.DirtyLines = true
+	return c
+}
+
 // BenchConfig is the benchmark size: 1,000,000 accounts and about
 // 20,000,000 ticket rows in the dump (two teams, 500,000 accounts each).
 func BenchConfig() Config {

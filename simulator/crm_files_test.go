@@ -11,7 +11,7 @@ import (
 // golden dump's crm/, byte for byte, and a CRM of another size
 // (Config.CRMContacts) has that many contacts.
 func TestWriteCRMDirIsTheDumps(t *testing.T) {
-	w, err := NewWorldLazy(tinyConfig())
+	w, err := NewWorldLazy(TinyConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func TestWriteCRMDirIsTheDumps(t *testing.T) {
 		}
 	}
 
-	cfg := tinyConfig()
+	cfg := TinyConfig()
 	cfg.CRMContacts = 300
 	big, err := NewWorldLazy(cfg)
 	if err != nil {

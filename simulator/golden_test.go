@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"flag"
 	"io"
 	"io/fs"
 	"os"
@@ -16,43 +15,20 @@ import (
 	"github.com/klauspost/compress/gzip"
 )
 
-var update = flag.Bool("update", false, "rewrite ../testdata/dump-tiny from the generator (make testdata)")
-
 // goldenDir holds a tiny dump checked into the repository: a regression
 // test of the generator (same seed, same bytes, release after release) and
-// a fixture other packages load without generating anything.
+// a fixture other packages load without generating anything. The tests
+// only read it: make testdata writes it, through simulator/cmd/tinydump.
 const goldenDir = "../testdata/dump-tiny"
 
-// tinyConfig is the golden dump's configuration: the smallest world that
-// still holds every special case, with malformed lines injected.
-func tinyConfig() Config {
-	c := SmallConfig()
-	c.Accounts = 200
-	c.Seasons = 1
-	c.EventsPerSeason = 3
-	c.TicketsPerEvent = 10
-	c.PartRows = 100
-	c.DirtyLines = true
-	return c
-}
-
-// TestGoldenDump regenerates the tiny dump and compares it, file by file
-// and byte for byte, with testdata/dump-tiny. If a generator change is
-// meant to change the output, run `make testdata` and review the diff.
+// TestGoldenDump generates the tiny dump (TinyConfig) into a temporary
+// folder and compares it, file by file and byte for byte, with
+// testdata/dump-tiny. If a generator change is meant to change the
+// output, run `make testdata` and review the diff.
 func TestGoldenDump(t *testing.T) {
 	dir := t.TempDir()
-	if *update {
-		if err := os.RemoveAll(goldenDir); err != nil {
-			t.Fatal(err)
-		}
-		dir = goldenDir
-	}
-	if _, err := WriteDump(context.Background(), tinyConfig(), DirDest(dir), nil); err != nil {
+	if _, err := WriteDump(context.Background(), TinyConfig(), DirDest(dir), nil); err != nil {
 		t.Fatal(err)
-	}
-	if *update {
-		t.Logf("rewrote %s", goldenDir)
-		return
 	}
 	want, got := treeFiles(t, goldenDir), treeFiles(t, dir)
 	for name := range want {
@@ -70,7 +46,7 @@ func TestGoldenDump(t *testing.T) {
 		}
 	}
 	if t.Failed() {
-		t.Log("if the generator change is intended: make testdata, then review git diff testdata/")
+		t.Log("testdata/dump-tiny is not what the simulator writes: if the change is intended, run make testdata, then review git diff testdata/")
 	}
 }
 
