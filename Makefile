@@ -106,10 +106,10 @@ fuzz:
 	echo "fuzz: $$name stopped by Go's fuzztime deadline race with no failing input (go.dev/issue/75804): running it again"; continue; fi; \
 	rm -f fuzz.out; exit 1; done; done; rm -f fuzz.out
 
-## testdata: regenerate testdata/dump-tiny (and testdata/hostile, made from it) after an intended change to the simulator's output
+## testdata: regenerate testdata/dump-tiny (and testdata/hostile, made from it) after an intended change to the simulator or the corpus
 testdata:
-	$(GO) test ./simulator -run '^TestGoldenDump$$' -update
-	$(GO) test ./internal/hostile -run '^TestCorpusIsGenerated$$' -update
+	$(GO) run ./simulator/cmd/tinydump -out testdata/dump-tiny
+	$(GO) run ./internal/hostile/cmd/hostile -dump testdata/dump-tiny -out testdata/hostile
 
 ## samples: regenerate schemas/samples/*.csv (the korebi realtime sample tables) after an intended change to the simulator
 samples:
