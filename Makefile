@@ -5,6 +5,9 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 BIN := bin/archtics
 DEMO_DIR ?= ./demo
+# The demo's hourly incrementals: empty for a game day (about a minute and a
+# half), 168 for the simulated week of the seed's story (about ten minutes).
+HOURS ?=
 # The bench-scale warehouse (25 M rows, 727 MiB of Parquet), built once by
 # `make bench-data` and reused by every `make bench`; rm -rf it to rebuild.
 BENCH_DATA ?= bench-data
@@ -23,11 +26,12 @@ TEST_ENV = AWS_ENDPOINT_URL=$$(cat $(ENDPOINT_FILE)) \
 all: build
 
 build:
+	@[ -x $(BIN) ] || echo "building $(BIN): the first build compiles DuckDB's driver, Arrow, the AWS SDK and iceberg-go (about 3 to 4 minutes on 2 cores, plus the module downloads on a fresh machine); later builds take seconds"
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/archtics
 
-## run: the end-to-end demo on the embedded default (a local folder, the simulator as source)
+## run: the end-to-end demo on the embedded default (a local folder, the simulator as source); HOURS=168 for the simulated week
 run: build
-	./$(BIN) demo --dir $(DEMO_DIR)
+	./$(BIN) demo --dir $(DEMO_DIR) $(if $(HOURS),--hours $(HOURS))
 
 # The packages the race detector runs on in make test: those with
 # goroutines of their own whose tests stay short under it (storage with

@@ -79,7 +79,7 @@ var flagBounds = map[string]map[string]flagBound{
 	},
 	"dedup set-primary": {"acct": ints(1, math.MaxInt32)},
 	"demo": {
-		"hours": ints(-1, 24*366),
+		"hours": ints(demoGameDay, 24*366),
 		"seed":  anyValue,
 	},
 	"incremental": {

@@ -67,7 +67,7 @@ demo is safe: every step is idempotent, and a finished load is not redone.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "dir", Value: "./demo", Usage: "folder for the dump, the warehouse, the cache and the DuckDB file"},
 			&cli.StringFlag{Name: "scale", Value: "default", Usage: "simulator preset: small (a second), default (seconds) or bench (1,000,000 accounts; minutes)"},
-			&cli.IntFlag{Name: "hours", Value: 7 * 24, Usage: "hourly incrementals after the large one (the simulated week of the seed's story; 0: the large one only; -1: no incrementals, the dump alone)"},
+			&cli.IntFlag{Name: "hours", Value: demoGameDay, DefaultText: "a game day", Usage: "hourly incrementals after the large one: by default the hours of a game day (the large incremental stops that morning, the hours run until the first selected event's realtime window closes); 168: the simulated week of the seed's story; 0: the large one only; -1: no incrementals, the dump alone"},
 			&cli.Uint64Flag{Name: "seed", Usage: "simulator seed (default: the preset's); a warehouse holds one seed's clone, so use a new --dir for a new seed"},
 		},
 		Action: func(c *cli.Context) error {
@@ -186,7 +186,7 @@ func runDemo(ctx context.Context, logger *slog.Logger, cfg simulator.Config, dir
 			return fmt.Sprintf("%d rows in, %d rejected", total, totalRejected), nil
 		}},
 	}
-	if hours >= 0 {
+	if hours >= 0 || hours == demoGameDay {
 		steps = append(steps, dc.steps()...)
 	}
 	steps = append(steps, []pipeline.Step{

@@ -135,17 +135,23 @@ func (d *demoClone) steps() []pipeline.Step {
 				}
 			}
 			start := time.Now()
-			d.clock.Set(d.world.Cutoff().Add(d.catchUp))
+			at, closes := gameDay(d.world, d.world.Cutoff().Add(d.catchUp))
+			if d.hours == demoGameDay {
+				// Through the game day: until the window of its first
+				// selected event closes, and its last tick after that.
+				d.hours = int((closes.Sub(at) + demoTickEvery + time.Hour - 1) / time.Hour)
+			}
+			d.clock.Set(at)
 			v, del, m, err := d.runAll(ctx, 0)
 			if err != nil {
 				return "", err
 			}
-			fmt.Fprintf(d.out, "4. large incremental, %s of changes at once: %d versions, %d deletions, %d merges, in %s; the clone equals the truth (every row and column)\n",
-				d.catchUp, v, del, m, time.Since(start).Round(time.Millisecond))
+			fmt.Fprintf(d.out, "4. large incremental, %s of changes at once (to %s): %d versions, %d deletions, %d merges, in %s; the clone equals the truth (every row and column)\n",
+				at.Sub(d.world.Cutoff()).Round(time.Hour), at.In(d.world.Location()).Format("Mon 2006-01-02 15:04"), v, del, m, time.Since(start).Round(time.Millisecond))
 			return fmt.Sprintf("%d versions", v), nil
 		}},
 	}
-	if d.hours > 0 {
+	if d.hours > 0 || d.hours == demoGameDay {
 		steps = append(steps, d.hourlyStep())
 	}
 	return append(steps, pipeline.Step{Name: "crm report", Run: func(ctx context.Context) (string, error) {
@@ -185,14 +191,14 @@ func (d *demoClone) hourlyStep() pipeline.Step {
 			dv, dd, dm, total = dv+v, dd+del, dm+m, total+v
 			runs++
 			compacted := ""
-			if h%24 == 0 {
+			if h%24 == 0 || h == d.hours {
 				// A day of hourly runs is 48 commits and a few hundred
 				// small files per team: fold them, as a daily job would
 				// (docs/clone.md's compaction), so the runs stay fast.
 				if err := d.compactAll(ctx); err != nil {
 					return "", fmt.Errorf("hour %d: %w", h, err)
 				}
-				compacted = ", and after the day's compaction"
+				compacted = ", and after the day's compaction" + d.realtimeHourNote()
 				dd, err := d.crmDaily(ctx)
 				if err != nil {
 					return "", fmt.Errorf("hour %d: %w", h, err)
@@ -206,6 +212,10 @@ func (d *demoClone) hourlyStep() pipeline.Step {
 					day.In(d.world.Location()).Format("Mon 2006-01-02 15:04"), runs, dv, dd, dm, compacted)
 				dv, dd, dm, runs = 0, 0, 0, 0
 				day = d.clock.Now()
+			} else {
+				// A line an hour, so a long run is never silent for long.
+				fmt.Fprintf(d.out, "   %s: hour %d of %d, %d versions, the clone equals the truth%s\n",
+					d.clock.Now().In(d.world.Location()).Format("Mon 15:04"), h, d.hours, v, d.realtimeHourNote())
 			}
 		}
 		d.realtimeSummary()
@@ -238,4 +248,40 @@ func (d *demoClone) compactAll(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// demoGameDay, as --hours, runs the hours of one game day.
+const demoGameDay = -2
+
+// demoGameDayHours is how many hours the game day runs when no event the
+// criteria select falls in the simulated season after the catch-up.
+const demoGameDayHours = 12
+
+// gameDay is where the demo's large incremental brings the clone: 09:00
+// local (or from, if later) on the day of the first event the seed's
+// criteria select whose realtime window opens an hour or more after from,
+// so that the hours after it are a game day; and when that event's window
+// closes (six hours after its start).
+// Without such an event it is from, and demoGameDayHours later.
+func gameDay(w *simulator.World, from time.Time) (morning, closes time.Time) {
+	var first time.Time
+	for _, team := range w.Teams() {
+		for _, e := range w.SelectedEvents(team, from, nil) {
+			if open, _ := simulator.RealtimeWindow(e.Start); open.After(from.Add(time.Hour)) && (first.IsZero() || e.Start.Before(first)) {
+				first = e.Start
+			}
+		}
+	}
+	fallback := from.Add(demoGameDayHours * time.Hour)
+	if first.IsZero() {
+		return from, fallback
+	}
+	loc := w.Location()
+	local := first.In(loc)
+	morning = time.Date(local.Year(), local.Month(), local.Day(), 9, 0, 0, 0, loc)
+	if morning.Before(from) {
+		morning = from // the game is on the catch-up's own day
+	}
+	_, closes = simulator.RealtimeWindow(first)
+	return morning, closes
 }

@@ -43,6 +43,11 @@ type demoRealtime struct {
 	lastTick map[string]time.Time
 	events   map[string]map[int32]string // team → followed event id → name
 	checked  map[string]time.Time        // team → the last tick compared with the truth
+
+	// hourTicks and hourKept are the ticks and kept scans since the last
+	// realtimeHourNote, for the demo's line an hour.
+	hourTicks int
+	hourKept  int64
 }
 
 // realtimeStart sets every team's criteria (unless the same criteria are
@@ -124,8 +129,10 @@ func (d *demoClone) realtimeHour(ctx context.Context) error {
 				return fmt.Errorf("tick %s at %s: %w", team, at.In(loc).Format(time.DateTime), err)
 			}
 			d.rt.ticks[team]++
+			d.rt.hourTicks++
 			d.rt.lastTick[team] = at
 			d.rt.kept[team] += rep.Kept
+			d.rt.hourKept += rep.Kept
 			for _, n := range rep.Dropped {
 				d.rt.dropped[team] += n
 			}
@@ -182,6 +189,17 @@ func (d *demoClone) realtimeCheck(ctx context.Context, team string) error {
 	}
 	d.rt.checked[team] = at
 	return nil
+}
+
+// realtimeHourNote says what the ticks did since it was last called:
+// nothing when there were none.
+func (d *demoClone) realtimeHourNote() string {
+	if d.rt == nil || d.rt.hourTicks == 0 {
+		return ""
+	}
+	note := fmt.Sprintf("; %d realtime ticks kept %d scans, the store equals the truth as of delivery", d.rt.hourTicks, d.rt.hourKept)
+	d.rt.hourTicks, d.rt.hourKept = 0, 0
+	return note
 }
 
 // realtimeSummary prints what the ticks did, per team.

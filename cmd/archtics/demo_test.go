@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -280,5 +281,47 @@ func TestCommandsOnS3(t *testing.T) {
 	// Without the copy, --offline says to sync; a commit is never attempted.
 	if code := run(ctx, append(append([]string{}, quiet...), "--warehouse", wh, "query", "--offline", "--cache", t.TempDir(), q)); code != exitUsage {
 		t.Errorf("--offline without a copy: exit %d, want %d", code, exitUsage)
+	}
+}
+
+// TestGameDay: the default demo's hours are a game day: the large
+// incremental stops no later than the window of the first event the seed's
+// criteria select, and the hours run until that window closes.
+func TestGameDay(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  simulator.Config
+	}{
+		{"default", simulator.DefaultConfig()},
+		{"small", simulator.SmallConfig()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w, err := simulator.NewWorld(tc.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			from := w.Cutoff().Add(demoCatchUp)
+			morning, closes := gameDay(w, from)
+			if morning.Before(from) {
+				t.Fatalf("the game day starts at %s, before the catch-up %s", morning, from)
+			}
+			// The game day is a selected event's window, whole, and no
+			// selected event's window opens between the catch-up and it.
+			found := ""
+			for _, team := range w.Teams() {
+				for _, e := range w.SelectedEvents(team, from, nil) {
+					open, shut := simulator.RealtimeWindow(e.Start)
+					if shut.Equal(closes) && !open.Before(morning) {
+						found = e.Name
+					}
+					if open.After(from.Add(time.Hour)) && open.Before(morning) {
+						t.Errorf("%s's window opens at %s, between the catch-up %s and the game day's morning %s", e.Name, open, from, morning)
+					}
+				}
+			}
+			if found == "" {
+				t.Errorf("no selected event's window is the game day %s to %s", morning, closes)
+			}
+		})
 	}
 }

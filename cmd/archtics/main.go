@@ -100,8 +100,10 @@ func watchSignals(sigs <-chan os.Signal, cancel context.CancelCauseFunc, grace t
 }
 
 func run(ctx context.Context, args []string) int {
+	stopProfile := startProfile()
 	app := newApp()
 	err := app.RunContext(ctx, args)
+	stopProfile()
 	var intr *interrupted
 	if errors.As(context.Cause(ctx), &intr) {
 		// Whatever the command answered, it was stopped: say so, and exit

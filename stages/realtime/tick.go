@@ -234,33 +234,25 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 	for i, f := range follow {
 		pulls[i] = &eventPull{f: f, at: at, loc: loc, team: team, pageSize: opts.PageSize}
 	}
-	// The clone is opened while the feed is pulled: the two wait on
-	// different things (the feed's server, the files and DuckDB).
-	type opened struct {
-		c   *cloneReader
-		err error
-	}
-	cloneReady := make(chan opened, 1)
-	if len(pulls) > 0 {
-		go func() {
-			c, err := openClone(ctx, w, team, opts.CacheDir)
-			cloneReady <- opened{c, err}
-		}()
-	} else {
-		cloneReady <- opened{}
-	}
 	phase := time.Now()
-	pullErr := pullAll(ctx, src, pulls, opts.Concurrency)
+	if err := pullAll(ctx, src, pulls, opts.Concurrency); err != nil {
+		return nil, fmt.Errorf("tick %s at %s: %w", team, at.Format(time.RFC3339), err)
+	}
 	rep.Took["pull"] = time.Since(phase)
-	cl := <-cloneReady
-	if cl.c != nil {
-		defer cl.c.Close()
-	}
-	if pullErr != nil {
-		return nil, fmt.Errorf("tick %s at %s: %w", team, at.Format(time.RFC3339), pullErr)
-	}
-	if cl.err != nil {
-		return nil, fmt.Errorf("tick %s at %s: read the clone: %w", team, at.Format(time.RFC3339), cl.err)
+	// The clone is read only for the holders of kept scans: most ticks of
+	// a game day keep none (before the gates open, after the last entry),
+	// and opening it costs more than such a tick's whole pull.
+	var cl *cloneReader
+	for _, p := range pulls {
+		if len(p.kept) > 0 {
+			c, err := openClone(ctx, w, team, opts.CacheDir)
+			if err != nil {
+				return nil, fmt.Errorf("tick %s at %s: read the clone: %w", team, at.Format(time.RFC3339), err)
+			}
+			cl = c
+			defer cl.Close()
+			break
+		}
 	}
 	phase = time.Now()
 
@@ -305,9 +297,9 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 	holdersDone := make(chan error, 1)
 	hctx, hcancel := context.WithCancel(ctx)
 	if kept > 0 {
-		look = cl.c.look
+		look = cl.look
 		go func() {
-			holders, err := cl.c.holders(hctx, pulls)
+			holders, err := cl.holders(hctx, pulls)
 			if err == nil {
 				rep.Holders = holders
 				rep.Took["clone"] = time.Since(phase)
