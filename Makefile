@@ -39,14 +39,18 @@ run: build
 # stages/changes (no goroutines of its own, and the slowest under it),
 # the packages that link DuckDB but schemas, and pipeline.
 RACE_PKGS := ./storage/... ./internal/... ./schemas ./stages/dedup
-RACE_TEST = $(TEST_ENV) $(GO) test -race -timeout 10m $(RACE_PKGS)
+# gotestsum prints a line per package as it finishes (go test alone holds
+# each line back until the packages before it in the list are done), and
+# the output of the tests that failed.
+GOTESTSUM := $(GO) run gotest.tools/gotestsum@v1.13.0 --format pkgname-and-test-fails --format-icons text --format-hide-empty-pkg --
+RACE_TEST = $(TEST_ENV) $(GOTESTSUM) -race -timeout 10m $(RACE_PKGS)
 
 ## test: go vet, then start the S3 endpoint, run every test against it and the race detector on RACE_PKGS, stop it
 test:
 	$(GO) vet ./...
 	./localstack/start
 	@set -o pipefail; trap './localstack/stop' EXIT; \
-	$(TEST_ENV) $(GO) test -timeout 12m ./... && \
+	$(TEST_ENV) $(GOTESTSUM) -timeout 12m ./... && \
 	$(RACE_TEST)
 
 ## test-race: the race detector part of make test alone
