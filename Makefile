@@ -4,6 +4,8 @@ GO ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 BIN := bin/archtics
+# archtics runs this program to publish Iceberg tables (found beside it).
+ICEBERG_BIN := bin/archtics-iceberg
 DEMO_DIR ?= ./demo
 # The demo's hourly incrementals: empty for a game day (about a minute and a
 # half), 168 for the simulated week of the seed's story (about ten minutes).
@@ -28,6 +30,7 @@ all: build
 build:
 	@[ -x $(BIN) ] || echo "building $(BIN): the first build compiles DuckDB's driver, Arrow, the AWS SDK and iceberg-go (about 3 to 4 minutes on 2 cores, plus the module downloads on a fresh machine); later builds take seconds"
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/archtics
+	$(GO) build -o $(ICEBERG_BIN) ./cmd/archtics-iceberg
 
 ## run: the end-to-end demo on the embedded default (a local folder, the simulator as source); HOURS=168 for the simulated week
 run: build

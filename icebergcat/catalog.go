@@ -15,29 +15,14 @@ import (
 	"github.com/apache/iceberg-go/table"
 	"github.com/google/uuid"
 
+	"archtics/icebergcat/layout"
 	"archtics/schemas"
 	"archtics/storage"
 )
 
-// Prefix is where the Iceberg metadata lives under the warehouse root:
-// iceberg/<schema>/<table>/metadata/v<N>.metadata.json, the manifests and
-// manifest lists beside them, and version-hint.text (the Hadoop catalog
-// layout, which Spark's and Trino's file-system catalogs read).
-const Prefix = "iceberg/"
-
 // ErrConflict is wrapped when another publisher wrote the metadata version
 // this one wanted: nothing of this attempt is visible; publish again.
 var ErrConflict = errors.New("another publisher wrote this Iceberg metadata version first")
-
-func tableDirKey(t *schemas.Table) string { return Prefix + t.Schema + "/" + t.Name + "/" }
-
-func metadataDirKey(t *schemas.Table) string { return tableDirKey(t) + "metadata/" }
-
-func metadataKey(t *schemas.Table, version int) string {
-	return fmt.Sprintf("%sv%d.metadata.json", metadataDirKey(t), version)
-}
-
-func hintKey(t *schemas.Table) string { return metadataDirKey(t) + "version-hint.text" }
 
 // tableState is one Iceberg table as a publisher holds it: the metadata
 // of the newest version on the store (version 0: none yet) and, while a
@@ -64,7 +49,7 @@ type fileCatalog struct {
 }
 
 func newFileCatalog(ctx context.Context, store storage.Store) *fileCatalog {
-	return &fileCatalog{io: &storeIO{ctx: ctx, store: store, root: RootURI(store)}, tables: map[string]*tableState{}}
+	return &fileCatalog{io: &storeIO{ctx: ctx, store: store, root: layout.RootURI(store)}, tables: map[string]*tableState{}}
 }
 
 func (c *fileCatalog) uri(key string) string { return c.io.root + "/" + key }
@@ -75,63 +60,12 @@ func (c *fileCatalog) fsF() table.FSysF {
 
 // metadataLocation is the URI of a table's metadata file of version v.
 func (c *fileCatalog) metadataLocation(t *schemas.Table, v int) string {
-	return c.uri(metadataKey(t, v))
-}
-
-// currentVersion finds a table's newest metadata version: the version
-// hint, then probing forward (a crash between writing a version and the
-// hint leaves the hint one behind), or, without a hint, a listing of the
-// metadata files. 0: the table has no metadata yet.
-func (c *fileCatalog) currentVersion(ctx context.Context, t *schemas.Table) (int, error) {
-	v := 0
-	data, err := c.io.ReadFile(c.uri(hintKey(t)))
-	switch {
-	case err == nil:
-		v, _ = strconv.Atoi(strings.TrimSpace(string(data)))
-	case !errors.Is(err, fs.ErrNotExist):
-		return 0, fmt.Errorf("iceberg %s: read %s: %w", t.FullName(), hintKey(t), err)
-	}
-	if v <= 0 {
-		// No usable hint: list the metadata files (v<N>.metadata.json).
-		err := c.io.store.List(ctx, metadataDirKey(t)+"v", "", func(o storage.ObjectInfo) error {
-			name := strings.TrimPrefix(o.Key, metadataDirKey(t))
-			if n, ok := parseVersionName(name); ok && n > v {
-				v = n
-			}
-			return nil
-		})
-		if err != nil {
-			return 0, fmt.Errorf("iceberg %s: list %s: %w", t.FullName(), metadataDirKey(t), err)
-		}
-	}
-	for {
-		if err := ctx.Err(); err != nil {
-			return 0, err
-		}
-		_, err := c.io.store.Stat(ctx, metadataKey(t, v+1))
-		if errors.Is(err, storage.ErrNotFound) {
-			break
-		}
-		if err != nil {
-			return 0, fmt.Errorf("iceberg %s: stat %s: %w", t.FullName(), metadataKey(t, v+1), err)
-		}
-		v++
-	}
-	return v, nil
-}
-
-func parseVersionName(name string) (int, bool) {
-	s, ok := strings.CutSuffix(strings.TrimPrefix(name, "v"), ".metadata.json")
-	if !ok || !strings.HasPrefix(name, "v") {
-		return 0, false
-	}
-	n, err := strconv.Atoi(s)
-	return n, err == nil && n > 0
+	return c.uri(layout.MetadataKey(t, v))
 }
 
 // load reads a table's newest metadata (none: stored nil).
 func (c *fileCatalog) load(ctx context.Context, t *schemas.Table) (*tableState, error) {
-	v, err := c.currentVersion(ctx, t)
+	v, err := layout.CurrentVersion(ctx, c.io.store, t)
 	if err != nil {
 		return nil, err
 	}
@@ -140,10 +74,10 @@ func (c *fileCatalog) load(ctx context.Context, t *schemas.Table) (*tableState, 
 		st.location = c.metadataLocation(t, v)
 		data, err := c.io.ReadFile(st.location)
 		if err != nil {
-			return nil, fmt.Errorf("iceberg %s: read %s: %w", t.FullName(), metadataKey(t, v), err)
+			return nil, fmt.Errorf("iceberg %s: read %s: %w", t.FullName(), layout.MetadataKey(t, v), err)
 		}
 		if st.stored, err = table.ParseMetadataBytes(data); err != nil {
-			return nil, fmt.Errorf("iceberg %s: %s is not Iceberg table metadata (rebuild it: archtics catalog iceberg --rebuild): %w", t.FullName(), metadataKey(t, v), err)
+			return nil, fmt.Errorf("iceberg %s: %s is not Iceberg table metadata (rebuild it: archtics catalog iceberg --rebuild): %w", t.FullName(), layout.MetadataKey(t, v), err)
 		}
 		st.meta = st.stored
 	}
@@ -180,7 +114,7 @@ func (c *fileCatalog) fresh(st *tableState) error {
 	if st.stored != nil {
 		id = st.stored.TableUUID()
 	}
-	meta, err := table.NewMetadataWithUUID(sc, spec, table.UnsortedSortOrder, c.uri(strings.TrimSuffix(tableDirKey(t), "/")), props, id)
+	meta, err := table.NewMetadataWithUUID(sc, spec, table.UnsortedSortOrder, c.uri(strings.TrimSuffix(layout.TableDirKey(t), "/")), props, id)
 	if err != nil {
 		return fmt.Errorf("iceberg %s: new metadata: %w", t.FullName(), err)
 	}
@@ -244,7 +178,7 @@ func (c *fileCatalog) flush(ctx context.Context, st *tableState) error {
 		return fmt.Errorf("iceberg %s: encode metadata: %w", t.FullName(), err)
 	}
 	next := st.version + 1
-	key := metadataKey(t, next)
+	key := layout.MetadataKey(t, next)
 	if _, err := c.io.store.PutIfAbsent(ctx, key, bytes.NewReader(data), int64(len(data))); err != nil {
 		if errors.Is(err, storage.ErrExists) {
 			return fmt.Errorf("iceberg %s: %s: %w; publish again", t.FullName(), key, ErrConflict)
@@ -262,7 +196,7 @@ func (c *fileCatalog) flush(ctx context.Context, st *tableState) error {
 // writeHint moves version-hint.text forward (never back) with
 // compare-and-swap.
 func (c *fileCatalog) writeHint(ctx context.Context, t *schemas.Table, v int) error {
-	key := hintKey(t)
+	key := layout.HintKey(t)
 	for attempt := 0; attempt < 3; attempt++ {
 		etag := ""
 		rc, info, err := c.io.store.Get(ctx, key)
@@ -304,7 +238,7 @@ func Table(ctx context.Context, store storage.Store, t *schemas.Table) (*table.T
 		return nil, "", err
 	}
 	if st.stored == nil {
-		return nil, "", fmt.Errorf("iceberg %s: no metadata under %s: %w; publish it: archtics catalog iceberg", t.FullName(), metadataDirKey(t), fs.ErrNotExist)
+		return nil, "", fmt.Errorf("iceberg %s: no metadata under %s: %w; publish it: archtics catalog iceberg", t.FullName(), layout.MetadataDirKey(t), fs.ErrNotExist)
 	}
 	return cat.icebergTable(st), st.location, nil
 }

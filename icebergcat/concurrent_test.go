@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"archtics/icebergcat/layout"
 	"archtics/pipeline"
 	"archtics/schemas"
 )
@@ -45,7 +46,7 @@ func TestIcebergConcurrentPublishers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkEverySnapshot(t, s.w, StoredTables(s.w.Log, streams), false, true)
+	checkEverySnapshot(t, s.w, layout.StoredTables(s.w.Tables, streams), false, true)
 }
 
 // TestIcebergChangedDefinition: a table whose definition gained a column

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"archtics/icebergcat/layout"
 	"archtics/pipeline"
 	"archtics/stages/clone"
 	"archtics/storage"
@@ -22,7 +23,7 @@ type interruptingStore struct {
 }
 
 func (s *interruptingStore) interrupt(key string) error {
-	if !strings.HasPrefix(key, Prefix) {
+	if !strings.HasPrefix(key, layout.Prefix) {
 		return nil
 	}
 	s.n--
@@ -68,7 +69,7 @@ func TestIcebergPublishInterrupted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tables := StoredTables(s.w.Log, streams)
+	tables := layout.StoredTables(s.w.Tables, streams)
 	for _, n := range []int{1, 2, 7, 30} {
 		cctx, cancel := context.WithCancel(ctx)
 		w := pipeline.New(&interruptingStore{Store: s.w.Store, n: n, cancel: cancel}, quietLogger)
@@ -83,7 +84,7 @@ func TestIcebergPublishInterrupted(t *testing.T) {
 	got := checkEverySnapshot(t, s.w, tables, false, true)
 
 	// The same history as a publish never interrupted.
-	deletePrefix(t, s.w, Prefix)
+	deletePrefix(t, s.w, layout.Prefix)
 	publish(t, s.w, Options{})
 	if want := checkEverySnapshot(t, s.w, tables, false, true); !equalCounts(got, want) {
 		t.Errorf("snapshots per table after interrupted publishes %v, uninterrupted %v", got, want)

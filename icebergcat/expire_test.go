@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"archtics/icebergcat/layout"
 	"archtics/pipeline/check"
 	"archtics/schemas"
 )
@@ -26,7 +27,7 @@ func TestIcebergExpireSnapshots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tables := StoredTables(s.w.Log, streams)
+	tables := layout.StoredTables(s.w.Tables, streams)
 	for _, tbl := range tables {
 		it, _, err := Table(ctx, s.w.Store, tbl)
 		if err != nil {

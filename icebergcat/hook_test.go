@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"archtics/icebergcat/layout"
 	"archtics/schemas"
 )
 
@@ -19,7 +20,7 @@ func TestIcebergAutoPublishTicks(t *testing.T) {
 	s := newSimWarehouse(t, smallWorld(), "")
 	team := s.teams[0]
 	publish(t, s.w, Options{})
-	if err := WriteSettings(ctx, s.w.Store, Settings{Enabled: true, Catalog: CatalogFile}, ""); err != nil {
+	if err := layout.WriteSettings(ctx, s.w.Store, layout.Settings{Enabled: true, Catalog: layout.CatalogFile}, ""); err != nil {
 		t.Fatal(err)
 	}
 	AutoPublish(s.w.Log, HookOptions{Getenv: func(string) string { return "" }})
@@ -38,7 +39,7 @@ func TestIcebergAutoPublishTicks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkEverySnapshot(t, s.w, StoredTables(s.w.Log, streams), false, true)
+	checkEverySnapshot(t, s.w, layout.StoredTables(s.w.Tables, streams), false, true)
 
 	head, err := s.w.Stream(ctx, team+"/realtime")
 	if err != nil {

@@ -35,17 +35,6 @@ var (
 	_ icebergio.WriteFileIO = (*storeIO)(nil)
 )
 
-// RootURI is the absolute URI of a store's root: file:///abs/dir for a
-// local folder, s3://bucket/prefix for S3. Iceberg metadata names data
-// files by such URIs.
-func RootURI(store storage.Store) string {
-	u := strings.TrimSuffix(store.URL(), "/")
-	if strings.HasPrefix(u, "/") {
-		return "file://" + u
-	}
-	return u
-}
-
 // key maps a URI under the root to the store's key.
 func (s *storeIO) key(name string) (string, error) {
 	rest, ok := s.under(name)

@@ -27,6 +27,7 @@ import (
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 
+	"archtics/icebergcat/layout"
 	"archtics/pipeline/txlog"
 	"archtics/schemas"
 )
@@ -139,27 +140,8 @@ func Publish(ctx context.Context, w *txlog.Log, opt Options) ([]TableResult, err
 	return out, nil
 }
 
-// StoredTables are the tables with files (not views, not macros) the
-// warehouse knows: schemas.All, w.Tables and the per-team tables its
-// streams imply, sorted by name.
-func StoredTables(w *txlog.Log, streams []string) []*schemas.Table {
-	seen := map[string]bool{}
-	var out []*schemas.Table
-	for _, group := range [][]*schemas.Table{schemas.All, w.Tables, schemas.StreamTables(streams)} {
-		for _, t := range group {
-			if t.ViewSQL != "" || len(t.MacroParams) > 0 || seen[t.FullName()] {
-				continue
-			}
-			seen[t.FullName()] = true
-			out = append(out, t)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].FullName() < out[j].FullName() })
-	return out
-}
-
 func selectTables(w *txlog.Log, streams, names []string) ([]*schemas.Table, error) {
-	all := StoredTables(w, streams)
+	all := layout.StoredTables(w.Tables, streams)
 	if len(names) == 0 {
 		return all, nil
 	}

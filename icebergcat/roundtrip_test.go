@@ -18,6 +18,7 @@ import (
 	"github.com/apache/iceberg-go/table"
 
 	"archtics/ats"
+	"archtics/icebergcat/layout"
 	"archtics/pipeline"
 	"archtics/pipeline/pipelinetest"
 	"archtics/pipeline/txlog"
@@ -197,7 +198,7 @@ func testIcebergRoundTrip(t *testing.T, location string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tables := StoredTables(s.w.Log, streams)
+	tables := layout.StoredTables(s.w.Tables, streams)
 	for _, tbl := range tables {
 		if !published[tbl.FullName()] {
 			t.Errorf("%s: not published", tbl.FullName())
@@ -226,7 +227,7 @@ func testIcebergRoundTrip(t *testing.T, location string) {
 	}
 
 	// Rebuild after losing every Iceberg object: the same snapshots.
-	deletePrefix(t, s.w, Prefix)
+	deletePrefix(t, s.w, layout.Prefix)
 	publish(t, s.w, Options{Rebuild: true})
 	if after := checkEverySnapshot(t, s.w, tables, false, true); !equalCounts(before, after) {
 		t.Errorf("snapshots per table after the rebuild %v, before %v", after, before)
@@ -278,7 +279,7 @@ func deletePrefix(t *testing.T, w *pipeline.Warehouse, prefix string) {
 func checkEverySnapshot(t *testing.T, w *pipeline.Warehouse, tables []*schemas.Table, scan, complete bool) map[string]int {
 	t.Helper()
 	ctx := context.Background()
-	root := RootURI(w.Store)
+	root := layout.RootURI(w.Store)
 	counts := map[string]int{}
 	// Our commits per table, oldest first per stream.
 	touching := map[string]map[string]bool{} // table → "stream@seq"
@@ -497,7 +498,7 @@ func checkDuckDBReadsPlannedFiles(t *testing.T, w *pipeline.Warehouse, tables []
 func checkHadoopCatalogReads(t *testing.T, w *pipeline.Warehouse, tables []*schemas.Table, snapshots map[string]int) {
 	t.Helper()
 	ctx := context.Background()
-	cat, err := hadoop.NewCatalog("archtics", RootURI(w.Store)+"/iceberg", iceberg.Properties{})
+	cat, err := hadoop.NewCatalog("archtics", layout.RootURI(w.Store)+"/iceberg", iceberg.Properties{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,15 +9,13 @@ import (
 	"path"
 	"strings"
 
+	"archtics/icebergcat/layout"
+
 	// PostgreSQL, the SQL catalog users point Spark and Trino at (pure Go).
 	_ "github.com/lib/pq"
 
 	"archtics/schemas"
 )
-
-// DefaultSQLCatalogName is the catalog_name of the SQL catalog's rows
-// unless --sql-catalog-name says otherwise.
-const DefaultSQLCatalogName = "archtics"
 
 // SQLPointer keeps the tables of the Iceberg JDBC catalog (the schema
 // Iceberg's Java JdbcCatalog, Spark, Trino's iceberg.catalog.type=jdbc and
@@ -40,7 +38,7 @@ type SQLPointer struct {
 // hold a password.
 func OpenSQLPointer(ctx context.Context, uri, catalogName string) (*SQLPointer, error) {
 	if catalogName == "" {
-		catalogName = DefaultSQLCatalogName
+		catalogName = layout.DefaultSQLCatalogName
 	}
 	driver, dsn, err := sqlDriver(uri)
 	if err != nil {
@@ -93,7 +91,7 @@ func sqlDriver(uri string) (driver, dsn string, err error) {
 func redact(uri string) string {
 	u, err := url.Parse(uri)
 	if err != nil || u.Scheme == "" {
-		return "the URI in " + SQLURIEnv
+		return "the URI in " + layout.SQLURIEnv
 	}
 	if u.User != nil {
 		u.User = url.User(u.User.Username())
@@ -165,7 +163,7 @@ func (p *SQLPointer) Point(ctx context.Context, t *schemas.Table, metadataLocati
 
 // versionOf reads N of a ".../v<N>.metadata.json" location.
 func versionOf(location string) (int, bool) {
-	return parseVersionName(path.Base(location))
+	return layout.ParseVersionName(path.Base(location))
 }
 
 func mustVersion(location string) int {

@@ -91,14 +91,18 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// binary builds cmd/archtics once, with go build, as make build does.
+// binary builds cmd/archtics once, with go build, as make build does, and
+// archtics-iceberg beside it (archtics runs it to publish Iceberg tables).
 func binary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
 		binPath = filepath.Join(scratch, "archtics")
-		out, err := exec.Command("go", "build", "-o", binPath, "../cmd/archtics").CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		for _, b := range [][2]string{{binPath, "../cmd/archtics"}, {filepath.Join(scratch, "archtics-iceberg"), "../cmd/archtics-iceberg"}} {
+			out, err := exec.Command("go", "build", "-o", b[0], b[1]).CombinedOutput()
+			if err != nil {
+				binErr = fmt.Errorf("go build %s: %v\n%s", b[1], err, out)
+				return
+			}
 		}
 	})
 	if binErr != nil {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"archtics/icebergcat"
+	"archtics/icebergcat/layout"
 	"archtics/pipeline"
 	"archtics/schemas"
 )
@@ -33,11 +33,11 @@ func publishedIcebergTables(ctx context.Context, w *pipeline.Warehouse) ([]icebe
 		return nil, err
 	}
 	var out []icebergTableRef
-	for _, t := range icebergcat.StoredTables(w.Log, streams) {
+	for _, t := range layout.StoredTables(w.Tables, streams) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		_, meta, err := icebergcat.Table(ctx, w.Store, t)
+		meta, err := layout.CurrentMetadata(ctx, w.Store, t)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%s has no Iceberg metadata yet: run archtics catalog iceberg first (it also keeps the tables current after every commit)", t.FullName())
 		}
@@ -56,7 +56,7 @@ func publishedIcebergTables(ctx context.Context, w *pipeline.Warehouse) ([]icebe
 // reregister first unregisters each table (keeping its files), which
 // moves an already registered table to the newest metadata.
 func trinoDDL(out io.Writer, w *pipeline.Warehouse, refs []icebergTableRef, trinoCat string, reregister bool) {
-	root := icebergcat.RootURI(w.Store)
+	root := layout.RootURI(w.Store)
 	fmt.Fprintf(out, `-- archtics catalog ddl --dialect trino: the Iceberg tables of %s
 -- Always current, nothing to rerun: a Trino Iceberg catalog over the SQL catalog
 -- archtics keeps (archtics catalog iceberg --catalog sql), e.g. etc/catalog/archtics.properties:
@@ -118,7 +118,7 @@ func glueType(t schemas.Type) string {
 // ('table_type'='ICEBERG') makes a new, empty table, so it cannot adopt
 // existing metadata. update moves registered tables to the newest metadata.
 func athenaDDL(out io.Writer, w *pipeline.Warehouse, refs []icebergTableRef, update bool) error {
-	root := icebergcat.RootURI(w.Store)
+	root := layout.RootURI(w.Store)
 	fmt.Fprintf(out, `#!/bin/sh
 # archtics catalog ddl --dialect athena: the Iceberg tables of %s, registered
 # in the AWS Glue Data Catalog (one database per schema) as Iceberg tables at

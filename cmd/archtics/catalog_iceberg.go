@@ -4,11 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
 
 	"github.com/urfave/cli/v2"
 
-	"archtics/icebergcat"
+	"archtics/icebergcat/layout"
 	"archtics/pipeline"
 )
 
@@ -44,7 +43,7 @@ Then register the tables in an engine: archtics catalog ddl --dialect trino|athe
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "rebuild", Usage: "write every table's metadata afresh from the whole commit log"},
 			&cli.StringFlag{Name: "catalog", Usage: "file (metadata files with a version hint) or sql (also a JDBC-catalog row per table); default: the warehouse's setting, else file"},
-			&cli.StringFlag{Name: "sql-uri", EnvVars: []string{icebergcat.SQLURIEnv}, Usage: "--catalog sql: the catalog database, postgres://user:password@host:5432/db (never stored)"},
+			&cli.StringFlag{Name: "sql-uri", EnvVars: []string{layout.SQLURIEnv}, Usage: "--catalog sql: the catalog database, postgres://user:password@host:5432/db (never stored)"},
 			&cli.StringFlag{Name: "sql-catalog-name", Usage: "--catalog sql: the catalog_name of the rows (what Spark and Trino are configured with; default: the setting, else archtics)"},
 			&cli.BoolFlag{Name: "off", Usage: "stop publishing after commits (the metadata written so far stays)"},
 		},
@@ -56,7 +55,7 @@ Then register the tables in an engine: archtics catalog ddl --dialect trino|athe
 			if err != nil {
 				return err
 			}
-			settings, etag, found, err := icebergcat.ReadSettings(c.Context, w.Store)
+			settings, etag, found, err := layout.ReadSettings(c.Context, w.Store)
 			if err != nil {
 				return err
 			}
@@ -66,7 +65,7 @@ Then register the tables in an engine: archtics catalog ddl --dialect trino|athe
 					return nil
 				}
 				settings.Enabled = false
-				if err := icebergcat.WriteSettings(c.Context, w.Store, settings, etag); err != nil {
+				if err := layout.WriteSettings(c.Context, w.Store, settings, etag); err != nil {
 					return err
 				}
 				fmt.Fprintln(os.Stderr, "Iceberg publishing is off: commits no longer publish; the metadata written so far stays (it falls behind the log)")
@@ -75,69 +74,59 @@ Then register the tables in an engine: archtics catalog ddl --dialect trino|athe
 			next := settings
 			next.Enabled = true
 			if next.Catalog == "" {
-				next.Catalog = icebergcat.CatalogFile
+				next.Catalog = layout.CatalogFile
 			}
 			if c.String("catalog") != "" {
 				next.Catalog = c.String("catalog")
 			}
-			if next.Catalog != icebergcat.CatalogFile && next.Catalog != icebergcat.CatalogSQL {
+			if next.Catalog != layout.CatalogFile && next.Catalog != layout.CatalogSQL {
 				return cli.Exit(fmt.Sprintf("--catalog %q: want file or sql", next.Catalog), exitUsage)
 			}
 			if n := c.String("sql-catalog-name"); n != "" {
 				next.SQLCatalogName = n
 			}
-			opt := icebergcat.Options{Rebuild: c.Bool("rebuild"), Progress: func(r icebergcat.TableResult) {
-				fmt.Fprintf(os.Stderr, "%s: %d new snapshots, metadata v%d\n", r.Table, r.Snapshots, r.Version)
-			}}
-			if next.Catalog == icebergcat.CatalogSQL {
+			// The program first: a setting that enables publishing with
+			// no program to publish would make every commit warn.
+			if _, err := icebergProgram(); err != nil {
+				return err
+			}
+			r := icebergRun{warehouse: w.Store.URL(), stdout: os.Stdout, stderr: os.Stderr,
+				args: []string{"--log-format", c.String("log-format"), "--log-level", c.String("log-level")}}
+			if c.Bool("rebuild") {
+				r.args = append(r.args, "--rebuild")
+			}
+			if next.Catalog == layout.CatalogSQL {
 				if next.SQLCatalogName == "" {
-					next.SQLCatalogName = icebergcat.DefaultSQLCatalogName
+					next.SQLCatalogName = layout.DefaultSQLCatalogName
 				}
 				if c.String("sql-uri") == "" {
-					return cli.Exit(fmt.Sprintf("--catalog sql needs --sql-uri or %s: the PostgreSQL database of the JDBC catalog", icebergcat.SQLURIEnv), exitUsage)
+					return cli.Exit(fmt.Sprintf("--catalog sql needs --sql-uri or %s: the PostgreSQL database of the JDBC catalog", layout.SQLURIEnv), exitUsage)
 				}
-				p, err := icebergcat.OpenSQLPointer(c.Context, c.String("sql-uri"), next.SQLCatalogName)
-				if err != nil {
-					return err
-				}
-				defer p.Close()
-				opt.Pointer = p
+				r.sqlURI = c.String("sql-uri")
+				r.args = append(r.args, "--sql-catalog-name", next.SQLCatalogName)
 			}
 			// The setting first: a commit landing while this publish runs
 			// then publishes too, so nothing is left behind.
 			if !found || next != settings {
-				if err := icebergcat.WriteSettings(c.Context, w.Store, next, etag); err != nil {
+				if err := layout.WriteSettings(c.Context, w.Store, next, etag); err != nil {
 					return err
 				}
 			}
-			res, err := icebergcat.Publish(c.Context, w.Log, opt)
-			if err != nil {
-				if errors.Is(err, icebergcat.ErrConflict) {
-					return cli.Exit(err.Error(), exitConflict)
-				}
-				return fmt.Errorf("catalog iceberg %s: %w", w.Store.URL(), err)
+			// archtics-iceberg prints the tables and their metadata files,
+			// and the error if it fails; its exit code is ours.
+			err = runIceberg(c.Context, r)
+			var exit *errIcebergExit
+			if errors.As(err, &exit) {
+				return cli.Exit("", exit.code)
 			}
-			printIcebergResults(res)
-			return nil
+			return err
 		},
 	}
-}
-
-// printIcebergResults lists each table's metadata file, what engines
-// register.
-func printIcebergResults(res []icebergcat.TableResult) {
-	sort.Slice(res, func(i, j int) bool { return res[i].Table < res[j].Table })
-	added := 0
-	for _, r := range res {
-		added += r.Snapshots
-		fmt.Printf("%s\t%s\n", r.Table, r.MetadataLocation)
-	}
-	fmt.Fprintf(os.Stderr, "published %d tables (%d new snapshots); register them: archtics catalog ddl --dialect trino|athena\n", len(res), added)
 }
 
 // autoPublishIceberg keeps a warehouse's Iceberg tables current after its
 // commits when the warehouse's setting says so (catalog iceberg).
 func autoPublishIceberg(w *pipeline.Warehouse) *pipeline.Warehouse {
-	icebergcat.AutoPublish(w.Log, icebergcat.HookOptions{})
+	autoPublishHook(w.Log, os.Getenv)
 	return w
 }

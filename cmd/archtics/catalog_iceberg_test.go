@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"archtics/icebergcat"
+	"archtics/icebergcat/layout"
 	"archtics/schemas"
 )
 
@@ -54,12 +56,12 @@ func TestCatalogIcebergCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored := icebergcat.StoredTables(w.Log, streams)
+	stored := layout.StoredTables(w.Tables, streams)
 	if n := strings.Count(strings.TrimSpace(out), "\n") + 1; n != len(stored) {
 		t.Fatalf("catalog iceberg listed %d tables, the warehouse stores %d:\n%s", n, len(stored), out)
 	}
-	s, _, found, err := icebergcat.ReadSettings(ctx, w.Store)
-	if err != nil || !found || !s.Enabled || s.Catalog != icebergcat.CatalogFile {
+	s, _, found, err := layout.ReadSettings(ctx, w.Store)
+	if err != nil || !found || !s.Enabled || s.Catalog != layout.CatalogFile {
 		t.Fatalf("settings after catalog iceberg: %+v found %v err %v", s, found, err)
 	}
 
@@ -81,7 +83,7 @@ func TestCatalogIcebergCLI(t *testing.T) {
 
 	// ARCHTICS_ICEBERG=0: a commit that does not publish; Iceberg falls
 	// behind until the next publish catches up.
-	t.Setenv(icebergcat.DisableEnv, "0")
+	t.Setenv(layout.DisableEnv, "0")
 	runOK("load-dump", "--dump", dump) // every team: nhl's is a no-op, the others load
 	all, err := w.Streams(ctx)
 	if err != nil {
@@ -109,9 +111,9 @@ func TestCatalogIcebergCLI(t *testing.T) {
 		return pos
 	}
 	if pos := positions(); pos[other+"/clone"] != 0 {
-		t.Fatalf("with %s=0 the load of %s was published: %v", icebergcat.DisableEnv, other, pos)
+		t.Fatalf("with %s=0 the load of %s was published: %v", layout.DisableEnv, other, pos)
 	}
-	t.Setenv(icebergcat.DisableEnv, "")
+	t.Setenv(layout.DisableEnv, "")
 	runOK("catalog", "iceberg")
 	if pos := positions(); pos[other+"/clone"] != 1 || pos["nhl/clone"] != head.Seq {
 		t.Fatalf("after catalog iceberg archtics.ticket is at %v; want %s/clone@1 and nhl/clone@%d", pos, other, head.Seq)
@@ -169,7 +171,7 @@ func TestCatalogIcebergCLI(t *testing.T) {
 
 	runOK("verify")
 	runOK("catalog", "iceberg", "--off")
-	if s, _, _, _ := icebergcat.ReadSettings(ctx, w.Store); s.Enabled {
+	if s, _, _, _ := layout.ReadSettings(ctx, w.Store); s.Enabled {
 		t.Error("still enabled after --off")
 	}
 	if code, _ := runCode("catalog", "iceberg", "--catalog", "hive"); code != exitUsage {
@@ -184,4 +186,32 @@ func findStored(tables []*schemas.Table, name string) *schemas.Table {
 		}
 	}
 	return nil
+}
+
+// TestIcebergProgramMissing: without archtics-iceberg (not named, not
+// beside the binary, not on PATH) catalog iceberg fails saying how to get
+// it, and records no setting that would make every later commit try.
+func TestIcebergProgramMissing(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	wh := filepath.Join(dir, "warehouse")
+	if err := os.MkdirAll(wh, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(icebergProgramEnv, "")
+	t.Setenv("PATH", filepath.Join(dir, "empty"))
+	var code int
+	stderr := captureStderr(t, func() {
+		code = run(ctx, []string{"archtics", "--warehouse", wh, "catalog", "iceberg"})
+	})
+	if code != exitFailure || !strings.Contains(stderr, "archtics-iceberg") || !strings.Contains(stderr, "make build") {
+		t.Fatalf("catalog iceberg without its program: exit %d, stderr %q; want %d naming archtics-iceberg and make build", code, stderr, exitFailure)
+	}
+	w, err := openWarehouseAt(ctx, wh, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, found, err := layout.ReadSettings(ctx, w.Store); err != nil || found {
+		t.Fatalf("a setting was recorded (found %v, err %v): every commit would try to publish", found, err)
+	}
 }

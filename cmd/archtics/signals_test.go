@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"archtics/icebergcat/publishcmd"
 	"archtics/simulator"
 )
 
@@ -174,6 +176,18 @@ func buildBinary(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
+	// The test binary doubles as archtics-iceberg, which archtics runs
+	// to publish (iceberg_program.go): invoked as "<binary> publish ...",
+	// it is that program, so the tests need not build it.
+	if len(os.Args) > 1 && os.Args[1] == "publish" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := publishcmd.Main(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
+	if self, err := os.Executable(); err == nil {
+		os.Setenv(icebergProgramEnv, self)
+	}
 	code := m.Run()
 	if built.path != "" {
 		os.RemoveAll(filepath.Dir(built.path))

@@ -87,6 +87,13 @@ var rules = []rule{
 		reason:    "a stage works on the warehouse it is given; cmd chooses where it lives",
 	},
 	{
+		name:      "archtics-without-iceberg-library",
+		importers: []string{"archtics/cmd/archtics", "archtics/icebergcat/layout"},
+		forbid:    []string{"github.com/apache/iceberg-go/...", "archtics/icebergcat", "archtics/icebergcat/publishcmd"},
+		reason: "the Iceberg library's package initialisation costs every process that links it a long " +
+			"start: archtics runs archtics-iceberg to publish and links only icebergcat/layout",
+	},
+	{
 		name:      "sql-free-stages-without-engine",
 		importers: []string{"archtics/stages/changes", "archtics/stages/dedup/...", "archtics/ats"},
 		forbid:    []string{"github.com/duckdb/..."},
