@@ -52,9 +52,9 @@ func TestQueryCommand(t *testing.T) {
 		wantNote  bool
 		wantCount int64 // checked when wantOut is ""
 	}{
-		{name: "count", w: loaded, sql: "SELECT count(*) FROM archtics_dump.ticket", wantCount: dumpTickets},
+		{name: "count", w: loaded, sql: "SELECT count(*) FROM archtics_history.ticket WHERE _source = 'dump'", wantCount: dumpTickets},
 		{name: "no match on a loaded warehouse", w: loaded, sql: "SELECT section_name FROM archtics.ticket WHERE section_name = 'no such section'", wantOut: "section_name\n"},
-		{name: "every table, through the --db file", w: loaded, db: true, sql: "SELECT count(*) FROM archtics_dump.ticket", wantCount: dumpTickets},
+		{name: "every table, through the --db file", w: loaded, db: true, sql: "SELECT count(*) FROM archtics_history.ticket WHERE _source = 'dump'", wantCount: dumpTickets},
 		{name: "empty warehouse", w: empty, sql: "SELECT count(*) FROM archtics.ticket", wantOut: "count_star()\n0\n", wantNote: true},
 		{name: "empty warehouse, --db only", w: empty, db: true, wantOut: "", wantNote: true},
 	}
