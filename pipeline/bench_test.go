@@ -9,6 +9,7 @@ import (
 
 	"archtics/pipeline/internal/scangen"
 	"archtics/pipeline/txlog"
+	"archtics/pipeline/txlog/txlogtest"
 	"archtics/schemas"
 )
 
@@ -20,13 +21,13 @@ const benchRows = 1_000_000
 func BenchmarkWriteAttendance(b *testing.B) {
 	recs := scangen.Default().Batches(benchRows, 64*1024, 0) // generated up front, not timed
 	defer scangen.ReleaseAll(recs)
-	for _, bc := range backends() {
-		b.Run(bc.name, func(b *testing.B) {
+	for _, backend := range txlogtest.Backends {
+		b.Run(backend, func(b *testing.B) {
 			var bytes int64
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
-				w := bc.open(b)
+				w := New(txlogtest.OpenBackend(b, backend, "pipeline"), testLogger)
 				b.StartTimer()
 				files := writeAttendance(b, w, fmt.Sprint("bench-", i), recs)
 				bytes = 0

@@ -240,38 +240,6 @@ func TestKilledWriterLeavesNoCommittedState(t *testing.T) {
 	}
 }
 
-// sameState compares two states by their canonical checksums.
-func sameState(t testing.TB, a, b *txlog.StreamState) error {
-	t.Helper()
-	x, err := a.Checksum()
-	if err != nil {
-		t.Fatal(err)
-	}
-	y, err := b.Checksum()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if x != y {
-		return fmt.Errorf("state checksums %s and %s differ", x, y)
-	}
-	return nil
-}
-
-func replayAll(t *testing.T, w *Warehouse, stream string, n int64) *txlog.StreamState {
-	t.Helper()
-	s := txlog.NewStreamState(stream)
-	for q := int64(1); q <= n; q++ {
-		c, err := w.ReadCommit(context.Background(), txlog.CommitKey(stream, q))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Apply(c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return s
-}
-
 func TestWatermark(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, w *Warehouse) {
 		ctx := context.Background()

@@ -232,15 +232,6 @@ func TestVacuum(t *testing.T) {
 	})
 }
 
-func mustCommit(t testing.TB, w *Warehouse, req txlog.CommitRequest) *txlog.Commit {
-	t.Helper()
-	c, err := w.Commit(context.Background(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 // TestVacuumAbortsUploads: an upload left by a killed writer (an S3
 // multipart upload, a local temporary file) is aborted once past the grace
 // period.

@@ -1,4 +1,4 @@
-package txlog
+package txlog_test
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"archtics/pipeline/txlog"
+	"archtics/pipeline/txlog/txlogtest"
 	"archtics/storage/storagetest"
 )
 
@@ -23,12 +25,7 @@ func BenchmarkLog(b *testing.B) {
 	}
 	for _, sz := range []size{{"file", 1000}, {"file", 5000}, {"file", 10000}, {"s3", 1000}} {
 		b.Run(fmt.Sprintf("%s/commits=%d", sz.backend, sz.commits), func(b *testing.B) {
-			var w *Log
-			for _, bc := range backends() {
-				if bc.name == sz.backend {
-					w = bc.open(b)
-				}
-			}
+			w := txlog.New(txlogtest.OpenBackend(b, sz.backend, "txlog"), testLogger)
 			for i := 0; i < b.N; i++ {
 				benchLog(b, w, sz.commits)
 			}
@@ -36,24 +33,24 @@ func BenchmarkLog(b *testing.B) {
 	}
 }
 
-func benchLog(b *testing.B, w *Log, commits int) {
+func benchLog(b *testing.B, w *txlog.Log, commits int) {
 	ctx := context.Background()
 	const stream = "nhl/realtime"
 	clock := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 	w.Now = func() time.Time { return clock }
 	tables := tablesOf(stream)
 	type dayFile struct {
-		e   FileEntry
+		e   txlog.FileEntry
 		day int
 	}
-	var today []FileEntry
+	var today []txlog.FileEntry
 	var rolled []dayFile
 	var lastCommits time.Duration
 	measured := 0
 	for i := 1; i <= commits; i++ {
 		clock = clock.Add(3 * time.Minute)
-		req := CommitRequest{Stream: stream, Stage: "tick", BatchID: fmt.Sprint("tick-", i), Tables: tables,
-			Watermark: Watermark{To: clock.Format(time.RFC3339)},
+		req := txlog.CommitRequest{Stream: stream, Stage: "tick", BatchID: fmt.Sprint("tick-", i), Tables: tables,
+			Watermark: txlog.Watermark{To: clock.Format(time.RFC3339)},
 			Adds:      putFake(b, w, fakeEntry(stream, fmt.Sprintf("tick-%06d.parquet", i)))}
 		day := i / 480
 		if i%480 == 0 {
@@ -84,10 +81,10 @@ func benchLog(b *testing.B, w *Log, commits int) {
 		}
 	}
 	cs := &storagetest.CountingStore{Store: w.Store}
-	fresh := New(cs, testLogger)
+	fresh := txlog.New(cs, testLogger)
 	const opens = 20
 	start := time.Now()
-	var st *StreamState
+	var st *txlog.StreamState
 	for i := 0; i < opens; i++ {
 		var err error
 		if st, err = fresh.Stream(ctx, stream); err != nil || st.Seq != int64(commits) {
@@ -95,7 +92,7 @@ func benchLog(b *testing.B, w *Log, commits int) {
 		}
 	}
 	open := time.Since(start) / opens
-	info, err := w.Store.Stat(ctx, CheckpointKey(stream, st.CheckpointSeq))
+	info, err := w.Store.Stat(ctx, txlog.CheckpointKey(stream, st.CheckpointSeq))
 	if err != nil {
 		b.Fatal(err)
 	}

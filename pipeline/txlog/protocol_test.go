@@ -1,4 +1,4 @@
-package txlog
+package txlog_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"archtics/pipeline/txlog"
 	"archtics/storage"
 	"archtics/storage/storagetest"
 )
@@ -24,7 +25,7 @@ type lostAnswerStore struct {
 
 func (s *lostAnswerStore) PutIfAbsent(ctx context.Context, key string, r io.Reader, size int64) (storage.ObjectInfo, error) {
 	info, err := s.Store.PutIfAbsent(ctx, key, r, size)
-	if err == nil && strings.HasPrefix(key, LogPrefix) && strings.HasSuffix(key, "0.json") {
+	if err == nil && strings.HasPrefix(key, txlog.LogPrefix) && strings.HasSuffix(key, "0.json") {
 		s.lost.Add(1)
 		return info, fmt.Errorf("put %s: retried after a lost answer: %w", key, storage.ErrExists)
 	}
@@ -35,13 +36,13 @@ func (s *lostAnswerStore) PutIfAbsent(ctx context.Context, key string, r io.Read
 // lost is ours, not a conflict; a retry under a new batch id would double
 // the data.
 func TestCommitLostAnswer(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, w *Log) {
+	forEachBackend(t, func(t *testing.T, w *txlog.Log) {
 		ctx := context.Background()
 		ls := &lostAnswerStore{Store: w.Store}
-		lw := New(ls, testLogger)
+		lw := txlog.New(ls, testLogger)
 		const stream = "nhl/realtime"
 		for i := 1; i <= 10; i++ {
-			c, err := lw.Commit(ctx, CommitRequest{Stream: stream, BatchID: fmt.Sprint("b", i), Tables: tablesOf(stream),
+			c, err := lw.Commit(ctx, txlog.CommitRequest{Stream: stream, BatchID: fmt.Sprint("b", i), Tables: tablesOf(stream),
 				Adds: putFake(t, w, fakeEntry(stream, fmt.Sprint("f", i)))})
 			if err != nil {
 				t.Fatalf("commit %d after a lost answer: %v", i, err)
@@ -58,10 +59,10 @@ func TestCommitLostAnswer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := w.Commit(ctx, CommitRequest{Stream: stream, BatchID: "winner", Tables: tablesOf(stream)}); err != nil {
+		if _, err := w.Commit(ctx, txlog.CommitRequest{Stream: stream, BatchID: "winner", Tables: tablesOf(stream)}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := w.CommitOn(ctx, head, CommitRequest{Stream: stream, BatchID: "loser", Tables: tablesOf(stream)}); !errors.Is(err, ErrCommitConflict) {
+		if _, err := w.CommitOn(ctx, head, txlog.CommitRequest{Stream: stream, BatchID: "loser", Tables: tablesOf(stream)}); !errors.Is(err, txlog.ErrCommitConflict) {
 			t.Fatalf("a real conflict: %v", err)
 		}
 	})
@@ -76,20 +77,20 @@ func TestCheckpointFollowsLiveState(t *testing.T) {
 	clock := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	w.Now = func() time.Time { return clock }
 	const stream = "nhl/realtime"
-	commit := func(req CommitRequest) {
+	commit := func(req txlog.CommitRequest) {
 		t.Helper()
 		req.Stream, req.Tables = stream, tablesOf(stream)
 		if _, err := w.Commit(ctx, req); err != nil {
 			t.Fatal(err)
 		}
 	}
-	commit(CommitRequest{BatchID: "pinned", PinBatch: true, Adds: putFake(t, w, fakeEntry(stream, "p"))})
+	commit(txlog.CommitRequest{BatchID: "pinned", PinBatch: true, Adds: putFake(t, w, fakeEntry(stream, "p"))})
 	for day := 0; day < 10; day++ {
 		clock = clock.Add(24 * time.Hour)
 		name := fmt.Sprint("d", day)
-		req := CommitRequest{BatchID: name, Adds: putFake(t, w, fakeEntry(stream, name))}
+		req := txlog.CommitRequest{BatchID: name, Adds: putFake(t, w, fakeEntry(stream, name))}
 		if day > 0 {
-			req.Retires = []FileRef{fakeEntry(stream, fmt.Sprint("d", day-1)).Ref()}
+			req.Retires = []txlog.FileRef{fakeEntry(stream, fmt.Sprint("d", day-1)).Ref()}
 		}
 		commit(req)
 	}
@@ -112,7 +113,7 @@ func TestCheckpointFollowsLiveState(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock = clock.Add(time.Hour)
-	commit(CommitRequest{BatchID: "keep-longer", Retention: 30 * 24 * time.Hour})
+	commit(txlog.CommitRequest{BatchID: "keep-longer", Retention: 30 * 24 * time.Hour})
 	if st, _ = w.Stream(ctx, stream); st.Retention != 30*24*time.Hour {
 		t.Fatalf("retention %v after a commit set 30 days", st.Retention)
 	}
@@ -124,16 +125,16 @@ func TestCheckpointRetried(t *testing.T) {
 	w := fileLog(t, t.TempDir())
 	ctx := context.Background()
 	const stream = "s"
-	flaky := New(&storagetest.FailingStore{Store: w.Store, FailPrefix: CheckpointKey(stream, 10)}, testLogger)
+	flaky := txlog.New(&storagetest.FailingStore{Store: w.Store, FailPrefix: txlog.CheckpointKey(stream, 10)}, testLogger)
 	for i := 1; i <= 11; i++ {
-		if _, err := flaky.Commit(ctx, CommitRequest{Stream: stream, BatchID: fmt.Sprint(i), Tables: tablesOf(stream)}); err != nil {
+		if _, err := flaky.Commit(ctx, txlog.CommitRequest{Stream: stream, BatchID: fmt.Sprint(i), Tables: tablesOf(stream)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := w.Store.Stat(ctx, CheckpointKey(stream, 10)); !errors.Is(err, storage.ErrNotFound) {
+	if _, err := w.Store.Stat(ctx, txlog.CheckpointKey(stream, 10)); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("checkpoint 10: %v", err)
 	}
-	if _, err := w.Store.Stat(ctx, CheckpointKey(stream, 11)); err != nil {
+	if _, err := w.Store.Stat(ctx, txlog.CheckpointKey(stream, 11)); err != nil {
 		t.Fatalf("the commit after a failed checkpoint did not write one: %v", err)
 	}
 }
@@ -141,7 +142,7 @@ func TestCheckpointRetried(t *testing.T) {
 // TestAsOf: reading as of a time before a commit, or at a commit number,
 // answers as the warehouse was then, and refuses to commit.
 func TestAsOf(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, w *Log) {
+	forEachBackend(t, func(t *testing.T, w *txlog.Log) {
 		ctx := context.Background()
 		clock := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 		w.Now = func() time.Time { return clock }
@@ -149,10 +150,10 @@ func TestAsOf(t *testing.T) {
 		var times []time.Time
 		for i := 1; i <= 25; i++ {
 			clock = clock.Add(time.Minute)
-			req := CommitRequest{Stream: stream, BatchID: fmt.Sprint(i), Tables: tablesOf(stream),
+			req := txlog.CommitRequest{Stream: stream, BatchID: fmt.Sprint(i), Tables: tablesOf(stream),
 				Adds: putFake(t, w, fakeEntry(stream, fmt.Sprint("f", i)))}
 			if i > 1 {
-				req.Retires = []FileRef{fakeEntry(stream, fmt.Sprint("f", i-1)).Ref()}
+				req.Retires = []txlog.FileRef{fakeEntry(stream, fmt.Sprint("f", i-1)).Ref()}
 			}
 			if _, err := w.Commit(ctx, req); err != nil {
 				t.Fatal(err)
@@ -162,15 +163,15 @@ func TestAsOf(t *testing.T) {
 		tbl := ownedRTX(stream)
 		for _, tc := range []struct {
 			name string
-			asOf AsOf
+			asOf txlog.AsOf
 			want string // the one live file
 		}{
-			{"head", AsOf{}, "f25"},
-			{"at commit 13's time", AsOf{Time: times[12]}, "f13"},
-			{"between commits 13 and 14", AsOf{Time: times[12].Add(30 * time.Second)}, "f13"},
-			{"at commit 10 (a checkpoint)", AsOf{Stream: stream, Seq: 10}, "f10"},
-			{"at commit 1", AsOf{Stream: stream, Seq: 1}, "f1"},
-			{"before the first commit", AsOf{Time: times[0].Add(-time.Second)}, ""},
+			{"head", txlog.AsOf{}, "f25"},
+			{"at commit 13's time", txlog.AsOf{Time: times[12]}, "f13"},
+			{"between commits 13 and 14", txlog.AsOf{Time: times[12].Add(30 * time.Second)}, "f13"},
+			{"at commit 10 (a checkpoint)", txlog.AsOf{Stream: stream, Seq: 10}, "f10"},
+			{"at commit 1", txlog.AsOf{Stream: stream, Seq: 1}, "f1"},
+			{"before the first commit", txlog.AsOf{Time: times[0].Add(-time.Second)}, ""},
 		} {
 			files, err := w.At(tc.asOf).Snapshot(ctx, tbl)
 			if err != nil {
@@ -184,14 +185,14 @@ func TestAsOf(t *testing.T) {
 				t.Errorf("%s: live %q (%d files), want %q", tc.name, got, len(files), tc.want)
 			}
 		}
-		if _, err := w.At(AsOf{Stream: stream, Seq: 99}).Stream(ctx, stream); err == nil || !strings.Contains(err.Error(), "head is seq 25") {
+		if _, err := w.At(txlog.AsOf{Stream: stream, Seq: 99}).Stream(ctx, stream); err == nil || !strings.Contains(err.Error(), "head is seq 25") {
 			t.Errorf("as of a commit that does not exist: %v", err)
 		}
-		if _, err := w.At(AsOf{Stream: stream, Seq: 3}).Commit(ctx, CommitRequest{Stream: stream, BatchID: "x"}); !errors.Is(err, ErrReadOnly) {
+		if _, err := w.At(txlog.AsOf{Stream: stream, Seq: 3}).Commit(ctx, txlog.CommitRequest{Stream: stream, BatchID: "x"}); !errors.Is(err, txlog.ErrReadOnly) {
 			t.Errorf("a commit as of the past: %v", err)
 		}
 		var seqs []int64
-		if err := w.At(AsOf{Time: times[4]}).Commits(ctx, LogQuery{}, func(c *Commit) error { seqs = append(seqs, c.Seq); return nil }); err != nil {
+		if err := w.At(txlog.AsOf{Time: times[4]}).Commits(ctx, txlog.LogQuery{}, func(c *txlog.Commit) error { seqs = append(seqs, c.Seq); return nil }); err != nil {
 			t.Fatal(err)
 		}
 		if fmt.Sprint(seqs) != "[5 4 3 2 1]" {
@@ -211,7 +212,7 @@ func TestParseAsOf(t *testing.T) {
 		{"nhl/clone@x", "", "not a commit number"},
 		{"_log@3", "", "stream name"},
 	} {
-		a, err := ParseAsOf(tc.in)
+		a, err := txlog.ParseAsOf(tc.in)
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("%q: %v, want an error with %q", tc.in, err, tc.err)
@@ -232,9 +233,9 @@ func TestOpenFindsGap(t *testing.T) {
 	ctx := context.Background()
 	const stream = "s"
 	for i := 1; i <= 13; i++ {
-		mustCommit(t, w, CommitRequest{Stream: stream, BatchID: fmt.Sprint(i), Tables: tablesOf(stream)})
+		mustCommit(t, w, txlog.CommitRequest{Stream: stream, BatchID: fmt.Sprint(i), Tables: tablesOf(stream)})
 	}
-	if err := w.Store.Delete(ctx, CommitKey(stream, 12)); err != nil {
+	if err := w.Store.Delete(ctx, txlog.CommitKey(stream, 12)); err != nil {
 		t.Fatal(err)
 	}
 	_, err := w.Stream(ctx, stream)

@@ -3,47 +3,28 @@ package views
 import (
 	"context"
 	"database/sql"
-	"io"
-	"log/slog"
 	"testing"
-	"time"
 
 	"archtics/pipeline"
 	"archtics/pipeline/internal/scangen"
 	"archtics/pipeline/txlog"
+	"archtics/pipeline/txlog/txlogtest"
 	"archtics/schemas"
-	"archtics/storage/backend"
-	"archtics/storage/file"
-	"archtics/storage/storagetest"
+	"archtics/storage"
 )
 
-var testLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
+var (
+	testLogger = txlogtest.Logger
+	ts         = txlogtest.TS
+)
 
 func fileWarehouse(t testing.TB, dir string) *pipeline.Warehouse {
-	t.Helper()
-	st, err := file.New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pipeline.New(st, testLogger)
+	return pipeline.New(txlogtest.FileStore(t, dir), testLogger)
 }
 
-// forEachBackend runs f as a subtest on a fresh warehouse per backend.
+// forEachBackend runs f as a subtest per backend on a fresh warehouse.
 func forEachBackend(t *testing.T, f func(t *testing.T, w *pipeline.Warehouse)) {
-	t.Run("file", func(t *testing.T) { f(t, fileWarehouse(t, t.TempDir())) })
-	t.Run("s3", func(t *testing.T) {
-		u := storagetest.S3Location(t, "views")
-		st, err := backend.Open(context.Background(), u)
-		if err != nil {
-			t.Fatalf("open %s: %v", u, err)
-		}
-		f(t, pipeline.New(st, testLogger))
-	})
-}
-
-// ts returns the RFC 3339 watermark n minutes after a fixed instant.
-func ts(n int) string {
-	return time.Date(2026, 11, 20, 17, 0, 0, 0, time.UTC).Add(time.Duration(n) * time.Minute).Format(time.RFC3339)
+	txlogtest.ForEachBackend(t, "views", func(t *testing.T, st storage.Store) { f(t, pipeline.New(st, testLogger)) })
 }
 
 // commitNHLScans writes rows archtics_rtx.attendance_raw rows of team nhl
