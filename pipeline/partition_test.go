@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,6 +16,7 @@ import (
 	"archtics/pipeline/txlog"
 	"archtics/pipeline/views"
 	"archtics/schemas"
+	"archtics/storage/storagetest"
 )
 
 func TestEscapePathValue(t *testing.T) {
@@ -230,7 +230,7 @@ func TestWriterRerunIdempotent(t *testing.T) {
 		}
 		contents := map[string][]byte{}
 		for _, e := range first {
-			contents[e.Key] = get(t, w, e.Key)
+			contents[e.Key] = storagetest.ReadObject(t, w.Store, e.Key)
 		}
 		// A rerun (a crash after upload, before commit) writes the same
 		// names and bytes: idempotent success.
@@ -245,7 +245,7 @@ func TestWriterRerunIdempotent(t *testing.T) {
 			if first[i].Key != second[i].Key || first[i].SHA256 != second[i].SHA256 || first[i].Bytes != second[i].Bytes {
 				t.Errorf("rerun differs: %+v vs %+v", first[i], second[i])
 			}
-			if !bytes.Equal(contents[first[i].Key], get(t, w, first[i].Key)) {
+			if !bytes.Equal(contents[first[i].Key], storagetest.ReadObject(t, w.Store, first[i].Key)) {
 				t.Errorf("object %s changed", first[i].Key)
 			}
 		}
@@ -264,7 +264,7 @@ func TestWriterRerunIdempotent(t *testing.T) {
 			}
 		}
 		for k, b := range contents {
-			if !bytes.Equal(b, get(t, w, k)) {
+			if !bytes.Equal(b, storagetest.ReadObject(t, w.Store, k)) {
 				t.Errorf("object %s changed", k)
 			}
 		}
@@ -282,20 +282,6 @@ func TestWriterRerunIdempotent(t *testing.T) {
 			t.Fatalf("a damaged object at a content-addressed name: got %v", err)
 		}
 	})
-}
-
-func get(t testing.TB, w *Warehouse, key string) []byte {
-	t.Helper()
-	rc, _, err := w.Store.Get(context.Background(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 func TestWriterInterleavedAndRollover(t *testing.T) {

@@ -22,6 +22,7 @@ import (
 	"archtics/schemas"
 	"archtics/storage"
 	s3store "archtics/storage/s3"
+	"archtics/storage/storagetest"
 )
 
 // TestDamagedStreamIsolated: a truncated commit in one stream fails only
@@ -62,7 +63,7 @@ func fakeCust(t testing.TB, w *Warehouse, team, name string) txlog.FileEntry {
 func damage(t testing.TB, w *Warehouse, key string, f func([]byte) []byte) {
 	t.Helper()
 	ctx := context.Background()
-	data := get(t, w, key)
+	data := storagetest.ReadObject(t, w.Store, key)
 	if err := w.Store.Delete(ctx, key); err != nil {
 		t.Fatal(err)
 	}

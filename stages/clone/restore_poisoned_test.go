@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,13 +16,13 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
-	"archtics/pipeline"
 	"archtics/pipeline/check"
 	"archtics/pipeline/pipelinetest"
 	"archtics/pipeline/txlog"
 	"archtics/pipeline/views"
 	"archtics/schemas"
 	"archtics/simulator"
+	"archtics/storage/storagetest"
 )
 
 // TestRestoreRepairsPoisonedClone builds the clone an earlier program
@@ -59,7 +58,7 @@ func TestRestoreRepairsPoisonedClone(t *testing.T) {
 	var adds []txlog.FileEntry
 	poisoned := false
 	for _, e := range clean.Commit.Adds {
-		data := readObject(t, scratch, e.Key)
+		data := storagetest.ReadObject(t, scratch.Store, e.Key)
 		if e.Table == schemas.Cust.FullName() && !poisoned {
 			data = poisonParquet(t, data, "name_last", "M\xfcller")
 			e.Key = strings.TrimSuffix(e.Key, ".parquet") + "-latin1.parquet"
@@ -122,20 +121,6 @@ func TestRestoreRepairsPoisonedClone(t *testing.T) {
 	if !vr.OK() {
 		t.Fatalf("verify after the repair: %v", vr.Problems)
 	}
-}
-
-func readObject(t *testing.T, w *pipeline.Warehouse, key string) []byte {
-	t.Helper()
-	rc, _, err := w.Store.Get(context.Background(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
 }
 
 // poisonParquet rewrites a Parquet file with the first value of column

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"testing"
 
 	"archtics/storage"
 )
@@ -62,4 +63,19 @@ func (f *FailingStore) PutIfAbsent(ctx context.Context, key string, r io.Reader,
 		return storage.ObjectInfo{}, errors.New("injected upload failure")
 	}
 	return f.Store.PutIfAbsent(ctx, key, r, size)
+}
+
+// ReadObject returns an object's bytes or fails the test.
+func ReadObject(t testing.TB, st storage.Store, key string) []byte {
+	t.Helper()
+	rc, _, err := st.Get(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
