@@ -120,49 +120,16 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// autoPublishHook is the commit hook of a warehouse whose setting says
-// its commits publish (catalog iceberg): after each commit it runs
-// archtics-iceberg on the tables the commit touched. The setting is read
-// once, at the first commit: a command that commits nothing costs nothing,
-// one that does costs a GET when Iceberg is off. ARCHTICS_ICEBERG=0 turns
-// the hook off for the process.
+// autoPublishHook registers on l the hook that runs archtics-iceberg on
+// the tables each commit touched, when the warehouse's setting says its
+// commits publish (layout.OnCommitPublish decides when).
 func autoPublishHook(l *txlog.Log, getenv func(string) string) {
-	if getenv(layout.DisableEnv) == "0" {
-		return
-	}
-	var (
-		read     bool
-		settings layout.Settings
-		readErr  error
-	)
-	l.OnCommit(func(ctx context.Context, c *txlog.Commit) error {
-		if !read {
-			settings, _, _, readErr = layout.ReadSettings(ctx, l.Store)
-			read = true
+	layout.OnCommitPublish(l, getenv, func(ctx context.Context, req layout.PublishRequest) error {
+		r := icebergRun{warehouse: l.Store.URL(), args: []string{"--quiet", "--tables", strings.Join(req.Tables, ",")}}
+		if req.SQLURI != "" {
+			r.sqlURI = req.SQLURI
+			r.args = append(r.args, "--sql-catalog-name", req.SQLCatalogName)
 		}
-		if readErr != nil {
-			return fmt.Errorf("iceberg: %w", readErr)
-		}
-		if !settings.Enabled {
-			return nil
-		}
-		tables := layout.TouchedTables(c)
-		if len(tables) == 0 {
-			return nil
-		}
-		r := icebergRun{warehouse: l.Store.URL(), args: []string{"--quiet", "--tables", strings.Join(tables, ",")}}
-		var noPointer error
-		if settings.Catalog == layout.CatalogSQL {
-			if uri := getenv(layout.SQLURIEnv); uri == "" {
-				noPointer = fmt.Errorf("iceberg: the warehouse publishes to a SQL catalog but %s is not set: the metadata files are published, the SQL catalog still points at the previous ones (set it, or run archtics catalog iceberg --catalog file)", layout.SQLURIEnv)
-			} else {
-				r.sqlURI = uri
-				r.args = append(r.args, "--sql-catalog-name", settings.SQLCatalogName)
-			}
-		}
-		if err := runIceberg(ctx, r); err != nil {
-			return fmt.Errorf("iceberg: publish after %s seq %d (the commit stands; archtics catalog iceberg catches up): %w", c.Stream, c.Seq, err)
-		}
-		return noPointer
+		return runIceberg(ctx, r)
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"archtics/pipeline/txlog"
 	"archtics/schemas"
@@ -244,3 +245,56 @@ func TouchedTables(c *txlog.Commit) []string {
 // DefaultSQLCatalogName is the catalog_name of the SQL catalog's rows
 // unless --sql-catalog-name says otherwise.
 const DefaultSQLCatalogName = "archtics"
+
+// PublishRequest is what a commit asks of a publisher: bring these tables
+// up to date and, when SQLURI is set, point the SQL catalog's rows
+// (catalog_name SQLCatalogName) at the new metadata.
+type PublishRequest struct {
+	Tables         []string
+	SQLURI         string
+	SQLCatalogName string
+}
+
+// OnCommitPublish registers the after-commit hook of a warehouse whose
+// setting says its commits publish (archtics catalog iceberg): after each
+// commit that touched tables it calls publish with them. The setting is
+// read once, at the first commit: a command that commits nothing costs
+// nothing, one that does costs a GET when Iceberg is off. DisableEnv=0
+// turns the hook off for the process. A SQL catalog without SQLURIEnv
+// still gets its metadata files published, and the hook says the catalog
+// was not pointed.
+func OnCommitPublish(l *txlog.Log, getenv func(string) string, publish func(context.Context, PublishRequest) error) {
+	if getenv(DisableEnv) == "0" {
+		return
+	}
+	var (
+		once     sync.Once
+		settings Settings
+		readErr  error
+	)
+	l.OnCommit(func(ctx context.Context, c *txlog.Commit) error {
+		once.Do(func() { settings, _, _, readErr = ReadSettings(ctx, l.Store) })
+		if readErr != nil {
+			return fmt.Errorf("iceberg: %w", readErr)
+		}
+		if !settings.Enabled {
+			return nil
+		}
+		req := PublishRequest{Tables: TouchedTables(c)}
+		if len(req.Tables) == 0 {
+			return nil
+		}
+		var noPointer error
+		if settings.Catalog == CatalogSQL {
+			if uri := getenv(SQLURIEnv); uri == "" {
+				noPointer = fmt.Errorf("iceberg: the warehouse publishes to a SQL catalog but %s is not set: the metadata files are published, the SQL catalog still points at the previous ones (set it, or run archtics catalog iceberg --catalog file)", SQLURIEnv)
+			} else {
+				req.SQLURI, req.SQLCatalogName = uri, settings.SQLCatalogName
+			}
+		}
+		if err := publish(ctx, req); err != nil {
+			return fmt.Errorf("iceberg: publish after %s seq %d (the commit stands; archtics catalog iceberg catches up): %w", c.Stream, c.Seq, err)
+		}
+		return noPointer
+	})
+}
