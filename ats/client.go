@@ -26,6 +26,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"archtics/internal/ctxtime"
 )
@@ -409,10 +410,12 @@ func (c *Client) Attendance(ctx context.Context, dsn string, eventID int32, afte
 // decodeScanPage decodes an attendance answer. The rows, nearly all of
 // it, are parsed once by parseRows; the rest of the envelope, without
 // them, by encoding/json (which would otherwise scan the rows twice more
-// before handing them over).
+// before handing them over). The rows' values share data's memory (a
+// copy of a page is megabytes): data must not change afterwards, which
+// holds for the answer buffer readBody allocates for each call.
 func decodeScanPage(data []byte) (*ScanPage, error) {
 	var p ScanPage
-	s := string(data)
+	s := unsafe.String(unsafe.SliceData(data), len(data))
 	i := strings.Index(s, `"rows":`)
 	if i < 0 {
 		return &p, json.Unmarshal(data, &p)
@@ -533,13 +536,20 @@ func (p *rowParser) rows() ([][]string, error) {
 	if p.eat(']') {
 		return rows, nil
 	}
+	// The rows' values are carved from slabs of a few thousand rows: a
+	// slice per row would be the page's largest count of allocations.
 	width := 0
+	var slab []string
 	for {
 		p.ws()
 		if !p.eat('[') {
 			return nil, p.err("rows: want [ opening a row")
 		}
-		row := make([]string, 0, width)
+		if cap(slab)-len(slab) < max(width, 1) {
+			// Slabs grow with the page, up to 4,096 rows.
+			slab = make([]string, 0, max(width, 8)*min(max(len(rows), 16), 4096))
+		}
+		row := slab[len(slab):len(slab):cap(slab)]
 		p.ws()
 		if !p.eat(']') {
 			for {
@@ -558,7 +568,16 @@ func (p *rowParser) rows() ([][]string, error) {
 				}
 			}
 		}
-		width = len(row)
+		if width == 0 || len(row) > width {
+			width = len(row)
+		}
+		// Full rows stay in the slab (the next row starts after them); a
+		// row that outgrew it was reallocated by append, and the slab is
+		// left as it was.
+		if len(row) > 0 && len(row) <= cap(slab)-len(slab) && &row[0] == &slab[len(slab):cap(slab)][0] {
+			slab = slab[:len(slab)+len(row)]
+		}
+		row = row[:len(row):len(row)] // appending to a row never writes into the next
 		rows = append(rows, row)
 		p.ws()
 		if p.eat(']') {

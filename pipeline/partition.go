@@ -211,6 +211,11 @@ func NewTableWriter(w *Warehouse, t *schemas.Table, batchID string, opts ...Writ
 	if n := len(t.Key); n > 0 && !t.IsPartition(t.Key[n-1]) {
 		props = append(props, parquet.WithDictionaryFor(t.Key[n-1], false))
 	}
+	for _, c := range t.Columns {
+		if c.NoDictionary && !t.IsPartition(c.Name) {
+			props = append(props, parquet.WithDictionaryFor(c.Name, false))
+		}
+	}
 	tw.props = parquet.NewWriterProperties(props...)
 	tw.aprops = pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema())
 	return tw, nil

@@ -11,6 +11,9 @@ func str(name string, width int, doc string) Column {
 
 func req(c Column) Column { c.Nullable = false; return c }
 
+// noDict marks c NoDictionary.
+func noDict(c Column) Column { c.NoDictionary = true; return c }
+
 func col(name string, t Type, doc string) Column {
 	return Column{Name: name, Type: t, Nullable: true, Doc: doc}
 }
@@ -200,7 +203,7 @@ var RTXAttendanceRaw = &Table{
 		str("scan_type", 50, "feed.scan_type verbatim; only 'S' (standard gate scanner) is kept"),
 		str("row_name", 50, "feed.row_name verbatim; NULL for a staff credential"),
 		str("archtics_event_name", 50, "feed.event_name: the Archtics event code (27NHL1125), archtics.event.event_name"),
-		str("action_time", 50, "feed.action_time verbatim: local time of day HH:MM:SS, no date (see ticket_scan_time)"),
+		noDict(str("action_time", 50, "feed.action_time verbatim: local time of day HH:MM:SS, no date (see ticket_scan_time)")),
 		str("seat_num", 50, "feed.seat_num verbatim, as text; NULL for a staff credential"),
 		str("section_name", 50, "feed.section_name verbatim; NULL for a staff credential"),
 		str("channel_ind", 50, "feed.channel_ind verbatim: M mobile, P print-at-home, C card"),

@@ -64,7 +64,7 @@ var RTXEnriched = &Table{
 		col("ticket_scan_time", Timestamp, "scan_at as the wall clock of display_zone, computed at the tick"),
 		str("name_first", 100, "archtics.cust.name_first of acct_id's primary name (primary_code = 'Primary') in the clone at the tick"),
 		str("name_last", 250, "archtics.cust.name_last of the same row"),
-		str("email_addr", 100, "archtics.cust.email_addr of the same row"),
+		noDict(str("email_addr", 100, "archtics.cust.email_addr of the same row")),
 		str("display_zone", 64, "the preferred time zone (IANA) the team's setting named at the tick: event_time and "+
 			"ticket_scan_time are its wall clock, which the views show unless the session sets the variable "+PreferredTimeZoneVariable),
 		req(col("event_id", Int32, "feed.event_id")),

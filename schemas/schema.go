@@ -91,6 +91,11 @@ type Column struct {
 	Width    int  // declared varchar width in the source documents, 0 if none
 	Nullable bool // false: a row without a value is rejected on load
 	Doc      string
+	// NoDictionary marks a text column whose values are nearly all
+	// different within a file (an e-mail address, a time of day): the
+	// Parquet writer stores it without a dictionary, which would hash and
+	// copy every value only to fall back to plain encoding.
+	NoDictionary bool
 }
 
 // Table is one table's definition.

@@ -12,8 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"golang.org/x/sync/errgroup"
 
 	"archtics/ats"
@@ -327,8 +325,11 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 			if len(p.kept) == 0 {
 				continue
 			}
-			raw := p.rawRecord(look)
-			err := add(schemas.RTXAttendanceRaw).Write(raw)
+			raw, err := p.rawRecord(look)
+			if err != nil {
+				return err
+			}
+			err = add(schemas.RTXAttendanceRaw).Write(raw)
 			raw.Release()
 			if err != nil {
 				return err
@@ -347,8 +348,11 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 			if len(p.kept) == 0 {
 				continue
 			}
-			enriched := p.enrichedRecord(look, zone, displayLoc)
-			err := add(schemas.RTXEnriched).Write(enriched)
+			enriched, err := p.enrichedRecord(look, zone, displayLoc)
+			if err != nil {
+				return err
+			}
+			err = add(schemas.RTXEnriched).Write(enriched)
 			enriched.Release()
 			if err != nil {
 				return err
@@ -411,10 +415,11 @@ func followSet(head *txlog.StreamState, team string, at time.Time, events []Sele
 // keptScan is one stored scan: the feed row and its resolved times.
 type keptScan struct {
 	row     []string
-	seq     int64
-	scanned time.Time
+	scanned int64 // the scan's instant, Unix microseconds (no time.Time: the GC need not follow its zone)
 	wall    int64 // scanned's wall clock in the client's zone (wallMicros): ticket_scan_time
 }
+
+func (k keptScan) instant() time.Time { return time.UnixMicro(k.scanned) }
 
 // feedTimes resolves the feed's times for one event's pull, faster than
 // scanTimes row by row: each upd_datetime (a night's rows share a few
@@ -584,7 +589,7 @@ func (p *eventPull) run(ctx context.Context, src Source) error {
 			case scanned.After(end):
 				p.dropped[DropAfterWindow]++
 			default:
-				p.kept = append(p.kept, keptScan{row: r, seq: seq, scanned: scanned, wall: times.wall})
+				p.kept = append(p.kept, keptScan{row: r, scanned: scanned.UnixMicro(), wall: times.wall})
 				p.repaired += notUTF8(r)
 			}
 			maxSeq = seq
@@ -632,17 +637,6 @@ func (fc *feedColumns) bind(cols []string) error {
 	return nil
 }
 
-// appendStr appends v, NULL when empty (the feed's empty field); text
-// that is not UTF-8 is read as Windows-1252 (textenc.Valid), as the dump
-// loader does, since the partition writer refuses it.
-func appendStr(b *array.StringBuilder, v string) {
-	if v == "" {
-		b.AppendNull()
-		return
-	}
-	b.Append(textenc.Valid(v))
-}
-
 // notUTF8 counts the fields of a feed row that are not UTF-8.
 func notUTF8(row []string) int64 {
 	var n int64
@@ -654,123 +648,125 @@ func notUTF8(row []string) int64 {
 	return n
 }
 
-// rawRecord builds the event's kept scans as archtics_rtx.attendance_raw rows.
-func (p *eventPull) rawRecord(look *lookups) arrow.RecordBatch {
-	rb := array.NewRecordBuilder(memory.DefaultAllocator, schemas.RTXAttendanceRaw.ArrowSchema())
-	defer rb.Release()
-	rb.Reserve(len(p.kept))
-	rs := func(name string) *array.StringBuilder {
-		return rb.Field(schemas.RTXAttendanceRaw.ColumnIndex(name)).(*array.StringBuilder)
-	}
-	ri := func(name string) *array.Int32Builder {
-		return rb.Field(schemas.RTXAttendanceRaw.ColumnIndex(name)).(*array.Int32Builder)
-	}
-	tmName := look.tmEventName(p.f.id)
-	date := arrow.Date32(p.f.date.Unix() / 86400)
-	c := &p.col
-	rawStr := []struct {
-		b   *array.StringBuilder
-		col int
-	}{
-		{rs("result_code"), c.result}, {rs("gate"), c.gate}, {rs("scan_type"), c.scanType}, {rs("row_name"), c.row},
-		{rs("archtics_event_name"), c.eventName}, {rs("action_time"), c.action}, {rs("seat_num"), c.seat},
-		{rs("section_name"), c.section}, {rs("channel_ind"), c.channel}, {rs("attendance_seq_id"), c.seq},
-	}
-	rEventName, rTeam := rs("event_name"), rs("team")
-	rEventID, rAcct := ri("event_id"), ri("acct_id")
-	rScanTime := rb.Field(schemas.RTXAttendanceRaw.ColumnIndex("ticket_scan_time")).(*array.TimestampBuilder)
-	rDate := rb.Field(schemas.RTXAttendanceRaw.ColumnIndex("event_date")).(*array.Date32Builder)
+// feedText is a text column of t filled from feed column col of the kept
+// scans.
+func (p *eventPull) feedText(col int) *textColumn {
+	size := 0
 	for _, k := range p.kept {
-		r := k.row
-		for _, s := range rawStr {
-			appendStr(s.b, r[s.col])
-		}
-		appendStr(rEventName, tmName)
-		rEventID.Append(p.f.id)
-		if feedAcct, ok := parseInt32(r[c.acct]); ok {
-			rAcct.Append(feedAcct) // the raw table keeps the feed's account
-		} else {
-			rAcct.AppendNull()
-		}
-		rScanTime.Append(arrow.Timestamp(k.wall))
-		rTeam.Append(p.team)
-		rDate.Append(date)
+		size += len(k.row[col])
 	}
-	return rb.NewRecordBatch()
+	c := newTextColumn(len(p.kept), size)
+	if p.repaired == 0 { // every kept field is UTF-8 (run counted those that are not)
+		for _, k := range p.kept {
+			c.addUTF8(k.row[col])
+		}
+		return c
+	}
+	for _, k := range p.kept {
+		c.add(k.row[col])
+	}
+	return c
+}
+
+// constText is a text column holding v in each of the n rows.
+func constText(n int, v string) *textColumn {
+	v = textenc.Valid(v)
+	c := newTextColumn(n, n*len(v))
+	for range n {
+		c.addUTF8(v)
+	}
+	return c
+}
+
+// typeOf is the Arrow type of t's column name.
+func typeOf(t *schemas.Table, name string) arrow.DataType {
+	return t.ArrowSchema().Field(t.ColumnIndex(name)).Type
+}
+
+// rawRecord builds the event's kept scans as archtics_rtx.attendance_raw rows.
+func (p *eventPull) rawRecord(look *lookups) (arrow.RecordBatch, error) {
+	t, n, c := schemas.RTXAttendanceRaw, len(p.kept), &p.col
+	cols := map[string]arrayColumn{
+		"result_code": p.feedText(c.result), "gate": p.feedText(c.gate), "scan_type": p.feedText(c.scanType),
+		"row_name": p.feedText(c.row), "archtics_event_name": p.feedText(c.eventName), "action_time": p.feedText(c.action),
+		"seat_num": p.feedText(c.seat), "section_name": p.feedText(c.section), "channel_ind": p.feedText(c.channel),
+		"attendance_seq_id": p.feedText(c.seq),
+		"event_name":        constText(n, look.tmEventName(p.f.id)),
+		"team":              constText(n, p.team),
+	}
+	eventID := newFixedColumn[int32](typeOf(t, "event_id"), n)
+	acct := newFixedColumn[int32](typeOf(t, "acct_id"), n)
+	scanTime := newFixedColumn[int64](typeOf(t, "ticket_scan_time"), n)
+	date := newFixedColumn[int32](typeOf(t, "event_date"), n)
+	day := int32(p.f.date.Unix() / 86400)
+	for _, k := range p.kept {
+		eventID.add(p.f.id)
+		acct.addOK(parseInt32(k.row[c.acct])) // the raw table keeps the feed's account
+		scanTime.add(k.wall)
+		date.add(day)
+	}
+	cols["event_id"], cols["acct_id"], cols["ticket_scan_time"], cols["event_date"] = eventID, acct, scanTime, date
+	return recordOf(t, n, cols)
 }
 
 // enrichedRecord builds the event's kept scans as
 // archtics_rtx.attendance_enriched rows, with the holders and names the
 // clone gave (clone.holders), and the event's start and the scan's
 // instant as wall clocks of the display zone (zone, loaded as displayLoc).
-func (p *eventPull) enrichedRecord(look *lookups, zone string, displayLoc *time.Location) arrow.RecordBatch {
-	eb := array.NewRecordBuilder(memory.DefaultAllocator, schemas.RTXEnriched.ArrowSchema())
-	defer eb.Release()
-	eb.Reserve(len(p.kept))
-	es := func(name string) *array.StringBuilder {
-		return eb.Field(schemas.RTXEnriched.ColumnIndex(name)).(*array.StringBuilder)
+func (p *eventPull) enrichedRecord(look *lookups, zone string, displayLoc *time.Location) (arrow.RecordBatch, error) {
+	t, n, c := schemas.RTXEnriched, len(p.kept), &p.col
+	cols := map[string]arrayColumn{
+		"archtics_event_name": p.feedText(c.eventName), "section_name": p.feedText(c.section), "row_name": p.feedText(c.row),
+		"gate": p.feedText(c.gate), "scan_type": p.feedText(c.scanType), "attendance_seq_id": p.feedText(c.seq),
+		"display_zone": constText(n, zone), "team": constText(n, p.team),
 	}
-	ei := func(name string) *array.Int32Builder {
-		return eb.Field(schemas.RTXEnriched.ColumnIndex(name)).(*array.Int32Builder)
+	// The holder at scan time (clone.holders: the clone's, else the
+	// feed's through merges) and its primary name; none when nothing was
+	// looked up.
+	names := make([]primaryName, n)
+	var nameBytes [3]int
+	for j := range p.kept {
+		if j < len(p.hasAcct) && p.hasAcct[j] {
+			nm := look.name(p.acct[j])
+			names[j] = nm
+			nameBytes[0] += len(nm.first)
+			nameBytes[1] += len(nm.last)
+			nameBytes[2] += len(nm.email)
+		}
 	}
-	et := func(name string) *array.TimestampBuilder {
-		return eb.Field(schemas.RTXEnriched.ColumnIndex(name)).(*array.TimestampBuilder)
-	}
-	date := arrow.Date32(p.f.date.Unix() / 86400)
-	startMicros := p.f.start.UnixMicro()
-	c := &p.col
-	encStr := []struct {
-		b   *array.StringBuilder
-		col int
-	}{
-		{es("archtics_event_name"), c.eventName}, {es("section_name"), c.section}, {es("row_name"), c.row},
-		{es("gate"), c.gate}, {es("scan_type"), c.scanType},
-	}
-	eSeqText := es("attendance_seq_id")
-	eSeat, eAcct, eEventID := ei("seat_num"), ei("acct_id"), ei("event_id")
-	eStart, eScan := et("event_start"), et("scan_at")
-	eStartWall, eScanWall := et("event_time"), et("ticket_scan_time")
+	first, last, email := newTextColumn(n, nameBytes[0]), newTextColumn(n, nameBytes[1]), newTextColumn(n, nameBytes[2])
+	seat := newFixedColumn[int32](typeOf(t, "seat_num"), n)
+	acct := newFixedColumn[int32](typeOf(t, "acct_id"), n)
+	eventID := newFixedColumn[int32](typeOf(t, "event_id"), n)
+	date := newFixedColumn[int32](typeOf(t, "event_date"), n)
+	start := newFixedColumn[int64](typeOf(t, "event_start"), n)
+	scanAt := newFixedColumn[int64](typeOf(t, "scan_at"), n)
+	startWall := newFixedColumn[int64](typeOf(t, "event_time"), n)
+	scanWall := newFixedColumn[int64](typeOf(t, "ticket_scan_time"), n)
 	walls := &zoneWalls{loc: displayLoc}
-	startWall := walls.micros(p.f.start)
-	eFirst, eLast, eEmail, eZone, eTeam := es("name_first"), es("name_last"), es("email_addr"), es("display_zone"), es("team")
-	eDate := eb.Field(schemas.RTXEnriched.ColumnIndex("event_date")).(*array.Date32Builder)
+	startMicros, startWallMicros := p.f.start.UnixMicro(), walls.micros(p.f.start)
+	day := int32(p.f.date.Unix() / 86400)
 	for j, k := range p.kept {
-		r := k.row
-		for _, s := range encStr {
-			appendStr(s.b, r[s.col])
-		}
-		if seat, ok := parseInt32(r[c.seat]); ok {
-			eSeat.Append(seat)
+		seat.addOK(parseInt32(k.row[c.seat]))
+		if j < len(p.hasAcct) && p.hasAcct[j] {
+			acct.add(p.acct[j])
 		} else {
-			eSeat.AppendNull()
+			acct.addNull()
 		}
-		// The holder at scan time (clone.holders: the clone's, else the
-		// feed's through merges); none when nothing was looked up.
-		acct, hasAcct := int32(0), false
-		if j < len(p.hasAcct) {
-			acct, hasAcct = p.acct[j], p.hasAcct[j]
-		}
-		var name primaryName
-		if hasAcct {
-			eAcct.Append(acct)
-			name = look.name(acct)
-		} else {
-			eAcct.AppendNull()
-		}
-		eStart.Append(arrow.Timestamp(startMicros))
-		eScan.Append(arrow.Timestamp(k.scanned.UnixMicro()))
-		eStartWall.Append(arrow.Timestamp(startWall))
-		eScanWall.Append(arrow.Timestamp(walls.micros(k.scanned)))
-		appendStr(eFirst, name.first)
-		appendStr(eLast, name.last)
-		appendStr(eEmail, name.email)
-		eZone.Append(zone)
-		eEventID.Append(p.f.id)
-		eSeqText.Append(textenc.Valid(r[c.seq]))
-		eTeam.Append(p.team)
-		eDate.Append(date)
+		first.add(names[j].first)
+		last.add(names[j].last)
+		email.add(names[j].email)
+		eventID.add(p.f.id)
+		date.add(day)
+		start.add(startMicros)
+		scanAt.add(k.scanned)
+		startWall.add(startWallMicros)
+		scanWall.add(walls.micros(k.instant()))
 	}
-	return eb.NewRecordBatch()
+	cols["name_first"], cols["name_last"], cols["email_addr"] = first, last, email
+	cols["seat_num"], cols["acct_id"], cols["event_id"], cols["event_date"] = seat, acct, eventID, date
+	cols["event_start"], cols["scan_at"], cols["event_time"], cols["ticket_scan_time"] = start, scanAt, startWall, scanWall
+	return recordOf(t, n, cols)
 }
 
 func parseInt32(s string) (int32, bool) {
