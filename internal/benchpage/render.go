@@ -13,12 +13,13 @@ const (
 	endMarker   = "<!-- bench:end -->"
 )
 
-// baseline names, for a name element of the product's side, the element
-// of the reference that does the same work alone: a metric unit
+// baselines names, for a name element of the product's side, the
+// elements of the references that do the same work alone: a metric unit
 // "q1-archtics-p50-ms" is compared with "q1-duckdb-p50-ms" of the same
-// result, a sub-benchmark "BenchmarkX/archtics" with its sibling
+// result, "write-archtics-s" with "write-pqarrow-s" (arrow-go's Parquet
+// writer alone), a sub-benchmark "BenchmarkX/archtics" with its sibling
 // "BenchmarkX/duckdb" run on the same package and cores.
-var baseline = map[string]string{"archtics": "duckdb"}
+var baselines = map[string][]string{"archtics": {"duckdb", "pqarrow"}}
 
 // Host is what the generator itself saw of the machine, when it runs on
 // the one that ran the benchmarks, right after them.
@@ -43,20 +44,21 @@ func Comparisons(run *Run, r Result) []Comparison {
 	for _, m := range r.Metrics {
 		parts := strings.Split(m.Unit, "-")
 		for i, p := range parts {
-			base, ok := baseline[p]
-			if !ok {
-				continue
-			}
-			bparts := append([]string(nil), parts...)
-			bparts[i] = base
-			bunit := strings.Join(bparts, "-")
-			if bv, ok := r.Metric(bunit); ok && bv != 0 {
-				out = append(out, Comparison{Unit: m.Unit, BaseUnit: bunit, Ratio: m.Value / bv})
+			for _, base := range baselines[p] {
+				bparts := append([]string(nil), parts...)
+				bparts[i] = base
+				bunit := strings.Join(bparts, "-")
+				if bv, ok := r.Metric(bunit); ok && bv != 0 {
+					out = append(out, Comparison{Unit: m.Unit, BaseUnit: bunit, Ratio: m.Value / bv})
+				}
 			}
 		}
 	}
 	parent, last, ok := cutLast(r.Name)
-	if base, known := baseline[last]; ok && known {
+	if !ok {
+		return out
+	}
+	for _, base := range baselines[last] {
 		for _, s := range run.Results {
 			if s.Pkg != r.Pkg || s.Procs != r.Procs || s.Name != parent+"/"+base {
 				continue

@@ -114,8 +114,10 @@ type TickReport struct {
 	// stored read as Windows-1252 (appendStr); the summary's "repaired".
 	Repaired int64
 	// Took is how long each phase took: "pull" (the feed), "clone" (the
-	// holder join and the names), "commit" (building, writing and
-	// committing the files).
+	// holder join and the names), "write+commit" (building, writing and
+	// committing the files, the clone's part running alongside), and
+	// "write", the part of it spent in the table writers, closing them
+	// and committing.
 	Took   map[string]time.Duration
 	Commit *txlog.Commit // Existing set when the tick was committed before
 }
@@ -317,6 +319,17 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 		Watermark: txlog.Watermark{To: at.UTC().Format(time.RFC3339)},
 		Cursors:   cursors, Summary: summary,
 	}
+	// writing is the time spent in the table writers, then closing them
+	// and committing (after the function passed to WriteAndCommit).
+	var writing time.Duration
+	var fnDone time.Time
+	write := func(tw *pipeline.TableWriter, rec arrow.RecordBatch) error {
+		t0 := time.Now()
+		err := tw.Write(rec)
+		rec.Release()
+		writing += time.Since(t0)
+		return err
+	}
 	c, err := w.WriteAndCommit(ctx, req, func(add func(*schemas.Table) *pipeline.TableWriter) error {
 		for _, p := range pulls {
 			if err := ctx.Err(); err != nil {
@@ -329,9 +342,7 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 			if err != nil {
 				return err
 			}
-			err = add(schemas.RTXAttendanceRaw).Write(raw)
-			raw.Release()
-			if err != nil {
+			if err := write(add(schemas.RTXAttendanceRaw), raw); err != nil {
 				return err
 			}
 		}
@@ -352,12 +363,11 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 			if err != nil {
 				return err
 			}
-			err = add(schemas.RTXEnriched).Write(enriched)
-			enriched.Release()
-			if err != nil {
+			if err := write(add(schemas.RTXEnriched), enriched); err != nil {
 				return err
 			}
 		}
+		fnDone = time.Now()
 		return nil
 	}, opts.Writer...)
 	if err != nil {
@@ -365,6 +375,7 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 	}
 	rep.Commit = c
 	rep.Took["write+commit"] = time.Since(phase) // the clone's holders run inside it
+	rep.Took["write"] = writing + time.Since(fnDone)
 	logger.Info("realtime tick", "team", team, "at", at.Format(time.RFC3339), "events", len(pulls),
 		"pulled", rep.Pulled, "kept", kept, "deferred", rep.Deferred, "seq", c.Seq)
 	return rep, nil
