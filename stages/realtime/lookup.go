@@ -94,7 +94,8 @@ type cloneReader struct {
 }
 
 // openClone opens team's clone and reads archtics.event's Ticketmaster
-// names and archtics.acct_merge. The tick opens it while it pulls.
+// names and archtics.acct_merge. The tick opens it while it pulls
+// (seatLoader).
 func openClone(ctx context.Context, w *pipeline.Warehouse, team, cacheDir string) (*cloneReader, error) {
 	db, err := views.OpenViews(ctx, w.Log, "", cacheDir, lookupTables...)
 	if err != nil {
@@ -142,15 +143,130 @@ func (c *cloneReader) Close() {
 	c.db.Close()
 }
 
-// holders sets every kept scan's account (each pull's acct) and reads the
-// primary names of the accounts named; it returns the Holder outcomes'
-// counts.
-func (c *cloneReader) holders(ctx context.Context, pulls []*eventPull) (map[string]int64, error) {
-	outcomes, err := resolveHolders(ctx, c.conn, c.team, pulls, c.look)
+// seatLoader puts the kept scans' seats into the clone while the tick
+// still pulls: each event's as its pull ends (add), on one goroutine and
+// one DuckDB appender. The clone is opened when the first event with a
+// kept scan arrives, so a tick that keeps none never opens it.
+type seatLoader struct {
+	pulls  []*eventPull
+	next   chan int // index in pulls of an event whose pull ended with kept scans
+	done   chan struct{}
+	cl     *cloneReader // nil until the first event arrives
+	err    error        // valid after done
+	seated [][]bool     // per pull, per kept scan: its seat is in tick_seats
+	events []string     // ids of the events with seats in tick_seats
+	seats  int
+}
+
+// startSeatLoader starts the loader's goroutine; call add for each pull
+// that kept scans, then finish.
+func startSeatLoader(ctx context.Context, w *pipeline.Warehouse, team, cacheDir string, pulls []*eventPull) *seatLoader {
+	s := &seatLoader{pulls: pulls, next: make(chan int, len(pulls)), done: make(chan struct{}), seated: make([][]bool, len(pulls))}
+	go func() {
+		defer close(s.done)
+		s.err = s.run(ctx, w, team, cacheDir)
+		for range s.next { // after a failure, let add never block
+		}
+	}()
+	return s
+}
+
+// add hands pull i, ended, to the loader.
+func (s *seatLoader) add(i int) { s.next <- i }
+
+// finish waits until every added pull's seats are loaded and returns the
+// clone (nil when no pull was added) or the first failure.
+func (s *seatLoader) finish() (*cloneReader, error) {
+	close(s.next)
+	<-s.done
+	if s.err != nil {
+		if s.cl != nil {
+			s.cl.Close()
+		}
+		return nil, s.err
+	}
+	return s.cl, nil
+}
+
+func (s *seatLoader) run(ctx context.Context, w *pipeline.Warehouse, team, cacheDir string) error {
+	first, ok := <-s.next
+	if !ok {
+		return nil
+	}
+	cl, err := openClone(ctx, w, team, cacheDir)
+	if err != nil {
+		return err
+	}
+	s.cl = cl
+	if _, err := cl.conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE tick_seats (k BIGINT, event_id INTEGER, section_name VARCHAR,
+row_name VARCHAR, seat_num INTEGER, scan_time TIMESTAMP, feed_acct INTEGER)`); err != nil {
+		return fmt.Errorf("archtics.ticket_holder: %w", err)
+	}
+	err = appendRows(cl.conn, "tick_seats", func(app *duckdb.Appender) error {
+		if err := s.load(ctx, app, first); err != nil {
+			return err
+		}
+		for i := range s.next {
+			if err := s.load(ctx, app, i); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("archtics.ticket_holder: the tick's seats: %w", err)
+	}
+	return nil
+}
+
+// load sets pull pi's accounts to the feed's, merges followed (what a
+// scan gets unless the clone says otherwise), and appends its seats.
+func (s *seatLoader) load(ctx context.Context, app *duckdb.Appender, pi int) error {
+	p, l := s.pulls[pi], s.cl.look
+	p.acct = make([]int32, len(p.kept))
+	p.hasAcct = make([]bool, len(p.kept))
+	for j, k := range p.kept {
+		if feed, ok := parseInt32(k.row[p.col.acct]); ok {
+			p.acct[j], p.hasAcct[j] = l.winner(feed), true
+		}
+	}
+	seated := make([]bool, len(p.kept))
+	s.seated[pi] = seated
+	s.events = append(s.events, strconv.Itoa(int(p.f.id)))
+	c := &p.col
+	for j, k := range p.kept {
+		seat, ok := parseInt32(k.row[c.seat])
+		if !ok {
+			continue
+		}
+		if j%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		s.seats++
+		seated[j] = true
+		var feed any
+		if p.hasAcct[j] {
+			feed = p.acct[j]
+		}
+		if err := app.AppendRow(int64(pi)<<32|int64(j), p.f.id, nullable(k.row[c.section]), nullable(k.row[c.row]), seat,
+			time.UnixMicro(k.wall).UTC(), feed); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// holders resolves every kept scan's account from the seats s loaded
+// (resolveHolders) and reads the primary names of the accounts named; it
+// returns the Holder outcomes' counts.
+func (s *seatLoader) holders(ctx context.Context) (map[string]int64, error) {
+	outcomes, err := s.resolveHolders(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("archtics.ticket_holder: %w", err)
 	}
-	if err := loadNames(ctx, c.conn, c.team, pulls, c.look); err != nil {
+	if err := loadNames(ctx, s.cl.conn, s.cl.team, s.pulls, s.cl.look); err != nil {
 		return nil, fmt.Errorf("archtics.cust: %w", err)
 	}
 	return outcomes, nil
@@ -159,67 +275,15 @@ func (c *cloneReader) holders(ctx context.Context, pulls []*eventPull) (map[stri
 // resolveHolders sets each kept scan's account: the clone's holder of its
 // seat at its ticket_scan_time when archtics.ticket_holder has one, else
 // the feed's acct_id followed through the clone's merges (see the Holder
-// outcomes). The scans' seats, with the feed's account, go into a
-// temporary table (DuckDB's appender) and are joined with the view in one
+// outcomes). The scans' seats, with the feed's account, are in the
+// temporary table tick_seats (seatLoader), joined with the view in one
 // statement (the join holder.go documents), the view restricted to the
 // tick's events. Only the scans whose holder is not the feed's come back
 // (a few percent): reading a million rows back through database/sql would
 // cost more than the join.
-func resolveHolders(ctx context.Context, conn *sql.Conn, team string, pulls []*eventPull, l *lookups) (map[string]int64, error) {
+func (s *seatLoader) resolveHolders(ctx context.Context) (map[string]int64, error) {
 	out := map[string]int64{}
-	// First the feed's account, merges followed: what a scan gets unless
-	// the clone says otherwise.
-	for _, p := range pulls {
-		p.acct = make([]int32, len(p.kept))
-		p.hasAcct = make([]bool, len(p.kept))
-		for j, k := range p.kept {
-			if feed, ok := parseInt32(k.row[p.col.acct]); ok {
-				p.acct[j], p.hasAcct[j] = l.winner(feed), true
-			}
-		}
-	}
-	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE tick_seats (k BIGINT, event_id INTEGER, section_name VARCHAR,
-row_name VARCHAR, seat_num INTEGER, scan_time TIMESTAMP, feed_acct INTEGER)`); err != nil {
-		return nil, err
-	}
-	var events []string
-	seated := make([][]bool, len(pulls))
-	seats := 0
-	err := appendRows(conn, "tick_seats", func(app *duckdb.Appender) error {
-		for pi, p := range pulls {
-			if len(p.kept) == 0 {
-				continue
-			}
-			seated[pi] = make([]bool, len(p.kept))
-			events = append(events, strconv.Itoa(int(p.f.id)))
-			c := &p.col
-			for j, k := range p.kept {
-				seat, ok := parseInt32(k.row[c.seat])
-				if !ok {
-					continue
-				}
-				if j%4096 == 0 {
-					if err := ctx.Err(); err != nil {
-						return err
-					}
-				}
-				seats++
-				seated[pi][j] = true
-				var feed any
-				if p.hasAcct[j] {
-					feed = p.acct[j]
-				}
-				if err := app.AppendRow(int64(pi)<<32|int64(j), p.f.id, nullable(k.row[c.section]), nullable(k.row[c.row]), seat,
-					time.UnixMicro(k.wall).UTC(), feed); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("the tick's seats: %w", err)
-	}
+	conn := s.cl.conn
 	// differs[k]: the clone's holder (valid) when it is not the feed's
 	// account; absent from it, the clone agrees with the feed.
 	type cloneSays struct {
@@ -227,7 +291,7 @@ row_name VARCHAR, seat_num INTEGER, scan_time TIMESTAMP, feed_acct INTEGER)`); e
 		valid bool
 	}
 	differs := map[int64]cloneSays{}
-	if seats > 0 {
+	if s.seats > 0 {
 		// Two intervals of one seat should not overlap; should the clone
 		// hold such a pair, the later hand-over wins, the same every tick.
 		// (An inner join, then a left join on k: DuckDB plans a left join
@@ -235,7 +299,7 @@ row_name VARCHAR, seat_num INTEGER, scan_time TIMESTAMP, feed_acct INTEGER)`); e
 		q := `WITH held AS (
   SELECT s.k, arg_max(h.acct_id, h.held_from) AS holder
   FROM tick_seats AS s
-  JOIN (SELECT * FROM archtics.ticket_holder WHERE team = ? AND event_id IN (` + strings.Join(events, ", ") + `)) AS h
+  JOIN (SELECT * FROM archtics.ticket_holder WHERE team = ? AND event_id IN (` + strings.Join(s.events, ", ") + `)) AS h
     ON h.event_id = s.event_id AND h.section_name IS NOT DISTINCT FROM s.section_name
     AND h.row_name IS NOT DISTINCT FROM s.row_name AND h.seat_num = s.seat_num
     AND h.held_from <= s.scan_time AND (h.held_until IS NULL OR s.scan_time < h.held_until)
@@ -244,7 +308,7 @@ row_name VARCHAR, seat_num INTEGER, scan_time TIMESTAMP, feed_acct INTEGER)`); e
 )
 SELECT s.k, held.holder FROM tick_seats AS s LEFT JOIN held ON held.k = s.k
 WHERE held.holder IS DISTINCT FROM s.feed_acct`
-		err = scanRows(ctx, conn, q, []any{team}, func(r *sql.Rows) error {
+		err := scanRows(ctx, conn, q, []any{s.cl.team}, func(r *sql.Rows) error {
 			var k int64
 			var holder sql.NullInt32
 			if err := r.Scan(&k, &holder); err != nil {
@@ -260,11 +324,11 @@ WHERE held.holder IS DISTINCT FROM s.feed_acct`
 	if _, err := conn.ExecContext(ctx, `DROP TABLE tick_seats`); err != nil {
 		return nil, err
 	}
-	for pi, p := range pulls {
+	for pi, p := range s.pulls {
 		for j := range p.kept {
 			c, differ := differs[int64(pi)<<32|int64(j)]
 			switch {
-			case seated[pi] != nil && seated[pi][j] && !differ: // the clone's holder is the feed's account
+			case s.seated[pi] != nil && s.seated[pi][j] && !differ: // the clone's holder is the feed's account
 				out[HolderClone]++
 			case differ && c.valid: // the clone names another holder
 				out[HolderClone]++

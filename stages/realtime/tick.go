@@ -235,25 +235,34 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 		pulls[i] = &eventPull{f: f, at: at, loc: loc, team: team, pageSize: opts.PageSize}
 	}
 	phase := time.Now()
-	if err := pullAll(ctx, src, pulls, opts.Concurrency); err != nil {
-		return nil, fmt.Errorf("tick %s at %s: %w", team, at.Format(time.RFC3339), err)
-	}
-	rep.Took["pull"] = time.Since(phase)
 	// The clone is read only for the holders of kept scans: most ticks of
 	// a game day keep none (before the gates open, after the last entry),
-	// and opening it costs more than such a tick's whole pull.
-	var cl *cloneReader
-	for _, p := range pulls {
-		if len(p.kept) > 0 {
-			c, err := openClone(ctx, w, team, opts.CacheDir)
-			if err != nil {
-				return nil, fmt.Errorf("tick %s at %s: read the clone: %w", team, at.Format(time.RFC3339), err)
-			}
-			cl = c
-			defer cl.Close()
-			break
+	// and opening it costs more than such a tick's whole pull. It is
+	// opened, and the kept scans' seats loaded into it, while the other
+	// events are still being pulled.
+	lctx, lcancel := context.WithCancel(ctx)
+	defer lcancel()
+	seats := startSeatLoader(lctx, w, team, opts.CacheDir, pulls)
+	err = pullAll(ctx, src, pulls, opts.Concurrency, func(i int) {
+		if len(pulls[i].kept) > 0 {
+			seats.add(i)
 		}
+	})
+	if err != nil {
+		lcancel()
+		if cl, _ := seats.finish(); cl != nil {
+			cl.Close()
+		}
+		return nil, fmt.Errorf("tick %s at %s: %w", team, at.Format(time.RFC3339), err)
 	}
+	cl, err := seats.finish()
+	if err != nil {
+		return nil, fmt.Errorf("tick %s at %s: read the clone: %w", team, at.Format(time.RFC3339), err)
+	}
+	if cl != nil {
+		defer cl.Close()
+	}
+	rep.Took["pull"] = time.Since(phase)
 	phase = time.Now()
 
 	cursors := map[string]string{PreferredTimeZoneCursor: zone}
@@ -299,7 +308,7 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 	if kept > 0 {
 		look = cl.look
 		go func() {
-			holders, err := cl.holders(hctx, pulls)
+			holders, err := seats.holders(hctx)
 			if err == nil {
 				rep.Holders = holders
 				rep.Took["clone"] = time.Since(phase)
@@ -530,16 +539,22 @@ type eventPull struct {
 	hasAcct []bool
 }
 
-// pullAll runs the pulls, at most n at once; the first error cancels the
-// others.
-func pullAll(ctx context.Context, src Source, pulls []*eventPull, n int) error {
+// pullAll runs the pulls, at most n at once, and calls ended with the
+// index of each pull that ends well; the first error cancels the others.
+func pullAll(ctx context.Context, src Source, pulls []*eventPull, n int, ended func(int)) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(n, 1))
-	for _, p := range pulls {
+	for i, p := range pulls {
 		if gctx.Err() != nil {
 			break
 		}
-		g.Go(func() error { return p.run(gctx, src) })
+		g.Go(func() error {
+			if err := p.run(gctx, src); err != nil {
+				return err
+			}
+			ended(i)
+			return nil
+		})
 	}
 	if err := g.Wait(); err != nil {
 		return err
