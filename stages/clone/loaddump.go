@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -344,30 +345,43 @@ func (o setWriter) abort() {
 	o.tw.Abort()
 }
 
+// close finishes and uploads every table's files, the tables at once:
+// each waits for its encoder, then writes its last row group and
+// uploads, and one table's wait need not hold up another's work. The
+// files are returned in the order the tables were opened.
 func (s *writerSet) close(ctx context.Context) ([]txlog.FileEntry, []*schemas.Table, error) {
-	var files []txlog.FileEntry
-	var tables []*schemas.Table
+	fss := make([][]txlog.FileEntry, len(s.writers))
+	errs := make([]error, len(s.writers))
+	var wg sync.WaitGroup
 	for i, o := range s.writers {
-		var err error
-		if o.pipe != nil {
-			err = o.pipe.Close()
-		}
-		var fs []txlog.FileEntry
-		if err == nil {
-			fs, err = o.tw.Close(ctx)
-		}
-		if err != nil {
-			o.tw.Abort()
-			for _, rest := range s.writers[i+1:] {
-				rest.abort()
+		wg.Go(func() {
+			if o.pipe != nil {
+				errs[i] = o.pipe.Close()
 			}
-			s.writers = nil
+			if errs[i] == nil {
+				fss[i], errs[i] = o.tw.Close(ctx)
+			}
+			if errs[i] != nil {
+				o.tw.Abort()
+			}
+		})
+	}
+	wg.Wait()
+	writers := s.writers
+	s.writers = nil
+	for _, err := range errs {
+		if err != nil {
+			// The first table's that failed; the files of those that did
+			// not are uploaded but never committed, as after a crash.
 			return nil, nil, err
 		}
-		files = append(files, fs...)
+	}
+	var files []txlog.FileEntry
+	var tables []*schemas.Table
+	for i, o := range writers {
+		files = append(files, fss[i]...)
 		tables = append(tables, o.tw.Table())
 	}
-	s.writers = nil
 	return files, tables, nil
 }
 
