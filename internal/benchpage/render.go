@@ -35,13 +35,22 @@ type Comparison struct {
 }
 
 // Comparisons pairs r's figures with their baselines in run: its metric
-// units naming the product with the same units naming the baseline, and,
-// when r is a sub-benchmark named for the product, its time per op with
-// its baseline sibling's.
+// units naming the product with the same units naming the baseline, a
+// unit naming no side with the same unit prefixed by the baseline's name
+// ("rows/s" with "duckdb-rows/s"), and, when r is a sub-benchmark named
+// for the product, its time per op with its baseline sibling's.
 func Comparisons(run *Run, r Result) []Comparison {
 	var out []Comparison
 	for _, m := range r.Metrics {
 		parts := strings.Split(m.Unit, "-")
+		if !namesSide(parts) {
+			for _, base := range baseline {
+				if bv, ok := r.Metric(base + "-" + m.Unit); ok && bv != 0 {
+					out = append(out, Comparison{Unit: m.Unit, BaseUnit: base + "-" + m.Unit, Ratio: m.Value / bv})
+				}
+			}
+			continue
+		}
 		for i, p := range parts {
 			base, ok := baseline[p]
 			if !ok {
@@ -69,6 +78,19 @@ func Comparisons(run *Run, r Result) []Comparison {
 		}
 	}
 	return out
+}
+
+// namesSide tells whether the elements of a unit name the product or a
+// baseline.
+func namesSide(parts []string) bool {
+	for _, p := range parts {
+		for product, base := range baseline {
+			if p == product || p == base {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func cutLast(name string) (parent, last string, ok bool) {
