@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -50,6 +51,17 @@ func TestParse(t *testing.T) {
 				{"BenchmarkDedup/100k", 2, "peak-heap-MB-over-input", 106.9},
 			},
 			ratios: []wantRatio{{"BenchmarkQueryVsDuckDB", 2, "archtics-p50-ms", "", 272.0 / 84.40}},
+		},
+		{
+			file: "load-dump.txt", results: 1, cpu: []string{cpu},
+			metrics: []wantMetric{
+				{"BenchmarkLoadDump", 2, "rows/s", 162268},
+				{"BenchmarkLoadDump", 2, "duckdb-rows/s", 124378},
+			},
+			ratios: []wantRatio{
+				{"BenchmarkLoadDump", 2, "rows/s", "", 162268.0 / 124378},
+				{"BenchmarkLoadDump", 2, "cpu-s/op", "", 9.848 / 12.81},
+			},
 		},
 		{
 			file: "pairs.txt", results: 6, cpu: []string{cpu},
@@ -114,10 +126,16 @@ func TestParse(t *testing.T) {
 					t.Errorf("%s-%d: no comparison of %s with %q", w.name, w.procs, w.unit, w.baseName)
 				}
 			}
-			// Only the product's side is compared with a baseline.
+			// Only the product's figures are compared, each with one the
+			// run measured for the baseline.
 			for _, r := range run.Results {
-				if len(Comparisons(run, r)) > 0 && !strings.Contains(r.Name, "archtics") && !strings.Contains(r.Name, "DuckDB") && r.Name != "BenchmarkTickScans/10k" {
-					t.Errorf("%s has a comparison: %+v", r.Name, Comparisons(run, r))
+				for _, c := range Comparisons(run, r) {
+					if slices.ContainsFunc(strings.Split(c.Unit, "-"), isBaseline) {
+						t.Errorf("%s: %s, a baseline figure, is compared as the product's", r.Name, c.Unit)
+					}
+					if c.BaseName == "" && !slices.ContainsFunc(strings.Split(c.BaseUnit, "-"), isBaseline) || c.BaseName != "" && !isBaseline(c.BaseName[strings.LastIndex(c.BaseName, "/")+1:]) {
+						t.Errorf("%s: %s compared with %s %s, not a baseline", r.Name, c.Unit, c.BaseName, c.BaseUnit)
+					}
 				}
 			}
 			if len(run.Failures) != len(tc.failures) {
@@ -150,6 +168,11 @@ func TestSection(t *testing.T) {
 			"| `BenchmarkQueryVsDuckDB` | `archtics/cmd/archtics` | 2 | 1.47 s | 272 archtics-p50-ms, 84.4 duckdb-p50-ms, 296 first-ms, 3.22 x-duckdb | archtics-p50-ms / duckdb-p50-ms = 3.22 |",
 			"92,784 accounts", "16,798 ns/account",
 			"Machine: linux/amd64, Oxide Virtual Turin-like Processor, 2 cores, load average 1.72 2.34 2.63 (1, 5, 15 minutes) as the run ended.",
+		}},
+		{"load-dump.txt", Host{}, []string{
+			"| `BenchmarkLoadDump` | `archtics/stages/clone` | 2 | 10.7 s | 9.85 cpu-s/op, 12.8 duckdb-cpu-s/op, 124,378 duckdb-rows/s, 1,730,551 rows, 162,268 rows/s, 0.766 x-duckdb |",
+			"rows/s / duckdb-rows/s = 1.30",
+			"cpu-s/op / duckdb-cpu-s/op = 0.77",
 		}},
 		{"pairs.txt", Host{}, []string{
 			"| `BenchmarkPair/archtics` | `example` | 2 | 281 µs |  | 406.40 × `BenchmarkPair/duckdb` |",
@@ -293,4 +316,14 @@ func find(run *Run, name string, procs int) (Result, bool) {
 		}
 	}
 	return Result{}, false
+}
+
+// isBaseline says whether name is one of the baselines' names.
+func isBaseline(name string) bool {
+	for _, bases := range baselines {
+		if slices.Contains(bases, name) {
+			return true
+		}
+	}
+	return false
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -36,13 +37,24 @@ type Comparison struct {
 }
 
 // Comparisons pairs r's figures with their baselines in run: its metric
-// units naming the product with the same units naming the baseline, and,
-// when r is a sub-benchmark named for the product, its time per op with
-// its baseline sibling's.
+// units naming the product with the same units naming the baseline, a
+// unit naming no side with the same unit prefixed by the baseline's name
+// ("rows/s" with "duckdb-rows/s"), and, when r is a sub-benchmark named
+// for the product, its time per op with its baseline sibling's.
 func Comparisons(run *Run, r Result) []Comparison {
 	var out []Comparison
 	for _, m := range r.Metrics {
 		parts := strings.Split(m.Unit, "-")
+		if !namesSide(parts) {
+			for _, bases := range baselines {
+				for _, base := range bases {
+					if bv, ok := r.Metric(base + "-" + m.Unit); ok && bv != 0 {
+						out = append(out, Comparison{Unit: m.Unit, BaseUnit: base + "-" + m.Unit, Ratio: m.Value / bv})
+					}
+				}
+			}
+			continue
+		}
 		for i, p := range parts {
 			for _, base := range baselines[p] {
 				bparts := append([]string(nil), parts...)
@@ -71,6 +83,19 @@ func Comparisons(run *Run, r Result) []Comparison {
 		}
 	}
 	return out
+}
+
+// namesSide tells whether the elements of a unit name the product or a
+// baseline.
+func namesSide(parts []string) bool {
+	for _, p := range parts {
+		for product, bases := range baselines {
+			if p == product || slices.Contains(bases, p) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func cutLast(name string) (parent, last string, ok bool) {

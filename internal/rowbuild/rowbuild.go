@@ -348,7 +348,11 @@ func parseCents(s string) (int64, error) {
 }
 
 func parseDate(s string) (int64, error) {
-	t, err := time.Parse("2006-01-02", strings.TrimSpace(s))
+	s = strings.TrimSpace(s)
+	if y, mo, d, ok := civilDate(s); ok && len(s) == 10 {
+		return time.Date(y, time.Month(mo), d, 0, 0, 0, 0, time.UTC).Unix() / 86400, nil
+	}
+	t, err := time.Parse("2006-01-02", s)
 	if err != nil {
 		return 0, errors.New("not a date (YYYY-MM-DD)")
 	}
@@ -366,10 +370,52 @@ var timestampLayouts = []string{
 
 func parseTimestamp(s string) (int64, error) {
 	s = strings.TrimSpace(s)
+	if y, mo, d, ok := civilDate(s); ok && len(s) == 19 && s[10] == ' ' && s[13] == ':' && s[16] == ':' {
+		h, okh := digits2(s[11:13])
+		mi, okm := digits2(s[14:16])
+		sec, oks := digits2(s[17:19])
+		if okh && okm && oks && h < 24 && mi < 60 && sec < 60 {
+			return time.Date(y, time.Month(mo), d, h, mi, sec, 0, time.UTC).UnixMicro(), nil
+		}
+	}
 	for _, layout := range timestampLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t.UnixMicro(), nil
 		}
 	}
 	return 0, errors.New("not a timestamp (YYYY-MM-DD HH:MM:SS)")
+}
+
+// civilDate reads the valid date "YYYY-MM-DD" s starts with, the one
+// spelling nearly every date and timestamp of a dump has, without
+// time.Parse's layout walk (the load's costliest conversion). Anything
+// else is not ok, and goes to time.Parse, which decides.
+func civilDate(s string) (y, m, d int, ok bool) {
+	if len(s) < 10 || s[4] != '-' || s[7] != '-' {
+		return 0, 0, 0, false
+	}
+	hi, ok1 := digits2(s[0:2])
+	lo, ok2 := digits2(s[2:4])
+	m, ok3 := digits2(s[5:7])
+	d, ok4 := digits2(s[8:10])
+	y = hi*100 + lo
+	if !ok1 || !ok2 || !ok3 || !ok4 || m < 1 || m > 12 || d < 1 || d > daysIn(time.Month(m), y) {
+		return 0, 0, 0, false
+	}
+	return y, m, d, true
+}
+
+func digits2(s string) (int, bool) {
+	a, b := s[0]-'0', s[1]-'0'
+	return int(a)*10 + int(b), a <= 9 && b <= 9
+}
+
+func daysIn(m time.Month, year int) int {
+	if m == time.February {
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	}
+	return 31 - int(m-1)%7%2
 }

@@ -2,7 +2,10 @@ package rowbuild
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -105,5 +108,47 @@ func TestBuilderValues(t *testing.T) {
 	}
 	if got := rec.Column(20).(*array.Timestamp).Value(0).ToTime(arrow.Microsecond).UTC().Format("2006-01-02 15:04:05"); got != "2026-11-20 11:59:59" {
 		t.Errorf("upd_date = %s", got)
+	}
+}
+
+// TestDateAndTimestampAsTimeParse: the dates and timestamps parsed
+// without time.Parse have the values, and the errors, time.Parse gives,
+// for every day of three centuries' edges and leap rules, and for
+// spellings that are not quite the canonical one.
+func TestDateAndTimestampAsTimeParse(t *testing.T) {
+	var inputs []string
+	for _, y := range []int{0, 1, 1899, 1900, 1969, 1970, 1999, 2000, 2024, 2026, 2100, 2400, 9999} {
+		for m := 0; m <= 13; m++ {
+			for d := 0; d <= 32; d++ {
+				inputs = append(inputs, fmt.Sprintf("%04d-%02d-%02d", y, m, d))
+			}
+		}
+	}
+	for _, hms := range []string{"00:00:00", "23:59:59", "12:30:45", "24:00:00", "23:60:00", "23:59:60", "1:02:03", "01:2:03"} {
+		for _, date := range []string{"2026-11-20", "2024-02-29", "2026-02-29", "1969-12-31", "0000-01-01"} {
+			inputs = append(inputs, date+" "+hms)
+		}
+	}
+	inputs = append(inputs, "2026-11-20T12:00:00", " 2026-11-20 12:00:00 ", "2026-11-20 12:00:00.5", "2026-11-2a", "2026/11/20",
+		"2026-11-20 12:00", "+026-11-20", "2026-11-20 12:00:00Z", "２026-11-20", "")
+	want := func(layouts []string, s string) (time.Time, bool) {
+		for _, l := range layouts {
+			if v, err := time.Parse(l, strings.TrimSpace(s)); err == nil {
+				return v, true
+			}
+		}
+		return time.Time{}, false
+	}
+	for _, s := range inputs {
+		t.Run(s, func(t *testing.T) {
+			w, ok := want([]string{"2006-01-02"}, s)
+			if got, err := parseDate(s); ok != (err == nil) || ok && got != w.Unix()/86400 {
+				t.Errorf("parseDate(%q) = %d, %v; time.Parse says %v, %t", s, got, err, w, ok)
+			}
+			w, ok = want(timestampLayouts, s)
+			if got, err := parseTimestamp(s); ok != (err == nil) || ok && got != w.UnixMicro() {
+				t.Errorf("parseTimestamp(%q) = %d, %v; time.Parse says %v, %t", s, got, err, w, ok)
+			}
+		})
 	}
 }

@@ -1,11 +1,12 @@
 package clone
 
 import (
-	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"archtics/schemas"
 )
@@ -16,18 +17,38 @@ import (
 // field may hold any text and a record is always one physical line; any
 // other escape is an error of its line.
 //
+// A goroutine reads ahead (for a dump part: decompresses, and hashes the
+// compressed bytes) while the caller splits and converts the lines before:
+// the two halves of a file's reading run on two cores. It hands over
+// blocks of whole lines, each one string, so a line and its fields are
+// substrings of a block and cost no allocation of their own. Close stops
+// it.
+//
 // A failure to read the file itself (I/O, decompression) is a *ReadError:
 // it ends the file, and every later Next returns it again. A line that
 // reads but does not split is an error of that line only; the next call
 // reads the next line.
 type DelimitedReader struct {
 	name   string
-	r      *bufio.Reader
+	blocks chan lineBlock
+	stop   chan struct{}
+	exited chan struct{}
+	once   sync.Once
+	text   string // the block being read: whole lines, or the file's last line without its '\n'
+	pos    int    // where the next line of text starts
+	srcErr error  // what ended the blocks (io.EOF at the end)
 	line   int64
 	fields []string
 	sb     strings.Builder
-	long   []byte // assembles a line longer than the buffer
 	err    *ReadError
+}
+
+// lineBlock is what the read-ahead hands over: whole lines, and with err
+// how the file ended after them (io.EOF: text ends with the file's last
+// line, which may lack its '\n').
+type lineBlock struct {
+	text string
+	err  error
 }
 
 // MaxLineBytes bounds one record's line. A dump line holds one row of a
@@ -52,21 +73,30 @@ func (e *ReadError) Unwrap() error { return e.Err }
 
 // NewDelimitedReader reads and checks the header of a file of table t:
 // its columns must be t's, in t's order. name is used in errors.
+//
+// It starts reading r ahead, which it stops at the end of r, at r's first
+// error or on Close: the caller must Close it unless it read it to io.EOF
+// or a *ReadError, and must not use r before Close has returned.
 func NewDelimitedReader(name string, r io.Reader, t *schemas.Table) (*DelimitedReader, error) {
-	d := &DelimitedReader{name: name, r: bufio.NewReaderSize(r, 1<<20)}
+	d := &DelimitedReader{name: name, blocks: make(chan lineBlock, readAheadBlocks), stop: make(chan struct{}), exited: make(chan struct{})}
+	go d.readAhead(r)
 	header, _, err := d.Next()
 	if err == io.EOF {
+		d.Close()
 		return nil, fmt.Errorf("%s: empty file, want a header line", name)
 	}
 	if err != nil {
+		d.Close()
 		return nil, err
 	}
 	if len(header) != len(t.Columns) {
+		d.Close()
 		return nil, fmt.Errorf("%s line 1: header has %d columns, %s has %d: is this the right table's file?",
 			name, len(header), t.FullName(), len(t.Columns))
 	}
 	for i, c := range t.Columns {
 		if !strings.EqualFold(strings.TrimSpace(header[i]), c.Name) {
+			d.Close()
 			return nil, fmt.Errorf("%s line 1: header column %d is %q, want %q", name, i+1, header[i], c.Name)
 		}
 	}
@@ -99,7 +129,16 @@ func (d *DelimitedReader) Next() (fields []string, raw string, err error) {
 	d.fields = d.fields[:0]
 	if strings.IndexByte(text, '\\') < 0 {
 		// The common case: no escapes, fields are substrings of the line.
-		d.fields = append(d.fields, strings.Split(text, "|")...)
+		rest := text
+		for {
+			i := strings.IndexByte(rest, '|')
+			if i < 0 {
+				break
+			}
+			d.fields = append(d.fields, rest[:i])
+			rest = rest[i+1:]
+		}
+		d.fields = append(d.fields, rest)
 		return d.fields, text, nil
 	}
 	d.sb.Reset()
@@ -135,26 +174,130 @@ func (d *DelimitedReader) Next() (fields []string, raw string, err error) {
 	return d.fields, text, nil
 }
 
-// readLine reads up to and including the next '\n', like ReadString, but
-// fails on a line longer than MaxLineBytes instead of growing without end.
+// readLine returns the next line with its '\n', or the file's last line
+// if that has none; at the end "" and io.EOF, after a failure "" and the
+// failure.
 func (d *DelimitedReader) readLine() (string, error) {
-	chunk, err := d.r.ReadSlice('\n')
-	if err != bufio.ErrBufferFull {
-		return string(chunk), err
-	}
-	d.long = append(d.long[:0], chunk...)
-	for err == bufio.ErrBufferFull {
-		if len(d.long) > MaxLineBytes {
-			return "", fmt.Errorf("line %d is longer than %d MiB: not a dump file, or a damaged one", d.line+1, MaxLineBytes>>20)
+	for {
+		if d.pos < len(d.text) {
+			rest := d.text[d.pos:]
+			if i := strings.IndexByte(rest, '\n'); i >= 0 {
+				d.pos += i + 1
+				return rest[:i+1], nil
+			}
+			d.pos = len(d.text) // the last line, without a '\n'
+			return rest, nil
 		}
-		chunk, err = d.r.ReadSlice('\n')
-		d.long = append(d.long, chunk...)
+		if d.srcErr != nil {
+			return "", d.srcErr
+		}
+		b, ok := <-d.blocks
+		if !ok {
+			// Closed, by this reader's own Close.
+			return "", errClosed
+		}
+		d.text, d.pos, d.srcErr = b.text, 0, b.err
 	}
-	text := string(d.long)
-	if cap(d.long) > 4<<20 {
-		d.long = nil // do not keep one freak line's buffer for the rest of the file
+}
+
+var errClosed = errors.New("the reader was closed")
+
+// Close stops the read-ahead and waits for it to end, after which the
+// reader is done with r. It is safe to call more than once.
+func (d *DelimitedReader) Close() {
+	d.once.Do(func() { close(d.stop) })
+	<-d.exited
+}
+
+// readAheadBlocks is how many blocks of lines the read-ahead may hold
+// before the caller takes them, and readBlockBytes the size of one.
+const (
+	readAheadBlocks = 4
+	readBlockBytes  = 512 << 10
+)
+
+// readAhead cuts r into blocks of whole lines for Next, until r ends or
+// fails, or Close.
+func (d *DelimitedReader) readAhead(r io.Reader) {
+	defer close(d.exited)
+	defer close(d.blocks)
+	lr := lineBlocks{r: r, buf: make([]byte, readBlockBytes)}
+	for {
+		b := lr.next()
+		select {
+		case d.blocks <- b:
+		case <-d.stop:
+			return
+		}
+		if b.err != nil {
+			return
+		}
 	}
-	return text, err
+}
+
+// lineBlocks cuts a stream into blocks of whole lines.
+type lineBlocks struct {
+	r          io.Reader
+	buf        []byte
+	start, end int // buf[start:end]: bytes read, not yet handed over (part of a line)
+}
+
+// next reads until it holds at least half a buffer, then returns the
+// whole lines it holds as one string, keeping the part of a line after
+// them for the next call. At the end of r it returns what is left and
+// io.EOF; on a failure, the whole lines before it and the failure (the
+// part of a line after them is lost); on a line longer than
+// MaxLineBytes, an error saying so.
+func (l *lineBlocks) next() lineBlock {
+	for {
+		if l.start > 0 {
+			l.end = copy(l.buf, l.buf[l.start:l.end])
+			l.start = 0
+		}
+		if l.end == len(l.buf) {
+			if l.end >= MaxLineBytes {
+				return lineBlock{err: fmt.Errorf("a line is longer than %d MiB: not a dump file, or a damaged one", MaxLineBytes>>20)}
+			}
+			grown := make([]byte, 2*len(l.buf))
+			copy(grown, l.buf[:l.end])
+			l.buf = grown
+		}
+		from := l.end
+		var err error
+		for l.end-from < len(l.buf)/2 && l.end < len(l.buf) && err == nil {
+			var n int
+			n, err = l.r.Read(l.buf[l.end:])
+			l.end += n
+		}
+		if err == io.EOF {
+			text := string(l.buf[:l.end])
+			l.start, l.end = 0, 0
+			return lineBlock{text: text, err: io.EOF}
+		}
+		// Only the bytes just read may hold a '\n': the part of a line
+		// kept from before holds none.
+		i := bytes.LastIndexByte(l.buf[from:l.end], '\n')
+		if i < 0 && err == nil {
+			continue
+		}
+		cut := 0
+		if i >= 0 {
+			cut = from + i + 1
+		}
+		text := string(l.buf[:cut])
+		if err != nil {
+			l.start, l.end = 0, 0
+			return lineBlock{text: text, err: err}
+		}
+		l.start = cut
+		if len(l.buf) > readBlockBytes && l.end-cut <= readBlockBytes {
+			// Do not keep one freak line's buffer for the rest of the file.
+			rest := make([]byte, readBlockBytes)
+			l.end = copy(rest, l.buf[cut:l.end])
+			l.buf, l.start = rest, 0
+		}
+		return lineBlock{text: text}
+	}
 }
 
 // showEscape shows a backslash and the byte after it as text that is

@@ -2,10 +2,12 @@ package clone
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"archtics/schemas"
 )
@@ -161,4 +163,79 @@ func (r *repeatReader) Read(p []byte) (int, error) {
 		p[i] = r.b
 	}
 	return len(p), nil
+}
+
+// TestDelimitedReaderBlocks: lines come out whole and in order however the
+// bytes arrive (one at a time, in halves, with the last data and the end
+// together) and whatever their length against the read-ahead's blocks
+// (lines of a byte, lines longer than a block, the last without '\n').
+func TestDelimitedReaderBlocks(t *testing.T) {
+	header := strings.Join(columnNames(schemas.Event), "|") + "\n"
+	var lines []string
+	for i := range 2000 {
+		n := (i * 7919) % 900
+		switch i % 500 {
+		case 17:
+			n = readBlockBytes + 3 // longer than a block
+		case 18:
+			n = 3*readBlockBytes + 11
+		}
+		lines = append(lines, fmt.Sprintf("%d|%s", i, strings.Repeat(string(rune('a'+i%26)), n)))
+	}
+	body := strings.Join(lines, "\n") // the last line without its '\n'
+	for _, tc := range []struct {
+		name string
+		r    func(io.Reader) io.Reader
+	}{
+		{"as is", func(r io.Reader) io.Reader { return r }},
+		{"one byte at a time", iotest.OneByteReader},
+		{"halves", iotest.HalfReader},
+		{"data with the end", iotest.DataErrReader},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := NewDelimitedReader("f.txt", tc.r(strings.NewReader(header+body)), schemas.Event)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			for i, want := range lines {
+				fields, raw, err := d.Next()
+				if err != nil {
+					t.Fatalf("line %d: %v", i+2, err)
+				}
+				if raw != want || len(fields) != 2 || fields[0]+"|"+fields[1] != want {
+					t.Fatalf("line %d: %d bytes in %d fields, want %d bytes", i+2, len(raw), len(fields), len(want))
+				}
+				if d.Line() != int64(i+2) {
+					t.Fatalf("Line() = %d, want %d", d.Line(), i+2)
+				}
+			}
+			if _, _, err := d.Next(); err != io.EOF {
+				t.Fatalf("after the last line: %v, want io.EOF", err)
+			}
+		})
+	}
+}
+
+// TestDelimitedReaderFailureWithData: when a read returns the last bytes
+// and a failure together, the whole lines among them still come out, then
+// the failure.
+func TestDelimitedReaderFailureWithData(t *testing.T) {
+	header := strings.Join(columnNames(schemas.Event), "|") + "\n"
+	damage := errors.New("unexpected EOF")
+	r := iotest.DataErrReader(io.MultiReader(strings.NewReader(header+"a|b\nc|d\npart"), iotest.ErrReader(damage)))
+	d, err := NewDelimitedReader("f.txt.gz", r, schemas.Event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for _, want := range []string{"a|b", "c|d"} {
+		if _, raw, err := d.Next(); err != nil || raw != want {
+			t.Fatalf("got %q, %v; want %q", raw, err, want)
+		}
+	}
+	var re *ReadError
+	if _, _, err := d.Next(); !errors.As(err, &re) || !errors.Is(err, damage) || re.Line != 3 {
+		t.Fatalf("after the whole lines: %v, want a ReadError after line 3 wrapping the damage", err)
+	}
 }

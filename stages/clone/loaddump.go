@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -223,7 +224,7 @@ func LoadDumpWith(ctx context.Context, w *pipeline.Warehouse, dump Dump, team st
 		// makes this load fail with a conflict, not interleave.
 		req.ExpectSeq = head.Seq + 1
 	}
-	ws := &writerSet{w: w, batch: batch}
+	ws := &writerSet{ctx: ctx, w: w, batch: batch}
 	defer ws.abort()
 	rejectsTW, err := ws.open(schemas.Rejects)
 	if err != nil {
@@ -290,11 +291,19 @@ func byTable(files []DumpFile) [][]DumpFile {
 }
 
 // writerSet holds a load's table writers: closed together for the
-// commit, or all aborted.
+// commit, or all aborted. A table's rows go through a pipe (piped): its
+// encoder runs on while the load reads the next tables, and only the
+// commit waits for it.
 type writerSet struct {
+	ctx     context.Context
 	w       *pipeline.Warehouse
 	batch   string
-	writers []*pipeline.TableWriter
+	writers []setWriter
+}
+
+type setWriter struct {
+	tw   *pipeline.TableWriter
+	pipe *pipedWriter // nil: written to directly
 }
 
 func (s *writerSet) open(t *schemas.Table) (*pipeline.TableWriter, error) {
@@ -302,44 +311,84 @@ func (s *writerSet) open(t *schemas.Table) (*pipeline.TableWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("write %s: %w", t.FullName(), err)
 	}
-	s.writers = append(s.writers, tw)
+	s.writers = append(s.writers, setWriter{tw: tw})
 	return tw, nil
+}
+
+// piped opens a writer of t whose record batches are encoded by their
+// own goroutine.
+func (s *writerSet) piped(t *schemas.Table) (*pipeline.TableWriter, *pipedWriter, error) {
+	tw, err := s.open(t)
+	if err != nil {
+		return nil, nil, err
+	}
+	pw := newPipedWriter(s.ctx, tw)
+	s.writers[len(s.writers)-1].pipe = pw
+	return tw, pw, nil
 }
 
 // drop aborts tw and forgets it (its table is written again).
 func (s *writerSet) drop(tw *pipeline.TableWriter) {
-	tw.Abort()
 	for i, o := range s.writers {
-		if o == tw {
+		if o.tw == tw {
+			o.abort()
 			s.writers = append(s.writers[:i], s.writers[i+1:]...)
 			return
 		}
 	}
 }
 
+func (o setWriter) abort() {
+	if o.pipe != nil {
+		o.pipe.Close() // the table writer is not safe for concurrent use
+	}
+	o.tw.Abort()
+}
+
+// close finishes and uploads every table's files, the tables at once:
+// each waits for its encoder, then writes its last row group and
+// uploads, and one table's wait need not hold up another's work. The
+// files are returned in the order the tables were opened.
 func (s *writerSet) close(ctx context.Context) ([]txlog.FileEntry, []*schemas.Table, error) {
-	var files []txlog.FileEntry
-	var tables []*schemas.Table
-	for i, tw := range s.writers {
-		fs, err := tw.Close(ctx)
-		if err != nil {
-			for _, rest := range s.writers[i+1:] {
-				rest.Abort()
+	fss := make([][]txlog.FileEntry, len(s.writers))
+	errs := make([]error, len(s.writers))
+	var wg sync.WaitGroup
+	for i, o := range s.writers {
+		wg.Go(func() {
+			if o.pipe != nil {
+				errs[i] = o.pipe.Close()
 			}
-			s.writers = nil
+			if errs[i] == nil {
+				fss[i], errs[i] = o.tw.Close(ctx)
+			}
+			if errs[i] != nil {
+				o.tw.Abort()
+			}
+		})
+	}
+	wg.Wait()
+	writers := s.writers
+	s.writers = nil
+	for _, err := range errs {
+		if err != nil {
+			// The first table's that failed; the files of those that did
+			// not are uploaded but never committed, as after a crash.
 			return nil, nil, err
 		}
-		files = append(files, fs...)
-		tables = append(tables, tw.Table())
 	}
-	s.writers = nil
+	var files []txlog.FileEntry
+	var tables []*schemas.Table
+	for i, o := range writers {
+		files = append(files, fss[i]...)
+		tables = append(tables, o.tw.Table())
+	}
 	return files, tables, nil
 }
 
 // abort drops every writer not closed (safe after close).
 func (s *writerSet) abort() {
-	for _, tw := range s.writers {
-		tw.Abort()
+	for _, o := range s.writers {
+		o.abort()
 	}
 	s.writers = nil
 }
@@ -352,7 +401,7 @@ func (s *writerSet) abort() {
 func loadDumpTable(ctx context.Context, ws *writerSet, files []DumpFile, rejects *rejectSink, repairs *repairSink,
 	progress func(string, int64), logger *slog.Logger) ([]FileLoad, error) {
 	t := files[0].Table
-	tw, err := ws.open(t)
+	tw, pipe, err := ws.piped(t)
 	if err != nil {
 		return nil, err
 	}
@@ -373,7 +422,7 @@ func loadDumpTable(ctx context.Context, ws *writerSet, files []DumpFile, rejects
 	fls := make([]FileLoad, len(files))
 	for i, f := range files {
 		start := time.Now()
-		scan := fileScan{tw: tw, rejects: rejects, repairs: repairs, record: true, progress: progress,
+		scan := fileScan{pipe: pipe, rejects: rejects, repairs: repairs, record: true, progress: progress,
 			key: func(_ int64, rb *rowbuild.Builder) string {
 				hashes = append(hashes, hashKey(rb))
 				return ""
@@ -443,13 +492,13 @@ func loadDumpTable(ctx context.Context, ws *writerSet, files []DumpFile, rejects
 	}
 	logger.Warn("load-dump: keys on more than one line are rejected; writing the table again without them", "table", t.FullName(), "keys", doubled)
 	ws.drop(tw)
-	if tw, err = ws.open(t); err != nil {
+	if _, pipe, err = ws.piped(t); err != nil {
 		return nil, err
 	}
 	for i, f := range files {
 		// The first pass recorded the rejects and repairs of the other
 		// lines: this one records only the doubled keys'.
-		scan := fileScan{tw: tw, rejects: rejects, repairs: repairs, key: func(line int64, _ *rowbuild.Builder) string {
+		scan := fileScan{pipe: pipe, rejects: rejects, repairs: repairs, key: func(line int64, _ *rowbuild.Builder) string {
 			g, ok := drop[i][line]
 			if !ok {
 				return ""
@@ -494,6 +543,7 @@ func (g dupGroup) reason(files []DumpFile, file int32, line int64) string {
 // fileScan is what one read of a dump file does with its rows.
 type fileScan struct {
 	tw       recordWriter // the rows that load; nil: convert only, write nothing
+	pipe     *pipedWriter // for loadDumpFile: the table's pipe, tw for readDumpFile
 	rejects  *rejectSink
 	repairs  *repairSink
 	record   bool // record rejects and repairs (false: an earlier pass did)
@@ -503,15 +553,17 @@ type fileScan struct {
 	key func(line int64, rb *rowbuild.Builder) string
 }
 
+// loadDumpFile reads f into scan.pipe. A failure to write is reported
+// here if it stopped the read, else when the pipe is closed.
 func loadDumpFile(ctx context.Context, f DumpFile, scan fileScan) (FileLoad, error) {
-	tw := scan.tw
-	pw := newPipedWriter(ctx, tw)
-	scan.tw = pw
+	scan.tw = scan.pipe.From(fmt.Sprintf("%s: write %s", f.Name, f.Table.FullName()))
 	fl, err := readDumpFile(ctx, f, scan)
 	// The reader's error comes first (it names the line), unless it only
 	// says the writer stopped it: then the writer's error is the cause.
-	if werr := pw.Close(); werr != nil && (err == nil || errors.Is(err, errWriterFailed)) {
-		return fl, fmt.Errorf("%s: write %s: %w", f.Name, f.Table.FullName(), werr)
+	if errors.Is(err, errWriterFailed) {
+		if werr := scan.pipe.Close(); werr != nil {
+			return fl, werr
+		}
 	}
 	if err != nil {
 		return fl, err
@@ -549,6 +601,7 @@ func readDumpFile(ctx context.Context, f DumpFile, scan fileScan) (FileLoad, err
 	fatal := func(err error) error {
 		var line int64
 		if dr != nil {
+			dr.Close() // its read-ahead no longer moves src
 			line = dr.Line()
 		}
 		if ctx.Err() != nil {
@@ -575,6 +628,7 @@ func readDumpFile(ctx context.Context, f DumpFile, scan fileScan) (FileLoad, err
 		}
 		return fl, err
 	}
+	defer dr.Close()
 	rb := rowbuild.New(memory.DefaultAllocator, f.Table)
 	rb.Lossless = true
 	defer rb.Release()
@@ -671,6 +725,7 @@ func readDumpFile(ctx context.Context, f DumpFile, scan fileScan) (FileLoad, err
 		}
 	}
 	// Drain so the hash covers the whole file, gzip trailer included.
+	dr.Close()
 	if _, err := io.Copy(io.Discard, zr); err != nil {
 		return fl, fatal(err)
 	}

@@ -3,6 +3,7 @@ package clone
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -28,29 +29,39 @@ var errWriterFailed = errors.New("table writer failed")
 // a stopped load is abandoned, not finished.
 type pipedWriter struct {
 	ctx    context.Context
-	recs   chan arrow.RecordBatch
+	recs   chan pipedBatch
 	done   chan struct{}
 	err    error       // the first write error; read after done is closed
 	failed atomic.Bool // set once err is; lets Write stop a producer early
 	once   sync.Once
 }
 
+// pipedBatch is a batch queued, and what its write error is prefixed
+// with ("" nothing).
+type pipedBatch struct {
+	rec  arrow.RecordBatch
+	from string
+}
+
 func newPipedWriter(ctx context.Context, w recordWriter) *pipedWriter {
-	p := &pipedWriter{ctx: ctx, recs: make(chan arrow.RecordBatch, 1), done: make(chan struct{})}
+	p := &pipedWriter{ctx: ctx, recs: make(chan pipedBatch, 1), done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
-		for rec := range p.recs {
+		for b := range p.recs {
 			if p.err == nil {
 				err := ctx.Err()
 				if err == nil {
-					err = w.Write(rec)
+					err = w.Write(b.rec)
 				}
 				if err != nil {
+					if b.from != "" {
+						err = fmt.Errorf("%s: %w", b.from, err)
+					}
 					p.err = err
 					p.failed.Store(true)
 				}
 			}
-			rec.Release()
+			b.rec.Release()
 		}
 	}()
 	return p
@@ -59,7 +70,22 @@ func newPipedWriter(ctx context.Context, w recordWriter) *pipedWriter {
 // Write queues rec (retained until written). After a failed write it
 // returns errWriterFailed; Close then returns the cause. When ctx ends it
 // returns ctx's error rather than wait for the encoder.
-func (p *pipedWriter) Write(rec arrow.RecordBatch) error {
+func (p *pipedWriter) Write(rec arrow.RecordBatch) error { return p.write(rec, "") }
+
+// From is a writer queueing to p whose batches, should one fail to
+// write, name the error after from (a file and table: a pipe may outlive
+// the producer of its batches, and its error must still say whose they
+// were).
+func (p *pipedWriter) From(from string) recordWriter { return pipedFrom{p, from} }
+
+type pipedFrom struct {
+	p    *pipedWriter
+	from string
+}
+
+func (f pipedFrom) Write(rec arrow.RecordBatch) error { return f.p.write(rec, f.from) }
+
+func (p *pipedWriter) write(rec arrow.RecordBatch, from string) error {
 	// The context first: once it has ended, the encoder may also have
 	// failed with its error, and the caller must hear why it stopped.
 	if err := p.ctx.Err(); err != nil {
@@ -70,7 +96,7 @@ func (p *pipedWriter) Write(rec arrow.RecordBatch) error {
 	}
 	rec.Retain()
 	select {
-	case p.recs <- rec:
+	case p.recs <- pipedBatch{rec, from}:
 		return nil
 	case <-p.ctx.Done():
 		rec.Release()
