@@ -201,19 +201,27 @@ func NewTableWriter(w *Warehouse, t *schemas.Table, batchID string, opts ...Writ
 		parquet.WithCompressionLevel(o.compressionLevel),
 		parquet.WithCreatedBy(CreatedBy),
 		parquet.WithMaxRowGroupLength(o.rowGroupRows),
-		parquet.WithDictionaryDefault(true),
 		parquet.WithStats(true),
+		// Dictionaries for text only: numbers and times compress as well
+		// or better plain under zstd, without hashing every value.
+		parquet.WithDictionaryDefault(false),
+		// A dictionary never falls back to plain encoding within a column
+		// chunk: arrow-go records a chunk's two page encodings in map
+		// order, so a file with a fallback would not be the same bytes
+		// twice, and a rerun must write the same bytes. A chunk holds at
+		// most rowGroupRows values, which bounds the dictionary.
+		parquet.WithDictionaryPageSizeLimit(1 << 30),
 	}
 	// The last key column is the most specific (a sequence id, a ticket
-	// id): nearly unique per row, so a dictionary only costs hashing
-	// every value before falling back to plain encoding. Skipping it is
-	// the writer's largest single saving.
-	if n := len(t.Key); n > 0 && !t.IsPartition(t.Key[n-1]) {
-		props = append(props, parquet.WithDictionaryFor(t.Key[n-1], false))
+	// id): nearly unique per row, so a dictionary would only cost hashing
+	// every value; so would one of a column marked NoDictionary.
+	lastKey := ""
+	if n := len(t.Key); n > 0 {
+		lastKey = t.Key[n-1]
 	}
 	for _, c := range t.Columns {
-		if c.NoDictionary && !t.IsPartition(c.Name) {
-			props = append(props, parquet.WithDictionaryFor(c.Name, false))
+		if c.Type == schemas.String && !c.NoDictionary && c.Name != lastKey && !t.IsPartition(c.Name) {
+			props = append(props, parquet.WithDictionaryFor(c.Name, true))
 		}
 	}
 	tw.props = parquet.NewWriterProperties(props...)

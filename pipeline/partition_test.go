@@ -5,12 +5,15 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"archtics/pipeline/internal/scangen"
 	"archtics/pipeline/txlog"
@@ -352,6 +355,61 @@ func TestFormatTime(t *testing.T) {
 	} {
 		if got := formatTime(tc.dt, tc.v); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// A text column whose distinct values outgrow a dictionary page (a
+// column of names, addresses, e-mails) is written as the same bytes every
+// time: arrow-go records a column chunk's page encodings in map order, so
+// a chunk that fell back from its dictionary to plain encoding would
+// differ from run to run, and a rerun must write what the first run did.
+func TestWriterSameBytesWithLargeDictionaries(t *testing.T) {
+	ctx := context.Background()
+	table := &schemas.Table{
+		Schema: "archtics_test", Name: "wide_text",
+		Columns: []schemas.Column{
+			{Name: "team", Type: schemas.String},
+			{Name: "name", Type: schemas.String, Nullable: true},
+			{Name: "id", Type: schemas.Int32},
+		},
+		Key: []string{"team", "id"}, PartitionBy: []string{"team"}, Owner: schemas.CloneOwner,
+	}
+	const rows = 200_000 // two row groups, each with megabytes of distinct names
+	b := array.NewRecordBuilder(memory.DefaultAllocator, table.ArrowSchema())
+	defer b.Release()
+	for i := range rows {
+		b.Field(0).(*array.StringBuilder).Append("nhl")
+		b.Field(1).(*array.StringBuilder).Append(fmt.Sprintf("name-%035d", i*7919%rows))
+		b.Field(2).(*array.Int32Builder).Append(int32(i))
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	var first []txlog.FileEntry
+	for run := range 6 {
+		w := fileWarehouse(t, t.TempDir())
+		tw, err := NewTableWriter(w, table, "load-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tw.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+		files, err := tw.Close(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run == 0 {
+			first = files
+			continue
+		}
+		if len(files) != len(first) {
+			t.Fatalf("run %d wrote %d files, the first %d", run, len(files), len(first))
+		}
+		for i := range files {
+			if files[i].Key != first[i].Key || files[i].SHA256 != first[i].SHA256 {
+				t.Errorf("run %d: %s (SHA-256 %s), the first run wrote %s (%s)", run, files[i].Key, files[i].SHA256, first[i].Key, first[i].SHA256)
+			}
 		}
 	}
 }
