@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"golang.org/x/sync/errgroup"
@@ -432,11 +433,43 @@ func followSet(head *txlog.StreamState, team string, at time.Time, events []Sele
 	return out, nil
 }
 
-// keptScan is one stored scan: the feed row and its resolved times.
+// keptScan is one stored scan: its resolved times; its feed fields are in
+// its pull's keptText (eventPull.field). It holds no pointer, so a
+// million kept scans are nothing for the garbage collector to follow.
 type keptScan struct {
-	row     []string
-	scanned int64 // the scan's instant, Unix microseconds (no time.Time: the GC need not follow its zone)
+	scanned int64 // the scan's instant, Unix microseconds
 	wall    int64 // scanned's wall clock in the client's zone (wallMicros): ticket_scan_time
+}
+
+// keptText holds the kept scans' feed fields, copied out of the feed's
+// pages (which are then garbage): their bytes one after the other, and
+// where each field ends, width fields a row.
+type keptText struct {
+	width int
+	text  []byte
+	ends  []uint32
+}
+
+func (t *keptText) add(row []string) {
+	for _, v := range row {
+		t.text = append(t.text, v...)
+		t.ends = append(t.ends, uint32(len(t.text)))
+	}
+}
+
+// field is field col of kept scan j. The string shares text's bytes,
+// which are never changed once appended.
+func (t *keptText) field(j, col int) string {
+	i := j*t.width + col
+	start := uint32(0)
+	if i > 0 {
+		start = t.ends[i-1]
+	}
+	end := t.ends[i]
+	if end == start {
+		return ""
+	}
+	return unsafe.String(&t.text[start], int(end-start))
 }
 
 func (k keptScan) instant() time.Time { return time.UnixMicro(k.scanned) }
@@ -528,6 +561,7 @@ type eventPull struct {
 	pageSize int
 
 	col      feedColumns
+	kt       keptText
 	lastSeq  int64
 	pulled   int64
 	deferred int64
@@ -615,7 +649,13 @@ func (p *eventPull) run(ctx context.Context, src Source) error {
 			case scanned.After(end):
 				p.dropped[DropAfterWindow]++
 			default:
-				p.kept = append(p.kept, keptScan{row: r, scanned: scanned.UnixMicro(), wall: times.wall})
+				if p.kt.width == 0 {
+					p.kt.width = len(r)
+				} else if len(r) != p.kt.width {
+					return fmt.Errorf("event %d (%s) seq_num %d: %d fields, the feed's earlier pages had %d", p.f.id, p.f.name, seq, len(r), p.kt.width)
+				}
+				p.kept = append(p.kept, keptScan{scanned: scanned.UnixMicro(), wall: times.wall})
+				p.kt.add(r)
 				p.repaired += notUTF8(r)
 			}
 			maxSeq = seq
@@ -678,18 +718,18 @@ func notUTF8(row []string) int64 {
 // scans.
 func (p *eventPull) feedText(col int) *textColumn {
 	size := 0
-	for _, k := range p.kept {
-		size += len(k.row[col])
+	for j := range p.kept {
+		size += len(p.kt.field(j, col))
 	}
 	c := newTextColumn(len(p.kept), size)
 	if p.repaired == 0 { // every kept field is UTF-8 (run counted those that are not)
-		for _, k := range p.kept {
-			c.addUTF8(k.row[col])
+		for j := range p.kept {
+			c.addUTF8(p.kt.field(j, col))
 		}
 		return c
 	}
-	for _, k := range p.kept {
-		c.add(k.row[col])
+	for j := range p.kept {
+		c.add(p.kt.field(j, col))
 	}
 	return c
 }
@@ -725,9 +765,9 @@ func (p *eventPull) rawRecord(look *lookups) (arrow.RecordBatch, error) {
 	scanTime := newFixedColumn[int64](typeOf(t, "ticket_scan_time"), n)
 	date := newFixedColumn[int32](typeOf(t, "event_date"), n)
 	day := int32(p.f.date.Unix() / 86400)
-	for _, k := range p.kept {
+	for j, k := range p.kept {
 		eventID.add(p.f.id)
-		acct.addOK(parseInt32(k.row[c.acct])) // the raw table keeps the feed's account
+		acct.addOK(parseInt32(p.kt.field(j, c.acct))) // the raw table keeps the feed's account
 		scanTime.add(k.wall)
 		date.add(day)
 	}
@@ -773,7 +813,7 @@ func (p *eventPull) enrichedRecord(look *lookups, zone string, displayLoc *time.
 	startMicros, startWallMicros := p.f.start.UnixMicro(), walls.micros(p.f.start)
 	day := int32(p.f.date.Unix() / 86400)
 	for j, k := range p.kept {
-		seat.addOK(parseInt32(k.row[c.seat]))
+		seat.addOK(parseInt32(p.kt.field(j, c.seat)))
 		if j < len(p.hasAcct) && p.hasAcct[j] {
 			acct.add(p.acct[j])
 		} else {
