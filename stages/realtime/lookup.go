@@ -226,7 +226,7 @@ func (s *seatLoader) load(ctx context.Context, app *duckdb.Appender, pi int) err
 	p.acct = make([]int32, len(p.kept))
 	p.hasAcct = make([]bool, len(p.kept))
 	for j := range p.kept {
-		if feed, ok := parseInt32(p.kt.field(j, p.col.acct)); ok {
+		if feed, ok := parseInt32(p.field(j, p.col.acct)); ok {
 			p.acct[j], p.hasAcct[j] = l.winner(feed), true
 		}
 	}
@@ -235,7 +235,7 @@ func (s *seatLoader) load(ctx context.Context, app *duckdb.Appender, pi int) err
 	s.events = append(s.events, strconv.Itoa(int(p.f.id)))
 	c := &p.col
 	for j, k := range p.kept {
-		seat, ok := parseInt32(p.kt.field(j, c.seat))
+		seat, ok := parseInt32(p.field(j, c.seat))
 		if !ok {
 			continue
 		}
@@ -250,7 +250,7 @@ func (s *seatLoader) load(ctx context.Context, app *duckdb.Appender, pi int) err
 		if p.hasAcct[j] {
 			feed = p.acct[j]
 		}
-		if err := app.AppendRow(int64(pi)<<32|int64(j), p.f.id, nullable(p.kt.field(j, c.section)), nullable(p.kt.field(j, c.row)), seat,
+		if err := app.AppendRow(int64(pi)<<32|int64(j), p.f.id, nullable(p.field(j, c.section)), nullable(p.field(j, c.row)), seat,
 			time.UnixMicro(k.wall).UTC(), feed); err != nil {
 			return err
 		}

@@ -433,46 +433,69 @@ func followSet(head *txlog.StreamState, team string, at time.Time, events []Sele
 	return out, nil
 }
 
-// keptScan is one stored scan: its resolved times; its feed fields are in
-// its pull's keptText (eventPull.field). It holds no pointer, so a
-// million kept scans are nothing for the garbage collector to follow.
+// keptScan is one stored scan: its resolved times, and where its feed
+// fields are in its pull's keptText (eventPull.field). It holds no
+// pointer, so a million kept scans are nothing for the garbage collector
+// to follow.
 type keptScan struct {
-	scanned int64 // the scan's instant, Unix microseconds
-	wall    int64 // scanned's wall clock in the client's zone (wallMicros): ticket_scan_time
+	scanned   int64 // the scan's instant, Unix microseconds
+	wall      int64 // scanned's wall clock in the client's zone (wallMicros): ticket_scan_time
+	page, row int32 // in keptText.pages
 }
 
 // keptText holds the kept scans' feed fields, copied out of the feed's
-// pages (which are then garbage): their bytes one after the other, and
-// where each field ends, width fields a row.
+// pages (which are then garbage): per page, their bytes one after the
+// other, and where each field ends, width fields a row.
 type keptText struct {
 	width int
-	text  []byte
-	ends  []uint32
+	pages []keptPage
 }
 
-func (t *keptText) add(row []string) {
-	for _, v := range row {
-		t.text = append(t.text, v...)
-		t.ends = append(t.ends, uint32(len(t.text)))
+type keptPage struct {
+	text []byte
+	ends []uint32
+}
+
+// addPage copies the fields of rows[i] for each i in kept, in that order,
+// as one page, each buffer allocated once at its size.
+func (t *keptText) addPage(rows [][]string, kept []int) {
+	if len(kept) == 0 {
+		return
 	}
+	size := 0
+	for _, i := range kept {
+		for _, v := range rows[i] {
+			size += len(v)
+		}
+	}
+	pg := keptPage{text: make([]byte, 0, size), ends: make([]uint32, 0, len(kept)*t.width)}
+	for _, i := range kept {
+		for _, v := range rows[i] {
+			pg.text = append(pg.text, v...)
+			pg.ends = append(pg.ends, uint32(len(pg.text)))
+		}
+	}
+	t.pages = append(t.pages, pg)
 }
 
-// field is field col of kept scan j. The string shares text's bytes,
-// which are never changed once appended.
-func (t *keptText) field(j, col int) string {
-	i := j*t.width + col
+// field is field col of the kept scan k. The string shares the page's
+// bytes, which never change once copied.
+func (t *keptText) field(k keptScan, col int) string {
+	pg := &t.pages[k.page]
+	i := int(k.row)*t.width + col
 	start := uint32(0)
 	if i > 0 {
-		start = t.ends[i-1]
+		start = pg.ends[i-1]
 	}
-	end := t.ends[i]
+	end := pg.ends[i]
 	if end == start {
 		return ""
 	}
-	return unsafe.String(&t.text[start], int(end-start))
+	return unsafe.String(&pg.text[start], int(end-start))
 }
 
-func (k keptScan) instant() time.Time { return time.UnixMicro(k.scanned) }
+// field is field col of kept scan j.
+func (p *eventPull) field(j, col int) string { return p.kt.field(p.kept[j], col) }
 
 // feedTimes resolves the feed's times for one event's pull, faster than
 // scanTimes row by row: each upd_datetime (a night's rows share a few
@@ -603,6 +626,7 @@ func (p *eventPull) run(ctx context.Context, src Source) error {
 	maxSeq := p.f.lastSeq // the highest seq_num seen: a row at or below it is a redelivery
 	after := p.f.lastSeq
 	ft := &feedTimes{loc: p.loc}
+	var keep []int // the page's rows kept, copied into p.kt when the page is done
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -632,6 +656,7 @@ func (p *eventPull) run(ctx context.Context, src Source) error {
 				// Delivered after the tick's time: the next tick's. The
 				// feed serves in delivery order, so the rest is too.
 				p.deferred += int64(len(page.Rows) - i)
+				p.kt.addPage(page.Rows, keep)
 				return nil
 			}
 			p.pulled++
@@ -654,12 +679,15 @@ func (p *eventPull) run(ctx context.Context, src Source) error {
 				} else if len(r) != p.kt.width {
 					return fmt.Errorf("event %d (%s) seq_num %d: %d fields, the feed's earlier pages had %d", p.f.id, p.f.name, seq, len(r), p.kt.width)
 				}
-				p.kept = append(p.kept, keptScan{scanned: scanned.UnixMicro(), wall: times.wall})
-				p.kt.add(r)
+				p.kept = append(p.kept, keptScan{scanned: scanned.UnixMicro(), wall: times.wall,
+					page: int32(len(p.kt.pages)), row: int32(len(keep))})
+				keep = append(keep, i)
 				p.repaired += notUTF8(r)
 			}
 			maxSeq = seq
 		}
+		p.kt.addPage(page.Rows, keep)
+		keep = keep[:0]
 		if page.LastSeq > after {
 			after = page.LastSeq
 		}
@@ -719,17 +747,17 @@ func notUTF8(row []string) int64 {
 func (p *eventPull) feedText(col int) *textColumn {
 	size := 0
 	for j := range p.kept {
-		size += len(p.kt.field(j, col))
+		size += len(p.field(j, col))
 	}
 	c := newTextColumn(len(p.kept), size)
 	if p.repaired == 0 { // every kept field is UTF-8 (run counted those that are not)
 		for j := range p.kept {
-			c.addUTF8(p.kt.field(j, col))
+			c.addUTF8(p.field(j, col))
 		}
 		return c
 	}
 	for j := range p.kept {
-		c.add(p.kt.field(j, col))
+		c.add(p.field(j, col))
 	}
 	return c
 }
@@ -767,7 +795,7 @@ func (p *eventPull) rawRecord(look *lookups) (arrow.RecordBatch, error) {
 	day := int32(p.f.date.Unix() / 86400)
 	for j, k := range p.kept {
 		eventID.add(p.f.id)
-		acct.addOK(parseInt32(p.kt.field(j, c.acct))) // the raw table keeps the feed's account
+		acct.addOK(parseInt32(p.field(j, c.acct))) // the raw table keeps the feed's account
 		scanTime.add(k.wall)
 		date.add(day)
 	}
@@ -813,7 +841,7 @@ func (p *eventPull) enrichedRecord(look *lookups, zone string, displayLoc *time.
 	startMicros, startWallMicros := p.f.start.UnixMicro(), walls.micros(p.f.start)
 	day := int32(p.f.date.Unix() / 86400)
 	for j, k := range p.kept {
-		seat.addOK(parseInt32(p.kt.field(j, c.seat)))
+		seat.addOK(parseInt32(p.field(j, c.seat)))
 		if j < len(p.hasAcct) && p.hasAcct[j] {
 			acct.add(p.acct[j])
 		} else {
@@ -827,7 +855,7 @@ func (p *eventPull) enrichedRecord(look *lookups, zone string, displayLoc *time.
 		start.add(startMicros)
 		scanAt.add(k.scanned)
 		startWall.add(startWallMicros)
-		scanWall.add(walls.micros(k.instant()))
+		scanWall.add(walls.micros(time.UnixMicro(k.scanned)))
 	}
 	cols["name_first"], cols["name_last"], cols["email_addr"] = first, last, email
 	cols["seat_num"], cols["acct_id"], cols["event_id"], cols["event_date"] = seat, acct, eventID, date
