@@ -244,7 +244,7 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 
 	runAt := now(w)
 	who := actor(opts.Actor)
-	began := time.Now()
+	ph := startPhase()
 	var prev *crmState
 	var loaded *loadedCRM
 	if rep.FirstRun {
@@ -265,8 +265,7 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 	} else if prev, err = readState(ctx, d.DB, spoolDir); err != nil {
 		return nil, fmt.Errorf("dedup: %w", err)
 	}
-	logger.Debug("dedup: CRM state read", "contacts", len(prev.Contacts), "mappings", len(prev.Mapping), "took", time.Since(began).Round(time.Millisecond))
-	began = time.Now()
+	ph.log(logger, "dedup: CRM state read", "contacts", len(prev.Contacts), "mappings", len(prev.Mapping))
 
 	cfg := opts.Engine
 	cfg.Now = func() time.Time { return runAt }
@@ -281,7 +280,7 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		// the engine's): keep a soft memory limit (GCForRun) above it.
 		gctune.MakeHeadroom(1.6)
 	}
-	logger.Debug("dedup: engine built", "rss_peak_mb", peakRSSMB(), "took", time.Since(began).Round(time.Millisecond))
+	ph.log(logger, "dedup: engine built", "rss_peak_mb", peakRSSMB())
 	// The engine reports what it changes (changesOf): the stage neither
 	// copies its state nor diffs all of it with the state read.
 	eng.TrackChanges()
@@ -290,7 +289,6 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 	if err != nil {
 		return nil, fmt.Errorf("dedup: %w", err)
 	}
-	phase := time.Now()
 	accountsFile, err := sortAccounts(ctx, d.DB, spoolDir)
 	if err != nil {
 		return nil, fmt.Errorf("dedup: %w", err)
@@ -322,8 +320,7 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 	var digests []string
 	var ids *ids
 	sized := func(n int64) {
-		logger.Debug("dedup: accounts sorted by DuckDB", "accounts", n, "rss_peak_mb", peakRSSMB(), "took", time.Since(phase).Round(time.Millisecond))
-		phase = time.Now()
+		ph.log(logger, "dedup: accounts sorted by DuckDB", "accounts", n, "rss_peak_mb", peakRSSMB())
 		digests = make([]string, eng.NumMappings(), int64(eng.NumMappings())+n)
 		ids = newIDs(prev, eng, int(n))
 		eng.Reserve(int(n))
@@ -386,8 +383,7 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 	if ids == nil { // eachAccount sizes them before the first account: cannot be
 		sized(0)
 	}
-	logger.Debug("dedup: accounts fed", "accounts", read, "rss_peak_mb", peakRSSMB(), "took", time.Since(phase).Round(time.Millisecond))
-	phase = time.Now()
+	ph.log(logger, "dedup: accounts fed", "accounts", read, "rss_peak_mb", peakRSSMB())
 	if opts.Progress != nil {
 		opts.Progress(read)
 	}
@@ -444,8 +440,7 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 	}
 
 	ch := changesOf(eng, ids, prev, prevMaps, digests, runAt)
-	logger.Debug("dedup: merges followed, changes collected", "took", time.Since(phase).Round(time.Millisecond))
-	phase = time.Now()
+	ph.log(logger, "dedup: merges followed, changes collected")
 	for _, m := range ch.mapping {
 		if tc := teams[eng.MappingAccount(m.idx).Team]; tc != nil {
 			tc.ByRule[eng.MappingAt(m.idx).Rule]++
@@ -492,14 +487,14 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 			}
 		}
 		err := writeChanges(ctx, add, loaded, ch, seq, who, runAt)
-		logger.Debug("dedup: rows encoded (the files are finished and committed next)", "took", time.Since(phase).Round(time.Millisecond))
+		ph.log(logger, "dedup: rows encoded (the files are finished and committed next)")
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dedup: %w", err)
 	}
 	rep.Commit = c
-	logger.Debug("dedup: written and committed", "rss_peak_mb", peakRSSMB(), "took", time.Since(phase).Round(time.Millisecond))
+	ph.log(logger, "dedup: written and committed", "rss_peak_mb", peakRSSMB())
 	logger.Info("dedup: committed", "seq", c.Seq, "batch", req.BatchID, "existing", c.Existing,
 		"contacts_inserted", ch.inserted, "contacts_updated", ch.updated, "mapping_rows", len(ch.mapping))
 	return rep, nil
