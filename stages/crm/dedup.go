@@ -319,14 +319,26 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 	// mapping index ("": not fed); ids names what the engine creates.
 	var digests []string
 	var ids *ids
+	var nm *namer // names on a goroutine what the accounts fed create
 	sized := func(n int64) {
 		ph.log(logger, "dedup: accounts sorted by DuckDB", "accounts", n, "rss_peak_mb", peakRSSMB())
 		digests = make([]string, eng.NumMappings(), int64(eng.NumMappings())+n)
 		ids = newIDs(prev, eng, int(n))
+		nm = newNamer(ids)
 		eng.Reserve(int(n))
 	}
+	// The accounts to feed are normalised on the goroutine that decodes
+	// them, beside the engine's: an account mapped before and unchanged is
+	// not fed, and not normalised. prev.Mapping is only read meanwhile.
+	prepare := func(a *cloneAccount) {
+		if m, mapped := prev.Mapping[a.AccountRef]; mapped && m.SourceMD5 == a.MD5 {
+			a.normed = false
+			return
+		}
+		a.norm, a.normed = dedup.Normalize(&a.Account), true
+	}
 	var read int64
-	err = eachAccount(ctx, accountsFile, sized, func(a *cloneAccount) error {
+	err = eachAccount(ctx, accountsFile, sized, prepare, func(a *cloneAccount) error {
 		read++
 		if read%progressEvery == 0 {
 			logger.Info("dedup: accounts read", "accounts", read)
@@ -363,10 +375,13 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		}
 		tc.Fed++
 		maps := eng.NumMappings()
-		if _, err := eng.Add(&a.Account); err != nil {
+		if !a.normed {
+			a.norm = dedup.Normalize(&a.Account)
+		}
+		if err := eng.Feed(&a.Account, &a.norm); err != nil {
 			return fmt.Errorf("account %s:%d: %w", a.Team, a.AcctID, err)
 		}
-		ids.learn(eng, a.AccountRef)
+		nm.learn(eng, a.AccountRef)
 		mi := maps // a new account's mapping is the one Add made
 		if eng.NumMappings() == maps {
 			mi, _ = eng.MappingIndex(a.AccountRef)
@@ -377,11 +392,12 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		digests[mi] = a.MD5
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("dedup: %w", err)
-	}
 	if ids == nil { // eachAccount sizes them before the first account: cannot be
 		sized(0)
+	}
+	nm.wait()
+	if err != nil {
+		return nil, fmt.Errorf("dedup: %w", err)
 	}
 	ph.log(logger, "dedup: accounts fed", "accounts", read, "rss_peak_mb", peakRSSMB())
 	if opts.Progress != nil {
