@@ -455,6 +455,9 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		teams[ref.Team].Deleted++
 	}
 
+	// Everything is named: the ids taken are not needed to write, and
+	// the collector need not mark them again while the rows are encoded.
+	ids.known, ids.knownAcct = nil, nil
 	ch := changesOf(eng, ids, prev, prevMaps, digests, runAt)
 	ph.log(logger, "dedup: merges followed, changes collected")
 	for _, m := range ch.mapping {
