@@ -508,7 +508,7 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		err := writeChanges(ctx, add, loaded, ch, seq, who, runAt)
 		ph.log(logger, "dedup: rows encoded (the files are finished and committed next)")
 		return err
-	})
+	}, pipeline.WithRowGroupRows(dedupRowGroupRows))
 	if err != nil {
 		return nil, fmt.Errorf("dedup: %w", err)
 	}
@@ -518,6 +518,14 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		"contacts_inserted", ch.inserted, "contacts_updated", ch.updated, "mapping_rows", len(ch.mapping))
 	return rep, nil
 }
+
+// dedupRowGroupRows is the row groups' length in the files a run writes.
+// The writer tries a dictionary for each column of each row group and
+// falls back to plain encoding when it grows too large: the names,
+// emails and ids of a million contacts hashed again in every row group
+// of the default length, to no use. Two row groups of a first run's
+// tables still let DuckDB read them with two threads.
+const dedupRowGroupRows = 512 * 1024
 
 // progressEvery is how often (in accounts read) a run logs its progress.
 const progressEvery = 50_000
