@@ -328,10 +328,12 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		eng.Reserve(int(n))
 	}
 	// The accounts to feed are normalised on the goroutine that decodes
-	// them, beside the engine's: an account mapped before and unchanged is
-	// not fed, and not normalised. prev.Mapping is only read meanwhile.
+	// them, beside the engine's, and their previous mapping looked up
+	// there: an account mapped before and unchanged is not fed, and not
+	// normalised. prev.Mapping is only read meanwhile.
 	prepare := func(a *cloneAccount) {
-		if m, mapped := prev.Mapping[a.AccountRef]; mapped && m.SourceMD5 == a.MD5 {
+		a.prev = prev.Mapping[a.AccountRef]
+		if a.prev != nil && a.prev.SourceMD5 == a.MD5 {
 			a.normed = false
 			return
 		}
@@ -352,7 +354,7 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 			teams[a.Team] = tc
 		}
 		tc.Accounts++
-		m, mapped := prev.Mapping[a.AccountRef]
+		m, mapped := a.prev, a.prev != nil
 		if mapped {
 			m.seen = true // still in its clone: not deleted
 		}

@@ -178,6 +178,9 @@ type cloneAccount struct {
 	// when normed: eachAccount's prepare does it ahead, beside the engine.
 	norm   dedup.Normalized
 	normed bool
+	// prev is its mapping in the state read (nil: none), also looked up
+	// by prepare.
+	prev *mappingRow
 }
 
 // accountsSQL selects every account's primary customer name from the
