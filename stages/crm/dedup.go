@@ -245,6 +245,36 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 	runAt := now(w)
 	who := actor(opts.Actor)
 	ph := startPhase()
+	// The merges and the sorted accounts are DuckDB's work. A first run
+	// has it done while it reads the CRM files and builds the engine,
+	// which need no DuckDB; a later run reads the committed CRM through
+	// DuckDB first.
+	type sorted struct {
+		merges []merge
+		file   string
+		err    error
+	}
+	sorting := make(chan sorted, 1)
+	sortCtx, cancelSort := context.WithCancel(ctx)
+	defer cancelSort()
+	sortAll := func() {
+		var r sorted
+		if r.merges, r.err = readMerges(sortCtx, d.DB); r.err == nil {
+			r.file, r.err = sortAccounts(sortCtx, d.DB, spoolDir)
+		}
+		sorting <- r
+	}
+	if rep.FirstRun {
+		go sortAll()
+		// A return before the accounts are read stops DuckDB's work and
+		// waits for it, before d is closed.
+		defer func() {
+			if sorting != nil {
+				cancelSort()
+				<-sorting
+			}
+		}()
+	}
 	var prev *crmState
 	var loaded *loadedCRM
 	if rep.FirstRun {
@@ -285,12 +315,13 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 	// copies its state nor diffs all of it with the state read.
 	eng.TrackChanges()
 
-	merges, err := readMerges(ctx, d.DB)
-	if err != nil {
-		return nil, fmt.Errorf("dedup: %w", err)
+	if !rep.FirstRun {
+		sortAll()
 	}
-	accountsFile, err := sortAccounts(ctx, d.DB, spoolDir)
-	if err != nil {
+	sortedAccounts := <-sorting
+	sorting = nil
+	merges, accountsFile := sortedAccounts.merges, sortedAccounts.file
+	if err := sortedAccounts.err; err != nil {
 		return nil, fmt.Errorf("dedup: %w", err)
 	}
 	// DuckDB is done: close it now, so that the memory of its sort goes
