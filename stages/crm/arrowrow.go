@@ -8,7 +8,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"archtics/pipeline"
 	"archtics/schemas"
@@ -41,7 +40,7 @@ type rowWriter struct {
 
 func newRowWriter(ctx context.Context, tw *pipeline.TableWriter) *rowWriter {
 	t := tw.Table()
-	b := array.NewRecordBuilder(memory.DefaultAllocator, t.ArrowSchema())
+	b := array.NewRecordBuilder(&recycler{}, t.ArrowSchema())
 	for i := range t.Columns {
 		b.Field(i).Reserve(recordRows)
 	}

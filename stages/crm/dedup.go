@@ -244,7 +244,37 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 
 	runAt := now(w)
 	who := actor(opts.Actor)
-	began := time.Now()
+	ph := startPhase()
+	// The merges and the sorted accounts are DuckDB's work. A first run
+	// has it done while it reads the CRM files and builds the engine,
+	// which need no DuckDB; a later run reads the committed CRM through
+	// DuckDB first.
+	type sorted struct {
+		merges []merge
+		file   string
+		err    error
+	}
+	sorting := make(chan sorted, 1)
+	sortCtx, cancelSort := context.WithCancel(ctx)
+	defer cancelSort()
+	sortAll := func() {
+		var r sorted
+		if r.merges, r.err = readMerges(sortCtx, d.DB); r.err == nil {
+			r.file, r.err = sortAccounts(sortCtx, d.DB, spoolDir)
+		}
+		sorting <- r
+	}
+	if rep.FirstRun {
+		go sortAll()
+		// A return before the accounts are read stops DuckDB's work and
+		// waits for it, before d is closed.
+		defer func() {
+			if sorting != nil {
+				cancelSort()
+				<-sorting
+			}
+		}()
+	}
 	var prev *crmState
 	var loaded *loadedCRM
 	if rep.FirstRun {
@@ -265,8 +295,7 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 	} else if prev, err = readState(ctx, d.DB, spoolDir); err != nil {
 		return nil, fmt.Errorf("dedup: %w", err)
 	}
-	logger.Debug("dedup: CRM state read", "contacts", len(prev.Contacts), "mappings", len(prev.Mapping), "took", time.Since(began).Round(time.Millisecond))
-	began = time.Now()
+	ph.log(logger, "dedup: CRM state read", "contacts", len(prev.Contacts), "mappings", len(prev.Mapping))
 
 	cfg := opts.Engine
 	cfg.Now = func() time.Time { return runAt }
@@ -281,18 +310,18 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		// the engine's): keep a soft memory limit (GCForRun) above it.
 		gctune.MakeHeadroom(1.6)
 	}
-	logger.Debug("dedup: engine built", "rss_peak_mb", peakRSSMB(), "took", time.Since(began).Round(time.Millisecond))
+	ph.log(logger, "dedup: engine built", "rss_peak_mb", peakRSSMB())
 	// The engine reports what it changes (changesOf): the stage neither
 	// copies its state nor diffs all of it with the state read.
 	eng.TrackChanges()
 
-	merges, err := readMerges(ctx, d.DB)
-	if err != nil {
-		return nil, fmt.Errorf("dedup: %w", err)
+	if !rep.FirstRun {
+		sortAll()
 	}
-	phase := time.Now()
-	accountsFile, err := sortAccounts(ctx, d.DB, spoolDir)
-	if err != nil {
+	sortedAccounts := <-sorting
+	sorting = nil
+	merges, accountsFile := sortedAccounts.merges, sortedAccounts.file
+	if err := sortedAccounts.err; err != nil {
 		return nil, fmt.Errorf("dedup: %w", err)
 	}
 	// DuckDB is done: close it now, so that the memory of its sort goes
@@ -321,15 +350,28 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 	// mapping index ("": not fed); ids names what the engine creates.
 	var digests []string
 	var ids *ids
+	var nm *namer // names on a goroutine what the accounts fed create
 	sized := func(n int64) {
-		logger.Debug("dedup: accounts sorted by DuckDB", "accounts", n, "rss_peak_mb", peakRSSMB(), "took", time.Since(phase).Round(time.Millisecond))
-		phase = time.Now()
+		ph.log(logger, "dedup: accounts sorted by DuckDB", "accounts", n, "rss_peak_mb", peakRSSMB())
 		digests = make([]string, eng.NumMappings(), int64(eng.NumMappings())+n)
 		ids = newIDs(prev, eng, int(n))
+		nm = newNamer(ids)
 		eng.Reserve(int(n))
 	}
+	// The accounts to feed are normalised on the goroutine that decodes
+	// them, beside the engine's, and their previous mapping looked up
+	// there: an account mapped before and unchanged is not fed, and not
+	// normalised. prev.Mapping is only read meanwhile.
+	prepare := func(a *cloneAccount) {
+		a.prev = prev.Mapping[a.AccountRef]
+		if a.prev != nil && a.prev.SourceMD5 == a.MD5 {
+			a.normed = false
+			return
+		}
+		a.norm, a.normed = dedup.Normalize(&a.Account), true
+	}
 	var read int64
-	err = eachAccount(ctx, accountsFile, sized, func(a *cloneAccount) error {
+	err = eachAccount(ctx, accountsFile, sized, prepare, func(a *cloneAccount) error {
 		read++
 		if read%progressEvery == 0 {
 			logger.Info("dedup: accounts read", "accounts", read)
@@ -343,7 +385,7 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 			teams[a.Team] = tc
 		}
 		tc.Accounts++
-		m, mapped := prev.Mapping[a.AccountRef]
+		m, mapped := a.prev, a.prev != nil
 		if mapped {
 			m.seen = true // still in its clone: not deleted
 		}
@@ -366,10 +408,13 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		}
 		tc.Fed++
 		maps := eng.NumMappings()
-		if _, err := eng.Add(&a.Account); err != nil {
+		if !a.normed {
+			a.norm = dedup.Normalize(&a.Account)
+		}
+		if err := eng.Feed(&a.Account, &a.norm); err != nil {
 			return fmt.Errorf("account %s:%d: %w", a.Team, a.AcctID, err)
 		}
-		ids.learn(eng, a.AccountRef)
+		nm.learn(eng, a.AccountRef)
 		mi := maps // a new account's mapping is the one Add made
 		if eng.NumMappings() == maps {
 			mi, _ = eng.MappingIndex(a.AccountRef)
@@ -380,14 +425,14 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		digests[mi] = a.MD5
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("dedup: %w", err)
-	}
 	if ids == nil { // eachAccount sizes them before the first account: cannot be
 		sized(0)
 	}
-	logger.Debug("dedup: accounts fed", "accounts", read, "rss_peak_mb", peakRSSMB(), "took", time.Since(phase).Round(time.Millisecond))
-	phase = time.Now()
+	nm.wait()
+	if err != nil {
+		return nil, fmt.Errorf("dedup: %w", err)
+	}
+	ph.log(logger, "dedup: accounts fed", "accounts", read, "rss_peak_mb", peakRSSMB())
 	if opts.Progress != nil {
 		opts.Progress(read)
 	}
@@ -443,9 +488,11 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		teams[ref.Team].Deleted++
 	}
 
+	// Everything is named: the ids taken are not needed to write, and
+	// the collector need not mark them again while the rows are encoded.
+	ids.known, ids.knownAcct = nil, nil
 	ch := changesOf(eng, ids, prev, prevMaps, digests, runAt)
-	logger.Debug("dedup: merges followed, changes collected", "took", time.Since(phase).Round(time.Millisecond))
-	phase = time.Now()
+	ph.log(logger, "dedup: merges followed, changes collected")
 	for _, m := range ch.mapping {
 		if tc := teams[eng.MappingAccount(m.idx).Team]; tc != nil {
 			tc.ByRule[eng.MappingAt(m.idx).Rule]++
@@ -492,18 +539,26 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 			}
 		}
 		err := writeChanges(ctx, add, loaded, ch, seq, who, runAt)
-		logger.Debug("dedup: rows encoded (the files are finished and committed next)", "took", time.Since(phase).Round(time.Millisecond))
+		ph.log(logger, "dedup: rows encoded (the files are finished and committed next)")
 		return err
-	})
+	}, pipeline.WithRowGroupRows(dedupRowGroupRows))
 	if err != nil {
 		return nil, fmt.Errorf("dedup: %w", err)
 	}
 	rep.Commit = c
-	logger.Debug("dedup: written and committed", "rss_peak_mb", peakRSSMB(), "took", time.Since(phase).Round(time.Millisecond))
+	ph.log(logger, "dedup: written and committed", "rss_peak_mb", peakRSSMB())
 	logger.Info("dedup: committed", "seq", c.Seq, "batch", req.BatchID, "existing", c.Existing,
 		"contacts_inserted", ch.inserted, "contacts_updated", ch.updated, "mapping_rows", len(ch.mapping))
 	return rep, nil
 }
+
+// dedupRowGroupRows is the row groups' length in the files a run writes.
+// The writer tries a dictionary for each column of each row group and
+// falls back to plain encoding when it grows too large: the names,
+// emails and ids of a million contacts hashed again in every row group
+// of the default length, to no use. Two row groups of a first run's
+// tables still let DuckDB read them with two threads.
+const dedupRowGroupRows = 512 * 1024
 
 // progressEvery is how often (in accounts read) a run logs its progress.
 const progressEvery = 50_000

@@ -1,9 +1,12 @@
 package crm
 
 import (
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 
 	"archtics/internal/gctune"
 )
@@ -37,4 +40,33 @@ func peakRSSMB() int64 {
 		}
 	}
 	return 0
+}
+
+// phaseClock times the phases of a run for its debug log: wall time and
+// the process's CPU time (every thread: DuckDB's and the garbage
+// collector's too), which tells a phase that waits from one that works.
+type phaseClock struct {
+	wall time.Time
+	cpu  time.Duration
+}
+
+func startPhase() phaseClock { return phaseClock{wall: time.Now(), cpu: processCPU()} }
+
+// log logs msg at debug level with the phase's wall and CPU time, and
+// starts the next phase.
+func (p *phaseClock) log(logger *slog.Logger, msg string, args ...any) {
+	now, cpu := time.Now(), processCPU()
+	args = append(args, "took", now.Sub(p.wall).Round(time.Millisecond), "cpu", (cpu - p.cpu).Round(time.Millisecond))
+	logger.Debug(msg, args...)
+	p.wall, p.cpu = now, cpu
+}
+
+// processCPU is the process's user and system CPU time so far (0 when
+// unreadable).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -62,12 +62,75 @@ func name(known map[string]struct{}, prefix string, ref dedup.AccountRef) string
 // learn names what the engine created while deciding ref's account (an
 // Add or a Follow): every contact and CRM account past those named.
 func (x *ids) learn(eng *dedup.Engine, ref dedup.AccountRef) {
-	for n := eng.NumContacts(); x.contacts0+int32(len(x.contact)) < n; {
+	x.learnUpTo(ref, eng.NumContacts(), eng.NumAccounts())
+}
+
+// learnUpTo names contacts and CRM accounts after ref's account up to the
+// engine's counts contacts and accounts.
+func (x *ids) learnUpTo(ref dedup.AccountRef, contacts, accounts int32) {
+	for x.contacts0+int32(len(x.contact)) < contacts {
 		x.contact = append(x.contact, name(x.known, "A-", ref))
 	}
-	for n := eng.NumAccounts(); x.accounts0+int32(len(x.account)) < n; {
+	for x.accounts0+int32(len(x.account)) < accounts {
 		x.account = append(x.account, name(x.knownAcct, "AA-", ref))
 	}
+}
+
+// namer names what the engine creates on a goroutine of its own, in the
+// order it was created, while the engine goes on: a first run names a
+// million contacts, each a string made and looked up in a map of as many,
+// which the engine (one goroutine) need not wait for. Do not read the ids
+// before wait returns.
+type namer struct {
+	x       *ids
+	last    created // the counts last sent: an account that created nothing is not
+	batch   []created
+	batches chan []created
+	done    chan struct{}
+}
+
+// created is what the engine held after deciding ref's account.
+type created struct {
+	ref                dedup.AccountRef
+	contacts, accounts int32
+}
+
+const namerBatch = 4096
+
+func newNamer(x *ids) *namer {
+	n := &namer{x: x, last: created{contacts: x.contacts0 + int32(len(x.contact)), accounts: x.accounts0 + int32(len(x.account))}, batch: make([]created, 0, namerBatch), batches: make(chan []created, 4), done: make(chan struct{})}
+	go func() {
+		defer close(n.done)
+		for b := range n.batches {
+			for _, c := range b {
+				x.learnUpTo(c.ref, c.contacts, c.accounts)
+			}
+		}
+	}()
+	return n
+}
+
+// learn is ids.learn, done on the namer's goroutine.
+func (n *namer) learn(eng *dedup.Engine, ref dedup.AccountRef) {
+	c := created{ref: ref, contacts: eng.NumContacts(), accounts: eng.NumAccounts()}
+	if c.contacts == n.last.contacts && c.accounts == n.last.accounts {
+		return
+	}
+	n.last = c
+	n.batch = append(n.batch, c)
+	if len(n.batch) == namerBatch {
+		n.batches <- n.batch
+		n.batch = make([]created, 0, namerBatch)
+	}
+}
+
+// wait names what is left and stops the goroutine. Call it once.
+func (n *namer) wait() {
+	if len(n.batch) > 0 {
+		n.batches <- n.batch
+	}
+	close(n.batches)
+	<-n.done
 }
 
 // contactID is our id of the engine's contact i.

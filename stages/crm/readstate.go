@@ -10,7 +10,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
@@ -167,7 +166,9 @@ func openSpool(ctx context.Context, path, what string) (pqarrow.RecordReader, in
 		f.Close()
 		return nil, 0, nil, fmt.Errorf("read %s from %s: %w", what, path, err)
 	}
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 16 * 1024}, memory.DefaultAllocator)
+	// Each batch's buffers are freed when the next is read (whoever keeps
+	// a value copies it: batchCols.str), and go to the next batch.
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 16 * 1024}, &recycler{})
 	if err != nil {
 		return fail(err)
 	}

@@ -174,6 +174,13 @@ func readSettings(ctx context.Context, db *sql.DB) (settings, error) {
 type cloneAccount struct {
 	dedup.Account
 	MD5 string
+	// norm is the account normalised for the engine (dedup.Normalize)
+	// when normed: eachAccount's prepare does it ahead, beside the engine.
+	norm   dedup.Normalized
+	normed bool
+	// prev is its mapping in the state read (nil: none), also looked up
+	// by prepare.
+	prev *mappingRow
 }
 
 // accountsSQL selects every account's primary customer name from the
@@ -212,8 +219,10 @@ func sortAccounts(ctx context.Context, db *sql.DB, spoolDir string) (string, err
 // Arrow record batch at a time: far cheaper per row than database/sql's
 // Scan, and memory bounded by the batch, whatever the number of
 // accounts. fn must not keep the *cloneAccount, which is reused; its
-// strings it may keep.
-func eachAccount(ctx context.Context, path string, total func(n int64), fn func(*cloneAccount) error) error {
+// strings it may keep. prepare (nil: none) is called with each account
+// before fn, on the goroutine that decodes them: it may only read what fn
+// does not change.
+func eachAccount(ctx context.Context, path string, total func(n int64), prepare func(*cloneAccount), fn func(*cloneAccount) error) error {
 	rr, rows, done, err := openSpool(ctx, path, "the clone's accounts")
 	if err != nil {
 		return err
@@ -245,6 +254,11 @@ func eachAccount(ctx context.Context, path string, total func(n int64), fn func(
 				return
 			}
 			buf, err := batchAccounts(rr.RecordBatch(), buf[:0])
+			if err == nil && prepare != nil {
+				for i := range buf {
+					prepare(&buf[i])
+				}
+			}
 			select {
 			case full <- decoded{buf, err}:
 			case <-dctx.Done():

@@ -528,11 +528,35 @@ func (e *Engine) Add(a *Account) (Result, error) {
 	if a == nil {
 		return Result{}, fmt.Errorf("dedup: Add of a nil account")
 	}
-	if a.Team == "" {
-		return Result{}, fmt.Errorf("dedup: account %d has no team: every account names its team database", a.AcctID)
-	}
-	r := accountRec(a)
 	var res Result
+	err := e.add(a, accountRec(a), &res)
+	return res, err
+}
+
+// Normalized is an account's fields as the rules compare them
+// (Normalize): what Add computes from the account alone, which a caller
+// feeding many accounts can compute ahead, on another goroutine.
+type Normalized struct{ r rec }
+
+// Normalize normalises account a's fields for Feed.
+func Normalize(a *Account) Normalized { return Normalized{accountRec(a)} }
+
+// Feed is Add for an account whose fields n normalises (Normalize(a)),
+// without a Result: for a caller that tracks what changes (TrackChanges)
+// and reads it from Changes, the contacts and accounts Add copies into
+// its Result are garbage.
+func (e *Engine) Feed(a *Account, n *Normalized) error {
+	if a == nil {
+		return fmt.Errorf("dedup: Feed of a nil account")
+	}
+	return e.add(a, n.r, nil)
+}
+
+// add is Add with a's fields normalised (r); res nil: no Result wanted.
+func (e *Engine) add(a *Account, r rec, res *Result) error {
+	if a.Team == "" {
+		return fmt.Errorf("dedup: account %d has no team: every account names its team database", a.AcctID)
+	}
 	if mi, ok := e.mapByAcc[a.AccountRef]; ok {
 		m := e.maps.at(mi)
 		ci := m.contact
@@ -544,13 +568,15 @@ func (e *Engine) Add(a *Account) (Result, error) {
 		}
 		if keep {
 			if m.role == namePrimary {
-				e.overwrite(ci, a, &r, &res)
+				e.overwrite(ci, a, &r, res)
 			}
 			if e.ev != nil {
 				e.know(mi, a, &r)
 			}
-			res.Mapping = e.mappingOf(mi)
-			return res, nil
+			if res != nil {
+				res.Mapping = e.mappingOf(mi)
+			}
+			return nil
 		}
 		// A secondary its contact no longer matches: matched again.
 		ni, rule, sc := e.best(a, &r, mi)
@@ -558,7 +584,7 @@ func (e *Engine) Add(a *Account) (Result, error) {
 			ni, rule, sc = e.evidenceBest(a, &r, mi)
 		}
 		if ni < 0 {
-			ni = e.create(a, &r, &res)
+			ni = e.create(a, &r, res)
 			rule, sc = RuleNew, NoScores
 		}
 		e.relink(mi, ni)
@@ -568,25 +594,29 @@ func (e *Engine) Add(a *Account) (Result, error) {
 		if e.ev != nil {
 			e.know(mi, a, &r)
 		}
-		e.claim(ni, mi, a, &r, &res)
-		res.Mapping, res.Changed = e.mappingOf(mi), true
-		return res, nil
+		e.claim(ni, mi, a, &r, res)
+		if res != nil {
+			res.Mapping, res.Changed = e.mappingOf(mi), true
+		}
+		return nil
 	}
 	ci, rule, sc := e.best(a, &r, -1)
 	if ci < 0 && e.ev != nil {
 		ci, rule, sc = e.evidenceBest(a, &r, -1)
 	}
 	if ci < 0 {
-		ci = e.create(a, &r, &res)
+		ci = e.create(a, &r, res)
 		rule, sc = RuleNew, NoScores
 	}
 	mi := e.link(ci, Mapping{Account: a.AccountRef, Role: Secondary, Rule: rule, Scores: sc, AddDate: a.AddDate})
 	if e.ev != nil {
 		e.know(mi, a, &r)
 	}
-	e.claim(ci, mi, a, &r, &res)
-	res.Mapping, res.Changed = e.mappingOf(mi), true
-	return res, nil
+	e.claim(ci, mi, a, &r, res)
+	if res != nil {
+		res.Mapping, res.Changed = e.mappingOf(mi), true
+	}
+	return nil
 }
 
 // claim makes mapping mi its contact's primary when the contact has none,
@@ -637,7 +667,9 @@ func (e *Engine) create(a *Account, r *rec, res *Result) int32 {
 	}
 	n.company = e.contactCompanyKey(&c)
 	ci := e.addContact(c, &n)
-	res.Contacts = append(res.Contacts, ContactChange{Op: "insert", Contact: e.contacts.at(ci).c, Fields: slices.Clone(contactFields)})
+	if res != nil {
+		res.Contacts = append(res.Contacts, ContactChange{Op: "insert", Contact: e.contacts.at(ci).c, Fields: slices.Clone(contactFields)})
+	}
 	return ci
 }
 
@@ -699,7 +731,9 @@ func (e *Engine) companyAccount(a *Account, key *companyKey, current string, res
 	}
 	i := e.addAccount(acct)
 	e.companyOf[key.norm] = resolved{key: *key, acct: i}
-	res.CRMAccounts = append(res.CRMAccounts, acct)
+	if res != nil {
+		res.CRMAccounts = append(res.CRMAccounts, acct)
+	}
 	return acct.ID
 }
 
@@ -745,7 +779,9 @@ func (e *Engine) householdAccount(a *Account, res *Result) string {
 	acct := CRMAccount{ID: id, Name: strings.TrimSpace(a.Last) + " Household", Type: "Household",
 		City: a.City, State: a.State, Created: e.cfg.Now(), Source: "archtics"}
 	e.addAccount(acct)
-	res.CRMAccounts = append(res.CRMAccounts, acct)
+	if res != nil {
+		res.CRMAccounts = append(res.CRMAccounts, acct)
+	}
 	return id
 }
 
@@ -755,10 +791,14 @@ func (e *Engine) overwrite(ci int32, a *Account, r *rec, res *Result) {
 	x := e.contacts.at(ci)
 	c := &x.c
 	var fields []string
+	changed := false
 	set := func(dst *string, v, name string) {
 		if *dst != v {
 			*dst = v
-			fields = append(fields, name)
+			changed = true
+			if res != nil {
+				fields = append(fields, name)
+			}
 		}
 	}
 	setIf := func(dst *string, v, name string) {
@@ -780,13 +820,15 @@ func (e *Engine) overwrite(ci int32, a *Account, r *rec, res *Result) {
 		set(&c.State, a.State, "mailing_state")
 		set(&c.PostalCode, a.Zip, "mailing_postal_code")
 	}
-	if len(fields) == 0 {
+	if !changed {
 		return
 	}
 	c.Updated = e.cfg.Now()
 	e.touchContact(ci)
 	e.renorm(ci)
-	res.Contacts = append(res.Contacts, ContactChange{Op: "update", Contact: x.c, Fields: fields})
+	if res != nil {
+		res.Contacts = append(res.Contacts, ContactChange{Op: "update", Contact: x.c, Fields: fields})
+	}
 }
 
 // Follow maps loser, an account Archtics merged away, to winner's contact
@@ -849,7 +891,9 @@ func (e *Engine) promote(ci int32, res *Result) {
 	e.maps.at(bi).role = namePrimary
 	e.touchContact(ci)
 	e.touchMapping(bi)
-	res.Others = append(res.Others, e.mappingOf(bi))
+	if res != nil {
+		res.Others = append(res.Others, e.mappingOf(bi))
+	}
 }
 
 func mappingBefore(a, b *mapping) bool {
