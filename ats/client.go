@@ -416,11 +416,11 @@ func (c *Client) Attendance(ctx context.Context, dsn string, eventID int32, afte
 func decodeScanPage(data []byte) (*ScanPage, error) {
 	var p ScanPage
 	s := unsafe.String(unsafe.SliceData(data), len(data))
-	i := strings.Index(s, `"rows":`)
-	if i < 0 {
+	i, value, ok := rowsKeyAt(data)
+	if !ok {
 		return &p, json.Unmarshal(data, &p)
 	}
-	rows, end, err := parseRowsAt(s, i+len(`"rows":`))
+	rows, end, err := parseRowsAt(s, value)
 	if err != nil {
 		return nil, err
 	}
@@ -436,6 +436,45 @@ func decodeScanPage(data []byte) (*ScanPage, error) {
 	}
 	p.Rows = rows
 	return &p, nil
+}
+
+// rowsKeyAt finds the answer's top-level key "rows", read with
+// encoding/json's tokenizer up to it (the envelope's keys before it are
+// small), and returns where the key starts and where its value starts.
+// Not found, or spelled otherwise (with escapes), it returns false and
+// the caller decodes the whole answer the standard way: searching the
+// text for "rows": would also find it inside another key or a string.
+func rowsKeyAt(data []byte) (key, value int, ok bool) {
+	const quoted = `"rows"`
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return 0, 0, false
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return 0, 0, false
+		}
+		if name, _ := t.(string); name == "rows" {
+			end := int(dec.InputOffset())
+			if end < len(quoted) || string(data[end-len(quoted):end]) != quoted {
+				return 0, 0, false
+			}
+			i := end
+			for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+				i++
+			}
+			if i >= len(data) || data[i] != ':' {
+				return 0, 0, false
+			}
+			return end - len(quoted), i + 1, true
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return 0, 0, false
+		}
+	}
+	return 0, 0, false
 }
 
 // Event is an event the realtime feed carries.
@@ -549,7 +588,7 @@ func (p *rowParser) rows() ([][]string, error) {
 			// Slabs grow with the page, up to 4,096 rows.
 			slab = make([]string, 0, max(width, 8)*min(max(len(rows), 16), 4096))
 		}
-		row := slab[len(slab):len(slab):cap(slab)]
+		start := len(slab)
 		p.ws()
 		if !p.eat(']') {
 			for {
@@ -558,7 +597,9 @@ func (p *rowParser) rows() ([][]string, error) {
 				if err != nil {
 					return nil, err
 				}
-				row = append(row, v)
+				// A row wider than the slab has room for moves the slab;
+				// the rows before keep the old one, which never changes.
+				slab = append(slab, v)
 				p.ws()
 				if p.eat(']') {
 					break
@@ -568,16 +609,8 @@ func (p *rowParser) rows() ([][]string, error) {
 				}
 			}
 		}
-		if width == 0 || len(row) > width {
-			width = len(row)
-		}
-		// Full rows stay in the slab (the next row starts after them); a
-		// row that outgrew it was reallocated by append, and the slab is
-		// left as it was.
-		if len(row) > 0 && len(row) <= cap(slab)-len(slab) && &row[0] == &slab[len(slab):cap(slab)][0] {
-			slab = slab[:len(slab)+len(row)]
-		}
-		row = row[:len(row):len(row)] // appending to a row never writes into the next
+		row := slab[start:len(slab):len(slab)] // appending to a row never writes into the next
+		width = max(width, len(row))
 		rows = append(rows, row)
 		p.ws()
 		if p.eat(']') {

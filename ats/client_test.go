@@ -53,6 +53,12 @@ func TestDecodeScanPage(t *testing.T) {
 			ScanPage{Columns: []string{"a"}, LastSeq: 3, AsOf: asOf}, false},
 		{`{"columns":["a"],"rows":null,"last_seq":3}`, ScanPage{Columns: []string{"a"}, LastSeq: 3}, false},
 		{`{"columns":["a"],"last_seq":3}`, ScanPage{Columns: []string{"a"}, LastSeq: 3}, false},
+		// "rows": inside another key or a string is not the rows.
+		{`{"\"rows":[["x"]],"columns":["a"],"last_seq":3}`, ScanPage{Columns: []string{"a"}, LastSeq: 3}, false},
+		{`{"columns":["b\",\"rows\":[[\"x\"]]"],"rows":[["y"]],"last_seq":3}`,
+			ScanPage{Columns: []string{`b","rows":[["x"]]`}, Rows: Rows{{"y"}}, LastSeq: 3}, false},
+		// Spelled with an escape, the key is still the rows.
+		{`{"columns":["a"],"r\u006fws":[["x"]],"last_seq":3}`, ScanPage{Columns: []string{"a"}, Rows: Rows{{"x"}}, LastSeq: 3}, false},
 		{`{"columns":["a"],"rows":[["x"]],"last_seq":}`, ScanPage{}, true},
 		{`{"columns":["a"],"rows":[["x"],"last_seq":3}`, ScanPage{}, true},
 		{`{"columns":["a"],"rows":[["x"]]`, ScanPage{}, true},
