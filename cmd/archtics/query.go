@@ -226,12 +226,12 @@ func runQueryOptions(ctx context.Context, stdout, stderr io.Writer, w *pipeline.
 	printed := 0
 	run := func(ctx context.Context, i int, conn *sql.Conn) error {
 		s := statements[i]
-		err := guard.CheckStatement(ctx, conn, s.SQL)
+		checked, err := guard.CheckStatement(ctx, conn, s.SQL)
 		if err == nil {
 			err = runStatement(ctx, out, stderr, conn, s, opts, i == len(statements)-1, &printed)
 		}
 		if err == nil {
-			err = guard.CheckSettings(ctx, conn)
+			err = checked.CheckSettings(ctx, conn)
 		}
 		if err != nil {
 			return fmt.Errorf("statement %d of %d (input line %d): %w", i+1, len(statements), s.Line, err)

@@ -170,6 +170,8 @@ func TestQueryNeverWritesIntoTheWarehouse(t *testing.T) {
 		{"EXPORT DATABASE", "EXPORT DATABASE '" + filepath.Join(wh, "export") + "'"},
 		{"ATTACH a new database file", "ATTACH '" + filepath.Join(wh, "new.duckdb") + "' AS other"},
 		{"temp_directory", "SET temp_directory = '" + filepath.Join(wh, "tmp") + "'"},
+		{"temp_directory by PRAGMA", "PRAGMA temp_directory = '" + filepath.Join(wh, "tmp") + "'"},
+		{"temp_directory by RESET and SET", "RESET temp_directory; SET temp_directory = '" + filepath.Join(wh, "tmp") + "'"},
 		{"profiling_output", "SET profiling_output = '" + filepath.Join(link, "profile.json") + "'"},
 		{"CALL enable_logging to a file", "CALL enable_logging(storage = 'file', storage_path = '" + filepath.Join(wh, "log") + "')"},
 	} {

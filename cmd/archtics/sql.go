@@ -314,13 +314,14 @@ func (s *shell) exec(ctx context.Context, stmt string) error {
 		return err
 	}
 	defer conn.Close()
-	if err := s.guard.CheckStatement(ctx, conn, stmt); err != nil {
+	checked, err := s.guard.CheckStatement(ctx, conn, stmt)
+	if err != nil {
 		return err
 	}
 	if err := s.query(ctx, conn, stmt); err != nil {
 		return err
 	}
-	if err := s.guard.CheckSettings(ctx, conn); err != nil {
+	if err := checked.CheckSettings(ctx, conn); err != nil {
 		conn.Close()
 		if rerr := s.open(ctx); rerr != nil {
 			return fmt.Errorf("%w; reopening the views: %v", err, rerr)

@@ -67,15 +67,40 @@ func Guard(w *txlog.Log, readOnly bool) SQLGuard {
 var pathSettings = []string{"temp_directory", "profiling_output", "profile_output", "log_query_path", "secret_directory",
 	"extension_directory", "extension_directories", "home_directory", "http_logging_output"}
 
+// Checked is a statement CheckStatement allowed to run.
+type Checked struct {
+	guard SQLGuard
+	typ   duckdb.StmtType
+}
+
+// CheckSettings is the guard's CheckSettings, after the statement ran. A
+// SELECT changes no setting, so for one it queries nothing.
+func (c Checked) CheckSettings(ctx context.Context, conn *sql.Conn) error {
+	if c.typ == duckdb.STATEMENT_TYPE_SELECT {
+		return nil
+	}
+	return c.guard.CheckSettings(ctx, conn)
+}
+
 // CheckStatement checks one statement before conn runs it, and returns an
 // error wrapping ErrRefusedStatement that says why it may not run. It
 // prepares the statement to learn its type, which runs nothing (a text
-// holding several statements is refused: run them one at a time).
-func (g SQLGuard) CheckStatement(ctx context.Context, conn *sql.Conn, text string) error {
+// holding several statements is refused: run them one at a time). After
+// the statement ran, call the result's CheckSettings.
+func (g SQLGuard) CheckStatement(ctx context.Context, conn *sql.Conn, text string) (Checked, error) {
 	typ, err := statementType(conn, text)
 	if err != nil {
-		return err
+		return Checked{}, err
 	}
+	ok := Checked{guard: g, typ: typ}
+	if err := g.checkType(typ, text); err != nil {
+		return Checked{}, err
+	}
+	return ok, nil
+}
+
+// checkType is CheckStatement once the statement's type is known.
+func (g SQLGuard) checkType(typ duckdb.StmtType, text string) error {
 	if g.ReadOnly {
 		if typ != duckdb.STATEMENT_TYPE_SELECT {
 			return fmt.Errorf("%w: read-only: %s statements may not run, only SELECT (and SHOW, DESCRIBE, SUMMARIZE): nothing is written, attached, installed or set",
