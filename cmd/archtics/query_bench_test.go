@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -35,14 +34,7 @@ func BenchmarkQueryVsDuckDB(b *testing.B) {
 	if wh == "" {
 		b.Skip("set ARCHTICS_BENCH_WAREHOUSE to a bench-scale warehouse (make bench-data builds ./bench-data/warehouse; make bench sets it)")
 	}
-	runs := 15
-	if s := os.Getenv("ARCHTICS_BENCH_RUNS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			b.Fatalf("ARCHTICS_BENCH_RUNS=%q: want a positive count", s)
-		}
-		runs = n
-	}
+	runs := benchRuns(b)
 	ctx := context.Background()
 	w, err := openWarehouseAt(ctx, wh, nil)
 	if err != nil {
@@ -67,22 +59,13 @@ func BenchmarkQueryVsDuckDB(b *testing.B) {
 	archticsSQL := "SELECT count(*) FROM archtics.ticket " + where
 	duckdbSQL := "SELECT count(*) FROM read_parquet([" + strings.Join(files, ", ") + "], hive_partitioning = true) " + where
 
-	bin := b.TempDir()
-	for _, pkg := range []string{".", "../duckdb-sql"} {
-		out := filepath.Join(bin, filepath.Base(filepath.Clean(pkg)))
-		if pkg == "." {
-			out = filepath.Join(bin, "archtics")
-		}
-		if msg, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
-			b.Fatalf("go build %s: %v\n%s", pkg, err, msg)
-		}
-	}
+	bins := buildBenchBinaries(b)
 	cache := b.TempDir()
 	archtics := func() (time.Duration, string) {
-		return runProcess(b, filepath.Join(bin, "archtics"), "--warehouse", wh, "--log-level", "warn", "query", "--cache", cache, "--format", "csv", archticsSQL)
+		return runProcess(b, bins.archtics, "--warehouse", wh, "--log-level", "warn", "query", "--cache", cache, "--format", "csv", archticsSQL)
 	}
 	duckdb := func() (time.Duration, string) {
-		return runProcess(b, filepath.Join(bin, "duckdb-sql"), duckdbSQL)
+		return runProcess(b, bins.duckdb, duckdbSQL)
 	}
 
 	b.ResetTimer()

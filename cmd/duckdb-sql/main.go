@@ -9,6 +9,12 @@
 //
 //	duckdb-sql "SELECT count(*) FROM read_parquet(['/w/a.parquet'], hive_partitioning = true)"
 //	duckdb-sql < statement.sql
+//	duckdb-sql --version
+//
+// --version prints the DuckDB driver's module version and opens no
+// database, as `duckdb --version` does: the start benchmark
+// (BenchmarkStart) times it as the floor of any process that links
+// DuckDB.
 package main
 
 import (
@@ -18,6 +24,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	_ "github.com/duckdb/duckdb-go/v2"
@@ -31,6 +38,10 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) == 1 && args[0] == "--version" {
+		_, err := fmt.Fprintln(stdout, "duckdb-sql", driverVersion())
+		return err
+	}
 	stmt := strings.Join(args, " ")
 	if stmt == "" {
 		b, err := io.ReadAll(stdin)
@@ -81,4 +92,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 		return fmt.Errorf("query: %w", err)
 	}
 	return out.Flush()
+}
+
+// driverVersion is the version of the DuckDB driver module this program
+// was built with ("(devel)" when unknown).
+func driverVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, m := range bi.Deps {
+			if m.Path == "github.com/duckdb/duckdb-go/v2" {
+				return m.Version
+			}
+		}
+	}
+	return "(devel)"
 }
