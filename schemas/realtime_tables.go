@@ -52,9 +52,9 @@ var RTXEnriched = &Table{
 		str("gate", 50, "feed.gate"),
 		str("scan_type", 50, "feed.scan_type (always 'S')"),
 		col("seat_num", Int32, "feed.seat_num as an integer; NULL for a staff credential"),
-		col("acct_id", Int32, "the ticket holder at scan time: the clone's archtics.ticket_holder for the seat at ticket_scan_time "+
-			"(merges followed) when it names one, else feed.acct_id moved to the winner of the account merges the clone knew "+
-			"at the tick (archtics.acct_merge, followed to the end of a chain)"),
+		col("acct_id", Int32, "the ticket holder at scan time: feed.acct_id moved to the winner of the account merges the clone "+
+			"knew at the tick (archtics.acct_merge, followed to the end of a chain); when the feed names none, the clone's "+
+			"archtics.ticket_holder for the seat at ticket_scan_time (merges followed)"),
 		col("event_start", TimestampTZ, "the event's start: archtics.event.event_date + event_time in the client's zone, as an instant"),
 		col("scan_at", TimestampTZ, "the scan's instant: the latest at or before the delivery (feed.upd_datetime) "+
 			"whose local time of day is feed.action_time"),

@@ -59,23 +59,25 @@ func (l *lookups) name(acct int32) primaryName {
 }
 
 // Holder outcomes, counted in the tick's commit summary as "holder_<outcome>".
+//
+// The feed's acct_id comes first. It is Archtics' own record of whose
+// ticket the gate accepted, at the scan's instant, so it is right even
+// when the clone is not yet: a Ticket Exchange posting still pending (the
+// clone's archtics.tex shows it like a completed one), a forward made
+// minutes before the scan (the clone pulls hourly), a merge not yet swept.
+// Over the simulator's game days it named the true holder of every seated
+// scan, merges followed, while the clone's timeline at tick time named
+// another for 21 of 12,841 scans with hourly incrementals, and for 41 of
+// 1,385 with the dump alone. The clone's archtics.ticket_holder answers
+// only for the scans whose feed row names no account.
 const (
-	// HolderClone: the clone's archtics.ticket_holder names a holder of
-	// the scan's seat at its ticket_scan_time, and that is the account
-	// stored. It may differ from the feed's: see HolderDisagrees.
-	HolderClone = "clone"
-	// HolderDisagrees counts, among HolderClone, the scans whose feed
-	// acct_id (followed through the clone's merges) is another account:
-	// a hand-over the clone has not pulled yet (an incremental runs
-	// hourly, scans come every three minutes), one it dates differently
-	// (Archtics commits some activities after their upd_datetime), or a
-	// pending exchange posting the clone shows as done.
-	HolderDisagrees = "disagrees"
-	// HolderFeed: the clone has no holder for the scan (no seat, as a
-	// staff credential; a seat the clone does not know yet; a returned
-	// block): the feed's acct_id, followed through the clone's merges.
+	// HolderFeed: the feed's acct_id, followed through the clone's merges.
 	HolderFeed = "feed"
-	// HolderNone: neither names an account; acct_id and the names are NULL.
+	// HolderClone: the feed names no account; the clone's
+	// archtics.ticket_holder names the seat's holder at ticket_scan_time.
+	HolderClone = "clone"
+	// HolderNone: neither names an account (a staff credential, a seat the
+	// clone does not know); acct_id and the names are NULL.
 	HolderNone = "none"
 )
 
@@ -143,7 +145,8 @@ func (c *cloneReader) Close() {
 	c.db.Close()
 }
 
-// seatLoader puts the kept scans' seats into the clone while the tick
+// seatLoader sets the kept scans' accounts from the feed and puts the
+// seats of those whose feed row names none into the clone while the tick
 // still pulls: each event's as its pull ends (add), on one goroutine and
 // one DuckDB appender. The clone is opened when the first event with a
 // kept scan arrives, so a tick that keeps none never opens it.
@@ -153,7 +156,6 @@ type seatLoader struct {
 	done   chan struct{}
 	cl     *cloneReader // nil until the first event arrives
 	err    error        // valid after done
-	seated [][]bool     // per pull, per kept scan: its seat is in tick_seats
 	events []string     // ids of the events with seats in tick_seats
 	seats  int
 }
@@ -161,7 +163,7 @@ type seatLoader struct {
 // startSeatLoader starts the loader's goroutine; call add for each pull
 // that kept scans, then finish.
 func startSeatLoader(ctx context.Context, w *pipeline.Warehouse, team, cacheDir string, pulls []*eventPull) *seatLoader {
-	s := &seatLoader{pulls: pulls, next: make(chan int, len(pulls)), done: make(chan struct{}), seated: make([][]bool, len(pulls))}
+	s := &seatLoader{pulls: pulls, next: make(chan int, len(pulls)), done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
 		s.err = s.run(ctx, w, team, cacheDir)
@@ -199,7 +201,7 @@ func (s *seatLoader) run(ctx context.Context, w *pipeline.Warehouse, team, cache
 	}
 	s.cl = cl
 	if _, err := cl.conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE tick_seats (k BIGINT, event_id INTEGER, section_name VARCHAR,
-row_name VARCHAR, seat_num INTEGER, scan_time TIMESTAMP, feed_acct INTEGER)`); err != nil {
+row_name VARCHAR, seat_num INTEGER, scan_time TIMESTAMP)`); err != nil {
 		return fmt.Errorf("archtics.ticket_holder: %w", err)
 	}
 	err = appendRows(cl.conn, "tick_seats", func(app *duckdb.Appender) error {
@@ -219,39 +221,32 @@ row_name VARCHAR, seat_num INTEGER, scan_time TIMESTAMP, feed_acct INTEGER)`); e
 	return nil
 }
 
-// load sets pull pi's accounts to the feed's, merges followed (what a
-// scan gets unless the clone says otherwise), and appends its seats.
+// load sets pull pi's accounts to the feed's, merges followed, and
+// appends the seats of the scans whose feed row names no account, for the
+// clone's timeline to answer (resolveHolders).
 func (s *seatLoader) load(ctx context.Context, app *duckdb.Appender, pi int) error {
 	p, l := s.pulls[pi], s.cl.look
 	p.acct = make([]int32, len(p.kept))
 	p.hasAcct = make([]bool, len(p.kept))
-	for j := range p.kept {
-		if feed, ok := parseInt32(p.field(j, p.col.acct)); ok {
-			p.acct[j], p.hasAcct[j] = l.winner(feed), true
-		}
-	}
-	seated := make([]bool, len(p.kept))
-	s.seated[pi] = seated
 	s.events = append(s.events, strconv.Itoa(int(p.f.id)))
 	c := &p.col
 	for j, k := range p.kept {
-		seat, ok := parseInt32(p.field(j, c.seat))
-		if !ok {
-			continue
-		}
 		if j%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		s.seats++
-		seated[j] = true
-		var feed any
-		if p.hasAcct[j] {
-			feed = p.acct[j]
+		if feed, ok := parseInt32(p.field(j, c.acct)); ok {
+			p.acct[j], p.hasAcct[j] = l.winner(feed), true
+			continue
 		}
+		seat, ok := parseInt32(p.field(j, c.seat))
+		if !ok {
+			continue
+		}
+		s.seats++
 		if err := app.AppendRow(int64(pi)<<32|int64(j), p.f.id, nullable(p.field(j, c.section)), nullable(p.field(j, c.row)), seat,
-			time.UnixMicro(k.wall).UTC(), feed); err != nil {
+			time.UnixMicro(k.wall).UTC()); err != nil {
 			return err
 		}
 	}
@@ -272,49 +267,35 @@ func (s *seatLoader) holders(ctx context.Context) (map[string]int64, error) {
 	return outcomes, nil
 }
 
-// resolveHolders sets each kept scan's account: the clone's holder of its
-// seat at its ticket_scan_time when archtics.ticket_holder has one, else
-// the feed's acct_id followed through the clone's merges (see the Holder
-// outcomes). The scans' seats, with the feed's account, are in the
-// temporary table tick_seats (seatLoader), joined with the view in one
-// statement (the join holder.go documents), the view restricted to the
-// tick's events. Only the scans whose holder is not the feed's come back
-// (a few percent): reading a million rows back through database/sql would
-// cost more than the join.
+// resolveHolders sets the account of each kept scan whose feed row names
+// none to the clone's holder of its seat at its ticket_scan_time, when
+// archtics.ticket_holder has one (see the Holder outcomes). Those scans'
+// seats are in the temporary table tick_seats (seatLoader), joined with
+// the view in one statement (the join holder.go documents), the view
+// restricted to the tick's events; a tick whose scans all name an account
+// does not evaluate the view.
 func (s *seatLoader) resolveHolders(ctx context.Context) (map[string]int64, error) {
 	out := map[string]int64{}
 	conn := s.cl.conn
-	// differs[k]: the clone's holder (valid) when it is not the feed's
-	// account; absent from it, the clone agrees with the feed.
-	type cloneSays struct {
-		acct  int32
-		valid bool
-	}
-	differs := map[int64]cloneSays{}
+	held := map[int64]int32{}
 	if s.seats > 0 {
 		// Two intervals of one seat should not overlap; should the clone
 		// hold such a pair, the later hand-over wins, the same every tick.
-		// (An inner join, then a left join on k: DuckDB plans a left join
-		// on these range conditions as a nested loop.)
-		q := `WITH held AS (
-  SELECT s.k, arg_max(h.acct_id, h.held_from) AS holder
-  FROM tick_seats AS s
-  JOIN (SELECT * FROM archtics.ticket_holder WHERE team = ? AND event_id IN (` + strings.Join(s.events, ", ") + `)) AS h
-    ON h.event_id = s.event_id AND h.section_name IS NOT DISTINCT FROM s.section_name
-    AND h.row_name IS NOT DISTINCT FROM s.row_name AND h.seat_num = s.seat_num
-    AND h.held_from <= s.scan_time AND (h.held_until IS NULL OR s.scan_time < h.held_until)
-  WHERE h.acct_id IS NOT NULL
-  GROUP BY s.k
-)
-SELECT s.k, held.holder FROM tick_seats AS s LEFT JOIN held ON held.k = s.k
-WHERE held.holder IS DISTINCT FROM s.feed_acct`
+		q := `SELECT s.k, arg_max(h.acct_id, h.held_from) AS holder
+FROM tick_seats AS s
+JOIN (SELECT * FROM archtics.ticket_holder WHERE team = ? AND event_id IN (` + strings.Join(s.events, ", ") + `)) AS h
+  ON h.event_id = s.event_id AND h.section_name IS NOT DISTINCT FROM s.section_name
+  AND h.row_name IS NOT DISTINCT FROM s.row_name AND h.seat_num = s.seat_num
+  AND h.held_from <= s.scan_time AND (h.held_until IS NULL OR s.scan_time < h.held_until)
+WHERE h.acct_id IS NOT NULL
+GROUP BY s.k`
 		err := scanRows(ctx, conn, q, []any{s.cl.team}, func(r *sql.Rows) error {
 			var k int64
-			var holder sql.NullInt32
+			var holder int32
 			if err := r.Scan(&k, &holder); err != nil {
 				return err
 			}
-			differs[k] = cloneSays{acct: holder.Int32, valid: holder.Valid}
+			held[k] = holder
 			return nil
 		})
 		if err != nil {
@@ -326,19 +307,16 @@ WHERE held.holder IS DISTINCT FROM s.feed_acct`
 	}
 	for pi, p := range s.pulls {
 		for j := range p.kept {
-			c, differ := differs[int64(pi)<<32|int64(j)]
-			switch {
-			case s.seated[pi] != nil && s.seated[pi][j] && !differ: // the clone's holder is the feed's account
-				out[HolderClone]++
-			case differ && c.valid: // the clone names another holder
-				out[HolderClone]++
-				out[HolderDisagrees]++
-				p.acct[j], p.hasAcct[j] = c.acct, true
-			case p.hasAcct[j]: // no holder in the clone (or no seat): the feed's
+			if p.hasAcct[j] {
 				out[HolderFeed]++
-			default:
-				out[HolderNone]++
+				continue
 			}
+			if a, ok := held[int64(pi)<<32|int64(j)]; ok {
+				out[HolderClone]++
+				p.acct[j], p.hasAcct[j] = a, true
+				continue
+			}
+			out[HolderNone]++
 		}
 	}
 	return out, nil
