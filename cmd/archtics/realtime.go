@@ -15,6 +15,7 @@ func realtimeCommand() *cli.Command {
 			realtimeCriteriaCommand(),
 			realtimeExpireCommand(),
 			realtimeRollupCommand(),
+			realtimeRefreshCommand(),
 			realtimeRunCommand(),
 			realtimeTickCommand(),
 		},

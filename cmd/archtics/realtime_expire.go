@@ -109,3 +109,50 @@ func realtimeRollupCommand() *cli.Command {
 		},
 	}
 }
+
+func realtimeRefreshCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "refresh",
+		Usage: "bring the holder, name and email of stored scans up to what the clone knows now (realtime run does it as it goes)",
+		Description: `A tick names each scan's holder and that account's primary name and email as the clone
+stands at the tick. The clone learns more later: a merge its sweep finds, a name or email
+changed, a hand-over pulled late. refresh derives every stored scan of the team again from
+the clone as it is now and rewrites the event-date partitions of
+archtics_rtx.attendance_enriched where a scan changed, one commit on <team>/realtime; the
+raw scans (archtics_rtx.attendance_raw) are never rewritten. It does nothing when the clone
+has not committed since the last refresh. realtime run refreshes after any tick that finds
+the clone moved; run this after a sync when no realtime run is going.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "team", Usage: "the Archtics database (DSN) (required)"},
+			&cli.StringFlag{Name: "cache", Usage: "local cache of committed files (default: the user cache folder)", EnvVars: []string{"ARCHTICS_CACHE"}},
+		},
+		Action: func(c *cli.Context) error {
+			if err := requireFlags(c, "team"); err != nil {
+				return err
+			}
+			w, err := openExistingWarehouse(c)
+			if err != nil {
+				return err
+			}
+			cache := c.String("cache")
+			if cache == "" {
+				cache = defaultCacheDir(w)
+			}
+			start := time.Now()
+			rep, err := realtime.Refresh(c.Context, w, c.String("team"), cache)
+			if err != nil {
+				return err
+			}
+			if err := recordMetrics(c, commitMetrics(rep.Team, "realtime-holders", rep.Commit, rep.Rows, 0, start)); err != nil {
+				return err
+			}
+			if rep.Commit == nil {
+				fmt.Fprintf(os.Stdout, "%s: the holders already reflect the clone's commit %d\n", rep.Team, rep.CloneSeq)
+				return nil
+			}
+			fmt.Fprintf(os.Stdout, "%s: %d scans compared with the clone's commit %d, %d changed, %d partitions rewritten (%d files into %d); commit %d of %s\n",
+				rep.Team, rep.Rows, rep.CloneSeq, rep.Changed, rep.Partitions, rep.FilesIn, rep.FilesOut, rep.Commit.Seq, rep.Commit.Stream)
+			return nil
+		},
+	}
+}

@@ -5,7 +5,9 @@ One task per stage, each a plain `archtics` command run by a BashOperator:
   archtics_load_dump    once          load-dump (the team's first full dump), then the
                                       initial CRM dedup (dedup --crm, the client's CRM)
   archtics_incremental  hourly        incremental --until {{ data_interval_end }}, then
-                                      dedup (new and changed accounts, all teams)
+                                      dedup (new and changed accounts, all teams) and
+                                      realtime refresh (stored scans' holders and names
+                                      brought up to the clone)
   archtics_realtime     every 3 min   realtime tick --at {{ data_interval_end }}
   archtics_maintenance  daily         compact, realtime rollup and expire, then
                                       vacuum, then verify
@@ -75,6 +77,7 @@ COMMANDS = {
     "dedup_initial": "archtics --log-format json dedup --crm ${ARCHTICS_CRM_DIR:?} --exclude-acct-type Broker --exclude-acct-type Test",
     "dedup": "archtics --log-format json dedup",
     "compact": "archtics --log-format json compact --team {{ params.team }}",
+    "realtime_refresh": "archtics --log-format json realtime refresh --team {{ params.team }}",
     "realtime_rollup": "archtics --log-format json realtime rollup --team {{ params.team }}",
     "realtime_expire": "archtics --log-format json realtime expire --team {{ params.team }} --at {{ data_interval_end | ts }}",
     "vacuum": "archtics --log-format json vacuum --json",
@@ -118,7 +121,9 @@ with DAG(
     default_args=DEFAULTS,
     params={"team": TEAM},
 ):
-    stage("incremental", timedelta(minutes=40)) >> stage("dedup", timedelta(minutes=15))
+    # realtime refresh commits on the realtime stream: should a tick commit
+    # first, it exits 3 and the retry starts from the new head.
+    stage("incremental", timedelta(minutes=40)) >> [stage("dedup", timedelta(minutes=15)), stage("realtime_refresh", timedelta(minutes=15))]
 
 with DAG(
     "archtics_realtime",

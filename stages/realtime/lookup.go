@@ -109,7 +109,7 @@ func openClone(ctx context.Context, w *pipeline.Warehouse, team, cacheDir string
 		return nil, fmt.Errorf("duckdb connection: %w", err)
 	}
 	c := &cloneReader{db: db, conn: conn, team: team,
-		look: &lookups{tmNames: map[int32]string{}, merges: map[int32]int32{}, names: map[int32]primaryName{}}}
+		look: &lookups{tmNames: map[int32]string{}, names: map[int32]primaryName{}}}
 	l := c.look
 	err = scanRows(ctx, conn, `SELECT event_id, coalesce(tm_event_name, '') FROM archtics.event WHERE team = ?`, []any{team}, func(r *sql.Rows) error {
 		var id int32
@@ -124,15 +124,7 @@ func openClone(ctx context.Context, w *pipeline.Warehouse, team, cacheDir string
 		c.Close()
 		return nil, fmt.Errorf("archtics.event: %w", err)
 	}
-	err = scanRows(ctx, conn, `SELECT loser_acct_id, winner_acct_id FROM archtics.acct_merge WHERE team = ?`, []any{team}, func(r *sql.Rows) error {
-		var loser, winner int32
-		if err := r.Scan(&loser, &winner); err != nil {
-			return err
-		}
-		l.merges[loser] = winner
-		return nil
-	})
-	if err != nil {
+	if l.merges, err = readMerges(ctx, conn, team); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("archtics.acct_merge: %w", err)
 	}

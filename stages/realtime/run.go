@@ -47,12 +47,16 @@ type RunOptions struct {
 // RunReport counts what a run did.
 type RunReport struct {
 	Ticks, CaughtUp, Rollups, Expiries int
-	Last                               *TickReport
+	// Refreshes counts the refreshes that committed (the clone had moved).
+	Refreshes int
+	Last      *TickReport
 }
 
 // Run ticks team's realtime stream every opts.Every until ctx is done: at
 // each multiple of the interval (logical times on a fixed grid, so a
-// restart lands on the same batch ids), one tick and one commit. On start
+// restart lands on the same batch ids), one tick and one commit; after
+// it, a roll-up of partitions with many files, a Refresh when the clone
+// has committed since the last, and the expiry. On start
 // it catches up the ticks missed since the stream's watermark (at most
 // MaxCatchUp back), oldest first. A cancelled context (SIGTERM) stops it
 // between ticks or abandons the current one uncommitted; Run then returns
@@ -137,6 +141,18 @@ func Run(ctx context.Context, w *pipeline.Warehouse, src Source, team string, op
 			if r.Commit != nil {
 				rep.Rollups++
 			}
+		}
+		// The clone committed since the stored holders were derived: bring
+		// them up to it (Refresh reads two stream heads when it has not).
+		if f, err := Refresh(ctx, w, team, opts.Tick.CacheDir, opts.Tick.Writer...); err != nil {
+			if ctx.Err() != nil {
+				return rep, nil
+			}
+			return rep, fmt.Errorf("realtime run %s: %w", team, err)
+		} else if f.Commit != nil {
+			rep.Refreshes++
+			logger.Info("realtime run: holders refreshed from the clone", "team", team, "clone_seq", f.CloneSeq,
+				"scans", f.Rows, "changed", f.Changed, "partitions", f.Partitions)
 		}
 		if opts.Expire {
 			e, err := Expire(ctx, w, team, next, 0)

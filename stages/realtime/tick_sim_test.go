@@ -3,6 +3,7 @@ package realtime
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -144,19 +145,29 @@ func TestGameDayMatchesTruth(t *testing.T) {
 		t.Fatal("nothing kept over a game day")
 	}
 	t.Logf("kept %d scans, dropped %d: %v", kept, drops, dropped)
-	checkEnrichedIsTruth(t, g, end, from, holders)
+	checkEnrichedIsTruth(t, g, end, from, holders, g.world.Cutoff().Add(-time.Second), end)
 }
 
 // checkEnrichedIsTruth compares archtics.attendance_realtime_v with the
-// truth's scans of the replayed events: the event's start, the scan's
-// instant (in the client's zone, the default preferred zone), the holder
-// and its primary name in the clone (the dump, read just before the
-// cutoff). The holder is the truth's: the seat's holder at the scan's
-// instant with everything known at at (World.SeatHolders as of at,
-// merges done by then followed), else, for a scan without a seat, the
-// feed's acct_id. The outcomes the ticks counted (holders, per team) must
-// equal the truth's.
-func checkEnrichedIsTruth(t *testing.T, g *gameDay, at, from time.Time, holders map[string]map[string]int64) {
+// truth's scans delivered by at of the events replayed from from: the
+// event's start, the scan's instant (in the client's zone, the default
+// preferred zone), the holder and its primary name as the clone knows it
+// (archtics.cust as of namesAt: the dump's cutoff, or the watermark the
+// clone pulled to). The holder is the truth's: the seat's holder at the
+// scan's instant with the merges done by holdersAt followed
+// (World.SeatHolders as of holdersAt), else, for a scan without a seat,
+// the feed's acct_id. Unless holders is nil, the outcomes the ticks
+// counted (per team) must equal the truth's.
+func checkEnrichedIsTruth(t *testing.T, g *gameDay, at, from time.Time, holders map[string]map[string]int64, namesAt, holdersAt time.Time) {
+	t.Helper()
+	if diff := enrichedDiff(t, g, at, from, holders, namesAt, holdersAt); diff != "" {
+		t.Fatal(diff)
+	}
+}
+
+// enrichedDiff is checkEnrichedIsTruth's comparison: "" when the view
+// equals the truth, else what differs.
+func enrichedDiff(t *testing.T, g *gameDay, at, from time.Time, holders map[string]map[string]int64, namesAt, holdersAt time.Time) string {
 	t.Helper()
 	loc := g.world.Location()
 	ctx := context.Background()
@@ -173,7 +184,7 @@ func checkEnrichedIsTruth(t *testing.T, g *gameDay, at, from time.Time, holders 
 		names := map[string][3]string{}
 		cust := schemas.Cust
 		best := map[string]int{}
-		for _, r := range g.world.StateAt(team, cust, g.world.Cutoff().Add(-time.Second)) {
+		for _, r := range g.world.StateAt(team, cust, namesAt) {
 			if r[cust.ColumnIndex("primary_code")] != "Primary" {
 				continue
 			}
@@ -185,7 +196,7 @@ func checkEnrichedIsTruth(t *testing.T, g *gameDay, at, from time.Time, holders 
 			best[acct] = id
 			names[acct] = [3]string{r[cust.ColumnIndex("name_first")], r[cust.ColumnIndex("name_last")], r[cust.ColumnIndex("email_addr")]}
 		}
-		seatHolders := g.world.SeatHolders(team, at)
+		seatHolders := g.world.SeatHolders(team, holdersAt)
 		starts := map[string]time.Time{}
 		for _, e := range g.world.FollowedEvents(team, at, nil) {
 			if !e.Start.Add(-WindowBefore).Before(from) {
@@ -238,21 +249,25 @@ FROM archtics.attendance_realtime_v v WHERE archtics_event_name IN (SELECT DISTI
 			t.Fatalf("%s: no truth scans to compare", team)
 		}
 		if diff := diffSets(want, got); diff != "" {
-			t.Fatalf("%s: archtics.attendance_realtime_v differs from the truth (%d want, %d got):\n%s", team, len(want), len(got), diff)
+			return fmt.Sprintf("%s: archtics.attendance_realtime_v differs from the truth (%d want, %d got):\n%s", team, len(want), len(got), diff)
 		}
 		// The session's preferred zone converts the instants instead of
 		// showing the wall clocks the tick stored.
 		gotChicago := queryInZone(t, db, "America/Chicago", viewSQL, team)
 		if diff := diffSets(wantChicago, gotChicago); diff != "" {
-			t.Fatalf("%s: archtics.attendance_realtime_v in America/Chicago differs from the truth:\n%s", team, diff)
+			return fmt.Sprintf("%s: archtics.attendance_realtime_v in America/Chicago differs from the truth:\n%s", team, diff)
 		}
 		for _, o := range []string{HolderFeed, HolderClone, HolderNone} {
+			if holders == nil {
+				break
+			}
 			if holders[team][o] != outcomes[o] {
 				t.Errorf("%s: the ticks counted %d scans holder_%s, the truth %d (all: ticks %v, truth %v)", team, holders[team][o], o, outcomes[o], holders[team], outcomes)
 			}
 		}
 		t.Logf("%s: holders %v", team, outcomes)
 	}
+	return ""
 }
 
 // queryInZone runs q, whose rows are one string each, with the session's

@@ -1,0 +1,133 @@
+package realtime
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"archtics/schemas"
+	"archtics/simulator"
+	"archtics/stages/changes"
+	"archtics/stages/clone"
+)
+
+// TestRefreshFollowsTheClone ticks a game day against a clone that is
+// still the dump, then pulls the clone past the day (incremental and
+// sweep: the merges, names and emails changed since the cutoff) and
+// checks that the view names the truth's holder and that account's
+// primary name as the clone now knows it only once Refresh ran: frozen at
+// tick time, the view differs. A second Refresh with the clone where it
+// was commits nothing; after the clone moves again it commits the cursor
+// alone, or rewrites what changed. The raw table is never touched.
+func TestRefreshFollowsTheClone(t *testing.T) {
+	ctx := context.Background()
+	g := newGameDay(t, simulator.SmallConfig(), "")
+	loc := g.world.Location()
+	cut := g.world.Cutoff().In(loc)
+	day := time.Date(cut.Year(), cut.Month(), cut.Day()+3, 7, 0, 0, 0, loc)
+	end := day.Add(21 * time.Hour)
+	for at := day; !at.After(end); at = at.Add(30 * time.Minute) {
+		for _, team := range g.world.Teams() {
+			g.tick(t, team, at, TickOptions{})
+		}
+	}
+	rawBefore := map[string][]string{}
+	for _, team := range g.world.Teams() {
+		rawBefore[team] = storedScans(t, g, team)
+		// Refresh on the dump's clone: the ticks derived every scan from
+		// it, so nothing changes and only the cursor is committed.
+		rep, err := Refresh(ctx, g.w, team, g.cache)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Changed != 0 || rep.Partitions != 0 || rep.Commit == nil || len(rep.Commit.Adds) != 0 {
+			t.Fatalf("%s: refresh against the clone the ticks read changed %d scans in %d partitions (commit %+v), want none and a cursor commit", team, rep.Changed, rep.Partitions, rep.Commit)
+		}
+	}
+
+	// The clone pulls past the day, with a sweep (merges).
+	pulled := end.Add(time.Hour)
+	g.clock.Set(pulled)
+	for _, team := range g.world.Teams() {
+		opts := clone.IncrementalOptions{Pull: changes.Options{Location: loc, PageSize: 2000}, Logger: quietLogger, CacheDir: g.cache}
+		if _, err := clone.Incremental(ctx, g.w, g.cli, team, opts); err != nil {
+			t.Fatalf("incremental %s: %v", team, err)
+		}
+	}
+	frozen := enrichedDiff(t, g, end, day, nil, pulled, pulled)
+	if frozen == "" {
+		t.Fatal("the stored holders already equal the pulled clone's: the day does not exercise Refresh")
+	}
+	t.Logf("frozen at tick time, the view differs from the clone it could know:\n%s", frozen)
+
+	var changed int64
+	for _, team := range g.world.Teams() {
+		rawFiles := fileKeys(t, g, team, schemas.RTXAttendanceRaw)
+		rep, err := Refresh(ctx, g.w, team, g.cache)
+		if err != nil {
+			t.Fatal(err)
+		}
+		changed += rep.Changed
+		t.Logf("%s: refresh compared %d scans, changed %d, rewrote %d partitions (%d files into %d)", team, rep.Rows, rep.Changed, rep.Partitions, rep.FilesIn, rep.FilesOut)
+		if rep.Changed > 0 && (rep.Partitions == 0 || rep.FilesOut == 0) {
+			t.Errorf("%s: %d scans changed but no partition was rewritten", team, rep.Changed)
+		}
+		if got := fileKeys(t, g, team, schemas.RTXAttendanceRaw); !slices.Equal(got, rawFiles) {
+			t.Errorf("%s: the raw table's files changed: %v, were %v", team, got, rawFiles)
+		}
+		if diff := diffSets(rawBefore[team], storedScans(t, g, team)); diff != "" {
+			t.Errorf("%s: the raw scans changed:\n%s", team, diff)
+		}
+		// Again, the clone where it was: nothing read, nothing committed.
+		again, err := Refresh(ctx, g.w, team, g.cache)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again.Commit != nil {
+			t.Errorf("%s: a refresh with the clone unmoved committed %d", team, again.Commit.Seq)
+		}
+	}
+	if changed == 0 {
+		t.Fatal("the refreshes changed no scan")
+	}
+	checkEnrichedIsTruth(t, g, end, day, nil, pulled, pulled)
+
+	// The clone moves on: each refresh commits, the cursor at the least.
+	later := pulled.Add(6 * time.Hour)
+	g.clock.Set(later)
+	for _, team := range g.world.Teams() {
+		opts := clone.IncrementalOptions{Pull: changes.Options{Location: loc, PageSize: 2000}, Logger: quietLogger, CacheDir: g.cache}
+		if _, err := clone.Incremental(ctx, g.w, g.cli, team, opts); err != nil {
+			t.Fatalf("incremental %s: %v", team, err)
+		}
+		rep, err := Refresh(ctx, g.w, team, g.cache)
+		if err != nil {
+			t.Fatal(err)
+		}
+		head, err := g.w.Stream(ctx, Stream(team))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Commit == nil || head.Cursors[HoldersCursor] != strconv.FormatInt(rep.CloneSeq, 10) {
+			t.Errorf("%s: after the clone moved to commit %d the refresh committed %v, cursor %q", team, rep.CloneSeq, rep.Commit, head.Cursors[HoldersCursor])
+		}
+	}
+	checkEnrichedIsTruth(t, g, end, day, nil, later, later)
+}
+
+// fileKeys lists the keys of team's live files of t, sorted.
+func fileKeys(tb testing.TB, g *gameDay, team string, t *schemas.Table) []string {
+	tb.Helper()
+	head, err := g.w.Stream(context.Background(), Stream(team))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var keys []string
+	for _, e := range head.TableFiles(t.FullName()) {
+		keys = append(keys, e.Key)
+	}
+	slices.Sort(keys)
+	return keys
+}
