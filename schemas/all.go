@@ -26,6 +26,7 @@ var All = []*Table{
 	// Realtime attendance: the raw view, the enriched scans, the seed's
 	// view and the legacy views over it.
 	RTXAttendance, RTXEnriched, AttendanceRealtimeV, DWARealtimeAttendanceView, DWARealtimeAttendanceRTX,
+	Arrivals, NoShows,
 
 	// CRM deduplication.
 	CRMContactVersion, CRMContact, CRMContactChanges, CRMAccountTable, CRMMappingVersion,

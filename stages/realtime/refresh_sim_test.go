@@ -23,16 +23,7 @@ import (
 // alone, or rewrites what changed. The raw table is never touched.
 func TestRefreshFollowsTheClone(t *testing.T) {
 	ctx := context.Background()
-	g := newGameDay(t, simulator.SmallConfig(), "")
-	loc := g.world.Location()
-	cut := g.world.Cutoff().In(loc)
-	day := time.Date(cut.Year(), cut.Month(), cut.Day()+3, 7, 0, 0, 0, loc)
-	end := day.Add(21 * time.Hour)
-	for at := day; !at.After(end); at = at.Add(30 * time.Minute) {
-		for _, team := range g.world.Teams() {
-			g.tick(t, team, at, TickOptions{})
-		}
-	}
+	g, day, end := tickedGameDay(t)
 	rawBefore := map[string][]string{}
 	for _, team := range g.world.Teams() {
 		rawBefore[team] = storedScans(t, g, team)
@@ -49,13 +40,7 @@ func TestRefreshFollowsTheClone(t *testing.T) {
 
 	// The clone pulls past the day, with a sweep (merges).
 	pulled := end.Add(time.Hour)
-	g.clock.Set(pulled)
-	for _, team := range g.world.Teams() {
-		opts := clone.IncrementalOptions{Pull: changes.Options{Location: loc, PageSize: 2000}, Logger: quietLogger, CacheDir: g.cache}
-		if _, err := clone.Incremental(ctx, g.w, g.cli, team, opts); err != nil {
-			t.Fatalf("incremental %s: %v", team, err)
-		}
-	}
+	pullClone(t, g, pulled)
 	frozen := enrichedDiff(t, g, end, day, nil, pulled, pulled)
 	if frozen == "" {
 		t.Fatal("the stored holders already equal the pulled clone's: the day does not exercise Refresh")
@@ -96,12 +81,8 @@ func TestRefreshFollowsTheClone(t *testing.T) {
 
 	// The clone moves on: each refresh commits, the cursor at the least.
 	later := pulled.Add(6 * time.Hour)
-	g.clock.Set(later)
+	pullClone(t, g, later)
 	for _, team := range g.world.Teams() {
-		opts := clone.IncrementalOptions{Pull: changes.Options{Location: loc, PageSize: 2000}, Logger: quietLogger, CacheDir: g.cache}
-		if _, err := clone.Incremental(ctx, g.w, g.cli, team, opts); err != nil {
-			t.Fatalf("incremental %s: %v", team, err)
-		}
 		rep, err := Refresh(ctx, g.w, team, g.cache)
 		if err != nil {
 			t.Fatal(err)
@@ -115,6 +96,37 @@ func TestRefreshFollowsTheClone(t *testing.T) {
 		}
 	}
 	checkEnrichedIsTruth(t, g, end, day, nil, later, later)
+}
+
+// tickedGameDay ticks both teams every 30 minutes over the doubleheader's
+// day (the third after the cutoff), against a clone that is still the
+// dump; it returns the day's first tick and last.
+func tickedGameDay(t *testing.T) (g *gameDay, day, end time.Time) {
+	t.Helper()
+	g = newGameDay(t, simulator.SmallConfig(), "")
+	loc := g.world.Location()
+	cut := g.world.Cutoff().In(loc)
+	day = time.Date(cut.Year(), cut.Month(), cut.Day()+3, 7, 0, 0, 0, loc)
+	end = day.Add(21 * time.Hour)
+	for at := day; !at.After(end); at = at.Add(30 * time.Minute) {
+		for _, team := range g.world.Teams() {
+			g.tick(t, team, at, TickOptions{})
+		}
+	}
+	return g, day, end
+}
+
+// pullClone moves the feed's clock to at and brings every team's clone
+// up to it with one incremental, swept (merges, deletions).
+func pullClone(t *testing.T, g *gameDay, at time.Time) {
+	t.Helper()
+	g.clock.Set(at)
+	for _, team := range g.world.Teams() {
+		opts := clone.IncrementalOptions{Pull: changes.Options{Location: g.world.Location(), PageSize: 2000}, Logger: quietLogger, CacheDir: g.cache}
+		if _, err := clone.Incremental(context.Background(), g.w, g.cli, team, opts); err != nil {
+			t.Fatalf("incremental %s: %v", team, err)
+		}
+	}
 }
 
 // fileKeys lists the keys of team's live files of t, sorted.

@@ -1,0 +1,146 @@
+package schemas
+
+// Arrivals and no-shows: the views game-day staff and the arrivals page
+// read, over the realtime scans and the clone.
+//
+// A seat is sold for an event when archtics.ticket_holder names a holder
+// of it at the event's start (the client's wall clock: archtics.event's
+// event_date and event_time): a returned block's seats are nobody's, a
+// resold or forwarded seat counts once, for its holder then. A seat is
+// scanned when a stored realtime scan (archtics_rtx.attendance_enriched:
+// initial entries, result_code '0', scan_type 'S', inside the window)
+// names it; staff credentials have no seat and count as scans only.
+
+// Arrivals is archtics.arrivals.
+var Arrivals = &Table{
+	Schema: "archtics", Name: "arrivals",
+	Doc: "Realtime arrivals per event, gate and three-minute bucket from the start, with the share of sold seats scanned so far.",
+	Columns: []Column{
+		str("team", 50, "Archtics database (DSN)"),
+		col("event_id", Int32, ""),
+		str("archtics_event_name", 50, "the Archtics event code"),
+		col("event_time", Timestamp, "the event's start in the preferred time zone (as archtics.attendance_realtime_v)"),
+		str("gate", 50, ""),
+		col("bucket_start", Timestamp, "the three-minute bucket's start in the preferred time zone; buckets are counted from the event's start"),
+		col("minutes_to_start", Int64, "bucket_start − event_time in minutes: negative before the start"),
+		col("scans", Int64, "scans at the gate in the bucket"),
+		col("gate_cumulative_scans", Int64, "scans at the gate up to the end of the bucket"),
+		col("first_entries", Int64, "seats first scanned in the bucket, at this gate"),
+		col("seats_scanned", Int64, "distinct seats of the event scanned at any gate up to the end of the bucket"),
+		col("sold_seats", Int64, "seats of the event with a holder at its start (archtics.ticket_holder)"),
+		col("share_scanned", Float64, "seats_scanned / sold_seats; NULL when none is sold"),
+	},
+	ViewSQL: `WITH s AS (
+  SELECT team, event_id, archtics_event_name, gate, section_name, row_name, seat_num,
+    ` + localIn("event_start", "event_time") + ` AS event_time,
+    ` + localIn("scan_at", "ticket_scan_time") + ` AS scan_time
+  FROM archtics_rtx.attendance_enriched
+),
+b AS (SELECT *, time_bucket(INTERVAL 3 MINUTE, scan_time, event_time) AS bucket_start FROM s),
+per AS (
+  SELECT team, event_id, any_value(archtics_event_name) AS archtics_event_name, any_value(event_time) AS event_time,
+    gate, bucket_start, count(*) AS scans
+  FROM b GROUP BY team, event_id, gate, bucket_start
+),
+firsts AS (
+  SELECT team, event_id, arg_min(gate, scan_time) AS gate, min(bucket_start) AS bucket_start
+  FROM b WHERE seat_num IS NOT NULL
+  GROUP BY team, event_id, section_name, row_name, seat_num
+),
+first_at_gate AS (SELECT team, event_id, gate, bucket_start, count(*) AS first_entries FROM firsts GROUP BY ALL),
+seats_by AS (
+  SELECT team, event_id, bucket_start, sum(count(*)) OVER (PARTITION BY team, event_id ORDER BY bucket_start) AS seats_scanned
+  FROM firsts GROUP BY team, event_id, bucket_start
+),
+` + soldSeatsSQL("(SELECT DISTINCT team, event_id FROM archtics_rtx.attendance_enriched)") + `
+SELECT per.team, per.event_id, per.archtics_event_name, per.event_time, per.gate, per.bucket_start,
+  CAST(date_diff('minute', per.event_time, per.bucket_start) AS BIGINT) AS minutes_to_start,
+  per.scans,
+  CAST(sum(per.scans) OVER (PARTITION BY per.team, per.event_id, per.gate ORDER BY per.bucket_start) AS BIGINT) AS gate_cumulative_scans,
+  coalesce(f.first_entries, 0) AS first_entries,
+  CAST(coalesce(sb.seats_scanned, 0) AS BIGINT) AS seats_scanned,
+  coalesce(sold.sold_seats, 0) AS sold_seats,
+  CAST(coalesce(sb.seats_scanned, 0) AS DOUBLE) / nullif(sold.sold_seats, 0) AS share_scanned
+FROM per
+LEFT JOIN first_at_gate AS f ON f.team = per.team AND f.event_id = per.event_id AND f.gate IS NOT DISTINCT FROM per.gate AND f.bucket_start = per.bucket_start
+ASOF LEFT JOIN seats_by AS sb ON sb.team = per.team AND sb.event_id = per.event_id AND per.bucket_start >= sb.bucket_start
+LEFT JOIN sold ON sold.team = per.team AND sold.event_id = per.event_id`,
+	DependsOn: []string{RTXEnriched.SQLName(), "archtics.event", TicketHolder.SQLName()},
+}
+
+// NoShows is archtics.no_shows.
+var NoShows = &Table{
+	Schema: "archtics", Name: "no_shows",
+	Doc: "Per event whose realtime window has ended, every sold seat no stored scan names, with its holder at the start and the holder's primary name and email.",
+	Columns: []Column{
+		str("team", 50, "Archtics database (DSN)"),
+		col("event_id", Int32, ""),
+		str("archtics_event_name", 50, "the Archtics event code"),
+		col("event_time", Timestamp, "the event's start in the preferred time zone"),
+		str("section_name", 50, ""),
+		str("row_name", 50, ""),
+		col("seat_num", Int32, ""),
+		col("acct_id", Int32, "the seat's holder at the event's start (archtics.ticket_holder, merges followed)"),
+		str("name_first", 100, "archtics.cust.name_first of acct_id's primary name"),
+		str("name_last", 250, ""),
+		str("email_addr", 100, ""),
+		str("source", 20, "what says the seat was not scanned: 'realtime' (the stored realtime scans)"),
+	},
+	ViewSQL: `WITH ev AS (
+  SELECT team, event_id, any_value(archtics_event_name) AS archtics_event_name,
+    any_value(event_start) AS event_start, any_value(event_time) AS event_time
+  FROM archtics_rtx.attendance_enriched GROUP BY team, event_id
+),
+ended AS (SELECT * FROM ev WHERE event_start + INTERVAL 6 HOUR <= now()),
+` + heldAtStartSQL("(SELECT team, event_id FROM ended)") + `,
+scanned AS (
+  SELECT DISTINCT team, event_id, section_name, row_name, seat_num
+  FROM archtics_rtx.attendance_enriched WHERE seat_num IS NOT NULL
+),
+names AS (
+  SELECT c.team, c.acct_id, nullif(arg_min(coalesce(c.name_first, ''), c.cust_name_id), '') AS name_first,
+    nullif(arg_min(coalesce(c.name_last, ''), c.cust_name_id), '') AS name_last,
+    nullif(arg_min(coalesce(c.email_addr, ''), c.cust_name_id), '') AS email_addr
+  FROM archtics.cust AS c
+  WHERE c.primary_code = 'Primary' AND (c.team, c.acct_id) IN (SELECT (team, acct_id) FROM held)
+  GROUP BY c.team, c.acct_id
+)
+SELECT h.team, h.event_id, e.archtics_event_name, ` + localIn("e.event_start", "e.event_time") + ` AS event_time,
+  h.section_name, h.row_name, h.seat_num, h.acct_id, n.name_first, n.name_last, n.email_addr, 'realtime' AS source
+FROM held AS h
+JOIN ended AS e ON e.team = h.team AND e.event_id = h.event_id
+LEFT JOIN names AS n ON n.team = h.team AND n.acct_id = h.acct_id
+WHERE NOT EXISTS (
+  SELECT 1 FROM scanned AS s
+  WHERE s.team = h.team AND s.event_id = h.event_id AND s.section_name IS NOT DISTINCT FROM h.section_name
+    AND s.row_name IS NOT DISTINCT FROM h.row_name AND s.seat_num = h.seat_num
+)`,
+	DependsOn: []string{RTXEnriched.SQLName(), "archtics.event", "archtics.cust", TicketHolder.SQLName()},
+}
+
+// heldAtStartSQL is the CTE "held": every seat of the events (a query
+// yielding team and event_id) with a holder at the event's start, and
+// that holder (should two intervals of a seat overlap the start, the
+// later hand-over wins, as in the tick).
+func heldAtStartSQL(events string) string {
+	return `starts AS (
+  SELECT e.team, e.event_id, e.event_date + CAST(e.event_time AS TIME) AS start_wall
+  FROM archtics.event AS e
+  WHERE (e.team, e.event_id) IN (SELECT (team, event_id) FROM ` + events + `)
+),
+held AS (
+  SELECT h.team, h.event_id, h.section_name, h.row_name, h.seat_num, arg_max(h.acct_id, h.held_from) AS acct_id
+  FROM archtics.ticket_holder AS h
+  JOIN starts AS st ON st.team = h.team AND st.event_id = h.event_id
+    AND h.held_from <= st.start_wall AND (h.held_until IS NULL OR st.start_wall < h.held_until)
+  WHERE h.acct_id IS NOT NULL
+  GROUP BY h.team, h.event_id, h.section_name, h.row_name, h.seat_num
+)`
+}
+
+// soldSeatsSQL is the CTEs "starts", "held" and "sold": the events' sold
+// seats (team, event_id, sold_seats).
+func soldSeatsSQL(events string) string {
+	return heldAtStartSQL(events) + `,
+sold AS (SELECT team, event_id, count(*) AS sold_seats FROM held GROUP BY team, event_id)`
+}
