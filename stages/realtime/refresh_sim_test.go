@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,17 +14,39 @@ import (
 	"archtics/stages/clone"
 )
 
-// TestRefreshFollowsTheClone ticks a game day against a clone that is
-// still the dump, then pulls the clone past the day (incremental and
-// sweep: the merges, names and emails changed since the cutoff) and
-// checks that the view names the truth's holder and that account's
-// primary name as the clone now knows it only once Refresh ran: frozen at
-// tick time, the view differs. A second Refresh with the clone where it
-// was commits nothing; after the clone moves again it commits the cursor
-// alone, or rewrites what changed. The raw table is never touched.
+// TestRefreshFollowsTheClone ticks, against a clone that is still the
+// dump, the days from the doubleheader (pending postings, late forwards)
+// to the game at which an account scans before Archtics merges it into
+// another, then pulls the clone past the merge (incremental and sweep:
+// the merge, the names and emails changed since the cutoff) and checks
+// that the view names the truth's holder and that account's primary name
+// as the clone now knows it only once Refresh ran: frozen at tick time,
+// the view differs. A second Refresh with the clone where it was commits
+// nothing; after the clone moves again it commits the cursor alone, or
+// rewrites what changed. The raw table is never touched.
 func TestRefreshFollowsTheClone(t *testing.T) {
 	ctx := context.Background()
-	g, day, end := tickedGameDay(t)
+	g := newGameDay(t, simulator.SmallConfig(), "")
+	loc := g.world.Location()
+	cut := g.world.Cutoff().In(loc)
+	day := time.Date(cut.Year(), cut.Month(), cut.Day()+3, 7, 0, 0, 0, loc)
+	merged, scanned := mergedScanner(t, g.world)
+	t.Logf("%s's account %d scans at %s and is merged into %d at %s", merged.Team, merged.Loser, scanned.In(loc), merged.Winner, merged.At.In(loc))
+	last := time.Date(scanned.In(loc).Year(), scanned.In(loc).Month(), scanned.In(loc).Day(), 7, 0, 0, 0, loc)
+	if scanned.In(loc).Hour() < 7 { // a scan after midnight belongs to the evening before
+		last = last.AddDate(0, 0, -1)
+	}
+	if last.Before(day) {
+		day, last = last, day
+	}
+	end := last.Add(21 * time.Hour)
+	// A tick every two hours: each pulls what the feed delivered since the
+	// last, and an event's window (eleven hours) holds several.
+	for at := day; !at.After(end); at = at.Add(2 * time.Hour) {
+		for _, team := range g.world.Teams() {
+			g.tick(t, team, at, TickOptions{})
+		}
+	}
 	rawBefore := map[string][]string{}
 	for _, team := range g.world.Teams() {
 		rawBefore[team] = storedScans(t, g, team)
@@ -38,14 +61,20 @@ func TestRefreshFollowsTheClone(t *testing.T) {
 		}
 	}
 
-	// The clone pulls past the day, with a sweep (merges).
+	// The clone pulls past the days and the merge, with a sweep.
 	pulled := end.Add(time.Hour)
+	if merged.At.After(end) {
+		pulled = merged.At.Add(time.Hour)
+	}
 	pullClone(t, g, pulled)
 	frozen := enrichedDiff(t, g, end, day, nil, pulled, pulled)
 	if frozen == "" {
 		t.Fatal("the stored holders already equal the pulled clone's: the day does not exercise Refresh")
 	}
 	t.Logf("frozen at tick time, the view differs from the clone it could know:\n%s", frozen)
+	if !strings.Contains(frozen, "|"+strconv.Itoa(int(merged.Loser))+"|") {
+		t.Errorf("frozen at tick time, the view should still name the merged account %d:\n%s", merged.Loser, frozen)
+	}
 
 	var changed int64
 	for _, team := range g.world.Teams() {
@@ -96,6 +125,31 @@ func TestRefreshFollowsTheClone(t *testing.T) {
 		}
 	}
 	checkEnrichedIsTruth(t, g, end, day, nil, later, later)
+}
+
+// mergedScanner finds an account merged after the cutoff that scanned at
+// a game of its team after the cutoff and before its merge: the scan a
+// clone that has not swept yet names by the loser. It returns the merge
+// and the first such scan's instant.
+func mergedScanner(t *testing.T, w *simulator.World) (simulator.Merge, time.Time) {
+	t.Helper()
+	for _, m := range w.Merges() {
+		if m.At.Before(w.Cutoff()) {
+			continue
+		}
+		for _, r := range w.TrueScans(m.Team, w.Cutoff(), m.At) {
+			if r[schemas.Scan.ColumnIndex("acct_id")] != strconv.Itoa(int(m.Loser)) {
+				continue
+			}
+			at, err := w.ScanInstant(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m, at
+		}
+	}
+	t.Fatal("the world has no account that scans after the cutoff and is merged later: the test cannot exercise a merge")
+	return simulator.Merge{}, time.Time{}
 }
 
 // tickedGameDay ticks both teams every 30 minutes over the doubleheader's
