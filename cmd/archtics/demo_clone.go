@@ -190,7 +190,7 @@ func (d *demoClone) hourlyStep() pipeline.Step {
 			}
 			dv, dd, dm, total = dv+v, dd+del, dm+m, total+v
 			runs++
-			compacted := ""
+			compacted, crmNote := "", ""
 			if h%24 == 0 || h == d.hours {
 				// A day of hourly runs is 48 commits and a few hundred
 				// small files per team: fold them, as a daily job would
@@ -198,13 +198,22 @@ func (d *demoClone) hourlyStep() pipeline.Step {
 				if err := d.compactAll(ctx); err != nil {
 					return "", fmt.Errorf("hour %d: %w", h, err)
 				}
-				compacted = ", and after the day's compaction" + d.realtimeHourNote()
+				compacted = ", and after the day's compaction"
 				dd, err := d.crmDaily(ctx)
 				if err != nil {
 					return "", fmt.Errorf("hour %d: %w", h, err)
 				}
-				if dd != "" {
-					compacted += "; " + dd
+				crmNote = dd
+			}
+			// After the hour's last clone commit (the incremental, the
+			// compaction), so a rerun finds the holders current.
+			if err := d.realtimeRefresh(ctx); err != nil {
+				return "", fmt.Errorf("hour %d: %w", h, err)
+			}
+			if compacted != "" {
+				compacted += d.realtimeHourNote()
+				if crmNote != "" {
+					compacted += "; " + crmNote
 				}
 			}
 			if h%24 == 0 || h == d.hours {

@@ -48,6 +48,9 @@ type demoRealtime struct {
 	// realtimeHourNote, for the demo's line an hour.
 	hourTicks int
 	hourKept  int64
+	// refreshed and hourRefreshed count the stored scans whose holder or
+	// names a refresh changed after an incremental.
+	refreshed, hourRefreshed int64
 }
 
 // realtimeStart sets every team's criteria (unless the same criteria are
@@ -198,8 +201,32 @@ func (d *demoClone) realtimeHourNote() string {
 		return ""
 	}
 	note := fmt.Sprintf("; %d realtime ticks kept %d scans, the store equals the truth as of delivery", d.rt.hourTicks, d.rt.hourKept)
-	d.rt.hourTicks, d.rt.hourKept = 0, 0
+	if d.rt.hourRefreshed > 0 {
+		note += fmt.Sprintf("; %d stored scans' holders or names refreshed from the clone", d.rt.hourRefreshed)
+	}
+	d.rt.hourTicks, d.rt.hourKept, d.rt.hourRefreshed = 0, 0, 0
 	return note
+}
+
+// realtimeRefresh brings the holders and names of every ticked team's
+// stored scans up to the clone the hour's incremental just committed, as
+// production's realtime run does after its next tick.
+func (d *demoClone) realtimeRefresh(ctx context.Context) error {
+	if d.rt == nil {
+		return nil
+	}
+	for _, team := range d.world.Teams() {
+		if _, ok := d.rt.lastTick[team]; !ok {
+			continue
+		}
+		rep, err := realtime.Refresh(ctx, d.w, team, d.cache)
+		if err != nil {
+			return err
+		}
+		d.rt.refreshed += rep.Changed
+		d.rt.hourRefreshed += rep.Changed
+	}
+	return nil
 }
 
 // realtimeSummary prints what the ticks did, per team.
@@ -220,6 +247,7 @@ func (d *demoClone) realtimeSummary() {
 		fmt.Fprintf(d.out, "6. realtime %s: %d ticks every %s over %d events %v, %d scans kept (%d dropped by the window and the entry filter); equal to the truth as of delivery after every hour\n",
 			team, d.rt.ticks[team], demoTickEvery, len(names), names, d.rt.kept[team], d.rt.dropped[team])
 	}
+	fmt.Fprintf(d.out, "   the hourly incrementals taught the clone new holders, names or emails for %d stored scans; realtime refresh rewrote them\n", d.rt.refreshed)
 }
 
 // countScans is how many scans team's archtics_<team>_rtx.attendance holds.
