@@ -1,7 +1,6 @@
 package simulator
 
 import (
-	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -25,15 +24,8 @@ func attendanceByEvent(w *World, team string, asOf time.Time) map[string]map[str
 // postedBy reports whether every gate of the feed event id posted its
 // scans by asOf, so archtics.attendance holds the whole event then.
 func postedBy(w *World, team string, id int32, asOf time.Time) bool {
-	tg := w.wt[team].tg
-	te := tg.ticketEventOf(int(id - eventBase))
-	if te < 0 {
-		return false
-	}
-	et := &eventTickets{}
-	tg.genTickets(te, et)
-	ents, posts := tg.attendance(et)
-	return len(ents) > 0 && slices.Max(posts) <= secFloor(asOf)
+	at, ok := w.AttendancePosted(team, id)
+	return ok && !at.After(asOf)
 }
 
 // TestAttendanceHoldsTheFeed: for every feed event fully posted by the
@@ -100,6 +92,13 @@ func TestAttendanceHoldsTheFeed(t *testing.T) {
 						t.Fatalf("event %d: lost seq_num %s was served by the feed", e.EventID, s)
 					}
 					want[s] = true
+				}
+				posted, _ := w.AttendancePosted(team, e.EventID)
+				if n := len(attendanceByEvent(w, team, posted.Add(-time.Second))[strconv.Itoa(int(e.EventID))]); n >= len(rows) {
+					t.Fatalf("event %d: %d rows a second before AttendancePosted %s, %d at the end", e.EventID, n, posted, len(rows))
+				}
+				if n := len(attendanceByEvent(w, team, posted)[strconv.Itoa(int(e.EventID))]); n != len(rows) {
+					t.Fatalf("event %d: %d rows at AttendancePosted %s, %d at the end", e.EventID, n, posted, len(rows))
 				}
 				if len(rows) != len(want) {
 					t.Fatalf("event %d: %d archtics.attendance rows, the feed's seq_nums and the lost ones are %d", e.EventID, len(rows), len(want))

@@ -197,4 +197,30 @@ func (w *World) FeedOutage(team string, eventID int32) (from, to time.Time, ok b
 	return time.Unix(f, 0).UTC(), time.Unix(e, 0).UTC(), true
 }
 
+// AttendancePosted returns when Archtics had posted every scan of the
+// event to archtics.attendance: its last gate's posting, at most ten
+// and a half hours after the event's last scan. ok is false for an event
+// without tickets or of a season the table does not keep.
+func (w *World) AttendancePosted(team string, eventID int32) (at time.Time, ok bool) {
+	t := w.wt[team]
+	if t == nil {
+		return time.Time{}, false
+	}
+	te := t.tg.ticketEventOf(int(eventID - eventBase))
+	if te < 0 {
+		return time.Time{}, false
+	}
+	et := &eventTickets{}
+	t.tg.genTickets(te, et)
+	ents, posts := t.tg.attendance(et)
+	if len(ents) == 0 {
+		return time.Time{}, false
+	}
+	var last int64
+	for _, x := range ents {
+		last = max(last, posts[x.gate])
+	}
+	return time.Unix(last, 0).UTC(), true
+}
+
 var attendanceAcctCol = int8(schemas.Attendance.ColumnIndex("acct_id"))
