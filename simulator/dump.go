@@ -712,7 +712,7 @@ func (dw *dumpWorker) run(ctx context.Context, j *dumpJob) error {
 			if et.first < j.lo || et.first >= j.hi {
 				continue
 			}
-			ents, posts := tg.attendance(et)
+			ents, posts := tg.attendance(et, asOf)
 			for k := range ents {
 				x := &ents[k]
 				if posts[x.gate] > asOf {

@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"math"
 	"strconv"
 	"time"
 
@@ -92,13 +93,19 @@ func (tg *teamGen) keepsAttendance(ev *eventSpec) bool {
 	return seasonYear(time.Unix(int64(ev.date)*daySec, 0).UTC()) > cut-AttendanceSeasons
 }
 
+// postsBy reports whether archtics.attendance may hold scans of ev
+// posted by instant by: a season it keeps, an event started by then.
+func (tg *teamGen) postsBy(ev *eventSpec, by int64) bool {
+	return ev.start <= by && tg.keepsAttendance(ev)
+}
+
 // attendance returns archtics.attendance's rows of the event whose
 // tickets et holds: every scan once, in seq_num order, lost ones
 // included, and when Archtics posts each gate's scans (posts[gate]).
-// Nil if the table does not keep the event's season.
-func (tg *teamGen) attendance(et *eventTickets) (ents []scanEnt, posts []int64) {
+// Nil unless postsBy(by): the caller skips scans posted after by.
+func (tg *teamGen) attendance(et *eventTickets, by int64) (ents []scanEnt, posts []int64) {
 	ev := et.ev
-	if !tg.keepsAttendance(ev) {
+	if !tg.postsBy(ev, by) {
 		return nil, nil
 	}
 	all := tg.scansOf(et)
@@ -199,8 +206,9 @@ func (w *World) FeedOutage(team string, eventID int32) (from, to time.Time, ok b
 
 // AttendancePosted returns when Archtics had posted every scan of the
 // event to archtics.attendance: its last gate's posting, at most ten
-// and a half hours after the event's last scan. ok is false for an event
-// without tickets or of a season the table does not keep.
+// and a half hours after the event's last scan (after the simulated end
+// for an event the simulation does not see posted). ok is false for an
+// event without tickets or of a season the table does not keep.
 func (w *World) AttendancePosted(team string, eventID int32) (at time.Time, ok bool) {
 	t := w.wt[team]
 	if t == nil {
@@ -212,7 +220,7 @@ func (w *World) AttendancePosted(team string, eventID int32) (at time.Time, ok b
 	}
 	et := &eventTickets{}
 	t.tg.genTickets(te, et)
-	ents, posts := t.tg.attendance(et)
+	ents, posts := t.tg.attendance(et, math.MaxInt64)
 	if len(ents) == 0 {
 		return time.Time{}, false
 	}

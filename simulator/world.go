@@ -180,9 +180,12 @@ func (wt *worldTable) build() {
 		}
 	case schemas.Attendance:
 		et := &eventTickets{}
-		for te := range tg.ticketEvents {
+		for te, ei := range tg.ticketEvents {
+			if !tg.postsBy(&tg.events[ei], g.end) {
+				continue
+			}
 			tg.genTickets(te, et)
-			ents, posts := tg.attendance(et)
+			ents, posts := tg.attendance(et, g.end)
 			for k := range ents {
 				x := &ents[k]
 				post := posts[x.gate]
