@@ -54,9 +54,16 @@ func TestAttendanceHoldsTheFeed(t *testing.T) {
 				if len(lost) > 0 {
 					withLost++
 				}
+				outFrom, outTo, outage := w.FeedOutage(team, e.EventID)
+				if outage != (len(lost) > 0) && len(rows) > 100 {
+					t.Errorf("event %d: outage %v, %d scans lost", e.EventID, outage, len(lost))
+				}
 				want := map[string]bool{}
 				for _, fr := range w.Scans(team, e.EventID, 0, at, 0) {
 					seq := fr[col(schemas.Scan, "seq_num")]
+					if deliv, _ := time.ParseInLocation(TimeLayout, fr[col(schemas.Scan, "upd_datetime")], w.Location()); outage && !deliv.Before(outFrom) && deliv.Before(outTo) {
+						t.Fatalf("event %d seq %s: delivered %s, inside the outage [%s, %s)", e.EventID, seq, deliv, outFrom, outTo)
+					}
 					want[seq] = true
 					r, ok := rows[seq]
 					if !ok {
