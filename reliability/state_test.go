@@ -24,7 +24,7 @@ var wallClock = map[string]bool{
 }
 
 // currentTables are the current-state tables whose keys must be unique.
-var currentTables = []*schemas.Table{schemas.Event, schemas.Cust, schemas.Ticket, schemas.Tex}
+var currentTables = schemas.SourceTables
 
 // state is what a warehouse has committed, as readers see it.
 type state struct {

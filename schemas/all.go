@@ -6,7 +6,7 @@ package schemas
 // test TestAllListsEveryTable fails when an exported table is missing.
 var All = []*Table{
 	// The dump's source tables, in dump order, and the other stored tables.
-	Event, Cust, Ticket, Tex, Scan, RTXAttendanceRaw, Rejects, Repairs,
+	Event, Cust, Ticket, Tex, Attendance, Scan, RTXAttendanceRaw, Rejects, Repairs,
 
 	// The living clone: per source table its changes, compacted base and
 	// archive; the account merges; then the current and history views.
@@ -14,11 +14,13 @@ var All = []*Table{
 	Changes(Cust), Base(Cust), Archive(Cust),
 	Changes(Ticket), Base(Ticket), Archive(Ticket),
 	Changes(Tex), Base(Tex), Archive(Tex),
+	Changes(Attendance), Base(Attendance), Archive(Attendance),
 	AcctMerge,
 	Current(Event), History(Event),
 	Current(Cust), History(Cust),
 	Current(Ticket), History(Ticket),
 	Current(Tex), History(Tex),
+	Current(Attendance), History(Attendance),
 
 	// The ticket holder's view and macro.
 	TicketHolder, HolderAt,

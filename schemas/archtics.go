@@ -152,6 +152,46 @@ var Tex = &Table{
 	UpdatedAt:   "upd_datetime",
 }
 
+// Attendance is archtics.attendance: every scan of every event, as
+// Archtics posts it after the event through the standard integration. The
+// realtime feed (Scan) carries the same scans live, but not all of them
+// (a feed outage loses some, and it carries only sports and concerts);
+// this table is complete. The name is archtics_rtx.attendance's without
+// the realtime schema: the seed's realtime table mirrors this one, and
+// its columns name the sequence number attendance_seq_id.
+var Attendance = &Table{
+	Schema: "archtics", Name: "attendance", ViewSchema: DumpSchema,
+	Doc: "Every gate scan of every event, posted by Archtics some hours after the event: successful entries, " +
+		"rejected scans, exits, re-entries and manual entries; never deleted. Archtics keeps the current and the " +
+		"previous season's scans.",
+	Columns: []Column{
+		teamColumn,
+		req(col("event_id", Int32, "")),
+		req(col("attendance_seq_id", Int64, "the scan's sequence number, unique per team and event: the realtime feed's seq_num "+
+			"for the same scan (archtics_rtx.attendance.attendance_seq_id)")),
+		str("event_name", 50, "event code, e.g. 25NHL0412"),
+		col("event_date", Date, "the event's local date"),
+		str("section_name", 50, "NULL for a staff credential or an unreadable barcode"),
+		str("row_name", 50, ""),
+		col("seat_num", Int32, ""),
+		col("acct_id", Int32, "the ticket holder at scan time; a later account merge moves it to the winner"),
+		str("scan_type", 10, "S standard gate scanner; X exit, R re-entry, M manual"),
+		str("result_code", 10, "0 successful entry; 14 already used, 21 wrong event, 3 unreadable"),
+		col("action_datetime", Timestamp, "the scan's local date and time (the feed's action_time, with its date)"),
+		str("gate", 50, ""),
+		str("channel_ind", 10, "M mobile, P print-at-home, C card"),
+		str("access_type", 50, "SEASON, SINGLE, GROUP, COMP, RESALE, FORWARD, STAFF"),
+		str("mobile", 1, "Y or N"),
+		req(col("upd_datetime", Timestamp, "when Archtics posted the scan: some hours after the event")),
+	},
+	Key:         []string{"team", "event_id", "attendance_seq_id"},
+	PartitionBy: []string{"team"},
+	Owner:       CloneOwner,
+	TimeColumns: []string{"upd_datetime"},
+	UpdatedAt:   "upd_datetime",
+	NoDeletes:   true,
+}
+
 // Scan is one raw row of the realtime attendance feed, as the scan feed
 // serves it (all varchar, as the seed's archtics_rtx.attendance declares).
 // It is the source shape; RTXAttendanceRaw is where it lands.
@@ -227,7 +267,7 @@ var RTXAttendanceRaw = &Table{
 
 // SourceTables are the tables of an Archtics database the dump and the
 // change API carry, in dump order.
-var SourceTables = []*Table{Event, Cust, Ticket, Tex}
+var SourceTables = []*Table{Event, Cust, Ticket, Tex, Attendance}
 
 // Rejects is archtics_meta.rejects: every input row a stage could not load,
 // with the reason, so rows in = rows loaded + rows rejected always holds and

@@ -136,6 +136,11 @@ type Table struct {
 	// {partition_column} placeholder ("{team}/clone"). Exactly one stream
 	// may add or retire files in a partition (see owner.go).
 	Owner string
+	// NoDeletes marks a source table whose rows the source never deletes
+	// (Archtics' attendance: a scan, once posted, stays): the clone's key
+	// sweep, which pages every key to find deletions, skips it. Account
+	// merges still move its account references.
+	NoDeletes bool
 	// DependsOn lists the other tables this table's view reads besides
 	// its own files, by the names SQL gives them (SQLName). A reader that materializes the table
 	// materializes these first (and theirs, transitively). Empty today:

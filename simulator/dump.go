@@ -29,7 +29,7 @@ import (
 // A dump is what Ticketmaster's developer hands over for the initial load:
 //
 //	manifest.json                                  written last: a dump without it is incomplete
-//	<team>/<table>/<table>_part-00000.txt.gz       table: event, cust, ticket, tex
+//	<team>/<table>/<table>_part-00000.txt.gz       table: event, cust, ticket, tex, attendance
 //	groundtruth/duplicate_clusters.csv             the truth (not part of a real dump)
 //	groundtruth/merges.csv
 //	groundtruth/deletions.csv                      keys that vanish without a change record (deletes.go)
@@ -156,7 +156,7 @@ const formatDescription = "gzip text, header line with column names, one record 
 
 type dumpJob struct {
 	tg     *teamGen
-	table  *schemas.Table // Ticket jobs also write the Tex part
+	table  *schemas.Table // Ticket jobs also write the Tex and Attendance parts
 	part   int
 	lo, hi int64
 	out    []ManifestFile
@@ -648,6 +648,10 @@ func (dw *dumpWorker) run(ctx context.Context, j *dumpJob) error {
 		if err != nil {
 			return err
 		}
+		pa, err := open(schemas.Attendance)
+		if err != nil {
+			return err
+		}
 		te := sort.Search(len(tg.ticketStart), func(i int) bool { return tg.ticketStart[i] > j.lo }) - 1
 		for ; te >= 0 && te < len(tg.ticketEvents) && tg.ticketStart[te] < j.hi; te++ {
 			if ctx.Err() != nil {
@@ -704,8 +708,23 @@ func (dw *dumpWorker) run(ctx context.Context, j *dumpJob) error {
 					}
 				}
 			}
+			// An event's scans go with the part holding its first block.
+			if et.first < j.lo || et.first >= j.hi {
+				continue
+			}
+			ents, posts := tg.attendance(et, asOf)
+			for k := range ents {
+				x := &ents[k]
+				if posts[x.gate] > asOf {
+					continue
+				}
+				tg.emitAttendance(&pa.sink, et.ev, x, posts[x.gate], tg.resolve(x.acct, asOf))
+				if err := pa.endRow(); err != nil {
+					return err
+				}
+			}
 		}
-		return finish(pt, px)
+		return finish(pt, px, pa)
 	}
 	return errors.New("dump: unknown job " + j.table.Name + " part " + strconv.Itoa(j.part))
 }

@@ -17,7 +17,8 @@ type eventScans struct {
 	once sync.Once
 	tg   *teamGen
 	ev   *eventSpec
-	ents []scanEnt
+	ents []scanEnt // what the feed delivers, in delivery order
+	lost []int64   // seq_num of the scans a feed outage lost, ascending
 
 	idStr, dateStr string // the event's constant fields, formatted once
 }
@@ -43,7 +44,18 @@ func (w *World) eventScans(team string, eventID int32) *eventScans {
 	// are served meanwhile.
 	es.once.Do(func() {
 		if es.ev.realtime {
-			es.ents, _ = es.tg.genScans(ei)
+			all, _ := es.tg.genScans(ei)
+			ents := all[:0] // filtered in place: a league night is millions
+			for _, x := range all {
+				if x.lost {
+					if !x.redelivery {
+						es.lost = append(es.lost, x.seq)
+					}
+					continue
+				}
+				ents = append(ents, x)
+			}
+			es.ents = ents
 		}
 	})
 	return es

@@ -59,6 +59,8 @@ const (
 const (
 	kScanExtra uint64 = 101 + iota
 	kHardDays
+	kFeedOutage     // which feed events lose scans, and when (generate_attendance.go)
+	kAttendancePost // when Archtics posts an event's scans
 )
 
 // Realtime window (the seed: from five hours before the event's start to
@@ -84,6 +86,7 @@ type scanEnt struct {
 	gate       uint8 // index in the team's gates
 	channel    byte
 	redelivery bool // a retrying feed sent this row twice: same seq_num
+	lost       bool // a feed outage lost it: only archtics.attendance has it
 }
 
 // accepted reports whether the scan is one the integration keeps.
@@ -144,17 +147,28 @@ func accessOf(t *ticketEnt, how byte) uint8 {
 	return acSingle
 }
 
-// genScans generates the feed of event ei in delivery order with seq_num
-// assigned; nil if the event sells no tickets.
+// genScans generates the scans of event ei in delivery order with
+// seq_num assigned, the ones a feed outage lost marked (see scansOf); nil
+// if the event sells no tickets.
 func (tg *teamGen) genScans(ei int) ([]scanEnt, *eventTickets) {
 	te := tg.ticketEventOf(ei)
 	if te < 0 {
 		return nil, nil
 	}
-	g := tg.g
 	et := &eventTickets{}
 	tg.genTickets(te, et)
+	return tg.scansOf(et), et
+}
+
+// scansOf generates every scan of the event whose tickets et holds: the
+// rows the realtime feed delivers, in delivery order with seq_num
+// assigned and redeliveries repeated, and the scans a feed outage lost
+// (lost set: Archtics recorded them, numbered in the same sequence, but
+// the feed never serves them).
+func (tg *teamGen) scansOf(et *eventTickets) []scanEnt {
+	g := tg.g
 	ev := et.ev
+	ei := ev.idx
 	lay := tg.layouts[ev.layout]
 	var r rng
 	r.seed(g.cfg.Seed, uint64(tg.ti), kScans, uint64(ei))
@@ -289,7 +303,12 @@ func (tg *teamGen) genScans(ei int) ([]scanEnt, *eventTickets) {
 			final = append(final, d)
 		}
 	}
-	return final, et
+	if from, to, ok := tg.feedOutage(ev); ok {
+		for i := range final {
+			final[i].lost = final[i].deliv >= from && final[i].deliv < to
+		}
+	}
+	return final
 }
 
 // windowCases adds the accepted scans (S and 0) a realtime integration

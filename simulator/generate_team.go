@@ -145,6 +145,9 @@ type teamGen struct {
 
 	hhHead    []int32 // household head of each account (itself if none), people.go
 	eventGone []int64 // per event: the instant its row is deleted, 0 never (deletes.go)
+	// outageEvent is the event whose realtime feed surely has an outage
+	// (generate_attendance.go), -1 none.
+	outageEvent int
 }
 
 type bulkSpec struct {
@@ -181,6 +184,7 @@ func newGenerator(cfg Config) (*generator, error) {
 		tg.initDuplicates()
 		tg.initMerges()
 		tg.initSchedule()
+		tg.outageEvent = tg.firstFeedEventAfter(g.cutoff)
 		tg.initSpecialCases()
 		tg.initHouseholds()
 		tg.initEventDeletes()

@@ -55,7 +55,7 @@ var (
 )
 
 // TruthAt returns the whole truth at instant at, every team in each table:
-// archtics.event, cust, ticket and tex as they stand (StateAt),
+// archtics.event, cust, ticket, tex and attendance as they stand (StateAt),
 // archtics_rtx.attendance_raw as a realtime store holds it (TrueAttendance
 // with the default criteria), the duplicate clusters and merges as of at,
 // and the CRM outcome (crmTruth).

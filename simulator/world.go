@@ -178,6 +178,25 @@ func (wt *worldTable) build() {
 				}
 			}
 		}
+	case schemas.Attendance:
+		et := &eventTickets{}
+		for te, ei := range tg.ticketEvents {
+			if !tg.postsBy(&tg.events[ei], g.end) {
+				continue
+			}
+			tg.genTickets(te, et)
+			ents, posts := tg.attendance(et, g.end)
+			for k := range ents {
+				x := &ents[k]
+				post := posts[x.gate]
+				if post > g.end {
+					continue // not posted yet when the simulation ends
+				}
+				tg.emitAttendance(rs, et.ev, x, post, x.acct)
+				wt.add(attendanceKey(tg.name, et.ev, x.seq), []wver{{upd: post, com: post, row: rs.take(),
+					acctCol: [2]int8{attendanceAcctCol, -1}, acct: [2]int32{x.acct, -1}}})
+			}
+		}
 	}
 	sort.Slice(wt.groups, func(a, b int) bool { return wt.groups[a].key < wt.groups[b].key })
 	wt.byKey = make(map[string]int32, len(wt.groups))

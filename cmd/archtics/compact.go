@@ -17,7 +17,7 @@ func compactCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "compact",
 		Usage: "fold a team's clone into a few large files so current-state queries stay fast (one commit per team)",
-		Description: `compact rewrites, for each source table (event, cust, ticket, tex) with a dump
+		Description: `compact rewrites, for each source table (event, cust, ticket, tex, attendance) with a dump
 or change file live, the team's current state into archtics_base.<t> (one
 key-sorted file per table) and every version it folds into archtics_archive.<t>,
 and retires the dump, change and old base files, in ONE commit on the stream

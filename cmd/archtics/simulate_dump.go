@@ -26,7 +26,7 @@ func simulateDumpCommand() *cli.Command {
 		Usage: "write a simulated client's full Archtics dump, its pre-existing CRM and the ground truth",
 		Description: `dump generates an Archtics client (an NHL team and its arena by default) from
 --seed and writes what Ticketmaster's developer would hand over: every team's
-event, cust, ticket and tex tables as of the cutoff, as gzip pipe-delimited
+event, cust, ticket, tex and attendance tables as of the cutoff, as gzip pipe-delimited
 parts with manifest.json (written last). Beside it: crm/ (the client's CRM
 before the load) and groundtruth/ (duplicate people, account merges, deleted
 keys, shared emails, households, company spellings, and the CRM truth: who

@@ -30,6 +30,7 @@ var AccountRefs = []AccountRef{
 	{schemas.Ticket, "acct_id"},
 	{schemas.Tex, "owner_acct_id"},
 	{schemas.Tex, "acct_id"},
+	{schemas.Attendance, "acct_id"},
 }
 
 // References is what merge detection asks of the clone: for one account

@@ -50,6 +50,18 @@ func TestIncrementalMatchesTruth(t *testing.T) {
 			merges += len(rep.Merges)
 			deletions += int(rep.Deletions)
 			checkCloneIsTruth(t, w, world, team, rep.To, filepath.Join(dir, "cache"))
+			// The sweep pages the keys the clone held, the truth's and
+			// the ones it found deleted, of every table but those the
+			// source never deletes from (attendance).
+			var held int64
+			for _, tbl := range schemas.SourceTables {
+				if !tbl.NoDeletes {
+					held += int64(len(world.StateAt(team, tbl, rep.To)))
+				}
+			}
+			if got := rep.SweepCommit.Summary["keys"]; got != held+rep.Deletions {
+				t.Fatalf("run %d %s: the sweep paged %d keys, want %d present and %d deleted", i+1, team, got, held, rep.Deletions)
+			}
 
 			again, err := Incremental(ctx, w, cli, team, opts)
 			if err != nil {

@@ -16,7 +16,8 @@ import (
 )
 
 // sweepIfDue is phase 2 of Incremental: when due, sweep every table's
-// keys over the committed clone, find the merges behind the accounts gone,
+// keys over the committed clone (but a table the source never deletes
+// from, schemas.Table.NoDeletes), find the merges behind the accounts gone,
 // and commit the tombstones, the rows the merges moved and the pairs,
 // with the sweep's as_of as the sweep cursor. It does not move the
 // watermark: deletions and merges carry no update time in the source, so
@@ -64,6 +65,12 @@ func sweepIfDue(ctx context.Context, w *pipeline.Warehouse, src changes.Source, 
 		keys    int64
 	)
 	for _, t := range schemas.SourceTables {
+		if t.NoDeletes {
+			// Never deleted at the source (attendance): paging its keys,
+			// the largest table's, would find nothing. Merges still move
+			// its account references below.
+			continue
+		}
 		ch := schemas.Changes(t)
 		pages := 0
 		held := committedKeys(ctx, db, team, t, func() {
