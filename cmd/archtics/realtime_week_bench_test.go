@@ -286,10 +286,17 @@ func timeSeedQueries(b *testing.B, bin benchBinaries, wh, cache string, runs int
 			pb.Seconds()/pc.Seconds(), want, runs)
 	}
 	// The arrivals page's views, in process: no DuckDB-alone twin, they
-	// join the clone's ticket holders.
+	// join the clone's ticket holders. The whole week, and one event (the
+	// one with the most scans), as a page showing an event asks.
+	var event int32
+	if err := db.QueryRowContext(ctx, `SELECT event_id FROM archtics_rtx.attendance_enriched GROUP BY event_id ORDER BY count(*) DESC, event_id LIMIT 1`).Scan(&event); err != nil {
+		b.Fatal(err)
+	}
 	for _, v := range []struct{ name, q string }{
 		{"arrivals", "SELECT count(*), sum(scans), max(seats_scanned), max(sold_seats) FROM archtics.arrivals"},
 		{"no-shows", "SELECT count(*), count(DISTINCT acct_id) FROM archtics.no_shows"},
+		{"arrivals-event", fmt.Sprintf("SELECT count(*), sum(scans), max(seats_scanned), max(sold_seats) FROM archtics.arrivals WHERE event_id = %d", event)},
+		{"no-shows-event", fmt.Sprintf("SELECT count(*), count(DISTINCT acct_id) FROM archtics.no_shows WHERE event_id = %d", event)},
 	} {
 		_, want := timeInProcess(b, db, v.q)
 		var ts []time.Duration
