@@ -247,7 +247,11 @@ func (d *demoClone) realtimeSummary() {
 		fmt.Fprintf(d.out, "6. realtime %s: %d ticks every %s over %d events %v, %d scans kept (%d dropped by the window and the entry filter); equal to the truth as of delivery after every hour\n",
 			team, d.rt.ticks[team], demoTickEvery, len(names), names, d.rt.kept[team], d.rt.dropped[team])
 	}
-	fmt.Fprintf(d.out, "   the hourly incrementals taught the clone new holders, names or emails for %d stored scans; realtime refresh rewrote them\n", d.rt.refreshed)
+	if d.rt.refreshed > 0 {
+		fmt.Fprintf(d.out, "   the hourly incrementals taught the clone new holders, names or emails for %d stored scans; realtime refresh rewrote them\n", d.rt.refreshed)
+	} else {
+		fmt.Fprintf(d.out, "   realtime refresh checked the stored scans after every hourly incremental: no holder, name or email had changed\n")
+	}
 }
 
 // countScans is how many scans team's archtics_<team>_rtx.attendance holds.
