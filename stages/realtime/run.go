@@ -9,6 +9,7 @@ import (
 
 	"archtics/internal/ctxtime"
 	"archtics/pipeline"
+	"archtics/pipeline/txlog"
 )
 
 // DefaultEvery is the tick interval: the seed ingests every three minutes.
@@ -148,7 +149,13 @@ func Run(ctx context.Context, w *pipeline.Warehouse, src Source, team string, op
 			if ctx.Err() != nil {
 				return rep, nil
 			}
-			return rep, fmt.Errorf("realtime run %s: %w", team, err)
+			if !errors.Is(err, txlog.ErrCommitConflict) {
+				return rep, fmt.Errorf("realtime run %s: %w", team, err)
+			}
+			// Another writer committed on the stream meanwhile (a
+			// scheduler's `realtime refresh` after its incremental): the
+			// next tick's refresh starts from its head.
+			logger.Warn("realtime run: the refresh lost a commit race; it runs again after the next tick", "team", team, "err", err)
 		} else if f.Commit != nil {
 			rep.Refreshes++
 			logger.Info("realtime run: holders refreshed from the clone", "team", team, "clone_seq", f.CloneSeq,
