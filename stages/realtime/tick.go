@@ -168,6 +168,7 @@ func parseFollowed(key, v string) (followed, error) {
 // (the event's name and start, the ticket holder at scan time and its
 // primary name: see the Holder outcomes for which account wins when the
 // clone and the feed disagree); and commits archtics_rtx.attendance_raw,
+// archtics_rtx.attendance_delivery (when the feed delivered each scan),
 // archtics_rtx.attendance_enriched and the new cursors in one commit on
 // {team}/realtime whose watermark is at. A tick at a logical time already
 // committed returns that commit and pulls nothing; one earlier than the
@@ -355,6 +356,13 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 			if err := write(add(schemas.RTXAttendanceRaw), raw); err != nil {
 				return err
 			}
+			del, err := p.deliveryRecord()
+			if err != nil {
+				return err
+			}
+			if err := write(add(schemas.RTXDelivery), del); err != nil {
+				return err
+			}
 		}
 		if err := waitHolders(); err != nil {
 			return fmt.Errorf("read the clone: %w", err)
@@ -439,6 +447,7 @@ func followSet(head *txlog.StreamState, team string, at time.Time, events []Sele
 // to follow.
 type keptScan struct {
 	scanned   int64 // the scan's instant, Unix microseconds
+	delivered int64 // the feed's upd_datetime as an instant, Unix microseconds
 	wall      int64 // scanned's wall clock in the client's zone (wallMicros): ticket_scan_time
 	page, row int32 // in keptText.pages
 }
@@ -679,7 +688,7 @@ func (p *eventPull) run(ctx context.Context, src Source) error {
 				} else if len(r) != p.kt.width {
 					return fmt.Errorf("event %d (%s) seq_num %d: %d fields, the feed's earlier pages had %d", p.f.id, p.f.name, seq, len(r), p.kt.width)
 				}
-				p.kept = append(p.kept, keptScan{scanned: scanned.UnixMicro(), wall: times.wall,
+				p.kept = append(p.kept, keptScan{scanned: scanned.UnixMicro(), delivered: delivered.UnixMicro(), wall: times.wall,
 					page: int32(len(p.kt.pages)), row: int32(len(keep))})
 				keep = append(keep, i)
 				p.repaired += notUTF8(r)
@@ -801,6 +810,30 @@ func (p *eventPull) rawRecord(look *lookups) (arrow.RecordBatch, error) {
 	}
 	cols["event_id"], cols["acct_id"], cols["ticket_scan_time"], cols["event_date"] = eventID, acct, scanTime, date
 	return recordOf(t, n, cols)
+}
+
+// deliveryRecord builds the event's kept scans as
+// archtics_rtx.attendance_delivery rows: when the feed delivered each and
+// the tick (its logical time) that stored it.
+func (p *eventPull) deliveryRecord() (arrow.RecordBatch, error) {
+	t, n := schemas.RTXDelivery, len(p.kept)
+	eventID := newFixedColumn[int32](typeOf(t, "event_id"), n)
+	scanAt := newFixedColumn[int64](typeOf(t, "scan_at"), n)
+	deliveredAt := newFixedColumn[int64](typeOf(t, "delivered_at"), n)
+	storedAt := newFixedColumn[int64](typeOf(t, "stored_at"), n)
+	date := newFixedColumn[int32](typeOf(t, "event_date"), n)
+	day, at := int32(p.f.date.Unix()/86400), p.at.UnixMicro()
+	for _, k := range p.kept {
+		eventID.add(p.f.id)
+		scanAt.add(k.scanned)
+		deliveredAt.add(k.delivered)
+		storedAt.add(at)
+		date.add(day)
+	}
+	return recordOf(t, n, map[string]arrayColumn{
+		"event_id": eventID, "attendance_seq_id": p.feedText(p.col.seq), "scan_at": scanAt, "delivered_at": deliveredAt,
+		"stored_at": storedAt, "team": constText(n, p.team), "event_date": date,
+	})
 }
 
 // enrichedRecord builds the event's kept scans as
