@@ -40,8 +40,9 @@ var RTXDelivery = &Table{
 
 // RTXReconcile is archtics_rtx.reconcile: per event, how the realtime
 // feed covered the final initial entries of Archtics' standard
-// attendance. Each event's row is in a file of its own, so a rerun that
-// finds more data retires that file and adds the new one in one commit.
+// attendance. Partitioned by event, so each event's row is in a file of
+// its own, and a rerun that finds more data retires that file and adds
+// the new one in one commit.
 var RTXReconcile = &Table{
 	Schema: "archtics_rtx", Name: "reconcile",
 	Doc: "Per event, how many of the final initial-entry scans (archtics.attendance) the realtime feed delivered, " +
@@ -71,7 +72,7 @@ var RTXReconcile = &Table{
 		teamColumn,
 	},
 	Key:         []string{"team", "event_id"},
-	PartitionBy: []string{"team"},
+	PartitionBy: []string{"team", "event_id"},
 	Owner:       RealtimeOwner,
 }
 
@@ -91,7 +92,7 @@ var RTXReconcileScans = &Table{
 		teamColumn,
 	},
 	Key:         []string{"team", "event_id", "attendance_seq_id"},
-	PartitionBy: []string{"team"},
+	PartitionBy: []string{"team", "event_id"},
 	Owner:       RealtimeOwner,
 }
 

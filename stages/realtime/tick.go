@@ -285,6 +285,9 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 		key := eventCursorPrefix + strconv.Itoa(int(p.f.id))
 		if done {
 			cursors[key] = "" // removes it
+			// The event waits for its standard attendance: realtime run
+			// reconciles it once that has arrived (Reconcile).
+			cursors[reconcileCursorPrefix+strconv.Itoa(int(p.f.id))] = p.f.start.UTC().Format(time.RFC3339)
 		} else {
 			nf := p.f
 			nf.lastSeq = p.lastSeq
