@@ -125,12 +125,22 @@ type ReconcileReport struct {
 	Events []EventReconcile
 }
 
-// PendingReconciles lists the events of team's realtime stream waiting
-// for their reconciliation whose standard attendance has arrived by the
+// Pending is an event waiting for its reconciliation.
+type Pending struct {
+	EventID int32
+	Start   time.Time
+	// Arrived: the clone's watermark has reached the window's close plus
+	// the posting delay, so the event's standard attendance is complete.
+	Arrived bool
+}
+
+// PendingReconciles lists the events of team's realtime stream whose
+// late deliveries are over and that wait for their reconciliation, in
+// event id order, saying whose standard attendance has arrived by the
 // clone's watermark (window close + delay, 0: DefaultPostingDelay): what
-// Reconcile without an event would reconcile. It reads only the commit
-// log, so realtime run can ask after every tick.
-func PendingReconciles(ctx context.Context, w *pipeline.Warehouse, team string, delay time.Duration) ([]int32, error) {
+// Reconcile without an event reconciles. It reads only the two streams'
+// heads, so realtime run can ask after every tick.
+func PendingReconciles(ctx context.Context, w *pipeline.Warehouse, team string, delay time.Duration) ([]Pending, error) {
 	if delay <= 0 {
 		delay = DefaultPostingDelay
 	}
@@ -142,7 +152,7 @@ func PendingReconciles(ctx context.Context, w *pipeline.Warehouse, team string, 
 	if err != nil {
 		return nil, err
 	}
-	var out []int32
+	var out []Pending
 	for k, v := range head.Cursors {
 		idText, ok := strings.CutPrefix(k, reconcileCursorPrefix)
 		if !ok {
@@ -153,11 +163,9 @@ func PendingReconciles(ctx context.Context, w *pipeline.Warehouse, team string, 
 		if err != nil || err2 != nil {
 			return nil, fmt.Errorf("reconcile %s: cursor %s=%q: want an event id and its start (RFC 3339)", team, k, v)
 		}
-		if !final.Before(start.Add(WindowAfter).Add(delay)) {
-			out = append(out, int32(id))
-		}
+		out = append(out, Pending{EventID: int32(id), Start: start, Arrived: !final.Before(start.Add(WindowAfter).Add(delay))})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	sort.Slice(out, func(i, j int) bool { return out[i].EventID < out[j].EventID })
 	return out, nil
 }
 
@@ -192,8 +200,9 @@ func cloneWatermark(ctx context.Context, w *pipeline.Warehouse, team string) (ti
 // standard attendance has arrived: the clone's watermark at or past the
 // window's close plus the posting delay; before that it is reported
 // waiting. The events are opts.EventID alone, or those waiting for their
-// reconciliation (PendingReconciles). A rerun that finds the same figures
-// commits nothing.
+// reconciliation (PendingReconciles), those whose attendance has not
+// arrived reported waiting. A rerun that finds the same figures commits
+// nothing.
 func Reconcile(ctx context.Context, w *pipeline.Warehouse, team string, opts ReconcileOptions) (*ReconcileReport, error) {
 	if opts.PostingDelay <= 0 {
 		opts.PostingDelay = DefaultPostingDelay
@@ -205,9 +214,13 @@ func Reconcile(ctx context.Context, w *pipeline.Warehouse, team string, opts Rec
 	rep := &ReconcileReport{Team: team}
 	ids := []int32{opts.EventID}
 	if opts.EventID == 0 {
-		var err error
-		if ids, err = PendingReconciles(ctx, w, team, opts.PostingDelay); err != nil {
+		pend, err := PendingReconciles(ctx, w, team, opts.PostingDelay)
+		if err != nil {
 			return nil, err
+		}
+		ids = ids[:0]
+		for _, p := range pend {
+			ids = append(ids, p.EventID)
 		}
 		if len(ids) == 0 {
 			return rep, nil

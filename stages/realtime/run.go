@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"archtics/internal/ctxtime"
@@ -196,8 +197,8 @@ func Run(ctx context.Context, w *pipeline.Warehouse, src Source, team string, op
 // attendance has arrived; asking costs only the two stream heads, so it
 // runs after every tick.
 func reconcilePending(ctx context.Context, w *pipeline.Warehouse, team string, opts RunOptions, logger *slog.Logger) (int, error) {
-	ids, err := PendingReconciles(ctx, w, team, opts.PostingDelay)
-	if err != nil || len(ids) == 0 {
+	pend, err := PendingReconciles(ctx, w, team, opts.PostingDelay)
+	if err != nil || !slices.ContainsFunc(pend, func(p Pending) bool { return p.Arrived }) {
 		return 0, err
 	}
 	r, err := Reconcile(ctx, w, team, ReconcileOptions{PostingDelay: opts.PostingDelay, TimeZone: opts.Tick.TimeZone,
@@ -205,6 +206,9 @@ func reconcilePending(ctx context.Context, w *pipeline.Warehouse, team string, o
 	n := 0
 	if r != nil {
 		for _, e := range r.Events {
+			if e.Outcome == ReconcileWaiting {
+				continue
+			}
 			n++
 			logger.Info("realtime run: "+e.Summary(), "team", team)
 		}
