@@ -56,12 +56,6 @@ Example:
 			if c.NArg() > 0 {
 				return cli.Exit(fmt.Sprintf("reconcile takes no arguments, got %q (see --help)", c.Args().First()), exitUsage)
 			}
-			if c.IsSet("event") && (c.Int("event") <= 0 || c.Int("event") > 1<<31-1) {
-				return cli.Exit(fmt.Sprintf("--event %d: want a positive event id", c.Int("event")), exitUsage)
-			}
-			if c.Duration("posting-delay") <= 0 {
-				return cli.Exit("--posting-delay must be positive", exitUsage)
-			}
 			w, err := openExistingWarehouse(c)
 			if err != nil {
 				return err
