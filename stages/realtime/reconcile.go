@@ -89,6 +89,7 @@ type EventReconcile struct {
 	ArrivesAt time.Time
 	Digest    string
 	Commit    *txlog.Commit
+	odd       []oddScan // the missed, then the extra scans
 }
 
 // Share is Delivered / Final, NaN when there is no final scan.
@@ -240,28 +241,54 @@ func Reconcile(ctx context.Context, w *pipeline.Warehouse, team string, opts Rec
 		return nil, fmt.Errorf("reconcile %s: %w", team, err)
 	}
 	defer db.Close()
+	conn, err := db.Conn(ctx) // the temporary tables live in one connection
+	if err != nil {
+		return nil, fmt.Errorf("reconcile %s: duckdb connection: %w", team, err)
+	}
+	defer conn.Close()
+	events := make([]*EventReconcile, 0, len(ids))
+	var arrived []*EventReconcile
 	for _, id := range ids {
+		e, err := eventInfo(ctx, conn, team, id, loc)
+		if err != nil {
+			return nil, fmt.Errorf("reconcile %s event %d: %w", team, id, err)
+		}
+		e.ArrivesAt = e.Start.Add(WindowAfter).Add(opts.PostingDelay)
+		if final.Before(e.ArrivesAt) {
+			e.Outcome = ReconcileWaiting
+		} else {
+			arrived = append(arrived, e)
+		}
+		events = append(events, e)
+	}
+	if len(arrived) > 0 {
+		if err := compareEvents(ctx, conn, team, arrived, loc); err != nil {
+			return nil, fmt.Errorf("reconcile %s: %w", team, err)
+		}
+	}
+	for _, e := range events {
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
-		e, err := reconcileEvent(ctx, w, db, team, id, final, loc, opts)
-		if err != nil {
-			return rep, fmt.Errorf("reconcile %s event %d: %w", team, id, err)
+		if e.Outcome != ReconcileWaiting {
+			if err := commitEvent(ctx, w, conn, team, e, final, opts); err != nil {
+				return rep, fmt.Errorf("reconcile %s event %d: %w", team, e.EventID, err)
+			}
 		}
-		logger.Info("realtime: reconcile", "team", team, "event_id", id, "outcome", e.Outcome, "final", e.Final,
+		logger.Info("realtime: reconcile", "team", team, "event_id", e.EventID, "outcome", e.Outcome, "final", e.Final,
 			"delivered", e.Delivered, "missed", len(e.Missed), "extra", len(e.Extra))
 		rep.Events = append(rep.Events, *e)
 	}
 	return rep, nil
 }
 
-// reconcileEvent reconciles one event and commits it when its figures
-// are new.
-func reconcileEvent(ctx context.Context, w *pipeline.Warehouse, db *sql.DB, team string, id int32, final time.Time, loc *time.Location, opts ReconcileOptions) (*EventReconcile, error) {
+// eventInfo reads event id's name, date and start from the clone's
+// archtics.event.
+func eventInfo(ctx context.Context, conn *sql.Conn, team string, id int32, loc *time.Location) (*EventReconcile, error) {
 	e := &EventReconcile{EventID: id}
 	var date time.Time
 	var eventTime sql.NullString
-	err := db.QueryRowContext(ctx, `SELECT coalesce(event_name, ''), event_date, event_time FROM archtics.event WHERE team = ? AND event_id = ?`,
+	err := conn.QueryRowContext(ctx, `SELECT coalesce(event_name, ''), event_date, event_time FROM archtics.event WHERE team = ? AND event_id = ?`,
 		team, id).Scan(&e.Name, &date, &eventTime)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("team %s's clone has no event %d in archtics.event (is it another team's?): %w", team, id, ErrNoSuchEvent)
@@ -273,32 +300,33 @@ func reconcileEvent(ctx context.Context, w *pipeline.Warehouse, db *sql.DB, team
 	if e.Start, err = EventStart(e.Date, eventTime.String, loc); err != nil {
 		return nil, fmt.Errorf("archtics.event: %w", err)
 	}
-	e.ArrivesAt = e.Start.Add(WindowAfter).Add(opts.PostingDelay)
-	if final.Before(e.ArrivesAt) {
-		e.Outcome = ReconcileWaiting
-		return e, nil
-	}
-	if err := e.compare(ctx, db, team, loc); err != nil {
-		return nil, err
-	}
+	return e, nil
+}
+
+// commitEvent commits event e's row and scans, retiring its earlier
+// ones, unless the stored row's digest is e's (then only a waiting
+// cursor is removed, if there is one).
+func commitEvent(ctx context.Context, w *pipeline.Warehouse, conn *sql.Conn, team string, e *EventReconcile, final time.Time, opts ReconcileOptions) error {
 	head, err := w.Stream(ctx, Stream(team))
 	if err != nil {
-		return nil, err
+		return err
 	}
-	pending := reconcileCursorPrefix + strconv.Itoa(int(id))
+	id := e.EventID
+	idText := strconv.Itoa(int(id))
+	pending := reconcileCursorPrefix + idText
 	_, waiting := head.Cursors[pending]
 	var stored sql.NullString
-	err = db.QueryRowContext(ctx, `SELECT digest FROM archtics_rtx.reconcile WHERE team = ? AND event_id = ?`, team, id).Scan(&stored)
+	err = conn.QueryRowContext(ctx, `SELECT digest FROM archtics_rtx.reconcile WHERE team = ? AND event_id = ?`, team, id).Scan(&stored)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("archtics_rtx.reconcile: %w", err)
+		return fmt.Errorf("archtics_rtx.reconcile: %w", err)
 	}
-	if stored.String == e.Digest && !waiting {
+	same := stored.String == e.Digest
+	if same && !waiting {
 		e.Outcome = ReconcileUnchanged
-		return e, nil
+		return nil
 	}
-	idText := strconv.Itoa(int(id))
 	var retires []txlog.FileRef
-	if stored.String != e.Digest {
+	if !same {
 		for _, t := range []*schemas.Table{schemas.RTXReconcile, schemas.RTXReconcileScans} {
 			for _, f := range head.TableFiles(t.FullName()) {
 				if f.Partition["event_id"] == idText {
@@ -316,12 +344,12 @@ func reconcileEvent(ctx context.Context, w *pipeline.Warehouse, db *sql.DB, team
 	}
 	if waiting {
 		req.Cursors = map[string]string{pending: ""}
-		if stored.String == e.Digest {
+		if same {
 			req.BatchID += "-done" // the row's own batch is committed already
 		}
 	}
 	c, err := w.WriteAndCommit(ctx, req, func(add func(*schemas.Table) *pipeline.TableWriter) error {
-		if stored.String == e.Digest {
+		if same {
 			return nil // only the cursor: the stored row says the same
 		}
 		rec, err := e.record(team, final, realtimeAsOf)
@@ -330,13 +358,10 @@ func reconcileEvent(ctx context.Context, w *pipeline.Warehouse, db *sql.DB, team
 		}
 		err = add(schemas.RTXReconcile).Write(rec)
 		rec.Release()
-		if err != nil {
+		if err != nil || len(e.Missed)+len(e.Extra) == 0 {
 			return err
 		}
-		if len(e.Missed)+len(e.Extra) == 0 {
-			return nil
-		}
-		rec, err = e.scansRecord(ctx, db, team)
+		rec, err = e.scansRecord(team)
 		if err != nil {
 			return err
 		}
@@ -345,118 +370,166 @@ func reconcileEvent(ctx context.Context, w *pipeline.Warehouse, db *sql.DB, team
 		return err
 	}, opts.Writer...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	e.Commit = c
 	e.Outcome = ReconcileCommitted
-	if stored.String == e.Digest {
+	if same {
 		e.Outcome = ReconcileUnchanged
 	}
-	return e, nil
-}
-
-// compare reads both sides of the event and fills the figures and digest.
-func (e *EventReconcile) compare(ctx context.Context, db *sql.DB, team string, loc *time.Location) error {
-	// The window as the client's wall clocks: action_datetime is one.
-	from := naiveWall(e.Start.Add(-WindowBefore), loc)
-	to := naiveWall(e.Start.Add(WindowAfter), loc)
-	finalSeqs := map[int64]bool{}
-	rows, err := db.QueryContext(ctx, `SELECT attendance_seq_id FROM archtics.attendance
-WHERE team = ? AND event_id = ? AND result_code = '0' AND scan_type = 'S' AND action_datetime BETWEEN ? AND ?`, team, e.EventID, from, to)
-	if err != nil {
-		return fmt.Errorf("archtics.attendance: %w", err)
-	}
-	for rows.Next() {
-		var s int64
-		if err := rows.Scan(&s); err != nil {
-			rows.Close()
-			return fmt.Errorf("archtics.attendance: %w", err)
-		}
-		finalSeqs[s] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("archtics.attendance: %w", err)
-	}
-	e.Final = int64(len(finalSeqs))
-	rows, err = db.QueryContext(ctx, `SELECT r.attendance_seq_id, epoch_us(d.delivered_at) - epoch_us(d.scan_at)
-FROM archtics_rtx.attendance_raw r LEFT JOIN archtics_rtx.attendance_delivery d
-  ON d.team = r.team AND d.event_id = r.event_id AND d.attendance_seq_id = r.attendance_seq_id
-WHERE r.team = ? AND r.event_id = ?`, team, e.EventID)
-	if err != nil {
-		return fmt.Errorf("archtics_rtx.attendance_raw: %w", err)
-	}
-	seen := map[int64]bool{}
-	var late []int64 // microseconds
-	for rows.Next() {
-		var seqText string
-		var lateUS sql.NullInt64
-		if err := rows.Scan(&seqText, &lateUS); err != nil {
-			rows.Close()
-			return fmt.Errorf("archtics_rtx.attendance_raw: %w", err)
-		}
-		s, err := strconv.ParseInt(seqText, 10, 64)
-		if err != nil {
-			rows.Close()
-			return fmt.Errorf("archtics_rtx.attendance_raw: attendance_seq_id %q is not an integer", seqText)
-		}
-		if seen[s] {
-			continue // one row per scan; a second would be the store's fault, counted once
-		}
-		seen[s] = true
-		if !finalSeqs[s] {
-			e.Extra = append(e.Extra, s)
-			continue
-		}
-		e.Delivered++
-		if lateUS.Valid {
-			late = append(late, lateUS.Int64)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("archtics_rtx.attendance_raw: %w", err)
-	}
-	e.Realtime = int64(len(seen))
-	for s := range finalSeqs {
-		if !seen[s] {
-			e.Missed = append(e.Missed, s)
-		}
-	}
-	slices64(e.Missed)
-	slices64(e.Extra)
-	e.Late = lateness(late)
-	e.Digest = e.digest()
 	return nil
 }
 
-func slices64(s []int64) { sort.Slice(s, func(i, j int) bool { return s[i] < s[j] }) }
+// compareEvents reads both sides of the events in a few statements over
+// all of them (a league week's events each scanning the clone's
+// attendance would read it once per event) and fills each one's
+// figures, scans and digest.
+func compareEvents(ctx context.Context, conn *sql.Conn, team string, events []*EventReconcile, loc *time.Location) error {
+	byID := map[int32]*EventReconcile{}
+	var vals []string
+	var args []any
+	for _, e := range events {
+		byID[e.EventID] = e
+		// The window as the client's wall clocks: action_datetime is one.
+		vals = append(vals, "(?::INTEGER, ?::TIMESTAMP, ?::TIMESTAMP)")
+		args = append(args, e.EventID, naiveWall(e.Start.Add(-WindowBefore), loc), naiveWall(e.Start.Add(WindowAfter), loc))
+	}
+	stmts := []struct {
+		sql  string
+		args []any
+	}{
+		{`CREATE OR REPLACE TEMP TABLE rec_window AS SELECT * FROM (VALUES ` + strings.Join(vals, ", ") + `) v(event_id, wfrom, wto)`, args},
+		{`CREATE OR REPLACE TEMP TABLE rec_final AS
+SELECT a.event_id, a.attendance_seq_id AS seq, any_value(a.action_datetime) AS at
+FROM archtics.attendance a JOIN rec_window w ON a.event_id = w.event_id
+WHERE a.team = ? AND a.result_code = '0' AND a.scan_type = 'S' AND a.action_datetime BETWEEN w.wfrom AND w.wto
+GROUP BY 1, 2`, []any{team}},
+		{`CREATE OR REPLACE TEMP TABLE rec_rt AS
+SELECT r.event_id, CAST(r.attendance_seq_id AS BIGINT) AS seq, min(epoch_us(d.delivered_at) - epoch_us(d.scan_at)) AS late
+FROM archtics_rtx.attendance_raw r JOIN rec_window w ON r.event_id = w.event_id
+LEFT JOIN archtics_rtx.attendance_delivery d
+  ON d.team = r.team AND d.event_id = r.event_id AND d.attendance_seq_id = r.attendance_seq_id
+WHERE r.team = ?
+GROUP BY 1, 2`, []any{team}},
+	}
+	for _, st := range stmts {
+		if _, err := conn.ExecContext(ctx, st.sql, st.args...); err != nil {
+			return fmt.Errorf("read the final and realtime scans: %w", err)
+		}
+	}
+	counts := func(q string, set func(e *EventReconcile, n int64)) error {
+		rows, err := conn.QueryContext(ctx, q)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int32
+			var n int64
+			if err := rows.Scan(&id, &n); err != nil {
+				return err
+			}
+			if e := byID[id]; e != nil {
+				set(e, n)
+			}
+		}
+		return rows.Err()
+	}
+	if err := counts(`SELECT event_id, count(*) FROM rec_final GROUP BY 1`, func(e *EventReconcile, n int64) { e.Final = n }); err != nil {
+		return fmt.Errorf("archtics.attendance: %w", err)
+	}
+	if err := counts(`SELECT event_id, count(*) FROM rec_rt GROUP BY 1`, func(e *EventReconcile, n int64) { e.Realtime = n }); err != nil {
+		return fmt.Errorf("archtics_rtx.attendance_raw: %w", err)
+	}
+	// The lateness of the delivered scans, percentiles by nearest rank.
+	rows, err := conn.QueryContext(ctx, `WITH d AS (
+  SELECT rt.event_id, rt.late FROM rec_rt rt WHERE EXISTS (SELECT 1 FROM rec_final f WHERE f.event_id = rt.event_id AND f.seq = rt.seq)
+), r AS (
+  SELECT event_id, late, row_number() OVER (PARTITION BY event_id ORDER BY late) AS rn,
+    count(late) OVER (PARTITION BY event_id) AS n
+  FROM d
+)
+SELECT event_id, count(*), count(late),
+  coalesce(max(late) FILTER (WHERE rn = ceil(0.5 * n)), 0), coalesce(max(late) FILTER (WHERE rn = ceil(0.9 * n)), 0), coalesce(max(late), 0),
+  count(*) FILTER (WHERE late > 180000000), count(*) FILTER (WHERE late > 900000000), count(*) FILTER (WHERE late > 3600000000)
+FROM r GROUP BY 1`)
+	if err != nil {
+		return fmt.Errorf("the delivered scans: %w", err)
+	}
+	for rows.Next() {
+		var id int32
+		var delivered, timed, p50, p90, mx, o3, o15, o60 int64
+		if err := rows.Scan(&id, &delivered, &timed, &p50, &p90, &mx, &o3, &o15, &o60); err != nil {
+			rows.Close()
+			return fmt.Errorf("the delivered scans: %w", err)
+		}
+		if e := byID[id]; e != nil {
+			us := func(v int64) time.Duration { return time.Duration(v) * time.Microsecond }
+			e.Delivered = delivered
+			e.Late = Lateness{Timed: timed, P50: us(p50), P90: us(p90), Max: us(mx), Over3m: o3, Over15m: o15, Over60m: o60}
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("the delivered scans: %w", err)
+	}
+	// The scans one side lacks, with what the final data says of them
+	// (a scan it records with another result or type) and their times.
+	rows, err = conn.QueryContext(ctx, `WITH odd AS (
+  SELECT event_id, seq, 'missed' AS kind FROM rec_final f WHERE NOT EXISTS (SELECT 1 FROM rec_rt rt WHERE rt.event_id = f.event_id AND rt.seq = f.seq)
+  UNION ALL
+  SELECT event_id, seq, 'extra' FROM rec_rt rt WHERE NOT EXISTS (SELECT 1 FROM rec_final f WHERE f.event_id = rt.event_id AND f.seq = rt.seq)
+), fin AS (
+  SELECT a.event_id, a.attendance_seq_id AS seq, any_value(a.result_code) AS result_code, any_value(a.scan_type) AS scan_type,
+    any_value(a.action_datetime) AS at
+  FROM archtics.attendance a JOIN odd o ON a.event_id = o.event_id AND a.attendance_seq_id = o.seq
+  WHERE a.team = ? GROUP BY 1, 2
+), raw AS (
+  SELECT r.event_id, CAST(r.attendance_seq_id AS BIGINT) AS seq, any_value(r.ticket_scan_time) AS at
+  FROM archtics_rtx.attendance_raw r JOIN odd o ON r.event_id = o.event_id AND CAST(r.attendance_seq_id AS BIGINT) = o.seq
+  WHERE r.team = ? AND o.kind = 'extra' GROUP BY 1, 2
+)
+SELECT o.event_id, o.seq, o.kind, fin.result_code, fin.scan_type, coalesce(fin.at, raw.at)
+FROM odd o LEFT JOIN fin ON fin.event_id = o.event_id AND fin.seq = o.seq
+LEFT JOIN raw ON raw.event_id = o.event_id AND raw.seq = o.seq
+ORDER BY o.event_id, o.kind DESC, o.seq`, team, team)
+	if err != nil {
+		return fmt.Errorf("the missed and extra scans: %w", err)
+	}
+	for rows.Next() {
+		var id int32
+		var sc oddScan
+		if err := rows.Scan(&id, &sc.seq, &sc.kind, &sc.result, &sc.scanType, &sc.at); err != nil {
+			rows.Close()
+			return fmt.Errorf("the missed and extra scans: %w", err)
+		}
+		e := byID[id]
+		if e == nil {
+			continue
+		}
+		if sc.kind == "missed" {
+			e.Missed = append(e.Missed, sc.seq)
+		} else {
+			e.Extra = append(e.Extra, sc.seq)
+		}
+		e.odd = append(e.odd, sc)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("the missed and extra scans: %w", err)
+	}
+	for _, e := range events {
+		e.Digest = e.digest()
+	}
+	return nil
+}
 
-// lateness summarises delays (microseconds); percentiles are nearest-rank.
-func lateness(us []int64) Lateness {
-	l := Lateness{Timed: int64(len(us))}
-	if len(us) == 0 {
-		return l
-	}
-	slices64(us)
-	rank := func(p float64) time.Duration {
-		i := int(math.Ceil(p*float64(len(us)))) - 1
-		return time.Duration(us[max(i, 0)]) * time.Microsecond
-	}
-	l.P50, l.P90, l.Max = rank(0.5), rank(0.9), time.Duration(us[len(us)-1])*time.Microsecond
-	for _, v := range us {
-		d := time.Duration(v) * time.Microsecond
-		if d > 3*time.Minute {
-			l.Over3m++
-		}
-		if d > 15*time.Minute {
-			l.Over15m++
-		}
-		if d > 60*time.Minute {
-			l.Over60m++
-		}
-	}
-	return l
+// oddScan is a scan one side lacks (archtics_rtx.reconcile_scans).
+type oddScan struct {
+	seq              int64
+	kind             string
+	result, scanType sql.NullString
+	at               sql.NullTime
 }
 
 // digest is a SHA-256 of what the event's row and scans say, the times
@@ -524,88 +597,21 @@ func (e *EventReconcile) record(team string, finalAsOf, realtimeAsOf time.Time) 
 // scansRecord is the event's archtics_rtx.reconcile_scans rows: its
 // missed and extra scans, with the final data's result and scan type
 // and the scan's local time (the final data's, else the realtime store's).
-func (e *EventReconcile) scansRecord(ctx context.Context, db *sql.DB, team string) (arrow.RecordBatch, error) {
-	type detail struct {
-		result, scanType sql.NullString
-		at               sql.NullTime
-	}
-	finalRow := map[int64]detail{}
-	rows, err := db.QueryContext(ctx, `SELECT attendance_seq_id, result_code, scan_type, action_datetime FROM archtics.attendance
-WHERE team = ? AND event_id = ?`, team, e.EventID)
-	if err != nil {
-		return nil, fmt.Errorf("archtics.attendance: %w", err)
-	}
-	for rows.Next() {
-		var s int64
-		var d detail
-		if err := rows.Scan(&s, &d.result, &d.scanType, &d.at); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("archtics.attendance: %w", err)
-		}
-		finalRow[s] = d
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rtAt := map[int64]time.Time{}
-	if len(e.Extra) > 0 {
-		rows, err := db.QueryContext(ctx, `SELECT attendance_seq_id, ticket_scan_time FROM archtics_rtx.attendance_raw WHERE team = ? AND event_id = ?`,
-			team, e.EventID)
-		if err != nil {
-			return nil, fmt.Errorf("archtics_rtx.attendance_raw: %w", err)
-		}
-		for rows.Next() {
-			var s string
-			var at sql.NullTime
-			if err := rows.Scan(&s, &at); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			if n, err := strconv.ParseInt(s, 10, 64); err == nil && at.Valid {
-				rtAt[n] = at.Time
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	b := array.NewRecordBuilder(memory.DefaultAllocator, schemas.RTXReconcileScans.ArrowSchema())
-	defer b.Release()
+func (e *EventReconcile) scansRecord(team string) (arrow.RecordBatch, error) {
 	t := schemas.RTXReconcileScans
-	add := func(s int64, kind string) error {
-		d, inFinal := finalRow[s]
+	b := array.NewRecordBuilder(memory.DefaultAllocator, t.ArrowSchema())
+	defer b.Release()
+	for _, sc := range e.odd {
 		var at any
-		switch {
-		case inFinal && d.at.Valid:
-			at = d.at.Time
-		case !inFinal:
-			if v, ok := rtAt[s]; ok {
-				at = v
-			}
+		if sc.at.Valid {
+			at = sc.at.Time
 		}
-		var result, scanType any
-		if inFinal {
-			result, scanType = nullStr(d.result), nullStr(d.scanType)
-		}
-		vals := map[string]any{"event_id": e.EventID, "attendance_seq_id": s, "kind": kind, "result_code": result,
-			"scan_type": scanType, "action_datetime": at, "team": team}
+		vals := map[string]any{"event_id": e.EventID, "attendance_seq_id": sc.seq, "kind": sc.kind, "result_code": nullStr(sc.result),
+			"scan_type": nullStr(sc.scanType), "action_datetime": at, "team": team}
 		for i, c := range t.Columns {
 			if err := appendValue(b.Field(i), vals[c.Name]); err != nil {
-				return fmt.Errorf("archtics_rtx.reconcile_scans.%s: %w", c.Name, err)
+				return nil, fmt.Errorf("archtics_rtx.reconcile_scans.%s: %w", c.Name, err)
 			}
-		}
-		return nil
-	}
-	for _, s := range e.Missed {
-		if err := add(s, "missed"); err != nil {
-			return nil, err
-		}
-	}
-	for _, s := range e.Extra {
-		if err := add(s, "extra"); err != nil {
-			return nil, err
 		}
 	}
 	return b.NewRecordBatch(), nil
