@@ -264,8 +264,8 @@ func reconcileWeek(b *testing.B, wh, cache string, sim *benchSimulator, synced t
 		delivered += e.Delivered
 		missed += int64(len(e.Missed))
 	}
-	if len(rep.Events) != 7*weekNight {
-		b.Fatalf("the week's reconcile reconciled %d events, want the %d the ticks finished", len(rep.Events), 7*weekNight)
+	if len(rep.Events) < 7*weekNight { // and the night before the week's, whose late rows the first tick pulls
+		b.Fatalf("the week's reconcile reconciled %d events, want the week's %d at least", len(rep.Events), 7*weekNight)
 	}
 	b.ReportMetric(took.Seconds(), "reconcile-s")
 	b.ReportMetric(cpu.Seconds(), "reconcile-cpu-s")
