@@ -359,3 +359,68 @@ func maxTime(a, b time.Time) time.Time {
 	}
 	return b
 }
+
+// TestReconcileFindsExtras ticks the day of an event before the cutoff
+// whose feed had an offline scanner (simulator.FeedExtra: the feed
+// accepted reused tickets the final data records as already used) and
+// reconciles it against the dump's standard attendance: its extra scans
+// are the truth's re-validations the store kept, and
+// archtics_rtx.reconcile_scans gives each the final data's '14'.
+func TestReconcileFindsExtras(t *testing.T) {
+	ctx := context.Background()
+	g := newGameDay(t, simulator.SmallConfig(), "")
+	w := g.world
+	loc := w.Location()
+	// The event with the most re-validations (the simulator's rate puts
+	// none near the cutoff, and a small world's are in the season before).
+	var team string
+	var ev simulator.EventStart
+	for _, tm := range w.Teams() {
+		for _, e := range w.RevalidatedEvents(tm, w.Cutoff().Add(-500*24*time.Hour), w.Cutoff().Add(-4*24*time.Hour)) {
+			if team == "" || len(w.FeedExtra(tm, e.EventID)) > len(w.FeedExtra(team, ev.EventID)) {
+				team, ev = tm, e
+			}
+		}
+	}
+	if team == "" {
+		t.Fatal("no event with re-validations before the cutoff")
+	}
+	s := ev.Start.In(loc)
+	day := time.Date(s.Year(), s.Month(), s.Day(), 7, 0, 0, 0, loc)
+	end := day.Add(21 * time.Hour)
+	for at := day; !at.After(end); at = at.Add(30 * time.Minute) {
+		g.tick(t, team, at, TickOptions{})
+	}
+	rep, err := Reconcile(ctx, g.w, team, ReconcileOptions{EventID: ev.EventID, CacheDir: g.cache, Logger: quietLogger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := rep.Events[0]
+	t.Log(got.Summary())
+	c := coverage(t, w, team, ev, end, w.Cutoff())
+	c.check(t, got)
+	if len(got.Extra) == 0 {
+		t.Fatal("no extra scan: the event does not exercise the re-validations")
+	}
+	revalidated := w.FeedExtra(team, ev.EventID)
+	for _, s := range got.Extra {
+		if !slices.Contains(revalidated, s) {
+			t.Errorf("extra scan %d is not one the offline scanner re-validated", s)
+		}
+	}
+	db, err := views.OpenDuckDB(ctx, "", g.w.Log, g.cache, schemas.RTXReconcileScans)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var want []string
+	for _, s := range got.Extra {
+		want = append(want, fmt.Sprintf("%d|%s|%s", s, simulator.ResultDuplicate, simulator.ScanStandard))
+	}
+	sort.Strings(want)
+	rows := queryStrings(t, db, `SELECT concat_ws('|', attendance_seq_id, result_code, scan_type) FROM archtics_rtx.reconcile_scans
+WHERE team = ? AND event_id = ? AND kind = 'extra'`, team, ev.EventID)
+	if diff := diffSets(want, rows); diff != "" {
+		t.Errorf("archtics_rtx.reconcile_scans' extras:\n%s", diff)
+	}
+}
