@@ -45,6 +45,10 @@ const (
 	ReconcileCommitted = "reconciled" // the event's row was committed (first time, or replacing an older one)
 	ReconcileUnchanged = "unchanged"  // the stored row already says the same: nothing committed
 	ReconcileWaiting   = "waiting"    // the standard attendance has not arrived: not reconciled
+	// ReconcileNoScans: the store holds no scan of an event it did not
+	// mark as ended (never followed, or its scans expired after seven
+	// days): there is nothing to compare, and no row is committed.
+	ReconcileNoScans = "no realtime scans"
 )
 
 // ReconcileOptions tune a reconciliation. The zero value reconciles
@@ -106,6 +110,9 @@ func (e *EventReconcile) Summary() string {
 	if e.Outcome == ReconcileWaiting {
 		return fmt.Sprintf("%s: not reconciled: its standard attendance has not arrived (the clone must reach %s)",
 			head, e.ArrivesAt.UTC().Format(time.RFC3339))
+	}
+	if e.Outcome == ReconcileNoScans {
+		return fmt.Sprintf("%s: not reconciled: the realtime store holds no scan of it (not followed, or expired after seven days)", head)
 	}
 	share := "-"
 	if e.Final > 0 {
@@ -319,6 +326,10 @@ func commitEvent(ctx context.Context, w *pipeline.Warehouse, conn *sql.Conn, tea
 	err = conn.QueryRowContext(ctx, `SELECT digest FROM archtics_rtx.reconcile WHERE team = ? AND event_id = ?`, team, id).Scan(&stored)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("archtics_rtx.reconcile: %w", err)
+	}
+	if e.Realtime == 0 && !waiting {
+		e.Outcome = ReconcileNoScans
+		return nil
 	}
 	same := stored.String == e.Digest
 	if same && !waiting {

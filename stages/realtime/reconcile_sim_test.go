@@ -312,6 +312,21 @@ func TestReconcileIsTruth(t *testing.T) {
 	if _, err := Reconcile(ctx, g.w, team0, ReconcileOptions{EventID: top + 1, CacheDir: g.cache, Logger: quietLogger}); !errors.Is(err, ErrNoSuchEvent) {
 		t.Errorf("%s event %d (not its own): %v, want ErrNoSuchEvent", team0, top+1, err)
 	}
+	// An event of the team the store never followed (one before the
+	// ticked days): no realtime scans, nothing committed.
+	var unfollowed int32
+	for _, e := range w.ScanEvents(team0) {
+		if e.Start.Before(w.Cutoff()) {
+			unfollowed = e.EventID
+		}
+	}
+	rep, err = Reconcile(ctx, g.w, team0, ReconcileOptions{EventID: unfollowed, CacheDir: g.cache, Logger: quietLogger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rep.Events[0]; got.Outcome != ReconcileNoScans || got.Commit != nil {
+		t.Errorf("event %d, never followed: %s", unfollowed, got.Summary())
+	}
 	if after, _ := g.w.Stream(ctx, Stream(team0)); after.Seq != head.Seq {
 		t.Errorf("a refused event committed: seq %d -> %d", head.Seq, after.Seq)
 	}
