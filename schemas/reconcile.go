@@ -16,7 +16,9 @@ package schemas
 
 // RTXDelivery is archtics_rtx.attendance_delivery: one row per stored
 // scan (the keys of archtics_rtx.attendance_raw), saying when the feed
-// delivered it and which tick stored it. A table of its own because the
+// delivered it and which tick stored it; the scan's instant is
+// archtics_rtx.attendance_enriched.scan_at (not repeated: the tick
+// writes a million of these rows on a league night). A table of its own because the
 // stored scan tables' files cannot gain columns (there is no schema
 // evolution), and roll-ups merge tick files, so a file's commit does not
 // say which tick stored a scan.
@@ -26,7 +28,6 @@ var RTXDelivery = &Table{
 	Columns: []Column{
 		req(col("event_id", Int32, "feed.event_id")),
 		req(str("attendance_seq_id", 50, "feed.seq_num as text, as archtics_rtx.attendance_raw.attendance_seq_id")),
-		col("scan_at", TimestampTZ, "the scan's instant, as archtics_rtx.attendance_enriched.scan_at"),
 		col("delivered_at", TimestampTZ, "feed.upd_datetime (the client's wall clock) as an instant: when the feed delivered the scan"),
 		col("stored_at", TimestampTZ, "the logical time of the tick that stored the scan"),
 		teamColumn,
@@ -35,7 +36,7 @@ var RTXDelivery = &Table{
 	Key:         []string{"team", "event_id", "attendance_seq_id"},
 	PartitionBy: []string{"team", "event_date"},
 	Owner:       RealtimeOwner,
-	TimeColumns: []string{"scan_at"},
+	TimeColumns: []string{"delivered_at"},
 }
 
 // RTXReconcile is archtics_rtx.reconcile: per event, how the realtime
@@ -60,7 +61,7 @@ var RTXReconcile = &Table{
 		col("missed", Int64, "final initial entries the realtime store lacks (archtics_rtx.reconcile_scans kind 'missed')"),
 		col("extra", Int64, "realtime scans the final initial entries lack (kind 'extra')"),
 		col("timed", Int64, "delivered scans with a delivery record (archtics_rtx.attendance_delivery): those the lateness figures cover"),
-		col("late_p50_s", Float64, "median of delivered_at - scan_at over the timed scans, seconds"),
+		col("late_p50_s", Float64, "median of attendance_delivery.delivered_at - attendance_enriched.scan_at over the timed scans, seconds"),
 		col("late_p90_s", Float64, "90th percentile (nearest rank), seconds"),
 		col("late_max_s", Float64, "the latest delivery, seconds"),
 		col("late_over_3m", Int64, "timed scans delivered more than 3 minutes after the scan"),

@@ -67,8 +67,9 @@ type ReconcileOptions struct {
 	Writer   []pipeline.WriterOption
 }
 
-// Lateness is the distribution of delivered_at - scan_at over the
-// delivered scans that have a delivery record.
+// Lateness is the distribution of delivered_at (attendance_delivery) -
+// scan_at (attendance_enriched) over the delivered scans that have a
+// delivery record.
 type Lateness struct {
 	Timed                    int64
 	P50, P90, Max            time.Duration
@@ -243,7 +244,7 @@ func Reconcile(ctx context.Context, w *pipeline.Warehouse, team string, opts Rec
 		return nil, fmt.Errorf("reconcile %s: %w", team, err)
 	}
 	db, err := views.OpenDuckDB(ctx, "", w.Log, opts.CacheDir, schemas.Current(schemas.Attendance), schemas.Current(schemas.Event),
-		schemas.RTXAttendanceRaw, schemas.RTXDelivery, schemas.RTXReconcile)
+		schemas.RTXAttendanceRaw, schemas.RTXEnriched, schemas.RTXDelivery, schemas.RTXReconcile)
 	if err != nil {
 		return nil, fmt.Errorf("reconcile %s: %w", team, err)
 	}
@@ -416,10 +417,12 @@ FROM archtics.attendance a JOIN rec_window w ON a.event_id = w.event_id
 WHERE a.team = ? AND a.result_code = '0' AND a.scan_type = 'S' AND a.action_datetime BETWEEN w.wfrom AND w.wto
 GROUP BY 1, 2`, []any{team}},
 		{`CREATE OR REPLACE TEMP TABLE rec_rt AS
-SELECT r.event_id, CAST(r.attendance_seq_id AS BIGINT) AS seq, min(epoch_us(d.delivered_at) - epoch_us(d.scan_at)) AS late
+SELECT r.event_id, CAST(r.attendance_seq_id AS BIGINT) AS seq, min(epoch_us(d.delivered_at) - epoch_us(x.scan_at)) AS late
 FROM archtics_rtx.attendance_raw r JOIN rec_window w ON r.event_id = w.event_id
 LEFT JOIN archtics_rtx.attendance_delivery d
   ON d.team = r.team AND d.event_id = r.event_id AND d.attendance_seq_id = r.attendance_seq_id
+LEFT JOIN archtics_rtx.attendance_enriched x
+  ON x.team = r.team AND x.event_id = r.event_id AND x.attendance_seq_id = r.attendance_seq_id
 WHERE r.team = ?
 GROUP BY 1, 2`, []any{team}},
 	}

@@ -821,20 +821,18 @@ func (p *eventPull) rawRecord(look *lookups) (arrow.RecordBatch, error) {
 func (p *eventPull) deliveryRecord() (arrow.RecordBatch, error) {
 	t, n := schemas.RTXDelivery, len(p.kept)
 	eventID := newFixedColumn[int32](typeOf(t, "event_id"), n)
-	scanAt := newFixedColumn[int64](typeOf(t, "scan_at"), n)
 	deliveredAt := newFixedColumn[int64](typeOf(t, "delivered_at"), n)
 	storedAt := newFixedColumn[int64](typeOf(t, "stored_at"), n)
 	date := newFixedColumn[int32](typeOf(t, "event_date"), n)
 	day, at := int32(p.f.date.Unix()/86400), p.at.UnixMicro()
 	for _, k := range p.kept {
 		eventID.add(p.f.id)
-		scanAt.add(k.scanned)
 		deliveredAt.add(k.delivered)
 		storedAt.add(at)
 		date.add(day)
 	}
 	return recordOf(t, n, map[string]arrayColumn{
-		"event_id": eventID, "attendance_seq_id": p.feedText(p.col.seq), "scan_at": scanAt, "delivered_at": deliveredAt,
+		"event_id": eventID, "attendance_seq_id": p.feedText(p.col.seq), "delivered_at": deliveredAt,
 		"stored_at": storedAt, "team": constText(n, p.team), "event_date": date,
 	})
 }
