@@ -14,26 +14,31 @@ package schemas
 //
 // and archtics.reconcile_v, the per-event view over archtics_rtx.reconcile.
 
-// RTXDelivery is archtics_rtx.attendance_delivery: one row per stored
-// scan (the keys of archtics_rtx.attendance_raw), saying when the feed
-// delivered it and which tick stored it; the scan's instant is
-// archtics_rtx.attendance_enriched.scan_at (not repeated: the tick
-// writes a million of these rows on a league night). A table of its own because the
+// RTXDelivery is archtics_rtx.attendance_delivery: when the feed
+// delivered each stored scan and which tick stored it, as runs: the feed
+// serves an event's scans in seq_num order, which is its delivery order,
+// so the scans a tick stored with the same delivery second are the
+// seq_nums first_seq..last_seq of one row (a league night's million
+// scans share a few thousand delivery seconds). A scan's run is the row
+// of its event with the greatest first_seq at or below its seq_num.
+// The scan's instant is archtics_rtx.attendance_enriched.scan_at. A table of its own because the
 // stored scan tables' files cannot gain columns (there is no schema
 // evolution), and roll-ups merge tick files, so a file's commit does not
 // say which tick stored a scan.
 var RTXDelivery = &Table{
 	Schema: "archtics_rtx", Name: "attendance_delivery",
-	Doc: "When the realtime feed delivered each stored scan and which tick stored it; kept seven days, as the scans.",
+	Doc: "When the realtime feed delivered the stored scans and which tick stored them, as runs of seq_nums; kept seven days, as the scans.",
 	Columns: []Column{
 		req(col("event_id", Int32, "feed.event_id")),
-		req(str("attendance_seq_id", 50, "feed.seq_num as text, as archtics_rtx.attendance_raw.attendance_seq_id")),
-		col("delivered_at", TimestampTZ, "feed.upd_datetime (the client's wall clock) as an instant: when the feed delivered the scan"),
-		col("stored_at", TimestampTZ, "the logical time of the tick that stored the scan"),
+		req(col("first_seq", Int64, "the run's first stored scan: its feed.seq_num (archtics_rtx.attendance_raw.attendance_seq_id)")),
+		req(col("last_seq", Int64, "the run's last stored scan's seq_num")),
+		col("scans", Int64, "how many stored scans the run holds (the raw table's seq_nums in first_seq..last_seq of the event)"),
+		col("delivered_at", TimestampTZ, "feed.upd_datetime (the client's wall clock) as an instant: when the feed delivered the run's scans"),
+		col("stored_at", TimestampTZ, "the logical time of the tick that stored them"),
 		teamColumn,
 		req(col("event_date", Date, "feed.event_date: the event's date (partition)")),
 	},
-	Key:         []string{"team", "event_id", "attendance_seq_id"},
+	Key:         []string{"team", "event_id", "first_seq"},
 	PartitionBy: []string{"team", "event_date"},
 	Owner:       RealtimeOwner,
 	TimeColumns: []string{"delivered_at"},

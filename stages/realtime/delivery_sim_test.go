@@ -30,7 +30,7 @@ func TestDeliveryRecordIsTruth(t *testing.T) {
 	for at := day; !at.After(end); at = at.Add(30 * time.Minute) {
 		ticks = append(ticks, at.In(loc).Format(simulator.TimeLayout))
 	}
-	db, err := views.OpenDuckDB(context.Background(), "", g.w.Log, g.cache, schemas.RTXDelivery)
+	db, err := views.OpenDuckDB(context.Background(), "", g.w.Log, g.cache, schemas.RTXDelivery, schemas.RTXAttendanceRaw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,8 +61,21 @@ func TestDeliveryRecordIsTruth(t *testing.T) {
 				}
 			}
 			z := loc.String()
-			got := queryStrings(t, db, "SELECT concat_ws('|', event_id, attendance_seq_id, "+wallSQL("delivered_at")+", "+
-				wallSQL("stored_at")+") FROM archtics_rtx.attendance_delivery WHERE team = ?", z, z, team)
+			// Each stored scan with its run (the event's greatest first_seq
+			// at or below its seq_num, reaching it).
+			got := queryStrings(t, db, `SELECT concat_ws('|', r.event_id, r.attendance_seq_id, `+wallSQL("d.delivered_at")+`, `+
+				wallSQL("d.stored_at")+`) FROM archtics_rtx.attendance_raw r ASOF LEFT JOIN
+  (SELECT * FROM archtics_rtx.attendance_delivery WHERE team = ?) d
+  ON d.event_id = r.event_id AND CAST(r.attendance_seq_id AS BIGINT) >= d.first_seq
+WHERE r.team = ? AND CAST(r.attendance_seq_id AS BIGINT) <= d.last_seq`, z, z, team, team)
+			var runScans, runs int64
+			if err := db.QueryRow(`SELECT coalesce(sum(scans), 0), count(*) FROM archtics_rtx.attendance_delivery WHERE team = ?`, team).Scan(&runScans, &runs); err != nil {
+				t.Fatal(err)
+			}
+			if runScans != int64(len(want)) {
+				t.Errorf("the runs hold %d scans, the truth %d", runScans, len(want))
+			}
+			t.Logf("%d scans in %d delivery runs", runScans, runs)
 			if len(want) == 0 {
 				t.Fatal("the truth holds no scan: the day exercises nothing")
 			}

@@ -416,15 +416,23 @@ SELECT a.event_id, a.attendance_seq_id AS seq, any_value(a.action_datetime) AS a
 FROM archtics.attendance a JOIN rec_window w ON a.event_id = w.event_id
 WHERE a.team = ? AND a.result_code = '0' AND a.scan_type = 'S' AND a.action_datetime BETWEEN w.wfrom AND w.wto
 GROUP BY 1, 2`, []any{team}},
+		// A scan's delivery run is its event's with the greatest first_seq
+		// at or below its seq_num, if that run reaches it.
 		{`CREATE OR REPLACE TEMP TABLE rec_rt AS
-SELECT r.event_id, CAST(r.attendance_seq_id AS BIGINT) AS seq, min(epoch_us(d.delivered_at) - epoch_us(x.scan_at)) AS late
-FROM archtics_rtx.attendance_raw r JOIN rec_window w ON r.event_id = w.event_id
-LEFT JOIN archtics_rtx.attendance_delivery d
-  ON d.team = r.team AND d.event_id = r.event_id AND d.attendance_seq_id = r.attendance_seq_id
-LEFT JOIN archtics_rtx.attendance_enriched x
-  ON x.team = r.team AND x.event_id = r.event_id AND x.attendance_seq_id = r.attendance_seq_id
-WHERE r.team = ?
-GROUP BY 1, 2`, []any{team}},
+WITH r AS (
+  SELECT r.event_id, CAST(r.attendance_seq_id AS BIGINT) AS seq, x.scan_at
+  FROM archtics_rtx.attendance_raw r JOIN rec_window w ON r.event_id = w.event_id
+  LEFT JOIN archtics_rtx.attendance_enriched x
+    ON x.team = r.team AND x.event_id = r.event_id AND x.attendance_seq_id = r.attendance_seq_id
+  WHERE r.team = ?
+), d AS (
+  SELECT d.event_id, d.first_seq, d.last_seq, d.delivered_at
+  FROM archtics_rtx.attendance_delivery d JOIN rec_window w ON d.event_id = w.event_id WHERE d.team = ?
+)
+SELECT r.event_id, r.seq,
+  min(CASE WHEN r.seq <= d.last_seq THEN epoch_us(d.delivered_at) - epoch_us(r.scan_at) END) AS late
+FROM r ASOF LEFT JOIN d ON d.event_id = r.event_id AND r.seq >= d.first_seq
+GROUP BY 1, 2`, []any{team, team}},
 	}
 	for _, st := range stmts {
 		if _, err := conn.ExecContext(ctx, st.sql, st.args...); err != nil {

@@ -816,23 +816,46 @@ func (p *eventPull) rawRecord(look *lookups) (arrow.RecordBatch, error) {
 }
 
 // deliveryRecord builds the event's kept scans as
-// archtics_rtx.attendance_delivery rows: when the feed delivered each and
-// the tick (its logical time) that stored it.
+// archtics_rtx.attendance_delivery rows: runs of kept scans (in seq_num
+// order, the feed's delivery order) the feed delivered in the same
+// second, and the tick (its logical time) that stored them.
 func (p *eventPull) deliveryRecord() (arrow.RecordBatch, error) {
-	t, n := schemas.RTXDelivery, len(p.kept)
+	t := schemas.RTXDelivery
+	type run struct {
+		first, last, n, delivered int64
+	}
+	var runs []run
+	for j, k := range p.kept {
+		seq, err := strconv.ParseInt(p.field(j, p.col.seq), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("event %d: seq_num %q: not an integer", p.f.id, p.field(j, p.col.seq))
+		}
+		if l := len(runs) - 1; l >= 0 && runs[l].delivered == k.delivered {
+			runs[l].last, runs[l].n = seq, runs[l].n+1
+			continue
+		}
+		runs = append(runs, run{first: seq, last: seq, n: 1, delivered: k.delivered})
+	}
+	n := len(runs)
 	eventID := newFixedColumn[int32](typeOf(t, "event_id"), n)
+	first := newFixedColumn[int64](typeOf(t, "first_seq"), n)
+	last := newFixedColumn[int64](typeOf(t, "last_seq"), n)
+	scans := newFixedColumn[int64](typeOf(t, "scans"), n)
 	deliveredAt := newFixedColumn[int64](typeOf(t, "delivered_at"), n)
 	storedAt := newFixedColumn[int64](typeOf(t, "stored_at"), n)
 	date := newFixedColumn[int32](typeOf(t, "event_date"), n)
 	day, at := int32(p.f.date.Unix()/86400), p.at.UnixMicro()
-	for _, k := range p.kept {
+	for _, r := range runs {
 		eventID.add(p.f.id)
-		deliveredAt.add(k.delivered)
+		first.add(r.first)
+		last.add(r.last)
+		scans.add(r.n)
+		deliveredAt.add(r.delivered)
 		storedAt.add(at)
 		date.add(day)
 	}
 	return recordOf(t, n, map[string]arrayColumn{
-		"event_id": eventID, "attendance_seq_id": p.feedText(p.col.seq), "delivered_at": deliveredAt,
+		"event_id": eventID, "first_seq": first, "last_seq": last, "scans": scans, "delivered_at": deliveredAt,
 		"stored_at": storedAt, "team": constText(n, p.team), "event_date": date,
 	})
 }
