@@ -30,6 +30,9 @@ var All = []*Table{
 	RTXAttendance, RTXEnriched, AttendanceRealtimeV, DWARealtimeAttendanceView, DWARealtimeAttendanceRTX,
 	Arrivals, NoShows,
 
+	// Reconciliation of the realtime feed with the standard attendance.
+	RTXDelivery, RTXReconcile, RTXReconcileScans, ReconcileV,
+
 	// CRM deduplication.
 	CRMContactVersion, CRMContact, CRMContactChanges, CRMAccountTable, CRMMappingVersion,
 	CRMArchticsMapping, CRMMappingHistory, CRMDedupSettings, CRMRejects,

@@ -19,6 +19,9 @@ type eventScans struct {
 	ev   *eventSpec
 	ents []scanEnt // what the feed delivers, in delivery order
 	lost []int64   // seq_num of the scans a feed outage lost, ascending
+	// extra are the seq_num of the scans the feed accepted and the final
+	// record rejects (revalidation), ascending.
+	extra []int64
 
 	idStr, dateStr string // the event's constant fields, formatted once
 }
@@ -45,8 +48,15 @@ func (w *World) eventScans(team string, eventID int32) *eventScans {
 	es.once.Do(func() {
 		if es.ev.realtime {
 			all, _ := es.tg.genScans(ei)
+			gate, revalidated := es.tg.revalidation(es.ev)
 			ents := all[:0] // filtered in place: a league night is millions
 			for _, x := range all {
+				if revalidated && x.gate == gate && x.result == rcDuplicate && x.scanType == stStandard && !x.lost {
+					x.result = rcOK // the feed's; archtics.attendance keeps the gate's final record
+					if !x.redelivery {
+						es.extra = append(es.extra, x.seq)
+					}
+				}
 				if x.lost {
 					if !x.redelivery {
 						es.lost = append(es.lost, x.seq)

@@ -61,6 +61,7 @@ const (
 	kHardDays
 	kFeedOutage     // which feed events lose scans, and when (generate_attendance.go)
 	kAttendancePost // when Archtics posts an event's scans
+	kRevalidation   // which feed events an offline scanner re-validates (feed_revalidation.go)
 )
 
 // Realtime window (the seed: from five hours before the event's start to

@@ -14,6 +14,7 @@ func realtimeCommand() *cli.Command {
 		Subcommands: []*cli.Command{
 			realtimeCriteriaCommand(),
 			realtimeExpireCommand(),
+			realtimeReconcileCommand(),
 			realtimeRollupCommand(),
 			realtimeRefreshCommand(),
 			realtimeRunCommand(),

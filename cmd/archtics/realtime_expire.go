@@ -16,8 +16,10 @@ func realtimeExpireCommand() *cli.Command {
 		Name:  "expire",
 		Usage: "retire a team's realtime data older than seven days, in a commit naming what it retired",
 		Description: `expire retires, in one commit on <team>/realtime, every partition (event date)
-of archtics_rtx.attendance_raw and its enriched table whose newest scan is older
-than seven days before --at (default: now). Queries stop seeing the scans at
+of archtics_rtx.attendance_raw and the tables the tick writes beside it
+(attendance_enriched, attendance_delivery) whose newest scan is older than seven
+days before --at (default: now); the reconciliations (archtics_rtx.reconcile)
+stay. Queries stop seeing the scans at
 that commit; archtics vacuum deletes the files once the stream's retention
 has passed. archtics log --stream <team>/realtime shows what went.`,
 		Flags: []cli.Flag{

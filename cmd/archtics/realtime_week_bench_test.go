@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -21,6 +22,7 @@ import (
 	"archtics/pipeline/views"
 	"archtics/schemas"
 	"archtics/simulator"
+	"archtics/stages/realtime"
 )
 
 // The week BenchmarkSeedQueries7Days builds: one hockey team of the league
@@ -58,7 +60,9 @@ func weekFlags() []string {
 // (it pulls the whole night's feed, and the previous night's late rows)
 // and one at 02:30 after the last night, then `archtics realtime rollup
 // --min-files 2`, so each day is one file per table as in production. It
-// fails unless at least 5,000,000 scans are stored. Peak RSS of the
+// fails unless at least 5,000,000 scans are stored. Then the clone syncs
+// past the week's standard attendance and realtime.Reconcile reconciles
+// every event, timed (reconcileWeek): the queries run over that clone. Peak RSS of the
 // benchmark process and of the simulator's are reported.
 //
 // The seed's third and sixth queries name CURRENT_DATE (the machine's
@@ -218,6 +222,7 @@ func buildRealtimeWeek(b *testing.B, bin benchBinaries, dir string) (wh, cache s
 	if stored < 5_000_000 {
 		b.Fatalf("the week stores %d scans, the benchmark needs at least 5,000,000: raise weekNight", stored)
 	}
+	reconcileWeek(b, wh, cache, sim, time.Date(cut.Year(), cut.Month(), cut.Day()+8, 20, 0, 0, 0, loc))
 	selfRSS := benchproc.PeakRSS("self")
 	b.ReportMetric(float64(stored), "stored-scans")
 	b.ReportMetric(float64(selfRSS>>20), "peak-rss-MiB")
@@ -225,6 +230,48 @@ func buildRealtimeWeek(b *testing.B, bin benchBinaries, dir string) (wh, cache s
 	b.Logf("the week: %d scans stored in %d files over %d event dates, built in %v; peak RSS: this process %d MiB, simulate serve %d MiB, simulate dump %d MiB",
 		stored, files, days, time.Since(built).Round(time.Second), selfRSS>>20, simRSS>>20, dumpRSS>>20)
 	return wh, cache
+}
+
+// reconcileWeek is the issue's figure "reconcile's time over a week of a
+// league preset": the clone syncs (archtics incremental, untimed) to
+// synced, past the last night's standard attendance, then one
+// realtime.Reconcile reconciles every event the week's ticks finished,
+// timed with its CPU. Each of the week's events must be reconciled, with
+// final scans the feed delivered.
+func reconcileWeek(b *testing.B, wh, cache string, sim *benchSimulator, synced time.Time) {
+	ctx := context.Background()
+	sim.setClock(b, synced)
+	b.Setenv(sourceTokenEnv, weekToken)
+	start := time.Now()
+	mustRun(b, "-w", wh, "--log-level", "error", "incremental", "--team", weekTeam, "--source", sim.URL, "--until", synced.UTC().Format(time.RFC3339))
+	pulled := time.Since(start)
+	w, err := openWarehouseAt(ctx, wh, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	start, cpu0 := time.Now(), benchproc.SelfCPU()
+	rep, err := realtime.Reconcile(ctx, w, weekTeam, realtime.ReconcileOptions{CacheDir: cache, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	took, cpu := time.Since(start), benchproc.SelfCPU()-cpu0
+	var final, delivered, missed int64
+	for _, e := range rep.Events {
+		if e.Outcome != realtime.ReconcileCommitted || e.Final == 0 || e.Delivered == 0 {
+			b.Fatalf("the week's reconcile: %s", e.Summary())
+		}
+		final += e.Final
+		delivered += e.Delivered
+		missed += int64(len(e.Missed))
+	}
+	if len(rep.Events) < 7*weekNight { // and the night before the week's, whose late rows the first tick pulls
+		b.Fatalf("the week's reconcile reconciled %d events, want the week's %d at least", len(rep.Events), 7*weekNight)
+	}
+	b.ReportMetric(took.Seconds(), "reconcile-s")
+	b.ReportMetric(cpu.Seconds(), "reconcile-cpu-s")
+	b.ReportMetric(float64(len(rep.Events)), "reconciled-events")
+	b.Logf("reconcile: %d events, %d final scans, %d delivered, %d missed, in %v (%.1f CPU-s); the sync before it %v",
+		len(rep.Events), final, delivered, missed, took.Round(100*time.Millisecond), cpu.Seconds(), pulled.Round(time.Second))
 }
 
 // timeSeedQueries times the six seed queries the three ways and reports

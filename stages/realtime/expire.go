@@ -25,8 +25,10 @@ type ExpireReport struct {
 	Commit     *txlog.Commit // nil when nothing was old enough
 }
 
-// stored are the realtime tables a tick writes, raw first.
-var stored = []*schemas.Table{schemas.RTXAttendanceRaw, schemas.RTXEnriched}
+// stored are the realtime tables a tick writes, raw first: rolled up
+// and expired together. The reconciliation's tables (archtics_rtx.reconcile
+// and reconcile_scans) are not among them: they are kept after the scans.
+var stored = []*schemas.Table{schemas.RTXAttendanceRaw, schemas.RTXEnriched, schemas.RTXDelivery}
 
 // Expire retires team's realtime data older than keep (0: Retention) at
 // instant at: every partition (event date) whose newest scan (the

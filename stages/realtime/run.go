@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"archtics/internal/ctxtime"
@@ -32,6 +33,11 @@ type RunOptions struct {
 	RollupFiles int
 	// Expire: after each tick, retire data older than the retention.
 	Expire bool
+	// Reconcile: after each tick, reconcile the events whose late
+	// deliveries are over and whose standard attendance has arrived
+	// (PendingReconciles, with PostingDelay), each once.
+	Reconcile    bool
+	PostingDelay time.Duration
 	// Now and Sleep are the clock (default the wall clock); tests drive
 	// a simulated one.
 	Now   func() time.Time
@@ -50,7 +56,9 @@ type RunReport struct {
 	Ticks, CaughtUp, Rollups, Expiries int
 	// Refreshes counts the refreshes that committed (the clone had moved).
 	Refreshes int
-	Last      *TickReport
+	// Reconciled counts the events reconciled.
+	Reconciled int
+	Last       *TickReport
 }
 
 // Run ticks team's realtime stream every opts.Every until ctx is done: at
@@ -161,6 +169,18 @@ func Run(ctx context.Context, w *pipeline.Warehouse, src Source, team string, op
 			logger.Info("realtime run: holders refreshed from the clone", "team", team, "clone_seq", f.CloneSeq,
 				"scans", f.Rows, "changed", f.Changed, "partitions", f.Partitions)
 		}
+		// Before the expiry: an event is reconciled hours after its
+		// window, days before its scans expire.
+		if opts.Reconcile {
+			n, err := reconcilePending(ctx, w, team, opts, logger)
+			rep.Reconciled += n
+			if err != nil {
+				if ctx.Err() != nil {
+					return rep, nil
+				}
+				return rep, fmt.Errorf("realtime run %s: %w", team, err)
+			}
+		}
 		if opts.Expire {
 			e, err := Expire(ctx, w, team, next, 0)
 			if err != nil {
@@ -178,4 +198,27 @@ func Run(ctx context.Context, w *pipeline.Warehouse, src Source, team string, op
 		}
 		next = next.Add(opts.Every)
 	}
+}
+
+// reconcilePending reconciles the events waiting for it whose standard
+// attendance has arrived; asking costs only the two stream heads, so it
+// runs after every tick.
+func reconcilePending(ctx context.Context, w *pipeline.Warehouse, team string, opts RunOptions, logger *slog.Logger) (int, error) {
+	pend, err := PendingReconciles(ctx, w, team, opts.PostingDelay)
+	if err != nil || !slices.ContainsFunc(pend, func(p Pending) bool { return p.Arrived }) {
+		return 0, err
+	}
+	r, err := Reconcile(ctx, w, team, ReconcileOptions{PostingDelay: opts.PostingDelay, TimeZone: opts.Tick.TimeZone,
+		CacheDir: opts.Tick.CacheDir, Logger: logger, Writer: opts.Tick.Writer})
+	n := 0
+	if r != nil {
+		for _, e := range r.Events {
+			if e.Outcome == ReconcileWaiting {
+				continue
+			}
+			n++
+			logger.Info("realtime run: "+e.Summary(), "team", team)
+		}
+	}
+	return n, err
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"archtics/pipeline/txlog"
+	"archtics/pipeline/views"
+	"archtics/schemas"
 	"archtics/simulator"
 	"archtics/storage/storagetest"
 )
@@ -114,6 +116,34 @@ func testRunCatchesUpRollsUpAndExpires(t *testing.T, location string) {
 		t.Fatalf("a cancelled run: %v, want a clean stop", err)
 	}
 
+	// Reconciliation: once the clone holds the day's standard attendance,
+	// the run reconciles each event that ended, once.
+	final := day.Add(31 * time.Hour)
+	pullClone(t, g, final)
+	var ended int
+	for _, ev := range g.world.FollowedEvents("nhl", final, nil) {
+		if !ev.Start.Add(-WindowBefore).Before(day) && !ev.Start.Add(WindowAfter+DefaultLateDeliveries).After(final) {
+			ended++
+		}
+	}
+	if ended == 0 {
+		t.Fatal("no event of the day ended by the reconciliation's time")
+	}
+	s.now = final
+	rctx, rcancel := context.WithCancel(ctx)
+	opts = s.options("nhl", 0)
+	opts.Reconcile = true
+	opts.Sleep = func(context.Context, time.Duration) error { rcancel(); return rctx.Err() }
+	rep, err = Run(rctx, g.w, g.cli, "nhl", opts)
+	if err != nil || rep.Reconciled != ended {
+		t.Fatalf("the run after the attendance arrived: %+v, %v; want %d events reconciled", rep, err, ended)
+	}
+	opts = s.options("nhl", 1)
+	opts.Reconcile = true
+	if rep, err = Run(ctx, g.w, g.cli, "nhl", opts); err != nil || rep.Reconciled != 0 {
+		t.Fatalf("the next run: %+v, %v; want nothing reconciled again", rep, err)
+	}
+
 	// Expiry: nothing a day later, the whole day a week after it.
 	if e, err := Expire(ctx, g.w, "nhl", last.Add(24*time.Hour), 0); err != nil || e.Commit != nil {
 		t.Fatalf("expire a day later: %+v, %v; want nothing retired", e, err)
@@ -130,6 +160,15 @@ func testRunCatchesUpRollsUpAndExpires(t *testing.T, location string) {
 	}
 	if e.Commit.Summary["scans"] != e.Rows || len(e.Commit.Retires) != e.Files {
 		t.Fatalf("the expiry's commit does not name what it retired: %+v", e.Commit)
+	}
+	// The reconciliations stay.
+	db, err := views.OpenDuckDB(ctx, "", g.w.Log, g.cache, schemas.ReconcileV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got := queryStrings(t, db, "SELECT CAST(event_id AS VARCHAR) FROM archtics.reconcile_v WHERE team = 'nhl'"); len(got) != ended {
+		t.Fatalf("after expiry: reconciled events %v, want the %d reconciled", got, ended)
 	}
 }
 

@@ -168,6 +168,7 @@ func parseFollowed(key, v string) (followed, error) {
 // (the event's name and start, the ticket holder at scan time and its
 // primary name: see the Holder outcomes for which account wins when the
 // clone and the feed disagree); and commits archtics_rtx.attendance_raw,
+// archtics_rtx.attendance_delivery (when the feed delivered each scan),
 // archtics_rtx.attendance_enriched and the new cursors in one commit on
 // {team}/realtime whose watermark is at. A tick at a logical time already
 // committed returns that commit and pulls nothing; one earlier than the
@@ -284,6 +285,9 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 		key := eventCursorPrefix + strconv.Itoa(int(p.f.id))
 		if done {
 			cursors[key] = "" // removes it
+			// The event waits for its standard attendance: realtime run
+			// reconciles it once that has arrived (Reconcile).
+			cursors[reconcileCursorPrefix+strconv.Itoa(int(p.f.id))] = p.f.start.UTC().Format(time.RFC3339)
 		} else {
 			nf := p.f
 			nf.lastSeq = p.lastSeq
@@ -353,6 +357,13 @@ func Tick(ctx context.Context, w *pipeline.Warehouse, src Source, team string, a
 				return err
 			}
 			if err := write(add(schemas.RTXAttendanceRaw), raw); err != nil {
+				return err
+			}
+			del, err := p.deliveryRecord()
+			if err != nil {
+				return err
+			}
+			if err := write(add(schemas.RTXDelivery), del); err != nil {
 				return err
 			}
 		}
@@ -439,6 +450,7 @@ func followSet(head *txlog.StreamState, team string, at time.Time, events []Sele
 // to follow.
 type keptScan struct {
 	scanned   int64 // the scan's instant, Unix microseconds
+	delivered int64 // the feed's upd_datetime as an instant, Unix microseconds
 	wall      int64 // scanned's wall clock in the client's zone (wallMicros): ticket_scan_time
 	page, row int32 // in keptText.pages
 }
@@ -679,7 +691,7 @@ func (p *eventPull) run(ctx context.Context, src Source) error {
 				} else if len(r) != p.kt.width {
 					return fmt.Errorf("event %d (%s) seq_num %d: %d fields, the feed's earlier pages had %d", p.f.id, p.f.name, seq, len(r), p.kt.width)
 				}
-				p.kept = append(p.kept, keptScan{scanned: scanned.UnixMicro(), wall: times.wall,
+				p.kept = append(p.kept, keptScan{scanned: scanned.UnixMicro(), delivered: delivered.UnixMicro(), wall: times.wall,
 					page: int32(len(p.kt.pages)), row: int32(len(keep))})
 				keep = append(keep, i)
 				p.repaired += notUTF8(r)
@@ -801,6 +813,51 @@ func (p *eventPull) rawRecord(look *lookups) (arrow.RecordBatch, error) {
 	}
 	cols["event_id"], cols["acct_id"], cols["ticket_scan_time"], cols["event_date"] = eventID, acct, scanTime, date
 	return recordOf(t, n, cols)
+}
+
+// deliveryRecord builds the event's kept scans as
+// archtics_rtx.attendance_delivery rows: runs of kept scans (in seq_num
+// order, the feed's delivery order) the feed delivered in the same
+// second, and the tick (its logical time) that stored them.
+func (p *eventPull) deliveryRecord() (arrow.RecordBatch, error) {
+	t := schemas.RTXDelivery
+	type run struct {
+		first, last, n, delivered int64
+	}
+	var runs []run
+	for j, k := range p.kept {
+		seq, err := strconv.ParseInt(p.field(j, p.col.seq), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("event %d: seq_num %q: not an integer", p.f.id, p.field(j, p.col.seq))
+		}
+		if l := len(runs) - 1; l >= 0 && runs[l].delivered == k.delivered {
+			runs[l].last, runs[l].n = seq, runs[l].n+1
+			continue
+		}
+		runs = append(runs, run{first: seq, last: seq, n: 1, delivered: k.delivered})
+	}
+	n := len(runs)
+	eventID := newFixedColumn[int32](typeOf(t, "event_id"), n)
+	first := newFixedColumn[int64](typeOf(t, "first_seq"), n)
+	last := newFixedColumn[int64](typeOf(t, "last_seq"), n)
+	scans := newFixedColumn[int64](typeOf(t, "scans"), n)
+	deliveredAt := newFixedColumn[int64](typeOf(t, "delivered_at"), n)
+	storedAt := newFixedColumn[int64](typeOf(t, "stored_at"), n)
+	date := newFixedColumn[int32](typeOf(t, "event_date"), n)
+	day, at := int32(p.f.date.Unix()/86400), p.at.UnixMicro()
+	for _, r := range runs {
+		eventID.add(p.f.id)
+		first.add(r.first)
+		last.add(r.last)
+		scans.add(r.n)
+		deliveredAt.add(r.delivered)
+		storedAt.add(at)
+		date.add(day)
+	}
+	return recordOf(t, n, map[string]arrayColumn{
+		"event_id": eventID, "first_seq": first, "last_seq": last, "scans": scans, "delivered_at": deliveredAt,
+		"stored_at": storedAt, "team": constText(n, p.team), "event_date": date,
+	})
 }
 
 // enrichedRecord builds the event's kept scans as
