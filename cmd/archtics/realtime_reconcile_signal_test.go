@@ -132,8 +132,7 @@ func TestReconcileStopsOnSIGTERM(t *testing.T) {
 			}
 		})
 	}
-	var out string
-	out = captureStdout(t, func() {
+	out := captureStdout(t, func() {
 		if code := run(ctx, append(append([]string{}, base...), "realtime", "reconcile", "--team", team, "--cache", cache)); code != exitOK {
 			t.Errorf("the rerun: exit %d", code)
 		}
