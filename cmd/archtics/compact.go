@@ -45,10 +45,7 @@ commit conflict (exit 3): rerun it.`,
 			if err != nil {
 				return err
 			}
-			cache := c.String("cache")
-			if cache == "" {
-				cache = defaultCacheDir(w)
-			}
+			cache := cacheDir(c, w)
 			var reps []*clone.CompactReport
 			for _, team := range c.StringSlice("team") {
 				start := time.Now()

@@ -87,10 +87,7 @@ jitter, honouring Retry-After.`,
 			if err != nil {
 				return err
 			}
-			cache := c.String("cache")
-			if cache == "" {
-				cache = defaultCacheDir(w)
-			}
+			cache := cacheDir(c, w)
 			src := ats.New(strings.TrimRight(c.String("source"), "/"), token)
 			for _, team := range c.StringSlice("team") {
 				loc, err := clone.CloneLocation(c.Context, w, team, c.String("timezone"))

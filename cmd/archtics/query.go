@@ -377,6 +377,14 @@ func statementIsQuiet(ctx context.Context, conn *sql.Conn, sqlText string) (quie
 	return quiet, err
 }
 
+// cacheDir is the --cache flag, else the warehouse's default cache.
+func cacheDir(c *cli.Context, w *pipeline.Warehouse) string {
+	if s := c.String("cache"); s != "" {
+		return s
+	}
+	return defaultCacheDir(w)
+}
+
 // defaultCacheDir is a per-warehouse folder in the user's cache directory,
 // so two warehouses never share cached keys.
 func defaultCacheDir(w *pipeline.Warehouse) string {

@@ -153,13 +153,6 @@ func oneFragment(c *cli.Context, required bool) (string, error) {
 	return strings.Join(c.Args().Slice(), " "), nil
 }
 
-func cacheDir(c *cli.Context, w *pipeline.Warehouse) string {
-	if s := c.String("cache"); s != "" {
-		return s
-	}
-	return defaultCacheDir(w)
-}
-
 // parseTeamTime reads an RFC 3339 instant or a local wall-clock time in
 // the team's zone (refusing one the zone skips or repeats).
 func parseTeamTime(ctx context.Context, w *pipeline.Warehouse, team, tz, s, flag string) (time.Time, error) {

@@ -89,10 +89,7 @@ func realtimeRollupCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			cache := c.String("cache")
-			if cache == "" {
-				cache = defaultCacheDir(w)
-			}
+			cache := cacheDir(c, w)
 			start := time.Now()
 			rep, err := realtime.Rollup(c.Context, w, c.String("team"), c.Int("min-files"), cache)
 			if err != nil {
@@ -136,10 +133,7 @@ the clone moved; run this after a sync when no realtime run is going.`,
 			if err != nil {
 				return err
 			}
-			cache := c.String("cache")
-			if cache == "" {
-				cache = defaultCacheDir(w)
-			}
+			cache := cacheDir(c, w)
 			start := time.Now()
 			rep, err := realtime.Refresh(c.Context, w, c.String("team"), cache)
 			if err != nil {

@@ -60,10 +60,7 @@ Example:
 			if err != nil {
 				return err
 			}
-			cache := c.String("cache")
-			if cache == "" {
-				cache = defaultCacheDir(w)
-			}
+			cache := cacheDir(c, w)
 			team := c.String("team")
 			start := time.Now()
 			rep, err := realtime.Reconcile(c.Context, w, team, realtime.ReconcileOptions{

@@ -40,10 +40,7 @@ func tickOptions(c *cli.Context, w *pipeline.Warehouse, team string) (realtime.T
 			return realtime.TickOptions{}, nil, cli.Exit(fmt.Sprintf("--%s must be positive", f), exitUsage)
 		}
 	}
-	cache := c.String("cache")
-	if cache == "" {
-		cache = defaultCacheDir(w)
-	}
+	cache := cacheDir(c, w)
 	opts := realtime.TickOptions{
 		TimeZone: c.String("timezone"), PreferredTimeZone: c.String("preferred-timezone"),
 		PageSize: c.Int("page-size"), Concurrency: c.Int("concurrency"), CacheDir: cache, Logger: slog.Default(),

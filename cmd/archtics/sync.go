@@ -118,10 +118,7 @@ func openReader(c *cli.Context) (*pipeline.Warehouse, string, error) {
 	} else if w, err = openExistingWarehouse(c); err != nil {
 		return nil, "", err
 	}
-	cache := c.String("cache")
-	if cache == "" {
-		cache = defaultCacheDir(w)
-	}
+	cache := cacheDir(c, w)
 	if c.Bool("offline") {
 		ow, info, err := views.OpenOffline(c.Context, cache, w.Log)
 		if err != nil {
