@@ -4,16 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"archtics/pipeline"
@@ -110,23 +106,11 @@ func Refresh(ctx context.Context, w *pipeline.Warehouse, team, cacheDir string, 
 			retires = append(retires, e.Ref())
 		}
 	}
-	var local views.LocalFiles
+	var findPath func(key string) (string, error) // called only for parts
 	if len(parts) > 0 {
-		if local, err = views.Materialize(ctx, w.Log, cacheDir, enriched); err != nil {
+		if findPath, err = materializedPaths(ctx, w, cacheDir, enriched); err != nil {
 			return nil, fmt.Errorf("refresh %s: %w", team, err)
 		}
-	}
-	pathOf := map[string]string{}
-	for _, p := range local[enriched.FullName()] {
-		pathOf[filepath.ToSlash(p)] = p
-	}
-	findPath := func(key string) (string, error) {
-		for s, p := range pathOf {
-			if strings.HasSuffix(s, "/"+key) {
-				return p, nil
-			}
-		}
-		return "", fmt.Errorf("file %s was not materialized", key)
 	}
 	req := txlog.CommitRequest{
 		Stream: stream, Stage: "realtime-holders", BatchID: fmt.Sprintf("holders-%d-clone-%d", head.Seq, cloneHead.Seq),
@@ -141,7 +125,9 @@ func Refresh(ctx context.Context, w *pipeline.Warehouse, team, cacheDir string, 
 				if err != nil {
 					return err
 				}
-				n, err := rewriteHolders(ctx, add(enriched), path, e.Partition, changed)
+				n, err := copyFile(ctx, add(enriched), enriched, path, e.Partition, func(rec arrow.RecordBatch) (map[string]arrow.Array, error) {
+					return replaceHolders(rec, changed)
+				})
 				if err != nil {
 					return fmt.Errorf("read %s: %w", e.Key, err)
 				}
@@ -285,120 +271,14 @@ func readMerges(ctx context.Context, conn *sql.Conn, team string) (map[int32]int
 	return merges, err
 }
 
-// rewriteHolders copies one committed file of archtics_rtx.attendance_enriched
-// to tw, the partition columns added back from partition and, for the scans
-// in changed, the account and names replaced.
-func rewriteHolders(ctx context.Context, tw *pipeline.TableWriter, path string, partition map[string]string, changed map[scanKey]holderRow) (int64, error) {
-	t := schemas.RTXEnriched
-	rdr, err := file.OpenParquetFile(path, false)
-	if err != nil {
-		return 0, err
-	}
-	defer rdr.Close()
-	mem := memory.DefaultAllocator
-	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{BatchSize: 64 * 1024}, mem)
-	if err != nil {
-		return 0, err
-	}
-	rr, err := fr.GetRecordReader(ctx, nil, nil)
-	if err != nil {
-		return 0, err
-	}
-	defer rr.Release()
-	schema := t.ArrowSchema()
-	var n int64
-	for rr.Next() {
-		if err := ctx.Err(); err != nil {
-			return n, err
-		}
-		rec := rr.RecordBatch()
-		rows := rec.NumRows()
-		column := func(name string) (arrow.Array, error) {
-			idx := rec.Schema().FieldIndices(name)
-			if len(idx) == 0 {
-				return nil, fmt.Errorf("no column %s in the file", name)
-			}
-			return rec.Column(idx[0]), nil
-		}
-		replaced, err := replaceHolders(rec, column, changed)
-		if err != nil {
-			return n, err
-		}
-		cols := make([]arrow.Array, len(t.Columns))
-		owned := replaced.arrays()
-		for i, c := range t.Columns {
-			switch {
-			case t.IsPartition(c.Name):
-				a, err := constantColumn(c, partition[c.Name], int(rows))
-				if err != nil {
-					release(owned)
-					return n, err
-				}
-				cols[i] = a
-				owned = append(owned, a)
-			case replaced.has(c.Name):
-				cols[i] = replaced.get(c.Name)
-			default:
-				a, err := column(c.Name)
-				if err != nil {
-					release(owned)
-					return n, err
-				}
-				cols[i] = a
-			}
-		}
-		out := array.NewRecordBatch(schema, cols, rows)
-		err = tw.Write(out)
-		out.Release()
-		release(owned)
-		if err != nil {
-			return n, err
-		}
-		n += rows
-	}
-	return n, rr.Err()
-}
-
-func release(as []arrow.Array) {
-	for _, a := range as {
-		a.Release()
-	}
-}
-
-// holderColumns are the four columns Refresh may replace, built anew for
-// one record.
-type holderColumns struct{ acct, first, last, email arrow.Array }
-
-func (h holderColumns) arrays() []arrow.Array { return []arrow.Array{h.acct, h.first, h.last, h.email} }
-
-func (h holderColumns) has(name string) bool {
-	switch name {
-	case "acct_id", "name_first", "name_last", "email_addr":
-		return true
-	}
-	return false
-}
-
-func (h holderColumns) get(name string) arrow.Array {
-	switch name {
-	case "acct_id":
-		return h.acct
-	case "name_first":
-		return h.first
-	case "name_last":
-		return h.last
-	}
-	return h.email
-}
-
 // replaceHolders builds the record's account and name columns, each row
-// the stored value unless its scan is in changed.
-func replaceHolders(rec arrow.RecordBatch, column func(string) (arrow.Array, error), changed map[scanKey]holderRow) (holderColumns, error) {
+// the stored value unless its scan is in changed (copyFile's replace).
+func replaceHolders(rec arrow.RecordBatch, changed map[scanKey]holderRow) (map[string]arrow.Array, error) {
 	var in [6]arrow.Array
 	for i, name := range []string{"event_id", "attendance_seq_id", "acct_id", "name_first", "name_last", "email_addr"} {
-		a, err := column(name)
+		a, err := fileColumn(rec, name)
 		if err != nil {
-			return holderColumns{}, err
+			return nil, err
 		}
 		in[i] = a
 	}
@@ -406,13 +286,13 @@ func replaceHolders(rec arrow.RecordBatch, column func(string) (arrow.Array, err
 	seqs, ok2 := in[1].(*array.String)
 	accts, ok3 := in[2].(*array.Int32)
 	if !ok1 || !ok2 || !ok3 {
-		return holderColumns{}, fmt.Errorf("event_id, attendance_seq_id, acct_id: unexpected types %s, %s, %s", in[0].DataType(), in[1].DataType(), in[2].DataType())
+		return nil, fmt.Errorf("event_id, attendance_seq_id, acct_id: unexpected types %s, %s, %s", in[0].DataType(), in[1].DataType(), in[2].DataType())
 	}
 	var names [3]*array.String
 	for i := range names {
 		s, ok := in[3+i].(*array.String)
 		if !ok {
-			return holderColumns{}, fmt.Errorf("%s: unexpected type %s", []string{"name_first", "name_last", "email_addr"}[i], in[3+i].DataType())
+			return nil, fmt.Errorf("%s: unexpected type %s", []string{"name_first", "name_last", "email_addr"}[i], in[3+i].DataType())
 		}
 		names[i] = s
 	}
@@ -452,5 +332,6 @@ func replaceHolders(rec arrow.RecordBatch, column func(string) (arrow.Array, err
 			}
 		}
 	}
-	return holderColumns{acct: ab.NewArray(), first: sb[0].NewArray(), last: sb[1].NewArray(), email: sb[2].NewArray()}, nil
+	return map[string]arrow.Array{"acct_id": ab.NewArray(), "name_first": sb[0].NewArray(), "name_last": sb[1].NewArray(),
+		"email_addr": sb[2].NewArray()}, nil
 }

@@ -86,23 +86,9 @@ func Rollup(ctx context.Context, w *pipeline.Warehouse, team string, minFiles in
 			tables = append(tables, p.t)
 		}
 	}
-	local, err := views.Materialize(ctx, w.Log, cacheDir, tables...)
+	findPath, err := materializedPaths(ctx, w, cacheDir, tables...)
 	if err != nil {
 		return nil, fmt.Errorf("roll up %s: %w", team, err)
-	}
-	pathOf := map[string]string{}
-	for _, t := range tables {
-		for _, p := range local[t.FullName()] {
-			pathOf[filepath.ToSlash(p)] = p
-		}
-	}
-	findPath := func(key string) (string, error) {
-		for s, p := range pathOf {
-			if strings.HasSuffix(s, "/"+key) {
-				return p, nil
-			}
-		}
-		return "", fmt.Errorf("file %s was not materialized", key)
 	}
 	var retires []txlog.FileRef
 	for _, p := range parts {
@@ -125,7 +111,7 @@ func Rollup(ctx context.Context, w *pipeline.Warehouse, team string, minFiles in
 				if err != nil {
 					return err
 				}
-				n, err := copyFile(ctx, add(p.t), p.t, path, e.Partition)
+				n, err := copyFile(ctx, add(p.t), p.t, path, e.Partition, nil)
 				if err != nil {
 					return fmt.Errorf("read %s: %w", e.Key, err)
 				}
@@ -148,9 +134,36 @@ func Rollup(ctx context.Context, w *pipeline.Warehouse, team string, minFiles in
 	return rep, nil
 }
 
+// materializedPaths materializes the committed files of tables in
+// cacheDir (views.Materialize) and returns where each file, by its key,
+// is there.
+func materializedPaths(ctx context.Context, w *pipeline.Warehouse, cacheDir string, tables ...*schemas.Table) (func(key string) (string, error), error) {
+	local, err := views.Materialize(ctx, w.Log, cacheDir, tables...)
+	if err != nil {
+		return nil, err
+	}
+	pathOf := map[string]string{}
+	for _, t := range tables {
+		for _, p := range local[t.FullName()] {
+			pathOf[filepath.ToSlash(p)] = p
+		}
+	}
+	return func(key string) (string, error) {
+		for s, p := range pathOf {
+			if strings.HasSuffix(s, "/"+key) {
+				return p, nil
+			}
+		}
+		return "", fmt.Errorf("file %s was not materialized", key)
+	}, nil
+}
+
 // copyFile writes the rows of one committed Parquet file of t (its file
 // columns) to tw, adding the partition columns back from partition.
-func copyFile(ctx context.Context, tw *pipeline.TableWriter, t *schemas.Table, path string, partition map[string]string) (int64, error) {
+// replace, when set, gives for each record the columns to write instead
+// of the file's, by name; copyFile releases them.
+func copyFile(ctx context.Context, tw *pipeline.TableWriter, t *schemas.Table, path string, partition map[string]string,
+	replace func(arrow.RecordBatch) (map[string]arrow.Array, error)) (int64, error) {
 	rdr, err := file.OpenParquetFile(path, false)
 	if err != nil {
 		return 0, err
@@ -174,36 +187,63 @@ func copyFile(ctx context.Context, tw *pipeline.TableWriter, t *schemas.Table, p
 		}
 		rec := rr.RecordBatch()
 		rows := rec.NumRows()
+		var replaced map[string]arrow.Array
+		if replace != nil {
+			if replaced, err = replace(rec); err != nil {
+				return n, err
+			}
+		}
+		owned := make([]arrow.Array, 0, len(replaced)+len(t.PartitionBy))
+		for _, a := range replaced {
+			owned = append(owned, a)
+		}
+		release := func() {
+			for _, a := range owned {
+				a.Release()
+			}
+		}
 		cols := make([]arrow.Array, len(t.Columns))
-		var owned []arrow.Array
 		for i, c := range t.Columns {
 			if t.IsPartition(c.Name) {
 				a, err := constantColumn(c, partition[c.Name], int(rows))
 				if err != nil {
+					release()
 					return n, err
 				}
 				cols[i] = a
 				owned = append(owned, a)
 				continue
 			}
-			idx := rec.Schema().FieldIndices(c.Name)
-			if len(idx) == 0 {
-				return n, fmt.Errorf("no column %s in the file", c.Name)
+			if a, ok := replaced[c.Name]; ok {
+				cols[i] = a
+				continue
 			}
-			cols[i] = rec.Column(idx[0])
+			a, err := fileColumn(rec, c.Name)
+			if err != nil {
+				release()
+				return n, err
+			}
+			cols[i] = a
 		}
 		out := array.NewRecordBatch(schema, cols, rows)
 		err := tw.Write(out)
 		out.Release()
-		for _, a := range owned {
-			a.Release()
-		}
+		release()
 		if err != nil {
 			return n, err
 		}
 		n += rows
 	}
 	return n, rr.Err()
+}
+
+// fileColumn is rec's column name, read from a file.
+func fileColumn(rec arrow.RecordBatch, name string) (arrow.Array, error) {
+	idx := rec.Schema().FieldIndices(name)
+	if len(idx) == 0 {
+		return nil, fmt.Errorf("no column %s in the file", name)
+	}
+	return rec.Column(idx[0]), nil
 }
 
 // constantColumn is n copies of a partition value as column c's type.
