@@ -181,21 +181,7 @@ func enrichedDiff(t *testing.T, g *gameDay, at, from time.Time, holders map[stri
 		t.Fatal(err)
 	}
 	for _, team := range g.world.Teams() {
-		names := map[string][3]string{}
-		cust := schemas.Cust
-		best := map[string]int{}
-		for _, r := range g.world.StateAt(team, cust, namesAt) {
-			if r[cust.ColumnIndex("primary_code")] != "Primary" {
-				continue
-			}
-			acct := r[cust.ColumnIndex("acct_id")]
-			id, _ := strconv.Atoi(r[cust.ColumnIndex("cust_name_id")])
-			if b, ok := best[acct]; ok && b < id {
-				continue
-			}
-			best[acct] = id
-			names[acct] = [3]string{r[cust.ColumnIndex("name_first")], r[cust.ColumnIndex("name_last")], r[cust.ColumnIndex("email_addr")]}
-		}
+		names := truthNames(g, team, namesAt)
 		seatHolders := g.world.SeatHolders(team, holdersAt)
 		starts := map[string]time.Time{}
 		for _, e := range g.world.FollowedEvents(team, at, nil) {
