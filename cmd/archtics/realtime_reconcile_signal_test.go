@@ -107,17 +107,8 @@ func TestReconcileStopsOnSIGTERM(t *testing.T) {
 			case <-time.After(2 * time.Minute):
 				t.Fatalf("no held request in two minutes:\n%s", p.output())
 			}
-			if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-				t.Fatal(err)
-			}
-			select {
-			case <-p.done:
-			case <-time.After(tickStopDeadline):
-				p.cmd.Process.Kill()
-				<-p.done
-				t.Fatalf("still running %v after SIGTERM:\n%s", tickStopDeadline, p.output())
-			}
-			if code := p.cmd.ProcessState.ExitCode(); code != exitSIGTERM {
+			code := p.stopWithin(t, syscall.SIGTERM, tickStopDeadline)
+			if code != exitSIGTERM {
 				t.Errorf("exit code %d after SIGTERM, want %d:\n%s", code, exitSIGTERM, p.output())
 			}
 			if strings.Contains(p.output(), "still stopping") {

@@ -222,19 +222,10 @@ func TestTickStopsOnSIGTERM(t *testing.T) {
 				time.Sleep(2 * time.Second)
 			}
 			sent := time.Now()
-			if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-				t.Fatal(err)
-			}
-			select {
-			case <-p.done:
-			case <-time.After(tickStopDeadline):
-				p.cmd.Process.Kill()
-				<-p.done
-				t.Fatalf("still running %v after SIGTERM:\n%s", tickStopDeadline, p.output())
-			}
+			code := p.stopWithin(t, syscall.SIGTERM, tickStopDeadline)
 			took := time.Since(sent)
 			t.Logf("stopped %v after SIGTERM", took.Round(time.Millisecond))
-			if code := p.cmd.ProcessState.ExitCode(); code != exitSIGTERM {
+			if code != exitSIGTERM {
 				t.Errorf("exit code %d after SIGTERM, want %d:\n%s", code, exitSIGTERM, p.output())
 			}
 			if strings.Contains(p.output(), "still stopping") {

@@ -269,15 +269,21 @@ func (p *process) waitFor(t *testing.T, s string) {
 // the process) if it has not exited within stopDeadline.
 func (p *process) stop(t *testing.T, sig os.Signal) int {
 	t.Helper()
+	return p.stopWithin(t, sig, stopDeadline)
+}
+
+// stopWithin is stop with the deadline given.
+func (p *process) stopWithin(t *testing.T, sig os.Signal, deadline time.Duration) int {
+	t.Helper()
 	if err := p.cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	select {
 	case <-p.done:
-	case <-time.After(stopDeadline):
+	case <-time.After(deadline):
 		p.cmd.Process.Kill()
 		<-p.done
-		t.Fatalf("still running %s after %v:\n%s", stopDeadline, sig, p.output())
+		t.Fatalf("still running %s after %v:\n%s", deadline, sig, p.output())
 	}
 	return p.cmd.ProcessState.ExitCode()
 }
