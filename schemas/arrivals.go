@@ -98,12 +98,7 @@ scanned AS (
   FROM archtics_rtx.attendance_enriched WHERE seat_num IS NOT NULL
 ),
 names AS (
-  SELECT c.team, c.acct_id, nullif(arg_min(coalesce(c.name_first, ''), c.cust_name_id), '') AS name_first,
-    nullif(arg_min(coalesce(c.name_last, ''), c.cust_name_id), '') AS name_last,
-    nullif(arg_min(coalesce(c.email_addr, ''), c.cust_name_id), '') AS email_addr
-  FROM archtics.cust AS c
-  WHERE c.primary_code = 'Primary' AND (c.team, c.acct_id) IN (SELECT (team, acct_id) FROM held)
-  GROUP BY c.team, c.acct_id
+  ` + PrimaryNamesSQL("(c.team, c.acct_id) IN (SELECT (team, acct_id) FROM held)") + `
 )
 SELECT h.team, h.event_id, e.archtics_event_name, ` + localIn("e.event_start", "e.event_time") + ` AS event_time,
   h.section_name, h.row_name, h.seat_num, h.acct_id, n.name_first, n.name_last, n.email_addr, 'realtime' AS source
@@ -143,4 +138,18 @@ held AS (
 func soldSeatsSQL(events string) string {
 	return heldAtStartSQL(events) + `,
 sold AS (SELECT team, event_id, count(*) AS sold_seats FROM held GROUP BY team, event_id)`
+}
+
+// PrimaryNamesSQL selects team, acct_id, name_first, name_last and
+// email_addr of each account's primary name in archtics.cust (alias c)
+// for the accounts where selects: the lowest cust_name_id among its rows
+// with primary_code 'Primary', an empty value NULL (as the realtime
+// tables store it).
+func PrimaryNamesSQL(where string) string {
+	return `SELECT c.team, c.acct_id, nullif(arg_min(coalesce(c.name_first, ''), c.cust_name_id), '') AS name_first,
+    nullif(arg_min(coalesce(c.name_last, ''), c.cust_name_id), '') AS name_last,
+    nullif(arg_min(coalesce(c.email_addr, ''), c.cust_name_id), '') AS email_addr
+  FROM archtics.cust AS c
+  WHERE c.primary_code = 'Primary' AND (` + where + `)
+  GROUP BY c.team, c.acct_id`
 }

@@ -228,22 +228,17 @@ a AS (
   LEFT JOIN held ON held.event_id = s.event_id AND held.attendance_seq_id = s.attendance_seq_id
 ),
 names AS (
-  SELECT c.acct_id, nullif(arg_min(coalesce(c.name_first, ''), c.cust_name_id), '') AS first,
-    nullif(arg_min(coalesce(c.name_last, ''), c.cust_name_id), '') AS last,
-    nullif(arg_min(coalesce(c.email_addr, ''), c.cust_name_id), '') AS email
-  FROM archtics.cust AS c
-  WHERE c.team = $1 AND c.primary_code = 'Primary' AND c.acct_id IN (SELECT DISTINCT acct FROM a WHERE acct IS NOT NULL)
-  GROUP BY c.acct_id
+  ` + schemas.PrimaryNamesSQL("c.team = $1 AND c.acct_id IN (SELECT DISTINCT acct FROM a WHERE acct IS NOT NULL)") + `
 )
-SELECT a.event_id, a.attendance_seq_id, a.event_date, a.acct, n.first, n.last, n.email,
-  a.acct IS DISTINCT FROM a.old_acct OR n.first IS DISTINCT FROM a.old_first OR n.last IS DISTINCT FROM a.old_last
-    OR n.email IS DISTINCT FROM a.old_email AS differs
+SELECT a.event_id, a.attendance_seq_id, a.event_date, a.acct, n.name_first, n.name_last, n.email_addr,
+  a.acct IS DISTINCT FROM a.old_acct OR n.name_first IS DISTINCT FROM a.old_first OR n.name_last IS DISTINCT FROM a.old_last
+    OR n.email_addr IS DISTINCT FROM a.old_email AS differs
 FROM a LEFT JOIN names AS n ON n.acct_id = a.acct`
 	var rows int64
 	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM archtics_rtx.attendance_enriched WHERE team = ?`, team).Scan(&rows); err != nil {
 		return 0, err
 	}
-	err = scanRows(ctx, conn, `SELECT event_id, attendance_seq_id, event_date, acct, first, last, email FROM (`+q+`) WHERE differs`,
+	err = scanRows(ctx, conn, `SELECT event_id, attendance_seq_id, event_date, acct, name_first, name_last, email_addr FROM (`+q+`) WHERE differs`,
 		[]any{team}, func(r *sql.Rows) error {
 			var event int32
 			var seq, date string
