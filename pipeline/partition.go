@@ -224,6 +224,13 @@ func NewTableWriter(w *Warehouse, t *schemas.Table, batchID string, opts ...Writ
 			props = append(props, parquet.WithDictionaryFor(c.Name, true))
 		}
 	}
+	// Each filter sized for the row group: the adaptive filter keeps the
+	// smallest of its candidates that holds the false-positive rate for
+	// the values the chunk really has.
+	for _, name := range t.Bloom {
+		props = append(props, parquet.WithBloomFilterEnabledFor(name, true), parquet.WithAdaptiveBloomFilterEnabledFor(name, true),
+			parquet.WithBloomFilterNDVFor(name, o.rowGroupRows))
+	}
 	tw.props = parquet.NewWriterProperties(props...)
 	tw.aprops = pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema())
 	return tw, nil

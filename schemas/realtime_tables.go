@@ -75,6 +75,7 @@ var RTXEnriched = &Table{
 	Key:         []string{"team", "event_id", "attendance_seq_id"},
 	PartitionBy: []string{"team", "event_date"},
 	Owner:       RealtimeOwner,
+	Bloom:       []string{"email_addr"},
 	TimeColumns: []string{"scan_at"},
 }
 

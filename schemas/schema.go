@@ -141,6 +141,11 @@ type Table struct {
 	// sweep, which pages every key to find deletions, skips it. Account
 	// merges still move its account references.
 	NoDeletes bool
+	// Bloom lists the columns whose Parquet files carry a Bloom filter per
+	// row group: the columns users look one value up by (the seed asks for
+	// a fan by email), whose values no row group's min and max can rule
+	// out. DuckDB skips a row group whose filter lacks the value.
+	Bloom []string
 	// DependsOn lists the other tables this table's view reads besides
 	// its own files, by the names SQL gives them (SQLName). A reader that materializes the table
 	// materializes these first (and theirs, transitively). Empty today:
@@ -251,7 +256,7 @@ func (t *Table) Validate() error {
 		}
 		seen[c.Name] = true
 	}
-	for _, group := range [][]string{t.Key, t.PartitionBy, t.TimeColumns} {
+	for _, group := range [][]string{t.Key, t.PartitionBy, t.TimeColumns, t.Bloom} {
 		for _, n := range group {
 			if !seen[n] {
 				return fmt.Errorf("schemas: %s: %q is not a column", t.FullName(), n)
