@@ -28,7 +28,7 @@ var All = []*Table{
 	// Realtime attendance: the raw view, the enriched scans, the seed's
 	// view and the legacy views over it.
 	RTXAttendance, RTXEnriched, AttendanceRealtimeV, DWARealtimeAttendanceView, DWARealtimeAttendanceRTX,
-	Arrivals, NoShows,
+	RTXEventSeats, Arrivals, NoShows,
 
 	// Reconciliation of the realtime feed with the standard attendance.
 	RTXDelivery, RTXReconcile, RTXReconcileScans, ReconcileV,

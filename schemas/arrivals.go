@@ -1,15 +1,55 @@
 package schemas
 
 // Arrivals and no-shows: the views game-day staff and the arrivals page
-// read, over the realtime scans and the clone.
+// read, over the realtime scans and each event's sold seats.
 //
 // A seat is sold for an event when archtics.ticket_holder names a holder
 // of it at the event's start (the client's wall clock: archtics.event's
 // event_date and event_time): a returned block's seats are nobody's, a
-// resold or forwarded seat counts once, for its holder then. A seat is
-// scanned when a stored realtime scan (archtics_rtx.attendance_enriched:
-// initial entries, result_code '0', scan_type 'S', inside the window)
-// names it; staff credentials have no seat and count as scans only.
+// resold or forwarded seat counts once, for its holder then. The realtime
+// stage stores each followed event's sold seats, with the holder's
+// primary name and email, in archtics_rtx.event_seats (RTXEventSeats),
+// and derives them again whenever the clone moves until the event is
+// reconciled: the views read that table, one event's file, instead of
+// the ticket timeline of every event.
+//
+// A seat is scanned, until the event is reconciled, when a stored
+// realtime scan (archtics_rtx.attendance_enriched: initial entries,
+// result_code '0', scan_type 'S', inside the window) names it; staff
+// credentials have no seat and count as scans only. Once reconciled (its
+// archtics_rtx.reconcile row exists: the standard attendance has
+// arrived), a seat is scanned when Archtics' standard attendance
+// (archtics.attendance) holds a successful entry of it (result_code '0',
+// scan_type 'S' or 'M': a manual entry, which the realtime feed never
+// carries, is an arrival too).
+
+// RTXEventSeats is archtics_rtx.event_seats: the sold seats of each event
+// the realtime stage followed, with the holder at the start and the
+// holder's primary name. One file per event, kept after the scans expire
+// (as the reconciliation), so the no-shows of a reconciled event stay.
+var RTXEventSeats = &Table{
+	Schema: "archtics_rtx", Name: "event_seats",
+	Doc: "Each followed event's sold seats: the holder at the event's start (archtics.ticket_holder) and the holder's " +
+		"primary name and email, derived again as the clone moves until the event is reconciled; kept after the scans expire.",
+	Columns: []Column{
+		req(col("event_id", Int32, "archtics.event.event_id")),
+		str("event_name", 50, "archtics.event.event_name: the event's code"),
+		col("event_start", TimestampTZ, "the event's start as an instant; the realtime window is [event_start - 5 h, event_start + 6 h]"),
+		col("event_time", Timestamp, "the event's start on the client's wall clock (archtics.event's event_date and event_time)"),
+		str("section_name", 50, ""),
+		str("row_name", 50, ""),
+		req(col("seat_num", Int32, "")),
+		col("acct_id", Int32, "the seat's holder at the event's start (archtics.ticket_holder, merges followed)"),
+		str("name_first", 100, "archtics.cust.name_first of acct_id's primary name (the lowest cust_name_id), NULL when empty"),
+		str("name_last", 250, ""),
+		str("email_addr", 100, ""),
+		col("clone_seq", Int64, "the clone commit (of {team}/clone) the row was derived from"),
+		teamColumn,
+	},
+	Key:         []string{"team", "event_id", "section_name", "row_name", "seat_num"},
+	PartitionBy: []string{"team", "event_id"},
+	Owner:       RealtimeOwner,
+}
 
 // Arrivals is archtics.arrivals.
 var Arrivals = &Table{
@@ -27,7 +67,7 @@ var Arrivals = &Table{
 		col("gate_cumulative_scans", Int64, "scans at the gate up to the end of the bucket"),
 		col("first_entries", Int64, "seats first scanned in the bucket, at this gate"),
 		col("seats_scanned", Int64, "distinct seats of the event scanned at any gate up to the end of the bucket"),
-		col("sold_seats", Int64, "seats of the event with a holder at its start (archtics.ticket_holder)"),
+		col("sold_seats", Int64, "seats of the event with a holder at its start (archtics_rtx.event_seats)"),
 		col("share_scanned", Float64, "seats_scanned / sold_seats; NULL when none is sold"),
 	},
 	ViewSQL: `WITH s AS (
@@ -52,7 +92,7 @@ seats_by AS (
   SELECT team, event_id, bucket_start, sum(count(*)) OVER (PARTITION BY team, event_id ORDER BY bucket_start) AS seats_scanned
   FROM firsts GROUP BY team, event_id, bucket_start
 ),
-` + soldSeatsSQL("(SELECT DISTINCT team, event_id FROM archtics_rtx.attendance_enriched)") + `
+sold AS (SELECT team, event_id, count(*) AS sold_seats FROM archtics_rtx.event_seats GROUP BY team, event_id)
 SELECT per.team, per.event_id, per.archtics_event_name, per.event_time, per.gate, per.bucket_start,
   CAST(date_diff('minute', per.event_time, per.bucket_start) AS BIGINT) AS minutes_to_start,
   per.scans,
@@ -65,13 +105,14 @@ FROM per
 LEFT JOIN first_at_gate AS f ON f.team = per.team AND f.event_id = per.event_id AND f.gate IS NOT DISTINCT FROM per.gate AND f.bucket_start = per.bucket_start
 ASOF LEFT JOIN seats_by AS sb ON sb.team = per.team AND sb.event_id = per.event_id AND per.bucket_start >= sb.bucket_start
 LEFT JOIN sold ON sold.team = per.team AND sold.event_id = per.event_id`,
-	DependsOn: []string{RTXEnriched.SQLName(), "archtics.event", TicketHolder.SQLName()},
+	DependsOn: []string{RTXEnriched.SQLName(), RTXEventSeats.SQLName()},
 }
 
 // NoShows is archtics.no_shows.
 var NoShows = &Table{
 	Schema: "archtics", Name: "no_shows",
-	Doc: "Per event whose realtime window has ended, every sold seat no stored scan names, with its holder at the start and the holder's primary name and email.",
+	Doc: "Per followed event whose realtime window has ended, every sold seat with no entry scan, with its holder at the start " +
+		"and the holder's primary name and email: from the realtime scans until the event is reconciled, from the standard attendance after.",
 	Columns: []Column{
 		str("team", 50, "Archtics database (DSN)"),
 		col("event_id", Int32, ""),
@@ -84,42 +125,52 @@ var NoShows = &Table{
 		str("name_first", 100, "archtics.cust.name_first of acct_id's primary name"),
 		str("name_last", 250, ""),
 		str("email_addr", 100, ""),
-		str("source", 20, "what says the seat was not scanned: 'realtime' (the stored realtime scans)"),
+		str("source", 20, "what says the seat was not scanned: 'realtime' (the stored realtime scans) until the event is "+
+			"reconciled, then 'standard' (archtics.attendance: no successful 'S' or 'M' entry)"),
 	},
-	ViewSQL: `WITH ev AS (
-  SELECT team, event_id, any_value(archtics_event_name) AS archtics_event_name,
-    any_value(event_start) AS event_start, any_value(event_time) AS event_time
-  FROM archtics_rtx.attendance_enriched GROUP BY team, event_id
+	ViewSQL: `WITH seats AS (
+  SELECT * FROM archtics_rtx.event_seats WHERE event_start + INTERVAL 6 HOUR <= now()
 ),
-ended AS (SELECT * FROM ev WHERE event_start + INTERVAL 6 HOUR <= now()),
-` + heldAtStartSQL("(SELECT team, event_id FROM ended)") + `,
-scanned AS (
+reconciled AS (SELECT DISTINCT team, event_id FROM archtics_rtx.reconcile),
+tagged AS (
+  SELECT s.*, CASE WHEN r.event_id IS NULL THEN 'realtime' ELSE 'standard' END AS source
+  FROM seats AS s LEFT JOIN reconciled AS r ON r.team = s.team AND r.event_id = s.event_id
+),
+realtime_scanned AS (
   SELECT DISTINCT team, event_id, section_name, row_name, seat_num
   FROM archtics_rtx.attendance_enriched WHERE seat_num IS NOT NULL
 ),
-names AS (
-  ` + PrimaryNamesSQL("(c.team, c.acct_id) IN (SELECT (team, acct_id) FROM held)") + `
+standard_scanned AS (
+  SELECT DISTINCT team, event_id, section_name, row_name, seat_num
+  FROM archtics.attendance
+  WHERE result_code = '0' AND scan_type IN ('S', 'M') AND seat_num IS NOT NULL
+    AND (team, event_id) IN (SELECT (team, event_id) FROM reconciled)
 )
-SELECT h.team, h.event_id, e.archtics_event_name, ` + localIn("e.event_start", "e.event_time") + ` AS event_time,
-  h.section_name, h.row_name, h.seat_num, h.acct_id, n.name_first, n.name_last, n.email_addr, 'realtime' AS source
-FROM held AS h
-JOIN ended AS e ON e.team = h.team AND e.event_id = h.event_id
-LEFT JOIN names AS n ON n.team = h.team AND n.acct_id = h.acct_id
-WHERE NOT EXISTS (
-  SELECT 1 FROM scanned AS s
-  WHERE s.team = h.team AND s.event_id = h.event_id AND s.section_name IS NOT DISTINCT FROM h.section_name
-    AND s.row_name IS NOT DISTINCT FROM h.row_name AND s.seat_num = h.seat_num
-)`,
-	DependsOn: []string{RTXEnriched.SQLName(), "archtics.event", "archtics.cust", TicketHolder.SQLName()},
+SELECT t.team, t.event_id, t.event_name AS archtics_event_name, ` + localIn("t.event_start", "t.event_time") + ` AS event_time,
+  t.section_name, t.row_name, t.seat_num, t.acct_id, t.name_first, t.name_last, t.email_addr, t.source
+FROM tagged AS t
+WHERE CASE WHEN t.source = 'realtime' THEN NOT EXISTS (
+    SELECT 1 FROM realtime_scanned AS s
+    WHERE s.team = t.team AND s.event_id = t.event_id AND s.section_name IS NOT DISTINCT FROM t.section_name
+      AND s.row_name IS NOT DISTINCT FROM t.row_name AND s.seat_num = t.seat_num)
+  ELSE NOT EXISTS (
+    SELECT 1 FROM standard_scanned AS s
+    WHERE s.team = t.team AND s.event_id = t.event_id AND s.section_name IS NOT DISTINCT FROM t.section_name
+      AND s.row_name IS NOT DISTINCT FROM t.row_name AND s.seat_num = t.seat_num)
+  END`,
+	DependsOn: []string{RTXEnriched.SQLName(), RTXEventSeats.SQLName(), RTXReconcile.SQLName(), "archtics.attendance"},
 }
 
-// heldAtStartSQL is the CTE "held": every seat of the events (a query
-// yielding team and event_id) with a holder at the event's start, and
-// that holder (should two intervals of a seat overlap the start, the
-// later hand-over wins, as in the tick).
-func heldAtStartSQL(events string) string {
+// HeldAtStartSQL is the CTEs "starts" (team, event_id, event_name,
+// start_wall) and "held": every seat of the events (a query yielding
+// team and event_id) with a holder at the event's start, and that holder
+// (should two intervals of a seat overlap the start, the later hand-over
+// wins, as in the tick). It reads archtics.event and
+// archtics.ticket_holder; the realtime stage derives
+// archtics_rtx.event_seats with it.
+func HeldAtStartSQL(events string) string {
 	return `starts AS (
-  SELECT e.team, e.event_id, e.event_date + CAST(e.event_time AS TIME) AS start_wall
+  SELECT e.team, e.event_id, e.event_name, e.event_date + CAST(e.event_time AS TIME) AS start_wall
   FROM archtics.event AS e
   WHERE (e.team, e.event_id) IN (SELECT (team, event_id) FROM ` + events + `)
 ),
@@ -131,13 +182,6 @@ held AS (
   WHERE h.acct_id IS NOT NULL
   GROUP BY h.team, h.event_id, h.section_name, h.row_name, h.seat_num
 )`
-}
-
-// soldSeatsSQL is the CTEs "starts", "held" and "sold": the events' sold
-// seats (team, event_id, sold_seats).
-func soldSeatsSQL(events string) string {
-	return heldAtStartSQL(events) + `,
-sold AS (SELECT team, event_id, count(*) AS sold_seats FROM held GROUP BY team, event_id)`
 }
 
 // PrimaryNamesSQL selects team, acct_id, name_first, name_last and

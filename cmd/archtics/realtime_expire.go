@@ -118,8 +118,11 @@ stands at the tick. The clone learns more later: a merge its sweep finds, a name
 changed, a hand-over pulled late. refresh derives every stored scan of the team again from
 the clone as it is now and rewrites the event-date partitions of
 archtics_rtx.attendance_enriched where a scan changed, one commit on <team>/realtime; the
-raw scans (archtics_rtx.attendance_raw) are never rewritten. It does nothing when the clone
-has not committed since the last refresh. realtime run refreshes after any tick that finds
+raw scans (archtics_rtx.attendance_raw) are never rewritten. In the same commit it derives
+each followed event's sold seats (archtics_rtx.event_seats: the holder at the start and the
+holder's name, which archtics.arrivals and archtics.no_shows read) and rewrites the events
+whose seats changed. It does nothing when the clone has not committed since the last
+refresh and every followed event has its seats. realtime run refreshes after any tick that finds
 the clone moved; run this after a sync when no realtime run is going.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "team", Usage: "the Archtics database (DSN) (required)"},
@@ -146,8 +149,9 @@ the clone moved; run this after a sync when no realtime run is going.`,
 				fmt.Fprintf(os.Stdout, "%s: the holders already reflect the clone's commit %d\n", rep.Team, rep.CloneSeq)
 				return nil
 			}
-			fmt.Fprintf(os.Stdout, "%s: %d scans compared with the clone's commit %d, %d changed, %d partitions rewritten (%d files into %d); commit %d of %s\n",
-				rep.Team, rep.Rows, rep.CloneSeq, rep.Changed, rep.Partitions, rep.FilesIn, rep.FilesOut, rep.Commit.Seq, rep.Commit.Stream)
+			fmt.Fprintf(os.Stdout, "%s: %d scans compared with the clone's commit %d, %d changed, %d partitions rewritten (%d files into %d); "+
+				"%d sold seats derived, %d events' seats rewritten; commit %d of %s\n",
+				rep.Team, rep.Rows, rep.CloneSeq, rep.Changed, rep.Partitions, rep.FilesIn, rep.FilesOut, rep.Seats, rep.SeatEvents, rep.Commit.Seq, rep.Commit.Stream)
 			return nil
 		},
 	}

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,13 +21,16 @@ import (
 	"archtics/storage/storagetest"
 )
 
-// TestReconcileStopsOnSIGTERM runs a real `archtics realtime reconcile`
-// over a warehouse on S3 whose day is ticked and whose clone holds the
-// standard attendance, and sends it SIGTERM while a proxy in front of the
-// endpoint holds its first reconcile file's upload, then its commit. Each
-// time it must exit 143 by itself and commit nothing; a rerun then
-// reconciles every event.
-func TestReconcileStopsOnSIGTERM(t *testing.T) {
+// TestRefreshAndReconcileStopOnSIGTERM runs a real `archtics realtime
+// refresh`, then `archtics realtime reconcile`, over a warehouse on S3
+// whose day is ticked and whose clone holds the standard attendance, and
+// sends each SIGTERM while a proxy in front of the endpoint holds its
+// first file's upload (event seats, a reconcile row), then its commit.
+// Each time it must exit 143 by itself and commit nothing. Then two
+// refreshes run at once: one commits, the other loses the race (exit 3)
+// or finds nothing left to do, and every event has one seats file; a
+// reconcile rerun reconciles every event.
+func TestRefreshAndReconcileStopOnSIGTERM(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a binary")
 	}
@@ -83,46 +88,92 @@ func TestReconcileStopsOnSIGTERM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct {
-		name  string
-		match func(*http.Request, []byte) bool
-	}{
-		{"writing the files", func(r *http.Request, _ []byte) bool {
-			return r.Method == http.MethodPut && strings.Contains(r.URL.Path, schemas.RTXReconcile.Prefix())
-		}},
-		{"committing", func(r *http.Request, _ []byte) bool {
-			return r.Method == http.MethodPut && strings.Contains(r.URL.Path, "_log/"+realtime.Stream(team)+"/")
-		}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			hit := storeGate.hold(tc.match)
-			defer storeGate.release()
-			tmp := t.TempDir()
-			p := startEnv(t, bin, tmp, []string{"AWS_ENDPOINT_URL=" + proxy.URL}, "-w", wh, "--log-level", "debug",
-				"realtime", "reconcile", "--team", team, "--cache", filepath.Join(tmp, "cache"))
-			select {
-			case <-hit:
-			case <-p.done:
-				t.Fatalf("reconcile ended before the held request:\n%s", p.output())
-			case <-time.After(2 * time.Minute):
-				t.Fatalf("no held request in two minutes:\n%s", p.output())
-			}
-			code := p.stopWithin(t, syscall.SIGTERM, tickStopDeadline)
-			if code != exitSIGTERM {
-				t.Errorf("exit code %d after SIGTERM, want %d:\n%s", code, exitSIGTERM, p.output())
-			}
-			if strings.Contains(p.output(), "still stopping") {
-				t.Errorf("reconcile did not stop by itself:\n%s", p.output())
-			}
-			after, err := w.Stream(ctx, realtime.Stream(team))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if after.Seq != head.Seq {
-				t.Errorf("the stopped reconcile committed: %s at seq %d, was %d", realtime.Stream(team), after.Seq, head.Seq)
-			}
-		})
+	stopDuring := func(command string, table *schemas.Table) {
+		for _, tc := range []struct {
+			name  string
+			match func(*http.Request, []byte) bool
+		}{
+			{"writing the files", func(r *http.Request, _ []byte) bool {
+				return r.Method == http.MethodPut && strings.Contains(r.URL.Path, table.Prefix())
+			}},
+			{"committing", func(r *http.Request, _ []byte) bool {
+				return r.Method == http.MethodPut && strings.Contains(r.URL.Path, "_log/"+realtime.Stream(team)+"/")
+			}},
+		} {
+			t.Run(command+" "+tc.name, func(t *testing.T) {
+				hit := storeGate.hold(tc.match)
+				defer storeGate.release()
+				tmp := t.TempDir()
+				p := startEnv(t, bin, tmp, []string{"AWS_ENDPOINT_URL=" + proxy.URL}, "-w", wh, "--log-level", "debug",
+					"realtime", command, "--team", team, "--cache", filepath.Join(tmp, "cache"))
+				select {
+				case <-hit:
+				case <-p.done:
+					t.Fatalf("%s ended before the held request:\n%s", command, p.output())
+				case <-time.After(2 * time.Minute):
+					t.Fatalf("no held request in two minutes:\n%s", p.output())
+				}
+				code := p.stopWithin(t, syscall.SIGTERM, tickStopDeadline)
+				if code != exitSIGTERM {
+					t.Errorf("exit code %d after SIGTERM, want %d:\n%s", code, exitSIGTERM, p.output())
+				}
+				if strings.Contains(p.output(), "still stopping") {
+					t.Errorf("%s did not stop by itself:\n%s", command, p.output())
+				}
+				after, err := w.Stream(ctx, realtime.Stream(team))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if after.Seq != head.Seq {
+					t.Errorf("the stopped %s committed: %s at seq %d, was %d", command, realtime.Stream(team), after.Seq, head.Seq)
+				}
+			})
+		}
 	}
+	stopDuring("refresh", schemas.RTXEventSeats)
+
+	// Two refreshes at once, each a process of its own.
+	var procs []*process
+	for i := range 2 {
+		tmp := t.TempDir()
+		procs = append(procs, startEnv(t, bin, tmp, nil, "-w", wh, "--log-level", "error",
+			"realtime", "refresh", "--team", team, "--cache", filepath.Join(tmp, "cache"+strconv.Itoa(i))))
+	}
+	var codes []int
+	for _, p := range procs {
+		select {
+		case <-p.done:
+		case <-time.After(3 * time.Minute):
+			t.Fatalf("a refresh ran three minutes:\n%s", p.output())
+		}
+		codes = append(codes, p.cmd.ProcessState.ExitCode())
+	}
+	slices.Sort(codes)
+	if codes[0] != exitOK || codes[1] != exitOK && codes[1] != exitConflict {
+		t.Errorf("two refreshes at once exited %v, want one 0 and the other 0 or %d:\n%s\n%s", codes, exitConflict, procs[0].output(), procs[1].output())
+	}
+	after, err := w.Stream(ctx, realtime.Stream(team))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Seq != head.Seq+1 {
+		t.Errorf("two refreshes at once moved %s from %d to %d, want one commit", realtime.Stream(team), head.Seq, after.Seq)
+	}
+	perEvent := map[string]int{}
+	for _, e := range after.TableFiles(schemas.RTXEventSeats.FullName()) {
+		perEvent[e.Partition["event_id"]]++
+	}
+	if len(perEvent) == 0 {
+		t.Error("the refresh derived no event's seats")
+	}
+	for ev, n := range perEvent {
+		if n != 1 {
+			t.Errorf("event %s has %d seats files, want 1", ev, n)
+		}
+	}
+	head = after
+
+	stopDuring("reconcile", schemas.RTXReconcile)
 	out := captureStdout(t, func() {
 		if code := run(ctx, append(append([]string{}, base...), "realtime", "reconcile", "--team", team, "--cache", cache)); code != exitOK {
 			t.Errorf("the rerun: exit %d", code)

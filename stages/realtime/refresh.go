@@ -31,6 +31,8 @@ type RefreshReport struct {
 	Rows       int64 // stored scans compared
 	Changed    int64 // scans whose holder or names changed
 	Partitions int   // event-date partitions rewritten
+	Seats      int64 // seats derived for archtics_rtx.event_seats
+	SeatEvents int   // events whose seats changed (their files rewritten)
 	FilesIn    int
 	FilesOut   int
 	Commit     *txlog.Commit // nil when the clone had not moved since the last refresh
@@ -47,14 +49,22 @@ type RefreshReport struct {
 // ticket_scan_time; then that account's primary name and email in
 // archtics.cust.
 //
+// It also derives archtics_rtx.event_seats (deriveSeats): each event the
+// stream follows or waits to reconcile gets its sold seats, with each
+// holder's primary name, from the clone as it stands; an event's file is
+// rewritten only when its rows changed. Seats are derived for every such
+// event when the clone has moved, and otherwise for those that have none
+// yet (an event the tick began to follow since the last refresh).
+//
 // The partitions (event dates) holding a scan that changed are rewritten
 // whole, one file each, and their files retired, in one commit on
 // {team}/realtime (stage "realtime-holders") that moves neither the
 // watermark nor the feed's cursors, only HoldersCursor. The raw table
 // is never rewritten: it is the feed as delivered. When the clone has not
-// committed since the last refresh, Refresh reads nothing more and
-// returns a report without a commit; when it has but no scan changed, the
-// commit carries the cursor alone. The batch id names the realtime head
+// committed since the last refresh and every event has its seats, Refresh
+// reads nothing more and returns a report without a commit; when the
+// clone has moved but nothing changed, the commit carries the cursor
+// alone. The batch id names the realtime head
 // and the clone commit it started from, so a rerun after a crash commits
 // once, and a tick that committed meanwhile makes it fail with
 // txlog.ErrCommitConflict (run it again). cacheDir is the verified local
@@ -76,15 +86,35 @@ func Refresh(ctx context.Context, w *pipeline.Warehouse, team, cacheDir string, 
 	}
 	rep.CloneSeq = cloneHead.Seq
 	cloneSeq := strconv.FormatInt(cloneHead.Seq, 10)
-	if head.Cursors[HoldersCursor] == cloneSeq {
+	cloneMoved := head.Cursors[HoldersCursor] != cloneSeq
+	seats, err := planSeats(head, cloneMoved)
+	if err != nil {
+		return nil, fmt.Errorf("refresh %s: %w", team, err)
+	}
+	if !cloneMoved && len(seats.derive) == 0 {
 		return rep, nil
 	}
 	enriched := schemas.RTXEnriched
 	files := head.TableFiles(enriched.FullName())
 	changed := map[scanKey]holderRow{}
 	dates := map[string]bool{}
-	if len(files) > 0 {
-		rep.Rows, err = derive(ctx, w, team, cacheDir, func(k scanKey, date string, h holderRow) {
+	var seatsChanged []int32
+	var conn *sql.Conn
+	if cloneMoved && len(files) > 0 || len(seats.derive) > 0 {
+		db, err := views.OpenViews(ctx, w.Log, "", cacheDir, schemas.RTXEnriched, schemas.RTXAttendanceRaw,
+			schemas.Current(schemas.Cust), schemas.Current(schemas.Event), schemas.AcctMerge, schemas.TicketHolder,
+			schemas.RTXEventSeats, schemas.RTXReconcile)
+		if err != nil {
+			return nil, fmt.Errorf("refresh %s: %w", team, err)
+		}
+		defer db.Close()
+		if conn, err = db.Conn(ctx); err != nil {
+			return nil, fmt.Errorf("refresh %s: duckdb connection: %w", team, err)
+		}
+		defer conn.Close()
+	}
+	if cloneMoved && len(files) > 0 {
+		rep.Rows, err = derive(ctx, conn, team, func(k scanKey, date string, h holderRow) {
 			changed[k] = h
 			dates[date] = true
 		})
@@ -92,6 +122,15 @@ func Refresh(ctx context.Context, w *pipeline.Warehouse, team, cacheDir string, 
 			return nil, fmt.Errorf("refresh %s: %w", team, err)
 		}
 		rep.Changed = int64(len(changed))
+	}
+	if len(seats.derive) > 0 {
+		if seatsChanged, rep.Seats, err = deriveSeats(ctx, conn, team, seats); err != nil {
+			return nil, fmt.Errorf("refresh %s: %w", team, err)
+		}
+		rep.SeatEvents = len(seatsChanged)
+	}
+	if !cloneMoved && len(seatsChanged) == 0 {
+		return rep, nil // seats derived for an event that has none: nothing to commit
 	}
 	var parts []string
 	for d := range dates {
@@ -112,10 +151,16 @@ func Refresh(ctx context.Context, w *pipeline.Warehouse, team, cacheDir string, 
 			return nil, fmt.Errorf("refresh %s: %w", team, err)
 		}
 	}
+	for _, id := range seatsChanged {
+		for _, e := range seats.stored[id] {
+			retires = append(retires, e.Ref())
+		}
+	}
 	req := txlog.CommitRequest{
 		Stream: stream, Stage: "realtime-holders", BatchID: fmt.Sprintf("holders-%d-clone-%d", head.Seq, cloneHead.Seq),
 		ExpectSeq: head.Seq + 1, Retires: retires, Cursors: map[string]string{HoldersCursor: cloneSeq},
-		Summary: map[string]int64{"rows": rep.Rows, "changed": rep.Changed, "partitions": int64(len(parts)), "clone_seq": cloneHead.Seq},
+		Summary: map[string]int64{"rows": rep.Rows, "changed": rep.Changed, "partitions": int64(len(parts)), "clone_seq": cloneHead.Seq,
+			"seats": rep.Seats, "seat_events": int64(len(seatsChanged))},
 	}
 	c, err := w.WriteAndCommit(ctx, req, func(add func(*schemas.Table) *pipeline.TableWriter) error {
 		for _, d := range parts {
@@ -135,6 +180,20 @@ func Refresh(ctx context.Context, w *pipeline.Warehouse, team, cacheDir string, 
 					return fmt.Errorf("read %s: %d rows, its commit says %d", e.Key, n, e.Rows)
 				}
 				rep.FilesIn++
+			}
+		}
+		for _, id := range seatsChanged {
+			rec, err := seatsRecord(ctx, conn, team, id, cloneHead.Seq)
+			if err != nil {
+				return fmt.Errorf("the seats of event %d: %w", id, err)
+			}
+			if rec == nil {
+				continue
+			}
+			err = add(schemas.RTXEventSeats).Write(rec)
+			rec.Release()
+			if err != nil {
+				return err
 			}
 		}
 		return nil
@@ -162,21 +221,10 @@ type holderRow struct {
 	first, last, email sql.NullString
 }
 
-// derive derives every stored scan of team again in a DuckDB over the
-// stored tables and the clone, and calls changed for each whose account
+// derive derives every stored scan of team again in conn (views over the
+// stored tables and the clone), and calls changed for each whose account
 // or names differ from the stored ones; it returns the scans compared.
-func derive(ctx context.Context, w *pipeline.Warehouse, team, cacheDir string, changed func(scanKey, string, holderRow)) (int64, error) {
-	db, err := views.OpenViews(ctx, w.Log, "", cacheDir, schemas.RTXEnriched, schemas.RTXAttendanceRaw,
-		schemas.Current(schemas.Cust), schemas.AcctMerge, schemas.TicketHolder)
-	if err != nil {
-		return 0, err
-	}
-	defer db.Close()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("duckdb connection: %w", err)
-	}
-	defer conn.Close()
+func derive(ctx context.Context, conn *sql.Conn, team string, changed func(scanKey, string, holderRow)) (int64, error) {
 	merges, err := readMerges(ctx, conn, team)
 	if err != nil {
 		return 0, fmt.Errorf("archtics.acct_merge: %w", err)

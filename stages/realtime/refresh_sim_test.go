@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"archtics/pipeline/txlog"
 	"archtics/schemas"
 	"archtics/simulator"
 	"archtics/stages/changes"
@@ -51,13 +52,16 @@ func TestRefreshFollowsTheClone(t *testing.T) {
 	for _, team := range g.world.Teams() {
 		rawBefore[team] = storedScans(t, g, team)
 		// Refresh on the dump's clone: the ticks derived every scan from
-		// it, so nothing changes and only the cursor is committed.
+		// it, so no scan changes; the commit adds each followed event's
+		// sold seats, nothing else.
 		rep, err := Refresh(ctx, g.w, team, g.cache)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rep.Changed != 0 || rep.Partitions != 0 || rep.Commit == nil || len(rep.Commit.Adds) != 0 {
-			t.Fatalf("%s: refresh against the clone the ticks read changed %d scans in %d partitions (commit %+v), want none and a cursor commit", team, rep.Changed, rep.Partitions, rep.Commit)
+		if rep.Changed != 0 || rep.Partitions != 0 || rep.Commit == nil || rep.SeatEvents == 0 || len(rep.Commit.Adds) != rep.SeatEvents ||
+			slices.ContainsFunc(rep.Commit.Adds, func(a txlog.FileEntry) bool { return a.Table != schemas.RTXEventSeats.FullName() }) {
+			t.Fatalf("%s: refresh against the clone the ticks read changed %d scans in %d partitions, seats of %d events (commit %+v), "+
+				"want only the events' seats", team, rep.Changed, rep.Partitions, rep.SeatEvents, rep.Commit)
 		}
 	}
 

@@ -167,7 +167,7 @@ func Run(ctx context.Context, w *pipeline.Warehouse, src Source, team string, op
 		} else if f.Commit != nil {
 			rep.Refreshes++
 			logger.Info("realtime run: holders refreshed from the clone", "team", team, "clone_seq", f.CloneSeq,
-				"scans", f.Rows, "changed", f.Changed, "partitions", f.Partitions)
+				"scans", f.Rows, "changed", f.Changed, "partitions", f.Partitions, "seats", f.Seats, "seat_events", f.SeatEvents)
 		}
 		// Before the expiry: an event is reconciled hours after its
 		// window, days before its scans expire.
