@@ -26,7 +26,7 @@ import (
 
 // seatPlan is what Refresh derives seats for.
 type seatPlan struct {
-	starts  map[int32]time.Time        // event → start instant, from the cursors
+	starts  map[int32]time.Time         // event → start instant, from the cursors
 	stored  map[int32][]txlog.FileEntry // event → its live files of archtics_rtx.event_seats
 	derive  []int32                     // events to derive, sorted
 	fromRec []int32                     // those of derive whose start comes from archtics_rtx.reconcile
