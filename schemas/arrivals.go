@@ -16,17 +16,19 @@ package schemas
 // A seat is scanned, until the event is reconciled, when a stored
 // realtime scan (archtics_rtx.attendance_enriched: initial entries,
 // result_code '0', scan_type 'S', inside the window) names it; staff
-// credentials have no seat and count as scans only. Once reconciled (its
-// archtics_rtx.reconcile row exists: the standard attendance has
-// arrived), a seat is scanned when Archtics' standard attendance
-// (archtics.attendance) holds a successful entry of it (result_code '0',
+// credentials have no seat and count as scans only. Once the event is
+// reconciled (the standard attendance has arrived), the next refresh
+// reads Archtics' standard attendance (archtics.attendance) into each
+// seat's standard_entry: a successful entry of it (result_code '0',
 // scan_type 'S' or 'M': a manual entry, which the realtime feed never
-// carries, is an arrival too).
+// carries, is an arrival too); from then on that is what counts.
 
 // RTXEventSeats is archtics_rtx.event_seats: the sold seats of each event
 // the realtime stage followed, with the holder at the start and the
-// holder's primary name. One file per event, kept after the scans expire
-// (as the reconciliation), so the no-shows of a reconciled event stay.
+// holder's primary name, and once the event is reconciled whether the
+// standard attendance saw each seat enter. One file per event, kept after
+// the scans expire (as the reconciliation), so the no-shows of a
+// reconciled event stay.
 var RTXEventSeats = &Table{
 	Schema: "archtics_rtx", Name: "event_seats",
 	Doc: "Each followed event's sold seats: the holder at the event's start (archtics.ticket_holder) and the holder's " +
@@ -43,6 +45,9 @@ var RTXEventSeats = &Table{
 		str("name_first", 100, "archtics.cust.name_first of acct_id's primary name (the lowest cust_name_id), NULL when empty"),
 		str("name_last", 250, ""),
 		str("email_addr", 100, ""),
+		col("standard_entry", Bool, "once the event is reconciled: whether archtics.attendance holds a successful entry of the seat "+
+			"(result_code '0', scan_type 'S' or 'M'); NULL before"),
+		col("standard_as_of", TimestampTZ, "the clone's watermark standard_entry was read at; NULL before the event is reconciled"),
 		col("clone_seq", Int64, "the clone commit (of {team}/clone) the row was derived from"),
 		teamColumn,
 	},
@@ -128,37 +133,18 @@ var NoShows = &Table{
 		str("source", 20, "what says the seat was not scanned: 'realtime' (the stored realtime scans) until the event is "+
 			"reconciled, then 'standard' (archtics.attendance: no successful 'S' or 'M' entry)"),
 	},
-	ViewSQL: `WITH seats AS (
-  SELECT * FROM archtics_rtx.event_seats WHERE event_start + INTERVAL 6 HOUR <= now()
-),
-reconciled AS (SELECT DISTINCT team, event_id FROM archtics_rtx.reconcile),
-tagged AS (
-  SELECT s.*, CASE WHEN r.event_id IS NULL THEN 'realtime' ELSE 'standard' END AS source
-  FROM seats AS s LEFT JOIN reconciled AS r ON r.team = s.team AND r.event_id = s.event_id
-),
-realtime_scanned AS (
-  SELECT DISTINCT team, event_id, section_name, row_name, seat_num
-  FROM archtics_rtx.attendance_enriched WHERE seat_num IS NOT NULL
-),
-standard_scanned AS (
-  SELECT DISTINCT team, event_id, section_name, row_name, seat_num
-  FROM archtics.attendance
-  WHERE result_code = '0' AND scan_type IN ('S', 'M') AND seat_num IS NOT NULL
-    AND (team, event_id) IN (SELECT (team, event_id) FROM reconciled)
-)
-SELECT t.team, t.event_id, t.event_name AS archtics_event_name, ` + localIn("t.event_start", "t.event_time") + ` AS event_time,
-  t.section_name, t.row_name, t.seat_num, t.acct_id, t.name_first, t.name_last, t.email_addr, t.source
-FROM tagged AS t
-WHERE CASE WHEN t.source = 'realtime' THEN NOT EXISTS (
-    SELECT 1 FROM realtime_scanned AS s
-    WHERE s.team = t.team AND s.event_id = t.event_id AND s.section_name IS NOT DISTINCT FROM t.section_name
-      AND s.row_name IS NOT DISTINCT FROM t.row_name AND s.seat_num = t.seat_num)
-  ELSE NOT EXISTS (
-    SELECT 1 FROM standard_scanned AS s
-    WHERE s.team = t.team AND s.event_id = t.event_id AND s.section_name IS NOT DISTINCT FROM t.section_name
-      AND s.row_name IS NOT DISTINCT FROM t.row_name AND s.seat_num = t.seat_num)
+	ViewSQL: `SELECT t.team, t.event_id, t.event_name AS archtics_event_name, ` + localIn("t.event_start", "t.event_time") + ` AS event_time,
+  t.section_name, t.row_name, t.seat_num, t.acct_id, t.name_first, t.name_last, t.email_addr,
+  CASE WHEN t.standard_entry IS NULL THEN 'realtime' ELSE 'standard' END AS source
+FROM archtics_rtx.event_seats AS t
+WHERE t.event_start + INTERVAL 6 HOUR <= now()
+  AND CASE WHEN t.standard_entry IS NOT NULL THEN NOT t.standard_entry
+    ELSE NOT EXISTS (
+      SELECT 1 FROM archtics_rtx.attendance_enriched AS s
+      WHERE s.team = t.team AND s.event_id = t.event_id AND s.section_name IS NOT DISTINCT FROM t.section_name
+        AND s.row_name IS NOT DISTINCT FROM t.row_name AND s.seat_num = t.seat_num)
   END`,
-	DependsOn: []string{RTXEnriched.SQLName(), RTXEventSeats.SQLName(), RTXReconcile.SQLName(), "archtics.attendance"},
+	DependsOn: []string{RTXEnriched.SQLName(), RTXEventSeats.SQLName()},
 }
 
 // HeldAtStartSQL is the CTEs "starts" (team, event_id, event_name,

@@ -24,7 +24,7 @@ import (
 // the ticket table: a pending Ticket Exchange posting counts as a
 // hand-over there, as in archtics.ticket_holder), the holders' primary
 // names as of the pull. Then it pulls the clone past the standard
-// attendance, refreshes and reconciles: every no-show is then the
+// attendance, reconciles and refreshes: every no-show is then the
 // standard's, a sold seat with no successful 'S' or 'M' entry in the
 // truth's archtics.attendance (the manual entries the feed never carries
 // are arrivals), the names as of that pull.
@@ -168,7 +168,6 @@ FROM archtics.arrivals WHERE team = ?`, team)
 		}
 	}
 	pullClone(t, g, posted)
-	refreshAll(t, g)
 	for _, team := range g.world.Teams() {
 		rep, err := Reconcile(ctx, g.w, team, ReconcileOptions{CacheDir: g.cache, Logger: quietLogger})
 		if err != nil {
@@ -178,6 +177,9 @@ FROM archtics.arrivals WHERE team = ?`, team)
 			t.Fatalf("%s: %d events reconciled, want the %d ticked", team, len(rep.Events), len(starts[team]))
 		}
 	}
+	// Reconciled, their no-shows are still the realtime scans' until a
+	// refresh reads the standard attendance into their seats.
+	refreshAll(t, g)
 	db2, err := views.OpenDuckDB(ctx, "", g.w.Log, g.cache, schemas.NoShows)
 	if err != nil {
 		t.Fatal(err)

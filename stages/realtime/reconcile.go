@@ -662,6 +662,8 @@ func appendValue(b array.Builder, v any) error {
 		b.Append(v.(int64))
 	case *array.Float64Builder:
 		b.Append(v.(float64))
+	case *array.BooleanBuilder:
+		b.Append(v.(bool))
 	case *array.StringBuilder:
 		b.Append(v.(string))
 	case *array.Date32Builder:

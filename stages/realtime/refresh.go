@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -33,6 +34,7 @@ type RefreshReport struct {
 	Partitions int   // event-date partitions rewritten
 	Seats      int64 // seats derived for archtics_rtx.event_seats
 	SeatEvents int   // events whose seats changed (their files rewritten)
+	Standard   int   // reconciled events whose seats read the standard attendance
 	FilesIn    int
 	FilesOut   int
 	Commit     *txlog.Commit // nil when the clone had not moved since the last refresh
@@ -101,9 +103,13 @@ func Refresh(ctx context.Context, w *pipeline.Warehouse, team, cacheDir string, 
 	var seatsChanged []int32
 	var conn *sql.Conn
 	if cloneMoved && len(files) > 0 || len(seats.derive) > 0 {
-		db, err := views.OpenViews(ctx, w.Log, "", cacheDir, schemas.RTXEnriched, schemas.RTXAttendanceRaw,
+		tables := []*schemas.Table{schemas.RTXEnriched, schemas.RTXAttendanceRaw,
 			schemas.Current(schemas.Cust), schemas.Current(schemas.Event), schemas.AcctMerge, schemas.TicketHolder,
-			schemas.RTXEventSeats, schemas.RTXReconcile)
+			schemas.RTXEventSeats, schemas.RTXReconcile}
+		if len(seats.standard) > 0 {
+			tables = append(tables, schemas.Current(schemas.Attendance)) // its files are read (and cached) only then
+		}
+		db, err := views.OpenViews(ctx, w.Log, "", cacheDir, tables...)
 		if err != nil {
 			return nil, fmt.Errorf("refresh %s: %w", team, err)
 		}
@@ -124,13 +130,24 @@ func Refresh(ctx context.Context, w *pipeline.Warehouse, team, cacheDir string, 
 		rep.Changed = int64(len(changed))
 	}
 	if len(seats.derive) > 0 {
-		if seatsChanged, rep.Seats, err = deriveSeats(ctx, conn, team, seats); err != nil {
+		var wm time.Time
+		if cloneHead.Watermark != "" {
+			if wm, err = time.Parse(time.RFC3339Nano, cloneHead.Watermark); err != nil {
+				return nil, fmt.Errorf("refresh %s: the clone's watermark %q: %w", team, cloneHead.Watermark, err)
+			}
+		}
+		if seatsChanged, rep.Seats, err = deriveSeats(ctx, conn, team, seats, wm); err != nil {
 			return nil, fmt.Errorf("refresh %s: %w", team, err)
 		}
 		rep.SeatEvents = len(seatsChanged)
+		rep.Standard = len(seats.standard)
 	}
-	if !cloneMoved && len(seatsChanged) == 0 {
+	if !cloneMoved && len(seatsChanged) == 0 && len(seats.standard) == 0 {
 		return rep, nil // seats derived for an event that has none: nothing to commit
+	}
+	cursors := map[string]string{HoldersCursor: cloneSeq}
+	for id, sum := range seats.standard {
+		cursors[seatsStandardCursorPrefix+strconv.Itoa(int(id))] = sum
 	}
 	var parts []string
 	for d := range dates {
@@ -158,7 +175,7 @@ func Refresh(ctx context.Context, w *pipeline.Warehouse, team, cacheDir string, 
 	}
 	req := txlog.CommitRequest{
 		Stream: stream, Stage: "realtime-holders", BatchID: fmt.Sprintf("holders-%d-clone-%d", head.Seq, cloneHead.Seq),
-		ExpectSeq: head.Seq + 1, Retires: retires, Cursors: map[string]string{HoldersCursor: cloneSeq},
+		ExpectSeq: head.Seq + 1, Retires: retires, Cursors: cursors,
 		Summary: map[string]int64{"rows": rep.Rows, "changed": rep.Changed, "partitions": int64(len(parts)), "clone_seq": cloneHead.Seq,
 			"seats": rep.Seats, "seat_events": int64(len(seatsChanged))},
 	}

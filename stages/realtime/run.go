@@ -64,8 +64,10 @@ type RunReport struct {
 // Run ticks team's realtime stream every opts.Every until ctx is done: at
 // each multiple of the interval (logical times on a fixed grid, so a
 // restart lands on the same batch ids), one tick and one commit; after
-// it, a roll-up of partitions with many files, a Refresh when the clone
-// has committed since the last, and the expiry. On start
+// it, a roll-up of partitions with many files, the reconciliation of the
+// events whose standard attendance has arrived (opts.Reconcile), a Refresh
+// when the clone has committed since the last or an event is new or just
+// reconciled, and the expiry. On start
 // it catches up the ticks missed since the stream's watermark (at most
 // MaxCatchUp back), oldest first. A cancelled context (SIGTERM) stops it
 // between ticks or abandons the current one uncommitted; Run then returns
@@ -151,8 +153,23 @@ func Run(ctx context.Context, w *pipeline.Warehouse, src Source, team string, op
 				rep.Rollups++
 			}
 		}
-		// The clone committed since the stored holders were derived: bring
-		// them up to it (Refresh reads two stream heads when it has not).
+		// Before the expiry: an event is reconciled hours after its
+		// window, days before its scans expire; before the refresh, which
+		// then reads the standard attendance into its seats.
+		if opts.Reconcile {
+			n, err := reconcilePending(ctx, w, team, opts, logger)
+			rep.Reconciled += n
+			if err != nil {
+				if ctx.Err() != nil {
+					return rep, nil
+				}
+				return rep, fmt.Errorf("realtime run %s: %w", team, err)
+			}
+		}
+		// The clone committed since the stored holders were derived, an
+		// event is new or was just reconciled: bring the holders and the
+		// events' seats up to it (Refresh reads two stream heads when
+		// nothing is to do).
 		if f, err := Refresh(ctx, w, team, opts.Tick.CacheDir, opts.Tick.Writer...); err != nil {
 			if ctx.Err() != nil {
 				return rep, nil
@@ -167,19 +184,7 @@ func Run(ctx context.Context, w *pipeline.Warehouse, src Source, team string, op
 		} else if f.Commit != nil {
 			rep.Refreshes++
 			logger.Info("realtime run: holders refreshed from the clone", "team", team, "clone_seq", f.CloneSeq,
-				"scans", f.Rows, "changed", f.Changed, "partitions", f.Partitions, "seats", f.Seats, "seat_events", f.SeatEvents)
-		}
-		// Before the expiry: an event is reconciled hours after its
-		// window, days before its scans expire.
-		if opts.Reconcile {
-			n, err := reconcilePending(ctx, w, team, opts, logger)
-			rep.Reconciled += n
-			if err != nil {
-				if ctx.Err() != nil {
-					return rep, nil
-				}
-				return rep, fmt.Errorf("realtime run %s: %w", team, err)
-			}
+				"scans", f.Rows, "changed", f.Changed, "partitions", f.Partitions, "seats", f.Seats, "seat_events", f.SeatEvents, "standard", f.Standard)
 		}
 		if opts.Expire {
 			e, err := Expire(ctx, w, team, next, 0)

@@ -21,25 +21,32 @@ import (
 // The seats of archtics_rtx.event_seats: Refresh derives them, for the
 // events the realtime stream still follows or waits to reconcile, from
 // the clone as it stands, and writes an event's file again only when its
-// rows changed. A reconciled event's seats stay as the clone knew them
-// when it was reconciled: its no-shows are final then.
+// rows changed. Once an event is reconciled, the next refresh derives its
+// seats once more with each seat's standard_entry (the standard
+// attendance's verdict) and records the reconciliation it read in the
+// cursor seatsStandardCursorPrefix + event id (its file's SHA-256): the
+// seats then stay as they are until a new reconciliation of the event
+// replaces that file.
+const seatsStandardCursorPrefix = "realtime.seats_standard."
 
 // seatPlan is what Refresh derives seats for.
 type seatPlan struct {
-	starts  map[int32]time.Time         // event → start instant, from the cursors
-	stored  map[int32][]txlog.FileEntry // event → its live files of archtics_rtx.event_seats
-	derive  []int32                     // events to derive, sorted
-	fromRec []int32                     // those of derive whose start comes from archtics_rtx.reconcile
+	starts   map[int32]time.Time         // event → start instant, from the cursors
+	stored   map[int32][]txlog.FileEntry // event → its live files of archtics_rtx.event_seats
+	derive   []int32                     // events to derive, sorted
+	fromRec  []int32                     // those of derive whose start comes from archtics_rtx.reconcile
+	standard map[int32]string            // those of derive reconciled: event → its reconciliation's file hash
 }
 
 // planSeats chooses the events whose seats Refresh derives from head (the
 // realtime stream's): with cloneMoved, every event a cursor names
 // (followed, or waiting for its reconciliation); else only those of them
-// without seats yet. A reconciled event without seats (reconciled before
-// the table existed) is derived once, its start read from its
-// archtics_rtx.reconcile row.
+// without seats yet. A reconciled event is derived, with the standard
+// attendance's verdict, when its reconciliation is not the one its seats
+// last read (seatsStandardCursorPrefix), and then not again; its start is
+// read from its archtics_rtx.reconcile row when no cursor has it.
 func planSeats(head *txlog.StreamState, cloneMoved bool) (*seatPlan, error) {
-	p := &seatPlan{starts: map[int32]time.Time{}, stored: map[int32][]txlog.FileEntry{}}
+	p := &seatPlan{starts: map[int32]time.Time{}, stored: map[int32][]txlog.FileEntry{}, standard: map[int32]string{}}
 	for k, v := range head.Cursors {
 		var id int32
 		var start time.Time
@@ -71,32 +78,35 @@ func planSeats(head *txlog.StreamState, cloneMoved bool) (*seatPlan, error) {
 		}
 		p.stored[id] = append(p.stored[id], e)
 	}
-	for id := range p.starts {
-		if _, ok := p.stored[id]; cloneMoved || !ok {
-			p.derive = append(p.derive, id)
-		}
-	}
+	reconciled := map[int32]string{}
 	for _, e := range head.TableFiles(schemas.RTXReconcile.FullName()) {
 		id, err := partitionEvent(e)
 		if err != nil {
 			return nil, err
 		}
-		if _, ok := p.stored[id]; !ok && p.starts[id].IsZero() && !containsEvent(p.fromRec, id) {
-			p.fromRec = append(p.fromRec, id)
+		reconciled[id] = e.SHA256
+	}
+	for id := range p.starts {
+		if _, ok := reconciled[id]; ok {
+			continue // below
+		}
+		if _, ok := p.stored[id]; cloneMoved || !ok {
 			p.derive = append(p.derive, id)
 		}
 	}
-	sort.Slice(p.derive, func(i, j int) bool { return p.derive[i] < p.derive[j] })
-	return p, nil
-}
-
-func containsEvent(ids []int32, id int32) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
+	for id, sum := range reconciled {
+		if head.Cursors[seatsStandardCursorPrefix+strconv.Itoa(int(id))] == sum {
+			continue // its seats read this reconciliation: final
+		}
+		p.standard[id] = sum
+		p.derive = append(p.derive, id)
+		if _, ok := p.starts[id]; !ok {
+			p.fromRec = append(p.fromRec, id)
 		}
 	}
-	return false
+	sort.Slice(p.derive, func(i, j int) bool { return p.derive[i] < p.derive[j] })
+	sort.Slice(p.fromRec, func(i, j int) bool { return p.fromRec[i] < p.fromRec[j] })
+	return p, nil
 }
 
 // partitionEvent is the event_id partition value of a file entry.
@@ -109,21 +119,23 @@ func partitionEvent(e txlog.FileEntry) (int32, error) {
 }
 
 // seatColumns are archtics_rtx.event_seats' columns compared to decide
-// whether an event's seats changed (clone_seq and team aside).
-const seatColumns = `event_id, event_name, event_start, event_time, section_name, row_name, seat_num, acct_id, name_first, name_last, email_addr`
+// whether an event's seats changed (the times and commit they were read
+// at, and team, aside).
+const seatColumns = `event_id, event_name, event_start, event_time, section_name, row_name, seat_num, acct_id, name_first, name_last, email_addr, standard_entry`
 
 // deriveSeats derives, in conn (views over the clone and the realtime
 // tables), the sold seats of p's events into the temp table new_seats
 // and returns the events whose rows differ from the stored ones (an
 // event with no sold seats and none stored is unchanged).
-func deriveSeats(ctx context.Context, conn *sql.Conn, team string, p *seatPlan) ([]int32, int64, error) {
-	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE seat_events (team VARCHAR, event_id INTEGER, event_start TIMESTAMPTZ)`); err != nil {
+func deriveSeats(ctx context.Context, conn *sql.Conn, team string, p *seatPlan, cloneWatermark time.Time) ([]int32, int64, error) {
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE seat_events (team VARCHAR, event_id INTEGER, event_start TIMESTAMPTZ, standard BOOLEAN)`); err != nil {
 		return nil, 0, err
 	}
 	err := appendRows(conn, "seat_events", func(app *duckdb.Appender) error {
 		for _, id := range p.derive {
 			if start, ok := p.starts[id]; ok {
-				if err := app.AppendRow(team, id, start.UTC()); err != nil {
+				_, std := p.standard[id]
+				if err := app.AppendRow(team, id, start.UTC(), std); err != nil {
 					return err
 				}
 			}
@@ -138,23 +150,41 @@ func deriveSeats(ctx context.Context, conn *sql.Conn, team string, p *seatPlan) 
 		for i, id := range p.fromRec {
 			ids[i] = strconv.Itoa(int(id))
 		}
-		if _, err := conn.ExecContext(ctx, `INSERT INTO seat_events SELECT team, event_id, event_start FROM archtics_rtx.reconcile
+		if _, err := conn.ExecContext(ctx, `INSERT INTO seat_events SELECT team, event_id, event_start, true FROM archtics_rtx.reconcile
 WHERE team = $1 AND event_id IN (`+strings.Join(ids, ", ")+`)`, team); err != nil {
 			return nil, 0, fmt.Errorf("the reconciled events' starts: %w", err)
 		}
+	}
+	// The standard attendance's entries, read only when an event needs
+	// them: archtics.attendance's current state costs a pass over every
+	// version of every scan.
+	std := `SELECT CAST(NULL AS VARCHAR) AS team, CAST(NULL AS INTEGER) AS event_id, CAST(NULL AS VARCHAR) AS section_name,
+    CAST(NULL AS VARCHAR) AS row_name, CAST(NULL AS INTEGER) AS seat_num WHERE false`
+	if len(p.standard) > 0 {
+		std = `SELECT DISTINCT a.team, a.event_id, a.section_name, a.row_name, a.seat_num
+  FROM archtics.attendance AS a
+  WHERE a.team = $1 AND a.event_id IN (SELECT event_id FROM seat_events WHERE standard)
+    AND a.result_code = '0' AND a.scan_type IN ('S', 'M') AND a.seat_num IS NOT NULL`
 	}
 	q := `CREATE OR REPLACE TEMP TABLE new_seats AS
 WITH ` + schemas.HeldAtStartSQL("seat_events") + `,
 names AS (
   ` + schemas.PrimaryNamesSQL("c.team = $1 AND c.acct_id IN (SELECT acct_id FROM held)") + `
+),
+std AS (
+  ` + std + `
 )
 SELECT h.event_id, st.event_name, se.event_start, st.start_wall AS event_time, h.section_name, h.row_name, h.seat_num,
-  h.acct_id, n.name_first, n.name_last, n.email_addr
+  h.acct_id, n.name_first, n.name_last, n.email_addr,
+  CASE WHEN se.standard THEN std.event_id IS NOT NULL END AS standard_entry,
+  CASE WHEN se.standard THEN CAST($2 AS TIMESTAMPTZ) END AS standard_as_of
 FROM held AS h
 JOIN starts AS st ON st.team = h.team AND st.event_id = h.event_id
 JOIN seat_events AS se ON se.team = h.team AND se.event_id = h.event_id
-LEFT JOIN names AS n ON n.team = h.team AND n.acct_id = h.acct_id`
-	if _, err := conn.ExecContext(ctx, q, team); err != nil {
+LEFT JOIN names AS n ON n.team = h.team AND n.acct_id = h.acct_id
+LEFT JOIN std ON std.team = h.team AND std.event_id = h.event_id AND std.section_name IS NOT DISTINCT FROM h.section_name
+  AND std.row_name IS NOT DISTINCT FROM h.row_name AND std.seat_num = h.seat_num`
+	if _, err := conn.ExecContext(ctx, q, team, cloneWatermark.UTC()); err != nil {
 		return nil, 0, fmt.Errorf("the seats held at the starts: %w", err)
 	}
 	var rows int64
@@ -189,25 +219,39 @@ func seatsRecord(ctx context.Context, conn *sql.Conn, team string, id int32, clo
 	b := array.NewRecordBuilder(memory.DefaultAllocator, t.ArrowSchema())
 	defer b.Release()
 	n := 0
-	err := scanRows(ctx, conn, `SELECT `+seatColumns+` FROM new_seats WHERE event_id = $1
+	var (
+		event, seat                        int32
+		name, sec, row, first, last, email sql.NullString
+		start, wall, stdAsOf               sql.NullTime
+		acct                               sql.NullInt32
+		entered                            sql.NullBool
+	)
+	// Each column's value, in the table's order.
+	vals := []func() any{
+		func() any { return event }, func() any { return nullStr(name) }, func() any { return nullTime(start) },
+		func() any { return nullTime(wall) }, func() any { return nullStr(sec) }, func() any { return nullStr(row) },
+		func() any { return seat }, func() any { return nullInt32(acct) }, func() any { return nullStr(first) },
+		func() any { return nullStr(last) }, func() any { return nullStr(email) }, func() any { return nullBool(entered) },
+		func() any { return nullTime(stdAsOf) }, func() any { return cloneSeq }, func() any { return team },
+	}
+	order := []string{"event_id", "event_name", "event_start", "event_time", "section_name", "row_name", "seat_num", "acct_id",
+		"name_first", "name_last", "email_addr", "standard_entry", "standard_as_of", "clone_seq", "team"}
+	if len(order) != len(t.Columns) || len(vals) != len(order) {
+		return nil, fmt.Errorf("%s: %d columns, %d values", t.FullName(), len(t.Columns), len(vals))
+	}
+	for i, c := range t.Columns {
+		if c.Name != order[i] {
+			return nil, fmt.Errorf("%s: column %d is %s, the record builds %s", t.FullName(), i, c.Name, order[i])
+		}
+	}
+	err := scanRows(ctx, conn, `SELECT `+seatColumns+`, standard_as_of FROM new_seats WHERE event_id = $1
 ORDER BY section_name, row_name, seat_num`, []any{id}, func(r *sql.Rows) error {
-		var event, seat int32
-		var name, sec, row, first, last, email sql.NullString
-		var start, wall sql.NullTime
-		var acct sql.NullInt32
-		if err := r.Scan(&event, &name, &start, &wall, &sec, &row, &seat, &acct, &first, &last, &email); err != nil {
+		if err := r.Scan(&event, &name, &start, &wall, &sec, &row, &seat, &acct, &first, &last, &email, &entered, &stdAsOf); err != nil {
 			return err
 		}
-		vals := map[string]any{"event_id": event, "event_name": nullStr(name), "event_start": nullTime(start), "event_time": nullTime(wall),
-			"section_name": nullStr(sec), "row_name": nullStr(row), "seat_num": seat, "acct_id": nullInt32(acct),
-			"name_first": nullStr(first), "name_last": nullStr(last), "email_addr": nullStr(email), "clone_seq": cloneSeq, "team": team}
-		for i, c := range t.Columns {
-			v, ok := vals[c.Name]
-			if !ok {
-				return fmt.Errorf("%s: no value for column %s", t.FullName(), c.Name)
-			}
-			if err := appendValue(b.Field(i), v); err != nil {
-				return fmt.Errorf("%s.%s: %w", t.FullName(), c.Name, err)
+		for i, v := range vals {
+			if err := appendValue(b.Field(i), v()); err != nil {
+				return fmt.Errorf("%s.%s: %w", t.FullName(), t.Columns[i].Name, err)
 			}
 		}
 		n++
@@ -224,6 +268,13 @@ func nullTime(t sql.NullTime) any {
 		return nil
 	}
 	return t.Time
+}
+
+func nullBool(v sql.NullBool) any {
+	if !v.Valid {
+		return nil
+	}
+	return v.Bool
 }
 
 func nullInt32(v sql.NullInt32) any {
