@@ -342,20 +342,17 @@ func loadNames(ctx context.Context, conn *sql.Conn, team string, pulls []*eventP
 	if err != nil {
 		return fmt.Errorf("the tick's accounts: %w", err)
 	}
-	// One primary name per account; should the clone hold two, the
+	// One primary name per account, the rule every view of names
+	// follows (schemas.PrimaryNamesSQL): should the clone hold two, the
 	// lowest cust_name_id is the one shown, the same every tick.
-	// (arg_min rather than QUALIFY row_number(): DuckDB's top-n window
-	// optimizer fails with an internal error on that over this join.)
-	err = scanRows(ctx, conn, `SELECT c.acct_id, arg_min(coalesce(c.name_first, ''), c.cust_name_id),
-  arg_min(coalesce(c.name_last, ''), c.cust_name_id), arg_min(coalesce(c.email_addr, ''), c.cust_name_id)
-FROM archtics.cust AS c
-WHERE c.team = ? AND c.primary_code = 'Primary' AND c.acct_id IN (SELECT acct_id FROM tick_accts)
-GROUP BY c.acct_id`, []any{team}, func(r *sql.Rows) error {
+	err = scanRows(ctx, conn, `SELECT acct_id, name_first, name_last, email_addr FROM (
+`+schemas.PrimaryNamesSQL("c.team = $1 AND c.acct_id IN (SELECT acct_id FROM tick_accts)")+`)`, []any{team}, func(r *sql.Rows) error {
 		var acct int32
-		var n primaryName
-		if err := r.Scan(&acct, &n.first, &n.last, &n.email); err != nil {
+		var first, last, email sql.NullString
+		if err := r.Scan(&acct, &first, &last, &email); err != nil {
 			return err
 		}
+		n := primaryName{first.String, last.String, email.String}
 		l.names[acct] = n
 		return nil
 	})
