@@ -1,11 +1,15 @@
 package watch_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
@@ -330,6 +334,22 @@ func TestWatchOnGameDay(t *testing.T) {
 			t.Errorf("repeated %v, want only the first pass's request in flight, %s", repeats, first)
 		}
 		t.Logf("the second pass delivered %d", repB.Delivered)
+	})
+
+	t.Run("the signing secret is stored nowhere", func(t *testing.T) {
+		err := filepath.WalkDir(g.dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			b, err := os.ReadFile(p)
+			if err == nil && bytes.Contains(b, []byte("s3cr3t")) {
+				t.Errorf("%s holds the webhook's secret", p)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	})
 }
 
