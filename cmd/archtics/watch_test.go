@@ -257,6 +257,12 @@ func TestWatchDeliverSIGTERM(t *testing.T) {
 	if len(repeats) != 1 || repeats[0] != accepted[stopAt-1] {
 		t.Errorf("repeated %v, want only the request in flight at the stop, %s", repeats, accepted[stopAt-1])
 	}
+	// The delivery stream (cursors only) passes the auditor's check.
+	var code int
+	out := captureStdout(t, func() { code = run(ctx, []string{"archtics", "--warehouse", wh, "--log-level", "error", "verify"}) })
+	if code != exitOK {
+		t.Errorf("verify after the deliveries: exit %d\n%s", code, out)
+	}
 	t.Logf("%d arrivals; stopped with the %d-th in flight; repeated %v", len(keys), stopAt, repeats)
 }
 
