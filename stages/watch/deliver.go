@@ -56,7 +56,7 @@ func parseCursor(s string) (cursor, error) {
 		return c, nil
 	}
 	if err := json.Unmarshal([]byte(s), &c); err != nil {
-		return c, fmt.Errorf("cursor %s = %.80q does not parse: %w", cursorKey, s, err)
+		return c, fmt.Errorf("cursor %s = %.80q does not parse (%w): restore the stream to a commit before it (archtics restore --to), or to 0 to send everything again", cursorKey, s, err)
 	}
 	return c, nil
 }
@@ -83,9 +83,6 @@ type DeliverOptions struct {
 	// CacheDir is the verified local cache the tables are read through.
 	CacheDir string
 	Logger   *slog.Logger
-	// AfterDelivered, when set, is called after each arrival's delivery
-	// is committed (tests stop a run there).
-	AfterDelivered func(a *Arrival)
 }
 
 // Report says what a delivery pass did.
@@ -231,9 +228,6 @@ func Deliver(ctx context.Context, w *pipeline.Warehouse, team string, opts Deliv
 				return rep, fmt.Errorf("arrival %s was delivered, but recording it failed (the next pass sends it again): %w", a.Key(), err)
 			}
 			rep.Delivered++
-			if opts.AfterDelivered != nil {
-				opts.AfterDelivered(a)
-			}
 			if err := ctx.Err(); err != nil {
 				rep.Left = len(pending) - i - 1
 				return rep, err
