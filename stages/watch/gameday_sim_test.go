@@ -511,22 +511,29 @@ func checkWatchArrivals(t *testing.T, g *gameDay, team string, entries []watch.E
 			f.seats[s.section+"|"+s.row+"|"+s.seat] = true
 		}
 	}
-	var want []string
+	chicago, err := time.LoadLocation("America/Chicago")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want, wantChicago []string
 	arrived, mergedArrived := 0, 0
 	for e, start := range events {
 		for _, en := range entries {
 			h := winner(en.AcctID)
 			row := fmt.Sprintf("%d|%s|%d|%s|%d", e, start.In(loc).Format(time.DateTime), en.AcctID, en.Label, h)
+			rowChicago := fmt.Sprintf("%d|%s|%d|%s|%d", e, start.In(chicago).Format(time.DateTime), en.AcctID, en.Label, h)
 			if f := firsts[fmt.Sprintf("%d|%d", e, h)]; f != nil {
 				row += fmt.Sprintf("|true|%s|%s|%d", f.at.In(loc).Format(time.DateTime), f.gate, len(f.seats))
+				rowChicago += fmt.Sprintf("|true|%s|%s|%d", f.at.In(chicago).Format(time.DateTime), f.gate, len(f.seats))
 				arrived++
 				if h != en.AcctID {
 					mergedArrived++
 				}
 			} else {
 				row += "|false|||0"
+				rowChicago += "|false|||0"
 			}
-			want = append(want, row)
+			want, wantChicago = append(want, row), append(wantChicago, rowChicago)
 		}
 	}
 	db, err := views.OpenDuckDB(context.Background(), "", g.w.Log, g.cache, schemas.WatchArrivals)
@@ -534,11 +541,25 @@ func checkWatchArrivals(t *testing.T, g *gameDay, team string, entries []watch.E
 		t.Fatal(err)
 	}
 	defer db.Close()
-	got := dbtest.Strings(t, db, `SELECT concat_ws('|', event_id, strftime(event_time, '%Y-%m-%d %H:%M:%S'), acct_id, label, holder_acct_id,
+	q := `SELECT concat_ws('|', event_id, strftime(event_time, '%Y-%m-%d %H:%M:%S'), acct_id, label, holder_acct_id,
   arrived, coalesce(strftime(first_scan_time, '%Y-%m-%d %H:%M:%S'), ''), coalesce(gate, ''), seats_scanned)
-FROM archtics.watch_arrivals WHERE team = ?`, team)
+FROM archtics.watch_arrivals WHERE team = ?`
+	got := dbtest.Strings(t, db, q, team)
 	if diff := dbtest.DiffSets(want, got); diff != "" {
 		t.Errorf("%s: archtics.watch_arrivals differs from the truth (%d want, %d got):\n%s", team, len(want), len(got), diff)
+	}
+	// The session's preferred time zone converts the times, as in
+	// archtics.attendance_realtime_v.
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), "SET VARIABLE "+schemas.PreferredTimeZoneVariable+" = 'America/Chicago'"); err != nil {
+		t.Fatal(err)
+	}
+	if diff := dbtest.DiffSets(wantChicago, dbtest.Strings(t, conn, q, team)); diff != "" {
+		t.Errorf("%s: archtics.watch_arrivals in America/Chicago differs from the truth:\n%s", team, diff)
 	}
 	merged := 0
 	for _, en := range entries {
