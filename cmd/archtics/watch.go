@@ -64,8 +64,9 @@ arrives four times, once per seat.
 
 deliver sends the arrivals the realtime ticks stored since the last delivery and
 commits its cursor on <team>/watch after each one; a failed request (connection,
-timeout, 408, 425, 429, 5xx) is retried with backoff. Nothing is sent twice but the
-one request in flight when a delivery is stopped or crashes: a receiver that drops an
+timeout, 408, 425, 429, 5xx) is retried with backoff. An arrival answered with a 2xx
+is never sent again; only the one in flight, whose outcome is unknown (a timeout, a
+dropped connection, a delivery stopped or crashed), may be: a receiver that drops an
 Idempotency-Key it has seen gets each arrival exactly once. An account added to the
 list is announced for the scans stored after the next delivery; its earlier arrivals
 show in archtics.watch_arrivals. The first delivery sends every arrival stored (the

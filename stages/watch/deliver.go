@@ -117,12 +117,13 @@ func DeliverIfSet(ctx context.Context, w *pipeline.Warehouse, team string, opts 
 // failed request (a connection error, a timeout, 408, 425, 429 or a 5xx)
 // is retried with exponential backoff; any other answer, or running out
 // of attempts, stops the pass with an error and the arrival is sent
-// first next time: none is skipped, so order holds. Nothing is sent
-// twice but the single request in flight when a pass is stopped or
-// crashes (the receiver then sees its key again): exactly once needs the
-// receiver to drop a key it has accepted. Two passes at once for one
-// team: the second's commit fails with txlog.ErrCommitConflict, after at
-// most its one request in flight.
+// first next time: none is skipped, so order holds. An arrival answered
+// with a 2xx is recorded and never sent again; only the one in flight,
+// whose outcome is unknown (a timeout, a dropped connection, a pass
+// stopped or crashed), may reach the receiver twice: exactly once needs
+// the receiver to drop a key it has accepted. Two passes at once for one
+// team: one fails with txlog.ErrCommitConflict, after at most its one
+// arrival in flight.
 func Deliver(ctx context.Context, w *pipeline.Warehouse, team string, opts DeliverOptions) (*Report, error) {
 	opts.defaults()
 	ver, err := Current(ctx, w, team, opts.CacheDir)
