@@ -124,6 +124,15 @@ func TestWatchCommands(t *testing.T) {
 			}
 		})
 	}
+	// The views through archtics query, which reads what they depend on.
+	var code int
+	out := captureStdout(t, func() {
+		code = run(ctx, []string{"archtics", "--warehouse", wh, "--log-level", "error", "query", "--cache", cache, "--format", "csv",
+			"SELECT (SELECT count(*) FROM korebi.watch_list WHERE team = 'nhl') AS listed, (SELECT count(*) FROM archtics.watch_arrivals) AS arrivals"})
+	})
+	if code != exitOK || !strings.Contains(out, "3,0") {
+		t.Errorf("query over korebi.watch_list and archtics.watch_arrivals: exit %d\n%s", code, out)
+	}
 	// What realtime run calls after a tick: nothing to do without a webhook.
 	w, err := openWarehouseAt(ctx, wh, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
