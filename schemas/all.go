@@ -40,6 +40,7 @@ var All = []*Table{
 	// The korebi settings and the realtime sample views.
 	BIRuleSettingsHistory, BIRuleSettings,
 	RealtimeAttendanceSample, RealtimeAttendanceReportSample,
+	WatchListVersions, WatchListHistory, WatchList, WatchArrivals, // the watch list (watch.go)
 }
 
 // Lookup finds a table by "schema.table" or bare table name.

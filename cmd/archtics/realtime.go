@@ -19,6 +19,7 @@ func realtimeCommand() *cli.Command {
 			realtimeRefreshCommand(),
 			realtimeRunCommand(),
 			realtimeTickCommand(),
+			realtimeWatchCommand(),
 		},
 	}
 }
