@@ -65,7 +65,14 @@ Example:
 				AfterTick: func(t *realtime.TickReport, started time.Time) error {
 					m := commitMetrics(team, "realtime-tick", t.Commit, t.Pulled, 0, started)
 					m.Repaired = t.Repaired
-					return recordMetrics(c, m)
+					if err := recordMetrics(c, m); err != nil {
+						return err
+					}
+					// The watch list's webhook hears of the tick's arrivals
+					// now, not after the roll-up and the reconciliation; a
+					// failed pass is logged and the next tick's retries it.
+					deliverWatchAfterTick(c.Context, w, team, opts.CacheDir, slog.Default())
+					return nil
 				},
 				Logger: slog.Default(),
 			})
