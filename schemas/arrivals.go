@@ -148,21 +148,23 @@ WHERE t.event_start + INTERVAL 6 HOUR <= now()
 }
 
 // HeldAtStartSQL is the CTEs "starts" (team, event_id, event_name,
-// start_wall) and "held": every seat of the events (a query yielding
-// team and event_id) with a holder at the event's start, and that holder
-// (should two intervals of a seat overlap the start, the later hand-over
-// wins, as in the tick). It reads archtics.event and
-// archtics.ticket_holder; the realtime stage derives
-// archtics_rtx.event_seats with it.
-func HeldAtStartSQL(events string) string {
+// start_wall) and "held": every seat of the events where selects (a
+// condition on columns team and event_id, applied to archtics.event and
+// archtics.ticket_holder) with a holder at the event's start, and that
+// holder (should two intervals of a seat overlap the start, the later
+// hand-over wins, as in the tick). A condition of constants reaches the
+// scans under archtics.ticket_holder; one naming another table does not,
+// and the view then builds every seat's timeline. The realtime stage
+// derives archtics_rtx.event_seats with it.
+func HeldAtStartSQL(where string) string {
 	return `starts AS (
-  SELECT e.team, e.event_id, e.event_name, e.event_date + CAST(e.event_time AS TIME) AS start_wall
-  FROM archtics.event AS e
-  WHERE (e.team, e.event_id) IN (SELECT (team, event_id) FROM ` + events + `)
+  SELECT team, event_id, event_name, event_date + CAST(event_time AS TIME) AS start_wall
+  FROM archtics.event
+  WHERE ` + where + `
 ),
 held AS (
   SELECT h.team, h.event_id, h.section_name, h.row_name, h.seat_num, arg_max(h.acct_id, h.held_from) AS acct_id
-  FROM archtics.ticket_holder AS h
+  FROM (SELECT * FROM archtics.ticket_holder WHERE ` + where + `) AS h
   JOIN starts AS st ON st.team = h.team AND st.event_id = h.event_id
     AND h.held_from <= st.start_wall AND (h.held_until IS NULL OR st.start_wall < h.held_until)
   WHERE h.acct_id IS NOT NULL

@@ -220,7 +220,11 @@ func Refresh(ctx context.Context, w *pipeline.Warehouse, team, cacheDir string, 
 	}
 	rep.Commit = c
 	if !c.Existing {
-		rep.FilesOut = len(c.Adds)
+		for _, a := range c.Adds {
+			if a.Table == enriched.FullName() {
+				rep.FilesOut++
+			}
+		}
 	}
 	return rep, nil
 }

@@ -155,43 +155,64 @@ WHERE team = $1 AND event_id IN (`+strings.Join(ids, ", ")+`)`, team); err != ni
 			return nil, 0, fmt.Errorf("the reconciled events' starts: %w", err)
 		}
 	}
-	// The standard attendance's entries, read only when an event needs
-	// them: archtics.attendance's current state costs a pass over every
-	// version of every scan.
-	std := `SELECT CAST(NULL AS VARCHAR) AS team, CAST(NULL AS INTEGER) AS event_id, CAST(NULL AS VARCHAR) AS section_name,
-    CAST(NULL AS VARCHAR) AS row_name, CAST(NULL AS INTEGER) AS seat_num WHERE false`
-	if len(p.standard) > 0 {
-		std = `SELECT DISTINCT a.team, a.event_id, a.section_name, a.row_name, a.seat_num
-  FROM archtics.attendance AS a
-  WHERE a.team = $1 AND a.event_id IN (SELECT event_id FROM seat_events WHERE standard)
-    AND a.result_code = '0' AND a.scan_type IN ('S', 'M') AND a.seat_num IS NOT NULL`
+	ids := make([]string, len(p.derive))
+	var stdIDs []string
+	for i, id := range p.derive {
+		ids[i] = strconv.Itoa(int(id))
+		if _, ok := p.standard[id]; ok {
+			stdIDs = append(stdIDs, ids[i])
+		}
 	}
-	q := `CREATE OR REPLACE TEMP TABLE new_seats AS
-WITH ` + schemas.HeldAtStartSQL("seat_events") + `,
-names AS (
-  ` + schemas.PrimaryNamesSQL("c.team = $1 AND c.acct_id IN (SELECT acct_id FROM held)") + `
-),
-std AS (
-  ` + std + `
-)
-SELECT h.event_id, st.event_name, se.event_start, st.start_wall AS event_time, h.section_name, h.row_name, h.seat_num,
+	list := strings.Join(ids, ", ")
+	// One step at a time, each into a temporary table: a single query
+	// holds every join's hash table at once. The events are constants,
+	// which DuckDB pushes into the views' scans.
+	steps := []struct{ what, sql string }{
+		{"the seats held at the starts", `CREATE OR REPLACE TEMP TABLE seat_held AS
+WITH ` + schemas.HeldAtStartSQL("team = $1 AND event_id IN ("+list+")") + `
+SELECT h.*, st.event_name, st.start_wall FROM held AS h JOIN starts AS st ON st.team = h.team AND st.event_id = h.event_id`},
+		{"the holders' names", `CREATE OR REPLACE TEMP TABLE seat_names AS
+` + schemas.PrimaryNamesSQL("c.team = $1 AND c.acct_id IN (SELECT acct_id FROM seat_held)")},
+		// The standard attendance's entries, read only when an event
+		// needs them: archtics.attendance's current state costs a pass
+		// over every version of its events' scans.
+		{"the standard attendance's entries", `CREATE OR REPLACE TEMP TABLE seat_std AS
+SELECT DISTINCT a.team, a.event_id, a.section_name, a.row_name, a.seat_num
+FROM archtics.attendance AS a
+WHERE a.team = $1 AND a.event_id IN (` + strings.Join(append(stdIDs, "NULL"), ", ") + `)
+  AND a.result_code = '0' AND a.scan_type IN ('S', 'M') AND a.seat_num IS NOT NULL`},
+		{"the seats", `CREATE OR REPLACE TEMP TABLE new_seats AS
+SELECT h.event_id, h.event_name, se.event_start, h.start_wall AS event_time, h.section_name, h.row_name, h.seat_num,
   h.acct_id, n.name_first, n.name_last, n.email_addr,
   CASE WHEN se.standard THEN std.event_id IS NOT NULL END AS standard_entry,
-  CASE WHEN se.standard THEN CAST($2 AS TIMESTAMPTZ) END AS standard_as_of
-FROM held AS h
-JOIN starts AS st ON st.team = h.team AND st.event_id = h.event_id
+  CASE WHEN se.standard THEN TIMESTAMPTZ '` + cloneWatermark.UTC().Format("2006-01-02 15:04:05.999999Z07:00") + `' END AS standard_as_of
+FROM seat_held AS h
 JOIN seat_events AS se ON se.team = h.team AND se.event_id = h.event_id
-LEFT JOIN names AS n ON n.team = h.team AND n.acct_id = h.acct_id
-LEFT JOIN std ON std.team = h.team AND std.event_id = h.event_id AND std.section_name IS NOT DISTINCT FROM h.section_name
-  AND std.row_name IS NOT DISTINCT FROM h.row_name AND std.seat_num = h.seat_num`
-	if _, err := conn.ExecContext(ctx, q, team, cloneWatermark.UTC()); err != nil {
-		return nil, 0, fmt.Errorf("the seats held at the starts: %w", err)
+LEFT JOIN seat_names AS n ON n.team = h.team AND n.acct_id = h.acct_id
+LEFT JOIN seat_std AS std ON std.team = h.team AND std.event_id = h.event_id AND std.section_name IS NOT DISTINCT FROM h.section_name
+  AND std.row_name IS NOT DISTINCT FROM h.row_name AND std.seat_num = h.seat_num`},
+	}
+	for _, st := range steps {
+		var args []any
+		if strings.Contains(st.sql, "$1") {
+			args = append(args, team)
+		}
+		if len(stdIDs) == 0 && strings.Contains(st.sql, "archtics.attendance") {
+			st.sql = `CREATE OR REPLACE TEMP TABLE seat_std (team VARCHAR, event_id INTEGER, section_name VARCHAR, row_name VARCHAR, seat_num INTEGER)`
+			args = nil
+		}
+		if _, err := conn.ExecContext(ctx, st.sql, args...); err != nil {
+			return nil, 0, fmt.Errorf("%s of %d events: %w", st.what, len(ids), err)
+		}
+	}
+	if _, err := conn.ExecContext(ctx, `DROP TABLE seat_held; DROP TABLE seat_names; DROP TABLE seat_std`); err != nil {
+		return nil, 0, err
 	}
 	var rows int64
 	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM new_seats`).Scan(&rows); err != nil {
 		return nil, 0, err
 	}
-	stored := `(SELECT ` + seatColumns + ` FROM archtics_rtx.event_seats WHERE team = $1 AND event_id IN (SELECT event_id FROM seat_events))`
+	stored := `(SELECT ` + seatColumns + ` FROM archtics_rtx.event_seats WHERE team = $1 AND event_id IN (` + list + `))`
 	var changed []int32
 	err = scanRows(ctx, conn, `SELECT DISTINCT event_id FROM (
   (SELECT `+seatColumns+` FROM new_seats EXCEPT SELECT * FROM `+stored+`)
