@@ -1,0 +1,402 @@
+package web
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"time"
+
+	"archtics/pipeline/views"
+	"archtics/stages/realtime"
+)
+
+// The page's queries. Each is fixed text with bound parameters: nothing
+// the browser sends becomes SQL, and the team and event id a URL names are
+// checked against the snapshot before any query runs.
+
+const (
+	// storedEventsSQL is every event with stored realtime scans of a team,
+	// with its scanned and sold seats and whether it is reconciled.
+	storedEventsSQL = `WITH ev AS (
+  SELECT event_id, any_value(archtics_event_name) AS name, any_value(event_start) AS event_start,
+    any_value(event_time) AS event_time
+  FROM archtics_rtx.attendance_enriched WHERE team = $1 GROUP BY event_id
+),
+arr AS (
+  SELECT event_id, max(seats_scanned) AS scanned, max(sold_seats) AS sold
+  FROM archtics.arrivals WHERE team = $1 GROUP BY event_id
+),
+rec AS (SELECT DISTINCT event_id FROM archtics.reconcile_v WHERE team = $1)
+SELECT ev.event_id, ev.name, ev.event_start, ev.event_time, coalesce(arr.scanned, 0), coalesce(arr.sold, 0),
+  rec.event_id IS NOT NULL
+FROM ev LEFT JOIN arr USING (event_id) LEFT JOIN rec USING (event_id)
+ORDER BY ev.event_start, ev.event_id`
+
+	// eventCategorySQL is an event's long name and categories from the clone.
+	eventCategorySQL = `SELECT coalesce(event_name_long, ''), coalesce(major_category, ''), coalesce(minor_category, '')
+FROM archtics.event WHERE team = $1 AND event_id = $2`
+
+	// previousSQL is the team's latest event before $3 (an instant) of the
+	// same categories with stored scans: the comparable event drawn beside.
+	previousSQL = `WITH stored AS (
+  SELECT event_id, any_value(archtics_event_name) AS name, any_value(event_start) AS event_start,
+    any_value(event_time) AS event_time
+  FROM archtics_rtx.attendance_enriched WHERE team = $1 GROUP BY event_id
+)
+SELECT s.event_id, s.name, s.event_start, s.event_time
+FROM stored AS s JOIN archtics.event AS e ON e.team = $1 AND e.event_id = s.event_id
+WHERE coalesce(e.major_category, '') = $2 AND coalesce(e.minor_category, '') = $3 AND s.event_start < $4
+ORDER BY s.event_start DESC LIMIT 1`
+
+	// arrivalsSQL is an event's scans per gate and three-minute bucket.
+	arrivalsSQL = `SELECT coalesce(gate, '(none)'), minutes_to_start, scans, first_entries
+FROM archtics.arrivals WHERE team = $1 AND event_id = $2 ORDER BY minutes_to_start, gate`
+
+	// shareSQL is the cumulative share of sold seats scanned per bucket.
+	shareSQL = `SELECT minutes_to_start, max(seats_scanned), max(sold_seats)
+FROM archtics.arrivals WHERE team = $1 AND event_id = $2 GROUP BY minutes_to_start ORDER BY minutes_to_start`
+
+	// newestScansSQL is an event's newest scans with their holders.
+	newestScansSQL = `SELECT ticket_scan_time, coalesce(gate, ''), coalesce(section_name, ''), coalesce(row_name, ''),
+  seat_num, acct_id, coalesce(name_first, ''), coalesce(name_last, '')
+FROM archtics_rtx.attendance_enriched WHERE team = $1 AND event_id = $2
+ORDER BY scan_at DESC, attendance_seq_id DESC LIMIT $3`
+
+	// noShowsSQL is an event's no-shows (archtics.no_shows).
+	noShowsSQL = `SELECT coalesce(section_name, ''), coalesce(row_name, ''), seat_num, acct_id,
+  coalesce(name_first, ''), coalesce(name_last, ''), coalesce(email_addr, '')
+FROM archtics.no_shows WHERE team = $1 AND event_id = $2
+ORDER BY section_name, row_name, seat_num`
+
+	// reconcileSQL is an event's reconciliation (archtics.reconcile_v).
+	reconcileSQL = `SELECT final_scans, delivered, coalesce(delivered_share, 0), missed, extra,
+  coalesce(late_p50_min, 0), coalesce(late_p90_min, 0), coalesce(late_max_min, 0),
+  late_over_3m, late_over_15m, late_over_60m
+FROM archtics.reconcile_v WHERE team = $1 AND event_id = $2`
+)
+
+// queryTables are the tables the queries read, with what their views
+// depend on: the snapshot's DuckDB has views over these only.
+var queryTables = views.TablesReadBy(storedEventsSQL + ";\n" + eventCategorySQL + ";\n" + previousSQL + ";\n" +
+	arrivalsSQL + ";\n" + newestScansSQL + ";\n" + noShowsSQL + ";\n" + reconcileSQL)
+
+// Event states on the pages.
+const (
+	StateNotOpen    = "window not open"
+	StateOpen       = "open"
+	StateClosed     = "closed"
+	StateReconciled = "reconciled"
+)
+
+// Event is one realtime event of a team.
+type Event struct {
+	Team      string
+	ID        int32
+	Name      string    // the Archtics event code
+	Start     time.Time // an instant
+	StartWall time.Time // the start as the preferred zone's wall clock (as the views show it)
+	Scanned   int64
+	Sold      int64
+	Stored    bool // has stored scans
+	Reconcile bool // archtics.reconcile_v has it
+	State     string
+}
+
+// Share is Scanned / Sold, 0 when nothing is sold.
+func (e Event) Share() float64 {
+	if e.Sold == 0 {
+		return 0
+	}
+	return float64(e.Scanned) / float64(e.Sold)
+}
+
+// state is the event's state at ref, the team's latest tick.
+func state(start, ref time.Time, reconciled bool) string {
+	switch {
+	case reconciled:
+		return StateReconciled
+	case ref.Before(start.Add(-realtime.WindowBefore)):
+		return StateNotOpen
+	case !ref.After(start.Add(realtime.WindowAfter)):
+		return StateOpen
+	default:
+		return StateClosed
+	}
+}
+
+// storedEvents lists the team's events with stored scans.
+func storedEvents(ctx context.Context, db *sql.DB, t *Team) ([]Event, error) {
+	rows, err := db.QueryContext(ctx, storedEventsSQL, t.Name)
+	if err != nil {
+		return nil, fmt.Errorf("events of %s: %w", t.Name, err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		e := Event{Team: t.Name, Stored: true}
+		if err := rows.Scan(&e.ID, &e.Name, &e.Start, &e.StartWall, &e.Scanned, &e.Sold, &e.Reconcile); err != nil {
+			return nil, fmt.Errorf("events of %s: %w", t.Name, err)
+		}
+		e.State = state(e.Start, t.Ref, e.Reconcile)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// todays keeps the events of the team's day at ref (its local day in the
+// team's zone): those whose window overlaps the day, and those whose
+// window closed within the last twelve hours (a night game's).
+func todays(events []Event, ref time.Time, loc *time.Location) []Event {
+	l := ref.In(loc)
+	dayStart := time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc)
+	dayEnd := dayStart.AddDate(0, 0, 1)
+	from := dayStart
+	if h := ref.Add(-12 * time.Hour); h.Before(from) {
+		from = h
+	}
+	var out []Event
+	for _, e := range events {
+		if e.Start.Add(-realtime.WindowBefore).Before(dayEnd) && !e.Start.Add(realtime.WindowAfter).Before(from) {
+			out = append(out, e)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Start.Equal(out[j].Start) {
+			return out[i].Start.Before(out[j].Start)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// GateBucket is one gate's scans in one three-minute bucket.
+type GateBucket struct {
+	Gate         string
+	Minutes      int // minutes_to_start of the bucket's start
+	Scans        int64
+	FirstEntries int64
+}
+
+// SharePoint is the cumulative share scanned at the end of a bucket.
+type SharePoint struct {
+	Minutes int
+	Seats   int64
+	Sold    int64
+}
+
+// Share is Seats / Sold (0 when nothing is sold).
+func (p SharePoint) Share() float64 {
+	if p.Sold == 0 {
+		return 0
+	}
+	return float64(p.Seats) / float64(p.Sold)
+}
+
+// Scan is one stored scan with its holder.
+type Scan struct {
+	At                  time.Time // the preferred zone's wall clock
+	Gate, Section, Row  string
+	Seat                sql.NullInt32
+	Acct                sql.NullInt32
+	NameFirst, NameLast string
+}
+
+// NoShow is a sold seat no stored scan names, with its holder.
+type NoShow struct {
+	Section, Row        string
+	Seat                int32
+	Acct                sql.NullInt32
+	NameFirst, NameLast string
+	Email               string
+}
+
+// Reconcile is an event's line of archtics.reconcile_v.
+type Reconcile struct {
+	Final, Delivered          int64
+	DeliveredShare            float64
+	Missed, Extra             int64
+	LateP50, LateP90, LateMax float64
+	Over3m, Over15m, Over60m  int64
+}
+
+// EventPage is everything the event page shows.
+type EventPage struct {
+	Event
+	LongName, Major, Minor string
+	Arrivals               []GateBucket
+	ShareCurve             []SharePoint
+	Previous               *Event
+	PreviousCurve          []SharePoint
+	Newest                 []Scan
+	NoShows                []NoShow
+	Reconciliation         *Reconcile
+}
+
+// newestScans is how many of the newest scans the page lists.
+const newestScans = 25
+
+// eventPage reads the event page's data; ok is false for an event with
+// no stored scans.
+func eventPage(ctx context.Context, db *sql.DB, t *Team, id int32) (*EventPage, bool, error) {
+	events, err := storedEvents(ctx, db, t)
+	if err != nil {
+		return nil, false, err
+	}
+	var p EventPage
+	found := false
+	for _, e := range events {
+		if e.ID == id {
+			p.Event, found = e, true
+		}
+	}
+	if !found {
+		return nil, false, nil
+	}
+	wrap := func(what string, err error) error { return fmt.Errorf("event %d of %s: %s: %w", id, t.Name, what, err) }
+	err = db.QueryRowContext(ctx, eventCategorySQL, t.Name, id).Scan(&p.LongName, &p.Major, &p.Minor)
+	if err != nil && err != sql.ErrNoRows {
+		return nil, false, wrap("archtics.event", err)
+	}
+	if p.Arrivals, err = gateBuckets(ctx, db, t.Name, id); err != nil {
+		return nil, false, wrap("arrivals", err)
+	}
+	if p.ShareCurve, err = shareCurve(ctx, db, t.Name, id); err != nil {
+		return nil, false, wrap("share scanned", err)
+	}
+	var prev Event
+	err = db.QueryRowContext(ctx, previousSQL, t.Name, p.Major, p.Minor, p.Start).Scan(&prev.ID, &prev.Name, &prev.Start, &prev.StartWall)
+	switch {
+	case err == sql.ErrNoRows:
+	case err != nil:
+		return nil, false, wrap("the previous comparable event", err)
+	default:
+		prev.Team = t.Name
+		p.Previous = &prev
+		if p.PreviousCurve, err = shareCurve(ctx, db, t.Name, prev.ID); err != nil {
+			return nil, false, wrap("the previous event's share", err)
+		}
+	}
+	if p.Newest, err = newest(ctx, db, t.Name, id); err != nil {
+		return nil, false, wrap("newest scans", err)
+	}
+	if p.State == StateClosed || p.State == StateReconciled {
+		if p.NoShows, err = noShows(ctx, db, t.Name, id); err != nil {
+			return nil, false, wrap("archtics.no_shows", err)
+		}
+	}
+	if p.Reconcile {
+		var r Reconcile
+		err := db.QueryRowContext(ctx, reconcileSQL, t.Name, id).Scan(&r.Final, &r.Delivered, &r.DeliveredShare, &r.Missed, &r.Extra,
+			&r.LateP50, &r.LateP90, &r.LateMax, &r.Over3m, &r.Over15m, &r.Over60m)
+		if err != nil && err != sql.ErrNoRows {
+			return nil, false, wrap("archtics.reconcile_v", err)
+		}
+		if err == nil {
+			p.Reconciliation = &r
+		}
+	}
+	return &p, true, nil
+}
+
+func gateBuckets(ctx context.Context, db *sql.DB, team string, id int32) ([]GateBucket, error) {
+	rows, err := db.QueryContext(ctx, arrivalsSQL, team, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []GateBucket
+	for rows.Next() {
+		var b GateBucket
+		var m int64
+		if err := rows.Scan(&b.Gate, &m, &b.Scans, &b.FirstEntries); err != nil {
+			return nil, err
+		}
+		b.Minutes = int(m)
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+func shareCurve(ctx context.Context, db *sql.DB, team string, id int32) ([]SharePoint, error) {
+	rows, err := db.QueryContext(ctx, shareSQL, team, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []SharePoint
+	for rows.Next() {
+		var p SharePoint
+		var m int64
+		if err := rows.Scan(&m, &p.Seats, &p.Sold); err != nil {
+			return nil, err
+		}
+		p.Minutes = int(m)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+func newest(ctx context.Context, db *sql.DB, team string, id int32) ([]Scan, error) {
+	rows, err := db.QueryContext(ctx, newestScansSQL, team, id, newestScans)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Scan
+	for rows.Next() {
+		var s Scan
+		if err := rows.Scan(&s.At, &s.Gate, &s.Section, &s.Row, &s.Seat, &s.Acct, &s.NameFirst, &s.NameLast); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+func noShows(ctx context.Context, db *sql.DB, team string, id int32) ([]NoShow, error) {
+	rows, err := db.QueryContext(ctx, noShowsSQL, team, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []NoShow
+	for rows.Next() {
+		var n NoShow
+		if err := rows.Scan(&n.Section, &n.Row, &n.Seat, &n.Acct, &n.NameFirst, &n.NameLast, &n.Email); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// selected adds the events the team's criteria select at its latest tick
+// whose window has not opened (they have no stored scans yet).
+func selected(ctx context.Context, s *snapshot, t *Team, events []Event) []Event {
+	events = append([]Event(nil), events...)
+	have := map[int32]bool{}
+	for _, e := range events {
+		have[e.ID] = true
+	}
+	sel, err := realtime.SelectEvents(ctx, s.w, t.Name, t.Ref, realtime.SelectOptions{CacheDir: s.cacheDir, Logger: s.logger})
+	if err != nil {
+		// No criteria, or criteria that fail: the stored events still show.
+		s.logger.Debug("serve: no selection for the day's list", "team", t.Name, "err", err)
+		return events
+	}
+	for _, e := range sel {
+		if have[e.EventID] {
+			continue
+		}
+		out := Event{Team: t.Name, ID: e.EventID, Name: e.Name, Start: e.Start, StartWall: wall(e.Start.In(t.Loc))}
+		out.State = state(out.Start, t.Ref, false)
+		events = append(events, out)
+	}
+	return events
+}
+
+// wall is t's wall clock as a zone-less time (how DuckDB hands TIMESTAMP back).
+func wall(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
+}
