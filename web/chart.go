@@ -76,12 +76,13 @@ func xAxis(b *strings.Builder, lo, hi int, x func(float64) float64) {
 	fmt.Fprintf(b, `<text x="%d" y="%d" text-anchor="middle" %s>minutes to the start</text>`, padL+plotW/2, chartH-4, textStyle)
 }
 
-// yAxis draws a value axis from 0 to max with five ticks, labelled by f.
+// yAxis draws a value axis from 0 to max (1, 2 or 5 times a power of
+// ten, so fifths are round numbers) with a line every fifth, labelled by f.
 func yAxis(b *strings.Builder, max float64, f func(float64) string) {
 	fmt.Fprintf(b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#222"/>`, padL, padT, padL, padT+plotH)
-	for i := 0; i <= 4; i++ {
-		v := max * float64(i) / 4
-		y := float64(padT+plotH) - float64(plotH)*float64(i)/4
+	for i := 0; i <= 5; i++ {
+		v := max * float64(i) / 5
+		y := float64(padT+plotH) - float64(plotH)*float64(i)/5
 		fmt.Fprintf(b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ddd"/>`, padL, y, padL+plotW, y)
 		fmt.Fprintf(b, `<text x="%d" y="%.1f" text-anchor="end" %s>%s</text>`, padL-4, y+4, textStyle, f(v))
 	}
@@ -136,7 +137,7 @@ func stackedChart(id, title, desc string, buckets []GateBucket, value func(GateB
 	}
 	span := float64(hi - lo)
 	x := func(m float64) float64 { return float64(padL) + (m-float64(lo))/span*float64(plotW) }
-	yAxis(&b, ymax, func(v float64) string { return fmt.Sprintf("%.0f", v) })
+	yAxis(&b, ymax, func(v float64) string { return fmt.Sprintf("%g", v) })
 	barW := math.Max(float64(plotW)*3/span-0.5, 0.8)
 	stack := map[int]float64{}
 	for _, bk := range buckets {

@@ -9,12 +9,12 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -309,10 +309,15 @@ func (s *Server) noShowsCSV(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, page string, data any) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if err := pages.ExecuteTemplate(w, page, data); err != nil && !errors.Is(r.Context().Err(), context.Canceled) {
-		s.log.Warn("serve: render", "page", page, "err", err)
+	// Rendered whole before a byte is sent: a template that fails midway
+	// answers 500, not half a page.
+	var b bytes.Buffer
+	if err := pages.ExecuteTemplate(&b, page, data); err != nil {
+		s.fail(w, fmt.Errorf("render %s: %w", page, err))
+		return
 	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Write(b.Bytes())
 }
 
 func (s *Server) fail(w http.ResponseWriter, err error) {

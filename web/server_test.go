@@ -101,6 +101,9 @@ func TestHandlersSafety(t *testing.T) {
 			if body := rec.Body.String(); strings.Contains(body, "Error:") || strings.Contains(body, token) {
 				t.Errorf("the answer shows a database error or the token: %s", body)
 			}
+			if tc.want == http.StatusOK && strings.HasPrefix(h.Get("Content-Type"), "text/html") && !strings.HasSuffix(strings.TrimSpace(rec.Body.String()), "</html>") {
+				t.Errorf("GET %s: the page is cut short", tc.target)
+			}
 			if tc.want == http.StatusSeeOther {
 				loc := h.Get("Location")
 				if strings.Contains(loc, token) || loc != evPath {

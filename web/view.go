@@ -1,6 +1,7 @@
 package web
 
 import (
+	"database/sql"
 	"encoding/csv"
 	"fmt"
 	"html/template"
@@ -20,14 +21,11 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"reportEvent": func(p *page, e *eventView) *page {
 		return &page{Title: p.Title, Static: true, Event: e}
 	},
-	"seat": func(n interface {
-		Value() (any, error)
-	}) string {
-		v, _ := n.Value()
-		if v == nil {
+	"seat": func(n sql.NullInt32) string {
+		if !n.Valid {
 			return "staff"
 		}
-		return fmt.Sprint(v)
+		return fmt.Sprint(n.Int32)
 	},
 }).ParseFS(files, "templates/*.html"))
 
