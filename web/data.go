@@ -49,13 +49,10 @@ FROM stored AS s JOIN archtics.event AS e ON e.team = $1 AND e.event_id = s.even
 WHERE coalesce(e.major_category, '') = $2 AND coalesce(e.minor_category, '') = $3 AND s.event_start < $4
 ORDER BY s.event_start DESC LIMIT 1`
 
-	// arrivalsSQL is an event's scans per gate and three-minute bucket.
-	arrivalsSQL = `SELECT coalesce(gate, '(none)'), minutes_to_start, scans, first_entries
+	// arrivalsSQL is an event's scans per gate and three-minute bucket,
+	// with the seats scanned by the bucket's end (the share curve).
+	arrivalsSQL = `SELECT coalesce(gate, '(none)'), minutes_to_start, scans, first_entries, seats_scanned, sold_seats
 FROM archtics.arrivals WHERE team = $1 AND event_id = $2 ORDER BY minutes_to_start, gate`
-
-	// shareSQL is the cumulative share of sold seats scanned per bucket.
-	shareSQL = `SELECT minutes_to_start, max(seats_scanned), max(sold_seats)
-FROM archtics.arrivals WHERE team = $1 AND event_id = $2 GROUP BY minutes_to_start ORDER BY minutes_to_start`
 
 	// newestScansSQL is an event's newest scans with their holders.
 	newestScansSQL = `SELECT ticket_scan_time, coalesce(gate, ''), coalesce(section_name, ''), coalesce(row_name, ''),
@@ -236,16 +233,12 @@ type EventPage struct {
 // newestScans is how many of the newest scans the page lists.
 const newestScans = 25
 
-// eventPage reads the event page's data; ok is false for an event with
-// no stored scans.
+// eventPage reads the event page's data (t.Stored says which events have
+// stored scans); ok is false for an event without.
 func eventPage(ctx context.Context, db *sql.DB, t *Team, id int32) (*EventPage, bool, error) {
-	events, err := storedEvents(ctx, db, t)
-	if err != nil {
-		return nil, false, err
-	}
 	var p EventPage
 	found := false
-	for _, e := range events {
+	for _, e := range t.Stored {
 		if e.ID == id {
 			p.Event, found = e, true
 		}
@@ -254,15 +247,12 @@ func eventPage(ctx context.Context, db *sql.DB, t *Team, id int32) (*EventPage, 
 		return nil, false, nil
 	}
 	wrap := func(what string, err error) error { return fmt.Errorf("event %d of %s: %s: %w", id, t.Name, what, err) }
-	err = db.QueryRowContext(ctx, eventCategorySQL, t.Name, id).Scan(&p.LongName, &p.Major, &p.Minor)
+	err := db.QueryRowContext(ctx, eventCategorySQL, t.Name, id).Scan(&p.LongName, &p.Major, &p.Minor)
 	if err != nil && err != sql.ErrNoRows {
 		return nil, false, wrap("archtics.event", err)
 	}
-	if p.Arrivals, err = gateBuckets(ctx, db, t.Name, id); err != nil {
+	if p.Arrivals, p.ShareCurve, err = gateBuckets(ctx, db, t.Name, id); err != nil {
 		return nil, false, wrap("arrivals", err)
-	}
-	if p.ShareCurve, err = shareCurve(ctx, db, t.Name, id); err != nil {
-		return nil, false, wrap("share scanned", err)
 	}
 	var prev Event
 	err = db.QueryRowContext(ctx, previousSQL, t.Name, p.Major, p.Minor, p.Start).Scan(&prev.ID, &prev.Name, &prev.Start, &prev.StartWall)
@@ -273,7 +263,7 @@ func eventPage(ctx context.Context, db *sql.DB, t *Team, id int32) (*EventPage, 
 	default:
 		prev.Team = t.Name
 		p.Previous = &prev
-		if p.PreviousCurve, err = shareCurve(ctx, db, t.Name, prev.ID); err != nil {
+		if _, p.PreviousCurve, err = gateBuckets(ctx, db, t.Name, prev.ID); err != nil {
 			return nil, false, wrap("the previous event's share", err)
 		}
 	}
@@ -299,42 +289,32 @@ func eventPage(ctx context.Context, db *sql.DB, t *Team, id int32) (*EventPage, 
 	return &p, true, nil
 }
 
-func gateBuckets(ctx context.Context, db *sql.DB, team string, id int32) ([]GateBucket, error) {
+// gateBuckets reads an event's arrivals: per gate and bucket, and the
+// share curve (one point per bucket).
+func gateBuckets(ctx context.Context, db *sql.DB, team string, id int32) ([]GateBucket, []SharePoint, error) {
 	rows, err := db.QueryContext(ctx, arrivalsSQL, team, id)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer rows.Close()
 	var out []GateBucket
+	var curve []SharePoint
 	for rows.Next() {
 		var b GateBucket
 		var m int64
-		if err := rows.Scan(&b.Gate, &m, &b.Scans, &b.FirstEntries); err != nil {
-			return nil, err
+		var sp SharePoint
+		if err := rows.Scan(&b.Gate, &m, &b.Scans, &b.FirstEntries, &sp.Seats, &sp.Sold); err != nil {
+			return nil, nil, err
 		}
-		b.Minutes = int(m)
+		b.Minutes, sp.Minutes = int(m), int(m)
 		out = append(out, b)
-	}
-	return out, rows.Err()
-}
-
-func shareCurve(ctx context.Context, db *sql.DB, team string, id int32) ([]SharePoint, error) {
-	rows, err := db.QueryContext(ctx, shareSQL, team, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []SharePoint
-	for rows.Next() {
-		var p SharePoint
-		var m int64
-		if err := rows.Scan(&m, &p.Seats, &p.Sold); err != nil {
-			return nil, err
+		// Rows come by bucket: every gate's row of a bucket has the same
+		// seats scanned by its end.
+		if n := len(curve); n == 0 || curve[n-1].Minutes != sp.Minutes {
+			curve = append(curve, sp)
 		}
-		p.Minutes = int(m)
-		out = append(out, p)
 	}
-	return out, rows.Err()
+	return out, curve, rows.Err()
 }
 
 func newest(ctx context.Context, db *sql.DB, team string, id int32) ([]Scan, error) {

@@ -35,7 +35,7 @@ func WriteReport(ctx context.Context, w *pipeline.Warehouse, cacheDir, out strin
 			if !e.Stored {
 				continue
 			}
-			ep, ok, err := eventPage(ctx, s.cur.db.DB, t, e.ID)
+			ep, ok, err := s.cur.eventPage(ctx, t, e.ID)
 			if err != nil {
 				return fmt.Errorf("report %s: %w", out, err)
 			}

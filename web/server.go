@@ -273,7 +273,7 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	p, ok, err := eventPage(r.Context(), snap.db.DB, t, id)
+	p, ok, err := snap.eventPage(r.Context(), t, id)
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -296,10 +296,18 @@ func (s *Server) noShowsCSV(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	ns, err := noShows(r.Context(), snap.db.DB, t.Name, id)
+	p, _, err := snap.eventPage(r.Context(), t, id)
 	if err != nil {
 		s.fail(w, err)
 		return
+	}
+	ns := p.NoShows
+	if p.State != StateClosed && p.State != StateReconciled {
+		// The window is open: the page lists none yet, the view may.
+		if ns, err = noShows(r.Context(), snap.db.DB, t.Name, id); err != nil {
+			s.fail(w, err)
+			return
+		}
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="no-shows-%s-%d.csv"`, t.Name, id))

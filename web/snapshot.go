@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"archtics/pipeline"
@@ -42,6 +43,30 @@ type snapshot struct {
 	w        *pipeline.Warehouse
 	cacheDir string
 	logger   *slog.Logger
+
+	// pages holds the event pages' data read in this state: nothing
+	// changes until the next commit, when a new snapshot replaces it.
+	pagesMu sync.Mutex
+	pages   map[string]*EventPage
+}
+
+// eventPage is the event's page data, read once per snapshot.
+func (s *snapshot) eventPage(ctx context.Context, t *Team, id int32) (*EventPage, bool, error) {
+	s.pagesMu.Lock()
+	defer s.pagesMu.Unlock()
+	key := t.Name + "/" + strconv.Itoa(int(id))
+	if p, ok := s.pages[key]; ok {
+		return p, true, nil
+	}
+	p, ok, err := eventPage(ctx, s.db.DB, t, id)
+	if err != nil || !ok {
+		return nil, ok, err
+	}
+	if s.pages == nil {
+		s.pages = map[string]*EventPage{}
+	}
+	s.pages[key] = p
+	return p, true, nil
 }
 
 func (s *snapshot) team(name string) *Team {
@@ -130,6 +155,19 @@ func openSnapshot(ctx context.Context, w *pipeline.Warehouse, cacheDir string, l
 		}
 		t.Today = todays(selected(ctx, s, t, t.Stored), t.Ref, t.Loc)
 		s.teams = append(s.teams, t)
+	}
+	// Read the day's event pages before the snapshot goes live, so the
+	// pages open on game day refresh from memory after each tick.
+	for _, t := range s.teams {
+		for _, e := range t.Today {
+			if !e.Stored {
+				continue
+			}
+			if _, _, err := s.eventPage(ctx, t, e.ID); err != nil {
+				s.close()
+				return nil, err
+			}
+		}
 	}
 	sort.Slice(s.teams, func(i, j int) bool { return s.teams[i].Name < s.teams[j].Name })
 	return s, nil
