@@ -228,6 +228,15 @@ type EventPage struct {
 	Newest                 []Scan
 	NoShows                []NoShow
 	Reconciliation         *Reconcile
+	// Took is how long each of the page's queries took (logged at debug
+	// level: which views a slow page waits for).
+	Took []QueryTime
+}
+
+// QueryTime is one query's time.
+type QueryTime struct {
+	Query string
+	Took  time.Duration
 }
 
 // newestScans is how many of the newest scans the page lists.
@@ -247,13 +256,21 @@ func eventPage(ctx context.Context, db *sql.DB, t *Team, id int32) (*EventPage, 
 		return nil, false, nil
 	}
 	wrap := func(what string, err error) error { return fmt.Errorf("event %d of %s: %s: %w", id, t.Name, what, err) }
+	last := time.Now()
+	mark := func(what string) {
+		now := time.Now()
+		p.Took = append(p.Took, QueryTime{what, now.Sub(last)})
+		last = now
+	}
 	err := db.QueryRowContext(ctx, eventCategorySQL, t.Name, id).Scan(&p.LongName, &p.Major, &p.Minor)
 	if err != nil && err != sql.ErrNoRows {
 		return nil, false, wrap("archtics.event", err)
 	}
+	mark("event")
 	if p.Arrivals, p.ShareCurve, err = gateBuckets(ctx, db, t.Name, id); err != nil {
 		return nil, false, wrap("arrivals", err)
 	}
+	mark("arrivals")
 	var prev Event
 	err = db.QueryRowContext(ctx, previousSQL, t.Name, p.Major, p.Minor, p.Start).Scan(&prev.ID, &prev.Name, &prev.Start, &prev.StartWall)
 	switch {
@@ -267,13 +284,16 @@ func eventPage(ctx context.Context, db *sql.DB, t *Team, id int32) (*EventPage, 
 			return nil, false, wrap("the previous event's share", err)
 		}
 	}
+	mark("previous")
 	if p.Newest, err = newest(ctx, db, t.Name, id); err != nil {
 		return nil, false, wrap("newest scans", err)
 	}
+	mark("newest")
 	if p.State == StateClosed || p.State == StateReconciled {
 		if p.NoShows, err = noShows(ctx, db, t.Name, id); err != nil {
 			return nil, false, wrap("archtics.no_shows", err)
 		}
+		mark("no_shows")
 	}
 	if p.Reconcile {
 		var r Reconcile
@@ -285,6 +305,9 @@ func eventPage(ctx context.Context, db *sql.DB, t *Team, id int32) (*EventPage, 
 		if err == nil {
 			p.Reconciliation = &r
 		}
+	}
+	if p.Reconcile {
+		mark("reconcile")
 	}
 	return &p, true, nil
 }

@@ -62,6 +62,11 @@ func (s *snapshot) eventPage(ctx context.Context, t *Team, id int32) (*EventPage
 	if err != nil || !ok {
 		return nil, ok, err
 	}
+	attrs := []any{"team", t.Name, "event_id", id}
+	for _, q := range p.Took {
+		attrs = append(attrs, q.Query, q.Took.Round(time.Millisecond).String())
+	}
+	s.logger.Debug("serve: event page read", attrs...)
 	if s.pages == nil {
 		s.pages = map[string]*EventPage{}
 	}
