@@ -282,7 +282,7 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	s.render(w, r, "event", eventData(snap, t, p))
+	s.render(w, r, "event", eventData(t, p, s.cfg.Now()))
 }
 
 func (s *Server) noShowsCSV(w http.ResponseWriter, r *http.Request) {

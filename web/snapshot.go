@@ -161,11 +161,12 @@ func openSnapshot(ctx context.Context, w *pipeline.Warehouse, cacheDir string, l
 		t.Today = todays(selected(ctx, s, t, t.Stored), t.Ref, t.Loc)
 		s.teams = append(s.teams, t)
 	}
-	// Read the day's event pages before the snapshot goes live, so the
-	// pages open on game day refresh from memory after each tick.
+	// Read the pages of the events whose window is open before the
+	// snapshot goes live, so the pages open on game day refresh from
+	// memory after each tick. (Only those: a commit changes no other.)
 	for _, t := range s.teams {
 		for _, e := range t.Today {
-			if !e.Stored {
+			if !e.Stored || e.State != StateOpen {
 				continue
 			}
 			if _, _, err := s.eventPage(ctx, t, e.ID); err != nil {

@@ -92,9 +92,9 @@ type eventView struct {
 	AsOf          *AsOf
 }
 
-func eventData(s *snapshot, t *Team, p *EventPage) *page {
+func eventData(t *Team, p *EventPage, now time.Time) *page {
 	v := newEventView(p, "")
-	v.AsOf = asOf(t, time.Now())
+	v.AsOf = asOf(t, now)
 	return &page{Title: p.Name, AsOf: v.AsOf, Event: v}
 }
 
