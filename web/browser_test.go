@@ -168,6 +168,7 @@ func TestLivePage(t *testing.T) {
 		t.Fatalf("the truth has no scan of event %d by %s: nothing to compare", ev.EventID, t1)
 	}
 	shot(t, ctx, "serve-during.png")
+	checkAccessible(t, ctx)
 
 	// A tick while the page is open: it appears without a reload.
 	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`window.__notReloaded = 1`)); err != nil {
@@ -255,5 +256,49 @@ func waitFor(t *testing.T, ctx context.Context, predicate, what string) {
 	if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](predicate, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(0))); err != nil {
 		page, _ := chromedp.Run(context.WithoutCancel(ctx), chromedp.Evaluate[string](`document.body.innerText`))
 		t.Fatalf("waiting for %s: %v; the page shows:\n%.3000s", what, err, page)
+	}
+}
+
+// checkAccessible checks what the page promises beyond its numbers: each
+// chart is an image with a title and a description screen readers read,
+// every control is reachable by keyboard, and on a phone's width nothing
+// but the tables' own scrollers overflows.
+func checkAccessible(t *testing.T, ctx context.Context) {
+	t.Helper()
+	problems, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
+  const out = [];
+  for (const svg of document.querySelectorAll("svg.chart")) {
+    const ids = (svg.getAttribute("aria-labelledby") || "").split(" ").filter(Boolean);
+    if (svg.getAttribute("role") !== "img" || ids.length < 2 || ids.some(id => !(document.getElementById(id) || {}).textContent)) {
+      out.push("chart " + svg.id + " has no role img with a title and a description");
+    }
+  }
+  for (const el of document.querySelectorAll("a, summary, button")) {
+    if (el.tabIndex < 0) { out.push("not reachable by keyboard: " + el.outerHTML.slice(0, 80)); }
+  }
+  for (const table of document.querySelectorAll("table")) {
+    if (!table.caption || !table.caption.textContent.trim()) { out.push("a table without a caption"); }
+  }
+  return out;
+})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Error(p)
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.CSS("#arrivals-chart"))); err != nil {
+		t.Fatal(err)
+	}
+	wide, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth - window.innerWidth`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wide > 0 {
+		t.Errorf("on a phone's width (390 px) the page is %d px too wide", wide)
+	}
+	if err := chromedp.Do(ctx, chromedp.ResetViewport(), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#arrivals-chart"))); err != nil {
+		t.Fatal(err)
 	}
 }
