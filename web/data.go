@@ -17,20 +17,16 @@ import (
 
 const (
 	// storedEventsSQL is every event with stored realtime scans of a team,
-	// with its scanned and sold seats and whether it is reconciled.
+	// and whether it is reconciled: a cheap list (its counts come from
+	// each event's arrivals, read with its page).
 	storedEventsSQL = `WITH ev AS (
   SELECT event_id, any_value(archtics_event_name) AS name, any_value(event_start) AS event_start,
-    any_value(event_time) AS event_time
+    any_value(event_time) AS event_time, strftime(any_value(event_date), '%Y-%m-%d') AS event_date
   FROM archtics_rtx.attendance_enriched WHERE team = $1 GROUP BY event_id
 ),
-arr AS (
-  SELECT event_id, max(seats_scanned) AS scanned, max(sold_seats) AS sold
-  FROM archtics.arrivals WHERE team = $1 GROUP BY event_id
-),
 rec AS (SELECT DISTINCT event_id FROM archtics.reconcile_v WHERE team = $1)
-SELECT ev.event_id, ev.name, ev.event_start, ev.event_time, coalesce(arr.scanned, 0), coalesce(arr.sold, 0),
-  rec.event_id IS NOT NULL
-FROM ev LEFT JOIN arr USING (event_id) LEFT JOIN rec USING (event_id)
+SELECT ev.event_id, ev.name, ev.event_start, ev.event_time, ev.event_date, rec.event_id IS NOT NULL
+FROM ev LEFT JOIN rec USING (event_id)
 ORDER BY ev.event_start, ev.event_id`
 
 	// eventCategorySQL is an event's long name and categories from the clone.
@@ -41,10 +37,10 @@ FROM archtics.event WHERE team = $1 AND event_id = $2`
 	// same categories with stored scans: the comparable event drawn beside.
 	previousSQL = `WITH stored AS (
   SELECT event_id, any_value(archtics_event_name) AS name, any_value(event_start) AS event_start,
-    any_value(event_time) AS event_time
+    any_value(event_time) AS event_time, strftime(any_value(event_date), '%Y-%m-%d') AS event_date
   FROM archtics_rtx.attendance_enriched WHERE team = $1 GROUP BY event_id
 )
-SELECT s.event_id, s.name, s.event_start, s.event_time
+SELECT s.event_id, s.name, s.event_start, s.event_time, s.event_date
 FROM stored AS s JOIN archtics.event AS e ON e.team = $1 AND e.event_id = s.event_id
 WHERE coalesce(e.major_category, '') = $2 AND coalesce(e.minor_category, '') = $3 AND s.event_start < $4
 ORDER BY s.event_start DESC LIMIT 1`
@@ -93,6 +89,9 @@ type Event struct {
 	Name      string    // the Archtics event code
 	Start     time.Time // an instant
 	StartWall time.Time // the start as the preferred zone's wall clock (as the views show it)
+	Date      string    // event_date, the partition its scans are stored in
+	// Scanned and Sold come from the event's arrivals (its page's data):
+	// the seats scanned by the latest bucket, and the seats sold.
 	Scanned   int64
 	Sold      int64
 	Stored    bool // has stored scans
@@ -132,7 +131,7 @@ func storedEvents(ctx context.Context, db *sql.DB, t *Team) ([]Event, error) {
 	var out []Event
 	for rows.Next() {
 		e := Event{Team: t.Name, Stored: true}
-		if err := rows.Scan(&e.ID, &e.Name, &e.Start, &e.StartWall, &e.Scanned, &e.Sold, &e.Reconcile); err != nil {
+		if err := rows.Scan(&e.ID, &e.Name, &e.Start, &e.StartWall, &e.Date, &e.Reconcile); err != nil {
 			return nil, fmt.Errorf("events of %s: %w", t.Name, err)
 		}
 		e.State = state(e.Start, t.Ref, e.Reconcile)
@@ -270,9 +269,12 @@ func eventPage(ctx context.Context, db *sql.DB, t *Team, id int32) (*EventPage, 
 	if p.Arrivals, p.ShareCurve, err = gateBuckets(ctx, db, t.Name, id); err != nil {
 		return nil, false, wrap("arrivals", err)
 	}
+	if n := len(p.ShareCurve); n > 0 {
+		p.Scanned, p.Sold = p.ShareCurve[n-1].Seats, p.ShareCurve[n-1].Sold
+	}
 	mark("arrivals")
 	var prev Event
-	err = db.QueryRowContext(ctx, previousSQL, t.Name, p.Major, p.Minor, p.Start).Scan(&prev.ID, &prev.Name, &prev.Start, &prev.StartWall)
+	err = db.QueryRowContext(ctx, previousSQL, t.Name, p.Major, p.Minor, p.Start).Scan(&prev.ID, &prev.Name, &prev.Start, &prev.StartWall, &prev.Date)
 	switch {
 	case err == sql.ErrNoRows:
 	case err != nil:

@@ -100,7 +100,10 @@ func (s *Server) Sync(ctx context.Context) error {
 	if same {
 		return nil
 	}
-	next, err := openSnapshot(ctx, s.w, s.cfg.CacheDir, s.log, version, teams)
+	s.mu.RLock()
+	prev := s.cur
+	next, err := openSnapshot(ctx, s.w, s.cfg.CacheDir, s.log, version, teams, prev)
+	s.mu.RUnlock()
 	if err != nil {
 		return err
 	}

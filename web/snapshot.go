@@ -2,8 +2,11 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -44,19 +47,91 @@ type snapshot struct {
 	cacheDir string
 	logger   *slog.Logger
 
-	// pages holds the event pages' data read in this state: nothing
-	// changes until the next commit, when a new snapshot replaces it.
+	// files says which files the views read (see fileIndex).
+	files fileIndex
+	// pages holds the event pages' data, each with what it was read
+	// from: a page carries over to the next snapshot while its event's
+	// files are the same (the commit was another event's tick).
 	pagesMu sync.Mutex
-	pages   map[string]*EventPage
+	pages   map[string]*cachedPage
 }
 
-// eventPage is the event's page data, read once per snapshot.
+// cachedPage is an event page's data and the files it was read from.
+type cachedPage struct {
+	key      string // the event's own files and state (pageKey)
+	prevDate string // the previous comparable event's partition, and its files
+	prevKey  string
+	page     *EventPage
+}
+
+// fileIndex digests the files the views read: those of the clone and of
+// the reconciliation together (base), the stored scans per partition
+// (team/event_date) apart, so a tick's commit changes only the pages of
+// the events whose partition it wrote.
+type fileIndex struct {
+	base   string
+	byDate map[string]string
+}
+
+const enrichedDir = "/archtics_rtx/attendance_enriched/"
+
+func indexFiles(files []string) fileIndex {
+	var base []string
+	parts := map[string][]string{}
+	for _, f := range files {
+		p := filepath.ToSlash(f)
+		i := strings.Index(p, enrichedDir)
+		if i < 0 {
+			base = append(base, p)
+			continue
+		}
+		segs := strings.Split(p[i+len(enrichedDir):], "/")
+		var team, date string
+		for _, s := range segs {
+			if v, ok := strings.CutPrefix(s, "team="); ok {
+				team = v
+			}
+			if v, ok := strings.CutPrefix(s, "event_date="); ok {
+				date = v
+			}
+		}
+		parts[team+"/"+date] = append(parts[team+"/"+date], p)
+	}
+	digest := func(ps []string) string {
+		sort.Strings(ps)
+		d := sha256.Sum256([]byte(strings.Join(ps, "\n")))
+		return hex.EncodeToString(d[:12])
+	}
+	ix := fileIndex{base: digest(base), byDate: map[string]string{}}
+	for k, ps := range parts {
+		ix.byDate[k] = digest(ps)
+	}
+	return ix
+}
+
+// pageKey is what an event page depends on: the clone's and the
+// reconciliation's files, the event's partition's and its state.
+func (s *snapshot) pageKey(t *Team, e Event) string {
+	return s.files.base + "|" + s.files.byDate[t.Name+"/"+e.Date] + "|" + e.State
+}
+
+// eventPage is the event's page data, read once per state of its files.
 func (s *snapshot) eventPage(ctx context.Context, t *Team, id int32) (*EventPage, bool, error) {
 	s.pagesMu.Lock()
 	defer s.pagesMu.Unlock()
-	key := t.Name + "/" + strconv.Itoa(int(id))
-	if p, ok := s.pages[key]; ok {
-		return p, true, nil
+	var ev *Event
+	for i := range t.Stored {
+		if t.Stored[i].ID == id {
+			ev = &t.Stored[i]
+		}
+	}
+	if ev == nil {
+		return nil, false, nil
+	}
+	name := t.Name + "/" + strconv.Itoa(int(id))
+	key := s.pageKey(t, *ev)
+	if c, ok := s.pages[name]; ok && c.key == key && s.files.byDate[t.Name+"/"+c.prevDate] == c.prevKey {
+		return c.page, true, nil
 	}
 	p, ok, err := eventPage(ctx, s.db.DB, t, id)
 	if err != nil || !ok {
@@ -67,10 +142,15 @@ func (s *snapshot) eventPage(ctx context.Context, t *Team, id int32) (*EventPage
 		attrs = append(attrs, q.Query, q.Took.Round(time.Millisecond).String())
 	}
 	s.logger.Debug("serve: event page read", attrs...)
-	if s.pages == nil {
-		s.pages = map[string]*EventPage{}
+	c := &cachedPage{key: key, page: p}
+	if p.Previous != nil {
+		c.prevDate = p.Previous.Date
+		c.prevKey = s.files.byDate[t.Name+"/"+c.prevDate]
 	}
-	s.pages[key] = p
+	if s.pages == nil {
+		s.pages = map[string]*cachedPage{}
+	}
+	s.pages[name] = c
 	return p, true, nil
 }
 
@@ -137,7 +217,7 @@ func headVersion(ctx context.Context, w *pipeline.Warehouse) (string, map[string
 
 // openSnapshot opens the views over the state at version and reads each
 // team's events.
-func openSnapshot(ctx context.Context, w *pipeline.Warehouse, cacheDir string, logger *slog.Logger, version string, teams map[string]*Team) (*snapshot, error) {
+func openSnapshot(ctx context.Context, w *pipeline.Warehouse, cacheDir string, logger *slog.Logger, version string, teams map[string]*Team, prev *snapshot) (*snapshot, error) {
 	d, err := views.OpenViews(ctx, w.Log, "", cacheDir, queryTables...)
 	if err != nil {
 		return nil, fmt.Errorf("serve: open the views: %w", err)
@@ -146,7 +226,14 @@ func openSnapshot(ctx context.Context, w *pipeline.Warehouse, cacheDir string, l
 		d.Close()
 		return nil, fmt.Errorf("serve: %w", err)
 	}
-	s := &snapshot{version: version, db: d, w: w, cacheDir: cacheDir, logger: logger}
+	s := &snapshot{version: version, db: d, w: w, cacheDir: cacheDir, logger: logger, files: indexFiles(d.Files), pages: map[string]*cachedPage{}}
+	if prev != nil {
+		prev.pagesMu.Lock()
+		for k, c := range prev.pages {
+			s.pages[k] = c // kept while its key holds, checked on use
+		}
+		prev.pagesMu.Unlock()
+	}
 	for _, t := range teams {
 		if t.Loc == nil {
 			if t.Loc, err = clone.CloneLocation(ctx, w, t.Name, ""); err != nil {
@@ -161,20 +248,42 @@ func openSnapshot(ctx context.Context, w *pipeline.Warehouse, cacheDir string, l
 		t.Today = todays(selected(ctx, s, t, t.Stored), t.Ref, t.Loc)
 		s.teams = append(s.teams, t)
 	}
-	// Read the pages of the events whose window is open before the
-	// snapshot goes live, so the pages open on game day refresh from
-	// memory after each tick. (Only those: a commit changes no other.)
+	// Read the pages of the day's events before the snapshot goes live
+	// (their counts are the day's list's), so the pages open on game day
+	// refresh from memory after each tick. A page whose event's files the
+	// commit left alone carries over without a query.
 	for _, t := range s.teams {
-		for _, e := range t.Today {
-			if !e.Stored || e.State != StateOpen {
+		for i, e := range t.Today {
+			if !e.Stored {
 				continue
 			}
-			if _, _, err := s.eventPage(ctx, t, e.ID); err != nil {
+			p, _, err := s.eventPage(ctx, t, e.ID)
+			if err != nil {
 				s.close()
 				return nil, err
 			}
+			if p != nil {
+				t.Today[i].Scanned, t.Today[i].Sold = p.Scanned, p.Sold
+			}
+		}
+	}
+	// Forget the pages of events no longer stored (expired).
+	for k := range s.pages {
+		team, id, _ := strings.Cut(k, "/")
+		if t := s.team(team); t == nil || !t.stores(id) {
+			delete(s.pages, k)
 		}
 	}
 	sort.Slice(s.teams, func(i, j int) bool { return s.teams[i].Name < s.teams[j].Name })
 	return s, nil
+}
+
+// stores reports whether the team has stored scans of the event id (text).
+func (t *Team) stores(id string) bool {
+	for _, e := range t.Stored {
+		if strconv.Itoa(int(e.ID)) == id {
+			return true
+		}
+	}
+	return false
 }
