@@ -121,7 +121,7 @@ func checkEvent(t *testing.T, when string, got shown, want truth) {
 // after it (serve-during.png, serve-after.png) into DIR.
 func TestLivePage(t *testing.T) {
 	ctx := browser(t)
-	g := newGameDay(t, "")
+	g := newGameDay(t, "", "")
 	t.Cleanup(g.closeFeed)
 	team := g.world.Teams()[0]
 	evs := g.dayEvents(team, g.day.Add(21*time.Hour))

@@ -42,9 +42,10 @@ type gameDay struct {
 	closeFeed func()
 }
 
-// newGameDay builds the game day in dir ("" a temporary folder of tb);
-// the feed's server stops when tb ends, or with closeFeed.
-func newGameDay(tb testing.TB, dir string) *gameDay {
+// newGameDay builds the game day in dir ("" a temporary folder of tb),
+// its warehouse at location ("" a folder in dir; or an s3:// prefix); the
+// feed's server stops with closeFeed.
+func newGameDay(tb testing.TB, dir, location string) *gameDay {
 	tb.Helper()
 	ctx := context.Background()
 	cfg := simulator.SmallConfig()
@@ -62,7 +63,10 @@ func newGameDay(tb testing.TB, dir string) *gameDay {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	w, err := pipelinetest.Open(ctx, filepath.Join(dir, "warehouse"), quietLogger)
+	if location == "" {
+		location = filepath.Join(dir, "warehouse")
+	}
+	w, err := pipelinetest.Open(ctx, location, quietLogger)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -7,18 +7,26 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"archtics/simulator"
+	"archtics/storage/storagetest"
 )
 
 // tickedDay is a game day ticked from an hour before one event's start
 // to half an hour after it.
 func tickedDay(t *testing.T) (*gameDay, string, simulator.EventStart, time.Time) {
+	return tickedDayAt(t, "")
+}
+
+// tickedDayAt is tickedDay with the warehouse at location.
+func tickedDayAt(t *testing.T, location string) (*gameDay, string, simulator.EventStart, time.Time) {
 	t.Helper()
-	g := newGameDay(t, "")
+	g := newGameDay(t, "", location)
 	t.Cleanup(g.closeFeed)
 	team := g.world.Teams()[0]
 	evs := g.dayEvents(team, g.day.Add(21*time.Hour))
@@ -175,5 +183,24 @@ func TestIsLoopback(t *testing.T) {
 				t.Errorf("IsLoopback(%q) = %v, want %v", tc.addr, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestServeOverS3 serves a warehouse on S3 (through the verified cache):
+// the event page's counts equal the truth's.
+func TestServeOverS3(t *testing.T) {
+	location := storagetest.S3Location(t, "web-serve")
+	g, team, ev, at := tickedDayAt(t, location)
+	s := newTestServer(t, g, "")
+	rec := get(t, s, fmt.Sprintf("/event/%s/%d", team, ev.EventID), nil)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("event page: %d %s", rec.Code, rec.Body.String())
+	}
+	want := g.truth(t, team, ev, at)
+	for id, n := range map[string]int64{"scans": want.scans, "scanned": want.seats, "sold": want.sold} {
+		m := regexp.MustCompile(`<dd id="` + id + `">(\d+)</dd>`).FindStringSubmatch(rec.Body.String())
+		if m == nil || m[1] != strconv.FormatInt(n, 10) {
+			t.Errorf("%s: the page shows %v, the truth has %d", id, m, n)
+		}
 	}
 }
