@@ -216,6 +216,10 @@ type Reconcile struct {
 	Over3m, Over15m, Over60m  int64
 }
 
+// ShowsNoShows reports whether the page lists no-shows: once the window
+// closed.
+func (e Event) ShowsNoShows() bool { return e.State == StateClosed || e.State == StateReconciled }
+
 // EventPage is everything the event page shows.
 type EventPage struct {
 	Event
@@ -225,8 +229,10 @@ type EventPage struct {
 	Previous               *Event
 	PreviousCurve          []SharePoint
 	Newest                 []Scan
-	NoShows                []NoShow
-	Reconciliation         *Reconcile
+	// NoShows are read apart (snapshot.noShowsOf), when the page shows
+	// them: the view is the costliest, and the day's list needs none.
+	NoShows        []NoShow
+	Reconciliation *Reconcile
 	// Took is how long each of the page's queries took (logged at debug
 	// level: which views a slow page waits for).
 	Took []QueryTime
@@ -241,9 +247,13 @@ type QueryTime struct {
 // newestScans is how many of the newest scans the page lists.
 const newestScans = 25
 
-// eventPage reads the event page's data (t.Stored says which events have
-// stored scans); ok is false for an event without.
-func eventPage(ctx context.Context, db *sql.DB, t *Team, id int32) (*EventPage, bool, error) {
+// arrivalsFunc reads an event's arrivals (gateBuckets), by event id and
+// the partition (event_date) its scans are stored in.
+type arrivalsFunc func(ctx context.Context, id int32, date string) ([]GateBucket, []SharePoint, error)
+
+// eventPage reads the event page's data but its no-shows (t.Stored says
+// which events have stored scans); ok is false for an event without.
+func eventPage(ctx context.Context, db *sql.DB, t *Team, id int32, arrivals arrivalsFunc) (*EventPage, bool, error) {
 	var p EventPage
 	found := false
 	for _, e := range t.Stored {
@@ -266,7 +276,7 @@ func eventPage(ctx context.Context, db *sql.DB, t *Team, id int32) (*EventPage, 
 		return nil, false, wrap("archtics.event", err)
 	}
 	mark("event")
-	if p.Arrivals, p.ShareCurve, err = gateBuckets(ctx, db, t.Name, id); err != nil {
+	if p.Arrivals, p.ShareCurve, err = arrivals(ctx, id, p.Date); err != nil {
 		return nil, false, wrap("arrivals", err)
 	}
 	if n := len(p.ShareCurve); n > 0 {
@@ -282,7 +292,7 @@ func eventPage(ctx context.Context, db *sql.DB, t *Team, id int32) (*EventPage, 
 	default:
 		prev.Team = t.Name
 		p.Previous = &prev
-		if _, p.PreviousCurve, err = gateBuckets(ctx, db, t.Name, prev.ID); err != nil {
+		if _, p.PreviousCurve, err = arrivals(ctx, prev.ID, prev.Date); err != nil {
 			return nil, false, wrap("the previous event's share", err)
 		}
 	}
@@ -291,12 +301,6 @@ func eventPage(ctx context.Context, db *sql.DB, t *Team, id int32) (*EventPage, 
 		return nil, false, wrap("newest scans", err)
 	}
 	mark("newest")
-	if p.State == StateClosed || p.State == StateReconciled {
-		if p.NoShows, err = noShows(ctx, db, t.Name, id); err != nil {
-			return nil, false, wrap("archtics.no_shows", err)
-		}
-		mark("no_shows")
-	}
 	if p.Reconcile {
 		var r Reconcile
 		err := db.QueryRowContext(ctx, reconcileSQL, t.Name, id).Scan(&r.Final, &r.Delivered, &r.DeliveredShare, &r.Missed, &r.Extra,

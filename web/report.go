@@ -36,6 +36,9 @@ func WriteReport(ctx context.Context, w *pipeline.Warehouse, cacheDir, out strin
 				continue
 			}
 			ep, ok, err := s.cur.eventPage(ctx, t, e.ID)
+			if err == nil && ok {
+				ep, err = s.cur.withNoShows(ctx, t, ep)
+			}
 			if err != nil {
 				return fmt.Errorf("report %s: %w", out, err)
 			}

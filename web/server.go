@@ -277,6 +277,9 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, ok, err := snap.eventPage(r.Context(), t, id)
+	if err == nil && ok {
+		p, err = snap.withNoShows(r.Context(), t, p)
+	}
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -299,18 +302,16 @@ func (s *Server) noShowsCSV(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	p, _, err := snap.eventPage(r.Context(), t, id)
+	var ev Event
+	for _, e := range t.Stored {
+		if e.ID == id {
+			ev = e
+		}
+	}
+	ns, err := snap.noShowsOf(r.Context(), t, ev)
 	if err != nil {
 		s.fail(w, err)
 		return
-	}
-	ns := p.NoShows
-	if p.State != StateClosed && p.State != StateReconciled {
-		// The window is open: the page lists none yet, the view may.
-		if ns, err = noShows(r.Context(), snap.db.DB, t.Name, id); err != nil {
-			s.fail(w, err)
-			return
-		}
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="no-shows-%s-%d.csv"`, t.Name, id))

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -52,8 +53,79 @@ type snapshot struct {
 	// pages holds the event pages' data, each with what it was read
 	// from: a page carries over to the next snapshot while its event's
 	// files are the same (the commit was another event's tick).
-	pagesMu sync.Mutex
-	pages   map[string]*cachedPage
+	pagesMu  sync.Mutex
+	pages    map[string]*cachedPage
+	arrivals map[string]*cachedRows[arrivalsRows] // an event's arrivals, also drawn beside the next comparable event
+	noShows  map[string]*cachedRows[[]NoShow]
+}
+
+// cachedRows are a query's rows for one event and the key of the files
+// they were read from (the clone's, the reconciliation's and the event's
+// partition of scans).
+type cachedRows[T any] struct {
+	key  string
+	rows T
+}
+
+type arrivalsRows struct {
+	buckets []GateBucket
+	curve   []SharePoint
+}
+
+// rowsKey is what an event's arrivals and no-shows depend on.
+func (s *snapshot) rowsKey(team, date string) string {
+	return s.files.base + "|" + s.files.byDate[team+"/"+date]
+}
+
+// arrivalsOf reads an event's arrivals once per state of its files;
+// pagesMu is held.
+func (s *snapshot) arrivalsOf(team string) arrivalsFunc {
+	return func(ctx context.Context, id int32, date string) ([]GateBucket, []SharePoint, error) {
+		name, key := team+"/"+strconv.Itoa(int(id)), s.rowsKey(team, date)
+		if c, ok := s.arrivals[name]; ok && c.key == key {
+			return c.rows.buckets, c.rows.curve, nil
+		}
+		b, curve, err := gateBuckets(ctx, s.db.DB, team, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		s.arrivals[name] = &cachedRows[arrivalsRows]{key, arrivalsRows{b, curve}}
+		return b, curve, nil
+	}
+}
+
+// noShowsOf reads an event's no-shows (archtics.no_shows) once per state
+// of its files.
+func (s *snapshot) noShowsOf(ctx context.Context, t *Team, e Event) ([]NoShow, error) {
+	s.pagesMu.Lock()
+	defer s.pagesMu.Unlock()
+	name, key := t.Name+"/"+strconv.Itoa(int(e.ID)), s.rowsKey(t.Name, e.Date)
+	if c, ok := s.noShows[name]; ok && c.key == key {
+		return c.rows, nil
+	}
+	start := time.Now()
+	ns, err := noShows(ctx, s.db.DB, t.Name, e.ID)
+	if err != nil {
+		return nil, fmt.Errorf("event %d of %s: archtics.no_shows: %w", e.ID, t.Name, err)
+	}
+	s.logger.Debug("serve: no-shows read", "team", t.Name, "event_id", e.ID, "no_shows", time.Since(start).Round(time.Millisecond).String())
+	s.noShows[name] = &cachedRows[[]NoShow]{key, ns}
+	return ns, nil
+}
+
+// withNoShows is the page with its no-shows when it shows them (a copy:
+// cached pages are shared by snapshots and requests).
+func (s *snapshot) withNoShows(ctx context.Context, t *Team, p *EventPage) (*EventPage, error) {
+	if !p.ShowsNoShows() {
+		return p, nil
+	}
+	ns, err := s.noShowsOf(ctx, t, p.Event)
+	if err != nil {
+		return nil, err
+	}
+	c := *p
+	c.NoShows = ns
+	return &c, nil
 }
 
 // cachedPage is an event page's data and the files it was read from.
@@ -133,7 +205,7 @@ func (s *snapshot) eventPage(ctx context.Context, t *Team, id int32) (*EventPage
 	if c, ok := s.pages[name]; ok && c.key == key && s.files.byDate[t.Name+"/"+c.prevDate] == c.prevKey {
 		return c.page, true, nil
 	}
-	p, ok, err := eventPage(ctx, s.db.DB, t, id)
+	p, ok, err := eventPage(ctx, s.db.DB, t, id, s.arrivalsOf(t.Name))
 	if err != nil || !ok {
 		return nil, ok, err
 	}
@@ -146,9 +218,6 @@ func (s *snapshot) eventPage(ctx context.Context, t *Team, id int32) (*EventPage
 	if p.Previous != nil {
 		c.prevDate = p.Previous.Date
 		c.prevKey = s.files.byDate[t.Name+"/"+c.prevDate]
-	}
-	if s.pages == nil {
-		s.pages = map[string]*cachedPage{}
 	}
 	s.pages[name] = c
 	return p, true, nil
@@ -226,12 +295,14 @@ func openSnapshot(ctx context.Context, w *pipeline.Warehouse, cacheDir string, l
 		d.Close()
 		return nil, fmt.Errorf("serve: %w", err)
 	}
-	s := &snapshot{version: version, db: d, w: w, cacheDir: cacheDir, logger: logger, files: indexFiles(d.Files), pages: map[string]*cachedPage{}}
+	s := &snapshot{version: version, db: d, w: w, cacheDir: cacheDir, logger: logger, files: indexFiles(d.Files),
+		pages: map[string]*cachedPage{}, arrivals: map[string]*cachedRows[arrivalsRows]{}, noShows: map[string]*cachedRows[[]NoShow]{}}
 	if prev != nil {
+		// Kept while their keys hold, checked on use.
 		prev.pagesMu.Lock()
-		for k, c := range prev.pages {
-			s.pages[k] = c // kept while its key holds, checked on use
-		}
+		maps.Copy(s.pages, prev.pages)
+		maps.Copy(s.arrivals, prev.arrivals)
+		maps.Copy(s.noShows, prev.noShows)
 		prev.pagesMu.Unlock()
 	}
 	for _, t := range teams {
@@ -267,13 +338,15 @@ func openSnapshot(ctx context.Context, w *pipeline.Warehouse, cacheDir string, l
 			}
 		}
 	}
-	// Forget the pages of events no longer stored (expired).
-	for k := range s.pages {
+	// Forget the events no longer stored (expired).
+	gone := func(k string) bool {
 		team, id, _ := strings.Cut(k, "/")
-		if t := s.team(team); t == nil || !t.stores(id) {
-			delete(s.pages, k)
-		}
+		t := s.team(team)
+		return t == nil || !t.stores(id)
 	}
+	maps.DeleteFunc(s.pages, func(k string, _ *cachedPage) bool { return gone(k) })
+	maps.DeleteFunc(s.arrivals, func(k string, _ *cachedRows[arrivalsRows]) bool { return gone(k) })
+	maps.DeleteFunc(s.noShows, func(k string, _ *cachedRows[[]NoShow]) bool { return gone(k) })
 	sort.Slice(s.teams, func(i, j int) bool { return s.teams[i].Name < s.teams[j].Name })
 	return s, nil
 }
