@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"archtics/stages/realtime"
 )
 
 // findChromium is the browser the tests drive: ARCHTICS_CHROMIUM, else the
@@ -219,6 +221,40 @@ func TestLivePage(t *testing.T) {
 	}
 	if len(gotRows) != len(want.noShows) {
 		t.Errorf("the CSV has %d no-shows, the truth %d", len(gotRows), len(want.noShows))
+	}
+
+	// Once Archtics posts the standard attendance and the clone has it:
+	// the reconciliation, against the truth's final initial entries.
+	posted, ok := g.world.AttendancePosted(team, ev.EventID)
+	if !ok {
+		t.Fatalf("the world never posts event %d's attendance", ev.EventID)
+	}
+	// Reconcile waits until the clone is past the window's close plus
+	// the posting delay.
+	synced := ev.Start.Add(realtime.WindowAfter + realtime.DefaultPostingDelay + time.Minute)
+	if synced.Before(posted) {
+		synced = posted
+	}
+	g.pullClone(t, synced)
+	rep, err := realtime.Reconcile(context.Background(), g.w, team, realtime.ReconcileOptions{EventID: ev.EventID, CacheDir: g.cache, Logger: quietLogger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Events) != 1 || rep.Events[0].Outcome != realtime.ReconcileCommitted {
+		t.Fatalf("the reconciliation did not commit: %+v", rep.Events)
+	}
+	waitFor(t, ctx, `document.querySelector("#rec-final") !== null`, "the reconciliation")
+	rec, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]string](`Object.fromEntries(["rec-final", "rec-delivered", "rec-missed", "rec-extra"].map(id => [id, document.getElementById(id).textContent.trim()]))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	final, delivered, missed, extra := g.finalEntries(t, team, ev, end, synced)
+	if rec["rec-final"] != strconv.Itoa(final) || rec["rec-delivered"] != strconv.Itoa(delivered) ||
+		rec["rec-missed"] != strconv.Itoa(missed) || rec["rec-extra"] != strconv.Itoa(extra) {
+		t.Errorf("the reconciliation shows %v; the truth: %d final initial entries, %d delivered, %d missed, %d extra", rec, final, delivered, missed, extra)
+	}
+	if got := readEvent(t, ctx); got.State != StateReconciled {
+		t.Errorf("after the reconciliation the state is %q, want %q", got.State, StateReconciled)
 	}
 	shot(t, ctx, "serve-after.png")
 }

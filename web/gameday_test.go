@@ -260,3 +260,37 @@ func truthNames(g *gameDay, team string, at time.Time) map[string][3]string {
 	}
 	return names
 }
+
+// finalEntries counts the event's final initial entries in the
+// standard attendance the world posted by asOf (result_code 0, scan_type
+// S, inside the window), and how many of them the feed delivered by end,
+// missed, and the delivered scans the final data lacks.
+func (g *gameDay) finalEntries(tb testing.TB, team string, ev simulator.EventStart, end, asOf time.Time) (final, delivered, missed, extra int) {
+	tb.Helper()
+	loc := g.world.Location()
+	from := ev.Start.Add(-realtime.WindowBefore).In(loc).Format(simulator.TimeLayout)
+	to := ev.Start.Add(realtime.WindowAfter).In(loc).Format(simulator.TimeLayout)
+	ac := func(name string) int { return schemas.Attendance.ColumnIndex(name) }
+	id := strconv.Itoa(int(ev.EventID))
+	fin := map[string]bool{}
+	for _, r := range g.world.StateAt(team, schemas.Attendance, asOf) {
+		if r[ac("event_id")] != id || r[ac("result_code")] != "0" || r[ac("scan_type")] != "S" {
+			continue
+		}
+		if at := r[ac("action_datetime")]; at < from || at > to {
+			continue
+		}
+		fin[r[ac("attendance_seq_id")]] = true
+	}
+	got := map[string]bool{}
+	for _, r := range g.world.DeliveredScans(team, ev.EventID, end) {
+		s := r[schemas.Scan.ColumnIndex("seq_num")]
+		got[s] = true
+		if fin[s] {
+			delivered++
+		} else {
+			extra++
+		}
+	}
+	return len(fin), delivered, len(fin) - delivered, extra
+}
