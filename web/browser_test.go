@@ -120,7 +120,8 @@ func checkEvent(t *testing.T, when string, got shown, want truth) {
 // charts render, a tick committed while the page is open appears without
 // a reload, and the no-shows CSV downloads with the truth's rows.
 // ARCHTICS_SCREENSHOTS=DIR also writes the event page during the game and
-// after it (serve-during.png, serve-after.png) into DIR.
+// after it (serve-during.png, serve-after.png), and on a phone
+// (serve-phone.png), into DIR.
 func TestLivePage(t *testing.T) {
 	ctx := browser(t)
 	g := newGameDay(t, "", "")
@@ -334,7 +335,8 @@ func checkAccessible(t *testing.T, ctx context.Context) {
 	if wide > 0 {
 		t.Errorf("on a phone's width (390 px) the page is %d px too wide", wide)
 	}
-	if err := chromedp.Do(ctx, chromedp.ResetViewport(), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#arrivals-chart"))); err != nil {
+	shot(t, ctx, "serve-phone.png")
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1100, 900), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#arrivals-chart"))); err != nil {
 		t.Fatal(err)
 	}
 }
