@@ -216,6 +216,13 @@ type Reconcile struct {
 	Over3m, Over15m, Over60m  int64
 }
 
+// listedNoShows is how many no-shows the page lists (the CSV has them all):
+// a big arena's thousands would make every refresh of the page heavy.
+const listedNoShows = 200
+
+// NoShowsListed are the no-shows the page lists.
+func (p *EventPage) NoShowsListed() []NoShow { return p.NoShows[:min(len(p.NoShows), listedNoShows)] }
+
 // ShowsNoShows reports whether the page lists no-shows: once the window
 // closed.
 func (e Event) ShowsNoShows() bool { return e.State == StateClosed || e.State == StateReconciled }
