@@ -20,7 +20,7 @@ func WriteReport(ctx context.Context, w *pipeline.Warehouse, cacheDir, out strin
 	if logger == nil {
 		logger = slog.Default()
 	}
-	s := New(Config{Warehouse: w, CacheDir: cacheDir, Logger: logger})
+	s := New(Config{Warehouse: w, CacheDir: cacheDir, Logger: logger, NoWarm: true})
 	if err := s.Sync(ctx); err != nil {
 		return fmt.Errorf("report %s: %w", out, err)
 	}
@@ -29,7 +29,11 @@ func WriteReport(ctx context.Context, w *pipeline.Warehouse, cacheDir, out strin
 	if err != nil {
 		return err
 	}
-	p := &page{Title: "Game-day report", Static: true, CSS: template.CSS(css), Today: s.cur.teams}
+	teams, err := s.cur.dayTeams(ctx)
+	if err != nil {
+		return fmt.Errorf("report %s: %w", out, err)
+	}
+	p := &page{Title: "Game-day report", Static: true, CSS: template.CSS(css), Today: teams}
 	for _, t := range s.cur.teams {
 		for _, e := range t.Today {
 			if !e.Stored {

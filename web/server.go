@@ -44,6 +44,9 @@ type Config struct {
 	PollEvery time.Duration
 	// Now is the wall clock (default time.Now).
 	Now func() time.Time
+	// NoWarm leaves the day's event pages to be read when asked for,
+	// not ahead after each commit (the static report reads them anyway).
+	NoWarm bool
 }
 
 // Server serves the pages.
@@ -113,7 +116,31 @@ func (s *Server) Sync(ctx context.Context) error {
 	s.mu.Unlock()
 	old.close() // no handler holds it: they read under mu
 	s.log.Debug("serve: views reopened", "version", version)
+	if s.cfg.NoWarm {
+		return nil
+	}
+	// Read the day's event pages now, in the background, so the pages
+	// open on game day refresh from memory; a page asked for meanwhile is
+	// read at once (a page at a time holds the snapshot's lock).
+	go s.warm(context.WithoutCancel(ctx), next)
 	return nil
+}
+
+// warm reads the day's event pages of snap while it is current.
+func (s *Server) warm(ctx context.Context, snap *snapshot) {
+	for _, e := range snap.dayEvents() {
+		s.mu.RLock()
+		if s.cur != snap {
+			s.mu.RUnlock()
+			return // replaced (or closed): its pages no longer matter
+		}
+		_, _, err := snap.eventPage(ctx, e.t, e.id)
+		s.mu.RUnlock()
+		if err != nil {
+			s.log.Warn("serve: reading an event's page ahead failed; it is read when asked for", "team", e.t.Name, "event_id", e.id, "err", err)
+			return
+		}
+	}
 }
 
 // Run syncs every PollEvery until ctx ends, then closes the views. A
@@ -262,7 +289,12 @@ func (s *Server) today(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	s.render(w, r, "today", todayData(snap, s.cfg.Now()))
+	teams, err := snap.dayTeams(r.Context())
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	s.render(w, r, "today", todayData(snap, teams, s.cfg.Now()))
 }
 
 func (s *Server) event(w http.ResponseWriter, r *http.Request) {

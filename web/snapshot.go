@@ -319,25 +319,6 @@ func openSnapshot(ctx context.Context, w *pipeline.Warehouse, cacheDir string, l
 		t.Today = todays(selected(ctx, s, t, t.Stored), t.Ref, t.Loc)
 		s.teams = append(s.teams, t)
 	}
-	// Read the pages of the day's events before the snapshot goes live
-	// (their counts are the day's list's), so the pages open on game day
-	// refresh from memory after each tick. A page whose event's files the
-	// commit left alone carries over without a query.
-	for _, t := range s.teams {
-		for i, e := range t.Today {
-			if !e.Stored {
-				continue
-			}
-			p, _, err := s.eventPage(ctx, t, e.ID)
-			if err != nil {
-				s.close()
-				return nil, err
-			}
-			if p != nil {
-				t.Today[i].Scanned, t.Today[i].Sold = p.Scanned, p.Sold
-			}
-		}
-	}
 	// Forget the events no longer stored (expired).
 	gone := func(k string) bool {
 		team, id, _ := strings.Cut(k, "/")
@@ -359,4 +340,52 @@ func (t *Team) stores(id string) bool {
 		}
 	}
 	return false
+}
+
+// dayTeams are the teams with the counts of their day's events, read
+// from the events' pages (cached, or read now).
+func (s *snapshot) dayTeams(ctx context.Context) ([]*Team, error) {
+	out := make([]*Team, len(s.teams))
+	for i, t := range s.teams {
+		c := *t
+		c.Today = append([]Event(nil), t.Today...)
+		for j, e := range c.Today {
+			if !e.Stored {
+				continue
+			}
+			p, _, err := s.eventPage(ctx, t, e.ID)
+			if err != nil {
+				return nil, err
+			}
+			if p != nil {
+				c.Today[j].Scanned, c.Today[j].Sold = p.Scanned, p.Sold
+			}
+		}
+		out[i] = &c
+	}
+	return out, nil
+}
+
+// dayEvent is one of the day's events with stored scans.
+type dayEvent struct {
+	t  *Team
+	id int32
+}
+
+// dayEvents lists the day's events with stored scans, open ones first
+// (the pages staff watch during a game).
+func (s *snapshot) dayEvents() []dayEvent {
+	var open, other []dayEvent
+	for _, t := range s.teams {
+		for _, e := range t.Today {
+			switch {
+			case !e.Stored:
+			case e.State == StateOpen:
+				open = append(open, dayEvent{t, e.ID})
+			default:
+				other = append(other, dayEvent{t, e.ID})
+			}
+		}
+	}
+	return append(open, other...)
 }

@@ -56,8 +56,8 @@ type page struct {
 	Events []*eventView // the report's events
 }
 
-func todayData(s *snapshot, now time.Time) *page {
-	return &page{Title: "Today", AsOf: asOf(s.newest(), now), Today: s.teams}
+func todayData(s *snapshot, teams []*Team, now time.Time) *page {
+	return &page{Title: "Today", AsOf: asOf(s.newest(), now), Today: teams}
 }
 
 // ArrivalsRow is one three-minute bucket of the arrivals table.
