@@ -99,6 +99,7 @@ var flagBounds = map[string]map[string]flagBound{
 	"realtime watch add":     {"acct": ints(1, math.MaxInt32)},
 	"realtime watch deliver": {"attempts": ints(1, 100), "timeout": durations(time.Second, 10*time.Minute)},
 	"restore":                {"to": ints(0, math.MaxInt64)},
+	"serve":                  {"poll": durations(100*time.Millisecond, time.Minute)},
 	"simulate dump": {
 		"part-rows": ints(1, math.MaxInt32), "workers": ints(1, 1024), "seed": anyValue,
 		"accounts": ints(1, 100_000_000), "seasons": ints(1, 100), "events": ints(1, 10_000), "tickets-per-event": ints(1, 1_000_000),

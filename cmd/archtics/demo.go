@@ -18,6 +18,7 @@ import (
 	"archtics/simulator"
 	"archtics/stages/clone"
 	"archtics/storage/backend"
+	"archtics/web"
 )
 
 func demoCommand() *cli.Command {
@@ -218,6 +219,9 @@ func runDemo(ctx context.Context, logger *slog.Logger, cfg simulator.Config, dir
 			fmt.Fprintf(out, "9. DuckDB views written to %s (open it in DBeaver, or the duckdb CLI if you have it)\n", p.duckdb)
 			return "views attached", printDemoSummary(ctx, out, db, p.warehouse)
 		}},
+		{Name: "report", Run: func(ctx context.Context) (string, error) {
+			return demoReport(ctx, out, w, p, dir, logger)
+		}},
 	}...)
 	if _, err := pipeline.Run(ctx, logger, steps...); err != nil {
 		return err
@@ -286,4 +290,16 @@ func printDemoSummary(ctx context.Context, out io.Writer, db *sql.DB, warehouse 
 		}
 	}
 	return nil
+}
+
+// demoReport writes DIR/report.html, the static page of the game day the
+// demo replayed (web.WriteReport), and says how to open the live pages.
+func demoReport(ctx context.Context, out io.Writer, w *pipeline.Warehouse, p demoPaths, dir string, logger *slog.Logger) (string, error) {
+	report := filepath.Join(dir, "report.html")
+	if err := web.WriteReport(ctx, w, p.cache, report, logger); err != nil {
+		return "", err
+	}
+	fmt.Fprintf(out, "\n10. the game day's arrivals page written to %s (open it in a browser); the live pages: %s --warehouse %s serve, then http://127.0.0.1:8080/\n",
+		report, demoBinary, p.warehouse)
+	return report, nil
 }

@@ -47,6 +47,7 @@ func TestDemoEndToEnd(t *testing.T) {
 			t.Errorf("the demo output has no %q:\n%s", want, out.String())
 		}
 	}
+	checkDemoReport(t, filepath.Join(dir, "report.html"))
 	before := treeHashes(t, p.warehouse)
 	if len(before) == 0 {
 		t.Fatal("the demo wrote no warehouse files")
@@ -327,5 +328,24 @@ func TestGameDay(t *testing.T) {
 				t.Errorf("no selected event's window is the game day %s to %s", morning, closes)
 			}
 		})
+	}
+}
+
+// checkDemoReport checks the demo's static game-day page: the event's
+// charts drawn, and nothing it would fetch (no script, no external asset).
+func checkDemoReport(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("the demo's report: %v", err)
+	}
+	page := string(b)
+	if !strings.Contains(page, `<svg class="chart" id="`) || !strings.Contains(page, "<rect ") {
+		t.Errorf("%s draws no chart", path)
+	}
+	for _, bad := range []string{"<script", `src="`, `href="http`, "@import", "url("} {
+		if strings.Contains(page, bad) {
+			t.Errorf("%s holds %q: the static report must need nothing else", path, bad)
+		}
 	}
 }
