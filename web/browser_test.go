@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"maps"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,7 +18,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"archtics/schemas"
 	"archtics/stages/realtime"
+	"archtics/stages/watch"
 )
 
 // findChromium is the browser the tests drive: ARCHTICS_CHROMIUM, else the
@@ -222,6 +226,69 @@ func TestLivePage(t *testing.T) {
 	}
 	if len(gotRows) != len(want.noShows) {
 		t.Errorf("the CSV has %d no-shows, the truth %d", len(gotRows), len(want.noShows))
+	}
+
+	// A watch list set while the page is open: who of it has arrived, as
+	// the truth's delivered scans say. Three accounts that scanned and
+	// two that held only seats nobody scanned; none touched by a merge.
+	merged := map[string]bool{}
+	for _, m := range g.world.Merges() {
+		if m.Team == team {
+			merged[strconv.Itoa(int(m.Loser))], merged[strconv.Itoa(int(m.Winner))] = true, true
+		}
+	}
+	scanners := map[string]bool{}
+	for _, r := range g.world.TrueScansDelivered(team, end, nil) {
+		if r[schemas.Scan.ColumnIndex("event_id")] == strconv.Itoa(int(ev.EventID)) {
+			scanners[r[schemas.Scan.ColumnIndex("acct_id")]] = true
+		}
+	}
+	var arrived, absent []string
+	for a := range scanners {
+		if a != "" && !merged[a] {
+			arrived = append(arrived, a)
+		}
+	}
+	for _, v := range want.noShows {
+		if a := strings.SplitN(v, "|", 2)[0]; !scanners[a] && !merged[a] && !slices.Contains(absent, a) {
+			absent = append(absent, a)
+		}
+	}
+	slices.Sort(arrived)
+	slices.Sort(absent)
+	if len(arrived) < 3 || len(absent) < 2 {
+		t.Fatalf("the truth has %d scanning and %d absent accounts: too few for a watch list", len(arrived), len(absent))
+	}
+	arrived, absent = arrived[:3], absent[:2]
+	var entries []watch.Entry
+	for i, a := range append(append([]string{}, arrived...), absent...) {
+		n, _ := strconv.Atoi(a)
+		entries = append(entries, watch.Entry{AcctID: int32(n), Label: fmt.Sprintf("VIP %d", i)})
+	}
+	if _, _, err := watch.Apply(context.Background(), g.w, team, watch.Change{Replace: true, Entries: entries}, watch.SetOptions{By: "test"}, g.cache); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, fmt.Sprintf(`document.querySelector("#watch-listed-%d") !== null`, ev.EventID), "the watch list")
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]string](`Object.fromEntries([...document.querySelectorAll("table.watch tbody tr")].map(tr => [tr.dataset.acct, tr.dataset.arrived]))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRows := map[string]string{}
+	for _, a := range arrived {
+		wantRows[a] = "true"
+	}
+	for _, a := range absent {
+		wantRows[a] = "false"
+	}
+	if !maps.Equal(rows, wantRows) {
+		t.Errorf("the watch list shows %v (account: arrived); the truth %v", rows, wantRows)
+	}
+	count, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector("#watch-arrived-%d").textContent`, ev.EventID)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if count != "3" {
+		t.Errorf("the watch list says %s arrived, the truth 3", count)
 	}
 
 	// Once Archtics posts the standard attendance and the clone has it:

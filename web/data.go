@@ -62,6 +62,12 @@ ORDER BY scan_at DESC, attendance_seq_id DESC LIMIT $3`
 FROM archtics.no_shows WHERE team = $1 AND event_id = $2
 ORDER BY section_name, row_name, seat_num`
 
+	// watchSQL is the team's watch list at an event
+	// (archtics.watch_arrivals): arrived first, by first scan.
+	watchSQL = `SELECT acct_id, coalesce(label, ''), arrived, first_scan_time, coalesce(gate, ''), seats_scanned
+FROM archtics.watch_arrivals WHERE team = $1 AND event_id = $2
+ORDER BY arrived DESC, first_scan_time, label, acct_id`
+
 	// reconcileSQL is an event's reconciliation (archtics.reconcile_v).
 	reconcileSQL = `SELECT final_scans, delivered, coalesce(delivered_share, 0), missed, extra,
   coalesce(late_p50_min, 0), coalesce(late_p90_min, 0), coalesce(late_max_min, 0),
@@ -72,7 +78,7 @@ FROM archtics.reconcile_v WHERE team = $1 AND event_id = $2`
 // queryTables are the tables the queries read, with what their views
 // depend on: the snapshot's DuckDB has views over these only.
 var queryTables = views.TablesReadBy(storedEventsSQL + ";\n" + eventCategorySQL + ";\n" + previousSQL + ";\n" +
-	arrivalsSQL + ";\n" + newestScansSQL + ";\n" + noShowsSQL + ";\n" + reconcileSQL)
+	arrivalsSQL + ";\n" + newestScansSQL + ";\n" + noShowsSQL + ";\n" + watchSQL + ";\n" + reconcileSQL)
 
 // Event states on the pages.
 const (
@@ -236,6 +242,8 @@ type EventPage struct {
 	Previous               *Event
 	PreviousCurve          []SharePoint
 	Newest                 []Scan
+	// Watch is the team's watch list at the event: who has arrived.
+	Watch []Watched
 	// NoShows are read apart (snapshot.noShowsOf), when the page shows
 	// them: the view is the costliest, and the day's list needs none.
 	NoShows        []NoShow
@@ -308,6 +316,10 @@ func eventPage(ctx context.Context, db *sql.DB, t *Team, id int32, arrivals arri
 		return nil, false, wrap("newest scans", err)
 	}
 	mark("newest")
+	if p.Watch, err = watched(ctx, db, t.Name, id); err != nil {
+		return nil, false, wrap("archtics.watch_arrivals", err)
+	}
+	mark("watch list")
 	if p.Reconcile {
 		var r Reconcile
 		err := db.QueryRowContext(ctx, reconcileSQL, t.Name, id).Scan(&r.Final, &r.Delivered, &r.DeliveredShare, &r.Missed, &r.Extra,
@@ -368,6 +380,45 @@ func newest(ctx context.Context, db *sql.DB, team string, id int32) ([]Scan, err
 		out = append(out, s)
 	}
 	return out, rows.Err()
+}
+
+// Watched is an account of the team's watch list at an event.
+type Watched struct {
+	Acct    int32
+	Label   string
+	Arrived bool
+	First   sql.NullTime // its first entry scan, the preferred zone's wall clock
+	Gate    string
+	Seats   int64
+}
+
+// watched reads the team's watch list at the event.
+func watched(ctx context.Context, db *sql.DB, team string, id int32) ([]Watched, error) {
+	rows, err := db.QueryContext(ctx, watchSQL, team, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Watched
+	for rows.Next() {
+		var w Watched
+		if err := rows.Scan(&w.Acct, &w.Label, &w.Arrived, &w.First, &w.Gate, &w.Seats); err != nil {
+			return nil, err
+		}
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+// WatchArrived counts the watched accounts that have arrived.
+func (p *EventPage) WatchArrived() int {
+	n := 0
+	for _, w := range p.Watch {
+		if w.Arrived {
+			n++
+		}
+	}
+	return n
 }
 
 func noShows(ctx context.Context, db *sql.DB, team string, id int32) ([]NoShow, error) {

@@ -93,7 +93,7 @@ func newGameDay(tb testing.TB, dir, location string) *gameDay {
 }
 
 // tick sets the feed's clock to at and ticks every team with the truth's
-// selection.
+// selection, then refreshes it.
 func (g *gameDay) tick(tb testing.TB, at time.Time) {
 	tb.Helper()
 	g.clock.Set(at)
@@ -107,6 +107,10 @@ func (g *gameDay) tick(tb testing.TB, at time.Time) {
 		}
 		if _, err := realtime.Tick(context.Background(), g.w, g.cli, team, at, sel, realtime.TickOptions{Logger: quietLogger, CacheDir: g.cache}); err != nil {
 			tb.Fatalf("tick %s at %s: %v", team, at.Format(time.RFC3339), err)
+		}
+		// As realtime run does after each tick: the new events' sold seats.
+		if _, err := realtime.Refresh(context.Background(), g.w, team, g.cache); err != nil {
+			tb.Fatalf("refresh %s at %s: %v", team, at.Format(time.RFC3339), err)
 		}
 	}
 }
