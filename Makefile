@@ -23,7 +23,7 @@ TEST_ENV = AWS_ENDPOINT_URL=$$(cat $(ENDPOINT_FILE)) \
 	AWS_REGION=$${AWS_REGION:-us-east-1} \
 	ARCHTICS_TEST_BUCKET=archtics-test
 
-.PHONY: all build run test test-race bench bench-page bench-data lint clean testdata fuzz-clone reliability fuzz
+.PHONY: all build run test browser test-race bench bench-page bench-data lint clean testdata fuzz-clone reliability fuzz
 
 all: build
 
@@ -49,12 +49,25 @@ GOTESTSUM := $(GO) run gotest.tools/gotestsum@v1.13.0 --format pkgname-and-test-
 RACE_TEST = $(TEST_ENV) $(GOTESTSUM) -race -timeout 10m $(RACE_PKGS)
 
 ## test: go vet, then start the S3 endpoint, run every test against it and the race detector on RACE_PKGS, stop it
-test:
+test: browser
 	$(GO) vet ./...
 	./localstack/start
 	@set -o pipefail; trap './localstack/stop' EXIT; \
 	$(TEST_ENV) $(GOTESTSUM) -timeout 12m ./... && \
 	$(RACE_TEST)
+
+# The arrivals page's tests drive a headless Chromium (web/browser_test.go
+# finds it on PATH or in ARCHTICS_CHROMIUM). On a Debian machine where we
+# are root, install Debian's chromium when none is found (about a minute,
+# once); elsewhere say how, and the browser tests skip.
+## browser: find a headless Chromium for the page tests, installing Debian's when root
+browser:
+	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null || [ -n "$$ARCHTICS_CHROMIUM" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium for the arrivals page's browser tests (once)"; \
+		apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } || \
+		echo "could not install chromium: the browser tests will skip (apt-get install chromium, or set ARCHTICS_CHROMIUM)"; \
+	else echo "no headless Chromium: the browser tests will skip (apt-get install chromium, or set ARCHTICS_CHROMIUM)"; fi
 
 ## test-race: the race detector part of make test alone
 test-race:
