@@ -3,31 +3,22 @@ package web
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http/httptest"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"testing"
 	"time"
 
 	"archtics/ats"
+	"archtics/internal/gamedaytest"
 	"archtics/pipeline"
-	"archtics/pipeline/pipelinetest"
 	"archtics/schemas"
 	"archtics/simulator"
-	"archtics/stages/changes"
-	"archtics/stages/clone"
 	"archtics/stages/realtime"
-	"archtics/storage/file"
 )
 
-// The simulated game day and its truth, the minimum of what
-// stages/realtime's tests do (helpers_test.go, arrivals_sim_test.go),
-// copied: those helpers live in another package's test files.
+// The simulated game day (internal/gamedaytest) and its truth.
 
-var quietLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
+var quietLogger = gamedaytest.QuietLogger
 
 // gameDay is a simulated client: its world, a warehouse holding its
 // dump's clone, and the simulator's feed on loopback with a drivable clock.
@@ -40,6 +31,7 @@ type gameDay struct {
 	day   time.Time // 07:00 local, three days after the cutoff (the doubleheader's day)
 
 	closeFeed func()
+	gd        *gamedaytest.Day
 }
 
 // newGameDay builds the game day in dir ("" a temporary folder of tb),
@@ -47,48 +39,10 @@ type gameDay struct {
 // feed's server stops with closeFeed.
 func newGameDay(tb testing.TB, dir, location string) *gameDay {
 	tb.Helper()
-	ctx := context.Background()
-	cfg := simulator.SmallConfig()
-	if dir == "" {
-		dir = tb.TempDir()
-	}
-	if _, err := simulator.WriteDump(ctx, cfg, simulator.DirDest(filepath.Join(dir, "dump")), nil); err != nil {
-		tb.Fatal(err)
-	}
-	src, err := file.New(filepath.Join(dir, "dump"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	dump, err := clone.OpenDump(ctx, src)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if location == "" {
-		location = filepath.Join(dir, "warehouse")
-	}
-	w, err := pipelinetest.Open(ctx, location, quietLogger)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, team := range dump.Teams() {
-		if _, err := clone.LoadDump(ctx, w, dump, team, nil); err != nil {
-			tb.Fatalf("load %s: %v", team, err)
-		}
-	}
-	world, err := simulator.NewWorld(cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	clock := simulator.NewSimClock(world.Cutoff())
-	srv, err := simulator.NewServer(world, simulator.ServerConfig{Token: "t", Clock: clock})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	loc := world.Location()
-	cut := world.Cutoff().In(loc)
-	return &gameDay{world: world, w: w, clock: clock, cache: filepath.Join(dir, "cache"), closeFeed: hs.Close,
-		cli: ats.New(hs.URL, "t", ats.WithSleep(func(ctx context.Context, _ time.Duration) error { return ctx.Err() })),
+	d := gamedaytest.New(tb, simulator.SmallConfig(), dir, location)
+	loc := d.World.Location()
+	cut := d.World.Cutoff().In(loc)
+	return &gameDay{world: d.World, w: d.W, clock: d.Clock, cli: d.Client, cache: d.Cache, closeFeed: d.CloseFeed, gd: d,
 		day: time.Date(cut.Year(), cut.Month(), cut.Day()+3, 7, 0, 0, 0, loc)}
 }
 
@@ -126,13 +80,7 @@ func (g *gameDay) tickUntil(tb testing.TB, from, to time.Time) {
 // to it with one incremental.
 func (g *gameDay) pullClone(tb testing.TB, at time.Time) {
 	tb.Helper()
-	g.clock.Set(at)
-	for _, team := range g.world.Teams() {
-		opts := clone.IncrementalOptions{Pull: changes.Options{Location: g.world.Location(), PageSize: 2000}, Logger: quietLogger, CacheDir: g.cache}
-		if _, err := clone.Incremental(context.Background(), g.w, g.cli, team, opts); err != nil {
-			tb.Fatalf("incremental %s: %v", team, err)
-		}
-	}
+	g.gd.PullClone(tb, at)
 }
 
 // dayEvents are the team's events whose window opens on the day, by start.
@@ -230,39 +178,12 @@ func (g *gameDay) truth(tb testing.TB, team string, ev simulator.EventStart, asO
 	return tr
 }
 
-// bucketMinutes is the start, in minutes from the event's start, of the
-// three-minute bucket holding the scan, both wall clocks of one zone.
-func bucketMinutes(start, scan time.Time) int {
-	wall := func(t time.Time) time.Time {
-		return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), 0, time.UTC)
-	}
-	d := wall(scan).Sub(wall(start))
-	b := d / (3 * time.Minute)
-	if d < 0 && d%(3*time.Minute) != 0 {
-		b--
-	}
-	return int(b) * 3
-}
+// bucketMinutes is gamedaytest.BucketMinutes.
+func bucketMinutes(start, scan time.Time) int { return gamedaytest.BucketMinutes(start, scan) }
 
-// truthNames is every account's primary name (the lowest cust_name_id
-// with primary_code 'Primary') in the truth's archtics.cust as of at.
+// truthNames is gamedaytest.TruthNames of g's world.
 func truthNames(g *gameDay, team string, at time.Time) map[string][3]string {
-	cust := schemas.Cust
-	names := map[string][3]string{}
-	best := map[string]int{}
-	for _, r := range g.world.StateAt(team, cust, at) {
-		if r[cust.ColumnIndex("primary_code")] != "Primary" {
-			continue
-		}
-		acct := r[cust.ColumnIndex("acct_id")]
-		id, _ := strconv.Atoi(r[cust.ColumnIndex("cust_name_id")])
-		if b, ok := best[acct]; ok && b < id {
-			continue
-		}
-		best[acct] = id
-		names[acct] = [3]string{r[cust.ColumnIndex("name_first")], r[cust.ColumnIndex("name_last")], r[cust.ColumnIndex("email_addr")]}
-	}
-	return names
+	return gamedaytest.TruthNames(g.world, team, at)
 }
 
 // finalEntries counts the event's final initial entries in the

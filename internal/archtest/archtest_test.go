@@ -36,10 +36,16 @@ var rules = []rule{
 	{
 		name:      "product-without-simulator",
 		importers: []string{"archtics/..."},
-		except:    []string{"archtics/simulator/...", "archtics/cmd/archtics"},
+		except:    []string{"archtics/simulator/...", "archtics/cmd/archtics", "archtics/internal/gamedaytest"},
 		forbid:    []string{"archtics/simulator/..."},
 		reason: "the product never depends on the simulator outside tests; cmd/archtics alone may, " +
-			"as it runs the demo and archtics simulate",
+			"as it runs the demo and archtics simulate; internal/gamedaytest is test support (next rule)",
+	},
+	{
+		name:      "gamedaytest-only-in-tests",
+		importers: []string{"archtics/..."},
+		forbid:    []string{"archtics/internal/gamedaytest"},
+		reason:    "internal/gamedaytest builds a simulated game day for tests: no package may import it outside its tests",
 	},
 	{
 		name:      "simulator-without-product",

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"archtics/internal/gamedaytest"
 	"archtics/pipeline/views"
 	"archtics/schemas"
 	"archtics/simulator"
@@ -276,38 +277,10 @@ func refreshAll(t *testing.T, g *gameDay) {
 	}
 }
 
-// bucketMinutes is the start, in minutes from the event's start, of the
-// three-minute bucket holding the scan, both wall clocks of one zone.
-func bucketMinutes(start, scan time.Time) int {
-	wall := func(t time.Time) time.Time {
-		return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), 0, time.UTC)
-	}
-	d := wall(scan).Sub(wall(start))
-	b := d / (3 * time.Minute)
-	if d < 0 && d%(3*time.Minute) != 0 {
-		b--
-	}
-	return int(b) * 3
-}
+// bucketMinutes is gamedaytest.BucketMinutes.
+func bucketMinutes(start, scan time.Time) int { return gamedaytest.BucketMinutes(start, scan) }
 
-// truthNames is every account's primary name (the lowest cust_name_id
-// with primary_code 'Primary') in the truth's archtics.cust as of at:
-// first, last, email.
+// truthNames is gamedaytest.TruthNames of g's world.
 func truthNames(g *gameDay, team string, at time.Time) map[string][3]string {
-	cust := schemas.Cust
-	names := map[string][3]string{}
-	best := map[string]int{}
-	for _, r := range g.world.StateAt(team, cust, at) {
-		if r[cust.ColumnIndex("primary_code")] != "Primary" {
-			continue
-		}
-		acct := r[cust.ColumnIndex("acct_id")]
-		id, _ := strconv.Atoi(r[cust.ColumnIndex("cust_name_id")])
-		if b, ok := best[acct]; ok && b < id {
-			continue
-		}
-		best[acct] = id
-		names[acct] = [3]string{r[cust.ColumnIndex("name_first")], r[cust.ColumnIndex("name_last")], r[cust.ColumnIndex("email_addr")]}
-	}
-	return names
+	return gamedaytest.TruthNames(g.world, team, at)
 }

@@ -3,23 +3,17 @@ package realtime
 import (
 	"context"
 	"database/sql"
-	"io"
-	"log/slog"
-	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"archtics/ats"
 	"archtics/internal/dbtest"
+	"archtics/internal/gamedaytest"
 	"archtics/pipeline"
-	"archtics/pipeline/pipelinetest"
 	"archtics/simulator"
-	"archtics/stages/clone"
-	"archtics/storage/file"
 )
 
-var quietLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
+var quietLogger = gamedaytest.QuietLogger
 
 // gameDay is a simulated client: its world, a warehouse holding its
 // dump's clone, and the simulator's feed on loopback with a drivable clock.
@@ -30,6 +24,7 @@ type gameDay struct {
 	cli   *ats.Client
 	dir   string
 	cache string
+	day   *gamedaytest.Day
 }
 
 // newGameDay writes cfg's dump, loads every team into a warehouse at
@@ -37,21 +32,7 @@ type gameDay struct {
 // the feed.
 func newGameDay(tb testing.TB, cfg simulator.Config, location string) *gameDay {
 	tb.Helper()
-	g := newClone(tb, cfg, location)
-	world, err := simulator.NewWorld(cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	clock := simulator.NewSimClock(world.Cutoff())
-	srv, err := simulator.NewServer(world, simulator.ServerConfig{Token: "t", Clock: clock})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	tb.Cleanup(hs.Close)
-	g.world, g.clock = world, clock
-	g.cli = ats.New(hs.URL, "t", ats.WithSleep(func(ctx context.Context, _ time.Duration) error { return ctx.Err() }))
-	return g
+	return fromDay(gamedaytest.New(tb, cfg, "", location))
 }
 
 // newClone writes cfg's dump and loads every team into a warehouse at
@@ -59,32 +40,11 @@ func newGameDay(tb testing.TB, cfg simulator.Config, location string) *gameDay {
 // a world or a feed.
 func newClone(tb testing.TB, cfg simulator.Config, location string) *gameDay {
 	tb.Helper()
-	ctx := context.Background()
-	dir := tb.TempDir()
-	if _, err := simulator.WriteDump(ctx, cfg, simulator.DirDest(filepath.Join(dir, "dump")), nil); err != nil {
-		tb.Fatal(err)
-	}
-	src, err := file.New(filepath.Join(dir, "dump"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	dump, err := clone.OpenDump(ctx, src)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if location == "" {
-		location = filepath.Join(dir, "warehouse")
-	}
-	w, err := pipelinetest.Open(ctx, location, quietLogger)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, team := range dump.Teams() {
-		if _, err := clone.LoadDump(ctx, w, dump, team, nil); err != nil {
-			tb.Fatalf("load %s: %v", team, err)
-		}
-	}
-	return &gameDay{w: w, dir: dir, cache: filepath.Join(dir, "cache")}
+	return fromDay(gamedaytest.LoadClone(tb, cfg, "", location))
+}
+
+func fromDay(d *gamedaytest.Day) *gameDay {
+	return &gameDay{world: d.World, w: d.W, clock: d.Clock, cli: d.Client, dir: d.Dir, cache: d.Cache, day: d}
 }
 
 // selected is the truth's selection at at (the seed's query, default

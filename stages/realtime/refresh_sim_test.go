@@ -11,8 +11,6 @@ import (
 	"archtics/pipeline/txlog"
 	"archtics/schemas"
 	"archtics/simulator"
-	"archtics/stages/changes"
-	"archtics/stages/clone"
 )
 
 // TestRefreshFollowsTheClone ticks, against a clone that is still the
@@ -178,13 +176,7 @@ func tickedGameDay(t *testing.T) (g *gameDay, day, end time.Time) {
 // up to it with one incremental, swept (merges, deletions).
 func pullClone(t *testing.T, g *gameDay, at time.Time) {
 	t.Helper()
-	g.clock.Set(at)
-	for _, team := range g.world.Teams() {
-		opts := clone.IncrementalOptions{Pull: changes.Options{Location: g.world.Location(), PageSize: 2000}, Logger: quietLogger, CacheDir: g.cache}
-		if _, err := clone.Incremental(context.Background(), g.w, g.cli, team, opts); err != nil {
-			t.Fatalf("incremental %s: %v", team, err)
-		}
-	}
+	g.day.PullClone(t, at)
 }
 
 // fileKeys lists the keys of team's live files of t, sorted.

@@ -3,31 +3,23 @@ package watch_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"testing"
 	"time"
 
 	"archtics/ats"
+	"archtics/internal/gamedaytest"
 	"archtics/pipeline"
-	"archtics/pipeline/pipelinetest"
 	"archtics/schemas"
 	"archtics/simulator"
-	"archtics/stages/changes"
-	"archtics/stages/clone"
 	"archtics/stages/realtime"
-	"archtics/storage/file"
 )
 
-// The minimal game-day logic of stages/realtime's tests (helpers_test.go,
-// refresh_sim_test.go, tick_sim_test.go), copied: a simulated client, its
-// dump's clone, the feed on loopback with a drivable clock, and ticks.
+// The game day (internal/gamedaytest): a simulated client, its dump's
+// clone, the feed on loopback with a drivable clock; and ticks.
 
-var quietLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
+var quietLogger = gamedaytest.QuietLogger
 
 type gameDay struct {
 	world *simulator.World
@@ -36,50 +28,15 @@ type gameDay struct {
 	cli   *ats.Client
 	dir   string
 	cache string
+	day   *gamedaytest.Day
 }
 
 // newGameDay writes cfg's dump, loads every team into a warehouse at
 // location ("" a temporary folder) and serves the feed.
 func newGameDay(tb testing.TB, cfg simulator.Config, location string) *gameDay {
 	tb.Helper()
-	ctx := context.Background()
-	dir := tb.TempDir()
-	if _, err := simulator.WriteDump(ctx, cfg, simulator.DirDest(filepath.Join(dir, "dump")), nil); err != nil {
-		tb.Fatal(err)
-	}
-	src, err := file.New(filepath.Join(dir, "dump"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	dump, err := clone.OpenDump(ctx, src)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if location == "" {
-		location = filepath.Join(dir, "warehouse")
-	}
-	w, err := pipelinetest.Open(ctx, location, quietLogger)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, team := range dump.Teams() {
-		if _, err := clone.LoadDump(ctx, w, dump, team, nil); err != nil {
-			tb.Fatalf("load %s: %v", team, err)
-		}
-	}
-	world, err := simulator.NewWorld(cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	clock := simulator.NewSimClock(world.Cutoff())
-	srv, err := simulator.NewServer(world, simulator.ServerConfig{Token: "t", Clock: clock})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	tb.Cleanup(hs.Close)
-	cli := ats.New(hs.URL, "t", ats.WithSleep(func(ctx context.Context, _ time.Duration) error { return ctx.Err() }))
-	return &gameDay{world: world, w: w, clock: clock, cli: cli, dir: dir, cache: filepath.Join(dir, "cache")}
+	d := gamedaytest.New(tb, cfg, "", location)
+	return &gameDay{world: d.World, w: d.W, clock: d.Clock, cli: d.Client, dir: d.Dir, cache: d.Cache, day: d}
 }
 
 // tick sets the feed's clock to at and runs team's tick with the truth's
@@ -133,13 +90,7 @@ func tickDay(t *testing.T, g *gameDay, day, end time.Time, after func(team strin
 // merges done by then.
 func pullClone(t *testing.T, g *gameDay, at time.Time) {
 	t.Helper()
-	g.clock.Set(at)
-	for _, team := range g.world.Teams() {
-		opts := clone.IncrementalOptions{Pull: changes.Options{Location: g.world.Location(), PageSize: 2000}, Logger: quietLogger, CacheDir: g.cache}
-		if _, err := clone.Incremental(context.Background(), g.w, g.cli, team, opts); err != nil {
-			t.Fatalf("incremental %s: %v", team, err)
-		}
-	}
+	g.day.PullClone(t, at)
 }
 
 // truthScan is a scan the realtime store holds, as the truth has it.
