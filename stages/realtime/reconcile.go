@@ -163,19 +163,31 @@ func PendingReconciles(ctx context.Context, w *pipeline.Warehouse, team string, 
 	}
 	var out []Pending
 	for k, v := range head.Cursors {
-		idText, ok := strings.CutPrefix(k, reconcileCursorPrefix)
-		if !ok {
-			continue
+		id, start, ok, err := parseReconcileCursor(k, v)
+		if err != nil {
+			return nil, fmt.Errorf("reconcile %s: %w", team, err)
 		}
-		id, err := strconv.ParseInt(idText, 10, 32)
-		start, err2 := time.Parse(time.RFC3339, v)
-		if err != nil || err2 != nil {
-			return nil, fmt.Errorf("reconcile %s: cursor %s=%q: want an event id and its start (RFC 3339)", team, k, v)
+		if ok {
+			out = append(out, Pending{EventID: id, Start: start, Arrived: !final.Before(start.Add(WindowAfter).Add(delay))})
 		}
-		out = append(out, Pending{EventID: int32(id), Start: start, Arrived: !final.Before(start.Add(WindowAfter).Add(delay))})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].EventID < out[j].EventID })
 	return out, nil
+}
+
+// parseReconcileCursor reads cursor k=v: ok when k is a reconcile
+// cursor (reconcileCursorPrefix + event id), then the event and its start.
+func parseReconcileCursor(k, v string) (id int32, start time.Time, ok bool, err error) {
+	idText, ok := strings.CutPrefix(k, reconcileCursorPrefix)
+	if !ok {
+		return 0, time.Time{}, false, nil
+	}
+	n, err := strconv.ParseInt(idText, 10, 32)
+	start, err2 := time.Parse(time.RFC3339, v)
+	if err != nil || err2 != nil {
+		return 0, time.Time{}, false, fmt.Errorf("cursor %s=%q: want an event id and its start (RFC 3339)", k, v)
+	}
+	return int32(n), start, true, nil
 }
 
 // cloneWatermark is how far team's clone has pulled the source: the
@@ -185,12 +197,21 @@ func cloneWatermark(ctx context.Context, w *pipeline.Warehouse, team string) (ti
 	if err != nil {
 		return time.Time{}, fmt.Errorf("reconcile %s: %w", team, err)
 	}
+	wm, err := headWatermark(team, head)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("reconcile %s: %w", team, err)
+	}
+	return wm, nil
+}
+
+// headWatermark is the watermark of head, team's clone stream.
+func headWatermark(team string, head *txlog.StreamState) (time.Time, error) {
 	if head.Watermark == "" {
-		return time.Time{}, fmt.Errorf("reconcile %s: %s has no watermark: load the team's dump first (archtics load-dump)", team, clone.CloneStream(team))
+		return time.Time{}, fmt.Errorf("%s has no watermark: load the team's dump first (archtics load-dump)", clone.CloneStream(team))
 	}
 	wm, err := time.Parse(time.RFC3339Nano, head.Watermark)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("reconcile %s: watermark %q of %s: %w", team, head.Watermark, clone.CloneStream(team), err)
+		return time.Time{}, fmt.Errorf("watermark %q of %s: %w", head.Watermark, clone.CloneStream(team), err)
 	}
 	return wm, nil
 }

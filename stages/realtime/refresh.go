@@ -130,10 +130,10 @@ func Refresh(ctx context.Context, w *pipeline.Warehouse, team, cacheDir string, 
 		rep.Changed = int64(len(changed))
 	}
 	if len(seats.derive) > 0 {
-		var wm time.Time
-		if cloneHead.Watermark != "" {
-			if wm, err = time.Parse(time.RFC3339Nano, cloneHead.Watermark); err != nil {
-				return nil, fmt.Errorf("refresh %s: the clone's watermark %q: %w", team, cloneHead.Watermark, err)
+		var wm time.Time // standard_as_of: read only for reconciled events, whose clone has one
+		if len(seats.standard) > 0 {
+			if wm, err = headWatermark(team, cloneHead); err != nil {
+				return nil, fmt.Errorf("refresh %s: %w", team, err)
 			}
 		}
 		if seatsChanged, rep.Seats, err = deriveSeats(ctx, conn, team, seats, wm); err != nil {

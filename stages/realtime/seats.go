@@ -58,14 +58,10 @@ func planSeats(head *txlog.StreamState, cloneMoved bool) (*seatPlan, error) {
 			}
 			id, start = f.id, f.start
 		case strings.HasPrefix(k, reconcileCursorPrefix):
-			n, err := strconv.ParseInt(strings.TrimPrefix(k, reconcileCursorPrefix), 10, 32)
-			if err != nil {
-				return nil, fmt.Errorf("cursor %s: %w", k, err)
+			var err error
+			if id, start, _, err = parseReconcileCursor(k, v); err != nil {
+				return nil, err
 			}
-			if start, err = time.Parse(time.RFC3339, v); err != nil {
-				return nil, fmt.Errorf("cursor %s=%q: %w", k, v, err)
-			}
-			id = int32(n)
 		default:
 			continue
 		}
