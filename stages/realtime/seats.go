@@ -160,23 +160,33 @@ WHERE team = $1 AND event_id IN (`+strings.Join(ids, ", ")+`)`, team); err != ni
 		}
 	}
 	list := strings.Join(ids, ", ")
+	// The standard attendance's entries, read only when an event needs
+	// them: archtics.attendance's current state costs a pass over every
+	// version of its events' scans.
+	std := struct {
+		sql  string
+		args []any
+	}{sql: `CREATE OR REPLACE TEMP TABLE seat_std (team VARCHAR, event_id INTEGER, section_name VARCHAR, row_name VARCHAR, seat_num INTEGER)`}
+	if len(stdIDs) > 0 {
+		std.sql, std.args = `CREATE OR REPLACE TEMP TABLE seat_std AS
+SELECT DISTINCT a.team, a.event_id, a.section_name, a.row_name, a.seat_num
+FROM archtics.attendance AS a
+WHERE a.team = $1 AND a.event_id IN (`+strings.Join(stdIDs, ", ")+`)
+  AND a.result_code = '0' AND a.scan_type IN ('S', 'M') AND a.seat_num IS NOT NULL`, []any{team}
+	}
 	// One step at a time, each into a temporary table: a single query
 	// holds every join's hash table at once. The events are constants,
 	// which DuckDB pushes into the views' scans.
-	steps := []struct{ what, sql string }{
+	steps := []struct {
+		what, sql string
+		args      []any
+	}{
 		{"the seats held at the starts", `CREATE OR REPLACE TEMP TABLE seat_held AS
 WITH ` + schemas.HeldAtStartSQL("team = $1 AND event_id IN ("+list+")") + `
-SELECT h.*, st.event_name, st.start_wall FROM held AS h JOIN starts AS st ON st.team = h.team AND st.event_id = h.event_id`},
+SELECT h.*, st.event_name, st.start_wall FROM held AS h JOIN starts AS st ON st.team = h.team AND st.event_id = h.event_id`, []any{team}},
 		{"the holders' names", `CREATE OR REPLACE TEMP TABLE seat_names AS
-` + schemas.PrimaryNamesSQL("c.team = $1 AND c.acct_id IN (SELECT acct_id FROM seat_held)")},
-		// The standard attendance's entries, read only when an event
-		// needs them: archtics.attendance's current state costs a pass
-		// over every version of its events' scans.
-		{"the standard attendance's entries", `CREATE OR REPLACE TEMP TABLE seat_std AS
-SELECT DISTINCT a.team, a.event_id, a.section_name, a.row_name, a.seat_num
-FROM archtics.attendance AS a
-WHERE a.team = $1 AND a.event_id IN (` + strings.Join(append(stdIDs, "NULL"), ", ") + `)
-  AND a.result_code = '0' AND a.scan_type IN ('S', 'M') AND a.seat_num IS NOT NULL`},
+` + schemas.PrimaryNamesSQL("c.team = $1 AND c.acct_id IN (SELECT acct_id FROM seat_held)"), []any{team}},
+		{"the standard attendance's entries", std.sql, std.args},
 		{"the seats", `CREATE OR REPLACE TEMP TABLE new_seats AS
 SELECT h.event_id, h.event_name, se.event_start, h.start_wall AS event_time, h.section_name, h.row_name, h.seat_num,
   h.acct_id, n.name_first, n.name_last, n.email_addr,
@@ -186,18 +196,10 @@ FROM seat_held AS h
 JOIN seat_events AS se ON se.team = h.team AND se.event_id = h.event_id
 LEFT JOIN seat_names AS n ON n.team = h.team AND n.acct_id = h.acct_id
 LEFT JOIN seat_std AS std ON std.team = h.team AND std.event_id = h.event_id AND std.section_name IS NOT DISTINCT FROM h.section_name
-  AND std.row_name IS NOT DISTINCT FROM h.row_name AND std.seat_num = h.seat_num`},
+  AND std.row_name IS NOT DISTINCT FROM h.row_name AND std.seat_num = h.seat_num`, nil},
 	}
 	for _, st := range steps {
-		var args []any
-		if strings.Contains(st.sql, "$1") {
-			args = append(args, team)
-		}
-		if len(stdIDs) == 0 && strings.Contains(st.sql, "archtics.attendance") {
-			st.sql = `CREATE OR REPLACE TEMP TABLE seat_std (team VARCHAR, event_id INTEGER, section_name VARCHAR, row_name VARCHAR, seat_num INTEGER)`
-			args = nil
-		}
-		if _, err := conn.ExecContext(ctx, st.sql, args...); err != nil {
+		if _, err := conn.ExecContext(ctx, st.sql, st.args...); err != nil {
 			return nil, 0, fmt.Errorf("%s of %d events: %w", st.what, len(ids), err)
 		}
 	}
@@ -231,44 +233,37 @@ LEFT JOIN seat_std AS std ON std.team = h.team AND std.event_id = h.event_id AND
 // seatsRecord is event id's rows of new_seats as archtics_rtx.event_seats
 // rows, derived from clone commit cloneSeq; nil when it has none (its
 // seats were all returned: the event's file is retired, none added).
+// new_seats holds every column of the table but the two set here.
 func seatsRecord(ctx context.Context, conn *sql.Conn, team string, id int32, cloneSeq int64) (arrow.RecordBatch, error) {
 	t := schemas.RTXEventSeats
 	b := array.NewRecordBuilder(memory.DefaultAllocator, t.ArrowSchema())
 	defer b.Release()
-	n := 0
-	var (
-		event, seat                        int32
-		name, sec, row, first, last, email sql.NullString
-		start, wall, stdAsOf               sql.NullTime
-		acct                               sql.NullInt32
-		entered                            sql.NullBool
-	)
-	// Each column's value, in the table's order.
-	vals := []func() any{
-		func() any { return event }, func() any { return nullStr(name) }, func() any { return nullTime(start) },
-		func() any { return nullTime(wall) }, func() any { return nullStr(sec) }, func() any { return nullStr(row) },
-		func() any { return seat }, func() any { return nullInt32(acct) }, func() any { return nullStr(first) },
-		func() any { return nullStr(last) }, func() any { return nullStr(email) }, func() any { return nullBool(entered) },
-		func() any { return nullTime(stdAsOf) }, func() any { return cloneSeq }, func() any { return team },
-	}
-	order := []string{"event_id", "event_name", "event_start", "event_time", "section_name", "row_name", "seat_num", "acct_id",
-		"name_first", "name_last", "email_addr", "standard_entry", "standard_as_of", "clone_seq", "team"}
-	if len(order) != len(t.Columns) || len(vals) != len(order) {
-		return nil, fmt.Errorf("%s: %d columns, %d values", t.FullName(), len(t.Columns), len(vals))
-	}
-	for i, c := range t.Columns {
-		if c.Name != order[i] {
-			return nil, fmt.Errorf("%s: column %d is %s, the record builds %s", t.FullName(), i, c.Name, order[i])
+	set := map[string]any{"clone_seq": cloneSeq, "team": team}
+	var read []string
+	for _, c := range t.Columns {
+		if _, ok := set[c.Name]; !ok {
+			read = append(read, c.Name)
 		}
 	}
-	err := scanRows(ctx, conn, `SELECT `+seatColumns+`, standard_as_of FROM new_seats WHERE event_id = $1
+	vals := make([]any, len(read))
+	dest := make([]any, len(read))
+	for i := range vals {
+		dest[i] = &vals[i]
+	}
+	n := 0
+	err := scanRows(ctx, conn, `SELECT `+strings.Join(read, ", ")+` FROM new_seats WHERE event_id = $1
 ORDER BY section_name, row_name, seat_num`, []any{id}, func(r *sql.Rows) error {
-		if err := r.Scan(&event, &name, &start, &wall, &sec, &row, &seat, &acct, &first, &last, &email, &entered, &stdAsOf); err != nil {
+		if err := r.Scan(dest...); err != nil {
 			return err
 		}
-		for i, v := range vals {
-			if err := appendValue(b.Field(i), v()); err != nil {
-				return fmt.Errorf("%s.%s: %w", t.FullName(), t.Columns[i].Name, err)
+		j := 0
+		for i, c := range t.Columns {
+			v, ok := set[c.Name]
+			if !ok {
+				v, j = vals[j], j+1
+			}
+			if err := appendValue(b.Field(i), v); err != nil {
+				return fmt.Errorf("%s.%s: %w", t.FullName(), c.Name, err)
 			}
 		}
 		n++
@@ -278,25 +273,4 @@ ORDER BY section_name, row_name, seat_num`, []any{id}, func(r *sql.Rows) error {
 		return nil, err
 	}
 	return b.NewRecordBatch(), nil
-}
-
-func nullTime(t sql.NullTime) any {
-	if !t.Valid {
-		return nil
-	}
-	return t.Time
-}
-
-func nullBool(v sql.NullBool) any {
-	if !v.Valid {
-		return nil
-	}
-	return v.Bool
-}
-
-func nullInt32(v sql.NullInt32) any {
-	if !v.Valid {
-		return nil
-	}
-	return v.Int32
 }
