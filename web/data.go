@@ -16,14 +16,18 @@ import (
 // checked against the snapshot before any query runs.
 
 const (
-	// storedEventsSQL is every event with stored realtime scans of a team,
-	// and whether it is reconciled: a cheap list (its counts come from
-	// each event's arrivals, read with its page).
-	storedEventsSQL = `WITH ev AS (
+	// storedCTE is each event of team $1 with stored realtime scans: its
+	// id, name, start (instant and wall clock) and event_date.
+	storedCTE = `
   SELECT event_id, any_value(archtics_event_name) AS name, any_value(event_start) AS event_start,
     any_value(event_time) AS event_time, strftime(any_value(event_date), '%Y-%m-%d') AS event_date
   FROM archtics_rtx.attendance_enriched WHERE team = $1 GROUP BY event_id
-),
+`
+
+	// storedEventsSQL is every event with stored realtime scans of a team,
+	// and whether it is reconciled: a cheap list (its counts come from
+	// each event's arrivals, read with its page).
+	storedEventsSQL = `WITH ev AS (` + storedCTE + `),
 rec AS (SELECT DISTINCT event_id FROM archtics.reconcile_v WHERE team = $1)
 SELECT ev.event_id, ev.name, ev.event_start, ev.event_time, ev.event_date, rec.event_id IS NOT NULL
 FROM ev LEFT JOIN rec USING (event_id)
@@ -35,11 +39,7 @@ FROM archtics.event WHERE team = $1 AND event_id = $2`
 
 	// previousSQL is the team's latest event before $3 (an instant) of the
 	// same categories with stored scans: the comparable event drawn beside.
-	previousSQL = `WITH stored AS (
-  SELECT event_id, any_value(archtics_event_name) AS name, any_value(event_start) AS event_start,
-    any_value(event_time) AS event_time, strftime(any_value(event_date), '%Y-%m-%d') AS event_date
-  FROM archtics_rtx.attendance_enriched WHERE team = $1 GROUP BY event_id
-)
+	previousSQL = `WITH stored AS (` + storedCTE + `)
 SELECT s.event_id, s.name, s.event_start, s.event_time, s.event_date
 FROM stored AS s JOIN archtics.event AS e ON e.team = $1 AND e.event_id = s.event_id
 WHERE coalesce(e.major_category, '') = $2 AND coalesce(e.minor_category, '') = $3 AND s.event_start < $4
