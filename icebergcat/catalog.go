@@ -45,7 +45,7 @@ type tableState struct {
 // before the flush leaves the previous version current and readable.
 type fileCatalog struct {
 	io     *storeIO
-	tables map[string]*tableState // by table identifier "schema.table"
+	tables map[string]*tableState // by Iceberg identifier: the SQL name "schema.table"
 }
 
 func newFileCatalog(ctx context.Context, store storage.Store) *fileCatalog {
@@ -74,14 +74,14 @@ func (c *fileCatalog) load(ctx context.Context, t *schemas.Table) (*tableState, 
 		st.location = c.metadataLocation(t, v)
 		data, err := c.io.ReadFile(st.location)
 		if err != nil {
-			return nil, fmt.Errorf("iceberg %s: read %s: %w", t.FullName(), layout.MetadataKey(t, v), err)
+			return nil, fmt.Errorf("iceberg %s: read %s: %w", t.SQLName(), layout.MetadataKey(t, v), err)
 		}
 		if st.stored, err = table.ParseMetadataBytes(data); err != nil {
-			return nil, fmt.Errorf("iceberg %s: %s is not Iceberg table metadata (rebuild it: archtics catalog iceberg --rebuild): %w", t.FullName(), layout.MetadataKey(t, v), err)
+			return nil, fmt.Errorf("iceberg %s: %s is not Iceberg table metadata (rebuild it: archtics catalog iceberg --rebuild): %w", t.SQLName(), layout.MetadataKey(t, v), err)
 		}
 		st.meta = st.stored
 	}
-	c.tables[t.FullName()] = st
+	c.tables[t.SQLName()] = st
 	return st, nil
 }
 
@@ -94,14 +94,14 @@ func (c *fileCatalog) fresh(st *tableState) error {
 	if err != nil {
 		return err
 	}
-	nm, err := nameMapping(sc)
+	nm, err := nameMapping(t, sc)
 	if err != nil {
-		return fmt.Errorf("iceberg %s: name mapping: %w", t.FullName(), err)
+		return fmt.Errorf("iceberg %s: name mapping: %w", t.SQLName(), err)
 	}
 	props := iceberg.Properties{
 		table.PropertyFormatVersion:        "2",
 		table.DefaultNameMappingKey:        nm,
-		"archtics.table":                   t.FullName(),
+		propTable:                          t.FullName(),
 		"comment":                          oneLine(t.Doc),
 		"write.metadata.compression-codec": "none",
 		// Merge small manifests as snapshots accumulate (a realtime
@@ -116,18 +116,22 @@ func (c *fileCatalog) fresh(st *tableState) error {
 	}
 	meta, err := table.NewMetadataWithUUID(sc, spec, table.UnsortedSortOrder, c.uri(strings.TrimSuffix(layout.TableDirKey(t), "/")), props, id)
 	if err != nil {
-		return fmt.Errorf("iceberg %s: new metadata: %w", t.FullName(), err)
+		return fmt.Errorf("iceberg %s: new metadata: %w", t.SQLName(), err)
 	}
 	st.meta = meta
 	st.dirty = true
 	return nil
 }
 
+// propTable is the table property naming the archtics table (its
+// identity, schemas.Table.FullName) the Iceberg table was published for.
+const propTable = "archtics.table"
+
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // icebergTable is the table.Table iceberg-go transactions run on.
 func (c *fileCatalog) icebergTable(st *tableState) *table.Table {
-	return table.New(table.Identifier{st.def.Schema, st.def.Name}, st.meta, st.location, c.fsF(), c)
+	return table.New(table.Identifier{st.def.SQLSchema(), st.def.Name}, st.meta, st.location, c.fsF(), c)
 }
 
 // LoadTable implements table.CatalogIO.
@@ -149,7 +153,7 @@ func (c *fileCatalog) CommitTable(ctx context.Context, ident table.Identifier, r
 	}
 	for _, r := range reqs {
 		if err := r.Validate(st.meta); err != nil {
-			return nil, "", fmt.Errorf("iceberg %s: %w", st.def.FullName(), err)
+			return nil, "", fmt.Errorf("iceberg %s: %w", st.def.SQLName(), err)
 		}
 	}
 	// The metadata log names only files on the store: the previous
@@ -160,7 +164,7 @@ func (c *fileCatalog) CommitTable(ctx context.Context, ident table.Identifier, r
 	}
 	updated, err := table.UpdateTableMetadata(st.meta, updates, prev)
 	if err != nil {
-		return nil, "", fmt.Errorf("iceberg %s: apply the snapshot: %w", st.def.FullName(), err)
+		return nil, "", fmt.Errorf("iceberg %s: apply the snapshot: %w", st.def.SQLName(), err)
 	}
 	st.meta, st.dirty = updated, true
 	return updated, st.location, nil
@@ -175,20 +179,20 @@ func (c *fileCatalog) flush(ctx context.Context, st *tableState) error {
 	t := st.def
 	data, err := json.Marshal(st.meta)
 	if err != nil {
-		return fmt.Errorf("iceberg %s: encode metadata: %w", t.FullName(), err)
+		return fmt.Errorf("iceberg %s: encode metadata: %w", t.SQLName(), err)
 	}
 	next := st.version + 1
 	key := layout.MetadataKey(t, next)
 	if _, err := c.io.store.PutIfAbsent(ctx, key, bytes.NewReader(data), int64(len(data))); err != nil {
 		if errors.Is(err, storage.ErrExists) {
-			return fmt.Errorf("iceberg %s: %s: %w; publish again", t.FullName(), key, ErrConflict)
+			return fmt.Errorf("iceberg %s: %s: %w; publish again", t.SQLName(), key, ErrConflict)
 		}
-		return fmt.Errorf("iceberg %s: write %s: %w", t.FullName(), key, err)
+		return fmt.Errorf("iceberg %s: write %s: %w", t.SQLName(), key, err)
 	}
 	st.version, st.location, st.stored, st.dirty = next, c.uri(key), st.meta, false
 	if err := c.writeHint(ctx, t, next); err != nil {
 		// The hint is a shortcut: readers probe forward from it.
-		return fmt.Errorf("iceberg %s: version %d written, but the version hint not: %w", t.FullName(), next, err)
+		return fmt.Errorf("iceberg %s: version %d written, but the version hint not: %w", t.SQLName(), next, err)
 	}
 	return nil
 }
@@ -238,7 +242,7 @@ func Table(ctx context.Context, store storage.Store, t *schemas.Table) (*table.T
 		return nil, "", err
 	}
 	if st.stored == nil {
-		return nil, "", fmt.Errorf("iceberg %s: no metadata under %s: %w; publish it: archtics catalog iceberg", t.FullName(), layout.MetadataDirKey(t), fs.ErrNotExist)
+		return nil, "", fmt.Errorf("iceberg %s: no metadata under %s: %w; publish it: archtics catalog iceberg", t.SQLName(), layout.MetadataDirKey(t), fs.ErrNotExist)
 	}
 	return cat.icebergTable(st), st.location, nil
 }

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"net/url"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	icebergio "github.com/apache/iceberg-go/io"
@@ -28,6 +30,11 @@ type storeIO struct {
 	ctx   context.Context
 	store storage.Store
 	root  string // the warehouse's URI, no trailing slash
+	// lengths holds the stored length of each manifest this publisher
+	// wrote (by URI): stored with the null codec, not as iceberg-go
+	// counted them (avro.go). iceberg-go writes manifests concurrently.
+	mu      sync.Mutex
+	lengths map[string]int64
 }
 
 var (
@@ -123,7 +130,28 @@ func (s *storeIO) WriteFile(name string, p []byte) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.store.PutIfAbsent(s.ctx, key, bytes.NewReader(p), int64(len(p))); err != nil {
+	return s.put(name, key, p)
+}
+
+// put creates an object, only if absent; a manifest or manifest list is
+// stored with the null codec (avro.go).
+func (s *storeIO) put(name, key string, data []byte) error {
+	if isAvroMetadata(key) {
+		s.mu.Lock()
+		lengths := maps.Clone(s.lengths)
+		s.mu.Unlock()
+		var err error
+		if data, err = toNullCodec(data, lengths); err != nil {
+			return pathErr("write", name, err)
+		}
+		s.mu.Lock()
+		if s.lengths == nil {
+			s.lengths = map[string]int64{}
+		}
+		s.lengths[name] = int64(len(data))
+		s.mu.Unlock()
+	}
+	if _, err := s.store.PutIfAbsent(s.ctx, key, bytes.NewReader(data), int64(len(data))); err != nil {
 		return pathErr("write", name, err)
 	}
 	return nil
@@ -148,10 +176,7 @@ func (w *storeWriter) Close() error {
 		return nil
 	}
 	w.done = true
-	if _, err := w.io.store.PutIfAbsent(w.io.ctx, w.key, bytes.NewReader(w.buf.Bytes()), int64(w.buf.Len())); err != nil {
-		return pathErr("write", w.name, err)
-	}
-	return nil
+	return w.io.put(w.name, w.key, w.buf.Bytes())
 }
 
 // storeFile reads an object by ranges (the scanner reads Parquet footers

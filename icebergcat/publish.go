@@ -29,6 +29,7 @@ import (
 
 	"archtics/icebergcat/layout"
 	"archtics/pipeline/txlog"
+	"archtics/pipeline/views"
 	"archtics/schemas"
 )
 
@@ -43,6 +44,12 @@ const (
 	// SummaryPositions is a JSON object: owning stream → the seq of its
 	// last commit the snapshot includes.
 	SummaryPositions = "archtics.positions"
+	// SummaryEmptyFile names the empty data file (its key) a snapshot of
+	// a table without files lists; the next snapshot removes it.
+	SummaryEmptyFile = "archtics.empty_file"
+	// SummaryFiles is, on a current-state table's snapshot, the SHA-256
+	// of the sorted keys of the stored files it lists (current.go).
+	SummaryFiles = "archtics.files"
 )
 
 // DefaultFlushEvery is how many commits a publish applies in memory before
@@ -68,6 +75,10 @@ type Options struct {
 	Pointer Pointer
 	// Progress, when set, is called after each table.
 	Progress func(TableResult)
+	// CacheDir is where the files of a remote warehouse are cached for
+	// DuckDB, which finds the rows the current-state tables delete
+	// (pipeline/views); default: views.DefaultCacheDir.
+	CacheDir string
 	// KeepSnapshots: snapshots published longer ago than this are expired
 	// from the metadata (the newest always stays), which otherwise grows by
 	// a snapshot per commit for ever (a realtime table: one per tick). Zero
@@ -103,6 +114,9 @@ func Publish(ctx context.Context, w *txlog.Log, opt Options) ([]TableResult, err
 	if opt.FlushEvery <= 0 {
 		opt.FlushEvery = DefaultFlushEvery
 	}
+	if opt.CacheDir == "" {
+		opt.CacheDir = views.DefaultCacheDir(w.Store.URL())
+	}
 	streams, err := w.Streams(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("iceberg publish: %w", err)
@@ -119,7 +133,11 @@ func Publish(ctx context.Context, w *txlog.Log, opt Options) ([]TableResult, err
 		}
 		var res TableResult
 		for attempt := 1; ; attempt++ {
-			res, err = publishTable(ctx, w, log, t, txlog.OwningStreams(streams, t), opt)
+			if src, ok := schemas.CurrentOf(t); ok {
+				res, err = publishCurrent(ctx, w, t, src, opt)
+			} else {
+				res, err = publishTable(ctx, w, log, t, txlog.OwningStreams(streams, t), opt)
+			}
 			if err == nil || !errors.Is(err, ErrConflict) || attempt == 3 {
 				break
 			}
@@ -129,7 +147,7 @@ func Publish(ctx context.Context, w *txlog.Log, opt Options) ([]TableResult, err
 		}
 		if opt.Pointer != nil && res.MetadataLocation != "" {
 			if err := opt.Pointer.Point(ctx, t, res.MetadataLocation); err != nil {
-				return out, fmt.Errorf("iceberg %s: point the SQL catalog at %s: %w", t.FullName(), res.MetadataLocation, err)
+				return out, fmt.Errorf("iceberg %s: point the SQL catalog at %s: %w", t.SQLName(), res.MetadataLocation, err)
 			}
 		}
 		out = append(out, res)
@@ -140,8 +158,12 @@ func Publish(ctx context.Context, w *txlog.Log, opt Options) ([]TableResult, err
 	return out, nil
 }
 
+// selectTables picks the tables to publish: every Iceberg table, or
+// those named (stored tables by their names in commits, schema.table as
+// stored) and the current state of each source table whose files a named
+// table holds (a commit to archtics_changes.cust changes archtics.cust).
 func selectTables(w *txlog.Log, streams, names []string) ([]*schemas.Table, error) {
-	all := layout.StoredTables(w.Tables, streams)
+	all := layout.PublishedTables(w.Tables, streams)
 	if len(names) == 0 {
 		return all, nil
 	}
@@ -149,13 +171,26 @@ func selectTables(w *txlog.Log, streams, names []string) ([]*schemas.Table, erro
 	for _, t := range all {
 		byName[t.FullName()] = t
 	}
-	var out []*schemas.Table
+	want := map[*schemas.Table]bool{}
 	for _, n := range names {
 		t, ok := byName[n]
 		if !ok {
 			return nil, fmt.Errorf("iceberg publish: %q is not a stored table of the warehouse (views are not Iceberg tables)", n)
 		}
-		out = append(out, t)
+		want[t] = true
+		for _, src := range schemas.SourceTables {
+			for _, part := range schemas.CurrentParts(src) {
+				if part == t {
+					want[schemas.Current(src)] = true
+				}
+			}
+		}
+	}
+	var out []*schemas.Table
+	for _, t := range all {
+		if want[t] {
+			out = append(out, t)
+		}
 	}
 	return out, nil
 }
@@ -168,20 +203,20 @@ func publishTable(ctx context.Context, w *txlog.Log, log *commitReader, t *schem
 		return TableResult{}, err
 	}
 	positions := map[string]int64{}
-	if opt.Rebuild || st.stored == nil {
+	if opt.Rebuild || st.stored == nil || !ownMetadata(st) {
 		if err := cat.fresh(st); err != nil {
 			return TableResult{}, err
 		}
 	} else if positions, err = PositionsOf(st.meta.CurrentSnapshot()); err != nil {
-		return TableResult{}, fmt.Errorf("iceberg %s: %s: %w (rebuild it: archtics catalog iceberg --rebuild)", t.FullName(), st.location, err)
+		return TableResult{}, fmt.Errorf("iceberg %s: %s: %w (rebuild it: archtics catalog iceberg --rebuild)", t.SQLName(), st.location, err)
 	} else if err := sameSchema(t, st.meta.CurrentSchema()); err != nil {
-		return TableResult{}, fmt.Errorf("iceberg %s: %s: %w: the definition changed since it was published; rebuild it: archtics catalog iceberg --rebuild", t.FullName(), st.location, err)
+		return TableResult{}, fmt.Errorf("iceberg %s: %s: %w: the definition changed since it was published; rebuild it: archtics catalog iceberg --rebuild", t.SQLName(), st.location, err)
 	}
 	var pending []*txlog.Commit
 	for _, s := range streams {
 		cs, err := log.after(ctx, s, positions[s])
 		if err != nil {
-			return TableResult{}, fmt.Errorf("iceberg %s: %w", t.FullName(), err)
+			return TableResult{}, fmt.Errorf("iceberg %s: %w", t.SQLName(), err)
 		}
 		for _, c := range cs {
 			if c.Touches(t.FullName()) {
@@ -201,7 +236,7 @@ func publishTable(ctx context.Context, w *txlog.Log, log *commitReader, t *schem
 		}
 		return a.Seq < b.Seq
 	})
-	res := TableResult{Table: t.FullName()}
+	res := TableResult{Table: t.SQLName()}
 	for i, c := range pending {
 		if err := ctx.Err(); err != nil {
 			return res, err
@@ -217,6 +252,12 @@ func publishTable(ctx context.Context, w *txlog.Log, log *commitReader, t *schem
 			}
 		}
 	}
+	if st.meta.CurrentSnapshot() == nil {
+		if err := publishEmpty(ctx, cat, st, positions); err != nil {
+			return res, err
+		}
+		res.Snapshots++
+	}
 	if err := expireSnapshots(ctx, cat, st, opt.KeepSnapshots); err != nil {
 		return res, err
 	}
@@ -225,6 +266,47 @@ func publishTable(ctx context.Context, w *txlog.Log, log *commitReader, t *schem
 	}
 	res.Version, res.MetadataLocation, res.Positions = st.version, st.location, positions
 	return res, nil
+}
+
+// publishEmpty gives a table with no committed file a snapshot listing an
+// empty data file (files.go), so that every reader finds a current
+// snapshot; positions say where the owning streams stand (nowhere).
+func publishEmpty(ctx context.Context, cat *fileCatalog, st *tableState, positions map[string]int64) error {
+	df, key, err := emptyDataFile(ctx, cat, st.def, st.meta.PartitionSpec())
+	if err != nil {
+		return err
+	}
+	pos, err := json.Marshal(positions)
+	if err != nil {
+		return err
+	}
+	txn := cat.icebergTable(st).NewTransaction()
+	props := iceberg.Properties{SummaryPositions: string(pos), SummaryEmptyFile: key}
+	if err := txn.AddDataFiles(ctx, []iceberg.DataFile{df}, props, table.WithoutDuplicateCheck()); err != nil {
+		return fmt.Errorf("iceberg %s: the empty snapshot: %w", st.def.SQLName(), err)
+	}
+	if _, err := txn.Commit(ctx); err != nil {
+		return fmt.Errorf("iceberg %s: the empty snapshot: %w", st.def.SQLName(), err)
+	}
+	return nil
+}
+
+// emptyFileOf is the URI of the empty data file the current snapshot
+// lists, if it is an empty table's snapshot.
+func emptyFileOf(cat *fileCatalog, st *tableState) string {
+	cur := st.meta.CurrentSnapshot()
+	if cur == nil || cur.Summary == nil || cur.Summary.Properties[SummaryEmptyFile] == "" {
+		return ""
+	}
+	return cat.uri(cur.Summary.Properties[SummaryEmptyFile])
+}
+
+// ownMetadata says whether a table's stored metadata was published for
+// this table: metadata under the same name for another table (the dump's,
+// published under archtics.<t> by earlier versions of the publisher) is
+// replaced by the table's own, as its next version.
+func ownMetadata(st *tableState) bool {
+	return st.stored.Properties()[propTable] == st.def.FullName()
 }
 
 // PositionsOf reads where each owning stream stood at a snapshot (nil
@@ -267,17 +349,23 @@ func applyCommit(ctx context.Context, cat *fileCatalog, st *tableState, c *txlog
 		}
 		df, err := dataFile(cat, t, spec, a)
 		if err != nil {
-			return fmt.Errorf("iceberg %s: commit %s seq %d: %w", t.FullName(), c.Stream, c.Seq, err)
+			return fmt.Errorf("iceberg %s: commit %s seq %d: %w", t.SQLName(), c.Stream, c.Seq, err)
 		}
 		adds = append(adds, df)
 	}
+	var gone []string
 	for key := range retired {
-		if readded[key] {
-			continue
+		if !readded[key] {
+			gone = append(gone, cat.uri(key))
 		}
-		b, err := iceberg.NewDataFileBuilder(spec, iceberg.EntryContentData, cat.uri(key), iceberg.ParquetFile, nil, nil, nil, 0, 0)
+	}
+	if empty := emptyFileOf(cat, st); empty != "" {
+		gone = append(gone, empty)
+	}
+	for _, uri := range gone {
+		b, err := iceberg.NewDataFileBuilder(spec, iceberg.EntryContentData, uri, iceberg.ParquetFile, nil, nil, nil, 0, 0)
 		if err != nil {
-			return fmt.Errorf("iceberg %s: commit %s seq %d: retire %s: %w", t.FullName(), c.Stream, c.Seq, key, err)
+			return fmt.Errorf("iceberg %s: commit %s seq %d: retire %s: %w", t.SQLName(), c.Stream, c.Seq, uri, err)
 		}
 		dels = append(dels, b.Build())
 	}
@@ -316,7 +404,7 @@ func applyCommit(ctx context.Context, cat *fileCatalog, st *tableState, c *txlog
 			t.FullName(), c.Stream, c.Seq, len(adds), len(dels), err)
 	}
 	if _, err := txn.Commit(ctx); err != nil {
-		return fmt.Errorf("iceberg %s: commit %s seq %d: %w", t.FullName(), c.Stream, c.Seq, err)
+		return fmt.Errorf("iceberg %s: commit %s seq %d: %w", t.SQLName(), c.Stream, c.Seq, err)
 	}
 	return nil
 }
@@ -427,10 +515,10 @@ func expireSnapshots(ctx context.Context, cat *fileCatalog, st *tableState, keep
 	}
 	txn := cat.icebergTable(st).NewTransaction()
 	if err := txn.ExpireSnapshots(table.WithOlderThan(keep), table.WithRetainLast(1), table.WithPostCommit(false)); err != nil {
-		return fmt.Errorf("iceberg %s: expire snapshots older than %s: %w", st.def.FullName(), keep, err)
+		return fmt.Errorf("iceberg %s: expire snapshots older than %s: %w", st.def.SQLName(), keep, err)
 	}
 	if _, err := txn.Commit(ctx); err != nil {
-		return fmt.Errorf("iceberg %s: expire snapshots older than %s: %w", st.def.FullName(), keep, err)
+		return fmt.Errorf("iceberg %s: expire snapshots older than %s: %w", st.def.SQLName(), keep, err)
 	}
 	return nil
 }

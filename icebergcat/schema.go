@@ -40,9 +40,9 @@ func icebergType(t schemas.Type) (iceberg.Type, error) {
 
 // tableSchema is t's Iceberg schema (field ids 1..n in column order, the
 // partition columns included) and its identity partition spec over the
-// Hive partition columns. Our files do not hold the partition columns
-// (schemas.Table.FileSchema): their values are in each data file's
-// partition tuple, as Iceberg's own Hive-table import records them.
+// Hive partition columns. Each data file's partition tuple holds the
+// values of its Hive path; the files hold them too (schemas.Table.FileSchema),
+// but for files written before they did, whose readers take the tuple's.
 func tableSchema(t *schemas.Table) (*iceberg.Schema, *iceberg.PartitionSpec, error) {
 	fields := make([]iceberg.NestedField, 0, len(t.Columns))
 	ids := map[string]int{}
@@ -56,7 +56,7 @@ func tableSchema(t *schemas.Table) (*iceberg.Schema, *iceberg.PartitionSpec, err
 	}
 	sc := iceberg.NewSchema(0, fields...)
 	var opts []iceberg.PartitionOption
-	for i, p := range t.PartitionBy {
+	for i, p := range partitionBy(t) {
 		fieldID := 1000 + i
 		opts = append(opts, iceberg.AddPartitionFieldBySourceID(ids[p], p, iceberg.IdentityTransform{}, sc, &fieldID))
 	}
@@ -67,10 +67,46 @@ func tableSchema(t *schemas.Table) (*iceberg.Schema, *iceberg.PartitionSpec, err
 	return sc, &spec, nil
 }
 
+// partitionBy is the partition columns of t's Iceberg table: t's own, or,
+// for the current state of a source table (a view), those of the stored
+// tables it is folded from, whose files it lists.
+func partitionBy(t *schemas.Table) []string {
+	if src, ok := schemas.CurrentOf(t); ok {
+		return src.PartitionBy
+	}
+	return t.PartitionBy
+}
+
+// extraFieldID is the first id of the file columns a table's schema does
+// not have (nameMapping).
+const extraFieldID = 10000
+
 // nameMapping is the schema.name-mapping.default property: our Parquet
 // files carry no field ids, so readers resolve columns by name.
-func nameMapping(sc *iceberg.Schema) (string, error) {
-	data, err := json.Marshal(sc.NameMapping())
+// A current-state table's files are those of the stored tables it is
+// folded from, which hold more columns than it (the change and fold
+// columns: _op, _updated_at, ...): they are mapped too, to ids no schema
+// field has, so that readers that want every file column mapped (iceberg-go)
+// read the files, and every reader leaves those columns out.
+func nameMapping(t *schemas.Table, sc *iceberg.Schema) (string, error) {
+	nm := sc.NameMapping()
+	if src, ok := schemas.CurrentOf(t); ok {
+		seen := map[string]bool{}
+		for _, c := range t.Columns {
+			seen[c.Name] = true
+		}
+		for _, part := range schemas.CurrentParts(src) {
+			for _, c := range part.Columns {
+				if seen[c.Name] {
+					continue
+				}
+				seen[c.Name] = true
+				id := extraFieldID + len(nm)
+				nm = append(nm, iceberg.MappedField{Names: []string{c.Name}, FieldID: &id})
+			}
+		}
+	}
+	data, err := json.Marshal(nm)
 	if err != nil {
 		return "", err
 	}

@@ -112,26 +112,26 @@ func (p *SQLPointer) Point(ctx context.Context, t *schemas.Table, metadataLocati
 	var cur sql.NullString
 	err = tx.QueryRowContext(ctx, fmt.Sprintf(`SELECT metadata_location FROM iceberg_tables
 		WHERE catalog_name = %s AND table_namespace = %s AND table_name = %s`, p.ph(1), p.ph(2), p.ph(3)),
-		p.name, t.Schema, t.Name).Scan(&cur)
+		p.name, t.SQLSchema(), t.Name).Scan(&cur)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO iceberg_tables
 			(catalog_name, table_namespace, table_name, metadata_location, previous_metadata_location, iceberg_type)
 			VALUES (%s, %s, %s, %s, NULL, 'TABLE')`, p.ph(1), p.ph(2), p.ph(3), p.ph(4)),
-			p.name, t.Schema, t.Name, metadataLocation); err != nil {
+			p.name, t.SQLSchema(), t.Name, metadataLocation); err != nil {
 			return fmt.Errorf("register %s: %w", t.FullName(), err)
 		}
 		// The JDBC catalog knows a namespace by a property row.
 		var n int
 		if err := tx.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*) FROM iceberg_namespace_properties
-			WHERE catalog_name = %s AND namespace = %s`, p.ph(1), p.ph(2)), p.name, t.Schema).Scan(&n); err != nil {
-			return fmt.Errorf("namespace %s: %w", t.Schema, err)
+			WHERE catalog_name = %s AND namespace = %s`, p.ph(1), p.ph(2)), p.name, t.SQLSchema()).Scan(&n); err != nil {
+			return fmt.Errorf("namespace %s: %w", t.SQLSchema(), err)
 		}
 		if n == 0 {
 			if _, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO iceberg_namespace_properties
 				(catalog_name, namespace, property_key, property_value) VALUES (%s, %s, 'exists', 'true')`, p.ph(1), p.ph(2)),
-				p.name, t.Schema); err != nil {
-				return fmt.Errorf("namespace %s: %w", t.Schema, err)
+				p.name, t.SQLSchema()); err != nil {
+				return fmt.Errorf("namespace %s: %w", t.SQLSchema(), err)
 			}
 		}
 	case err != nil:
@@ -147,7 +147,7 @@ func (p *SQLPointer) Point(ctx context.Context, t *schemas.Table, metadataLocati
 			SET metadata_location = %s, previous_metadata_location = %s, iceberg_type = 'TABLE'
 			WHERE catalog_name = %s AND table_namespace = %s AND table_name = %s AND metadata_location = %s`,
 			p.ph(1), p.ph(2), p.ph(3), p.ph(4), p.ph(5), p.ph(6)),
-			metadataLocation, cur.String, p.name, t.Schema, t.Name, cur.String)
+			metadataLocation, cur.String, p.name, t.SQLSchema(), t.Name, cur.String)
 		if err != nil {
 			return fmt.Errorf("move the pointer of %s: %w", t.FullName(), err)
 		}

@@ -88,15 +88,15 @@ func TestIcebergSQLCatalogPointer(t *testing.T) {
 	}
 	defer p.Close()
 	tbl := schemas.Ticket
-	if err := p.Point(ctx, tbl, first[tbl.FullName()]); err != nil {
+	if err := p.Point(ctx, tbl, first[tbl.SQLName()]); err != nil {
 		t.Fatal(err)
 	}
 	var loc string
-	if err := p.db.QueryRow(`SELECT metadata_location FROM iceberg_tables WHERE table_namespace = 'archtics' AND table_name = 'ticket'`).Scan(&loc); err != nil {
+	if err := p.db.QueryRow(`SELECT metadata_location FROM iceberg_tables WHERE table_namespace = 'archtics_dump' AND table_name = 'ticket'`).Scan(&loc); err != nil {
 		t.Fatal(err)
 	}
 	for _, x := range res2 {
-		if x.Table == tbl.FullName() && loc != x.MetadataLocation {
+		if x.Table == tbl.SQLName() && loc != x.MetadataLocation {
 			t.Errorf("pointing at an older version moved the pointer back to %s", loc)
 		}
 	}

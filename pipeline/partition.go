@@ -113,7 +113,7 @@ type TableWriter struct {
 	closed  bool
 	schema  *arrow.Schema // t.ArrowSchema()
 	fschema *arrow.Schema // t.FileSchema()
-	fileCol []int         // positions in schema of the file columns
+	fileCol []int         // positions in schema of the file columns, in file order
 	partCol []int         // positions in schema of the partition columns
 	timeCol []int         // positions in fschema of the time columns
 	props   *parquet.WriterProperties
@@ -175,20 +175,15 @@ func NewTableWriter(w *Warehouse, t *schemas.Table, batchID string, opts ...Writ
 		schema: t.ArrowSchema(), fschema: t.FileSchema(),
 		parts: map[string]*partWriter{},
 	}
-	for i, c := range t.Columns {
-		if t.IsPartition(c.Name) {
-			continue
-		}
-		tw.fileCol = append(tw.fileCol, i)
-	}
+	tw.fileCol = t.FileColumnOrder()
 	for _, p := range t.PartitionBy {
 		tw.partCol = append(tw.partCol, t.ColumnIndex(p))
 	}
 	for _, tc := range t.TimeColumns {
-		idx := tw.fschema.FieldIndices(tc)
-		if len(idx) == 0 {
+		if t.IsPartition(tc) {
 			continue // a partition column as time column: its value is in the path
 		}
+		idx := tw.fschema.FieldIndices(tc)
 		switch tw.fschema.Field(idx[0]).Type.ID() {
 		case arrow.TIMESTAMP, arrow.DATE32:
 			tw.timeCol = append(tw.timeCol, idx[0])
@@ -220,7 +215,7 @@ func NewTableWriter(w *Warehouse, t *schemas.Table, batchID string, opts ...Writ
 		lastKey = t.Key[n-1]
 	}
 	for _, c := range t.Columns {
-		if c.Type == schemas.String && !c.NoDictionary && c.Name != lastKey && !t.IsPartition(c.Name) {
+		if c.Type == schemas.String && !c.NoDictionary && c.Name != lastKey {
 			props = append(props, parquet.WithDictionaryFor(c.Name, true))
 		}
 	}

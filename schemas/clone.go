@@ -108,6 +108,21 @@ func Changes(t *Table) *Table { return changeTables[t] }
 // Current returns the view-only table archtics.<t> of source table t.
 func Current(t *Table) *Table { return currentViews[t] }
 
+// CurrentOf returns the source table whose current state v is, when v is
+// one of the views archtics.<t> (Current).
+func CurrentOf(v *Table) (*Table, bool) {
+	for t, cur := range currentViews {
+		if cur == v {
+			return t, true
+		}
+	}
+	return nil, false
+}
+
+// CurrentParts are the stored tables the current state of source table t
+// is folded from: the dump's, the compacted base and the changes.
+func CurrentParts(t *Table) []*Table { return []*Table{t, Base(t), Changes(t)} }
+
 // History returns the view-only table archtics_history.<t>.
 func History(t *Table) *Table { return historyViews[t] }
 

@@ -1,6 +1,9 @@
 package schemas
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Compaction layers (issue 8, item 5). Hourly incrementals add change
 // files for ever; a compaction (clone.Compact) folds them, in one commit
@@ -160,4 +163,37 @@ SELECT %s, 1 AS _rank, _op, _updated_at, _seen_at, _batch FROM %s%s`,
 		cols, OpUpsert, t.SQLName(), f, cols, Changes(t).SQLName(), f)
 	return fmt.Sprintf("SELECT %s FROM (%s) ORDER BY %s, _rank, _updated_at NULLS FIRST, _seen_at NULLS FIRST, _op",
 		foldColumns(t), distinctVersionsSQL(t, versions), keyList(t))
+}
+
+// CurrentDeletesSQL selects the rows of the current state's files of
+// source table t that are not in its current state, as (team, _file,
+// _pos): the local file (as given) and the row's position in it. dump,
+// base and changes are the local paths of the live files of t,
+// Base(t) and Changes(t), of one read of the log. A row is out when
+// another version of its key ranks higher by foldOrder (the view's
+// rule; ties, identical versions, broken by file and position), or when
+// it is a tombstone. An Iceberg table of those files with these rows as
+// position deletes is archtics.<t>.
+func CurrentDeletesSQL(t *Table, dump, base, changes []string) string {
+	keys := keyList(t)
+	const at = ", filename = true, file_row_number = true"
+	var parts []string
+	if len(dump) > 0 {
+		parts = append(parts, fmt.Sprintf("SELECT %s, filename AS _file, file_row_number AS _pos, 0 AS _rank, '%s' AS _op, CAST(NULL AS TIMESTAMPTZ) AS _updated_at, CAST(NULL AS TIMESTAMPTZ) AS _seen_at, CAST(NULL AS VARCHAR) AS _batch FROM %s",
+			keys, OpUpsert, t.readParquetCall(dump, at)))
+	}
+	if len(base) > 0 {
+		parts = append(parts, fmt.Sprintf("SELECT %s, filename AS _file, file_row_number AS _pos, _rank, _op, _updated_at, _seen_at, _batch FROM %s",
+			keys, Base(t).readParquetCall(base, at)))
+	}
+	if len(changes) > 0 {
+		parts = append(parts, fmt.Sprintf("SELECT %s, filename AS _file, file_row_number AS _pos, 1 AS _rank, _op, _updated_at, _seen_at, _batch FROM %s",
+			keys, Changes(t).readParquetCall(changes, at)))
+	}
+	if len(parts) == 0 {
+		return "SELECT CAST(NULL AS VARCHAR) AS team, CAST(NULL AS VARCHAR) AS _file, CAST(NULL AS BIGINT) AS _pos WHERE false"
+	}
+	return fmt.Sprintf(`SELECT team, _file, CAST(_pos AS BIGINT) AS _pos FROM (%s)
+QUALIFY row_number() OVER (PARTITION BY %s ORDER BY %s, _file, _pos) > 1 OR _op = '%s'`,
+		strings.Join(parts, "\nUNION ALL\n"), keys, foldOrder, OpDelete)
 }

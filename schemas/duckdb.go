@@ -23,7 +23,16 @@ func (t *Table) ReadParquetSQL(files []string) string {
 		}
 		sb.WriteString(QuoteIdent(c.Name))
 	}
-	sb.WriteString(" FROM read_parquet([")
+	sb.WriteString(" FROM ")
+	sb.WriteString(t.readParquetCall(files, ""))
+	return sb.String()
+}
+
+// readParquetCall is the read_parquet call over files with t's Hive
+// partition columns typed as the definition says, and more options.
+func (t *Table) readParquetCall(files []string, options string) string {
+	var sb strings.Builder
+	sb.WriteString("read_parquet([")
 	for i, f := range files {
 		if i > 0 {
 			sb.WriteString(", ")
@@ -42,6 +51,7 @@ func (t *Table) ReadParquetSQL(files []string) string {
 		}
 		sb.WriteString("}")
 	}
+	sb.WriteString(options)
 	sb.WriteString(")")
 	return sb.String()
 }

@@ -123,7 +123,8 @@ type Table struct {
 	// Archtics); the merge stage keeps the newest version per key.
 	Key []string
 	// PartitionBy lists Hive partition columns, outermost first. They are
-	// columns of the table, stored in the path (col=value/), not in the file.
+	// columns of the table, stored in the path (col=value/) and, last, in
+	// the file (FileSchema).
 	PartitionBy []string
 	// TimeColumns are the columns whose min/max each commit records per
 	// file, so readers can prune files by time without opening them.
@@ -213,17 +214,38 @@ func (t *Table) ArrowSchema() *arrow.Schema {
 	return arrow.NewSchema(fields, nil)
 }
 
-// FileSchema is the schema of the Parquet files: every column except the
-// partition columns, which live in the path as Hive partitions do.
+// FileSchema is the schema of the Parquet files: every column but the
+// partition columns in declared order, then the partition columns. The
+// partition values are in the Hive path too, for DuckDB and Hive readers
+// (DuckDB takes the path's value); they are in the file as well because
+// readers that read only the files (Iceberg readers that ignore the
+// manifests' partition tuples, a single file opened alone) would see none.
+// They come last so a reader mapping columns by position over the
+// non-partition columns (Redshift Spectrum's partitioned tables) still
+// finds them where it did. Files written before the partition columns
+// were stored lack them; readers take the path's value for those.
 func (t *Table) FileSchema() *arrow.Schema {
-	var fields []arrow.Field
-	for _, c := range t.Columns {
-		if t.IsPartition(c.Name) {
-			continue
-		}
+	fields := make([]arrow.Field, 0, len(t.Columns))
+	for _, i := range t.FileColumnOrder() {
+		c := t.Columns[i]
 		fields = append(fields, arrow.Field{Name: c.Name, Type: c.Type.Arrow(), Nullable: c.Nullable})
 	}
 	return arrow.NewSchema(fields, nil)
+}
+
+// FileColumnOrder is the position in Columns of each column of
+// FileSchema, in file order.
+func (t *Table) FileColumnOrder() []int {
+	order := make([]int, 0, len(t.Columns))
+	for i, c := range t.Columns {
+		if !t.IsPartition(c.Name) {
+			order = append(order, i)
+		}
+	}
+	for _, p := range t.PartitionBy {
+		order = append(order, t.ColumnIndex(p))
+	}
+	return order
 }
 
 // Fingerprint is a SHA-256 over the canonical definition (names, types,

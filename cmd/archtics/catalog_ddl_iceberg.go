@@ -33,13 +33,13 @@ func publishedIcebergTables(ctx context.Context, w *pipeline.Warehouse) ([]icebe
 		return nil, err
 	}
 	var out []icebergTableRef
-	for _, t := range layout.StoredTables(w.Tables, streams) {
+	for _, t := range layout.PublishedTables(w.Tables, streams) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		meta, err := layout.CurrentMetadata(ctx, w.Store, t)
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s has no Iceberg metadata yet: run archtics catalog iceberg first (it also keeps the tables current after every commit)", t.FullName())
+			return nil, fmt.Errorf("%s has no Iceberg metadata yet: run archtics catalog iceberg first (it also keeps the tables current after every commit)", t.SQLName())
 		}
 		if err != nil {
 			return nil, err
@@ -73,16 +73,16 @@ func trinoDDL(out io.Writer, w *pipeline.Warehouse, refs []icebergTableRef, trin
 `, root, root)
 	schemasDone := map[string]bool{}
 	for _, r := range refs {
-		if !schemasDone[r.t.Schema] {
-			schemasDone[r.t.Schema] = true
-			fmt.Fprintf(out, "\nCREATE SCHEMA IF NOT EXISTS %s.%s;\n", schemas.QuoteIdent(trinoCat), schemas.QuoteIdent(r.t.Schema))
+		if !schemasDone[r.t.SQLSchema()] {
+			schemasDone[r.t.SQLSchema()] = true
+			fmt.Fprintf(out, "\nCREATE SCHEMA IF NOT EXISTS %s.%s;\n", schemas.QuoteIdent(trinoCat), schemas.QuoteIdent(r.t.SQLSchema()))
 		}
 		if reregister {
 			fmt.Fprintf(out, "CALL %s.system.unregister_table(schema_name => %s, table_name => %s);\n",
-				schemas.QuoteIdent(trinoCat), schemas.QuoteString(r.t.Schema), schemas.QuoteString(r.t.Name))
+				schemas.QuoteIdent(trinoCat), schemas.QuoteString(r.t.SQLSchema()), schemas.QuoteString(r.t.Name))
 		}
 		fmt.Fprintf(out, "CALL %s.system.register_table(schema_name => %s, table_name => %s, table_location => %s, metadata_file_name => %s);\n",
-			schemas.QuoteIdent(trinoCat), schemas.QuoteString(r.t.Schema), schemas.QuoteString(r.t.Name),
+			schemas.QuoteIdent(trinoCat), schemas.QuoteString(r.t.SQLSchema()), schemas.QuoteString(r.t.Name),
 			schemas.QuoteString(r.location), schemas.QuoteString(path.Base(r.metadata)))
 	}
 }
@@ -133,9 +133,9 @@ set -e
 	}
 	schemasDone := map[string]bool{}
 	for _, r := range refs {
-		if !update && !schemasDone[r.t.Schema] {
-			schemasDone[r.t.Schema] = true
-			db, _ := json.Marshal(map[string]string{"Name": r.t.Schema, "Description": "archtics " + r.t.Schema})
+		if !update && !schemasDone[r.t.SQLSchema()] {
+			schemasDone[r.t.SQLSchema()] = true
+			db, _ := json.Marshal(map[string]string{"Name": r.t.SQLSchema(), "Description": "archtics " + r.t.SQLSchema()})
 			fmt.Fprintf(out, "\naws glue create-database --database-input %s || true\n", shellQuote(string(db)))
 		}
 		type column struct {
@@ -168,7 +168,7 @@ set -e
 		if update {
 			verb = "update-table"
 		}
-		fmt.Fprintf(out, "aws glue %s --database-name %s --table-input %s\n", verb, shellQuote(r.t.Schema), shellQuote(string(data)))
+		fmt.Fprintf(out, "aws glue %s --database-name %s --table-input %s\n", verb, shellQuote(r.t.SQLSchema()), shellQuote(string(data)))
 	}
 	return nil
 }

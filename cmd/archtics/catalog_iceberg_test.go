@@ -56,9 +56,16 @@ func TestCatalogIcebergCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored := layout.StoredTables(w.Tables, streams)
+	// Every stored table and the current state of each source table,
+	// under the names SQL gives them.
+	stored := layout.PublishedTables(w.Tables, streams)
 	if n := strings.Count(strings.TrimSpace(out), "\n") + 1; n != len(stored) {
-		t.Fatalf("catalog iceberg listed %d tables, the warehouse stores %d:\n%s", n, len(stored), out)
+		t.Fatalf("catalog iceberg listed %d tables, the warehouse has %d Iceberg tables:\n%s", n, len(stored), out)
+	}
+	for _, name := range []string{"archtics.ticket", "archtics_dump.ticket", "archtics_changes.ticket"} {
+		if !strings.Contains(out, name+"\t") {
+			t.Errorf("catalog iceberg did not list %s:\n%s", name, out)
+		}
 	}
 	s, _, found, err := layout.ReadSettings(ctx, w.Store)
 	if err != nil || !found || !s.Enabled || s.Catalog != layout.CatalogFile {
@@ -128,7 +135,7 @@ func TestCatalogIcebergCLI(t *testing.T) {
 	for _, m := range calls {
 		tbl := findStored(stored, m[1]+"."+m[2])
 		if tbl == nil {
-			t.Fatalf("register_table of %s.%s, not a stored table", m[1], m[2])
+			t.Fatalf("register_table of %s.%s, not an Iceberg table of the warehouse", m[1], m[2])
 		}
 		_, meta, err := icebergcat.Table(ctx, w.Store, tbl)
 		if err != nil {
@@ -181,7 +188,7 @@ func TestCatalogIcebergCLI(t *testing.T) {
 
 func findStored(tables []*schemas.Table, name string) *schemas.Table {
 	for _, t := range tables {
-		if t.FullName() == name {
+		if t.SQLName() == name {
 			return t
 		}
 	}

@@ -385,16 +385,8 @@ func cacheDir(c *cli.Context, w *pipeline.Warehouse) string {
 	return defaultCacheDir(w)
 }
 
-// defaultCacheDir is a per-warehouse folder in the user's cache directory,
-// so two warehouses never share cached keys.
-func defaultCacheDir(w *pipeline.Warehouse) string {
-	base, err := os.UserCacheDir()
-	if err != nil {
-		base = os.TempDir()
-	}
-	name := strings.NewReplacer("/", "_", ":", "_").Replace(strings.TrimPrefix(w.Store.URL(), "/"))
-	return filepath.Join(base, "archtics", name)
-}
+// defaultCacheDir is the warehouse's default cache folder.
+func defaultCacheDir(w *pipeline.Warehouse) string { return views.DefaultCacheDir(w.Store.URL()) }
 
 // printQuery runs query and prints its rows (see printRows), the row
 // count going to the process's stderr.

@@ -26,11 +26,19 @@ import (
 // Prefix is where the Iceberg metadata lives under the warehouse root:
 // iceberg/<schema>/<table>/metadata/v<N>.metadata.json, the manifests and
 // manifest lists beside them, and version-hint.text (the Hadoop catalog
-// layout, which Spark's and Trino's file-system catalogs read).
+// layout, which Spark's and Trino's file-system catalogs read). <schema>
+// and <table> are the names SQL gives the table (schemas.Table.SQLName),
+// so an engine's archtics.cust is the product's archtics.cust: the clone's
+// current state, while the dump's stored rows are archtics_dump.cust.
 const Prefix = "iceberg/"
 
 // TableDirKey is the folder of a table's Iceberg files.
-func TableDirKey(t *schemas.Table) string { return Prefix + t.Schema + "/" + t.Name + "/" }
+func TableDirKey(t *schemas.Table) string { return Prefix + t.SQLSchema() + "/" + t.Name + "/" }
+
+// DataDirKey is the folder of the files the publisher writes for a table
+// (position-delete files, the empty file of an empty table): never the
+// committed data files, which stay where their commit put them.
+func DataDirKey(t *schemas.Table) string { return TableDirKey(t) + "data/" }
 
 // MetadataDirKey is the folder of a table's metadata files.
 func MetadataDirKey(t *schemas.Table) string { return TableDirKey(t) + "metadata/" }
@@ -215,6 +223,18 @@ func StoredTables(known []*schemas.Table, streams []string) []*schemas.Table {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].FullName() < out[j].FullName() })
+	return out
+}
+
+// PublishedTables are the Iceberg tables of a warehouse: every stored
+// table (StoredTables) and the current state of every source table of
+// the clone (schemas.Current: archtics.<t>), sorted by their SQL names.
+func PublishedTables(known []*schemas.Table, streams []string) []*schemas.Table {
+	out := StoredTables(known, streams)
+	for _, t := range schemas.SourceTables {
+		out = append(out, schemas.Current(t))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].SQLName() < out[j].SQLName() })
 	return out
 }
 

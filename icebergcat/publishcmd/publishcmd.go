@@ -24,6 +24,7 @@ import (
 	"archtics/icebergcat"
 	"archtics/icebergcat/layout"
 	"archtics/pipeline/txlog"
+	"archtics/pipeline/views"
 	"archtics/storage"
 	"archtics/storage/backend"
 )
@@ -73,7 +74,13 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 		fmt.Fprintf(stderr, "archtics-iceberg: open warehouse %s: %s\n", storage.Redact(location), storage.Redact(err.Error()))
 		return ExitFailure
 	}
-	opt := icebergcat.Options{Rebuild: *rebuild}
+	// The cache archtics' own commands use (ARCHTICS_CACHE, or the
+	// default per warehouse), for the files DuckDB reads.
+	cache := getenv("ARCHTICS_CACHE")
+	if cache == "" {
+		cache = views.DefaultCacheDir(store.URL())
+	}
+	opt := icebergcat.Options{Rebuild: *rebuild, CacheDir: cache}
 	if *tables != "" {
 		opt.Tables = strings.Split(*tables, ",")
 	}

@@ -46,6 +46,26 @@ func Materialize(ctx context.Context, w *txlog.Log, cacheDir string, tables ...*
 	return files, err
 }
 
+// MaterializeState is Materialize, also returning the committed state
+// whose files it made local (LocalFiles[t][i] is the file of
+// State.Files(t)[i]), for a reader that must name the files as the log
+// does: one read of the log for both.
+func MaterializeState(ctx context.Context, w *txlog.Log, cacheDir string, tables ...*schemas.Table) (LocalFiles, *txlog.State, error) {
+	return materialize(ctx, w, cacheDir, tables)
+}
+
+// DefaultCacheDir is a warehouse's cache folder unless one is given: a
+// folder per warehouse in the user's cache directory, so two warehouses
+// never share cached keys.
+func DefaultCacheDir(warehouseURL string) string {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	name := strings.NewReplacer("/", "_", ":", "_").Replace(strings.TrimPrefix(warehouseURL, "/"))
+	return filepath.Join(base, "archtics", name)
+}
+
 // stateFor is the committed state a reader of tables sees: only the
 // streams that own them (a damaged stream fails only its own tables'
 // readers), each at its head or as of the warehouse's as-of point.
