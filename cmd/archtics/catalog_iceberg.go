@@ -14,14 +14,21 @@ import (
 func catalogIcebergCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "iceberg",
-		Usage: "publish every table as an Apache Iceberg table over the committed files, kept current by every later commit",
-		Description: `iceberg writes, for every stored table, Apache Iceberg (format v2) metadata
-over the same Parquet files under <warehouse>/iceberg/<schema>/<table>/metadata/
-(v<N>.metadata.json and version-hint.text: the Hadoop catalog layout). Each
-Iceberg snapshot is one of our commits that touched the table; its summary
-names it (archtics.stream, archtics.seq, archtics.commit_id). Files are
-registered as they are (no rewrite); retired files (compaction, expiry, a
-replaced dump) leave the table in an overwrite snapshot.
+		Usage: "publish the warehouse as Apache Iceberg tables over the committed files, kept current by every later commit",
+		Description: `iceberg writes Apache Iceberg (format v2) metadata over the same Parquet
+files under <warehouse>/iceberg/<schema>/<table>/metadata/ (v<N>.metadata.json
+and version-hint.text: the Hadoop catalog layout), each table under the name
+SQL gives its rows here: every stored table (the dump's as archtics_dump.<t>),
+and archtics.<t>, the clone's current state, for event, cust, ticket, tex and
+attendance.
+
+A stored table's snapshots are our commits that touched it, one each; the
+summary names it (archtics.stream, archtics.seq, archtics.commit_id). Files
+are registered as they are (no rewrite); retired files (compaction, expiry, a
+replaced dump) leave the table in an overwrite snapshot. A current-state
+table lists the dump's, base's and changes' files with position-delete files
+that drop every row but each key's current version, one snapshot per publish.
+See docs/iceberg.md.
 
 The first run records the setting in the warehouse (iceberg/settings.json):
 from then on every command that commits (load-dump, incremental, compact,
