@@ -32,7 +32,7 @@ func TestIcebergConcurrentPublishers(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			w := pipeline.New(s.w.Store, quietLogger)
-			_, errs[i] = Publish(ctx, w.Log, Options{FlushEvery: 1})
+			_, errs[i] = Publish(ctx, w.Log, withViews(Options{FlushEvery: 1}))
 		}()
 	}
 	wg.Wait()

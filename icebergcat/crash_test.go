@@ -73,7 +73,7 @@ func TestIcebergPublishInterrupted(t *testing.T) {
 	for _, n := range []int{1, 2, 7, 30} {
 		cctx, cancel := context.WithCancel(ctx)
 		w := pipeline.New(&interruptingStore{Store: s.w.Store, n: n, cancel: cancel}, quietLogger)
-		_, err := Publish(cctx, w.Log, Options{FlushEvery: 1})
+		_, err := Publish(cctx, w.Log, withViews(Options{FlushEvery: 1}))
 		cancel()
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("publish interrupted at write %d: %v, want context.Canceled", n, err)

@@ -3,7 +3,6 @@ package icebergcat
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -14,7 +13,6 @@ import (
 	"github.com/apache/iceberg-go"
 
 	"archtics/pipeline/txlog"
-	"archtics/pipeline/views"
 	"archtics/schemas"
 )
 
@@ -45,20 +43,17 @@ func publishCurrent(ctx context.Context, w *txlog.Log, t, src *schemas.Table, op
 	if err != nil {
 		return res, err
 	}
+	if opt.CurrentStateOut == nil {
+		return res, fmt.Errorf("iceberg %s: Options.CurrentStateOut is not set: the publisher cannot find the rows the current state leaves out", t.SQLName())
+	}
 	parts := schemas.CurrentParts(src)
-	local, state, err := views.MaterializeState(ctx, w, opt.CacheDir, parts...)
+	state, err := w.StateOf(ctx, parts...)
 	if err != nil {
 		return res, fmt.Errorf("iceberg %s: %w", t.SQLName(), err)
 	}
 	var entries []txlog.FileEntry
-	keyOf := map[string]string{} // local path → key
-	lists := make([][]string, len(parts))
-	for i, p := range parts {
-		lists[i] = local[p.FullName()]
-		for j, e := range state.Files(p.FullName()) {
-			entries = append(entries, e)
-			keyOf[lists[i][j]] = e.Key
-		}
+	for _, p := range parts {
+		entries = append(entries, state.Files(p.FullName())...)
 	}
 	digest := filesDigest(entries)
 	positions := map[string]int64{}
@@ -88,7 +83,7 @@ func publishCurrent(ctx context.Context, w *txlog.Log, t, src *schemas.Table, op
 		}
 		adds = append(adds, df)
 	}
-	deletes, err := currentDeletes(ctx, cat, t, src, spec, lists, keyOf)
+	deletes, err := currentDeletes(ctx, w, cat, t, src, spec, state, opt)
 	if err != nil {
 		return res, fmt.Errorf("iceberg %s: %w", t.SQLName(), err)
 	}
@@ -139,20 +134,11 @@ func filesDigest(files []txlog.FileEntry) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// currentDeletes computes the rows of the current state's files that are
-// not in it and writes them as one position-delete file per team (a delete
-// file belongs to the partition of the data files it names).
-func currentDeletes(ctx context.Context, cat *fileCatalog, t, src *schemas.Table, spec iceberg.PartitionSpec, lists [][]string, keyOf map[string]string) ([]iceberg.DataFile, error) {
-	db, err := sql.Open("duckdb", "")
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	rows, err := db.QueryContext(ctx, schemas.CurrentDeletesSQL(src, lists[0], lists[1], lists[2])+"\nORDER BY team, _file, _pos")
-	if err != nil {
-		return nil, fmt.Errorf("find the rows out of the current state: %w", err)
-	}
-	defer rows.Close()
+// currentDeletes finds the rows of the current state's files that are
+// not in it (opt.CurrentStateOut) and writes them as one position-delete
+// file per team (a delete file belongs to the partition of the data files
+// it names).
+func currentDeletes(ctx context.Context, w *txlog.Log, cat *fileCatalog, t, src *schemas.Table, spec iceberg.PartitionSpec, state *txlog.State, opt Options) ([]iceberg.DataFile, error) {
 	var (
 		out   []iceberg.DataFile
 		team  string
@@ -179,27 +165,19 @@ func currentDeletes(ctx context.Context, cat *fileCatalog, t, src *schemas.Table
 		paths, pos = paths[:0], pos[:0]
 		return nil
 	}
-	for rows.Next() {
-		var rowTeam, file string
-		var p int64
-		if err := rows.Scan(&rowTeam, &file, &p); err != nil {
-			return nil, err
-		}
+	err := opt.CurrentStateOut(ctx, w, opt.CacheDir, state, src, func(rowTeam, key string, p int64) error {
 		if rowTeam != team {
 			if err := flush(); err != nil {
-				return nil, err
+				return err
 			}
 			team = rowTeam
 		}
-		key, ok := keyOf[file]
-		if !ok {
-			return nil, fmt.Errorf("DuckDB named %s, which is not a file of the state it was given", file)
-		}
 		paths = append(paths, cat.uri(key))
 		pos = append(pos, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("find the rows out of the current state: %w", err)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if err := flush(); err != nil {
 		return nil, err

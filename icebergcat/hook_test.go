@@ -23,7 +23,7 @@ func TestIcebergAutoPublishTicks(t *testing.T) {
 	if err := layout.WriteSettings(ctx, s.w.Store, layout.Settings{Enabled: true, Catalog: layout.CatalogFile}, ""); err != nil {
 		t.Fatal(err)
 	}
-	AutoPublish(s.w.Log, HookOptions{Getenv: func(string) string { return "" }})
+	AutoPublish(s.w.Log, HookOptions{Getenv: func(string) string { return "" }, Publish: withViews(Options{})})
 
 	loc := s.world.Location()
 	cut := s.world.Cutoff().In(loc)

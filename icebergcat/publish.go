@@ -29,7 +29,6 @@ import (
 
 	"archtics/icebergcat/layout"
 	"archtics/pipeline/txlog"
-	"archtics/pipeline/views"
 	"archtics/schemas"
 )
 
@@ -75,9 +74,13 @@ type Options struct {
 	Pointer Pointer
 	// Progress, when set, is called after each table.
 	Progress func(TableResult)
-	// CacheDir is where the files of a remote warehouse are cached for
-	// DuckDB, which finds the rows the current-state tables delete
-	// (pipeline/views); default: views.DefaultCacheDir.
+	// CurrentStateOut finds the rows of a current state's files that are
+	// not in it, which the current-state tables delete: views.CurrentStateOut
+	// (DuckDB), given by the program that publishes so that this package
+	// links no SQL engine. Required to publish a current-state table.
+	CurrentStateOut func(ctx context.Context, w *txlog.Log, cacheDir string, st *txlog.State, src *schemas.Table, each func(team, key string, pos int64) error) error
+	// CacheDir is where CurrentStateOut caches the files of a remote
+	// warehouse ("" is enough for a local folder).
 	CacheDir string
 	// KeepSnapshots: snapshots published longer ago than this are expired
 	// from the metadata (the newest always stays), which otherwise grows by
@@ -113,9 +116,6 @@ func Publish(ctx context.Context, w *txlog.Log, opt Options) ([]TableResult, err
 	}
 	if opt.FlushEvery <= 0 {
 		opt.FlushEvery = DefaultFlushEvery
-	}
-	if opt.CacheDir == "" {
-		opt.CacheDir = views.DefaultCacheDir(w.Store.URL())
 	}
 	streams, err := w.Streams(ctx)
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"archtics/pipeline"
 	"archtics/pipeline/pipelinetest"
 	"archtics/pipeline/txlog"
+	"archtics/pipeline/views"
 	"archtics/schemas"
 	"archtics/simulator"
 	"archtics/simulator/simtest"
@@ -122,11 +123,24 @@ func (s *simWarehouse) tick(t *testing.T, team string, at time.Time) {
 
 func publish(t *testing.T, w *pipeline.Warehouse, opt Options) []TableResult {
 	t.Helper()
+	opt = withViews(opt)
+	if opt.CacheDir == "" {
+		opt.CacheDir = t.TempDir()
+	}
 	res, err := Publish(context.Background(), w.Log, opt)
 	if err != nil {
 		t.Fatalf("publish: %v", err)
 	}
 	return res
+}
+
+// withViews gives opt the DuckDB reader of the current state's rows, as
+// archtics-iceberg does.
+func withViews(opt Options) Options {
+	if opt.CurrentStateOut == nil {
+		opt.CurrentStateOut = views.CurrentStateOut
+	}
+	return opt
 }
 
 // testLocations is a fresh local folder, and a fresh S3 prefix when an

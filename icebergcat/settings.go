@@ -12,6 +12,9 @@ import (
 type HookOptions struct {
 	// Getenv reads the environment (default os.Getenv).
 	Getenv func(string) string
+	// Publish is what each publish starts from (its CurrentStateOut and
+	// CacheDir); the hook sets the tables.
+	Publish Options
 }
 
 // AutoPublish registers on w the after-commit hook that publishes, in
@@ -23,7 +26,8 @@ func AutoPublish(w *txlog.Log, opts HookOptions) {
 		getenv = os.Getenv
 	}
 	layout.OnCommitPublish(w, getenv, func(ctx context.Context, req layout.PublishRequest) error {
-		opt := Options{Tables: req.Tables}
+		opt := opts.Publish
+		opt.Tables = req.Tables
 		if req.SQLURI != "" {
 			p, err := OpenSQLPointer(ctx, req.SQLURI, req.SQLCatalogName)
 			if err != nil {

@@ -80,7 +80,7 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	if cache == "" {
 		cache = views.DefaultCacheDir(store.URL())
 	}
-	opt := icebergcat.Options{Rebuild: *rebuild, CacheDir: cache}
+	opt := icebergcat.Options{Rebuild: *rebuild, CacheDir: cache, CurrentStateOut: views.CurrentStateOut}
 	if *tables != "" {
 		opt.Tables = strings.Split(*tables, ",")
 	}

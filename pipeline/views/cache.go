@@ -46,12 +46,12 @@ func Materialize(ctx context.Context, w *txlog.Log, cacheDir string, tables ...*
 	return files, err
 }
 
-// MaterializeState is Materialize, also returning the committed state
-// whose files it made local (LocalFiles[t][i] is the file of
-// State.Files(t)[i]), for a reader that must name the files as the log
-// does: one read of the log for both.
-func MaterializeState(ctx context.Context, w *txlog.Log, cacheDir string, tables ...*schemas.Table) (LocalFiles, *txlog.State, error) {
-	return materialize(ctx, w, cacheDir, tables)
+// MaterializeAt is Materialize for the files tables have in a state the
+// caller read (st holds at least their owning streams), for a reader that
+// must name the files as that state does: LocalFiles[t][i] is the file of
+// st.Files(t)[i].
+func MaterializeAt(ctx context.Context, w *txlog.Log, cacheDir string, st *txlog.State, tables ...*schemas.Table) (LocalFiles, error) {
+	return materializeFiles(ctx, w, cacheDir, st, tables)
 }
 
 // DefaultCacheDir is a warehouse's cache folder unless one is given: a
@@ -83,13 +83,20 @@ func materialize(ctx context.Context, w *txlog.Log, cacheDir string, tables []*s
 	if err != nil {
 		return nil, nil, fmt.Errorf("materialize: %w", err)
 	}
+	out, err := materializeFiles(ctx, w, cacheDir, st, tables)
+	return out, st, err
+}
+
+// materializeFiles makes the files tables have in st local.
+func materializeFiles(ctx context.Context, w *txlog.Log, cacheDir string, st *txlog.State, tables []*schemas.Table) (LocalFiles, error) {
+	var err error
 	root := localRoot(w)
 	if root == "" && cacheDir == "" {
-		return nil, nil, errors.New("materialize: a cache folder is needed for a remote warehouse")
+		return nil, errors.New("materialize: a cache folder is needed for a remote warehouse")
 	}
 	if cacheDir != "" {
 		if cacheDir, err = filepath.Abs(cacheDir); err != nil {
-			return nil, nil, fmt.Errorf("materialize: cache folder: %w", err)
+			return nil, fmt.Errorf("materialize: cache folder: %w", err)
 		}
 	}
 	stamps := newStamps(cacheDir, logger(w))
@@ -129,12 +136,12 @@ func materialize(ctx context.Context, w *txlog.Log, cacheDir string, tables []*s
 	// What was verified stays verified, even if another file failed.
 	stamps.save()
 	if firstErr != nil {
-		return nil, nil, fmt.Errorf("materialize: %w", firstErr)
+		return nil, fmt.Errorf("materialize: %w", firstErr)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, nil, fmt.Errorf("materialize: %w", err)
+		return nil, fmt.Errorf("materialize: %w", err)
 	}
-	return out, st, nil
+	return out, nil
 }
 
 // localRoot returns the folder of a local-folder warehouse, or "". The
