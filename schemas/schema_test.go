@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -271,6 +273,92 @@ func TestOwners(t *testing.T) {
 	for _, tb := range All {
 		if tb.Owner == "" && tb.ViewSQL == "" {
 			t.Errorf("%s has no owner: no stream could commit it", tb.FullName())
+		}
+	}
+}
+
+// TestFilesWithAndWithoutPartitionColumns: files hold the partition
+// columns last, files written before they did lack them, and a table's
+// read (ReadParquetSQL, DuckDB's Hive reading) gives every row its path's
+// values either way, whatever a file says (the path is what the commit
+// recorded).
+func TestFilesWithAndWithoutPartitionColumns(t *testing.T) {
+	tbl := RTXAttendanceRaw
+	dir := t.TempDir()
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	row := func(withPartition bool, team, day string) string {
+		var cols []string
+		for _, i := range tbl.FileColumnOrder() {
+			c := tbl.Columns[i]
+			if tbl.IsPartition(c.Name) && !withPartition {
+				continue
+			}
+			v := fmt.Sprintf("CAST(NULL AS %s)", c.Type)
+			switch c.Name {
+			case "team":
+				v = QuoteString(team)
+			case "event_date":
+				v = "DATE " + QuoteString(day)
+			case "attendance_seq_id":
+				v = QuoteString(team + "-" + day)
+			}
+			cols = append(cols, v+" AS "+QuoteIdent(c.Name))
+		}
+		return "SELECT " + strings.Join(cols, ", ")
+	}
+	cases := []struct {
+		name, team, day string
+		with            bool
+		fileTeam        string // the team value inside the file
+	}{
+		{"with the columns", "nhl", "2026-11-26", true, "nhl"},
+		{"without them", "nba", "2026-11-27", false, ""},
+		{"a file that disagrees with its path", "mlb", "2026-11-28", true, "nfl"},
+	}
+	var files []string
+	for i, c := range cases {
+		p := fmt.Sprintf("%s/team=%s/event_date=%s/part-%d.parquet", dir, c.team, c.day, i)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		fileTeam := c.team
+		if c.fileTeam != "" {
+			fileTeam = c.fileTeam
+		}
+		q := row(c.with, fileTeam, c.day)
+		if _, err := db.Exec(fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet)", q, QuoteString(p))); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, p)
+	}
+	for _, order := range [][]int{{0, 1, 2}, {1, 0, 2}, {2, 1, 0}} {
+		var list []string
+		for _, i := range order {
+			list = append(list, files[i])
+		}
+		got := map[string]string{}
+		rows, err := db.Query("SELECT team, CAST(event_date AS VARCHAR) FROM (" + tbl.ReadParquetSQL(list) + ")")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var team, day string
+			if err := rows.Scan(&team, &day); err != nil {
+				t.Fatal(err)
+			}
+			got[team] = day
+		}
+		rows.Close()
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				if got[c.team] != c.day || len(got) != len(cases) {
+					t.Errorf("files in order %v: read %v, want team %s on %s from the path", order, got, c.team, c.day)
+				}
+			})
 		}
 	}
 }
