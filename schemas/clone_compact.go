@@ -168,32 +168,44 @@ SELECT %s, 1 AS _rank, _op, _updated_at, _seen_at, _batch FROM %s%s`,
 // CurrentDeletesSQL selects the rows of the current state's files of
 // source table t that are not in its current state, as (team, _file,
 // _pos): the local file (as given) and the row's position in it. dump,
-// base and changes are the local paths of the live files of t,
-// Base(t) and Changes(t), of one read of the log. A row is out when
-// another version of its key ranks higher by foldOrder (the view's
-// rule; ties, identical versions, broken by file and position), or when
-// it is a tombstone. An Iceberg table of those files with these rows as
-// position deletes is archtics.<t>.
+// base and changes are the local paths of the live files of t, Base(t)
+// and Changes(t), of one read of the log. It mirrors currentWinnersSQL:
+// a key no change names keeps its stable row (dump or base) unless that
+// row is a tombstone; of the versions of a key a change names, all but
+// the greatest by foldOrder are out (ties, identical versions, broken by
+// file and position), and the greatest too when it is a tombstone. Only
+// the changed keys are ranked, so the cost follows the changes, not the
+// table. An Iceberg table of those files with these rows as position
+// deletes is archtics.<t>.
 func CurrentDeletesSQL(t *Table, dump, base, changes []string) string {
 	keys := keyList(t)
 	const at = ", filename = true, file_row_number = true"
-	var parts []string
+	var stable []string
 	if len(dump) > 0 {
-		parts = append(parts, fmt.Sprintf("SELECT %s, filename AS _file, file_row_number AS _pos, 0 AS _rank, '%s' AS _op, CAST(NULL AS TIMESTAMPTZ) AS _updated_at, CAST(NULL AS TIMESTAMPTZ) AS _seen_at, CAST(NULL AS VARCHAR) AS _batch FROM %s",
+		stable = append(stable, fmt.Sprintf("SELECT %s, filename AS _file, file_row_number AS _pos, 0 AS _rank, '%s' AS _op, CAST(NULL AS TIMESTAMPTZ) AS _updated_at, CAST(NULL AS TIMESTAMPTZ) AS _seen_at, CAST(NULL AS VARCHAR) AS _batch FROM %s",
 			keys, OpUpsert, t.readParquetCall(dump, at)))
 	}
 	if len(base) > 0 {
-		parts = append(parts, fmt.Sprintf("SELECT %s, filename AS _file, file_row_number AS _pos, _rank, _op, _updated_at, _seen_at, _batch FROM %s",
+		stable = append(stable, fmt.Sprintf("SELECT %s, filename AS _file, file_row_number AS _pos, _rank, _op, _updated_at, _seen_at, _batch FROM %s",
 			keys, Base(t).readParquetCall(base, at)))
 	}
-	if len(changes) > 0 {
-		parts = append(parts, fmt.Sprintf("SELECT %s, filename AS _file, file_row_number AS _pos, 1 AS _rank, _op, _updated_at, _seen_at, _batch FROM %s",
-			keys, Changes(t).readParquetCall(changes, at)))
+	const none = "SELECT CAST(NULL AS VARCHAR) AS team, CAST(NULL AS VARCHAR) AS _file, CAST(NULL AS BIGINT) AS _pos WHERE false"
+	if len(changes) == 0 {
+		if len(stable) == 0 {
+			return none
+		}
+		return fmt.Sprintf("SELECT team, _file, CAST(_pos AS BIGINT) AS _pos FROM (%s) WHERE _op = '%s'", strings.Join(stable, "\nUNION ALL\n"), OpDelete)
 	}
-	if len(parts) == 0 {
-		return "SELECT CAST(NULL AS VARCHAR) AS team, CAST(NULL AS VARCHAR) AS _file, CAST(NULL AS BIGINT) AS _pos WHERE false"
+	changed := fmt.Sprintf("SELECT %s, filename AS _file, file_row_number AS _pos, 1 AS _rank, _op, _updated_at, _seen_at, _batch FROM %s",
+		keys, Changes(t).readParquetCall(changes, at))
+	if len(stable) == 0 {
+		return fmt.Sprintf(`SELECT team, _file, CAST(_pos AS BIGINT) AS _pos FROM (%s)
+QUALIFY row_number() OVER (PARTITION BY %s ORDER BY %s, _file, _pos) > 1 OR _op = '%s'`, changed, keys, foldOrder, OpDelete)
 	}
-	return fmt.Sprintf(`SELECT team, _file, CAST(_pos AS BIGINT) AS _pos FROM (%s)
-QUALIFY row_number() OVER (PARTITION BY %s ORDER BY %s, _file, _pos) > 1 OR _op = '%s'`,
-		strings.Join(parts, "\nUNION ALL\n"), keys, foldOrder, OpDelete)
+	return fmt.Sprintf(`WITH stable AS (%[1]s), changed AS (%[2]s), changed_keys AS (SELECT DISTINCT %[3]s FROM changed)
+SELECT team, _file, CAST(_pos AS BIGINT) AS _pos FROM (SELECT * FROM stable ANTI JOIN changed_keys USING (%[3]s)) WHERE _op = '%[5]s'
+UNION ALL
+SELECT team, _file, CAST(_pos AS BIGINT) AS _pos FROM (SELECT * FROM stable SEMI JOIN changed_keys USING (%[3]s) UNION ALL SELECT * FROM changed)
+QUALIFY row_number() OVER (PARTITION BY %[3]s ORDER BY %[4]s, _file, _pos) > 1 OR _op = '%[5]s'`,
+		strings.Join(stable, "\nUNION ALL\n"), changed, keys, foldOrder, OpDelete)
 }
