@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	// The DuckDB driver, registered as "duckdb".
@@ -87,7 +88,7 @@ func OpenViews(ctx context.Context, w *txlog.Log, dbPath, cacheDir string, table
 	if err != nil {
 		return nil, err
 	}
-	db, err := sql.Open("duckdb", dbPath)
+	db, err := sql.Open("duckdb", dsnOf(dbPath))
 	if err != nil {
 		return nil, fmt.Errorf("open duckdb %s: %w", dbPath, err)
 	}
@@ -121,6 +122,26 @@ func OpenViews(ctx context.Context, w *txlog.Log, dbPath, cacheDir string, table
 		paths = append(paths, files[t.FullName()]...)
 	}
 	return &DuckDB{DB: db, Tables: tables, Commits: commits, Files: paths}, nil
+}
+
+// FileStorageVersion is the DuckDB storage version a new database file
+// is written in: the one DuckDB 1.x writes by default, which every DuckDB
+// from v0.10.2 on opens, DBeaver's older drivers among them. DuckDB 2.0
+// writes its own format unless told, and 1.x cannot open that.
+const FileStorageVersion = "v0.10.2"
+
+// dsnOf is the data source name of the database at dbPath ("" for
+// in-memory). Only a new file is given FileStorageVersion: an existing
+// one keeps the version it was written in, and DuckDB refuses to open a
+// file with a version older than the file's own.
+func dsnOf(dbPath string) string {
+	if dbPath == "" {
+		return ""
+	}
+	if _, err := os.Stat(dbPath); err == nil {
+		return dbPath
+	}
+	return dbPath + "?storage_compatibility_version=" + FileStorageVersion
 }
 
 // QueryInfo says how Query answered.
