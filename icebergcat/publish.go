@@ -291,8 +291,26 @@ func publishEmpty(ctx context.Context, cat *fileCatalog, st *tableState, positio
 	return nil
 }
 
+// liveDataFiles is how many data files the table's current snapshot
+// lists (its summary's total), -1 when it does not say.
+func liveDataFiles(st *tableState) int {
+	cur := st.meta.CurrentSnapshot()
+	if cur == nil {
+		return 0
+	}
+	if cur.Summary == nil {
+		return -1
+	}
+	n, err := strconv.Atoi(cur.Summary.Properties["total-data-files"])
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
 // emptyFileOf is the URI of the empty data file the current snapshot
-// lists, if it is an empty table's snapshot.
+// lists, if it lists one (an empty table's, or one whose files were all
+// retired).
 func emptyFileOf(cat *fileCatalog, st *tableState) string {
 	cur := st.meta.CurrentSnapshot()
 	if cur == nil || cur.Summary == nil || cur.Summary.Properties[SummaryEmptyFile] == "" {
@@ -382,6 +400,16 @@ func applyCommit(ctx context.Context, cat *fileCatalog, st *tableState, c *txlog
 		SummaryStage:       c.Stage,
 		SummaryCommittedAt: c.CommittedAt.UTC().Format(time.RFC3339Nano),
 		SummaryPositions:   string(pos),
+	}
+	if live := liveDataFiles(st); len(dels) > 0 && live >= 0 && live-len(dels)+len(adds) <= 0 {
+		// The commit retires the table's last files (an expiry): the
+		// snapshot lists the empty file, as an empty table's does,
+		// because some readers refuse a snapshot without a data file.
+		df, key, err := emptyDataFile(ctx, cat, t, spec)
+		if err != nil {
+			return err
+		}
+		adds, props[SummaryEmptyFile] = append(adds, df), key
 	}
 	txn := cat.icebergTable(st).NewTransaction()
 	// Our log never adds a file that is live (pipeline checks every
