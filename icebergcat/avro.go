@@ -2,9 +2,12 @@ package icebergcat
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 
 	"github.com/twmb/avro"
@@ -34,17 +37,8 @@ func toNullCodec(data []byte, lengths map[string]int64) ([]byte, error) {
 		return nil, fmt.Errorf("read Avro container: %w", err)
 	}
 	defer rd.Close()
-	meta := map[string][]byte{}
-	for k, v := range rd.Metadata() {
-		if k != "avro.codec" && k != "avro.schema" {
-			meta[k] = v
-		}
-	}
-	var out bytes.Buffer
-	wr, err := ocf.NewWriter(&out, rd.Schema(), ocf.WithSchema(string(rd.Metadata()["avro.schema"])), ocf.WithMetadata(meta))
-	if err != nil {
-		return nil, fmt.Errorf("write Avro container: %w", err)
-	}
+	var body []byte
+	var count int64
 	for {
 		var rec any
 		err := rd.Decode(&rec)
@@ -61,12 +55,48 @@ func toNullCodec(data []byte, lengths map[string]int64) ([]byte, error) {
 				}
 			}
 		}
-		if err := wr.Encode(rec); err != nil {
+		if body, err = rd.Schema().AppendEncode(body, rec); err != nil {
 			return nil, fmt.Errorf("write Avro record: %w", err)
 		}
+		count++
 	}
-	if err := wr.Close(); err != nil {
-		return nil, fmt.Errorf("write Avro container: %w", err)
+	// The codec is named although the spec lets a null-codec file leave
+	// it out (the encoder we use does): some readers (icebird) require
+	// the key. So the container is framed here: the header (magic, the
+	// metadata map, the sync marker) and one block of every record.
+	meta := map[string][]byte{"avro.codec": []byte("null")}
+	for k, v := range rd.Metadata() {
+		if k != "avro.codec" {
+			meta[k] = v
+		}
 	}
-	return out.Bytes(), nil
+	keys := make([]string, 0, len(meta))
+	for k := range meta {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	sum := sha256.Sum256(body)
+	sync := sum[:16]
+	out := append([]byte(nil), 'O', 'b', 'j', 1)
+	out = appendLong(out, int64(len(keys)))
+	for _, k := range keys {
+		out = appendBytes(out, []byte(k))
+		out = appendBytes(out, meta[k])
+	}
+	out = appendLong(out, 0)
+	out = append(out, sync...)
+	if count > 0 {
+		out = appendLong(out, count)
+		out = appendBytes(out, body)
+		out = append(out, sync...)
+	}
+	return out, nil
 }
+
+// appendLong appends an Avro long (zig-zag, variable length).
+func appendLong(b []byte, n int64) []byte {
+	return binary.AppendUvarint(b, uint64((n<<1)^(n>>63)))
+}
+
+// appendBytes appends Avro bytes (or a string): the length, then them.
+func appendBytes(b, p []byte) []byte { return append(appendLong(b, int64(len(p))), p...) }
