@@ -75,6 +75,31 @@ func TestInteropReaders(t *testing.T) {
 	})
 }
 
+// TestInteropWarehouse compares icebird's reading of an existing
+// warehouse's Iceberg tables (ARCHTICS_INTEROP_WAREHOUSE, a folder or
+// s3://bucket/prefix, already published) with archtics query, without the
+// demo: for a publisher's quick rerun. No table must have rows.
+func TestInteropWarehouse(t *testing.T) {
+	wh := os.Getenv("ARCHTICS_INTEROP_WAREHOUSE")
+	if wh == "" {
+		t.Skip("ARCHTICS_INTEROP_WAREHOUSE is unset: TestInteropReaders builds its own warehouse")
+	}
+	h := newHarness(t)
+	if strings.HasPrefix(wh, "s3://") {
+		h.compareIceberg(t, wh, s3IcebergTables(t, wh), func(name string) string {
+			return strings.TrimSuffix(wh, "/") + "/iceberg/" + strings.Replace(name, ".", "/", 1)
+		}, nil)
+		return
+	}
+	wh, err := filepath.Abs(wh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.compareIceberg(t, wh, localIcebergTables(t, wh), func(name string) string {
+		return "file://" + filepath.Join(wh, "iceberg", filepath.FromSlash(strings.Replace(name, ".", "/", 1)))
+	}, nil)
+}
+
 // cloneTables are the tables a demo's warehouse must hold rows in: the
 // current state of each source table and the compacted clone under it.
 func cloneTables() []string {
@@ -564,7 +589,8 @@ func compareTable(reader string, g, w *result, readerType func(string) string) [
 		return problems
 	}
 	for i := range g.cols {
-		if g.cols[i].Name != w.cols[i].Name || g.cols[i].Type != readerType(w.cols[i].Type) {
+		// Iceberg writers print decimal(18, 2) or decimal(18,2).
+		if g.cols[i].Name != w.cols[i].Name || strings.ReplaceAll(g.cols[i].Type, " ", "") != strings.ReplaceAll(readerType(w.cols[i].Type), " ", "") {
 			problems = append(problems, fmt.Sprintf("column %d: %s has %s %s, archtics query %s %s (%s)", i+1, reader, g.cols[i].Name, g.cols[i].Type, w.cols[i].Name, w.cols[i].Type, readerType(w.cols[i].Type)))
 		}
 	}
@@ -592,25 +618,51 @@ func compareTable(reader string, g, w *result, readerType func(string) string) [
 	problems = append(problems, fmt.Sprintf("%s has %d rows, archtics query %d; %d rows only in archtics query, %d only in %s",
 		reader, len(gr), len(wr), len(onlyW), len(onlyG), reader))
 	// Which columns differ: each column's values as a multiset.
+	var differ []int
 	for i, c := range w.cols {
 		wc, gc := columnValues(wr, i), columnValues(gr, i)
 		ow, og := multisetDiff(wc, gc)
 		if len(ow)+len(og) > 0 {
+			differ = append(differ, i)
 			problems = append(problems, fmt.Sprintf("column %s (%s): %d values only in archtics query (e.g. %s), %d only in %s (e.g. %s)",
 				c.Name, c.Type, len(ow), sample(ow), len(og), reader, sample(og)))
 		}
 	}
-	for i, r := range onlyW {
-		if i == 2 {
-			break
+	// Sample rows: a query row with the reader's row that agrees with
+	// it on every other column, when there is one, so the difference
+	// shows; else rows from each side.
+	same := func(r []*string) string {
+		k := append([]*string(nil), r...)
+		for _, i := range differ {
+			k[i] = nil
 		}
-		problems = append(problems, "only in archtics query: "+formatRow(w.cols, r))
+		return rowKey(k)
 	}
-	for i, r := range onlyG {
-		if i == 2 {
+	byRest := map[string][]*string{}
+	for _, r := range onlyG {
+		if _, ok := byRest[same(r)]; !ok {
+			byRest[same(r)] = r
+		}
+	}
+	shown := 0
+	for _, r := range onlyW {
+		if shown == 2 {
 			break
 		}
-		problems = append(problems, "only in "+reader+": "+formatRow(w.cols, r))
+		shown++
+		problems = append(problems, "only in archtics query: "+formatRow(w.cols, r))
+		if m, ok := byRest[same(r)]; ok && len(differ) < len(w.cols) {
+			var parts []string
+			for _, i := range differ {
+				parts = append(parts, w.cols[i].Name+"="+value(m[i]))
+			}
+			problems = append(problems, "  "+reader+" has that row with "+strings.Join(parts, " "))
+		} else if shown <= len(onlyG) {
+			problems = append(problems, "  only in "+reader+": "+formatRow(w.cols, onlyG[shown-1]))
+		}
+	}
+	for i := shown; i < len(onlyG) && i < 2; i++ {
+		problems = append(problems, "only in "+reader+": "+formatRow(w.cols, onlyG[i]))
 	}
 	return problems
 }
@@ -670,6 +722,9 @@ func sample(rows [][]*string) string {
 func value(v *string) string {
 	if v == nil {
 		return "null"
+	}
+	if len(*v) > 80 {
+		return strconv.Quote((*v)[:80]) + "..."
 	}
 	return strconv.Quote(*v)
 }
