@@ -62,9 +62,17 @@ func TestInteropReaders(t *testing.T) {
 		}, mustHaveRows)
 	})
 	t.Run("iceberg local after expiry", func(t *testing.T) {
-		// Now is more than seven days after the simulated game day: the
-		// expiry retires its realtime files in an overwrite snapshot.
-		out := h.archtics(t, wh, "realtime", "expire", "--team", "nhl")
+		// Nine days after the last scanned event date, more than seven
+		// after its last scan in any zone: the expiry retires the game
+		// day's realtime files in an overwrite snapshot, whatever the
+		// clock says (hence --max-future).
+		q := h.archtics(t, wh, "query", "--format", "json",
+			`SELECT strftime(max(event_date) + INTERVAL 9 DAY, '%Y-%m-%dT00:00:00Z') AS at FROM archtics_rtx.attendance_raw WHERE team = 'nhl'`)
+		var at []struct{ At string }
+		if err := json.Unmarshal([]byte(q), &at); err != nil || len(at) != 1 || at[0].At == "" {
+			t.Fatalf("the last scanned event date: %v %s", err, q)
+		}
+		out := h.archtics(t, wh, "--max-future", "8760h", "realtime", "expire", "--team", "nhl", "--at", at[0].At)
 		if !regexp.MustCompile(`retired [1-9][0-9]* scans`).MatchString(out) {
 			t.Fatalf("realtime expire retired nothing, so no retired files are read: %s", out)
 		}
