@@ -7,7 +7,6 @@ package interop
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -48,6 +47,31 @@ func icebergType(duck string) string {
 		return strings.ToLower(strings.ReplaceAll(duck, " ", ""))
 	}
 	return duck
+}
+
+// tableProblems is what is wrong with a table's reading: a side that
+// failed or printed nothing, else compareTable's differences. known says
+// whether archtics query knows the table at all.
+func tableProblems(reader string, g, w *result, known bool, readerType func(string) string) []string {
+	var problems []string
+	switch {
+	case g == nil:
+		problems = append(problems, reader+" printed nothing for it")
+	case g.err != "":
+		problems = append(problems, reader+" failed: "+g.err)
+	}
+	switch {
+	case !known:
+		problems = append(problems, "archtics query knows no such table")
+	case w == nil:
+		problems = append(problems, "archtics query returned nothing for it")
+	case w.err != "":
+		problems = append(problems, "archtics query failed: "+firstLine(w.err))
+	}
+	if len(problems) > 0 {
+		return problems
+	}
+	return compareTable(reader, g, w, readerType)
 }
 
 // compareTable compares the reader's rows with the query's as multisets,
@@ -230,15 +254,6 @@ func diffSets(want, got []string) (missing, extra []string) {
 		}
 	}
 	return missing, extra
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func firstLine(s string) string {

@@ -66,6 +66,29 @@ func TestCompareTable(t *testing.T) {
 	}
 }
 
+func TestTableProblems(t *testing.T) {
+	ok := &result{cols: []column{{"id", "long"}}}
+	cases := []struct {
+		name  string
+		g, w  *result
+		known bool
+		want  string
+	}{
+		{"reader failed", &result{err: "offset is out of bounds"}, ok, true, "icebird failed: offset is out of bounds"},
+		{"reader silent", nil, ok, true, "icebird printed nothing for it"},
+		{"unknown to query", ok, nil, false, "archtics query knows no such table"},
+		{"query failed", ok, &result{err: "Binder Error: x\nmore"}, true, "archtics query failed: Binder Error: x"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := tableProblems("icebird", c.g, c.w, c.known, icebergType)
+			if len(got) != 1 || got[0] != c.want {
+				t.Errorf("got %q, want [%q]", got, c.want)
+			}
+		})
+	}
+}
+
 func TestDiffSets(t *testing.T) {
 	missing, extra := diffSets([]string{"a.x", "b.y", "c.z"}, []string{"b.y", "d.w"})
 	if strings.Join(missing, ",") != "a.x,c.z" || strings.Join(extra, ",") != "d.w" {

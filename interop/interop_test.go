@@ -510,24 +510,7 @@ func (h *harness) report(t *testing.T, reader string, names []string, got, want 
 	for _, n := range names {
 		g, w := got[n], want[n]
 		status := "equal"
-		var problems []string
-		switch {
-		case g == nil:
-			problems = append(problems, reader+" printed nothing for it")
-		case g.err != "":
-			problems = append(problems, reader+" failed: "+g.err)
-		}
-		switch {
-		case cols[n] == nil:
-			problems = append(problems, "archtics query knows no table "+n)
-		case w == nil:
-			problems = append(problems, "archtics query returned nothing for it")
-		case w.err != "":
-			problems = append(problems, "archtics query failed: "+firstLine(w.err))
-		}
-		if len(problems) == 0 {
-			problems = compareTable(reader, g, w, readerType)
-		}
+		problems := tableProblems(reader, g, w, cols[n] != nil, readerType)
 		gn, wn := "-", "-"
 		if g != nil && g.err == "" {
 			gn = strconv.Itoa(len(g.rows))
@@ -548,4 +531,13 @@ func (h *harness) report(t *testing.T, reader string, names []string, got, want 
 		}
 	}
 	t.Logf("%s: %d of %d tables differ\n%s", reader, failed, len(names), counts.String())
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
