@@ -86,7 +86,8 @@ func TestInteropReaders(t *testing.T) {
 // TestInteropWarehouse compares icebird's reading of an existing
 // warehouse's Iceberg tables (ARCHTICS_INTEROP_WAREHOUSE, a folder or
 // s3://bucket/prefix, already published) with archtics query, without the
-// demo: for a publisher's quick rerun. No table must have rows.
+// demo, for a quick rerun while changing the publisher; it requires no
+// table to have rows.
 func TestInteropWarehouse(t *testing.T) {
 	wh := os.Getenv("ARCHTICS_INTEROP_WAREHOUSE")
 	if wh == "" {
