@@ -23,7 +23,7 @@ TEST_ENV = AWS_ENDPOINT_URL=$$(cat $(ENDPOINT_FILE)) \
 	AWS_REGION=$${AWS_REGION:-us-east-1} \
 	ARCHTICS_TEST_BUCKET=archtics-test
 
-.PHONY: all build run test browser test-race bench bench-page bench-data lint clean testdata fuzz-clone reliability fuzz
+.PHONY: all build run test browser test-race bench bench-page bench-data lint clean testdata fuzz-clone reliability fuzz interop
 
 all: build
 
@@ -114,6 +114,14 @@ reliability:
 	| grep --line-buffered -E '^(reliability|---|FAIL|ok|PASS|panic)|^ *(part|crash|concurrent|s3 faults|source faults) |_test.go:'; \
 	code=$$?; echo "reliability: $$(( $$(date +%s) - start )) s wall, load $$(uptime | sed 's/.*load average: //'); full log in reliability.out"; exit $$code
 
+## interop: readers we did not write (icebird, DuckDB's Node client) against archtics query, every table (a few minutes; docs/interop.md)
+interop: build
+	cd interop && npm ci --no-audit --no-fund
+	./localstack/start
+	@set -o pipefail; trap './localstack/stop' EXIT; start=$$(date +%s); \
+	$(TEST_ENV) ARCHTICS_INTEROP_BIN=$(CURDIR)/bin $(GO) test -tags interop -run '^TestInteropReaders$$' -count=1 -v -timeout 20m ./interop 2>&1 | tee interop.out; \
+	code=$$?; echo "interop: $$(( $$(date +%s) - start )) s wall, load $$(uptime | sed 's/.*load average: //'); full log in interop.out"; exit $$code
+
 ## fuzz: every fuzz target for FUZZTIME each (the dump parser, the change-API and feed decoders, the criteria sandbox, the CRM reader)
 FUZZTIME ?= 30s
 FUZZ_TARGETS := ./stages/clone:FuzzLoadDumpFile ./ats:FuzzParseRows ./ats:FuzzDecodeScanPage \
@@ -152,4 +160,4 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 
 clean:
-	rm -rf bin demo bench.out reliability.out fuzz.out $(BENCH_DATA)
+	rm -rf bin demo bench.out reliability.out fuzz.out interop.out $(BENCH_DATA)
