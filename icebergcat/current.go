@@ -140,13 +140,13 @@ func filesDigest(files []txlog.FileEntry) string {
 // it names).
 func currentDeletes(ctx context.Context, w *txlog.Log, cat *fileCatalog, t, src *schemas.Table, spec iceberg.PartitionSpec, state *txlog.State, opt Options) ([]iceberg.DataFile, error) {
 	var (
-		out   []iceberg.DataFile
-		team  string
-		paths []string
-		pos   []int64
+		out  []iceberg.DataFile
+		team string
+		file *deleteFile
+		uris = map[string]string{} // key → URI, one string per file
 	)
 	flush := func() error {
-		if len(pos) == 0 {
+		if file == nil {
 			return nil
 		}
 		part := map[int]any{}
@@ -157,29 +157,41 @@ func currentDeletes(ctx context.Context, w *txlog.Log, cat *fileCatalog, t, src 
 			}
 			part[f.FieldID] = v
 		}
-		df, err := positionDeletes(ctx, cat, t, spec, part, paths, pos)
+		df, err := storeDeletes(ctx, cat, t, spec, part, file)
+		file = nil
 		if err != nil {
 			return err
 		}
 		out = append(out, df)
-		paths, pos = paths[:0], pos[:0]
 		return nil
 	}
 	err := opt.CurrentStateOut(ctx, w, opt.CacheDir, state, src, func(rowTeam, key string, p int64) error {
-		if rowTeam != team {
+		if file != nil && rowTeam != team {
 			if err := flush(); err != nil {
+				return err
+			}
+		}
+		if file == nil {
+			var err error
+			if file, err = newDeleteFile(); err != nil {
 				return err
 			}
 			team = rowTeam
 		}
-		paths = append(paths, cat.uri(key))
-		pos = append(pos, p)
-		return nil
+		uri, ok := uris[key]
+		if !ok {
+			uri = cat.uri(key)
+			uris[key] = uri
+		}
+		return file.add(uri, p)
 	})
-	if err != nil {
-		return nil, err
+	if err == nil {
+		err = flush()
 	}
-	if err := flush(); err != nil {
+	if file != nil {
+		file.release()
+	}
+	if err != nil {
 		return nil, err
 	}
 	return out, nil

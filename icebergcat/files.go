@@ -43,10 +43,13 @@ func fieldID(id int) arrow.Metadata {
 	return arrow.NewMetadata([]string{"PARQUET:field_id"}, []string{strconv.Itoa(id)})
 }
 
+// publisherName is the created_by of the files the publisher writes.
+const publisherName = "archtics iceberg publisher"
+
 // writeParquet encodes rec (nil: no rows) with schema sc as a Parquet file.
 func writeParquet(sc *arrow.Schema, rec arrow.RecordBatch) ([]byte, error) {
 	var buf bytes.Buffer
-	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd), parquet.WithCreatedBy("archtics iceberg publisher"))
+	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd), parquet.WithCreatedBy(publisherName))
 	fw, err := pqarrow.NewFileWriter(sc, &buf, props, pqarrow.DefaultWriterProps())
 	if err != nil {
 		return nil, err
@@ -74,22 +77,76 @@ func putContent(ctx context.Context, store storage.Store, t *schemas.Table, pref
 	return key, nil
 }
 
-// positionDeletes encodes one partition's position deletes (sorted by
-// file and position, as the spec requires) as a delete file and stores it.
-func positionDeletes(ctx context.Context, cat *fileCatalog, t *schemas.Table, spec iceberg.PartitionSpec, part map[int]any, paths []string, pos []int64) (iceberg.DataFile, error) {
-	mem := memory.DefaultAllocator
-	pb := array.NewStringBuilder(mem)
-	defer pb.Release()
-	pb.AppendValues(paths, nil)
-	nb := array.NewInt64Builder(mem)
-	defer nb.Release()
-	nb.AppendValues(pos, nil)
-	pa, na := pb.NewArray(), nb.NewArray()
+// deleteFile encodes one partition's position deletes as they come
+// (sorted by file and position, as the spec requires), a batch at a time,
+// so a change that supersedes millions of rows is not held in memory.
+type deleteFile struct {
+	buf   bytes.Buffer
+	fw    *pqarrow.FileWriter
+	paths *array.StringBuilder
+	pos   *array.Int64Builder
+	rows  int64
+}
+
+const deleteBatchRows = 64 * 1024
+
+func newDeleteFile() (*deleteFile, error) {
+	d := &deleteFile{paths: array.NewStringBuilder(memory.DefaultAllocator), pos: array.NewInt64Builder(memory.DefaultAllocator)}
+	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd), parquet.WithCreatedBy(publisherName))
+	fw, err := pqarrow.NewFileWriter(deleteSchema, &d.buf, props, pqarrow.DefaultWriterProps())
+	if err != nil {
+		d.release()
+		return nil, err
+	}
+	d.fw = fw
+	return d, nil
+}
+
+func (d *deleteFile) add(path string, pos int64) error {
+	d.paths.Append(path)
+	d.pos.Append(pos)
+	d.rows++
+	if d.pos.Len() >= deleteBatchRows {
+		return d.writeBatch()
+	}
+	return nil
+}
+
+func (d *deleteFile) writeBatch() error {
+	if d.pos.Len() == 0 {
+		return nil
+	}
+	pa, na := d.paths.NewArray(), d.pos.NewArray()
 	defer pa.Release()
 	defer na.Release()
-	rec := array.NewRecordBatch(deleteSchema, []arrow.Array{pa, na}, int64(len(pos)))
+	rec := array.NewRecordBatch(deleteSchema, []arrow.Array{pa, na}, int64(na.Len()))
 	defer rec.Release()
-	data, err := writeParquet(deleteSchema, rec)
+	return d.fw.Write(rec)
+}
+
+// finish closes the file and returns its bytes.
+func (d *deleteFile) finish() ([]byte, error) {
+	defer d.release()
+	if err := d.writeBatch(); err != nil {
+		d.fw.Close()
+		return nil, err
+	}
+	if err := d.fw.Close(); err != nil {
+		return nil, err
+	}
+	return d.buf.Bytes(), nil
+}
+
+func (d *deleteFile) release() {
+	d.paths.Release()
+	d.pos.Release()
+}
+
+// storeDeletes stores a finished delete file of one partition and
+// describes it for Iceberg.
+func storeDeletes(ctx context.Context, cat *fileCatalog, t *schemas.Table, spec iceberg.PartitionSpec, part map[int]any, d *deleteFile) (iceberg.DataFile, error) {
+	rows := d.rows
+	data, err := d.finish()
 	if err != nil {
 		return nil, fmt.Errorf("encode position deletes: %w", err)
 	}
@@ -97,7 +154,7 @@ func positionDeletes(ctx context.Context, cat *fileCatalog, t *schemas.Table, sp
 	if err != nil {
 		return nil, err
 	}
-	b, err := iceberg.NewDataFileBuilder(spec, iceberg.EntryContentPosDeletes, cat.uri(key), iceberg.ParquetFile, part, nil, nil, int64(len(pos)), int64(len(data)))
+	b, err := iceberg.NewDataFileBuilder(spec, iceberg.EntryContentPosDeletes, cat.uri(key), iceberg.ParquetFile, part, nil, nil, rows, int64(len(data)))
 	if err != nil {
 		return nil, fmt.Errorf("position deletes %s: %w", key, err)
 	}
