@@ -154,7 +154,7 @@ func FitFS(accounts []Account, iterations int) (*FSModel, []FSPair) {
 	// u, the levels among non-matches, from pairs drawn at random (almost
 	// all non-matches), as Splink does, and kept fixed: EM then estimates
 	// only m and the prior, and cannot swap the two classes.
-	u := randomPairLevels(recs, 1<<20)
+	u := randomPairLevels(recs, 1<<18)
 	// The prior, kept fixed too: the share of candidates a strict rule
 	// (birth date and first or last name exact) calls a match. Left to
 	// EM, it drifts to one and every candidate passes.
