@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,7 +18,7 @@ import (
 	"archtics/pipeline/views"
 	"archtics/schemas"
 	"archtics/stages/clone"
-	"archtics/storage"
+	"archtics/storage/storagetest"
 )
 
 // TestIcebergCurrentState: the Iceberg table archtics.<t> holds, read by
@@ -69,10 +68,7 @@ func TestIcebergCurrentState(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			dumpMeta, err := readObject(ctx, s.w.Store, layout.MetadataKey(schemas.Cust, 1))
-			if err != nil {
-				t.Fatal(err)
-			}
+			dumpMeta := storagetest.ReadObject(t, s.w.Store, layout.MetadataKey(schemas.Cust, 1))
 			if _, err := s.w.Store.PutIfAbsent(ctx, layout.MetadataKey(cur, v+1), bytes.NewReader(dumpMeta), int64(len(dumpMeta))); err != nil {
 				t.Fatal(err)
 			}
@@ -181,13 +177,4 @@ func scanToParquet(t *testing.T, it *table.Table, path string) int64 {
 		t.Fatal(err)
 	}
 	return rows
-}
-
-func readObject(ctx context.Context, store storage.Store, key string) ([]byte, error) {
-	rc, _, err := store.Get(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	return io.ReadAll(rc)
 }
