@@ -201,8 +201,9 @@ WINDOW w AS (PARTITION BY team, acct_id ORDER BY seq)`,
 // that never reach the CRM.
 const SettingExcludeAcctTypes = "exclude_acct_types"
 
-// SettingRules is the dedup setting naming the rule set: "kore" (KORE's
-// three rules, the default) or "evidence" (rule 1 narrowed, and rule 4).
+// SettingRules is the dedup setting naming the rule set: "evidence" (rule
+// 1 narrowed, and rule 4; a new CRM's default) or "kore" (KORE's three
+// rules). A CRM with no such row was made with KORE's.
 const SettingRules = "rules"
 
 // CRMDedupSettings is crm.dedup_settings: every version of the dedup
@@ -211,7 +212,7 @@ var CRMDedupSettings = &Table{
 	Schema: "crm", Name: "dedup_settings",
 	Doc: "Every version of the CRM deduplication's settings (the account types excluded from the CRM, the rule set): who set it and when; the highest version is in force.",
 	Columns: []Column{
-		req(str("setting", 100, "exclude_acct_types: the acct_type_desc values whose accounts never reach the CRM; rules: the rule set, kore (KORE's three rules) or evidence (rule 1 narrowed, and rule 4)")),
+		req(str("setting", 100, "exclude_acct_types: the acct_type_desc values whose accounts never reach the CRM; rules: the rule set, evidence (rule 1 narrowed, and rule 4; a new CRM's default) or kore (KORE's three rules)")),
 		req(col("version", Int64, "1, 2, ...: the highest is in force")),
 		req(str("value", MaxSettingValue, "the setting's value: for exclude_acct_types a JSON array of type names, [] for none; for rules kore or evidence")),
 		req(str("set_by", 100, "who set it ($USER, or --actor)")),

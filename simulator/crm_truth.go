@@ -62,6 +62,10 @@ import (
 // only where the account's value is not blank; later accounts are
 // secondary and change nothing. A contact no account matches stays as it
 // was.
+//
+// This expected load is KORE's rules'. Other rule sets promise who is who
+// rather than a load rule by rule: their truth is CRMContactTruth.Person
+// and World.PersonOf (no contact's primary is another person's account).
 
 // CRMExcludedAcctTypes are the account types the expected load assumes
 // the client configured not to sync to the CRM.

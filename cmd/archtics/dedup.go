@@ -27,7 +27,7 @@ func dedupCommand() *cli.Command {
 	}
 	return &cli.Command{
 		Name:  "dedup",
-		Usage: "deduplicate every team's Archtics accounts into CRM contacts with KORE's three rules (one commit on the crm stream)",
+		Usage: "deduplicate every team's Archtics accounts into CRM contacts (one commit on the crm stream)",
 		Description: `dedup matches the accounts of every team clone in the warehouse (each account's
 primary customer name: archtics.cust where primary_code = 'Primary') with the client's
 CRM contacts, and commits what the CRM becomes in ONE commit on the stream "crm":
@@ -35,13 +35,12 @@ crm.contact, crm.account, crm.archtics_mapping (contact per account, primary or
 secondary, the rule, the similarity per field), crm.mapping_history and
 crm.contact_changes (what to push to the CRM: archtics crm export).
 
-An account matches a contact when one of KORE's rules holds: (1) the same email;
-(2) last name + first name + company + address + postal code; (3) last name + first
-name + company + business phone. Accounts are taken in the found-first order
-(add_date, then team, then acct_id): the first account matched to a contact is its
-primary; an account that matches nothing becomes a new contact (id A-<team>-<acct_id>).
-When an account becomes the primary of a CRM contact that had none, the contact takes
-its details; a secondary account changes nothing. Ticketing data is never changed.
+An account matches a contact by the rule set in force (--rules, below). Accounts are
+taken in the found-first order (add_date, then team, then acct_id): the first account
+matched to a contact is its primary; an account that matches nothing becomes a new
+contact (id A-<team>-<acct_id>). When an account becomes the primary of a CRM contact
+that had none, the contact takes its details; a secondary account changes nothing.
+Ticketing data is never changed.
 
 The first run reads the client's CRM from --crm DIR: contacts.csv (contact_id,
 first_name, last_name, email, phone, account_id, mailing_street, mailing_city,
@@ -56,13 +55,20 @@ crm tables and feed only accounts that are new or whose primary name changed sin
 never reach the CRM (crm.dedup_settings keeps every version, who and when); without
 it the committed setting holds. Accounts Archtics merged away follow their winner.
 
---rules kore|evidence sets the rule set the same way. kore (the default) is KORE's
-three rules as published. evidence is this product's: rule 1 needs the first names
-to agree too (a household's or a company's shared inbox no longer joins people), a
-birth date that differs keeps two accounts apart, and rule 4 joins an account to a
-contact when the names agree (a last-name typo or swapped names allowed) and one of
-the contact's accounts shares a phone number, email, birth date or address with it.
-Changing it applies to accounts fed from then on; mapped accounts keep their contact.
+--rules evidence|kore sets the rule set the same way. A new CRM's first run without
+it uses evidence; a CRM keeps the rule set it was made with until a run sets another.
+  evidence (the default): KORE's rules 2 and 3; rule 1 (the same email) also needs the
+    first names to agree, so a household's or a company's shared inbox does not join
+    people; a birth date that differs keeps two accounts apart; and rule 4 joins an
+    account to a contact when the names agree (a last-name typo or swapped names
+    allowed) and the contact or one of its accounts shares a phone number, email,
+    birth date or address with it.
+  kore: KORE's three rules as published: (1) the same email; (2) last name + first
+    name + company + address + postal code; (3) last name + first name + company +
+    business phone. Rule 1 joins everyone who shares an email.
+A change of rule set is a new settings version in crm.dedup_settings (who, when) and
+applies to accounts fed from then on (new, or whose primary name changed); mapped
+accounts keep their contact: nothing is deduplicated again behind your back.
 
 A rerun with no clone commit since the last run commits nothing. Another dedup or
 set-primary committing meanwhile makes it fail with a commit conflict (exit 3): rerun.`,
@@ -72,7 +78,7 @@ set-primary committing meanwhile makes it fail with a commit conflict (exit 3): 
 			&cli.IntFlag{Name: "max-rejects", Usage: "how many bad rows of the CRM files to reject (kept in crm.rejects) before the run fails; 0: any fails it"},
 			&cli.StringSliceFlag{Name: "exclude-acct-type", Usage: "an account type (acct_type_desc, case-insensitive) that never reaches the CRM; repeat for several; sets the committed setting"},
 			&cli.BoolFlag{Name: "exclude-none", Usage: "set the committed setting to no excluded type"},
-			&cli.StringFlag{Name: "rules", Usage: "the rule set, kept as a committed setting: kore (KORE's three rules, as published; the default) or evidence (rule 1 needs the first names to agree, and rule 4 joins accounts whose names agree and that share a phone, email, birth date or address; see docs/crm.md)"},
+			&cli.StringFlag{Name: "rules", Usage: "the rule set, kept as a committed setting: evidence (a new CRM's default: rule 1 needs the first names to agree, and rule 4 joins accounts whose names agree and that share a phone, email, birth date or address) or kore (KORE's three rules, as published); see docs/crm.md"},
 			&cli.Float64Flag{Name: "threshold", Usage: "least similarity (0-1) for a fuzzy field to agree (default: the engine's documented one)"},
 			&cli.StringFlag{Name: "actor", Usage: "who runs it, for the history (default: $USER)"},
 			cacheFlag(),
@@ -108,7 +114,7 @@ set-primary committing meanwhile makes it fail with a commit conflict (exit 3): 
 			}
 			if c.IsSet("rules") {
 				if _, err := dedup.ParseRules(c.String("rules")); err != nil {
-					return cli.Exit(fmt.Sprintf("--rules %q: want kore or evidence (see --help)", c.String("rules")), exitUsage)
+					return cli.Exit(fmt.Sprintf("--rules %q: want evidence or kore (see --help)", c.String("rules")), exitUsage)
 				}
 				opts.Rules, opts.SetRules = c.String("rules"), true
 			}
@@ -360,7 +366,10 @@ func printDedupRun(out io.Writer, rep *crm.RunReport) {
 // printDedupReport prints the report as a table, then the why.
 func printDedupReport(out io.Writer, s *crm.Summary) {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	evidence := s.Rules == dedup.RulesEvidence
+	// A rule set's column shows while it is in force, or while mappings
+	// it made remain.
+	tr := s.Total.ByRule
+	evidence := s.Rules == dedup.RulesEvidence || tr[dedup.RuleEvidenceEmail]+tr[dedup.RuleEvidencePhone]+tr[dedup.RuleEvidenceBirth]+tr[dedup.RuleEvidenceAddress] > 0
 	head := "team\taccounts\texcluded\tmerged away\tpending\tprimary\tsecondary\temail\tname_address\tname_phone\t"
 	if evidence {
 		head += "evidence\t"

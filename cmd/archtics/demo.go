@@ -34,10 +34,12 @@ for Ticketmaster:
                       team on "<team>/clone", with the cutoff as the watermark;
                       rows that do not convert go to archtics_meta.rejects
    3. crm dedup       deduplicate every team's accounts into the client's CRM
-                      (the dump's crm/ files) with KORE's three rules, the
-                      simulated client's excluded account types left out;
-                      every pre-existing contact's primary account is
-                      compared with the simulator's CRM truth
+                      (the dump's crm/ files) with a new CRM's rule set
+                      (evidence), the simulated client's excluded account
+                      types left out; no pre-existing contact may take
+                      another person's account as its primary, and the
+                      pairs joined are measured against the simulator's
+                      people (precision at least 0.99)
    4. incremental     serve the simulator's change API on loopback, move its
                       clock five days past the cutoff and bring every team's
                       clone up to it at once (the first large incremental)

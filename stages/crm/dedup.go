@@ -43,8 +43,9 @@ type Options struct {
 	ExcludeAcctTypes []string
 	SetExclude       bool
 	// Rules, when SetRules, becomes the committed rule set
-	// (dedup.RulesKORE, the default, or dedup.RulesEvidence); otherwise
-	// the committed setting holds. Engine.Rules is not read.
+	// (dedup.RulesKORE or dedup.RulesEvidence); otherwise the committed
+	// setting holds, and a new CRM gets DefaultRules. Engine.Rules is not
+	// read.
 	Rules    string
 	SetRules bool
 	// Actor is who runs it, for the history (default $USER, else "unknown").
@@ -198,6 +199,9 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 	if opts.SetExclude {
 		newSettings.Excluded = normalTypes(opts.ExcludeAcctTypes)
 	}
+	if rep.FirstRun && !opts.SetRules {
+		newSettings.Rules = DefaultRules
+	}
 	if opts.SetRules {
 		r, err := dedup.ParseRules(opts.Rules)
 		if err != nil {
@@ -206,8 +210,10 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		newSettings.Rules = r
 	}
 	// A change of either setting is a new version of both (each version
-	// of crm.dedup_settings holds every setting).
-	settingsChanged := (opts.SetExclude || opts.SetRules) && (cur.Version == 0 ||
+	// of crm.dedup_settings holds every setting). The first run always
+	// commits version 1: what a CRM was deduplicated with is on record,
+	// not left to whichever default a later release has.
+	settingsChanged := rep.FirstRun || (opts.SetExclude || opts.SetRules) && (cur.Version == 0 ||
 		encodeTypes(newSettings.Excluded) != encodeTypes(cur.Excluded) || newSettings.Rules != cur.Rules)
 	if settingsChanged {
 		newSettings.Version = cur.Version + 1

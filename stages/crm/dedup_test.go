@@ -100,7 +100,7 @@ func testDedupFirstRunAndRerun(t *testing.T, url string) {
 		t.Fatalf("%s created contacts have no account of rule new", got[0])
 	}
 	if got := query(t, w, "SELECT version, setting, value, set_by FROM crm.dedup_settings ORDER BY setting"); !slices.Equal(got,
-		[]string{`1 exclude_acct_types ["Broker"] ops`, `1 rules kore ops`}) {
+		[]string{`1 exclude_acct_types ["Broker"] ops`, `1 rules evidence ops`}) {
 		t.Fatalf("settings %v", got)
 	}
 	if got := query(t, w, "SELECT DISTINCT changed_by FROM crm.mapping_history"); !slices.Equal(got, []string{"ops"}) {
@@ -131,20 +131,72 @@ func testDedupFirstRunAndRerun(t *testing.T, url string) {
 		t.Fatalf("settings %v", got)
 	}
 	// The rule set is a setting too: every version holds every setting.
-	ev, err := Dedup(ctx, w, Options{Rules: dedup.RulesEvidence, SetRules: true, Actor: "bo", Logger: quietLogger})
+	ev, err := Dedup(ctx, w, Options{Rules: dedup.RulesKORE, SetRules: true, Actor: "bo", Logger: quietLogger})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev.Unchanged || ev.Settings != 3 || ev.Rules != dedup.RulesEvidence || !slices.Equal(ev.Excluded, []string{"Broker", "Test"}) {
+	if ev.Unchanged || ev.Settings != 3 || ev.Rules != dedup.RulesKORE || !slices.Equal(ev.Excluded, []string{"Broker", "Test"}) {
 		t.Fatalf("new rule set: %+v", ev)
 	}
 	if got := query(t, w, "SELECT version, setting, value, set_by FROM crm.dedup_settings WHERE version = 3 ORDER BY setting"); !slices.Equal(got,
-		[]string{`3 exclude_acct_types ["Broker","Test"] bo`, `3 rules evidence bo`}) {
+		[]string{`3 exclude_acct_types ["Broker","Test"] bo`, `3 rules kore bo`}) {
 		t.Fatalf("settings version 3: %v", got)
 	}
 	if _, err := Dedup(ctx, w, Options{Rules: "fuzzy", SetRules: true, Logger: quietLogger}); err == nil {
 		t.Fatal("an unknown rule set: no error")
 	}
+}
+
+// TestDedupDefaultRules: a new CRM whose first run names no rule set is
+// deduplicated with DefaultRules, recorded as settings version 1; a CRM
+// made with KORE's rules keeps them through runs that name none; a CRM
+// whose runs recorded no rule set at all (made before the rule set was a
+// setting) is KORE's.
+func TestDedupDefaultRules(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, first string // the first run's --rules ("": none)
+		want        string
+	}{
+		{"new CRM, no --rules", "", DefaultRules},
+		{"new CRM, --rules kore", dedup.RulesKORE, dedup.RulesKORE},
+		{"new CRM, --rules evidence", dedup.RulesEvidence, dedup.RulesEvidence},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := openWarehouse(t, t.TempDir())
+			smallClone(t, w)
+			opts := Options{CRMDir: writeCRM(t, smallCRM.contacts, smallCRM.accounts), Actor: "ops", Logger: quietLogger}
+			opts.Rules, opts.SetRules = tc.first, tc.first != ""
+			rep, err := Dedup(ctx, w, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Rules != tc.want || rep.Settings != 1 {
+				t.Fatalf("first run: rule set %q, settings version %d; want %q, 1", rep.Rules, rep.Settings, tc.want)
+			}
+			if got := query(t, w, "SELECT version, value FROM crm.dedup_settings WHERE setting = 'rules'"); !slices.Equal(got, []string{"1 " + tc.want}) {
+				t.Fatalf("committed rule set %v, want version 1 %s", got, tc.want)
+			}
+			// A later run that names none keeps the committed one, also
+			// when it changes the other setting.
+			again, err := Dedup(ctx, w, Options{ExcludeAcctTypes: []string{"Broker"}, SetExclude: true, Logger: quietLogger})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again.Unchanged || again.Rules != tc.want || again.Settings != 2 {
+				t.Fatalf("later run: unchanged %v, rule set %q, settings version %d; want a run with %q, version 2", again.Unchanged, again.Rules, again.Settings, tc.want)
+			}
+			if got := query(t, w, "SELECT version, value FROM crm.dedup_settings WHERE setting = 'rules' ORDER BY version"); !slices.Equal(got, []string{"1 " + tc.want, "2 " + tc.want}) {
+				t.Fatalf("committed rule sets %v, want %s in versions 1 and 2", got, tc.want)
+			}
+		})
+	}
+	t.Run("runs that recorded no rule set", func(t *testing.T) {
+		s, err := settingsFromCursors(map[string]string{settingsCursor: "2", settingsValueCursor: `["Broker"]`})
+		if err != nil || s.Rules != dedup.RulesKORE || s.Version != 2 {
+			t.Fatalf("settings %+v, err %v; want KORE's rules, version 2", s, err)
+		}
+	})
 }
 
 // TestDedupFirstRunNeedsCRM: without --crm the first run refuses, and

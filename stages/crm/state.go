@@ -37,6 +37,13 @@ const (
 	settingsRulesCursor = "dedup.settings.rules"
 )
 
+// DefaultRules is the rule set of a new CRM whose first run names none:
+// the evidence rules, because KORE's rule 1 joins everyone who shares an
+// email (docs/crm.md). A CRM keeps the rule set it was made with until a
+// run sets another: a default changed by a release never re-deduplicates
+// a client's CRM.
+const DefaultRules = dedup.RulesEvidence
+
 // settingsFromCursors reads the settings in force from the crm stream's
 // cursors, which every run sets with the version it ran with.
 func settingsFromCursors(cursors map[string]string) (settings, error) {
@@ -48,6 +55,8 @@ func settingsFromCursors(cursors map[string]string) (settings, error) {
 		}
 		s.Version = n
 	}
+	// A CRM whose runs recorded no rule set was made when KORE's rules
+	// were the only ones: it keeps them.
 	s.Rules = dedup.RulesKORE
 	if v := cursors[settingsRulesCursor]; v != "" {
 		s.Rules = v
@@ -161,7 +170,7 @@ func readSettings(ctx context.Context, db *sql.DB) (settings, error) {
 	if err := json.Unmarshal([]byte(value), &s.Excluded); err != nil {
 		return s, fmt.Errorf("crm.dedup_settings version %d: value %q is not a JSON array of account types: %w", s.Version, value, err)
 	}
-	s.Rules = dedup.RulesKORE
+	s.Rules = dedup.RulesKORE // no rules row: a CRM made with KORE's rules only (settingsFromCursors)
 	err = db.QueryRowContext(ctx, `SELECT value FROM crm.dedup_settings WHERE setting = ? ORDER BY version DESC LIMIT 1`,
 		schemas.SettingRules).Scan(&s.Rules)
 	if err != nil && err != sql.ErrNoRows {
