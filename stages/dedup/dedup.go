@@ -106,6 +106,9 @@ type Mapping struct {
 	Role      Role
 	Rule      string
 	Scores    Scores
+	// Weights is the match weight that decided the mapping when the
+	// probabilistic rule set's model made it (Valid false otherwise).
+	Weights Weights
 	// AddDate is the account's add_date: when a contact's primary leaves
 	// it (a merge), its next account in the found-first order becomes
 	// primary. Persist it with the mapping; zero orders by team and
@@ -154,6 +157,10 @@ type Config struct {
 	// Rules is the rule set: RulesKORE ("" too: KORE's three rules, as
 	// published) or RulesEvidence (rule 1 narrowed as EmailNeedsFirstName
 	// does, and rule 4: loosely agreeing names and one identifier a person
-	// keeps across accounts; see evidence.go).
+	// keeps across accounts; see evidence.go) or RulesProbabilistic (a
+	// fitted model; see probabilistic.go).
 	Rules string
+	// Model is the fitted model (ModelFitter): required when Rules is
+	// RulesProbabilistic, ignored otherwise.
+	Model *Model
 }

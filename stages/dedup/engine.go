@@ -73,8 +73,9 @@ type Engine struct {
 
 	maps     chunked[mapping]
 	scores   chunked[Scores]   // the mappings' scores other than NoScores
+	weights  chunked[Weights]  // the mappings' weights that are Valid (the probabilistic rule set's)
 	names    []string          // roles and rules, by mapping.role and mapping.rule
-	nameIdx  map[string]uint32 // names' indexes
+	nameIdx  map[string]uint16 // names' indexes
 	mapNext  []int32           // next mapping of the same contact, -1 none
 	mapByAcc map[AccountRef]int32
 
@@ -82,6 +83,7 @@ type Engine struct {
 	// the evidence rules); ev is rule 4's index, nil under KORE's rules.
 	emailNeedsFirst bool
 	ev              *evidenceRule
+	pb              *probRule // the probabilistic rule set's index, nil under the others
 
 	stamp []uint32 // per contact: the candidate round that last saw it
 	round uint32
@@ -91,16 +93,17 @@ type Engine struct {
 }
 
 // mapping is a Mapping as the engine holds it (64 bytes where a Mapping
-// takes 152): its contact by index (the contact's ID is its ContactID),
-// role and rule by index into Engine.names, the scores apart (most
-// mappings are new contacts' and have none).
+// takes more than 200): its contact by index (the contact's ID is its
+// ContactID), role and rule by index into Engine.names, the scores and
+// weights apart (most mappings are new contacts' and have none).
 type mapping struct {
 	acct    AccountRef
 	addDate time.Time
 	contact int32
 	scores  int32 // index into Engine.scores; -1: NoScores
-	role    uint32
-	rule    uint32
+	weights int32 // index into Engine.weights; -1: none (Valid false)
+	role    uint16
+	rule    uint16
 }
 
 // The names every engine holds first, so that these indexes are theirs.
@@ -115,11 +118,11 @@ const (
 var firstNames = []string{string(Primary), string(Secondary), RuleNew, RuleMerged, RuleManual}
 
 // name is the index of a role or rule name, added when new.
-func (e *Engine) name(s string) uint32 {
+func (e *Engine) name(s string) uint16 {
 	if i, ok := e.nameIdx[s]; ok {
 		return i
 	}
-	i := uint32(len(e.names))
+	i := uint16(len(e.names))
 	e.names = append(e.names, s)
 	e.nameIdx[s] = i
 	return i
@@ -139,6 +142,20 @@ func (e *Engine) setScores(mi int32, sc Scores) {
 	}
 }
 
+// setWeights sets mapping mi's weights (Valid false: none).
+func (e *Engine) setWeights(mi int32, w Weights) {
+	e.touchMapping(mi)
+	m := e.maps.at(mi)
+	switch {
+	case !w.Valid:
+		m.weights = -1
+	case m.weights >= 0:
+		*e.weights.at(m.weights) = w
+	default:
+		m.weights = e.weights.push(w)
+	}
+}
+
 // mappingOf is mapping mi as a Mapping.
 func (e *Engine) mappingOf(mi int32) Mapping {
 	m := e.maps.at(mi)
@@ -146,8 +163,12 @@ func (e *Engine) mappingOf(mi int32) Mapping {
 	if m.scores >= 0 {
 		sc = *e.scores.at(m.scores)
 	}
+	var w Weights
+	if m.weights >= 0 {
+		w = *e.weights.at(m.weights)
+	}
 	return Mapping{ContactID: e.contacts.at(m.contact).c.ID, Account: m.acct, Role: Role(e.names[m.role]), Rule: e.names[m.rule],
-		Scores: sc, AddDate: m.addDate}
+		Scores: sc, Weights: w, AddDate: m.addDate}
 }
 
 // resolved is a company name resolved to a Company account (a cache:
@@ -236,12 +257,21 @@ func New(cfg Config, st State) (*Engine, error) {
 	}
 	cfg.Rules = rules
 	e := &Engine{cfg: cfg, th: th, emailNeedsFirst: cfg.EmailNeedsFirstName || rules == RulesEvidence, byID: make(map[string]int32, len(st.Contacts)), acctByID: map[string]int32{},
-		companyOf: map[string]resolved{}, companies: map[byte][]int32{}, companyKeys: map[int32]companyKey{}, mapByAcc: make(map[AccountRef]int32, len(st.Mapping)), nameIdx: map[string]uint32{}}
+		companyOf: map[string]resolved{}, companies: map[byte][]int32{}, companyKeys: map[int32]companyKey{}, mapByAcc: make(map[AccountRef]int32, len(st.Mapping)), nameIdx: map[string]uint16{}}
 	for _, n := range firstNames {
 		e.name(n)
 	}
 	if rules == RulesEvidence {
 		e.ev = newEvidenceRule()
+	}
+	if rules == RulesProbabilistic {
+		if cfg.Model == nil {
+			return nil, fmt.Errorf("dedup: rule set %q needs a fitted model: fit one over the run's accounts (NewModelFitter, Add, Fit) and set Config.Model", RulesProbabilistic)
+		}
+		if err := checkModel(cfg.Model); err != nil {
+			return nil, err
+		}
+		e.pb = newProbRule(cfg.Model)
 	}
 	for k := range e.heads {
 		e.heads[k] = map[uint64]int32{}
@@ -365,6 +395,7 @@ func (e *Engine) index(ci int32) {
 		}
 	}
 	e.indexContactEvidence(ci)
+	e.indexContactProb(ci)
 }
 
 // unindex takes a contact out of its chains (its keys from its current
@@ -398,8 +429,9 @@ func (e *Engine) unindex(ci int32) {
 
 // link records mapping m of contact ci (m.ContactID is not read).
 func (e *Engine) link(ci int32, m Mapping) int32 {
-	mi := e.maps.push(mapping{acct: m.Account, addDate: m.AddDate, contact: ci, scores: -1, role: e.name(string(m.Role)), rule: e.name(m.Rule)})
+	mi := e.maps.push(mapping{acct: m.Account, addDate: m.AddDate, contact: ci, scores: -1, weights: -1, role: e.name(string(m.Role)), rule: e.name(m.Rule)})
 	e.setScores(mi, m.Scores)
+	e.setWeights(mi, m.Weights)
 	e.mapNext = append(e.mapNext, e.contacts.at(ci).firstMp)
 	e.contacts.at(ci).firstMp = mi
 	e.mapByAcc[m.Account] = mi
@@ -561,7 +593,15 @@ func (e *Engine) add(a *Account, r rec, res *Result) error {
 		m := e.maps.at(mi)
 		ci := m.contact
 		keep := m.role == namePrimary || m.rule == nameManual || m.rule == nameMerged
-		if !keep {
+		var p pRec
+		if e.pb != nil {
+			p = pRecOfAccount(a, &r)
+			if !keep {
+				w := e.probWith(&p, ci, mi)
+				keep = w.Valid && w.Total >= e.pb.s.m.Threshold
+			}
+		}
+		if !keep && e.pb == nil {
 			c := e.contacts.at(ci).n.rec()
 			keep = matches(&r, &c, e.th, e.emailNeedsFirst) && (e.ev == nil || e.evidenceAllows(a, &r, &c, ci, mi)) ||
 				e.ev != nil && e.evidenceHoldsWith(a, &r, ci, mi)
@@ -573,16 +613,16 @@ func (e *Engine) add(a *Account, r rec, res *Result) error {
 			if e.ev != nil {
 				e.know(mi, a, &r)
 			}
+			if e.pb != nil {
+				e.probKnow(mi, &p)
+			}
 			if res != nil {
 				res.Mapping = e.mappingOf(mi)
 			}
 			return nil
 		}
 		// A secondary its contact no longer matches: matched again.
-		ni, rule, sc := e.best(a, &r, mi)
-		if ni < 0 && e.ev != nil {
-			ni, rule, sc = e.evidenceBest(a, &r, mi)
-		}
+		ni, rule, sc, w := e.choose(a, &r, &p, mi)
 		if ni < 0 {
 			ni = e.create(a, &r, res)
 			rule, sc = RuleNew, NoScores
@@ -591,8 +631,12 @@ func (e *Engine) add(a *Account, r rec, res *Result) error {
 		m = e.maps.at(mi)
 		m.rule, m.role, m.addDate = e.name(rule), nameSecondary, a.AddDate
 		e.setScores(mi, sc)
+		e.setWeights(mi, w)
 		if e.ev != nil {
 			e.know(mi, a, &r)
+		}
+		if e.pb != nil {
+			e.probKnow(mi, &p)
 		}
 		e.claim(ni, mi, a, &r, res)
 		if res != nil {
@@ -600,23 +644,45 @@ func (e *Engine) add(a *Account, r rec, res *Result) error {
 		}
 		return nil
 	}
-	ci, rule, sc := e.best(a, &r, -1)
-	if ci < 0 && e.ev != nil {
-		ci, rule, sc = e.evidenceBest(a, &r, -1)
+	var p pRec
+	if e.pb != nil {
+		p = pRecOfAccount(a, &r)
 	}
+	ci, rule, sc, w := e.choose(a, &r, &p, -1)
 	if ci < 0 {
 		ci = e.create(a, &r, res)
 		rule, sc = RuleNew, NoScores
 	}
-	mi := e.link(ci, Mapping{Account: a.AccountRef, Role: Secondary, Rule: rule, Scores: sc, AddDate: a.AddDate})
+	mi := e.link(ci, Mapping{Account: a.AccountRef, Role: Secondary, Rule: rule, Scores: sc, Weights: w, AddDate: a.AddDate})
 	if e.ev != nil {
 		e.know(mi, a, &r)
+	}
+	if e.pb != nil {
+		e.probKnow(mi, &p)
 	}
 	e.claim(ci, mi, a, &r, res)
 	if res != nil {
 		res.Mapping, res.Changed = e.mappingOf(mi), true
 	}
 	return nil
+}
+
+// choose finds the contact the rule set sends account a to (r: its
+// normalised fields, p: its record for the probabilistic rule set), -1
+// for none; skip is a's own mapping (-1: none).
+func (e *Engine) choose(a *Account, r *rec, p *pRec, skip int32) (int32, string, Scores, Weights) {
+	if e.pb != nil {
+		ci, w := e.probBest(p, skip)
+		if ci < 0 {
+			return -1, "", NoScores, Weights{}
+		}
+		return ci, RuleProbabilistic, NoScores, w
+	}
+	ci, rule, sc := e.best(a, r, skip)
+	if ci < 0 && e.ev != nil {
+		ci, rule, sc = e.evidenceBest(a, r, skip)
+	}
+	return ci, rule, sc, Weights{}
 }
 
 // claim makes mapping mi its contact's primary when the contact has none,
@@ -865,6 +931,7 @@ func (e *Engine) Follow(loser, winner AccountRef) (Result, error) {
 	m.role, m.rule = nameSecondary, nameMerged
 	e.touchMapping(mi)
 	e.setScores(mi, NoScores)
+	e.setWeights(mi, Weights{})
 	if wasPrimary {
 		e.contacts.at(from).c.Primary = nil
 		e.touchContact(from)

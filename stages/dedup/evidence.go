@@ -64,8 +64,11 @@ func ruleSet(s string) (string, error) {
 		return RulesKORE, nil
 	case RulesEvidence:
 		return RulesEvidence, nil
+	case RulesProbabilistic:
+		return RulesProbabilistic, nil
 	}
-	return "", fmt.Errorf("dedup: rule set %q: want %q (KORE's three rules) or %q (rule 1 narrowed and the evidence rule)", s, RulesKORE, RulesEvidence)
+	return "", fmt.Errorf("dedup: rule set %q: want %q (KORE's three rules), %q (rule 1 narrowed and the evidence rule) or %q (a fitted model)",
+		s, RulesKORE, RulesEvidence, RulesProbabilistic)
 }
 
 // accountEvidence is what rule 4 compares of an account: its names and
@@ -319,11 +322,12 @@ func (e *Engine) indexContactEvidence(ci int32) {
 	e.ev.add(-(ci + 1), &ev)
 }
 
-// Know tells an engine running the evidence rules about an account that
-// is already mapped and unchanged (not fed again by Add): its details are
-// evidence for later accounts. Without the evidence rules it does nothing.
+// Know tells an engine running the evidence or the probabilistic rules
+// about an account that is already mapped and unchanged (not fed again by
+// Add): its details are evidence for later accounts. Under KORE's rules
+// it does nothing.
 func (e *Engine) Know(a *Account) error {
-	if e.ev == nil {
+	if e.ev == nil && e.pb == nil {
 		return nil
 	}
 	mi, ok := e.mapByAcc[a.AccountRef]
@@ -331,7 +335,13 @@ func (e *Engine) Know(a *Account) error {
 		return fmt.Errorf("dedup: Know of account %s:%d, which has no mapping: Add it instead", a.Team, a.AcctID)
 	}
 	r := accountRec(a)
-	e.know(mi, a, &r)
+	if e.ev != nil {
+		e.know(mi, a, &r)
+	}
+	if e.pb != nil {
+		p := pRecOfAccount(a, &r)
+		e.probKnow(mi, &p)
+	}
 	return nil
 }
 

@@ -28,6 +28,11 @@ func (e *Engine) Remove(acct AccountRef) (Result, error) {
 			ev.known = false // no longer evidence: its index entries now find nothing
 		}
 	}
+	if e.pb != nil {
+		if p := e.pb.of(mi); p != nil {
+			p.known = false
+		}
+	}
 	if x.c.Primary != nil && *x.c.Primary == acct {
 		x.c.Primary = nil
 		e.touchContact(ci)
