@@ -1,6 +1,11 @@
 package dedup_test
 
 import (
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"strings"
 	"testing"
 
 	"archtics/simulator"
@@ -74,5 +79,138 @@ func TestQualityProbabilistic(t *testing.T) {
 				t.Error("no true pairs: the population has no duplicates to find")
 			}
 		})
+	}
+}
+
+// TestModelFit checks the fit and the model as the stage uses them: the
+// same accounts in another order give the same model, the model survives
+// JSON exactly (an engine over the decoded model decides the same), and
+// every mapping the model made carries its weights, whose parts add up
+// to the total (the prior plus the seven fields) at or above the
+// threshold.
+func TestModelFit(t *testing.T) {
+	in := worldInput(smallWorld(t))
+	m := fitModel(t, in)
+	t.Run("order", func(t *testing.T) {
+		shuffled := append([]dedup.Account(nil), in.Accounts...)
+		rand.New(rand.NewPCG(3, 4)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+		m2 := fitModel(t, evaluate.Input{Accounts: shuffled})
+		if !reflect.DeepEqual(m, m2) {
+			t.Error("the same accounts in another order gave another model")
+		}
+	})
+	t.Run("json", func(t *testing.T) {
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back dedup.Model
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(m, &back) {
+			t.Fatal("the model read back from JSON differs from the one written")
+		}
+		e1, err := evaluate.Run(in, dedup.Config{Rules: dedup.RulesProbabilistic, Model: m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e2, err := evaluate.Run(in, dedup.Config{Rules: dedup.RulesProbabilistic, Model: &back})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(e1.State(), e2.State()) {
+			t.Error("the model read back from JSON decided otherwise")
+		}
+	})
+	t.Run("weights", func(t *testing.T) {
+		e, err := evaluate.Run(in, dedup.Config{Rules: dedup.RulesProbabilistic, Model: m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, mp := range e.State().Mapping {
+			w := mp.Weights
+			if mp.Rule != dedup.RuleProbabilistic {
+				if w.Valid {
+					t.Errorf("%v: rule %s with weights %+v", mp.Account, mp.Rule, w)
+				}
+				continue
+			}
+			n++
+			sum := m.Prior + w.First + w.Last + w.Birth + w.Address + w.Postal + w.Email + w.Phone
+			if !w.Valid || math.Abs(sum-w.Total) > 1e-9 || w.Total < m.Threshold {
+				t.Errorf("%v: weights %+v: prior and fields sum to %v, want the total, at least the threshold %v", mp.Account, w, sum, m.Threshold)
+			}
+		}
+		if n == 0 {
+			t.Error("the model matched no account")
+		}
+	})
+	t.Run("again", func(t *testing.T) {
+		// Adding every account again changes nothing: mappings stay,
+		// with their weights.
+		e, err := evaluate.Run(in, dedup.Config{Rules: dedup.RulesProbabilistic, Model: m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := e.State()
+		for i := range in.Accounts {
+			res, err := e.Add(&in.Accounts[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Changed || len(res.Contacts) > 0 {
+				t.Errorf("%v added again: changed %v, %d contact changes", in.Accounts[i].AccountRef, res.Changed, len(res.Contacts))
+			}
+		}
+		if !reflect.DeepEqual(before, e.State()) {
+			t.Error("adding the accounts again changed the state")
+		}
+	})
+}
+
+// TestProbabilisticConfig: the rule set's name parses, and an engine
+// without a model (or with a broken one) is refused with what to do.
+func TestProbabilisticConfig(t *testing.T) {
+	if r, err := dedup.ParseRules("probabilistic"); err != nil || r != dedup.RulesProbabilistic {
+		t.Errorf("ParseRules(probabilistic) = %q, %v", r, err)
+	}
+	broken := &dedup.Model{Version: 1}
+	for _, c := range []struct {
+		name  string
+		model *dedup.Model
+		want  string
+	}{{"none", nil, "NewModelFitter"}, {"broken", broken, "fit it again"}} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := dedup.New(dedup.Config{Rules: dedup.RulesProbabilistic, Model: c.model}, dedup.State{})
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("New: %v, want an error saying %q", err, c.want)
+			}
+		})
+	}
+}
+
+// TestProbabilisticHostile: values nobody types (huge, not UTF-8, empty)
+// neither break the fit nor the engine.
+func TestProbabilisticHostile(t *testing.T) {
+	huge := strings.Repeat("x\xff\xfe", 1<<16)
+	var accounts []dedup.Account
+	for i, v := range []string{"", huge, "\xff\xfe\xfd", "\x00", "0000-00-00", "9999-99-99", strings.Repeat("9", 40), " "} {
+		for k := range 3 {
+			accounts = append(accounts, dedup.Account{AccountRef: dedup.AccountRef{Team: "t", AcctID: int32(i*3 + k + 1)},
+				First: v, Last: v, Email: v, Street1: v, Street2: v, City: v, Zip: v, PhoneDay: v, PhoneCell: v, PhoneEve: v, BirthDate: v, Company: v})
+		}
+	}
+	in := evaluate.Input{Accounts: accounts}
+	m := fitModel(t, in)
+	for _, mdl := range []*dedup.Model{m, fitModel(t, evaluate.Input{})} {
+		e, err := evaluate.Run(in, dedup.Config{Rules: dedup.RulesProbabilistic, Model: mdl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(e.State().Mapping); got != len(accounts) {
+			t.Errorf("%d mappings for %d accounts", got, len(accounts))
+		}
 	}
 }
