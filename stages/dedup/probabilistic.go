@@ -266,7 +266,7 @@ func compareRecs(a, b *pRec) (lv [nFields]uint8) {
 	case a.first == "" || b.first == "":
 	case a.first == b.first || swapped:
 		lv[fFirst] = levelExact
-	case FirstNameSimilarity(a.first, b.first) >= DefaultThreshold:
+	case firstNameAgrees(a.first, b.first, DefaultThreshold):
 		lv[fFirst] = levelClose
 	default:
 		lv[fFirst] = levelDiffer
@@ -275,7 +275,7 @@ func compareRecs(a, b *pRec) (lv [nFields]uint8) {
 	case a.last == "" || b.last == "":
 	case a.last == b.last || swapped:
 		lv[fLast] = levelExact
-	case spellSim(a.last, b.last) >= DefaultThreshold:
+	case spellAgrees(a.last, b.last):
 		lv[fLast] = levelClose
 	case shareWord(a.last, b.last):
 		lv[fLast] = levelWeak
@@ -283,7 +283,8 @@ func compareRecs(a, b *pRec) (lv [nFields]uint8) {
 		lv[fLast] = levelDiffer
 	}
 	// First and last name swapped, one of them with a typo.
-	if !swapped && lv[fFirst] == levelDiffer && lv[fLast] == levelDiffer {
+	if !swapped && lv[fFirst] == levelDiffer && lv[fLast] == levelDiffer && a.first != "" && a.last != "" &&
+		(a.first == b.last || a.last == b.first) {
 		fl, lf := crossLevel(a.first, b.last), crossLevel(a.last, b.first)
 		if fl != levelDiffer && lf != levelDiffer && (fl == levelExact || lf == levelExact) {
 			lv[fFirst], lv[fLast] = fl, lf
@@ -321,10 +322,32 @@ func crossLevel(a, b string) uint8 {
 		return levelDiffer
 	case a == b:
 		return levelExact
-	case spellSim(a, b) >= DefaultThreshold:
+	case spellAgrees(a, b):
 		return levelClose
 	}
 	return levelDiffer
+}
+
+// spellAgrees is spellSim(a, b) >= DefaultThreshold, a clear miss decided
+// by the bound firstNameAgrees uses (the letters a and b share) without
+// computing it.
+func spellAgrees(a, b string) bool {
+	if a == b {
+		return true
+	}
+	if len(a) <= 64 && len(b) <= 64 && !(len(a) >= 5 && len(b) >= 5 && oneEdit(a, b)) {
+		m := commonLetters(a, b)
+		la, lb := float64(len(a)), float64(len(b))
+		jaro := (m/la + m/lb + 1) / 3
+		p := 0
+		for p < 4 && p < len(a) && p < len(b) && a[p] == b[p] {
+			p++
+		}
+		if max(jaro+0.1*float64(p)*(1-jaro), m/max(la, lb)) < DefaultThreshold-1e-9 {
+			return false
+		}
+	}
+	return spellSim(a, b) >= DefaultThreshold
 }
 
 func compareHash(a, b uint64) uint8 {

@@ -19,10 +19,11 @@ package dedup
 // the model's weight is already high (names, address or phone equal).
 //
 // Candidates come from blocking keys, each walked for at most
-// maxProbWalk entries, the latest first: the birth date; the first name
-// and the birth year (a mistyped date); each surname word and the postal
-// code; the email; each phone; the address. A pair that shares none of
-// them is a pair of strangers for the model too.
+// maxProbWalk entries, the latest first: the birth date; the first name,
+// the surname's initial and the birth year (a mistyped date); each
+// surname word, the house number and the postal code (a mistyped
+// street); the email; each phone; the address. A pair that shares none
+// of them shares no identifier the model could weigh, or only a name.
 
 // maxProbWalk bounds the entries read per blocking key, and the records
 // read per candidate contact: a key thousands share (a placeholder date,
@@ -41,8 +42,9 @@ type probRule struct {
 	round  uint32
 	cand   []int32
 	// contactIndexed marks pre-existing contacts whose own fields are
-	// indexed.
+	// indexed; own is those fields as they are now, by contact index.
 	contactIndexed []bool
+	own            []pRec
 }
 
 func newProbRule(m *Model) *probRule {
@@ -53,8 +55,8 @@ func newProbRule(m *Model) *probRule {
 func (p *pRec) keys(dst []uint64) []uint64 {
 	if p.birth != 0 {
 		dst = append(dst, valueHash('b')^mix64(uint64(p.birth)))
-		if p.first != "" {
-			dst = append(dst, keyHash('y', p.first)^mix64(uint64(p.birth/10000)))
+		if p.first != "" && p.last != "" {
+			dst = append(dst, keyHash('y', p.first, p.last[:1])^mix64(uint64(p.birth/10000)))
 		}
 	}
 	if p.postal != 0 {
@@ -63,7 +65,7 @@ func (p *pRec) keys(dst []uint64) []uint64 {
 			if s == e {
 				break
 			}
-			dst = append(dst, keyHash('l', p.last[s:e])^mix64(p.postal))
+			dst = append(dst, keyHash('l', p.last[s:e], p.num)^mix64(p.postal))
 			i = e
 		}
 	}
@@ -116,19 +118,24 @@ func (e *Engine) probKnow(mi int32, p *pRec) {
 	e.pb.add(mi, p)
 }
 
-// indexContactProb indexes a pre-existing contact's own fields, once.
+// indexContactProb keeps a pre-existing contact's own fields as they are
+// now (called whenever they change) and indexes them, once: a contact
+// an account overwrote is found through that account's keys.
 func (e *Engine) indexContactProb(ci int32) {
 	x := e.pb
-	if x == nil || !e.contacts.at(ci).crm || int(ci) < len(x.contactIndexed) && x.contactIndexed[ci] {
+	if x == nil || !e.contacts.at(ci).crm {
 		return
 	}
-	for len(x.contactIndexed) <= int(ci) {
+	for len(x.own) <= int(ci) {
+		x.own = append(x.own, pRec{})
 		x.contactIndexed = append(x.contactIndexed, false)
 	}
-	x.contactIndexed[ci] = true
 	n := e.contacts.at(ci).n.rec()
-	p := pRecOfContact(&n)
-	x.add(-(ci + 1), &p)
+	x.own[ci] = pRecOfContact(&n)
+	if !x.contactIndexed[ci] {
+		x.contactIndexed[ci] = true
+		x.add(-(ci + 1), &x.own[ci])
+	}
 }
 
 // probWith is account record p's weight with contact ci: the highest
@@ -142,10 +149,8 @@ func (e *Engine) probWith(p *pRec, ci, skip int32) Weights {
 		}
 	}
 	x := e.contacts.at(ci)
-	if x.crm {
-		n := x.n.rec()
-		own := pRecOfContact(&n)
-		take(e.pb.s.weigh(p, &own))
+	if x.crm && int(ci) < len(e.pb.own) {
+		take(e.pb.s.weigh(p, &e.pb.own[ci]))
 	}
 	k := 0
 	for q := x.firstMp; q >= 0 && k < maxProbWalk; q = e.mapNext[q] {

@@ -1,0 +1,64 @@
+package dedup_test
+
+import (
+	"testing"
+	"time"
+
+	"archtics/internal/benchproc"
+	"archtics/simulator"
+	"archtics/stages/dedup"
+	"archtics/stages/dedup/evaluate"
+)
+
+// BenchmarkProbabilistic fits the probabilistic model on a world's
+// accounts and runs the engine with it: the default world (about 37,000
+// accounts) and BenchConfig's (1,000,000 accounts against 100,000
+// contacts, and a tenth of it). The input is generated before the timer starts. Reported:
+// accounts/s (fit and match together, wall clock), fit-s and match-s
+// (wall), cpu-s/op (CPU seconds of the process, every thread).
+func BenchmarkProbabilistic(b *testing.B) {
+	for _, c := range []struct {
+		name               string
+		accounts, contacts int // BenchConfig's, per team; 0: the default world
+	}{{"default", 0, 0}, {"100k", 50_000, 10_000}, {"1M", 500_000, 100_000}} {
+		b.Run(c.name, func(b *testing.B) {
+			cfg := simulator.DefaultConfig()
+			if c.accounts > 0 {
+				cfg = simulator.BenchConfig()
+				cfg.Accounts, cfg.CRMContacts = c.accounts, c.contacts
+			}
+			w, err := simulator.NewWorldLazy(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			in := worldInput(w)
+			b.ResetTimer()
+			var cpu, fit, match time.Duration
+			for range b.N {
+				cpu0, t0 := benchproc.SelfCPU(), time.Now()
+				f := dedup.NewModelFitter()
+				for i := range in.Accounts {
+					f.Add(&in.Accounts[i])
+				}
+				m, err := f.Fit()
+				if err != nil {
+					b.Fatal(err)
+				}
+				t1 := time.Now()
+				if _, err := evaluate.Run(in, dedup.Config{Rules: dedup.RulesProbabilistic, Model: m}); err != nil {
+					b.Fatal(err)
+				}
+				fit += t1.Sub(t0)
+				match += time.Since(t1)
+				cpu += benchproc.SelfCPU() - cpu0
+			}
+			b.StopTimer()
+			n := float64(b.N)
+			b.ReportMetric(float64(len(in.Accounts))*n/(fit+match).Seconds(), "accounts/s")
+			b.ReportMetric(fit.Seconds()/n, "fit-s")
+			b.ReportMetric(match.Seconds()/n, "match-s")
+			b.ReportMetric(cpu.Seconds()/n, "cpu-s/op")
+			b.ReportMetric(float64(len(in.Accounts)), "accounts")
+		})
+	}
+}
