@@ -13,7 +13,9 @@ import (
 // BenchmarkProbabilistic fits the probabilistic model on a world's
 // accounts and runs the engine with it: the default world (about 37,000
 // accounts) and BenchConfig's (1,000,000 accounts against 100,000
-// contacts, and a tenth of it). The input is generated before the timer starts. Reported:
+// contacts, and a tenth of it), feeding as the CRM stage does (Feed, the
+// fields normalised ahead on another goroutine). The input is generated
+// before the timer starts. Reported:
 // accounts/s (fit and match together, wall clock), fit-s and match-s
 // (wall), cpu-s/op (CPU seconds of the process, every thread).
 func BenchmarkProbabilistic(b *testing.B) {
@@ -45,7 +47,7 @@ func BenchmarkProbabilistic(b *testing.B) {
 					b.Fatal(err)
 				}
 				t1 := time.Now()
-				if _, err := evaluate.Run(in, dedup.Config{Rules: dedup.RulesProbabilistic, Model: m}); err != nil {
+				if err := feedAhead(in, dedup.Config{Rules: dedup.RulesProbabilistic, Model: m, Now: evaluate.Fixed}); err != nil {
 					b.Fatal(err)
 				}
 				fit += t1.Sub(t0)
@@ -61,4 +63,36 @@ func BenchmarkProbabilistic(b *testing.B) {
 			b.ReportMetric(float64(len(in.Accounts)), "accounts")
 		})
 	}
+}
+
+// feedAhead runs an engine over the input as the CRM stage does: one
+// goroutine normalises the accounts (Normalize) in batches, the engine
+// feeds them (Feed).
+func feedAhead(in evaluate.Input, cfg dedup.Config) error {
+	e, err := dedup.New(cfg, in.CRM)
+	if err != nil {
+		return err
+	}
+	const batch = 1024
+	ch := make(chan []dedup.Normalized, 4)
+	go func() {
+		defer close(ch)
+		for i := 0; i < len(in.Accounts); i += batch {
+			ns := make([]dedup.Normalized, 0, batch)
+			for j := i; j < min(i+batch, len(in.Accounts)); j++ {
+				ns = append(ns, dedup.Normalize(&in.Accounts[j]))
+			}
+			ch <- ns
+		}
+	}()
+	i := 0
+	for ns := range ch {
+		for k := range ns {
+			if err == nil {
+				err = e.Feed(&in.Accounts[i], &ns[k])
+			}
+			i++
+		}
+	}
+	return err
 }

@@ -561,17 +561,23 @@ func (e *Engine) Add(a *Account) (Result, error) {
 		return Result{}, fmt.Errorf("dedup: Add of a nil account")
 	}
 	var res Result
-	err := e.add(a, accountRec(a), &res)
+	err := e.add(a, accountRec(a), nil, &res)
 	return res, err
 }
 
 // Normalized is an account's fields as the rules compare them
 // (Normalize): what Add computes from the account alone, which a caller
 // feeding many accounts can compute ahead, on another goroutine.
-type Normalized struct{ r rec }
+type Normalized struct {
+	r rec
+	p pRec // the probabilistic rule set's record
+}
 
 // Normalize normalises account a's fields for Feed.
-func Normalize(a *Account) Normalized { return Normalized{accountRec(a)} }
+func Normalize(a *Account) Normalized {
+	r := accountRec(a)
+	return Normalized{r: r, p: pRecOfAccount(a, &r)}
+}
 
 // Feed is Add for an account whose fields n normalises (Normalize(a)),
 // without a Result: for a caller that tracks what changes (TrackChanges)
@@ -581,11 +587,12 @@ func (e *Engine) Feed(a *Account, n *Normalized) error {
 	if a == nil {
 		return fmt.Errorf("dedup: Feed of a nil account")
 	}
-	return e.add(a, n.r, nil)
+	return e.add(a, n.r, &n.p, nil)
 }
 
-// add is Add with a's fields normalised (r); res nil: no Result wanted.
-func (e *Engine) add(a *Account, r rec, res *Result) error {
+// add is Add with a's fields normalised (r, and pn for the probabilistic
+// rule set: nil, computed here when needed); res nil: no Result wanted.
+func (e *Engine) add(a *Account, r rec, pn *pRec, res *Result) error {
 	if a.Team == "" {
 		return fmt.Errorf("dedup: account %d has no team: every account names its team database", a.AcctID)
 	}
@@ -595,7 +602,7 @@ func (e *Engine) add(a *Account, r rec, res *Result) error {
 		keep := m.role == namePrimary || m.rule == nameManual || m.rule == nameMerged
 		var p pRec
 		if e.pb != nil {
-			p = pRecOfAccount(a, &r)
+			p = probRecOf(a, &r, pn)
 			if !keep {
 				w := e.probWith(&p, ci, mi)
 				keep = w.Valid && w.Total >= e.pb.s.m.Threshold
@@ -646,7 +653,7 @@ func (e *Engine) add(a *Account, r rec, res *Result) error {
 	}
 	var p pRec
 	if e.pb != nil {
-		p = pRecOfAccount(a, &r)
+		p = probRecOf(a, &r, pn)
 	}
 	ci, rule, sc, w := e.choose(a, &r, &p, -1)
 	if ci < 0 {

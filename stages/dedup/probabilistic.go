@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // The probabilistic rule set (Config.Rules = RulesProbabilistic): a
@@ -66,6 +68,19 @@ import (
 // random (they share a blocking key), which the prior does not credit:
 // the threshold is therefore 0 (posterior odds 1:1) and the error it
 // leaves goes against joining, which the CRM's precision wants.
+
+// Agreement levels of one field: 0 is "missing in one or both", then
+// from the strongest agreement down to disagreement.
+const (
+	levelNull = iota
+	levelExact
+	levelClose // a typo: a name or street similar, a date one digit off or day and month swapped
+	levelWeak  // last names: one word shared
+	levelDiffer
+	levels
+)
+
+func clamp(p float64) float64 { return math.Min(math.Max(p, 1e-6), 1-1e-6) }
 
 // Rule set and rule name.
 const (
@@ -537,20 +552,35 @@ func (f *ModelFitter) Fit() (*Model, error) {
 	for fi := range nFields {
 		m.Fields[fi].Name = fieldNames[fi]
 	}
-	termFrequencies(m, recs)
-	u := randomPairLevelsP(recs)
+	// Four independent parts, on as many goroutines: each reads the
+	// records and writes its own results, so the model is the same.
+	var (
+		u      [nFields][levels]float64
+		pa, pb []pattern
+		sa, sb int64
+		g      errgroup.Group
+	)
+	g.Go(func() error { termFrequencies(m, recs); return nil })
+	g.Go(func() error { u = randomPairLevelsP(recs); return nil })
+	// Session A: one birth date; session B: one first and last name.
+	g.Go(func() error {
+		pa, sa = blockPatterns(recs, func(p *pRec) uint64 { return uint64(p.birth) })
+		return nil
+	})
+	g.Go(func() error {
+		pb, sb = blockPatterns(recs, func(p *pRec) uint64 {
+			if p.first == "" || p.last == "" {
+				return 0
+			}
+			return valueHash('n', p.first, p.last)
+		})
+		return nil
+	})
+	_ = g.Wait()
 	for fi := range nFields {
 		m.Fields[fi].U = u[fi]
 		m.Fields[fi].M = defaultM
 	}
-	// Session A: one birth date; session B: one first and last name.
-	pa, sa := blockPatterns(recs, func(p *pRec) uint64 { return uint64(p.birth) })
-	pb, sb := blockPatterns(recs, func(p *pRec) uint64 {
-		if p.first == "" || p.last == "" {
-			return 0
-		}
-		return valueHash('n', p.first, p.last)
-	})
 	m.SessionBirthPairs, m.SessionNamePairs = sa, sb
 	var mA, mB [nFields][levels]float64
 	var lamA, lamB float64
@@ -595,8 +625,11 @@ var defaultM = [levels]float64{0, 0.9, 0.05, 0.02, 0.03}
 // termFrequencies counts each field's values and keeps those held by at
 // least two records, the most common first, up to maxTFPerField.
 func termFrequencies(m *Model, recs []*pRec) {
+	vals := make([]uint64, 0, len(recs))
 	for f := range nFields {
-		counts := map[uint64]uint32{}
+		// The values sorted, counted by runs: a map of a million
+		// values costs more than sorting them.
+		vals = vals[:0]
 		var records int64
 		for _, p := range recs {
 			if f == fPhone {
@@ -605,25 +638,31 @@ func termFrequencies(m *Model, recs []*pRec) {
 				}
 				for _, ph := range p.phones {
 					if ph != 0 {
-						counts[uint64(ph)]++
+						vals = append(vals, uint64(ph))
 					}
 				}
 				continue
 			}
 			if k := fieldValue(f, p); k != 0 {
 				records++
-				counts[k]++
+				vals = append(vals, k)
 			}
 		}
+		slices.Sort(vals)
 		type kv struct {
 			k uint64
 			n uint32
 		}
 		var kept []kv
-		for k, n := range counts {
-			if n >= 2 {
-				kept = append(kept, kv{k, n})
+		for i := 0; i < len(vals); {
+			j := i + 1
+			for j < len(vals) && vals[j] == vals[i] {
+				j++
 			}
+			if j-i >= 2 {
+				kept = append(kept, kv{vals[i], uint32(min(j-i, math.MaxUint32))})
+			}
+			i = j
 		}
 		fm := &m.Fields[f]
 		fm.Records, fm.Floor, fm.TF = records, 1, map[uint64]uint32{}

@@ -147,6 +147,27 @@ func TestModelFit(t *testing.T) {
 			t.Error("the model matched no account")
 		}
 	})
+	t.Run("feed", func(t *testing.T) {
+		// Feed with the fields normalised ahead decides as Add does.
+		cfg := dedup.Config{Rules: dedup.RulesProbabilistic, Model: m, Now: evaluate.Fixed}
+		e1, err := evaluate.Run(in, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e2, err := dedup.New(cfg, in.CRM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range in.Accounts {
+			n := dedup.Normalize(&in.Accounts[i])
+			if err := e2.Feed(&in.Accounts[i], &n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !reflect.DeepEqual(e1.State(), e2.State()) {
+			t.Error("Feed decided otherwise than Add")
+		}
+	})
 	t.Run("again", func(t *testing.T) {
 		// Adding every account again changes nothing: mappings stay,
 		// with their weights.

@@ -95,6 +95,15 @@ func (x *probRule) add(owner int32, p *pRec) {
 	}
 }
 
+// probRecOf is account a's record: pn when given (normalised ahead),
+// else made from r.
+func probRecOf(a *Account, r *rec, pn *pRec) pRec {
+	if pn != nil && pn.known {
+		return *pn
+	}
+	return pRecOfAccount(a, r)
+}
+
 // of is mapping mi's record, nil when the engine has none.
 func (x *probRule) of(mi int32) *pRec {
 	if mi >= x.recs.len() {
