@@ -22,8 +22,9 @@ package dedup
 // maxProbWalk entries, the latest first: the birth date; the first name,
 // the surname's initial and the birth year (a mistyped date); each
 // surname word, the house number and the postal code (a mistyped
-// street); the email; each phone; the address. A pair that shares none
-// of them shares no identifier the model could weigh, or only a name.
+// street); the email; each phone; the address (the last three unless
+// many accounts hold them: maxKeyShare). A pair that shares none of them
+// shares no identifier the model could weigh, or only a name.
 
 // maxProbWalk bounds the entries read per blocking key, and the records
 // read per candidate contact: a key thousands share (a placeholder date,
@@ -51,8 +52,20 @@ func newProbRule(m *Model) *probRule {
 	return &probRule{s: newScorer(m), heads: map[uint64]int32{}}
 }
 
+// maxKeyShare: an email, phone or address more accounts than this hold
+// (a company's office, switchboard or inbox) is no blocking key: its
+// walk would read strangers, and a person's accounts there share a
+// name and house number (the surname key) or their own identifiers.
+const maxKeyShare = 16
+
+// common reports whether more than maxKeyShare fitted accounts hold value
+// v of field f.
+func (x *probRule) common(f int, v uint64) bool {
+	return x.s.m.Fields[f].TF[v] > maxKeyShare
+}
+
 // keys appends record p's blocking keys to dst.
-func (p *pRec) keys(dst []uint64) []uint64 {
+func (x *probRule) keys(p *pRec, dst []uint64) []uint64 {
 	if p.birth != 0 {
 		dst = append(dst, valueHash('b')^mix64(uint64(p.birth)))
 		if p.first != "" && p.last != "" {
@@ -69,22 +82,22 @@ func (p *pRec) keys(dst []uint64) []uint64 {
 			i = e
 		}
 	}
-	if p.email != 0 {
+	if p.email != 0 && !x.common(fEmail, p.email) {
 		dst = append(dst, mix64(p.email^'e'))
 	}
 	for _, ph := range p.phones {
-		if ph != 0 {
+		if ph != 0 && !x.common(fPhone, uint64(ph)) {
 			dst = append(dst, valueHash('p')^mix64(uint64(ph)))
 		}
 	}
-	if p.addr != 0 {
+	if p.addr != 0 && !x.common(fAddress, p.addr) {
 		dst = append(dst, mix64(p.addr^'a'))
 	}
 	return dst
 }
 
 func (x *probRule) add(owner int32, p *pRec) {
-	x.keyBuf = p.keys(x.keyBuf[:0])
+	x.keyBuf = x.keys(p, x.keyBuf[:0])
 	for _, k := range x.keyBuf {
 		prev, ok := x.heads[k]
 		if !ok {
@@ -188,7 +201,7 @@ func (e *Engine) probBest(p *pRec, skip int32) (int32, Weights) {
 		x.seen = append(x.seen, make([]uint32, n-len(x.seen))...)
 	}
 	x.cand = x.cand[:0]
-	x.keyBuf = p.keys(x.keyBuf[:0])
+	x.keyBuf = x.keys(p, x.keyBuf[:0])
 	for _, k := range x.keyBuf {
 		h, ok := x.heads[k]
 		if !ok {
