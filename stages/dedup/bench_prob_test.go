@@ -1,6 +1,8 @@
 package dedup_test
 
 import (
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,7 +19,8 @@ import (
 // fields normalised ahead on another goroutine). The input is generated
 // before the timer starts. Reported:
 // accounts/s (fit and match together, wall clock), fit-s and match-s
-// (wall), cpu-s/op (CPU seconds of the process, every thread).
+// (wall), cpu-s/op (CPU seconds of the process, every thread), and the
+// peak heap over the input's (sampled every 100ms).
 func BenchmarkProbabilistic(b *testing.B) {
 	for _, c := range []struct {
 		name               string
@@ -34,9 +37,14 @@ func BenchmarkProbabilistic(b *testing.B) {
 				b.Fatal(err)
 			}
 			in := worldInput(w)
+			runtime.GC()
+			var base runtime.MemStats
+			runtime.ReadMemStats(&base)
 			b.ResetTimer()
 			var cpu, fit, match time.Duration
+			var peak atomic.Uint64
 			for range b.N {
+				stop := benchproc.SampleHeap(100*time.Millisecond, benchproc.HeapAlloc, &peak)
 				cpu0, t0 := benchproc.SelfCPU(), time.Now()
 				f := dedup.NewModelFitter()
 				for i := range in.Accounts {
@@ -53,6 +61,7 @@ func BenchmarkProbabilistic(b *testing.B) {
 				fit += t1.Sub(t0)
 				match += time.Since(t1)
 				cpu += benchproc.SelfCPU() - cpu0
+				stop()
 			}
 			b.StopTimer()
 			n := float64(b.N)
@@ -61,6 +70,7 @@ func BenchmarkProbabilistic(b *testing.B) {
 			b.ReportMetric(match.Seconds()/n, "match-s")
 			b.ReportMetric(cpu.Seconds()/n, "cpu-s/op")
 			b.ReportMetric(float64(len(in.Accounts)), "accounts")
+			b.ReportMetric(float64(peak.Load()-min(peak.Load(), base.HeapAlloc))/(1<<20), "peak-heap-MB-over-input")
 		})
 	}
 }
