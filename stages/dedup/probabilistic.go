@@ -43,9 +43,13 @@ import (
 // independent, four agreements make one family one person. These four
 // are counted once, as one "contact identifier": the pair takes the
 // highest of their weights (their breakdown in Weights shows that one,
-// the others 0). What tells a person from their household is then what
-// the model weighs on its own: the first name (a clear difference is m
-// small against u near one: strongly against) and the birth date.
+// the others 0); a postal code counts only when an address is missing
+// (at two different streets it is a neighbour's). A household shares its
+// surname too: when the surname and an identifier both agree, they are
+// the family's one piece of evidence, and only the larger counts. What
+// tells a person from their household is then what the model weighs on
+// its own: the first name (a clear difference is m small against u near
+// one: strongly against) and the birth date.
 //
 // Estimation of m, without labels. EM over all blocked pairs learns the
 // wrong classes: the pairs sharing a contact identifier are mostly
@@ -63,11 +67,11 @@ import (
 // drawn at random are one person: the number of matching pairs (from
 // session A's matches, over the share of matches with an equal birth
 // date, which session B gives) over all pairs. A pair's match weight is
-// the prior plus the field weights: the log2 of the posterior odds, for
-// a pair taken at random. The candidates the engine weighs are not
-// random (they share a blocking key), which the prior does not credit:
-// the threshold is therefore 0 (posterior odds 1:1) and the error it
-// leaves goes against joining, which the CRM's precision wants.
+// the prior plus the field weights: the log2 of the posterior odds that
+// the two are one person. The threshold is 0: join when one person is
+// more likely than two (the Bayes decision with equal costs), a choice
+// made from the model's meaning, not from any population's figures.
+// Model.Threshold holds it, so a caller can ask for more certainty.
 
 // Agreement levels of one field: 0 is "missing in one or both", then
 // from the strongest agreement down to disagreement.
@@ -149,9 +153,10 @@ type Model struct {
 const modelVersion = 1
 
 // Caps on what fitting holds: the pairs of one EM session (sampled when
-// the blocks hold more), a block's size (a placeholder birth date held
-// by thousands says nothing), the random pairs for u, and the term
-// frequencies kept per field (the most common ones).
+// the blocks hold more; kept as level patterns with counts), a block's
+// size (a placeholder birth date held by thousands says nothing), the
+// random pairs for u, and the term frequencies kept per field (the most
+// common ones: 100,000 values in all).
 const (
 	maxSessionPairs = 1 << 20
 	maxFitBlock     = 1000
