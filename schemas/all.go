@@ -34,7 +34,7 @@ var All = []*Table{
 	RTXDelivery, RTXReconcile, RTXReconcileScans, ReconcileV,
 
 	// CRM deduplication.
-	CRMContactVersion, CRMContact, CRMContactChanges, CRMAccountTable, CRMMappingVersion,
+	CRMContactVersion, CRMContact, CRMContactChanges, CRMAccountTable, CRMMappingVersion, CRMMatchWeights, CRMMatchModel,
 	CRMArchticsMapping, CRMMappingHistory, CRMDedupSettings, CRMRejects,
 
 	// The korebi settings and the realtime sample views.

@@ -129,7 +129,7 @@ var mappingColumns = []Column{
 		"which keeps its fields)")),
 	req(str("rule", 20, "how the mapping came to be: email, name_address or name_phone (KORE's rule that matched), "+
 		"evidence_email, evidence_phone, evidence_birth_date or evidence_address (the evidence rule set's rule 4, by the "+
-		"identifier that agreed), new (nothing matched: the account made a new contact), merged (Archtics merged the "+
+		"identifier that agreed), probabilistic (the probabilistic rule set's model: its weights are in match_weight and weight_*), new (nothing matched: the account made a new contact), merged (Archtics merged the "+
 		"account away: it follows its winner) or manual (set-primary)")),
 	col("sim_first", Float64, "similarity of the first names in [0, 1] in the match that decided; NULL: not compared"),
 	col("sim_last", Float64, "similarity of the last names; NULL: not compared"),
@@ -161,13 +161,13 @@ var CRMMappingVersion = &Table{
 // account, its current mapping.
 var CRMArchticsMapping = &Table{
 	Schema: "crm", Name: "archtics_mapping",
-	Doc:     "Which CRM contact each Archtics account maps to, as primary or secondary, by which rule and with which similarities: one mapping for every team database of the client.",
-	Columns: append(append([]Column(nil), mappingColumns...), col("last_seq", Int64, "the crm commit that wrote this version")),
-	Key:     []string{"team", "acct_id"},
-	ViewSQL: fmt.Sprintf(`SELECT %s, seq AS last_seq FROM %s
-QUALIFY row_number() OVER (PARTITION BY team, acct_id ORDER BY seq DESC) = 1 AND role <> 'deleted'`,
-		quotedList(mappingColumns, ""), "crm.mapping_version"),
-	DependsOn: []string{"crm.mapping_version"},
+	Doc: "Which CRM contact each Archtics account maps to, as primary or secondary, by which rule and with which similarities " +
+		"(and, for the probabilistic rule set, which weights): one mapping for every team database of the client.",
+	Columns: append(append(append([]Column(nil), mappingColumns...), col("last_seq", Int64, "the crm commit that wrote this version"),
+		matchWeightColumn), weightColumns...),
+	Key:       []string{"team", "acct_id"},
+	ViewSQL:   archticsMappingSQL,
+	DependsOn: []string{"crm.mapping_version", "crm.match_weights"},
 }
 
 // CRMMappingHistory is crm.mapping_history: every change of a mapping

@@ -77,6 +77,7 @@ var flagBounds = map[string]map[string]flagBound{
 		"max-rejects": ints(0, math.MaxInt32),
 		"threshold":   floats(0, 1),
 	},
+	"dedup report":      {"min-weight": floats(-100, 100), "limit": ints(0, math.MaxInt32)},
 	"dedup set-primary": {"acct": ints(1, math.MaxInt32)},
 	"demo": {
 		"hours": ints(demoGameDay, 24*366),

@@ -55,7 +55,7 @@ crm tables and feed only accounts that are new or whose primary name changed sin
 never reach the CRM (crm.dedup_settings keeps every version, who and when); without
 it the committed setting holds. Accounts Archtics merged away follow their winner.
 
---rules evidence|kore sets the rule set the same way. A new CRM's first run without
+--rules evidence|kore|probabilistic sets the rule set the same way. A new CRM's first run without
 it uses evidence; a CRM keeps the rule set it was made with until a run sets another.
   evidence (the default): KORE's rules 2 and 3; rule 1 (the same email) also needs the
     first names to agree, so a household's or a company's shared inbox does not join
@@ -66,6 +66,14 @@ it uses evidence; a CRM keeps the rule set it was made with until a run sets ano
   kore: KORE's three rules as published: (1) the same email; (2) last name + first
     name + company + address + postal code; (3) last name + first name + company +
     business phone. Rule 1 joins everyone who shares an email.
+  probabilistic: a Fellegi-Sunter model fitted on the clones' own accounts (per field
+    and agreement level: exact, a typo, a date with a digit wrong or day and month
+    swapped, a phone by its last seven digits, missing; common values weigh less) joins
+    an account to the contact whose accounts it most likely shares a person with, above
+    one threshold. The run that sets it fits the model and commits it to
+    crm.match_model; later runs match with that model, and --refit-model fits it again
+    (a new settings version). crm.archtics_mapping shows each probabilistic mapping's
+    match_weight and each field's part of it (weight_*).
 A change of rule set is a new settings version in crm.dedup_settings (who, when) and
 applies to accounts fed from then on (new, or whose primary name changed); mapped
 accounts keep their contact: nothing is deduplicated again behind your back.
@@ -78,7 +86,8 @@ set-primary committing meanwhile makes it fail with a commit conflict (exit 3): 
 			&cli.IntFlag{Name: "max-rejects", Usage: "how many bad rows of the CRM files to reject (kept in crm.rejects) before the run fails; 0: any fails it"},
 			&cli.StringSliceFlag{Name: "exclude-acct-type", Usage: "an account type (acct_type_desc, case-insensitive) that never reaches the CRM; repeat for several; sets the committed setting"},
 			&cli.BoolFlag{Name: "exclude-none", Usage: "set the committed setting to no excluded type"},
-			&cli.StringFlag{Name: "rules", Usage: "the rule set, kept as a committed setting: evidence (a new CRM's default: rule 1 needs the first names to agree, and rule 4 joins accounts whose names agree and that share a phone, email, birth date or address) or kore (KORE's three rules, as published); see docs/crm.md"},
+			&cli.StringFlag{Name: "rules", Usage: "the rule set, kept as a committed setting: evidence (a new CRM's default: rule 1 needs the first names to agree, and rule 4 joins accounts whose names agree and that share a phone, email, birth date or address), kore (KORE's three rules, as published) or probabilistic (a Fellegi-Sunter model fitted on the accounts); see docs/crm.md"},
+			&cli.BoolFlag{Name: "refit-model", Usage: "under the probabilistic rule set: fit its model again on the clones' accounts as they are now (a new settings version); mapped accounts keep their contact"},
 			&cli.Float64Flag{Name: "threshold", Usage: "least similarity (0-1) for a fuzzy field to agree (default: the engine's documented one)"},
 			&cli.StringFlag{Name: "actor", Usage: "who runs it, for the history (default: $USER)"},
 			cacheFlag(),
@@ -114,10 +123,11 @@ set-primary committing meanwhile makes it fail with a commit conflict (exit 3): 
 			}
 			if c.IsSet("rules") {
 				if _, err := dedup.ParseRules(c.String("rules")); err != nil {
-					return cli.Exit(fmt.Sprintf("--rules %q: want evidence or kore (see --help)", c.String("rules")), exitUsage)
+					return cli.Exit(fmt.Sprintf("--rules %q: want evidence, kore or probabilistic (see --help)", c.String("rules")), exitUsage)
 				}
 				opts.Rules, opts.SetRules = c.String("rules"), true
 			}
+			opts.RefitModel = c.Bool("refit-model")
 			if c.IsSet("exclude-acct-type") || c.Bool("exclude-none") {
 				opts.ExcludeAcctTypes, opts.SetExclude = c.StringSlice("exclude-acct-type"), true
 			}
@@ -195,14 +205,45 @@ history with: archtics query "SELECT * FROM crm.mapping_history ORDER BY seq"`,
 			{
 				Name:  "report",
 				Usage: "per rule and per team: accounts matched, new contacts, excluded by type, merged away; and why the CRM has fewer contacts than Archtics has accounts",
+				Description: `With --crm-duplicates it lists instead the pairs of CRM contacts that are likely one
+person, for a person to decide; nothing is merged. KORE's rules never compare contacts
+with each other, so a person the client's CRM already held twice, or whose accounts
+share nothing but a name, stays split. Each contact (its name, email, phone, address
+and its primary account's birth date) is compared with the contacts it shares a
+blocking key with, and scored by the probabilistic model: the committed one
+(crm.match_model) when the probabilistic rule set is in force, else one fitted now on
+the clones' accounts. Pairs at or above --min-weight (default: the model's threshold)
+are listed, the highest weight first, with each field's part of the weight.`,
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "format", Value: "table", Usage: "table or json"},
+					&cli.BoolFlag{Name: "crm-duplicates", Usage: "list the pairs of CRM contacts likely one person, with their weights (nothing is merged)"},
+					&cli.Float64Flag{Name: "min-weight", Usage: "with --crm-duplicates: the least match weight (log2 odds) of a pair listed (default: the model's threshold)"},
+					&cli.IntFlag{Name: "limit", Value: 50, Usage: "with --crm-duplicates and --format table: print at most this many pairs (0: all); JSON has them all"},
 					cacheFlag(),
 				},
 				Action: func(c *cli.Context) error {
 					format, w, err := reportArgs(c, "report")
 					if err != nil {
 						return err
+					}
+					if !c.Bool("crm-duplicates") && (c.IsSet("min-weight") || c.IsSet("limit")) {
+						return cli.Exit("--min-weight and --limit go with --crm-duplicates (see --help)", exitUsage)
+					}
+					if c.Bool("crm-duplicates") {
+						var min *float64
+						if c.IsSet("min-weight") {
+							v := c.Float64("min-weight")
+							min = &v
+						}
+						r, err := crm.CRMDuplicates(c.Context, w, cacheDir(c, w), min)
+						if err != nil {
+							return dedupError(err)
+						}
+						if format == "json" {
+							return printJSON(os.Stdout, r)
+						}
+						printCRMDuplicates(os.Stdout, r, c.Int("limit"))
+						return nil
 					}
 					s, err := crm.Report(c.Context, w, cacheDir(c, w))
 					if err != nil {
@@ -355,12 +396,49 @@ func printDedupRun(out io.Writer, rep *crm.RunReport) {
 		excluded = strings.Join(rep.Excluded, ", ")
 	}
 	fmt.Fprintf(out, "  settings version %d: rule set %s; excluded account types: %s\n", rep.Settings, rep.Rules, excluded)
+	if rep.ModelVersion > 0 {
+		how := "committed with it (crm.match_model)"
+		if rep.ModelFitted {
+			how = "fitted by this run on the clones' accounts, committed to crm.match_model"
+		}
+		fmt.Fprintf(out, "  probabilistic model of settings version %d: %s\n", rep.ModelVersion, how)
+	}
 	for _, t := range rep.Teams {
 		fmt.Fprintf(out, "  %s (clone commit %d): %d accounts: %d deduplicated, %d unchanged since the last run, %d excluded by type, %d merged away; merges followed %d; deleted from the clone since %d\n",
 			t.Team, t.CloneSeq, t.Accounts, t.Fed, t.Unchanged, t.Excluded, t.MergedAway, t.Followed, t.Deleted)
 	}
 	fmt.Fprintf(out, "  contacts: %d created, %d updated; CRM accounts created: %d; mapping rows written: %d\n",
 		rep.ContactsInserted, rep.ContactsUpdated, rep.AccountsCreated, rep.MappingRows)
+}
+
+// printCRMDuplicates prints the likely pairs of contacts, at most limit
+// (0: all).
+func printCRMDuplicates(out io.Writer, r *crm.DuplicatesReport, limit int) {
+	fmt.Fprintf(out, "crm commit %d: %d contacts compared, scored by %s; %d pairs at match weight %.2f or more (log2 odds of one person)\n\n",
+		r.CRMSeq, r.Contacts, r.Model, len(r.Pairs), r.MinWeight)
+	if len(r.Pairs) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "weight\tcontact\tname\temail\tphone\tpostal\tcontact\tname\temail\tphone\tpostal\tfields for (+) and against (-)")
+	for i, p := range r.Pairs {
+		if limit > 0 && i == limit {
+			break
+		}
+		var fields []string
+		for _, f := range slices.Sorted(maps.Keys(p.Weights)) {
+			if w := p.Weights[f]; w != 0 {
+				fields = append(fields, fmt.Sprintf("%s %+.1f", f, w))
+			}
+		}
+		a, b := p.A, p.B
+		fmt.Fprintf(tw, "%.2f\t%s\t%s %s\t%s\t%s\t%s\t%s\t%s %s\t%s\t%s\t%s\t%s\n", p.MatchWeight,
+			a.ContactID, a.First, a.Last, a.Email, a.Phone, a.PostalCode, b.ContactID, b.First, b.Last, b.Email, b.Phone, b.PostalCode, strings.Join(fields, ", "))
+	}
+	tw.Flush()
+	if limit > 0 && len(r.Pairs) > limit {
+		fmt.Fprintf(out, "... %d more pairs (--limit 0 prints them all; --format json has them all)\n", len(r.Pairs)-limit)
+	}
 }
 
 // printDedupReport prints the report as a table, then the why.
@@ -370,9 +448,13 @@ func printDedupReport(out io.Writer, s *crm.Summary) {
 	// it made remain.
 	tr := s.Total.ByRule
 	evidence := s.Rules == dedup.RulesEvidence || tr[dedup.RuleEvidenceEmail]+tr[dedup.RuleEvidencePhone]+tr[dedup.RuleEvidenceBirth]+tr[dedup.RuleEvidenceAddress] > 0
+	probabilistic := s.Rules == dedup.RulesProbabilistic || tr[dedup.RuleProbabilistic] > 0
 	head := "team\taccounts\texcluded\tmerged away\tpending\tprimary\tsecondary\temail\tname_address\tname_phone\t"
 	if evidence {
 		head += "evidence\t"
+	}
+	if probabilistic {
+		head += "probabilistic\t"
 	}
 	fmt.Fprintln(tw, head+"new\tmerged\tmanual\t")
 	for _, t := range append(append([]crm.TeamSummary(nil), s.Teams...), s.Total) {
@@ -381,6 +463,9 @@ func printDedupReport(out io.Writer, s *crm.Summary) {
 			t.Primary, t.Secondary, r[dedup.RuleEmail], r[dedup.RuleNameAddress], r[dedup.RuleNamePhone])
 		if evidence {
 			fmt.Fprintf(tw, "%d\t", r[dedup.RuleEvidenceEmail]+r[dedup.RuleEvidencePhone]+r[dedup.RuleEvidenceBirth]+r[dedup.RuleEvidenceAddress])
+		}
+		if probabilistic {
+			fmt.Fprintf(tw, "%d\t", r[dedup.RuleProbabilistic])
 		}
 		fmt.Fprintf(tw, "%d\t%d\t%d\t\n", r[dedup.RuleNew], r[dedup.RuleMerged], r[dedup.RuleManual])
 	}

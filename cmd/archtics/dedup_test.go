@@ -246,6 +246,10 @@ func TestDedupCommands(t *testing.T) {
 		{"exclude and exclude-none", []string{"dedup", "--exclude-none", "--exclude-acct-type", "Test"}, exitUsage},
 		{"a stray argument", []string{"dedup", "now"}, exitUsage},
 		{"export format xml", []string{"crm", "export", "--since", "0", "--format", "xml"}, exitUsage},
+		{"an unknown rule set", []string{"dedup", "--rules", "fuzzy"}, exitUsage},
+		{"a refit without a dedup", []string{"dedup", "--refit-model"}, exitFailure},
+		{"min-weight without crm-duplicates", []string{"dedup", "report", "--min-weight", "3"}, exitUsage},
+		{"a min-weight out of range", []string{"dedup", "report", "--crm-duplicates", "--min-weight", "1e9"}, exitUsage},
 		{"export without --since", []string{"crm", "export"}, exitUsage},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -258,7 +262,17 @@ func TestDedupCommands(t *testing.T) {
 		t.Fatalf("failed runs committed (crm at %d)", head.Seq)
 	}
 
-	if code, out := runCode("dedup", "--crm", tremblayCRM(t), "--exclude-acct-type", "Broker", "--actor", "ops", "--cache", cache); code != exitOK || !strings.Contains(out, "dedup: commit 1 of crm") {
+	// The client's CRM holds Gabriel twice: C102 is him too.
+	twice := tremblayCRM(t)
+	cf, err := os.OpenFile(filepath.Join(twice, crm.ContactsFile), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cf.WriteString("C102,Gabe,Tremblay,gabriel.tremblay@example.com,(617) 555-0142,A2,12 Elm St,Cambridge,MA,02139,2021-03-01 09:00:00,2021-03-01 09:00:00\n"); err != nil {
+		t.Fatal(err)
+	}
+	cf.Close()
+	if code, out := runCode("dedup", "--crm", twice, "--exclude-acct-type", "Broker", "--actor", "ops", "--cache", cache); code != exitOK || !strings.Contains(out, "dedup: commit 1 of crm") {
 		t.Fatalf("dedup: exit %d\n%s", code, out)
 	}
 	if code, out := runCode("dedup", "--cache", cache); code != exitOK || !strings.Contains(out, "nothing to do") {
@@ -270,6 +284,20 @@ func TestDedupCommands(t *testing.T) {
 	}
 	if code, out := runCode("dedup", "report", "--format", "json", "--cache", cache); code != exitOK || !strings.Contains(out, `"secondary": 1`) {
 		t.Fatalf("report json: exit %d\n%s", code, out)
+	}
+	// The pairs of contacts: C100 and C102 share an email, with the
+	// weights (two accounts fit no model worth its threshold, so the bar
+	// is lowered); a bar above any weight lists none.
+	if code, out := runCode("dedup", "report", "--crm-duplicates", "--min-weight", "-50", "--cache", cache); code != exitOK || !strings.Contains(out, "3 contacts compared") ||
+		!strings.Contains(out, "C100") || !strings.Contains(out, "C102") || !strings.Contains(out, "first_name +") {
+		t.Fatalf("report --crm-duplicates: exit %d\n%s", code, out)
+	}
+	if code, out := runCode("dedup", "report", "--crm-duplicates", "--min-weight", "100", "--format", "json", "--cache", cache); code != exitOK ||
+		!strings.Contains(out, `"pairs": []`) {
+		t.Fatalf("report --crm-duplicates --min-weight 100 --format json: exit %d\n%s", code, out)
+	}
+	if code, out := runCode("dedup", "--refit-model", "--cache", cache); code != exitUsage {
+		t.Fatalf("refit under the evidence rules: exit %d, want %d\n%s", code, exitUsage, out)
 	}
 	// evaluate: the one true pair found, nothing false.
 	if code, out := runCode("dedup", "evaluate", "--truth", truth, "--cache", cache); code != exitOK ||

@@ -132,6 +132,18 @@ func (w *rowWriter) score(f float64) {
 	}
 }
 
+// float64 appends f; NaN is NULL.
+func (w *rowWriter) float64(f float64) {
+	c, b, ok := w.next(schemas.Float64)
+	switch {
+	case !ok:
+	case f != f:
+		w.null(c, b)
+	default:
+		b.(*array.Float64Builder).Append(f)
+	}
+}
+
 // instant appends t in microseconds; the zero time is NULL.
 func (w *rowWriter) instant(t time.Time) {
 	c, b, ok := w.next(schemas.Timestamp)

@@ -30,9 +30,10 @@ import (
 // linked, its log copied, so the run's commit leaves the original as it
 // was) and the CRM files written from the simulator. Timed: crm.Dedup
 // alone, with the garbage collector set as the CLI sets it (GCForRun).
-// Sub-benchmarks: kore (KORE's rules, the default) and evidence (the
-// evidence rule set), first runs; kore-later, a later run over the first
-// one's state that reads everything back. Reported:
+// Sub-benchmarks: kore (KORE's rules), evidence (the evidence rule set, a
+// new CRM's default) and probabilistic (its model fitted in the run),
+// first runs; kore-later, a later run over the first one's state that
+// reads everything back. Reported:
 //   - cpu-s/op: this process's user and system CPU in the run (every
 //     thread: DuckDB's and the garbage collector's included), which the
 //     machine's other load does not inflate as it does the wall clock;
@@ -62,9 +63,10 @@ func BenchmarkDedupStage(b *testing.B) {
 	if os.Getenv("ARCHTICS_BENCH_LOG") != "" { // the run's phases, timed
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	// KORE's rules (the default) and the evidence rule set, which also
-	// keeps every account's identifiers.
-	for _, rules := range []string{dedup.RulesKORE, dedup.RulesEvidence} {
+	// KORE's rules, the evidence rule set (a new CRM's default), which
+	// also keeps every account's identifiers, and the probabilistic rule
+	// set, which first reads every account once more to fit its model.
+	for _, rules := range []string{dedup.RulesKORE, dedup.RulesEvidence, dedup.RulesProbabilistic} {
 		b.Run(rules, func(b *testing.B) { benchDedupStage(b, src, crmDir, loc, logger, rules, false) })
 	}
 	// A later run over the first one's state (untimed): a settings change

@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"archtics/internal/gctune"
@@ -48,6 +47,10 @@ type Options struct {
 	// read.
 	Rules    string
 	SetRules bool
+	// RefitModel fits the probabilistic rule set's model again on the
+	// accounts of the clones as they are now: a new settings version with
+	// the same settings. Refused under another rule set.
+	RefitModel bool
 	// Actor is who runs it, for the history (default $USER, else "unknown").
 	Actor string
 	// Engine tunes matching (threshold); Now is set by the stage.
@@ -95,15 +98,27 @@ type RunReport struct {
 	Rejects                             []*CSVError
 	// Repaired counts the CRM fields that were not UTF-8, loaded read as
 	// Windows-1252 (Repairs says where: file, line, field).
-	Repaired                          int64
-	Repairs                           []*CSVError
-	Settings                          int64    // the settings version in force
-	Excluded                          []string // the excluded account types in force
-	Rules                             string   // the rule set in force (dedup.RulesKORE or dedup.RulesEvidence)
+	Repaired int64
+	Repairs  []*CSVError
+	Settings int64    // the settings version in force
+	Excluded []string // the excluded account types in force
+	Rules    string   // the rule set in force (dedup.RulesEvidence, dedup.RulesKORE or dedup.RulesProbabilistic)
+	// ModelVersion is the settings version whose model the probabilistic
+	// rule set matched with (0: another rule set); ModelFitted says this
+	// run fitted it (and committed it to crm.match_model).
+	ModelVersion                      int64
+	ModelFitted                       bool
 	Teams                             []TeamCounts
 	ContactsInserted, ContactsUpdated int64
 	AccountsCreated                   int64
 	MappingRows                       int64 // mapping versions written
+}
+
+// sorted is the accounts DuckDB sorted into a spool file, and the merges.
+type sorted struct {
+	merges []merge
+	file   string
+	err    error
 }
 
 // RowsIn is the accounts read from the clones plus the CRM files' rows.
@@ -213,7 +228,10 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 	// of crm.dedup_settings holds every setting). The first run always
 	// commits version 1: what a CRM was deduplicated with is on record,
 	// not left to whichever default a later release has.
-	settingsChanged := rep.FirstRun || (opts.SetExclude || opts.SetRules) && (cur.Version == 0 ||
+	if opts.RefitModel && newSettings.Rules != dedup.RulesProbabilistic {
+		return nil, fmt.Errorf("dedup: --refit-model %w: the rule set in force is %s, and only the probabilistic rule set has a model (--rules probabilistic fits one)", ErrRefused, newSettings.Rules)
+	}
+	settingsChanged := rep.FirstRun || opts.RefitModel || (opts.SetExclude || opts.SetRules) && (cur.Version == 0 ||
 		encodeTypes(newSettings.Excluded) != encodeTypes(cur.Excluded) || newSettings.Rules != cur.Rules)
 	if settingsChanged {
 		newSettings.Version = cur.Version + 1
@@ -255,11 +273,6 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 	// has it done while it reads the CRM files and builds the engine,
 	// which need no DuckDB; a later run reads the committed CRM through
 	// DuckDB first.
-	type sorted struct {
-		merges []merge
-		file   string
-		err    error
-	}
 	sorting := make(chan sorted, 1)
 	sortCtx, cancelSort := context.WithCancel(ctx)
 	defer cancelSort()
@@ -303,9 +316,43 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 	}
 	ph.log(logger, "dedup: CRM state read", "contacts", len(prev.Contacts), "mappings", len(prev.Mapping))
 
+	// The sorted accounts: a first run has DuckDB sort them meanwhile; a
+	// later run now, its committed CRM read.
+	var sortedAccounts sorted
+	waited := false
+	waitSorted := func() error {
+		if !waited {
+			if !rep.FirstRun {
+				sortAll()
+			}
+			sortedAccounts, sorting, waited = <-sorting, nil, true
+		}
+		return sortedAccounts.err
+	}
 	cfg := opts.Engine
 	cfg.Now = func() time.Time { return runAt }
 	cfg.Rules = newSettings.Rules
+	// The probabilistic rule set's model: the one committed with these
+	// settings, else one fitted now on the accounts this run reads.
+	var fit *fittedModel
+	if cfg.Rules == dedup.RulesProbabilistic {
+		if !settingsChanged {
+			if cfg.Model, err = readModel(ctx, d.DB, newSettings.Version); err != nil {
+				return nil, fmt.Errorf("dedup: %w", err)
+			}
+		}
+		if cfg.Model == nil {
+			if err := waitSorted(); err != nil {
+				return nil, fmt.Errorf("dedup: %w", err)
+			}
+			if fit, err = fitModel(ctx, sortedAccounts.file, newAccountFilter(newSettings, sortedAccounts.merges)); err != nil {
+				return nil, fmt.Errorf("dedup: %w", err)
+			}
+			cfg.Model = fit.model
+			ph.log(logger, "dedup: model fitted", "accounts", fit.accounts, "threshold", fit.model.Threshold)
+		}
+		rep.ModelVersion, rep.ModelFitted = newSettings.Version, fit != nil
+	}
 	state, prevMaps := prev.engineState()
 	eng, err := dedup.New(cfg, state)
 	if err != nil {
@@ -321,33 +368,16 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 	// copies its state nor diffs all of it with the state read.
 	eng.TrackChanges()
 
-	if !rep.FirstRun {
-		sortAll()
-	}
-	sortedAccounts := <-sorting
-	sorting = nil
-	merges, accountsFile := sortedAccounts.merges, sortedAccounts.file
-	if err := sortedAccounts.err; err != nil {
+	if err := waitSorted(); err != nil {
 		return nil, fmt.Errorf("dedup: %w", err)
 	}
+	merges, accountsFile := sortedAccounts.merges, sortedAccounts.file
 	// DuckDB is done: close it now, so that the memory of its sort goes
 	// back before the engine grows (a million accounts sorted hold about
 	// as much as the engine's contacts).
 	d.Close()
-	loser := map[dedup.AccountRef]bool{}
-	for _, m := range merges {
-		loser[m.Loser] = true
-	}
-	excludedSet := newSettings.excludedSet()
-	typeExcluded := map[string]bool{} // by acct_type_desc as the clone has it: a few types among a million accounts
-	excluded := func(acctType string) bool {
-		x, ok := typeExcluded[acctType]
-		if !ok {
-			x = excludedSet[strings.ToLower(strings.TrimSpace(acctType))]
-			typeExcluded[strings.Clone(acctType)] = x
-		}
-		return x
-	}
+	filter := newAccountFilter(newSettings, merges)
+	loser, excluded := filter.loser, filter.excluded
 	teams := map[string]*TeamCounts{}
 	for t, seq := range heads {
 		teams[t] = &TeamCounts{Team: t, CloneSeq: seq, ByRule: map[string]int64{}}
@@ -536,6 +566,11 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 				return err
 			}
 		}
+		if fit != nil {
+			if err := writeModel(ctx, add, fit, newSettings.Version, seq, runAt); err != nil {
+				return err
+			}
+		}
 		if settingsChanged {
 			version, at, s := strconv.FormatInt(newSettings.Version, 10), instant(runAt), strconv.FormatInt(seq, 10)
 			rows := [][]string{{schemas.SettingExcludeAcctTypes, version, encodeTypes(newSettings.Excluded), who, at, s},
@@ -544,7 +579,7 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 				return err
 			}
 		}
-		err := writeChanges(ctx, add, loaded, ch, seq, who, runAt)
+		err := writeChanges(ctx, add, loaded, ch, seq, who, runAt, cfg.Rules == dedup.RulesProbabilistic)
 		ph.log(logger, "dedup: rows encoded (the files are finished and committed next)")
 		return err
 	}, pipeline.WithRowGroupRows(dedupRowGroupRows))

@@ -186,8 +186,11 @@ func (s *Summary) why() string {
 	fmt.Fprintf(&b, "  - %d accounts are of a type excluded from the CRM (%s);\n", t.Excluded, typesText(s.Excluded))
 	fmt.Fprintf(&b, "  - %d accounts were merged into another account in Archtics and follow it;\n", t.MergedAway)
 	rules := "one of KORE's three rules"
-	if s.Rules == dedup.RulesEvidence {
+	switch s.Rules {
+	case dedup.RulesEvidence:
 		rules = "one of KORE's three rules, or the evidence rule,"
+	case dedup.RulesProbabilistic:
+		rules = "the probabilistic model (or a rule of an earlier rule set)"
 	}
 	fmt.Fprintf(&b, "  - %d accounts are the same person as another account (%s matched a contact that already had a primary account), so they are secondary accounts of that contact;\n", t.Secondary, rules)
 	if t.Pending > 0 {

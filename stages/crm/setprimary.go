@@ -104,7 +104,7 @@ func SetPrimary(ctx context.Context, w *pipeline.Warehouse, contactID string, ac
 	}
 	who := actor(opts.Actor)
 	c, err := w.WriteAndCommit(ctx, req, func(add func(t *schemas.Table) *pipeline.TableWriter) error {
-		return writeChanges(ctx, add, nil, ch, seq, who, runAt)
+		return writeChanges(ctx, add, nil, ch, seq, who, runAt, false)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)

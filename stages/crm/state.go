@@ -153,7 +153,7 @@ func normalTypes(types []string) []string {
 }
 
 // crmViews are the tables a run reads.
-var crmViews = []*schemas.Table{schemas.CRMContact, schemas.CRMAccountTable, schemas.CRMArchticsMapping, schemas.CRMDedupSettings}
+var crmViews = []*schemas.Table{schemas.CRMContact, schemas.CRMAccountTable, schemas.CRMArchticsMapping, schemas.CRMDedupSettings, schemas.CRMMatchModel}
 
 // readSettings reads the settings in force from crm.dedup_settings.
 func readSettings(ctx context.Context, db *sql.DB) (settings, error) {

@@ -398,12 +398,18 @@ func appendMapping(w *rowWriter, seq int64, m *mappingVersion, at time.Time, who
 
 // writeChanges writes the changed contacts, the created accounts and the
 // changed mapping rows as commit seq's rows, after the first run's loaded
-// CRM (l, nil on later runs). The three tables are written at once, each
+// CRM (l, nil on later runs), and withWeights the weights of the mappings
+// the probabilistic model decided. The three tables are written at once, each
 // by its own goroutine (their writers are apart; the engine is only
 // read): Parquet encoding is most of this, and a second core takes a
 // third of it.
-func writeChanges(ctx context.Context, add func(*schemas.Table) *pipeline.TableWriter, l *loadedCRM, ch *runChanges, seq int64, who string, at time.Time) error {
+func writeChanges(ctx context.Context, add func(*schemas.Table) *pipeline.TableWriter, l *loadedCRM, ch *runChanges, seq int64, who string, at time.Time,
+	withWeights bool) error {
 	contacts, accounts, mapping := add(schemas.CRMContactVersion), add(schemas.CRMAccountTable), add(schemas.CRMMappingVersion)
+	var weights *pipeline.TableWriter
+	if withWeights {
+		weights = add(schemas.CRMMatchWeights)
+	}
 	var names fieldNames
 	jobs := []func() error{
 		func() error {
@@ -446,15 +452,28 @@ func writeChanges(ctx context.Context, add func(*schemas.Table) *pipeline.TableW
 		},
 		func() error {
 			w := newRowWriter(ctx, mapping)
-			return w.finish(func() error {
+			var ww *rowWriter
+			if weights != nil {
+				ww = newRowWriter(ctx, weights)
+			}
+			err := w.finish(func() error {
 				for k := range ch.mapping {
 					v := ch.mappingVersion(k)
 					if err := appendMapping(w, seq, &v, at, who); err != nil {
 						return err
 					}
+					if ww != nil && v.Weights.Valid {
+						if err := appendWeights(ww, seq, &v); err != nil {
+							return err
+						}
+					}
 				}
 				return nil
 			}())
+			if ww != nil {
+				err = ww.finish(err)
+			}
+			return err
 		},
 	}
 	errs := make([]error, len(jobs))

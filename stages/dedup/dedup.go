@@ -1,5 +1,7 @@
-// Package dedup matches Archtics accounts to CRM contacts with KORE's
-// three rules and decides what the CRM becomes: which contact each account
+// Package dedup matches Archtics accounts to CRM contacts, by KORE's three
+// rules (rules.go), the evidence rule set (evidence.go) or a probabilistic
+// model fitted on the accounts (probabilistic.go), and decides what the
+// CRM becomes: which contact each account
 // maps to, which account is a contact's primary, which contacts and CRM
 // accounts are created, and which contact fields an account overwrites.
 //

@@ -4,8 +4,8 @@ import "fmt"
 
 // The evidence rule set (Config.Rules = RulesEvidence): KORE's rules 2 and
 // 3 as they are, rule 1 narrowed, and a fourth rule. It is this product's,
-// not KORE's, and off by default: the seed's three rules are what a
-// client's staff know and what the simulator's CRM truth follows.
+// not KORE's; the CRM stage gives it to a new CRM by default (the engine's
+// zero Config is KORE's rules, which the simulator's CRM truth follows).
 //
 // Why. Measured against who is who in the simulator (World.PersonOf),
 // KORE's rules join 1,942 pairs of different people for 1,382 right ones:
@@ -42,7 +42,7 @@ import "fmt"
 
 // Rule sets (Config.Rules).
 const (
-	RulesKORE     = "kore"     // KORE's three rules, as published (the default)
+	RulesKORE     = "kore"     // KORE's three rules, as published
 	RulesEvidence = "evidence" // rule 1 narrowed, rules 2 and 3, and rule 4 (evidence)
 )
 
