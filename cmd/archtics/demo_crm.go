@@ -116,6 +116,12 @@ func (d *demoClone) crmSummary(ctx context.Context) error {
 		return err
 	}
 	fmt.Fprintf(d.out, "7. CRM (archtics dedup report):\n   %s\n", strings.ReplaceAll(s.Why, "\n", "\n   "))
+	dups, err := crm.CRMDuplicates(ctx, d.w, d.cache, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(d.out, "   %d pairs of CRM contacts are likely one person (archtics dedup report --crm-duplicates lists them with their weights, for a person to decide; nothing is merged)\n",
+		len(dups.Pairs))
 	return nil
 }
 

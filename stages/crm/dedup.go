@@ -404,7 +404,7 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 			a.normed = false
 			return
 		}
-		a.norm, a.normed = dedup.Normalize(&a.Account), true
+		a.norm, a.normed = eng.Normalize(&a.Account), true
 	}
 	var read int64
 	err = eachAccount(ctx, accountsFile, sized, prepare, func(a *cloneAccount) error {
@@ -445,7 +445,7 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		tc.Fed++
 		maps := eng.NumMappings()
 		if !a.normed {
-			a.norm = dedup.Normalize(&a.Account)
+			a.norm = eng.Normalize(&a.Account)
 		}
 		if err := eng.Feed(&a.Account, &a.norm); err != nil {
 			return fmt.Errorf("account %s:%d: %w", a.Team, a.AcctID, err)

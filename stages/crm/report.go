@@ -31,7 +31,7 @@ type TeamSummary struct {
 	Primary    int64            `json:"primary"`
 	Secondary  int64            `json:"secondary"`
 	Pending    int64            `json:"pending"`
-	Matched    int64            `json:"matched_existing_contact"` // mapped by a rule: KORE's three, or the evidence rule set's rule 4
+	Matched    int64            `json:"matched_existing_contact"` // mapped to a contact that was there: by a rule, or by the probabilistic model
 	New        int64            `json:"new_contacts"`             // made a new contact
 	PrimaryNew int64            `json:"primary_new"`              // of them, still the primary of the contact they made
 	ByRule     map[string]int64 `json:"by_rule"`                  // mapped accounts (not merged away) by rule
@@ -42,7 +42,7 @@ type TeamSummary struct {
 type Summary struct {
 	CRMSeq          int64         `json:"crm_seq"`
 	Excluded        []string      `json:"excluded_acct_types"`
-	Rules           string        `json:"rules"` // the rule set in force: kore or evidence
+	Rules           string        `json:"rules"` // the rule set in force: evidence, kore or probabilistic
 	Teams           []TeamSummary `json:"teams"`
 	Total           TeamSummary   `json:"total"`
 	Contacts        int64         `json:"crm_contacts"`               // contacts in the CRM now

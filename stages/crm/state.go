@@ -183,7 +183,7 @@ func readSettings(ctx context.Context, db *sql.DB) (settings, error) {
 type cloneAccount struct {
 	dedup.Account
 	MD5 string
-	// norm is the account normalised for the engine (dedup.Normalize)
+	// norm is the account normalised for the engine (Engine.Normalize)
 	// when normed: eachAccount's prepare does it ahead, beside the engine.
 	norm   dedup.Normalized
 	normed bool

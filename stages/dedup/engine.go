@@ -573,9 +573,20 @@ type Normalized struct {
 	p pRec // the probabilistic rule set's record
 }
 
-// Normalize normalises account a's fields for Feed.
+// Normalize normalises account a's fields for Feed, for any rule set.
 func Normalize(a *Account) Normalized {
 	r := accountRec(a)
+	return Normalized{r: r, p: pRecOfAccount(a, &r)}
+}
+
+// Normalize normalises account a's fields for e's Feed: only what e's rule
+// set compares. It reads nothing e changes, so it may run on another
+// goroutine than the one feeding e.
+func (e *Engine) Normalize(a *Account) Normalized {
+	r := accountRec(a)
+	if e.pb == nil {
+		return Normalized{r: r}
+	}
 	return Normalized{r: r, p: pRecOfAccount(a, &r)}
 }
 
