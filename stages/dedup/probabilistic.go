@@ -117,10 +117,6 @@ const (
 
 var fieldNames = [nFields]string{"first_name", "last_name", "birth_date", "address", "postal_code", "email", "phone"}
 
-// identifier reports whether field f is one of the contact identifiers,
-// counted once.
-func identifier(f int) bool { return f >= fAddress }
-
 // FieldModel is one field of a Model.
 type FieldModel struct {
 	Name string
