@@ -55,8 +55,9 @@ crm tables and feed only accounts that are new or whose primary name changed sin
 never reach the CRM (crm.dedup_settings keeps every version, who and when); without
 it the committed setting holds. Accounts Archtics merged away follow their winner.
 
---rules evidence|kore|probabilistic sets the rule set the same way. A new CRM's first run without
-it uses evidence; a CRM keeps the rule set it was made with until a run sets another.
+--rules evidence|kore|probabilistic sets the rule set the same way. A new CRM's
+first run without it uses evidence; a CRM keeps the rule set it was made with until a
+run sets another.
   evidence (the default): KORE's rules 2 and 3; rule 1 (the same email) also needs the
     first names to agree, so a household's or a company's shared inbox does not join
     people; a birth date that differs keeps two accounts apart; and rule 4 joins an
@@ -69,8 +70,8 @@ it uses evidence; a CRM keeps the rule set it was made with until a run sets ano
   probabilistic: a Fellegi-Sunter model fitted on the clones' own accounts (per field
     and agreement level: exact, a typo, a date with a digit wrong or day and month
     swapped, a phone by its last seven digits, missing; common values weigh less) joins
-    an account to the contact whose accounts it most likely shares a person with, above
-    one threshold. The run that sets it fits the model and commits it to
+    an account to the contact whose accounts it most likely shares a person with, when
+    one person is more likely than two (match weight 0 or more). The run that sets it fits the model and commits it to
     crm.match_model; later runs match with that model, and --refit-model fits it again
     (a new settings version). crm.archtics_mapping shows each probabilistic mapping's
     match_weight and each field's part of it (weight_*).

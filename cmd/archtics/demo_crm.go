@@ -125,6 +125,17 @@ func (d *demoClone) crmSummary(ctx context.Context) error {
 	return nil
 }
 
+// notTruth is errCRMNotTruth with the first differences, nil for none.
+func notTruth(diffs []string, contacts int) error {
+	if len(diffs) == 0 {
+		return nil
+	}
+	if len(diffs) > 5 {
+		diffs = append(diffs[:5], fmt.Sprintf("... %d more", len(diffs)-5))
+	}
+	return fmt.Errorf("%w (%d contacts):\n  %s", errCRMNotTruth, contacts, strings.Join(diffs, "\n  "))
+}
+
 // preExistingPrimaries reads every pre-existing contact's primary
 // account, "team:acct_id" (":" for none), by contact_id.
 func (d *demoClone) preExistingPrimaries(ctx context.Context) (map[string]string, error) {
@@ -175,13 +186,7 @@ func (d *demoClone) checkCRMPeople(ctx context.Context) error {
 			diffs = append(diffs, fmt.Sprintf("%s (person %q): primary %s:%s is person %q", c.ContactID, c.Person, team, acct, p))
 		}
 	}
-	if len(diffs) > 0 {
-		if len(diffs) > 5 {
-			diffs = append(diffs[:5], fmt.Sprintf("... %d more", len(diffs)-5))
-		}
-		return fmt.Errorf("%w (%d contacts):\n  %s", errCRMNotTruth, len(truth), strings.Join(diffs, "\n  "))
-	}
-	return nil
+	return notTruth(diffs, len(truth))
 }
 
 // checkCRMTruth compares every pre-existing contact's primary account
@@ -202,11 +207,5 @@ func (d *demoClone) checkCRMTruth(ctx context.Context) error {
 			diffs = append(diffs, fmt.Sprintf("%s: primary %q, truth %q", c.ContactID, g, want))
 		}
 	}
-	if len(diffs) > 0 {
-		if len(diffs) > 5 {
-			diffs = append(diffs[:5], fmt.Sprintf("... %d more", len(diffs)-5))
-		}
-		return fmt.Errorf("%w (%d contacts):\n  %s", errCRMNotTruth, len(truth), strings.Join(diffs, "\n  "))
-	}
-	return nil
+	return notTruth(diffs, len(truth))
 }

@@ -20,7 +20,6 @@ import (
 	"archtics/internal/gctune"
 	"archtics/pipeline"
 	"archtics/pipeline/txlog"
-	"archtics/pipeline/views"
 	"archtics/schemas"
 	"archtics/stages/dedup"
 )
@@ -244,17 +243,11 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		return rep, nil
 	}
 
-	cacheDir, done, err := cacheFolder(opts.CacheDir, "dedup")
+	d, closeDB, err := openClonesAndCRM(ctx, w, opts.CacheDir, "dedup")
 	if err != nil {
 		return nil, err
 	}
-	defer done()
-	readViews := append([]*schemas.Table{schemas.Current(schemas.Cust), schemas.AcctMerge}, crmViews...)
-	d, err := views.OpenViews(ctx, w.Log, "", cacheDir, readViews...)
-	if err != nil {
-		return nil, fmt.Errorf("dedup: open the clones and the crm tables: %w", err)
-	}
-	defer d.Close()
+	defer closeDB()
 	spoolDir, err := os.MkdirTemp(opts.SpoolDir, "archtics-dedup-")
 	if err != nil {
 		return nil, fmt.Errorf("dedup: spool folder: %w", err)

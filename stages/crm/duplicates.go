@@ -7,8 +7,6 @@ import (
 	"sort"
 
 	"archtics/pipeline"
-	"archtics/pipeline/views"
-	"archtics/schemas"
 	"archtics/stages/dedup"
 )
 
@@ -71,17 +69,11 @@ func CRMDuplicates(ctx context.Context, w *pipeline.Warehouse, cacheDir string, 
 	if err != nil {
 		return nil, err
 	}
-	cacheDir, done, err := cacheFolder(cacheDir, what)
+	d, closeDB, err := openClonesAndCRM(ctx, w, cacheDir, what)
 	if err != nil {
 		return nil, err
 	}
-	defer done()
-	readViews := append([]*schemas.Table{schemas.Current(schemas.Cust), schemas.AcctMerge}, crmViews...)
-	d, err := views.OpenViews(ctx, w.Log, "", cacheDir, readViews...)
-	if err != nil {
-		return nil, fmt.Errorf("%s: open the crm tables: %w", what, err)
-	}
-	defer d.Close()
+	defer closeDB()
 	set, err := readSettings(ctx, d.DB)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)

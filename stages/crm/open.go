@@ -7,6 +7,8 @@ import (
 
 	"archtics/pipeline"
 	"archtics/pipeline/txlog"
+	"archtics/pipeline/views"
+	"archtics/schemas"
 )
 
 // committedHead is the crm stream's head for a command that reads what
@@ -35,4 +37,21 @@ func cacheFolder(cacheDir, what string) (dir string, done func(), err error) {
 		return "", nil, fmt.Errorf("%s: cache folder: %w", what, err)
 	}
 	return dir, func() { os.RemoveAll(dir) }, nil
+}
+
+// openClonesAndCRM opens DuckDB over the clones' current accounts, their
+// merges and the crm tables, materialized in cacheDir ("": a temporary
+// folder); close closes DuckDB and removes a temporary folder. what
+// names the command in errors.
+func openClonesAndCRM(ctx context.Context, w *pipeline.Warehouse, cacheDir, what string) (d *views.DuckDB, close func(), err error) {
+	dir, done, err := cacheFolder(cacheDir, what)
+	if err != nil {
+		return nil, nil, err
+	}
+	tables := append([]*schemas.Table{schemas.Current(schemas.Cust), schemas.AcctMerge}, crmViews...)
+	if d, err = views.OpenViews(ctx, w.Log, "", dir, tables...); err != nil {
+		done()
+		return nil, nil, fmt.Errorf("%s: open the clones and the crm tables: %w", what, err)
+	}
+	return d, func() { d.Close(); done() }, nil
 }

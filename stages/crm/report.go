@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"archtics/pipeline"
-	"archtics/pipeline/views"
 	"archtics/schemas"
 	"archtics/stages/dedup"
 )
@@ -77,17 +76,11 @@ func Report(ctx context.Context, w *pipeline.Warehouse, cacheDir string) (*Summa
 	if err != nil {
 		return nil, err
 	}
-	cacheDir, done, err := cacheFolder(cacheDir, "dedup report")
+	d, closeDB, err := openClonesAndCRM(ctx, w, cacheDir, "dedup report")
 	if err != nil {
 		return nil, err
 	}
-	defer done()
-	readViews := append([]*schemas.Table{schemas.Current(schemas.Cust), schemas.AcctMerge}, crmViews...)
-	d, err := views.OpenViews(ctx, w.Log, "", cacheDir, readViews...)
-	if err != nil {
-		return nil, fmt.Errorf("dedup report: open the clones and the crm tables: %w", err)
-	}
-	defer d.Close()
+	defer closeDB()
 	set, err := readSettings(ctx, d.DB)
 	if err != nil {
 		return nil, fmt.Errorf("dedup report: %w", err)

@@ -345,23 +345,13 @@ func crossLevel(a, b string) uint8 {
 }
 
 // spellAgrees is spellSim(a, b) >= DefaultThreshold, a clear miss decided
-// by the bound firstNameAgrees uses (the letters a and b share) without
-// computing it.
+// by the bound firstNameAgrees uses (clearlyBelow) without computing it.
 func spellAgrees(a, b string) bool {
 	if a == b {
 		return true
 	}
-	if len(a) <= 64 && len(b) <= 64 && !(len(a) >= 5 && len(b) >= 5 && oneEdit(a, b)) {
-		m := commonLetters(a, b)
-		la, lb := float64(len(a)), float64(len(b))
-		jaro := (m/la + m/lb + 1) / 3
-		p := 0
-		for p < 4 && p < len(a) && p < len(b) && a[p] == b[p] {
-			p++
-		}
-		if max(jaro+0.1*float64(p)*(1-jaro), m/max(la, lb)) < DefaultThreshold-1e-9 {
-			return false
-		}
+	if clearlyBelow(a, b, DefaultThreshold) {
+		return false
 	}
 	return spellSim(a, b) >= DefaultThreshold
 }

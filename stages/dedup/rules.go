@@ -412,22 +412,29 @@ func firstNameAgrees(a, b string, th float64) bool {
 	if a == b {
 		return true
 	}
-	if len(a) <= 64 && len(b) <= 64 && !nicknameOf(a, b) &&
-		!(len(a) >= 5 && len(b) >= 5 && oneEdit(a, b)) {
-		m := commonLetters(a, b)
-		la, lb := float64(len(a)), float64(len(b))
-		jaro := (m/la + m/lb + 1) / 3
-		p := 0
-		for p < 4 && p < len(a) && p < len(b) && a[p] == b[p] {
-			p++
-		}
-		jw := jaro + 0.1*float64(p)*(1-jaro)
-		// The margin covers rounding: only a clear miss is decided here.
-		if max(jw, m/max(la, lb)) < th-1e-9 {
-			return false
-		}
+	if !nicknameOf(a, b) && clearlyBelow(a, b, th) {
+		return false
 	}
 	return FirstNameSimilarity(a, b) >= th
+}
+
+// clearlyBelow reports whether spellSim(a, b) is surely below th by the
+// bound above (false: compute it). A single typo in names of five letters
+// or more scores typoScore, which the bound does not see: never below.
+func clearlyBelow(a, b string, th float64) bool {
+	if len(a) > 64 || len(b) > 64 || len(a) >= 5 && len(b) >= 5 && oneEdit(a, b) {
+		return false
+	}
+	m := commonLetters(a, b)
+	la, lb := float64(len(a)), float64(len(b))
+	jaro := (m/la + m/lb + 1) / 3
+	p := 0
+	for p < 4 && p < len(a) && p < len(b) && a[p] == b[p] {
+		p++
+	}
+	jw := jaro + 0.1*float64(p)*(1-jaro)
+	// The margin covers rounding: only a clear miss is decided here.
+	return max(jw, m/max(la, lb)) < th-1e-9
 }
 
 // commonLetters is the number of bytes a and b hold in common, as
