@@ -92,8 +92,12 @@ func readModel(ctx context.Context, db *sql.DB, v int64) (*dedup.Model, error) {
 		return nil, fmt.Errorf("read crm.match_model: %w", err)
 	}
 	var m dedup.Model
-	if err := json.Unmarshal([]byte(text), &m); err != nil {
-		return nil, fmt.Errorf("crm.match_model version %d is not a model this release reads (%v): set the rule set again (archtics dedup --rules probabilistic after --rules evidence) to fit a new one", v, err)
+	err = json.Unmarshal([]byte(text), &m)
+	if err == nil {
+		err = m.Check()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("crm.match_model of settings version %d is not a model this release can match with (%v): run archtics dedup --refit-model to fit one on the clones as they are", v, err)
 	}
 	return &m, nil
 }

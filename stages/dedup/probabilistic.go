@@ -418,6 +418,10 @@ type scorer struct {
 	logFloor  [nFields]float64
 }
 
+// Check reports whether m is a model this release can match with: one
+// read back from storage may be damaged, or fitted by another release.
+func (m *Model) Check() error { return checkModel(m) }
+
 // checkModel checks a model a caller gives (it may come from a file).
 func checkModel(m *Model) error {
 	if m.Version != modelVersion {
