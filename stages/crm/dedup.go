@@ -46,6 +46,12 @@ type Options struct {
 	// read.
 	Rules    string
 	SetRules bool
+	// Model, under the probabilistic rule set, is matched with and
+	// committed in place of the model a run fits (the first run, a
+	// change of settings, a refit): one fitted elsewhere, on more
+	// accounts, or another warehouse's. A run that reads the committed
+	// model does not read it.
+	Model *dedup.Model
 	// RefitModel fits the probabilistic rule set's model again on the
 	// accounts of the clones as they are now: a new settings version with
 	// the same settings. Refused under another rule set.
@@ -104,7 +110,8 @@ type RunReport struct {
 	Rules    string   // the rule set in force (dedup.RulesEvidence, dedup.RulesKORE or dedup.RulesProbabilistic)
 	// ModelVersion is the settings version whose model the probabilistic
 	// rule set matched with (0: another rule set); ModelFitted says this
-	// run fitted it (and committed it to crm.match_model).
+	// run fitted it, or took Options.Model, and committed it to
+	// crm.match_model.
 	ModelVersion                      int64
 	ModelFitted                       bool
 	Teams                             []TeamCounts
@@ -334,7 +341,14 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 				return nil, fmt.Errorf("dedup: %w", err)
 			}
 		}
-		if cfg.Model == nil {
+		switch {
+		case cfg.Model != nil:
+		case opts.Model != nil:
+			if fit, err = givenModel(opts.Model); err != nil {
+				return nil, fmt.Errorf("dedup: %w", err)
+			}
+			cfg.Model = fit.model
+		default:
 			if err := waitSorted(); err != nil {
 				return nil, fmt.Errorf("dedup: %w", err)
 			}

@@ -458,9 +458,12 @@ func TestDedupSimulatedIncrementalEqualsFull(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulated client with days of changes")
 	}
-	// Both rule sets: under the evidence rules an incremental run knows
-	// the unchanged accounts' details only through Engine.Know.
-	for _, rules := range []string{dedup.RulesKORE, dedup.RulesEvidence} {
+	// Every rule set: under the evidence rules and the probabilistic one
+	// an incremental run knows the unchanged accounts' details only
+	// through Engine.Know. The probabilistic full run matches with the
+	// model the incremental warehouse committed (Options.Model): a model
+	// fitted on the end state would weigh otherwise.
+	for _, rules := range []string{dedup.RulesKORE, dedup.RulesEvidence, dedup.RulesProbabilistic} {
 		t.Run(rules, func(t *testing.T) { testIncrementalEqualsFull(t, rules) })
 	}
 }
@@ -513,6 +516,14 @@ func testIncrementalEqualsFull(t *testing.T, rules string) {
 	full.clock.Set(inc.clock.Now())
 	full.incremental(t, fw)
 	opts.CRMDir = full.crm
+	if rules == dedup.RulesProbabilistic {
+		var m dedup.Model
+		text := query(t, w, "SELECT model FROM crm.match_model WHERE version = 1")
+		if len(text) != 1 || json.Unmarshal([]byte(text[0]), &m) != nil {
+			t.Fatalf("the incremental warehouse's model: %d rows", len(text))
+		}
+		opts.Model = &m
+	}
 	if _, err := Dedup(ctx, fw, opts); err != nil {
 		t.Fatal(err)
 	}
@@ -562,6 +573,11 @@ WHERE NOT EXISTS (SELECT 1 FROM archtics.cust a WHERE a.team = m.team AND a.acct
 	if rules == dedup.RulesEvidence {
 		if n := query(t, w, "SELECT count(*) FROM crm.archtics_mapping WHERE rule LIKE 'evidence_%'"); n[0] == "0" {
 			t.Fatal("no account was mapped by the evidence rule: the world's duplicates should need it")
+		}
+	}
+	if rules == dedup.RulesProbabilistic {
+		if n := query(t, w, "SELECT count(*) FROM crm.archtics_mapping WHERE rule = 'probabilistic' AND match_weight IS NOT NULL"); n[0] == "0" {
+			t.Fatal("no account was mapped by the model, with its weight: the world's duplicates should need it")
 		}
 	}
 	// Nothing is left stale: a run that reads every account again (forced

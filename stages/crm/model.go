@@ -80,6 +80,19 @@ func fitModel(ctx context.Context, accountsFile string, f accountFilter) (*fitte
 	return &fittedModel{model: m, accounts: n, json: string(b)}, nil
 }
 
+// givenModel is a model the caller gives (Options.Model), checked, to
+// commit as this run's.
+func givenModel(m *dedup.Model) (*fittedModel, error) {
+	if err := m.Check(); err != nil {
+		return nil, fmt.Errorf("the given model: %w", err)
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode the given model: %w", err)
+	}
+	return &fittedModel{model: m, accounts: m.Accounts, json: string(b)}, nil
+}
+
 // readModel reads the model committed with settings version v; nil when
 // there is none.
 func readModel(ctx context.Context, db *sql.DB, v int64) (*dedup.Model, error) {
