@@ -33,7 +33,8 @@ import (
 // Sub-benchmarks: kore (KORE's rules), evidence (the evidence rule set, a
 // new CRM's default) and probabilistic (its model fitted in the run),
 // first runs; kore-later, a later run over the first one's state that
-// reads everything back. Reported:
+// reads everything back; crm-duplicates, the report of likely pairs of
+// contacts after a first run. Reported:
 //   - cpu-s/op: this process's user and system CPU in the run (every
 //     thread: DuckDB's and the garbage collector's included), which the
 //     machine's other load does not inflate as it does the wall clock;
@@ -74,6 +75,53 @@ func BenchmarkDedupStage(b *testing.B) {
 	// hourly run after a clone commit does; the accounts of the type no
 	// longer excluded are fed.
 	b.Run("kore-later", func(b *testing.B) { benchDedupStage(b, src, crmDir, loc, logger, dedup.RulesKORE, true) })
+	// archtics dedup report --crm-duplicates over the evidence rules'
+	// CRM (the first run untimed): the model fitted on every account,
+	// then every contact weighed against those it shares a key with.
+	b.Run("crm-duplicates", func(b *testing.B) { benchCRMDuplicates(b, src, crmDir, loc) })
+}
+
+func benchCRMDuplicates(b *testing.B, src, crmDir string, loc *time.Location) {
+	ctx := context.Background()
+	var rep *DuplicatesReport
+	var cpu time.Duration
+	var peakRSS int64
+	for range b.N {
+		b.StopTimer()
+		dir := filepath.Join(b.TempDir(), "warehouse")
+		if err := copyWarehouse(src, dir); err != nil {
+			b.Fatal(err)
+		}
+		w, err := pipelinetest.Open(ctx, dir, quietLogger)
+		if err != nil {
+			b.Fatal(err)
+		}
+		restore := GCForRun()
+		_, err = Dedup(ctx, w, Options{CRMDir: crmDir, CRMLocation: loc, SpoolDir: b.TempDir(), Logger: quietLogger,
+			ExcludeAcctTypes: []string{"Broker", "Internal Comp", "Test"}, SetExclude: true})
+		restore()
+		if err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		debug.FreeOSMemory()
+		resetPeakRSS(b)
+		cpu0 := benchproc.SelfCPU()
+		b.StartTimer()
+		rep, err = CRMDuplicates(ctx, w, "", nil)
+		b.StopTimer()
+		cpu += benchproc.SelfCPU() - cpu0
+		peakRSS = max(peakRSS, benchproc.PeakRSS("self"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	b.StopTimer()
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric(float64(peakRSS)/(1<<20), "peak-RSS-MB")
+	b.ReportMetric(float64(rep.Contacts), "contacts")
+	b.ReportMetric(float64(len(rep.Pairs)), "pairs")
 }
 
 func benchDedupStage(b *testing.B, src, crmDir string, loc *time.Location, logger *slog.Logger, rules string, later bool) {
