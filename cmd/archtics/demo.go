@@ -17,6 +17,7 @@ import (
 	"archtics/pipeline/views"
 	"archtics/simulator"
 	"archtics/stages/clone"
+	"archtics/stages/dedup"
 	"archtics/storage/backend"
 	"archtics/web"
 )
@@ -35,11 +36,14 @@ for Ticketmaster:
                       rows that do not convert go to archtics_meta.rejects
    3. crm dedup       deduplicate every team's accounts into the client's CRM
                       (the dump's crm/ files) with a new CRM's rule set
-                      (evidence), the simulated client's excluded account
-                      types left out; no pre-existing contact may take
-                      another person's account as its primary, and the
-                      pairs joined are measured against the simulator's
-                      people (precision at least 0.99)
+                      (evidence; --rules picks another), the simulated
+                      client's excluded account types left out; under
+                      KORE's rules every pre-existing contact's primary
+                      account is compared with the simulator's CRM
+                      truth, under the others no pre-existing contact may
+                      take another person's account as its primary and
+                      the pairs joined are measured against the
+                      simulator's people (precision at least 0.99)
    4. incremental     serve the simulator's change API on loopback, move its
                       clock five days past the cutoff and bring every team's
                       clone up to it at once (the first large incremental)
@@ -72,10 +76,16 @@ demo is safe: every step is idempotent, and a finished load is not redone.`,
 			&cli.StringFlag{Name: "scale", Value: "default", Usage: "simulator preset: small (a second), default (seconds) or bench (1,000,000 accounts; minutes)"},
 			&cli.IntFlag{Name: "hours", Value: demoGameDay, DefaultText: "a game day", Usage: "hourly incrementals after the large one: by default the hours of a game day (the large incremental stops that morning, the hours run until the first selected event's realtime window closes); 168: the simulated week of the seed's story; 0: the large one only; -1: no incrementals, the dump alone"},
 			&cli.Uint64Flag{Name: "seed", Usage: "simulator seed (default: the preset's); a warehouse holds one seed's clone, so use a new --dir for a new seed"},
+			&cli.StringFlag{Name: "rules", Usage: "the CRM deduplication's rule set: evidence (a new CRM's default), kore (then the CRM is checked against the simulator's exact expected load) or probabilistic"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return cli.Exit(fmt.Sprintf("demo takes no arguments, got %q (see --help)", c.Args().First()), exitUsage)
+			}
+			if r := c.String("rules"); r != "" {
+				if _, err := dedup.ParseRules(r); err != nil {
+					return cli.Exit(fmt.Sprintf("--rules %q: want evidence, kore or probabilistic (see --help)", r), exitUsage)
+				}
 			}
 			cfg, err := simulator.Scale(c.String("scale"))
 			if err != nil {
@@ -98,7 +108,7 @@ demo is safe: every step is idempotent, and a finished load is not redone.`,
 					return cli.Exit(err.Error(), exitUsage)
 				}
 			}
-			return runDemo(c.Context, logger, cfg, dir, c.Int("hours"), os.Stdout)
+			return runDemo(c.Context, logger, cfg, dir, c.Int("hours"), c.String("rules"), os.Stdout)
 		},
 	}
 }
@@ -120,13 +130,14 @@ func newDemoPaths(dir string) demoPaths {
 }
 
 // runDemo runs the demo into dir, printing its results to out.
-func runDemo(ctx context.Context, logger *slog.Logger, cfg simulator.Config, dir string, hours int, out io.Writer) error {
+// rules is the CRM's rule set ("": a new CRM's default).
+func runDemo(ctx context.Context, logger *slog.Logger, cfg simulator.Config, dir string, hours int, rules string, out io.Writer) error {
 	p := newDemoPaths(dir)
 	var (
 		w  *pipeline.Warehouse
 		db *sql.DB
 	)
-	dc := &demoClone{cfg: cfg, cache: p.cache, out: out, logger: logger, catchUp: demoCatchUp, hours: hours, dump: p.dump}
+	dc := &demoClone{cfg: cfg, cache: p.cache, out: out, logger: logger, catchUp: demoCatchUp, hours: hours, dump: p.dump, rules: rules}
 	defer func() {
 		if db != nil {
 			db.Close()

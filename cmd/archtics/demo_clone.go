@@ -44,6 +44,7 @@ type demoClone struct {
 	stop  func()
 	rt    *demoRealtime // the realtime ticks (demo_realtime.go)
 	dump  string        // the dump's folder (its crm/ is the client's CRM)
+	rules string        // the CRM's rule set ("": a new CRM's default)
 }
 
 // start serves the simulated change API on a loopback port.

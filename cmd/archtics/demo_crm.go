@@ -19,9 +19,10 @@ import (
 // The demo's CRM deduplication, as the seed tells it: right after the
 // dump is loaded, the accounts of every team database are deduplicated
 // into the client's pre-existing CRM (the dump's crm/ files), the account
-// types the simulated client excludes left out, with the rule set a new
-// CRM gets (crm.DefaultRules); every pre-existing contact's primary
-// account is checked against the simulator's truth for that rule set.
+// types the simulated client excludes left out, with --rules or the rule
+// set a new CRM gets (crm.DefaultRules); every pre-existing contact's
+// primary account is checked against the simulator's truth for that rule
+// set.
 // Then, after each simulated day of incrementals, only the new and
 // changed accounts are deduplicated again, and at the end the report says
 // why the CRM has fewer contacts than Archtics has accounts.
@@ -44,7 +45,7 @@ func (d *demoClone) crmStep(dumpDir string) pipeline.Step {
 		start := time.Now()
 		rep, err := crm.Dedup(ctx, d.w, crm.Options{
 			CRMDir: filepath.Join(dumpDir, "crm"), CRMLocation: d.world.Location(),
-			ExcludeAcctTypes: simulator.CRMExcludedAcctTypes, SetExclude: true,
+			ExcludeAcctTypes: simulator.CRMExcludedAcctTypes, SetExclude: true, Rules: d.rules, SetRules: d.rules != "",
 			Actor: "demo", CacheDir: d.cache, Logger: d.logger,
 		})
 		if err != nil {

@@ -37,7 +37,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	cfg.DirtyLines = true
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var out strings.Builder
-	if err := runDemo(context.Background(), logger, cfg, dir, 30, &out); err != nil {
+	if err := runDemo(context.Background(), logger, cfg, dir, 30, "", &out); err != nil {
 		t.Fatalf("first run: %v", err)
 	}
 	p := newDemoPaths(dir)
@@ -89,7 +89,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		t.Errorf("rows in %d != loaded %d + rejected %d", dumpRows, tableRows, rejected)
 	}
 
-	if err := runDemo(context.Background(), logger, cfg, dir, 2, io.Discard); err != nil {
+	if err := runDemo(context.Background(), logger, cfg, dir, 2, "", io.Discard); err != nil {
 		t.Fatalf("second run: %v", err)
 	}
 	after := treeHashes(t, p.warehouse)
@@ -98,7 +98,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	// the warehouse unchanged, rather than taken for a rerun.
 	other := cfg
 	other.Seed++
-	if err := runDemo(context.Background(), logger, other, dir, 2, io.Discard); !errors.Is(err, txlog.ErrBatchSourceChanged) {
+	if err := runDemo(context.Background(), logger, other, dir, 2, "", io.Discard); !errors.Is(err, txlog.ErrBatchSourceChanged) {
 		t.Errorf("demo with another seed over the same warehouse: %v, want ErrBatchSourceChanged", err)
 	}
 	if again := treeHashes(t, p.warehouse); len(again) != len(after) {
@@ -347,5 +347,34 @@ func checkDemoReport(t *testing.T, path string) {
 		if strings.Contains(page, bad) {
 			t.Errorf("%s holds %q: the static report must need nothing else", path, bad)
 		}
+	}
+}
+
+// TestDemoRuleSets: the demo's CRM deduplication under each rule set is
+// checked against the simulator's truth for it: KORE's rules against the
+// exact expected load, the evidence rules (a new CRM's default) and the
+// probabilistic rule set against who is who; the committed rule set is
+// the one asked for.
+func TestDemoRuleSets(t *testing.T) {
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, tc := range []struct {
+		rules, want, says string
+	}{
+		{"kore", "kore", "every pre-existing contact's primary account equals the CRM truth (KORE's rules)"},
+		{"", "evidence", "no pre-existing contact took another person's account as its primary"},
+		{"probabilistic", "probabilistic", "no pre-existing contact took another person's account as its primary"},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			dir := t.TempDir()
+			var out strings.Builder
+			if err := runDemo(context.Background(), logger, simulator.SmallConfig(), dir, 0, tc.rules, &out); err != nil {
+				t.Fatalf("demo: %v\n%s", err, out.String())
+			}
+			for _, want := range []string{"(rule set " + tc.want + ")", tc.says, "pairs of CRM contacts are likely one person"} {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("the demo output has no %q:\n%s", want, out.String())
+				}
+			}
+		})
 	}
 }

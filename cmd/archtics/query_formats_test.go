@@ -52,7 +52,7 @@ func TestQueryFormats(t *testing.T) {
 	cfg.DirtyLines = false
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx := context.Background()
-	if err := runDemo(ctx, logger, cfg, dir, -1, io.Discard); err != nil {
+	if err := runDemo(ctx, logger, cfg, dir, -1, "", io.Discard); err != nil {
 		t.Fatalf("demo: %v", err)
 	}
 	p := newDemoPaths(dir)

@@ -24,7 +24,7 @@ func TestQueryCommand(t *testing.T) {
 	cfg.DirtyLines = false
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx := context.Background()
-	if err := runDemo(ctx, logger, cfg, dir, 2, io.Discard); err != nil {
+	if err := runDemo(ctx, logger, cfg, dir, 2, "", io.Discard); err != nil {
 		t.Fatalf("demo: %v", err)
 	}
 	p := newDemoPaths(dir)

@@ -39,7 +39,7 @@ func demoWarehouse(t *testing.T) (string, *pipeline.Warehouse, string) {
 	cfg.DirtyLines = false
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx := context.Background()
-	if err := runDemo(ctx, logger, cfg, dir, 0, io.Discard); err != nil {
+	if err := runDemo(ctx, logger, cfg, dir, 0, "", io.Discard); err != nil {
 		t.Fatalf("demo: %v", err)
 	}
 	p := newDemoPaths(dir)
