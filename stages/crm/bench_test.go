@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"archtics/internal/benchproc"
+	"archtics/pipeline"
 	"archtics/pipeline/pipelinetest"
 	"archtics/simulator"
 	"archtics/stages/dedup"
@@ -88,16 +89,9 @@ func benchCRMDuplicates(b *testing.B, src, crmDir string, loc *time.Location) {
 	var peakRSS int64
 	for range b.N {
 		b.StopTimer()
-		dir := filepath.Join(b.TempDir(), "warehouse")
-		if err := copyWarehouse(src, dir); err != nil {
-			b.Fatal(err)
-		}
-		w, err := pipelinetest.Open(ctx, dir, quietLogger)
-		if err != nil {
-			b.Fatal(err)
-		}
+		w := benchWarehouse(b, src)
 		restore := GCForRun()
-		_, err = Dedup(ctx, w, Options{CRMDir: crmDir, CRMLocation: loc, SpoolDir: b.TempDir(), Logger: quietLogger,
+		_, err := Dedup(ctx, w, Options{CRMDir: crmDir, CRMLocation: loc, SpoolDir: b.TempDir(), Logger: quietLogger,
 			ExcludeAcctTypes: []string{"Broker", "Internal Comp", "Test"}, SetExclude: true})
 		restore()
 		if err != nil {
@@ -133,14 +127,7 @@ func benchDedupStage(b *testing.B, src, crmDir string, loc *time.Location, logge
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
-		dir := filepath.Join(b.TempDir(), "warehouse")
-		if err := copyWarehouse(src, dir); err != nil {
-			b.Fatal(err)
-		}
-		w, err := pipelinetest.Open(ctx, dir, quietLogger)
-		if err != nil {
-			b.Fatal(err)
-		}
+		w := benchWarehouse(b, src)
 		first := Options{
 			CRMDir: crmDir, CRMLocation: loc, SpoolDir: b.TempDir(), Logger: logger,
 			ExcludeAcctTypes: []string{"Broker", "Internal Comp", "Test"}, SetExclude: true, Rules: rules, SetRules: true,
@@ -162,6 +149,7 @@ func benchDedupStage(b *testing.B, src, crmDir string, loc *time.Location, logge
 		restore := GCForRun()
 		cpu0 := benchproc.SelfCPU()
 		b.StartTimer()
+		var err error
 		rep, err = Dedup(ctx, w, opts)
 		b.StopTimer()
 		cpu += benchproc.SelfCPU() - cpu0
@@ -191,6 +179,19 @@ func benchDedupStage(b *testing.B, src, crmDir string, loc *time.Location, logge
 		fed += t.Fed
 	}
 	b.ReportMetric(float64(fed), "accounts-fed")
+}
+
+// benchWarehouse is a copy of the warehouse src (copyWarehouse), open.
+func benchWarehouse(b *testing.B, src string) *pipeline.Warehouse {
+	dir := filepath.Join(b.TempDir(), "warehouse")
+	if err := copyWarehouse(src, dir); err != nil {
+		b.Fatal(err)
+	}
+	w, err := pipelinetest.Open(context.Background(), dir, quietLogger)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return w
 }
 
 // writeBenchCRM writes the CRM files of cfg's world into dir. The world is
