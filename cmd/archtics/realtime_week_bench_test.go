@@ -350,7 +350,14 @@ func timeSeedQueries(b *testing.B, bin benchBinaries, wh, cache string, runs int
 	// join the clone's ticket holders. The whole week, and one event (the
 	// one with the most scans), as a page showing an event asks.
 	var event int32
-	if err := db.QueryRowContext(ctx, `SELECT event_id FROM archtics_rtx.attendance_enriched GROUP BY event_id ORDER BY count(*) DESC, event_id LIMIT 1`).Scan(&event); err != nil {
+	err = db.QueryRowContext(ctx, `SELECT event_id FROM archtics_rtx.attendance_enriched GROUP BY event_id ORDER BY count(*) DESC, event_id LIMIT 1`).Scan(&event)
+	if err == sql.ErrNoRows {
+		// make bench-data's warehouse is a clone with no realtime scans:
+		// the page's views would time nothing.
+		b.Log("no realtime scans in this warehouse: the arrivals page's views are not timed")
+		return
+	}
+	if err != nil {
 		b.Fatal(err)
 	}
 	for _, v := range []struct{ name, q string }{
