@@ -41,8 +41,9 @@ type Options struct {
 	ExcludeAcctTypes []string
 	SetExclude       bool
 	// Rules, when SetRules, becomes the committed rule set
-	// (dedup.RulesKORE or dedup.RulesEvidence); otherwise the committed
-	// setting holds, and a new CRM gets DefaultRules. Engine.Rules is not
+	// (dedup.RulesEvidence, dedup.RulesKORE or dedup.RulesProbabilistic);
+	// otherwise the committed setting holds, and a new CRM gets
+	// DefaultRules. Engine.Rules is not
 	// read.
 	Rules    string
 	SetRules bool
@@ -230,13 +231,14 @@ func Dedup(ctx context.Context, w *pipeline.Warehouse, opts Options) (*RunReport
 		}
 		newSettings.Rules = r
 	}
-	// A change of either setting is a new version of both (each version
-	// of crm.dedup_settings holds every setting). The first run always
-	// commits version 1: what a CRM was deduplicated with is on record,
-	// not left to whichever default a later release has.
 	if opts.RefitModel && newSettings.Rules != dedup.RulesProbabilistic {
 		return nil, fmt.Errorf("dedup: --refit-model %w: the rule set in force is %s, and only the probabilistic rule set has a model (--rules probabilistic fits one)", ErrRefused, newSettings.Rules)
 	}
+	// A change of either setting is a new version of both (each version
+	// of crm.dedup_settings holds every setting). The first run always
+	// commits version 1: what a CRM was deduplicated with is on record,
+	// not left to whichever default a later release has. A refit is a
+	// new version with the same settings: its model is committed with it.
 	settingsChanged := rep.FirstRun || opts.RefitModel || (opts.SetExclude || opts.SetRules) && (cur.Version == 0 ||
 		encodeTypes(newSettings.Excluded) != encodeTypes(cur.Excluded) || newSettings.Rules != cur.Rules)
 	if settingsChanged {

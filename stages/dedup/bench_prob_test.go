@@ -76,7 +76,7 @@ func BenchmarkProbabilistic(b *testing.B) {
 }
 
 // feedAhead runs an engine over the input as the CRM stage does: one
-// goroutine normalises the accounts (Normalize) in batches, the engine
+// goroutine normalises the accounts (Engine.Normalize) in batches, the engine
 // feeds them (Feed).
 func feedAhead(in evaluate.Input, cfg dedup.Config) error {
 	e, err := dedup.New(cfg, in.CRM)
@@ -90,7 +90,7 @@ func feedAhead(in evaluate.Input, cfg dedup.Config) error {
 		for i := 0; i < len(in.Accounts); i += batch {
 			ns := make([]dedup.Normalized, 0, batch)
 			for j := i; j < min(i+batch, len(in.Accounts)); j++ {
-				ns = append(ns, dedup.Normalize(&in.Accounts[j]))
+				ns = append(ns, e.Normalize(&in.Accounts[j]))
 			}
 			ch <- ns
 		}

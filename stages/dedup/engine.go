@@ -566,17 +566,11 @@ func (e *Engine) Add(a *Account) (Result, error) {
 }
 
 // Normalized is an account's fields as the rules compare them
-// (Normalize): what Add computes from the account alone, which a caller
+// (Engine.Normalize): what Add computes from the account alone, which a caller
 // feeding many accounts can compute ahead, on another goroutine.
 type Normalized struct {
 	r rec
 	p pRec // the probabilistic rule set's record
-}
-
-// Normalize normalises account a's fields for Feed, for any rule set.
-func Normalize(a *Account) Normalized {
-	r := accountRec(a)
-	return Normalized{r: r, p: pRecOfAccount(a, &r)}
 }
 
 // Normalize normalises account a's fields for e's Feed: only what e's rule
@@ -590,7 +584,7 @@ func (e *Engine) Normalize(a *Account) Normalized {
 	return Normalized{r: r, p: pRecOfAccount(a, &r)}
 }
 
-// Feed is Add for an account whose fields n normalises (Normalize(a)),
+// Feed is Add for an account whose fields n normalises (e.Normalize(a)),
 // without a Result: for a caller that tracks what changes (TrackChanges)
 // and reads it from Changes, the contacts and accounts Add copies into
 // its Result are garbage.

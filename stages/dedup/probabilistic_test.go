@@ -159,7 +159,7 @@ func TestModelFit(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i := range in.Accounts {
-			n := dedup.Normalize(&in.Accounts[i])
+			n := e2.Normalize(&in.Accounts[i])
 			if err := e2.Feed(&in.Accounts[i], &n); err != nil {
 				t.Fatal(err)
 			}
